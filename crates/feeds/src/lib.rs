@@ -1,0 +1,171 @@
+//! Feed parsers: each turns one input file into a stream of normalised [`Event`]s.
+//!
+//! Every parser follows one contract:
+//!
+//! * It streams: rows are read one at a time, whatever the file size.
+//! * Bad input is data: a row that cannot be parsed becomes a [`Row`] whose outcome is a
+//!   [`RowError`] naming the line and field, and parsing goes on. Only a problem with the
+//!   whole file (unreadable, unknown report type, a required column missing from the header)
+//!   is a [`FeedError`].
+//! * Events carry IntelMQ's field names and value forms.
+//!
+//! ```no_run
+//! use baken_feeds::{open, FeedKind, Options};
+//! let rows = open(FeedKind::Shadowserver, "2026-03-24-scan_http_vulnerable-nl-geo-asn.csv".as_ref(), &Options::default())?;
+//! for row in rows {
+//!     match row.outcome {
+//!         Ok(event) => println!("{}", event.to_json_line()),
+//!         Err(e) => eprintln!("line {}: {e}", row.line),
+//!     }
+//! }
+//! # Ok::<(), baken_feeds::FeedError>(())
+//! ```
+
+pub mod intelmq;
+pub mod nuclei;
+pub mod shadowserver;
+pub mod zgrab2;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+pub use baken_model::Event;
+
+/// The feeds baken reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FeedKind {
+    /// Shadowserver CSV reports, mapped by Shadowserver's published schema.
+    Shadowserver,
+    /// nuclei JSON lines output (`-jsonl`).
+    Nuclei,
+    /// zgrab2 JSON lines output.
+    Zgrab2,
+    /// IntelMQ events, one JSON object per line.
+    Intelmq,
+}
+
+impl FeedKind {
+    /// All feeds, for help texts.
+    pub const ALL: [FeedKind; 4] = [
+        FeedKind::Shadowserver,
+        FeedKind::Nuclei,
+        FeedKind::Zgrab2,
+        FeedKind::Intelmq,
+    ];
+
+    /// The name used on the command line and in the store.
+    pub fn name(self) -> &'static str {
+        match self {
+            FeedKind::Shadowserver => "shadowserver",
+            FeedKind::Nuclei => "nuclei",
+            FeedKind::Zgrab2 => "zgrab2",
+            FeedKind::Intelmq => "intelmq",
+        }
+    }
+
+    /// Guesses the feed from a file name: `.csv` is Shadowserver; otherwise `None`.
+    pub fn guess(path: &Path) -> Option<FeedKind> {
+        let name = path.file_name()?.to_str()?.to_ascii_lowercase();
+        if name.ends_with(".csv") {
+            Some(FeedKind::Shadowserver)
+        } else if name.contains("nuclei") {
+            Some(FeedKind::Nuclei)
+        } else if name.contains("zgrab") {
+            Some(FeedKind::Zgrab2)
+        } else if name.contains("intelmq") {
+            Some(FeedKind::Intelmq)
+        } else {
+            None
+        }
+    }
+}
+
+impl fmt::Display for FeedKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for FeedKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        FeedKind::ALL
+            .into_iter()
+            .find(|k| k.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| {
+                format!("unknown feed {s:?}; use one of shadowserver, nuclei, zgrab2, intelmq")
+            })
+    }
+}
+
+/// Options common to all feeds.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Shadowserver: the report type (`scan_http_vulnerable`); taken from the file name when
+    /// `None`.
+    pub report: Option<String>,
+    /// Shadowserver: the schema file; the copy shipped beside the binary / in `../shared` when
+    /// `None` (see [`shadowserver::Schema::default_path`]).
+    pub schema: Option<PathBuf>,
+    /// Add IntelMQ's `raw` field (base64 of the input row).
+    pub raw: bool,
+    /// Value of `time.observation`; the current time when `None`.
+    pub observation_time: Option<String>,
+}
+
+/// One input row: its line number (1-based, first line of the record) and what came of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// 1-based line number where the record starts.
+    pub line: u64,
+    /// The event, or why the row was rejected.
+    pub outcome: Result<Event, RowError>,
+}
+
+/// Why one row was rejected. The row is quarantined; parsing goes on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{message}", field.as_ref().map(|f| format!("field {f:?}: ")).unwrap_or_default())]
+pub struct RowError {
+    /// The input field (column or JSON key) at fault, when one is.
+    pub field: Option<String>,
+    /// What is wrong, in lower case, without a trailing period.
+    pub message: String,
+    /// The row as read, for the quarantine.
+    pub raw: String,
+}
+
+/// A problem with a whole input file.
+#[derive(Debug, thiserror::Error)]
+pub enum FeedError {
+    /// The file could not be read.
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not in the form the feed expects.
+    #[error("{path}: {message}")]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        message: String,
+    },
+}
+
+/// A stream of rows from one file.
+pub type Rows = Box<dyn Iterator<Item = Row> + Send>;
+
+/// Opens `path` as a feed of `kind`.
+pub fn open(kind: FeedKind, path: &Path, options: &Options) -> Result<Rows, FeedError> {
+    match kind {
+        FeedKind::Shadowserver => shadowserver::open(path, options),
+        FeedKind::Nuclei => nuclei::open(path, options),
+        FeedKind::Zgrab2 => zgrab2::open(path, options),
+        FeedKind::Intelmq => intelmq::open(path, options),
+    }
+}

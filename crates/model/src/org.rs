@@ -1,0 +1,227 @@
+//! Organisations of the registry, and the attribution of an event to an owner.
+
+use std::fmt;
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+
+/// The registry's identifier of an organisation (for example a chamber-of-commerce number).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct OrgId(pub String);
+
+impl fmt::Display for OrgId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What kind of party an organisation is in the information-sharing system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OrgKind {
+    /// An organisation that owns systems and may be affected.
+    #[default]
+    Organisation,
+    /// A CERT or CSIRT serving a constituency.
+    Cert,
+    /// A hosting provider or ISP, reached through its abuse contact.
+    Hoster,
+    /// A sector supervisor (regulator).
+    Supervisor,
+    /// The Digital Trust Center.
+    Dtc,
+    /// The national CSIRT itself or a peer national CSIRT.
+    NationalCsirt,
+}
+
+/// Duties under the Dutch network and information systems act (Wbni).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WbniDuties {
+    /// Duty to report incidents (meldplicht).
+    #[serde(default)]
+    pub report: bool,
+    /// Duty of care (zorgplicht).
+    #[serde(default)]
+    pub care: bool,
+}
+
+/// What a contact is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ContactRole {
+    /// The security contact (CISO, security team); preferred for notifications.
+    #[default]
+    Security,
+    /// The abuse mailbox.
+    Abuse,
+    /// A general or technical contact.
+    General,
+}
+
+/// A way to reach an organisation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Contact {
+    /// E-mail address.
+    pub email: String,
+    /// What the contact is for.
+    #[serde(default)]
+    pub role: ContactRole,
+}
+
+/// An entry of the registry of organisations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Organisation {
+    /// Stable identifier.
+    pub id: OrgId,
+    /// Display name.
+    pub name: String,
+    /// Kind of party.
+    #[serde(default)]
+    pub kind: OrgKind,
+    /// Sector (free text, e.g. `health`, `energy`, `finance`).
+    #[serde(default)]
+    pub sector: Option<String>,
+    /// Whether it is a vital provider (operator of critical infrastructure).
+    #[serde(default)]
+    pub vital: bool,
+    /// Wbni duties.
+    #[serde(default)]
+    pub wbni: WbniDuties,
+    /// The sector supervisor's name or id.
+    #[serde(default)]
+    pub supervisor: Option<String>,
+    /// The id of the CERT that represents it.
+    #[serde(default)]
+    pub cert: Option<String>,
+    /// IPv4 and IPv6 networks it holds.
+    #[serde(default)]
+    pub networks: Vec<IpNet>,
+    /// Autonomous systems it operates.
+    #[serde(default)]
+    pub asns: Vec<u32>,
+    /// Domain names it holds (suffixes: `a.example` covers `www.a.example`).
+    #[serde(default)]
+    pub domains: Vec<String>,
+    /// Ways to reach it.
+    #[serde(default)]
+    pub contacts: Vec<Contact>,
+}
+
+impl Organisation {
+    /// The address notifications go to: the first security contact, else the first contact.
+    pub fn notification_contact(&self) -> Option<&Contact> {
+        self.contacts
+            .iter()
+            .find(|c| c.role == ContactRole::Security)
+            .or_else(|| self.contacts.first())
+    }
+}
+
+/// An abuse contact found in public registry data for a network nobody registered with us.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AbuseContact {
+    /// The abuse mailbox.
+    pub email: String,
+    /// The RIR object that led to it, e.g. `inetnum 198.18.0.0 - 198.18.255.255 (EXAMPLE-NET)`.
+    pub via: String,
+    /// The holder's name as the registry gives it (netname, as-name or org), when known.
+    pub holder: Option<String>,
+}
+
+/// Who an event's address belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Owner {
+    /// A registered organisation.
+    Organisation {
+        /// Its id.
+        id: OrgId,
+    },
+    /// Nobody registered; the hosting provider's abuse contact from public registry data.
+    Abuse(AbuseContact),
+    /// Nobody could be found.
+    Unknown,
+}
+
+/// The rule that decided an attribution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rule {
+    /// The longest registered network containing the address.
+    Prefix,
+    /// A registered autonomous system (from the event, or from the routing table).
+    Asn,
+    /// A registered domain suffix of the event's host name.
+    Domain,
+    /// Public registry data (RPSL inetnum/inet6num or aut-num) with an abuse mailbox.
+    RegistryAbuse,
+    /// No rule matched.
+    None,
+}
+
+impl Rule {
+    /// Stable lower-case name, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::Prefix => "prefix",
+            Rule::Asn => "asn",
+            Rule::Domain => "domain",
+            Rule::RegistryAbuse => "registry-abuse",
+            Rule::None => "none",
+        }
+    }
+}
+
+/// The owner of an event's address, the rule that found it, and why in words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attribution {
+    /// Who owns it.
+    pub owner: Owner,
+    /// Which rule decided.
+    pub rule: Rule,
+    /// One line a person can check, e.g. `198.18.4.7 is in 198.18.4.0/24 registered to org-17`.
+    pub reason: String,
+}
+
+impl Attribution {
+    /// No owner found, with the reason.
+    pub fn unknown(reason: impl Into<String>) -> Self {
+        Self {
+            owner: Owner::Unknown,
+            rule: Rule::None,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// One entry of a public prefix-to-AS table (CAIDA pfx2as, iptoasn).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoutedPrefix {
+    /// The announced prefix.
+    pub net: IpNet,
+    /// The origin AS (the first one, for multi-origin prefixes).
+    pub asn: u32,
+}
+
+/// What an abuse record from public registry data covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "value", rename_all = "kebab-case")]
+pub enum AbuseScope {
+    /// An address block (an inetnum range is split into the CIDRs that cover it exactly).
+    Network(IpNet),
+    /// An autonomous system (aut-num).
+    Asn(u32),
+}
+
+/// An abuse mailbox from public registry data (RPSL), for what it covers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AbuseRecord {
+    /// The network or AS.
+    pub scope: AbuseScope,
+    /// The contact and the object that led to it.
+    pub contact: AbuseContact,
+}
