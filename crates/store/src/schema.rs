@@ -1,0 +1,83 @@
+//! The SQLite schema. Versioned with `PRAGMA user_version`; each step runs once.
+
+/// Migrations, in order; `user_version` counts how many have run.
+pub(crate) const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE organisation (
+    id    TEXT PRIMARY KEY,
+    body  TEXT NOT NULL            -- the Organisation as JSON
+);
+CREATE TABLE routed_prefix (
+    source TEXT NOT NULL,
+    net    TEXT NOT NULL,
+    asn    INTEGER NOT NULL
+);
+CREATE INDEX routed_prefix_source ON routed_prefix(source);
+CREATE TABLE abuse_record (
+    source TEXT NOT NULL,
+    body   TEXT NOT NULL           -- the AbuseRecord as JSON
+);
+CREATE INDEX abuse_record_source ON abuse_record(source);
+CREATE TABLE ingest_run (
+    id          INTEGER PRIMARY KEY,
+    file        TEXT NOT NULL,
+    feed        TEXT NOT NULL,
+    started_at  TEXT NOT NULL,
+    finished_at TEXT,
+    rows_read   INTEGER,
+    stored      INTEGER,
+    duplicate   INTEGER,
+    quarantined INTEGER
+);
+CREATE TABLE event (
+    id          INTEGER PRIMARY KEY,
+    fingerprint BLOB NOT NULL UNIQUE,  -- SHA-256 of the event without time.observation
+    run_id      INTEGER NOT NULL REFERENCES ingest_run(id),
+    file        TEXT NOT NULL,
+    line        INTEGER NOT NULL,
+    source_ip   TEXT,
+    owner_kind  TEXT NOT NULL,         -- organisation | abuse | unknown
+    org_id      TEXT,
+    abuse_email TEXT,
+    rule        TEXT NOT NULL,
+    attribution TEXT NOT NULL,         -- the Attribution as JSON
+    stored_at   TEXT NOT NULL,
+    body        TEXT NOT NULL          -- the Event as JSON
+);
+CREATE INDEX event_org ON event(org_id);
+CREATE TABLE event_incident (
+    incident TEXT NOT NULL,
+    event_id INTEGER NOT NULL REFERENCES event(id),
+    PRIMARY KEY (incident, event_id)
+) WITHOUT ROWID;
+CREATE TABLE quarantine (
+    id          INTEGER PRIMARY KEY,
+    fingerprint BLOB NOT NULL UNIQUE,  -- SHA-256 of file, line and raw row
+    run_id      INTEGER NOT NULL REFERENCES ingest_run(id),
+    file        TEXT NOT NULL,
+    line        INTEGER NOT NULL,
+    field       TEXT,
+    reason      TEXT NOT NULL,
+    raw         TEXT NOT NULL
+);
+CREATE TABLE message (
+    key        TEXT PRIMARY KEY,
+    incident   TEXT NOT NULL,
+    recipient  TEXT NOT NULL,
+    party      TEXT NOT NULL,
+    path       TEXT NOT NULL,
+    findings   INTEGER NOT NULL,
+    state      TEXT NOT NULL,
+    detail     TEXT,
+    created_at TEXT NOT NULL,
+    sent_at    TEXT
+);
+CREATE INDEX message_incident ON message(incident);
+CREATE TABLE timeline (
+    id       INTEGER PRIMARY KEY,
+    incident TEXT NOT NULL,
+    step     TEXT NOT NULL,
+    at       TEXT NOT NULL,
+    detail   TEXT NOT NULL
+);
+CREATE INDEX timeline_incident ON timeline(incident);
+"#];
