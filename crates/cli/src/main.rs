@@ -1,1 +1,626 @@
-fn main() {}
+//! `baken`: from a vulnerability disclosure to a notification for every affected organisation.
+//!
+//! The binary parses arguments, shows progress and maps errors to exit codes; the work is
+//! done by the library crates (see ARCHITECTURE.md).
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use baken_deliver::{Outbox, Smtp, Transport};
+use baken_feeds::{FeedKind, Options};
+use baken_model::Tlp;
+use baken_pipeline::demo::{self, DemoOptions, Params};
+use baken_pipeline::ingest::{self, Input};
+use baken_pipeline::notify::{self, NotifyOptions};
+use baken_pipeline::{Progress, attributor_from_store, imports};
+use baken_store::SqliteStore;
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// baken turns a vulnerability disclosure into targeted notifications for every affected
+/// organisation, and keeps the record of who was affected, who was told what and when.
+#[derive(Parser)]
+#[command(name = "baken", version, about, long_about = None)]
+struct Cli {
+    /// Data directory (database, outbox).
+    #[arg(long, global = true, env = "BAKEN_DATA", default_value = "baken-data")]
+    data: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse a feed file and print one normalised event per line (IntelMQ field names).
+    Parse {
+        /// The feed.
+        #[arg(long, value_parser = parse_feed)]
+        feed: FeedKind,
+        /// Shadowserver report type (e.g. scan_http_vulnerable); from the file name if omitted.
+        #[arg(long)]
+        report: Option<String>,
+        /// Shadowserver schema file (default: ../shared/data/shadowserver/shadowserver-schema.json
+        /// or $BAKEN_SHADOWSERVER_SCHEMA).
+        #[arg(long)]
+        schema: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Jsonl)]
+        format: Format,
+        /// Add IntelMQ's `raw` field (base64 of the input row).
+        #[arg(long)]
+        raw: bool,
+        /// The file to parse.
+        file: PathBuf,
+    },
+    /// The registry of organisations, and public routing and registry data for the fallback.
+    Registry {
+        #[command(subcommand)]
+        command: RegistryCommand,
+    },
+    /// Parse, attribute and store feed files; every row is stored or quarantined.
+    Ingest {
+        /// The feed (guessed from the file name when omitted: .csv is Shadowserver).
+        #[arg(long, value_parser = parse_feed)]
+        feed: Option<FeedKind>,
+        /// Shadowserver report type; from the file name if omitted.
+        #[arg(long)]
+        report: Option<String>,
+        /// Shadowserver schema file.
+        #[arg(long)]
+        schema: Option<PathBuf>,
+        /// Rows per transaction.
+        #[arg(long, default_value_t = ingest::DEFAULT_BATCH)]
+        batch: usize,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Send one digest per recipient per incident (at most once each).
+    Notify {
+        /// Only this incident (e.g. cve-2019-19781); all incidents when omitted.
+        #[arg(long)]
+        incident: Option<String>,
+        /// Deliver through this SMTP relay:
+        /// smtp://[user[:password]@]host[:port][?tls=none|starttls|required&insecure=true].
+        /// The password may come from $BAKEN_SMTP_PASSWORD.
+        #[arg(long, conflicts_with = "outbox")]
+        smtp: Option<String>,
+        /// Write .eml files into this directory (default: DATA/outbox).
+        #[arg(long)]
+        outbox: Option<PathBuf>,
+        /// Sender address.
+        #[arg(long, default_value = "NCSC baken <baken@ncsc.example>")]
+        from: String,
+        /// TLP label of the digests.
+        #[arg(long, default_value = "AMBER", value_parser = parse_tlp)]
+        tlp: Tlp,
+        /// Re-send messages that a crash left mid-delivery over SMTP (may duplicate).
+        #[arg(long)]
+        resend_uncertain: bool,
+        /// Print the outcome as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a reference scenario on synthetic data through the whole chain.
+    Demo {
+        /// The scenario.
+        #[arg(value_enum)]
+        scenario: Scenario,
+        /// Registered organisations to generate.
+        #[arg(long, default_value_t = 10_000)]
+        orgs: u32,
+        /// Seed of the generator.
+        #[arg(long, default_value_t = 2020)]
+        seed: u64,
+        /// Output directory (generated input, outbox, report.html, summary.json).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Deliver through this SMTP relay instead of the outbox.
+        #[arg(long)]
+        smtp: Option<String>,
+        /// Print the summary as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum RegistryCommand {
+    /// Replace the registry with the organisations in FILE (.toml, .json, .jsonl or .csv).
+    Import {
+        /// The registry file.
+        file: PathBuf,
+    },
+    /// Import a prefix-to-AS table (CAIDA pfx2as, iptoasn, or prefix<TAB>asn).
+    ImportRouting {
+        /// The table files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Import RPSL split dumps (inetnum, inet6num, aut-num, role, organisation) for abuse contacts.
+    ImportRpsl {
+        /// The dump files, read together.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Show who owns an IP address, AS number (AS64496) or domain name, and why.
+    Lookup {
+        /// The address, AS number or domain.
+        query: String,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    /// One JSON object per line.
+    Jsonl,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Scenario {
+    /// Citrix ADC / Gateway, CVE-2019-19781, January 2020.
+    #[value(name = "citrix-2020")]
+    Citrix2020,
+}
+
+fn parse_feed(s: &str) -> Result<FeedKind, String> {
+    s.parse()
+}
+
+fn parse_tlp(s: &str) -> Result<Tlp, String> {
+    s.parse()
+        .map_err(|e: baken_model::ParseTlpError| e.to_string())
+}
+
+struct Bar(ProgressBar);
+
+impl Progress for Bar {
+    fn advance(&self, n: u64) {
+        self.0.inc(n);
+    }
+}
+
+impl Drop for Bar {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
+    }
+}
+
+fn bar(label: &str, total: Option<u64>) -> Box<dyn Progress> {
+    let pb = match total {
+        Some(n) => ProgressBar::new(n).with_style(
+            ProgressStyle::with_template("{prefix:>8} [{bar:40}] {pos}/{len} {per_sec} eta {eta}")
+                .expect("valid template")
+                .progress_chars("=> "),
+        ),
+        None => ProgressBar::new_spinner().with_style(
+            ProgressStyle::with_template("{prefix:>8} {spinner} {pos} {per_sec}")
+                .expect("valid template"),
+        ),
+    };
+    pb.set_prefix(label.to_string());
+    pb.enable_steady_tick(Duration::from_millis(200));
+    Box::new(Bar(pb))
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = run(cli) {
+        eprintln!("baken: error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn open_store(data: &Path) -> Result<SqliteStore> {
+    SqliteStore::open(data)
+        .with_context(|| format!("opening the data directory {}", data.display()))
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Parse {
+            feed,
+            report,
+            schema,
+            format: Format::Jsonl,
+            raw,
+            file,
+        } => cmd_parse(feed, report, schema, raw, &file),
+        Command::Registry { command } => cmd_registry(&cli.data, command),
+        Command::Ingest {
+            feed,
+            report,
+            schema,
+            batch,
+            json,
+            files,
+        } => cmd_ingest(&cli.data, feed, report, schema, batch, json, &files),
+        Command::Notify {
+            incident,
+            smtp,
+            outbox,
+            from,
+            tlp,
+            resend_uncertain,
+            json,
+        } => {
+            let mut store = open_store(&cli.data)?;
+            let attributor = attributor_from_store(&store)?;
+            let (mut transport, idempotent) = transport(smtp.as_deref(), outbox, &cli.data)?;
+            let options = NotifyOptions {
+                incident,
+                from,
+                tlp,
+                idempotent_transport: idempotent,
+                resend_uncertain,
+            };
+            let progress = bar("notify", None);
+            let outcomes = notify::notify(
+                &mut store,
+                &attributor,
+                transport.as_mut(),
+                &options,
+                progress.as_ref(),
+            )?;
+            drop(progress);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&outcomes)?);
+            } else {
+                for o in &outcomes {
+                    let new = o.digests.iter().filter(|d| d.delivered_now).count();
+                    println!(
+                        "{}: {} findings, {} organisations affected, {} digests sent ({new} now), {} unreachable",
+                        o.incident,
+                        o.findings,
+                        o.affected_orgs.len(),
+                        o.sent(),
+                        o.unreachable.len()
+                    );
+                    for d in o
+                        .digests
+                        .iter()
+                        .filter(|d| d.state != baken_store::MessageState::Sent)
+                    {
+                        println!(
+                            "  {} <{}>: {}: {}",
+                            d.party,
+                            d.recipient,
+                            d.state.as_str(),
+                            d.detail
+                        );
+                    }
+                    for u in &o.unreachable {
+                        println!(
+                            "  unreachable {}: {} ({} findings)",
+                            u.party, u.reason, u.findings
+                        );
+                    }
+                }
+                println!("delivered through {}", transport.describe());
+            }
+            Ok(())
+        }
+        Command::Demo {
+            scenario: Scenario::Citrix2020,
+            orgs,
+            seed,
+            out,
+            smtp,
+            json,
+        } => cmd_demo(&cli.data, orgs, seed, out, smtp.as_deref(), json),
+    }
+}
+
+fn transport(
+    smtp: Option<&str>,
+    outbox: Option<PathBuf>,
+    data: &Path,
+) -> Result<(Box<dyn Transport>, bool)> {
+    Ok(match smtp {
+        Some(url) => (Box::new(Smtp::from_url(url)?), false),
+        None => {
+            let dir = outbox.unwrap_or_else(|| data.join("outbox"));
+            (Box::new(Outbox::new(dir)?), true)
+        }
+    })
+}
+
+fn cmd_parse(
+    feed: FeedKind,
+    report: Option<String>,
+    schema: Option<PathBuf>,
+    raw: bool,
+    file: &Path,
+) -> Result<()> {
+    let options = Options {
+        report,
+        schema,
+        raw,
+        observation_time: None,
+    };
+    let rows = baken_feeds::open(feed, file, &options)?;
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let (mut ok, mut bad) = (0u64, 0u64);
+    for row in rows {
+        match row.outcome {
+            Ok(event) => {
+                ok += 1;
+                if writeln!(out, "{}", event.to_json_line()).is_err() {
+                    return Ok(()); // stdout closed (e.g. piped into head)
+                }
+            }
+            Err(e) => {
+                bad += 1;
+                eprintln!("{}:{}: {e}", file.display(), row.line);
+            }
+        }
+    }
+    out.flush().ok();
+    eprintln!("{}: {} events, {} rows rejected", file.display(), ok, bad);
+    Ok(())
+}
+
+fn cmd_registry(data: &Path, command: RegistryCommand) -> Result<()> {
+    let mut store = open_store(data)?;
+    match command {
+        RegistryCommand::Import { file } => {
+            let n = imports::import_registry(&mut store, &file)?;
+            println!("{n} organisations imported from {}", file.display());
+        }
+        RegistryCommand::ImportRouting { files } => {
+            for file in files {
+                let r = imports::import_routing(&mut store, &file)?;
+                println!(
+                    "{}: {} prefixes imported, {} lines skipped",
+                    file.display(),
+                    r.entries,
+                    r.skipped.len()
+                );
+                for s in r.skipped.iter().take(10) {
+                    eprintln!("  skipped {s}");
+                }
+            }
+        }
+        RegistryCommand::ImportRpsl { files } => {
+            let r = imports::import_rpsl(&mut store, &files)?;
+            println!(
+                "{} abuse records imported, {} objects without an abuse mailbox, {} skipped",
+                r.entries,
+                r.without_contact,
+                r.skipped.len()
+            );
+            for s in r.skipped.iter().take(10) {
+                eprintln!("  skipped {s}");
+            }
+        }
+        RegistryCommand::Lookup { query, json } => {
+            let attributor = attributor_from_store(&store)?;
+            let lookup = attributor.lookup(&query)?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&lookup_json(&attributor, &lookup))?
+                );
+            } else {
+                print_lookup(&attributor, &lookup);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn owner_line(attributor: &baken_attribute::Attributor, owner: &baken_model::Owner) -> String {
+    match owner {
+        baken_model::Owner::Organisation { id } => match attributor.organisation(id) {
+            Some(o) => format!(
+                "{id} {} ({}{}{})",
+                o.name,
+                o.sector.as_deref().unwrap_or("no sector"),
+                if o.vital { ", vital" } else { "" },
+                o.notification_contact()
+                    .map(|c| format!(", contact {}", c.email))
+                    .unwrap_or_else(|| ", no contact".into())
+            ),
+            None => id.to_string(),
+        },
+        baken_model::Owner::Abuse(c) => format!(
+            "abuse contact {}{}",
+            c.email,
+            c.holder
+                .as_deref()
+                .map(|h| format!(" of {h}"))
+                .unwrap_or_default()
+        ),
+        baken_model::Owner::Unknown => "nobody".into(),
+    }
+}
+
+fn print_lookup(attributor: &baken_attribute::Attributor, lookup: &baken_attribute::Lookup) {
+    println!("{}", lookup.query);
+    println!(
+        "  owner: {}",
+        owner_line(attributor, &lookup.attribution.owner)
+    );
+    println!(
+        "  rule:  {} — {}",
+        lookup.attribution.rule.as_str(),
+        lookup.attribution.reason
+    );
+    if !lookup.candidates.is_empty() {
+        println!("  everything that matched, in rule order:");
+        for c in &lookup.candidates {
+            println!(
+                "    {:<15} {:<28} {}: {}",
+                c.rule.as_str(),
+                c.matched,
+                owner_line(attributor, &c.owner),
+                c.note
+            );
+        }
+    }
+}
+
+fn lookup_json(
+    attributor: &baken_attribute::Attributor,
+    lookup: &baken_attribute::Lookup,
+) -> serde_json::Value {
+    let org = match &lookup.attribution.owner {
+        baken_model::Owner::Organisation { id } => attributor
+            .organisation(id)
+            .map(|o| serde_json::to_value(o).expect("organisations serialise")),
+        _ => None,
+    };
+    let candidates: Vec<_> = lookup
+        .candidates
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "rule": c.rule, "matched": c.matched, "owner": c.owner, "note": c.note,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "query": lookup.query.to_string(),
+        "attribution": lookup.attribution,
+        "organisation": org,
+        "candidates": candidates,
+    })
+}
+
+fn cmd_ingest(
+    data: &Path,
+    feed: Option<FeedKind>,
+    report: Option<String>,
+    schema: Option<PathBuf>,
+    batch: usize,
+    json: bool,
+    files: &[PathBuf],
+) -> Result<()> {
+    if batch == 0 {
+        bail!("--batch must be at least 1");
+    }
+    let mut store = open_store(data)?;
+    let attributor = attributor_from_store(&store)?;
+    let options = Options {
+        report,
+        schema,
+        raw: false,
+        observation_time: None,
+    };
+    let mut summaries = Vec::new();
+    for file in files {
+        let feed = match feed {
+            Some(f) => f,
+            None => ingest::guess_feed(file)?,
+        };
+        let progress = bar("ingest", None);
+        let summary = ingest::ingest_file(
+            &mut store,
+            &attributor,
+            &Input {
+                path: file.clone(),
+                feed,
+            },
+            &options,
+            batch,
+            progress.as_ref(),
+        )?;
+        drop(progress);
+        if !json {
+            println!(
+                "{}: read {} = stored {} + duplicate {} + quarantined {}",
+                summary.file, summary.read, summary.stored, summary.duplicate, summary.quarantined
+            );
+            for q in &summary.quarantine_samples {
+                println!("  quarantined {q}");
+            }
+        }
+        summaries.push(summary);
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&summaries)?);
+    }
+    Ok(())
+}
+
+fn cmd_demo(
+    data: &Path,
+    orgs: u32,
+    seed: u64,
+    out: Option<PathBuf>,
+    smtp: Option<&str>,
+    json: bool,
+) -> Result<()> {
+    let out = out.unwrap_or_else(demo::default_out);
+    let options = DemoOptions {
+        params: Params { orgs, seed },
+        out: out.clone(),
+        db_dir: data.join("demo").join("citrix-2020"),
+    };
+    let mut transport: Box<dyn Transport> = match smtp {
+        Some(url) => Box::new(Smtp::from_url(url)?),
+        None => {
+            let outbox = out.join("outbox");
+            if outbox.exists() {
+                std::fs::remove_dir_all(&outbox)
+                    .with_context(|| format!("clearing {}", outbox.display()))?;
+            }
+            Box::new(Outbox::new(outbox)?)
+        }
+    };
+    let s = demo::run_citrix(&options, transport.as_mut(), &bar)?;
+    if json {
+        let mut v = serde_json::to_value(&s)?;
+        if let Some(o) = v.as_object_mut() {
+            o.remove("timeline");
+        }
+        println!("{}", serde_json::to_string(&v)?);
+        return Ok(());
+    }
+    println!("Citrix 2020 replay — {}", s.incident.to_ascii_uppercase());
+    println!();
+    println!(
+        "feed      {} rows read: {} stored, {} duplicate, {} quarantined",
+        s.rows_read, s.rows_stored, s.rows_duplicate, s.rows_quarantined
+    );
+    for q in s.quarantine_samples.iter().take(5) {
+        println!("            quarantined {q}");
+    }
+    println!(
+        "affected  {} organisations ({} vital, {} non-vital), {} findings",
+        s.affected_orgs, s.affected_vital, s.affected_non_vital, s.incident_findings
+    );
+    for (sector, r) in &s.by_sector {
+        println!(
+            "            {sector:<18} {:>5} affected {:>5} told {:>4} unreachable",
+            r.affected, r.notified, r.unreachable
+        );
+    }
+    println!(
+        "reached   {} organisations directly; {} hosting providers told of {} unregistered addresses",
+        s.notified_orgs, s.abuse_contacts_notified, s.hosts_via_abuse_contact
+    );
+    println!(
+        "unreach.  {} organisations, {} addresses",
+        s.unreachable_orgs, s.unattributed_hosts
+    );
+    for (reason, n) in &s.unreachable_reasons {
+        println!("            {n:>5} × {reason}");
+    }
+    println!("digests   {} written to {}", s.messages, s.outbox);
+    println!(
+        "time      {:.2} s from feed received to last digest ({:.2} s to ingest and attribute)",
+        s.seconds_to_last_notification, s.seconds_to_ingested
+    );
+    println!("report    {}", s.report);
+    Ok(())
+}

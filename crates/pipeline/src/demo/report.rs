@@ -1,0 +1,183 @@
+//! The demo's HTML report: the figures of the summary and a chart of the timeline.
+
+use plotters::prelude::*;
+
+use super::{DemoSummary, seconds_between};
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Cumulative digests written against seconds since the feed was received, as SVG.
+pub(super) fn timeline_svg(summary: &DemoSummary) -> String {
+    let start = summary
+        .timeline
+        .iter()
+        .find(|s| s.step == "feed-received")
+        .map(|s| s.at.clone())
+        .unwrap_or_default();
+    let mut points = vec![(0.0f64, 0u64)];
+    let mut n = 0;
+    for s in summary
+        .timeline
+        .iter()
+        .filter(|s| s.step == "digest-written")
+    {
+        n += 1;
+        points.push((seconds_between(&start, &s.at), n));
+    }
+    let ingested = summary.seconds_to_ingested;
+    let x_max = points
+        .last()
+        .map(|p| p.0)
+        .unwrap_or(1.0)
+        .max(ingested)
+        .max(0.001)
+        * 1.05;
+    let y_max = (n.max(1) as f64 * 1.1).ceil() as u64;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (800, 360)).into_drawing_area();
+        let draw = || -> Result<(), Box<dyn std::error::Error + '_>> {
+            root.fill(&WHITE)?;
+            let mut chart = ChartBuilder::on(&root)
+                .caption(
+                    "Digests written since the feed was received",
+                    ("sans-serif", 18),
+                )
+                .margin(12)
+                .x_label_area_size(40)
+                .y_label_area_size(60)
+                .build_cartesian_2d(0.0..x_max, 0..y_max)?;
+            chart
+                .configure_mesh()
+                .x_desc("seconds since the feed was received")
+                .y_desc("digests written")
+                .draw()?;
+            chart
+                .draw_series(LineSeries::new(points.iter().copied(), &BLUE))?
+                .label("digests written (cumulative)")
+                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
+            chart
+                .draw_series(LineSeries::new(
+                    vec![(ingested, 0), (ingested, y_max)],
+                    RED.stroke_width(1),
+                ))?
+                .label("feed ingested and attributed")
+                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperLeft)
+                .border_style(BLACK)
+                .background_style(WHITE.mix(0.8))
+                .draw()?;
+            root.present()?;
+            Ok(())
+        };
+        if let Err(e) = draw() {
+            tracing::warn!(error = %e, "timeline chart could not be drawn");
+        }
+    }
+    svg
+}
+
+/// The whole report as one self-contained HTML page.
+pub(super) fn html(s: &DemoSummary) -> String {
+    let mut sectors = String::new();
+    for (sector, r) in &s.by_sector {
+        sectors.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            esc(sector),
+            r.affected,
+            r.notified,
+            r.unreachable
+        ));
+    }
+    let mut reasons = String::new();
+    for (reason, n) in &s.unreachable_reasons {
+        reasons.push_str(&format!("<tr><td>{}</td><td>{n}</td></tr>\n", esc(reason)));
+    }
+    let mut steps = String::new();
+    let start = s
+        .timeline
+        .iter()
+        .find(|t| t.step == "feed-received")
+        .map(|t| t.at.clone())
+        .unwrap_or_default();
+    for t in s.timeline.iter().filter(|t| t.step != "digest-written") {
+        steps.push_str(&format!(
+            "<tr><td>{}</td><td>{:.3}</td><td>{}</td><td>{}</td></tr>\n",
+            esc(&t.at),
+            seconds_between(&start, &t.at),
+            esc(&t.step),
+            esc(&t.detail)
+        ));
+    }
+    let mut quarantine = String::new();
+    for q in &s.quarantine_samples {
+        quarantine.push_str(&format!("<li><code>{}</code></li>\n", esc(q)));
+    }
+    format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>baken — Citrix 2020 replay ({incident})</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; color: #222; }}
+table {{ border-collapse: collapse; margin: 1rem 0; }}
+td, th {{ border: 1px solid #ccc; padding: .3rem .6rem; text-align: left; }}
+th {{ background: #f3f3f3; }}
+.big {{ font-size: 1.4rem; }}
+</style></head><body>
+<h1>Citrix 2020 replay — {incident_upper}</h1>
+<p class="big">{affected} organisations affected ({vital} vital, {non_vital} non-vital);
+{notified} told directly, {abuse} hosting providers told of {abuse_hosts} unregistered addresses,
+{unreachable} organisations and {unattributed} addresses unreachable.
+Last digest written <b>{secs:.2} s</b> after the feed was received.</p>
+<h2>Timeline</h2>
+{svg}
+<table><tr><th>time (UTC)</th><th>seconds</th><th>step</th><th>detail</th></tr>
+{steps}</table>
+<h2>Input</h2>
+<table>
+<tr><th>rows read</th><td>{read}</td></tr>
+<tr><th>stored</th><td>{stored}</td></tr>
+<tr><th>already stored</th><td>{dup}</td></tr>
+<tr><th>quarantined</th><td>{quarantined}</td></tr>
+<tr><th>registry entries</th><td>{registry}</td></tr>
+<tr><th>findings for {incident_upper}</th><td>{findings}</td></tr>
+</table>
+<ul>{quarantine}</ul>
+<h2>Affected organisations by sector</h2>
+<table><tr><th>sector</th><th>affected</th><th>told</th><th>unreachable</th></tr>
+{sectors}</table>
+<h2>Unreachable, and why</h2>
+<table><tr><th>reason</th><th>parties</th></tr>
+{reasons}</table>
+<p>Digests: {messages}, delivered to {outbox}.</p>
+</body></html>
+"#,
+        incident = esc(&s.incident),
+        incident_upper = esc(&s.incident.to_ascii_uppercase()),
+        affected = s.affected_orgs,
+        vital = s.affected_vital,
+        non_vital = s.affected_non_vital,
+        notified = s.notified_orgs,
+        abuse = s.abuse_contacts_notified,
+        abuse_hosts = s.hosts_via_abuse_contact,
+        unreachable = s.unreachable_orgs,
+        unattributed = s.unattributed_hosts,
+        secs = s.seconds_to_last_notification,
+        svg = timeline_svg(s),
+        read = s.rows_read,
+        stored = s.rows_stored,
+        dup = s.rows_duplicate,
+        quarantined = s.rows_quarantined,
+        registry = s.registry_orgs,
+        findings = s.incident_findings,
+        messages = s.messages,
+        outbox = esc(&s.outbox),
+    )
+}
