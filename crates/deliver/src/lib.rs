@@ -1,1 +1,127 @@
-//! deliver (being written).
+//! Delivery channels: turn a composed digest into an e-mail and hand it on.
+//!
+//! The pipeline composes what an organisation receives (subject, plain text body, a CSV of its
+//! findings, the TLP label); this crate turns that [`OutgoingMessage`] into RFC 5322 bytes
+//! ([`render`]) and delivers it through a [`Transport`]:
+//!
+//! - [`Outbox`] writes `<key>.eml` into a directory, crash-safe and idempotent: a key that is
+//!   already there is not written again.
+//! - [`Smtp`] sends through a relay named by an `smtp://` or `smtps://` URL (see
+//!   [`SmtpConfig::parse`] for the syntax, TLS modes and where the password comes from).
+//!
+//! Every message carries a Message-ID made from its key (`<key@domain-of-from>`), so the same
+//! notification sent twice, for instance after a crash between "sent" and "recorded as sent",
+//! can be recognised as a duplicate by a relay or a recipient.
+//!
+//! ```
+//! use baken_deliver::{Attachment, Outbox, OutgoingMessage, Transport, header};
+//! use baken_model::Tlp;
+//!
+//! let msg = OutgoingMessage {
+//!     key: "cve-2019-19781--org-17--a1b2c3".into(),
+//!     from: "baken NCSC <baken@ncsc.example>".into(),
+//!     to: vec!["abuse@org17.example".into()],
+//!     subject: "[TLP:AMBER] 3 vulnerable Citrix ADC hosts (CVE-2019-19781)".into(),
+//!     text: "TLP:AMBER\n\nDear colleagues, …".into(),
+//!     attachments: vec![Attachment::csv("findings.csv", b"ip,port\n192.0.2.1,443\n".to_vec())],
+//!     headers: vec![header::tlp(Tlp::Amber), header::incident("cve-2019-19781")],
+//!     date: None,
+//! };
+//! let dir = tempfile::tempdir().unwrap();
+//! let mut outbox = Outbox::new(dir.path()).unwrap();
+//! let first = outbox.deliver(&msg).unwrap();
+//! assert_eq!(first.message_id, "<cve-2019-19781--org-17--a1b2c3@ncsc.example>");
+//! assert!(!first.already_delivered);
+//! // Delivering the same key again does not write it again.
+//! assert!(outbox.deliver(&msg).unwrap().already_delivered);
+//! ```
+//!
+//! **Architecture Invariant:** the bytes of a message depend only on the [`OutgoingMessage`]
+//! (with `date` set): the outbox and SMTP deliver the same bytes, and rendering twice gives the
+//! same bytes. Nothing here decides *who* receives *what*; that is the policy's job.
+
+mod error;
+mod outbox;
+mod render;
+mod smtp;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+use std::time::SystemTime;
+
+pub use error::{DeliverError, Stage};
+pub use outbox::Outbox;
+pub use render::{header, message_id, render};
+pub use smtp::{PASSWORD_ENV, Smtp, SmtpConfig, TlsMode};
+
+/// One e-mail to one organisation, as the pipeline composed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMessage {
+    /// Stable idempotency key, 1 to 200 characters from `[A-Za-z0-9_-]`, e.g.
+    /// `cve-2019-19781--org-17--a1b2c3`. The same notification must always get the same key:
+    /// it names the outbox file and makes the Message-ID.
+    pub key: String,
+    /// Sender mailbox, e.g. `baken NCSC <baken@ncsc.example>`; also the SMTP envelope sender.
+    pub from: String,
+    /// Recipient mailboxes (`abuse@org.example` or `Name <abuse@org.example>`); at least one.
+    pub to: Vec<String>,
+    /// Subject line, UTF-8; encoded as RFC 2047 words when not ASCII. No line breaks.
+    pub subject: String,
+    /// The `text/plain` body, UTF-8.
+    pub text: String,
+    /// Files attached after the body; with any, the message is `multipart/mixed`.
+    pub attachments: Vec<Attachment>,
+    /// Extra header fields, in order, e.g. [`header::tlp`] and [`header::incident`]. Names are
+    /// ASCII without spaces or colons; values have no line breaks. Fields that [`render`] writes
+    /// itself (From, To, Subject, Date, Message-ID, MIME-Version, Content-*, Auto-Submitted,
+    /// X-Baken-Key) cannot be given here.
+    pub headers: Vec<(String, String)>,
+    /// Fixed `Date`, for reproducible output; `None` means the time of rendering.
+    pub date: Option<SystemTime>,
+}
+
+/// A file attached to a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// File name the recipient sees, e.g. `findings.csv`; UTF-8 allowed, no path separators.
+    pub filename: String,
+    /// MIME type, e.g. `text/csv; charset=utf-8`.
+    pub content_type: String,
+    /// The file's bytes; sent base64- or quoted-printable-encoded, received unchanged.
+    pub body: Vec<u8>,
+}
+
+impl Attachment {
+    /// A UTF-8 CSV file (`text/csv; charset=utf-8`).
+    pub fn csv(filename: impl Into<String>, body: Vec<u8>) -> Self {
+        Attachment {
+            filename: filename.into(),
+            content_type: "text/csv; charset=utf-8".into(),
+            body,
+        }
+    }
+}
+
+/// What a transport did with a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    /// The message's Message-ID, angle brackets included: `<key@domain-of-from>`.
+    pub message_id: String,
+    /// Where it went: the `.eml` file's path, or `smtp://host:port` (never credentials).
+    pub destination: String,
+    /// True when the transport knew the key and did nothing (the outbox already had the file).
+    /// SMTP cannot know and always says false; a relay may still drop the duplicate by its
+    /// Message-ID.
+    pub already_delivered: bool,
+}
+
+/// A delivery channel.
+pub trait Transport {
+    /// Delivers one message, or explains why not; see [`DeliverError::is_permanent`] to decide
+    /// whether to try again later.
+    fn deliver(&mut self, msg: &OutgoingMessage) -> Result<Receipt, DeliverError>;
+
+    /// One line naming the channel for logs, e.g. `outbox /var/lib/baken/outbox` or
+    /// `smtp://baken@relay.example:587 (tls=required)`; never contains a password.
+    fn describe(&self) -> String;
+}

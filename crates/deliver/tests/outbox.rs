@@ -1,0 +1,137 @@
+//! The outbox: idempotent, crash-safe `<key>.eml` files.
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use baken_deliver::{Attachment, DeliverError, Outbox, OutgoingMessage, Transport, render};
+
+fn msg(key: &str) -> OutgoingMessage {
+    OutgoingMessage {
+        key: key.into(),
+        from: "baken <baken@ncsc.example>".into(),
+        to: vec!["abuse@org.example".into()],
+        subject: "[TLP:GREEN] test".into(),
+        text: "TLP:GREEN\n\nhello\n".into(),
+        attachments: vec![Attachment::csv("f.csv", b"a,b\n1,2\n".to_vec())],
+        headers: vec![],
+        date: Some(UNIX_EPOCH + Duration::from_secs(1_700_000_000)),
+    }
+}
+
+/// Every file name in `dir`, sorted.
+fn listing(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn writes_key_eml_with_the_rendered_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut outbox = Outbox::new(dir.path().join("new/sub")).unwrap();
+    let m = msg("org-1--abc");
+    let receipt = outbox.deliver(&m).unwrap();
+    let path = dir.path().join("new/sub/org-1--abc.eml");
+    assert_eq!(receipt.destination, path.display().to_string());
+    assert_eq!(receipt.message_id, "<org-1--abc@ncsc.example>");
+    assert!(!receipt.already_delivered);
+    assert_eq!(std::fs::read(&path).unwrap(), render(&m).unwrap());
+    assert_eq!(
+        listing(outbox.dir()),
+        ["org-1--abc.eml"],
+        "no temporary file left"
+    );
+    assert!(outbox.describe().starts_with("outbox "));
+}
+
+#[test]
+fn second_delivery_of_a_key_does_not_rewrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut outbox = Outbox::new(dir.path()).unwrap();
+    let first = msg("same-key");
+    outbox.deliver(&first).unwrap();
+    let path = outbox.path_for("same-key");
+    let before = std::fs::read(&path).unwrap();
+
+    // Same key, different content: the file on disk must stay the first one.
+    let mut second = msg("same-key");
+    second.text = "changed".into();
+    second.date = None;
+    let receipt = outbox.deliver(&second).unwrap();
+    assert!(receipt.already_delivered);
+    assert_eq!(receipt.message_id, "<same-key@ncsc.example>");
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+
+    // A fresh Outbox on the same directory (a restarted process) knows it too.
+    let mut again = Outbox::new(dir.path()).unwrap();
+    assert!(again.deliver(&first).unwrap().already_delivered);
+    assert_eq!(listing(dir.path()), ["same-key.eml"]);
+}
+
+#[test]
+fn different_keys_get_different_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut outbox = Outbox::new(dir.path()).unwrap();
+    for key in ["a", "b", "c_1-2"] {
+        assert!(!outbox.deliver(&msg(key)).unwrap().already_delivered);
+    }
+    assert_eq!(listing(dir.path()), ["a.eml", "b.eml", "c_1-2.eml"]);
+}
+
+#[test]
+fn concurrent_deliveries_of_one_key_write_it_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let path = dir.path().to_owned();
+            std::thread::spawn(move || {
+                let mut outbox = Outbox::new(path).unwrap();
+                outbox.deliver(&msg("race")).unwrap().already_delivered
+            })
+        })
+        .collect();
+    let fresh = threads
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .filter(|already| !already)
+        .count();
+    assert_eq!(fresh, 1, "exactly one delivery writes the file");
+    assert_eq!(listing(dir.path()), ["race.eml"]);
+}
+
+#[test]
+fn a_key_that_is_a_path_is_refused_before_touching_the_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut outbox = Outbox::new(dir.path().join("box")).unwrap();
+    let err = outbox.deliver(&msg("../escape")).unwrap_err();
+    assert!(
+        matches!(err, DeliverError::InvalidMessage { .. }),
+        "{err:?}"
+    );
+    assert!(err.is_permanent());
+    assert_eq!(listing(dir.path()), ["box"]);
+    assert!(listing(&dir.path().join("box")).is_empty());
+}
+
+#[test]
+fn an_invalid_message_leaves_no_temporary_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut outbox = Outbox::new(dir.path()).unwrap();
+    let mut m = msg("bad-to");
+    m.to = vec!["not an address".into()];
+    assert!(outbox.deliver(&m).unwrap_err().is_permanent());
+    assert!(listing(dir.path()).is_empty());
+}
+
+#[test]
+fn an_unwritable_outbox_is_a_transient_io_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"").unwrap();
+    let err = Outbox::new(&file).map(|_| ()).unwrap_err();
+    assert!(matches!(err, DeliverError::Io { .. }), "{err:?}");
+    assert!(!err.is_permanent());
+    assert!(err.to_string().contains("a-file"), "{err}");
+}
