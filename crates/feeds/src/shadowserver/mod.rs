@@ -1,23 +1,797 @@
-//! Shadowserver CSV reports (to be written).
+//! Shadowserver CSV reports, mapped by Shadowserver's published schema exactly as IntelMQ
+//! 3.5.0's Shadowserver parser maps them.
+//!
+//! The schema (IntelMQ's `intelmq.json`, see [`Schema`]) is read at run time, so a newer
+//! schema with new report types works without a rebuild. The report type comes from the
+//! file name (`2026-03-24-scan_http_vulnerable-nl-geo-asn.csv` → `scan_http_vulnerable`)
+//! unless [`Options::report`] names it.
+//!
+//! What IntelMQ does, and so this parser does, row by row (`ShadowserverParserBot.parse_line`
+//! and `Message.add`):
+//!
+//! * `time.observation` (from the options), `feed.name` (the schema's `feed_name`) and
+//!   `feed.documentation` (its `url`) are set first.
+//! * Required fields: a conversion that raises, an invalid value, or a field set twice fails
+//!   the row (a [`RowError`] naming the column). A conversion giving `None` leaves the
+//!   column to `extra`.
+//! * Optional fields: a value the harmonisation rejects is left to `extra` under its column
+//!   name; `extra.` targets go to `extra` directly (empty strings included); `""`, `"-"` and
+//!   `"N/A"` are dropped.
+//! * Constant fields are set, then `raw` (when [`Options::raw`]): base64 of the header,
+//!   quoted, and the row's last physical line, as `recover_line_csv_dict` gives it.
+//! * Every column not consumed and not empty goes to `extra.<column>`.
+//!
+//! Differences from IntelMQ that remain: dates are parsed by a subset of dateutil's fuzzy
+//! parser (see `pydate`), integers are limited to `i64`, non-ASCII domain names use an
+//! approximation of nameprep, and a required column missing from the header is a
+//! [`FeedError`] rather than one failure per row.
 
+mod convert;
+mod harmonize;
+mod net;
+mod pydate;
+mod pyval;
+mod schema;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use crate::{FeedError, Options, Rows};
+use base64::Engine;
+use serde_json::Value;
 
-/// Shadowserver's report schema (placeholder).
-pub struct Schema;
+pub use convert::Conversion;
+pub use schema::{
+    FieldRule, Report, SCHEMA_ENV, Schema, SchemaError, Target, report_name_from_file_name,
+};
 
-impl Schema {
-    /// Where the schema is looked for when none is given.
-    pub fn default_path() -> PathBuf {
-        PathBuf::from("../shared/data/shadowserver/shadowserver-schema.json")
+use crate::{Event, FeedError, Options, Row, RowError, Rows};
+use convert::RowLookup;
+use harmonize::{AddError, KeyKind, Overwrite};
+use pyval::PyVal;
+
+/// Opens a Shadowserver CSV report, loading the schema from [`Options::schema`] or
+/// [`Schema::default_path`].
+pub fn open(path: &Path, options: &Options) -> Result<Rows, FeedError> {
+    let schema_path = match &options.schema {
+        Some(p) => p.clone(),
+        None => Schema::default_path().map_err(|e| FeedError::Format {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?,
+    };
+    let schema = Schema::load(&schema_path).map_err(|e| FeedError::Format {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    open_with_schema(path, &schema, options)
+}
+
+/// Opens a Shadowserver CSV report with an already loaded schema.
+pub fn open_with_schema(
+    path: &Path,
+    schema: &Schema,
+    options: &Options,
+) -> Result<Rows, FeedError> {
+    let format_error = |message: String| FeedError::Format {
+        path: path.to_path_buf(),
+        message,
+    };
+    let file_name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    let report = match &options.report {
+        Some(name) => schema.report(name).ok_or_else(|| {
+            format_error(format!(
+                "unknown shadowserver report {name:?}; give a file_name or feed_name of the schema"
+            ))
+        })?,
+        None => schema.detect(file_name).ok_or_else(|| {
+            format_error(format!(
+                "cannot tell the shadowserver report type from the file name {file_name:?}; \
+                 name the file like 2026-03-24-scan_http-nl.csv or use --report"
+            ))
+        })?,
+    };
+    let io_error = |source| FeedError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let line_ending = if options.raw {
+        detect_line_ending(File::open(path).map_err(io_error)?).map_err(io_error)?
+    } else {
+        "\r\n"
+    };
+    let file = File::open(path).map_err(io_error)?;
+    let observation = options
+        .observation_time
+        .clone()
+        .unwrap_or_else(now_observation);
+    let parser = Parser::new(
+        BufReader::with_capacity(64 * 1024, file),
+        report,
+        path.to_path_buf(),
+        observation,
+        options.raw,
+        line_ending,
+    )?;
+    Ok(Box::new(parser))
+}
+
+/// `DateTime.generate_datetime_now()`: now in UTC, whole seconds, `+00:00`.
+fn now_observation() -> String {
+    chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S+00:00")
+        .to_string()
+}
+
+fn is_strip_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c | 0x1c..=0x1f)
+}
+
+/// The line ending IntelMQ uses in `raw`: `io.StringIO(report, newline='').newlines` of the
+/// stripped report, `\r\n` when there is none or a mix.
+fn detect_line_ending(mut file: File) -> io::Result<&'static str> {
+    const LF: u8 = 1;
+    const CRLF: u8 = 2;
+    const CR: u8 = 4;
+    // kinds seen between non-space bytes, and in the current run of white space
+    let (mut seen, mut pending) = (0u8, 0u8);
+    let mut started = false;
+    let mut prev_cr = false;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        for &b in &buf[..n] {
+            if prev_cr {
+                pending |= if b == b'\n' { CRLF } else { CR };
+            } else if b == b'\n' {
+                pending |= LF;
+            }
+            prev_cr = b == b'\r';
+            if is_strip_space(b) {
+                continue;
+            }
+            if started {
+                seen |= pending;
+            }
+            started = true;
+            pending = 0;
+        }
+    }
+    Ok(match seen {
+        LF => "\n",
+        CR => "\r",
+        _ => "\r\n",
+    })
+}
+
+/// A reader that applies IntelMQ's `raw_report.strip()` and `.translate({0: None})` to the
+/// byte stream and keeps the bytes handed out until the parser has consumed them.
+struct Source<R> {
+    inner: R,
+    /// Bytes handed to the CSV reader and not yet released, starting at offset `base`.
+    kept: Vec<u8>,
+    base: u64,
+    /// Bytes ready to be handed out.
+    ready: Vec<u8>,
+    ready_pos: usize,
+    /// White space held back until something other than white space follows.
+    pending: Vec<u8>,
+    started: bool,
+    /// Newlines dropped before the first non-space byte.
+    leading_newlines: u64,
+    eof: bool,
+}
+
+impl<R: Read> Source<R> {
+    fn new(inner: R) -> Self {
+        Source {
+            inner,
+            kept: Vec::new(),
+            base: 0,
+            ready: Vec::new(),
+            ready_pos: 0,
+            pending: Vec::new(),
+            started: false,
+            leading_newlines: 0,
+            eof: false,
+        }
+    }
+
+    fn fill(&mut self) -> io::Result<()> {
+        let mut buf = [0u8; 16 * 1024];
+        self.ready.clear();
+        self.ready_pos = 0;
+        while self.ready.is_empty() && !self.eof {
+            let n = self.inner.read(&mut buf)?;
+            if n == 0 {
+                self.eof = true;
+                break;
+            }
+            for &b in &buf[..n] {
+                if is_strip_space(b) {
+                    if self.started {
+                        self.pending.push(b);
+                    } else if b == b'\n' {
+                        self.leading_newlines += 1;
+                    }
+                    continue;
+                }
+                self.started = true;
+                self.ready.append(&mut self.pending);
+                if b != 0 {
+                    self.ready.push(b);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The bytes from stream offset `from` to `to`, released afterwards.
+    fn take(&mut self, from: u64, to: u64) -> Vec<u8> {
+        let start = from.saturating_sub(self.base) as usize;
+        let end = (to.saturating_sub(self.base) as usize).min(self.kept.len());
+        let out = self.kept[start.min(end)..end].to_vec();
+        // release consumed bytes in large steps, not per row
+        if end >= 64 * 1024 {
+            self.kept.drain(..end);
+            self.base += end as u64;
+        }
+        out
     }
 }
 
-/// Opens a Shadowserver CSV report.
-pub fn open(path: &Path, _options: &Options) -> Result<Rows, FeedError> {
-    Err(FeedError::Format {
-        path: path.to_path_buf(),
-        message: "not implemented yet".into(),
-    })
+impl<R: Read> Read for Source<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.ready_pos >= self.ready.len() {
+            self.fill()?;
+        }
+        let avail = &self.ready[self.ready_pos..];
+        let n = avail.len().min(out.len());
+        out[..n].copy_from_slice(&avail[..n]);
+        self.kept.extend_from_slice(&avail[..n]);
+        self.ready_pos += n;
+        Ok(n)
+    }
+}
+
+/// Bytes as Python's `decode('utf-8', 'ignore')` gives them: invalid sequences dropped.
+fn decode_ignore(b: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(b) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => {
+            let mut out = String::with_capacity(b.len());
+            for chunk in b.utf8_chunks() {
+                out.push_str(chunk.valid());
+            }
+            std::borrow::Cow::Owned(out)
+        }
+    }
+}
+
+/// Line breaks (`\r\n`, `\r`, `\n`) in `b`: all of them, those before the first other
+/// byte, and whether `b` ends in `\r`. `after_cr`: the bytes before `b` ended in `\r`.
+fn line_breaks(b: &[u8], after_cr: bool) -> (u64, u64, bool) {
+    let (mut all, mut leading) = (0u64, 0u64);
+    let mut prev_cr = after_cr;
+    let mut in_lead = true;
+    for &c in b {
+        let brk = c == b'\r' || (c == b'\n' && !prev_cr);
+        if brk {
+            all += 1;
+            if in_lead {
+                leading += 1;
+            }
+        } else if c != b'\n' {
+            in_lead = false;
+        }
+        prev_cr = c == b'\r';
+    }
+    (all, leading, prev_cr)
+}
+
+/// Where a rule's column is, resolved against the header.
+#[derive(Debug, Clone)]
+struct Step {
+    /// Index into the distinct header names (the `fields` multiset); `None` when the column
+    /// is not in the header.
+    slot: Option<usize>,
+    column: String,
+    target: StepTarget,
+    conversion: Option<Conversion>,
+    with_row: bool,
+}
+
+#[derive(Debug, Clone)]
+enum StepTarget {
+    /// `event.add(key, …)`.
+    Key(String, KeyKind),
+    /// Optional `extra.` (the column name) or `extra.<name>`.
+    Extra(Option<String>),
+    /// Optional `False`.
+    Ignore,
+    /// Required `extra.*`/`False`/other: handled by `event.add` like any key.
+    Broken,
+}
+
+/// The per-report mapping compiled against one header.
+#[derive(Debug)]
+struct Plan {
+    feed_name: String,
+    documentation: Option<String>,
+    /// Distinct header names and the column index Python's `DictReader` takes each from
+    /// (the last of equal names).
+    names: Vec<String>,
+    name_col: Vec<usize>,
+    by_name: HashMap<String, usize>,
+    /// How often each distinct name is in the header (the initial `fields` multiset).
+    initial_counts: Vec<u32>,
+    required: Vec<Step>,
+    optional: Vec<Step>,
+    constants: Vec<(String, KeyKind, Value)>,
+    /// The header as `csv.DictWriter.writeheader()` writes it (all fields quoted).
+    quoted_header: String,
+}
+
+impl Plan {
+    fn new(report: &Report, header: Vec<String>, path: &Path) -> Result<Plan, FeedError> {
+        let mut names: Vec<String> = Vec::new();
+        let mut name_col: Vec<usize> = Vec::new();
+        let mut by_name: HashMap<String, usize> = HashMap::new();
+        let mut initial_counts: Vec<u32> = Vec::new();
+        for (col, name) in header.iter().enumerate() {
+            match by_name.get(name) {
+                Some(&slot) => {
+                    name_col[slot] = col;
+                    initial_counts[slot] += 1;
+                }
+                None => {
+                    by_name.insert(name.clone(), names.len());
+                    names.push(name.clone());
+                    name_col.push(col);
+                    initial_counts.push(1);
+                }
+            }
+        }
+        let step = |rule: &FieldRule, required: bool| -> Step {
+            let target = match (&rule.target, required) {
+                (Target::Key(k), true) => StepTarget::Key(k.clone(), harmonize::key_kind(k)),
+                (Target::Key(k), false) if k == "extra." => StepTarget::Extra(None),
+                (Target::Key(k), false) if k.starts_with("extra.") => {
+                    StepTarget::Extra(Some(k["extra.".len()..].to_string()))
+                }
+                (Target::Key(k), false) => StepTarget::Key(k.clone(), harmonize::key_kind(k)),
+                (Target::Ignore, false) => StepTarget::Ignore,
+                (Target::Ignore | Target::Broken, _) => StepTarget::Broken,
+            };
+            Step {
+                slot: by_name.get(&rule.column).copied(),
+                column: rule.column.clone(),
+                target,
+                conversion: rule.conversion.clone(),
+                with_row: rule.with_row,
+            }
+        };
+        let required: Vec<Step> = report.required.iter().map(|r| step(r, true)).collect();
+        if let Some(missing) = required.iter().find(|s| s.slot.is_none()) {
+            return Err(FeedError::Format {
+                path: path.to_path_buf(),
+                message: format!(
+                    "required column {:?} of shadowserver report {:?} is not in the header; \
+                     the data format may have changed or the report type is wrong (see --report)",
+                    missing.column, report.file_name
+                ),
+            });
+        }
+        let optional = report.optional.iter().map(|r| step(r, false)).collect();
+        let constants = report
+            .constants
+            .iter()
+            .map(|(k, v)| (k.clone(), harmonize::key_kind(k), v.clone()))
+            .collect();
+        let quoted_header = header
+            .iter()
+            .map(|h| format!("\"{}\"", h.replace('"', "\"\"")))
+            .collect::<Vec<_>>()
+            .join(",");
+        Ok(Plan {
+            feed_name: report.feed_name.clone(),
+            documentation: report.url.clone(),
+            names,
+            name_col,
+            by_name,
+            initial_counts,
+            required,
+            optional,
+            constants,
+            quoted_header,
+        })
+    }
+}
+
+/// The current row as Python's `DictReader` dict.
+struct RowView<'a> {
+    plan: &'a Plan,
+    fields: &'a [std::borrow::Cow<'a, str>],
+}
+
+impl RowView<'_> {
+    fn slot(&self, slot: usize) -> Option<&str> {
+        self.fields
+            .get(self.plan.name_col[slot])
+            .map(|c| c.as_ref())
+    }
+}
+
+impl RowLookup for RowView<'_> {
+    fn get(&self, column: &str) -> Option<Option<&str>> {
+        self.plan.by_name.get(column).map(|&s| self.slot(s))
+    }
+}
+
+/// A failed row: which column and why.
+struct Failure {
+    column: Option<String>,
+    message: String,
+}
+
+fn add_error_message(e: &AddError, key: &str, value: &str) -> String {
+    match e {
+        AddError::InvalidKey => format!("{key:?} is not a field of the harmonisation"),
+        AddError::InvalidValue => format!("invalid value {value:?} for {key:?}"),
+        AddError::KeyExists => format!("{key:?} is set twice"),
+        AddError::Other(m) => format!("{key:?}: {m}"),
+    }
+}
+
+/// The streaming parser: one [`Row`] per CSV record.
+struct Parser<R: Read> {
+    reader: csv::Reader<Source<R>>,
+    plan: Arc<Plan>,
+    path: PathBuf,
+    observation: String,
+    raw: bool,
+    line_ending: &'static str,
+    record: csv::ByteRecord,
+    counts: Vec<u32>,
+    consumed: u64,
+    /// The 1-based line number at stream offset `consumed`.
+    line: u64,
+    /// Whether the bytes before `consumed` ended in `\r` (a following `\n` is the same break).
+    after_cr: bool,
+    done: bool,
+}
+
+impl<R: Read> Parser<R> {
+    fn new(
+        input: R,
+        report: &Report,
+        path: PathBuf,
+        observation: String,
+        raw: bool,
+        line_ending: &'static str,
+    ) -> Result<Self, FeedError> {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(Source::new(input));
+        let mut header = csv::ByteRecord::new();
+        let has_header = reader
+            .read_byte_record(&mut header)
+            .map_err(|e| FeedError::Format {
+                path: path.clone(),
+                message: format!("cannot read the header: {e}"),
+            })?;
+        let header: Vec<String> = if has_header {
+            header
+                .iter()
+                .map(|f| decode_ignore(f).into_owned())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let consumed = reader.position().byte();
+        let leading_newlines = reader.get_ref().leading_newlines;
+        let header_bytes = reader.get_mut().take(0, consumed);
+        let (breaks, _, after_cr) = line_breaks(&header_bytes, false);
+        let plan = if has_header {
+            Plan::new(report, header, &path)?
+        } else {
+            // an empty report has no rows; nothing to check
+            Plan::new(
+                &Report {
+                    required: Vec::new(),
+                    ..report.clone()
+                },
+                Vec::new(),
+                &path,
+            )?
+        };
+        let counts = plan.initial_counts.clone();
+        Ok(Parser {
+            reader,
+            plan: Arc::new(plan),
+            path,
+            observation,
+            raw,
+            line_ending,
+            record: csv::ByteRecord::new(),
+            counts,
+            consumed,
+            line: 1 + leading_newlines + breaks,
+            after_cr,
+            done: !has_header,
+        })
+    }
+
+    fn parse_row(
+        &mut self,
+        fields: &[std::borrow::Cow<'_, str>],
+        last_line: &str,
+    ) -> Result<Event, Failure> {
+        let plan = &*self.plan;
+        let row = RowView { plan, fields };
+        let counts = &mut self.counts;
+        counts.copy_from_slice(&plan.initial_counts);
+        let mut event = Event::new();
+        let fail = |column: &str, message: String| Failure {
+            column: Some(column.to_string()),
+            message,
+        };
+        // Event(report): time.observation
+        let obs = PyVal::str(&self.observation);
+        let kind = harmonize::key_kind("time.observation");
+        if harmonize::add(
+            &mut event,
+            "time.observation",
+            &kind,
+            obs.clone(),
+            false,
+            Overwrite::Raise,
+            false,
+        ) != Ok(harmonize::Added::Yes)
+        {
+            harmonize::add(
+                &mut event,
+                "time.observation",
+                &kind,
+                obs,
+                true,
+                Overwrite::Raise,
+                true,
+            )
+            .map_err(|e| Failure {
+                column: None,
+                message: add_error_message(&e, "time.observation", &self.observation),
+            })?;
+        }
+        for (key, value) in [
+            ("feed.name", Some(plan.feed_name.as_str())),
+            ("feed.documentation", plan.documentation.as_deref()),
+        ] {
+            let v = value.map_or(PyVal::None, PyVal::str);
+            harmonize::add(
+                &mut event,
+                key,
+                &harmonize::key_kind(key),
+                v,
+                true,
+                Overwrite::Keep,
+                true,
+            )
+            .map_err(|e| Failure {
+                column: None,
+                message: add_error_message(&e, key, value.unwrap_or_default()),
+            })?;
+        }
+        let mut extra: Vec<(String, Value)> = Vec::new();
+
+        for step in &plan.required {
+            let slot = step
+                .slot
+                .expect("required columns were checked against the header");
+            if counts[slot] == 0 {
+                counts[slot] += 1;
+            }
+            let raw_value = row.slot(slot);
+            let value = match (&step.conversion, raw_value) {
+                (Some(conv), Some(v)) => convert::apply(conv, v, &row, step.with_row)
+                    .map_err(|e| fail(&step.column, format!("conversion failed: {}", e.0)))?,
+                (_, Some(v)) => PyVal::str(v),
+                (_, None) => PyVal::None,
+            };
+            if value.is_none() {
+                continue;
+            }
+            let shown = value.py_str().into_owned();
+            let (key, kind) = match &step.target {
+                StepTarget::Key(k, kind) => (k.as_str(), kind.clone()),
+                _ => ("False", KeyKind::NotAString),
+            };
+            match harmonize::add(&mut event, key, &kind, value, true, Overwrite::Raise, true) {
+                Ok(_) | Err(AddError::InvalidKey) => counts[slot] -= 1,
+                Err(e) => return Err(fail(&step.column, add_error_message(&e, key, &shown))),
+            }
+        }
+
+        for step in &plan.optional {
+            let Some(slot) = step.slot else { continue };
+            if counts[slot] == 0 {
+                counts[slot] += 1;
+            }
+            let raw_value = row.slot(slot);
+            let value = match (&step.conversion, raw_value) {
+                (Some(conv), Some(v)) if conv.is_known() => {
+                    convert::apply(conv, v, &row, step.with_row)
+                        .map_err(|e| fail(&step.column, format!("conversion failed: {}", e.0)))?
+                }
+                (_, Some(v)) => PyVal::str(v),
+                (_, None) => PyVal::None,
+            };
+            if value.is_none() {
+                counts[slot] -= 1;
+                continue;
+            }
+            match &step.target {
+                StepTarget::Extra(name) => {
+                    let name = name.clone().unwrap_or_else(|| step.column.clone());
+                    extra.push((name, value.to_json()));
+                    counts[slot] -= 1;
+                }
+                StepTarget::Ignore => counts[slot] -= 1,
+                StepTarget::Key(key, kind) => {
+                    let json = value.to_json();
+                    let shown = value.py_str().into_owned();
+                    match harmonize::add(&mut event, key, kind, value, true, Overwrite::Raise, true)
+                    {
+                        Ok(_) => counts[slot] -= 1,
+                        Err(AddError::InvalidValue) => {}
+                        Err(AddError::InvalidKey) => {
+                            extra.push((key.clone(), json));
+                            counts[slot] -= 1;
+                        }
+                        Err(e) => {
+                            return Err(fail(&step.column, add_error_message(&e, key, &shown)));
+                        }
+                    }
+                }
+                StepTarget::Broken => {
+                    return Err(fail(
+                        &step.column,
+                        "the schema's field name is not a string".into(),
+                    ));
+                }
+            }
+        }
+
+        // event.update(constant_fields)
+        for (key, kind, value) in &plan.constants {
+            let v = PyVal::from_json(value);
+            let first = harmonize::add(
+                &mut event,
+                key,
+                kind,
+                v.clone(),
+                false,
+                Overwrite::Replace,
+                false,
+            );
+            if !matches!(first, Ok(harmonize::Added::Yes)) {
+                harmonize::add(&mut event, key, kind, v, true, Overwrite::Replace, true).map_err(
+                    |e| Failure {
+                        column: None,
+                        message: add_error_message(&e, key, &value.to_string()),
+                    },
+                )?;
+            }
+        }
+
+        if self.raw {
+            let mut recovered =
+                String::with_capacity(plan.quoted_header.len() + last_line.len() + 2);
+            recovered.push_str(&plan.quoted_header);
+            recovered.push_str(self.line_ending);
+            recovered.push_str(last_line);
+            let recovered = pyval::py_strip(&recovered);
+            if harmonize::contains(&event, "raw") {
+                return Err(Failure {
+                    column: None,
+                    message: add_error_message(&AddError::KeyExists, "raw", ""),
+                });
+            }
+            event.insert(
+                "raw",
+                base64::engine::general_purpose::STANDARD.encode(recovered.as_bytes()),
+            );
+        }
+
+        for (slot, &n) in counts.iter().enumerate() {
+            if n == 0 {
+                continue;
+            }
+            match row.slot(slot) {
+                Some("") => {}
+                Some(v) => extra.push((plan.names[slot].clone(), Value::String(v.to_string()))),
+                None => extra.push((plan.names[slot].clone(), Value::Null)),
+            }
+        }
+        if !extra.is_empty() {
+            if harmonize::contains(&event, "extra") {
+                return Err(Failure {
+                    column: None,
+                    message: add_error_message(&AddError::KeyExists, "extra", ""),
+                });
+            }
+            for (k, v) in extra {
+                event.insert(format!("extra.{k}"), v);
+            }
+        }
+        Ok(event)
+    }
+}
+
+impl<R: Read> Iterator for Parser<R> {
+    type Item = Row;
+
+    fn next(&mut self) -> Option<Row> {
+        if self.done {
+            return None;
+        }
+        let mut record = std::mem::take(&mut self.record);
+        let result = self.reader.read_byte_record(&mut record);
+        let mut line = self.line;
+        let outcome = match result {
+            Ok(false) => {
+                self.done = true;
+                self.record = record;
+                return None;
+            }
+            Err(e) => {
+                self.done = true;
+                Err(RowError {
+                    field: None,
+                    message: format!(
+                        "{}: cannot read the rest of the file: {e}",
+                        self.path.display()
+                    ),
+                    raw: String::new(),
+                })
+            }
+            Ok(true) => {
+                let end = self.reader.position().byte();
+                let bytes = self.reader.get_mut().take(self.consumed, end);
+                self.consumed = end;
+                let (breaks, leading, after_cr) = line_breaks(&bytes, self.after_cr);
+                line += leading;
+                self.line += breaks;
+                self.after_cr = after_cr;
+                let text = decode_ignore(&bytes);
+                let text = text.trim_matches(['\r', '\n']);
+                // Python's line iterator: the last physical line of the record
+                let last_line = text.rfind(['\r', '\n']).map_or(text, |i| &text[i + 1..]);
+                let fields: Vec<std::borrow::Cow<'_, str>> =
+                    record.iter().map(decode_ignore).collect();
+                match self.parse_row(&fields, last_line) {
+                    Ok(event) => Ok(event),
+                    Err(f) => Err(RowError {
+                        field: f.column,
+                        message: f.message,
+                        raw: text.to_string(),
+                    }),
+                }
+            }
+        };
+        self.record = record;
+        Some(Row { line, outcome })
+    }
 }

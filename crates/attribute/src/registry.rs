@@ -1,0 +1,745 @@
+//! The registry of organisations: reading TOML, JSON, JSON lines and CSV files, and checking
+//! every entry. The formats are described in the crate documentation.
+//!
+//! [`load_registry`] reads a whole file and fails with every invalid entry listed;
+//! [`RegistryReader`] streams a CSV or JSON-lines file one organisation at a time, for
+//! registries too large to hold twice in memory.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+use baken_model::{Contact, ContactRole, OrgId, OrgKind, Organisation};
+use ipnet::IpNet;
+use serde::Deserialize;
+
+/// A registry file format, chosen by file extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegistryFormat {
+    /// `.toml`: `[[organisation]]` tables.
+    Toml,
+    /// `.json`: an array of organisations, or `{"organisations": [...]}`.
+    Json,
+    /// `.jsonl` or `.ndjson`: one organisation object per line.
+    JsonLines,
+    /// `.csv`: one organisation per row.
+    Csv,
+}
+
+impl RegistryFormat {
+    /// The format a file's extension names.
+    pub fn from_path(path: &Path) -> Result<Self, RegistryError> {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        match ext.as_str() {
+            "toml" => Ok(RegistryFormat::Toml),
+            "json" => Ok(RegistryFormat::Json),
+            "jsonl" | "ndjson" => Ok(RegistryFormat::JsonLines),
+            "csv" => Ok(RegistryFormat::Csv),
+            _ => Err(RegistryError::UnknownFormat {
+                path: path.to_path_buf(),
+                extension: ext,
+            }),
+        }
+    }
+}
+
+/// Why a registry file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// The file could not be opened or read.
+    #[error("cannot read registry {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// The extension names no format this crate reads.
+    #[error(
+        "{}: unknown registry format `.{extension}`; name the file .toml, .json, .jsonl or .csv",
+        path.display()
+    )]
+    UnknownFormat {
+        /// The file.
+        path: PathBuf,
+        /// Its extension, lower-cased.
+        extension: String,
+    },
+    /// The file as a whole is malformed (TOML or JSON syntax, CSV header).
+    #[error("{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// The line, when the parser gives it.
+        line: Option<usize>,
+        /// What is wrong and what to do.
+        message: String,
+    },
+    /// Some organisations are invalid; all of them are listed.
+    #[error("{}{}", errors[0], if errors.len() > 1 { format!(" (and {} more errors)", errors.len() - 1) } else { String::new() })]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// Every invalid entry, in file order (never empty).
+        errors: Vec<EntryError>,
+    },
+}
+
+/// One invalid organisation entry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct EntryError {
+    /// The file.
+    pub path: PathBuf,
+    /// The line the entry starts on, when known (CSV, JSON lines, TOML; JSON parse errors).
+    pub line: Option<usize>,
+    /// The organisation's id, when it could be read.
+    pub id: Option<String>,
+    /// The field at fault, when there is one.
+    pub field: Option<String>,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+impl fmt::Display for EntryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.path.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if let Some(id) = &self.id {
+            write!(f, ": organisation {id}")?;
+        }
+        if let Some(field) = &self.field {
+            write!(f, ": field `{field}`")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// A field-level problem found by [`validate_organisation`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field, by its model name (`networks`, `domains`, `contacts`, …).
+    pub field: &'static str,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+/// Reads a whole registry file, choosing the format by extension, and checks every entry.
+///
+/// Fails with [`RegistryError::Invalid`] listing every invalid entry (ids must be unique,
+/// networks must be written without host bits, e-mail addresses need an `@`); domains come
+/// back lower-cased without a trailing dot.
+pub fn load_registry(path: &Path) -> Result<Vec<Organisation>, RegistryError> {
+    let reader = RegistryReader::open(path)?;
+    let mut orgs = Vec::new();
+    let mut errors = Vec::new();
+    for item in reader {
+        match item {
+            Ok(org) => orgs.push(org),
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(orgs)
+    } else {
+        Err(RegistryError::Invalid {
+            path: path.to_path_buf(),
+            errors,
+        })
+    }
+}
+
+/// Checks one organisation and normalises it in place: trims e-mail addresses, lower-cases
+/// domains and strips their trailing dot. Returns the first problem found.
+pub fn validate_organisation(org: &mut Organisation) -> Result<(), FieldError> {
+    let err = |field, message: String| Err(FieldError { field, message });
+    if org.id.0.trim().is_empty() {
+        return err(
+            "id",
+            "the id is empty; give every organisation a stable id".into(),
+        );
+    }
+    if org.name.trim().is_empty() {
+        return err(
+            "name",
+            "the name is empty; give the organisation a display name".into(),
+        );
+    }
+    for net in &org.networks {
+        if net.trunc() != *net {
+            return err(
+                "networks",
+                format!(
+                    "network {net} has host bits set; write {} for the network, or {}/{} for the single address",
+                    net.trunc(),
+                    net.addr(),
+                    net.max_prefix_len()
+                ),
+            );
+        }
+    }
+    for domain in &mut org.domains {
+        match normalise_domain(domain) {
+            Ok(d) => *domain = d,
+            Err(message) => return err("domains", message),
+        }
+    }
+    for contact in &mut org.contacts {
+        let email = contact.email.trim();
+        if !is_email(email) {
+            return err(
+                "contacts",
+                format!(
+                    "`{}` is not an e-mail address; write it as name@domain",
+                    contact.email
+                ),
+            );
+        }
+        contact.email = email.to_string();
+    }
+    Ok(())
+}
+
+/// Lower-cases a domain and strips one trailing dot; rejects what cannot be a host name suffix.
+pub fn normalise_domain(domain: &str) -> Result<String, String> {
+    let d = domain.trim();
+    let d = d.strip_suffix('.').unwrap_or(d).to_lowercase();
+    if d.is_empty() {
+        return Err("a domain is empty; remove it or write the name, e.g. a.example".into());
+    }
+    if let Some(rest) = d.strip_prefix("*.") {
+        return Err(format!(
+            "`{domain}`: write the domain without `*.`; `{rest}` already covers every name under it"
+        ));
+    }
+    if d.split('.').any(str::is_empty)
+        || d.chars()
+            .any(|c| c.is_whitespace() || matches!(c, '@' | '/' | ':' | '*' | ',' | ';'))
+    {
+        return Err(format!(
+            "`{domain}` is not a domain name; write labels separated by single dots, e.g. a.example"
+        ));
+    }
+    Ok(d)
+}
+
+fn is_email(s: &str) -> bool {
+    match s.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.is_empty()
+                && !domain.contains('@')
+                && !s.chars().any(char::is_whitespace)
+        }
+        None => false,
+    }
+}
+
+/// Streams the organisations of a registry file one at a time, each checked with
+/// [`validate_organisation`] and for a unique id.
+///
+/// CSV and JSON-lines files are read record by record, so memory stays flat for a registry
+/// of millions of organisations (only the ids seen are kept, to find duplicates). TOML and JSON
+/// documents are parsed whole when opened, then handed out one by one.
+///
+/// ```no_run
+/// use baken_attribute::registry::RegistryReader;
+/// # fn main() -> Result<(), baken_attribute::registry::RegistryError> {
+/// let mut vital = 0;
+/// for org in RegistryReader::open("registry.csv".as_ref())? {
+///     match org {
+///         Ok(org) if org.vital => vital += 1,
+///         Ok(_) => {}
+///         Err(e) => eprintln!("skipped: {e}"),
+///     }
+/// }
+/// # Ok(()) }
+/// ```
+pub struct RegistryReader {
+    path: PathBuf,
+    source: Source,
+    seen: HashSet<String>,
+}
+
+enum Source {
+    Loaded(std::vec::IntoIter<(Option<usize>, Organisation)>),
+    Lines {
+        reader: Box<dyn BufRead>,
+        line: usize,
+        buf: String,
+    },
+    Csv {
+        reader: Box<csv::Reader<File>>,
+        columns: Vec<Column>,
+        record: csv::StringRecord,
+        done: bool,
+    },
+}
+
+impl fmt::Debug for RegistryReader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RegistryReader")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RegistryReader {
+    /// Opens a registry file; the format follows from the extension. TOML and JSON syntax
+    /// errors and bad CSV headers are reported here, entry errors by the iterator.
+    pub fn open(path: &Path) -> Result<Self, RegistryError> {
+        let format = RegistryFormat::from_path(path)?;
+        let io_err = |source| RegistryError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let source = match format {
+            RegistryFormat::Toml => {
+                let text = std::fs::read_to_string(path).map_err(io_err)?;
+                Source::Loaded(parse_toml(path, &text)?.into_iter())
+            }
+            RegistryFormat::Json => {
+                let text = std::fs::read_to_string(path).map_err(io_err)?;
+                Source::Loaded(parse_json(path, &text)?.into_iter())
+            }
+            RegistryFormat::JsonLines => Source::Lines {
+                reader: Box::new(BufReader::new(File::open(path).map_err(io_err)?)),
+                line: 0,
+                buf: String::new(),
+            },
+            RegistryFormat::Csv => {
+                let file = File::open(path).map_err(io_err)?;
+                let mut reader = csv::ReaderBuilder::new()
+                    .has_headers(true)
+                    .trim(csv::Trim::All)
+                    .comment(Some(b'#'))
+                    .from_reader(file);
+                let headers = reader.headers().map_err(|e| RegistryError::Syntax {
+                    path: path.to_path_buf(),
+                    line: Some(1),
+                    message: format!("cannot read the CSV header: {e}"),
+                })?;
+                let columns = csv_columns(path, headers)?;
+                Source::Csv {
+                    reader: Box::new(reader),
+                    columns,
+                    record: csv::StringRecord::new(),
+                    done: false,
+                }
+            }
+        };
+        Ok(RegistryReader {
+            path: path.to_path_buf(),
+            source,
+            seen: HashSet::new(),
+        })
+    }
+
+    fn entry_error(
+        &self,
+        line: Option<usize>,
+        id: Option<&str>,
+        field: Option<&str>,
+        message: String,
+    ) -> EntryError {
+        EntryError {
+            path: self.path.clone(),
+            line,
+            id: id.map(str::to_string),
+            field: field.map(str::to_string),
+            message,
+        }
+    }
+
+    /// Validates and de-duplicates one parsed organisation.
+    fn check(
+        &mut self,
+        line: Option<usize>,
+        mut org: Organisation,
+    ) -> Result<Organisation, EntryError> {
+        if let Err(e) = validate_organisation(&mut org) {
+            return Err(self.entry_error(line, Some(&org.id.0), Some(e.field), e.message));
+        }
+        if !self.seen.insert(org.id.0.clone()) {
+            return Err(self.entry_error(
+                line,
+                Some(&org.id.0),
+                Some("id"),
+                "the id is used by an earlier organisation; ids must be unique, merge the two entries or rename one".into(),
+            ));
+        }
+        Ok(org)
+    }
+
+    /// The next raw item, before validation.
+    fn next_raw(&mut self) -> Option<Result<(Option<usize>, Organisation), EntryError>> {
+        match &mut self.source {
+            Source::Loaded(items) => items.next().map(Ok),
+            Source::Lines { reader, line, buf } => loop {
+                buf.clear();
+                *line += 1;
+                match reader.read_line(buf) {
+                    Ok(0) => return None,
+                    Ok(_) => {}
+                    Err(e) => {
+                        let n = *line;
+                        self.source = Source::Loaded(Vec::new().into_iter());
+                        return Some(Err(self.entry_error(
+                            Some(n),
+                            None,
+                            None,
+                            format!("cannot read the line: {e}"),
+                        )));
+                    }
+                }
+                let text = buf.trim();
+                if text.is_empty() {
+                    continue;
+                }
+                let n = *line;
+                return Some(match serde_json::from_str::<Organisation>(text) {
+                    Ok(org) => Ok((Some(n), org)),
+                    Err(e) => {
+                        let id = json_id(text);
+                        Err(self.entry_error(
+                            Some(n),
+                            id.as_deref(),
+                            None,
+                            format!("{e}; each line must be one organisation as a JSON object"),
+                        ))
+                    }
+                });
+            },
+            Source::Csv {
+                reader,
+                columns,
+                record,
+                done,
+            } => {
+                if *done {
+                    return None;
+                }
+                match reader.read_record(record) {
+                    Ok(false) => None,
+                    Ok(true) => {
+                        let line = record.position().map(|p| p.line() as usize);
+                        Some(
+                            csv_organisation(columns, record)
+                                .map(|org| (line, org))
+                                .map_err(|(id, field, message)| EntryError {
+                                    path: self.path.clone(),
+                                    line,
+                                    id,
+                                    field: Some(field.to_string()),
+                                    message,
+                                }),
+                        )
+                    }
+                    Err(e) => {
+                        let line = e.position().map(|p| p.line() as usize);
+                        if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                            *done = true;
+                        }
+                        Some(Err(EntryError {
+                            path: self.path.clone(),
+                            line,
+                            id: None,
+                            field: None,
+                            message: format!("malformed CSV row: {e}"),
+                        }))
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Iterator for RegistryReader {
+    type Item = Result<Organisation, EntryError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let raw = self.next_raw()?;
+        Some(raw.and_then(|(line, org)| self.check(line, org)))
+    }
+}
+
+/// The `id` of a JSON object that failed to parse as an organisation, for the message.
+fn json_id(text: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    value.get("id")?.as_str().map(str::to_string)
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
+}
+
+fn parse_toml(
+    path: &Path,
+    text: &str,
+) -> Result<Vec<(Option<usize>, Organisation)>, RegistryError> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct TomlFile {
+        #[serde(default)]
+        organisation: Vec<toml::Spanned<Organisation>>,
+    }
+    let file: TomlFile = toml::from_str(text).map_err(|e| RegistryError::Syntax {
+        path: path.to_path_buf(),
+        line: e.span().map(|s| line_of(text, s.start)),
+        message: format!(
+            "{}; organisations are `[[organisation]]` tables with the fields id, name, kind, sector, vital, wbni, supervisor, cert, networks, asns, domains, contacts",
+            e.message().trim_end()
+        ),
+    })?;
+    Ok(file
+        .organisation
+        .into_iter()
+        .map(|s| {
+            let line = line_of(text, s.span().start);
+            (Some(line), s.into_inner())
+        })
+        .collect())
+}
+
+fn parse_json(
+    path: &Path,
+    text: &str,
+) -> Result<Vec<(Option<usize>, Organisation)>, RegistryError> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Wrapped {
+        organisations: Vec<Organisation>,
+    }
+    let syntax = |e: serde_json::Error| RegistryError::Syntax {
+        path: path.to_path_buf(),
+        line: Some(e.line()),
+        message: format!(
+            "{e}; a JSON registry is an array of organisations or {{\"organisations\": [...]}}"
+        ),
+    };
+    let orgs = match text.trim_start().as_bytes().first() {
+        Some(b'{') => {
+            serde_json::from_str::<Wrapped>(text)
+                .map_err(syntax)?
+                .organisations
+        }
+        _ => serde_json::from_str::<Vec<Organisation>>(text).map_err(syntax)?,
+    };
+    Ok(orgs.into_iter().map(|o| (None, o)).collect())
+}
+
+/// The CSV columns, in the documented order.
+const CSV_COLUMNS: [&str; 13] = [
+    "id",
+    "name",
+    "kind",
+    "sector",
+    "vital",
+    "wbni_report",
+    "wbni_care",
+    "supervisor",
+    "cert",
+    "networks",
+    "asns",
+    "domains",
+    "contacts",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Column(usize);
+
+fn csv_columns(path: &Path, headers: &csv::StringRecord) -> Result<Vec<Column>, RegistryError> {
+    let mut columns = Vec::new();
+    for name in headers {
+        let name = name.trim().to_ascii_lowercase();
+        match CSV_COLUMNS.iter().position(|c| *c == name) {
+            Some(i) if columns.contains(&Column(i)) => {
+                return Err(RegistryError::Syntax {
+                    path: path.to_path_buf(),
+                    line: Some(1),
+                    message: format!("column `{name}` appears twice in the header; keep one"),
+                });
+            }
+            Some(i) => columns.push(Column(i)),
+            None => {
+                return Err(RegistryError::Syntax {
+                    path: path.to_path_buf(),
+                    line: Some(1),
+                    message: format!(
+                        "unknown column `{name}` in the header; the columns are {}",
+                        CSV_COLUMNS.join(",")
+                    ),
+                });
+            }
+        }
+    }
+    for required in [0, 1] {
+        if !columns.contains(&Column(required)) {
+            return Err(RegistryError::Syntax {
+                path: path.to_path_buf(),
+                line: Some(1),
+                message: format!(
+                    "the header has no `{}` column; the first line must name the columns, e.g. {}",
+                    CSV_COLUMNS[required],
+                    CSV_COLUMNS.join(",")
+                ),
+            });
+        }
+    }
+    Ok(columns)
+}
+
+/// The values of a multi-valued cell: separated by white space, `;` or `,`.
+fn values(cell: &str) -> impl Iterator<Item = &str> {
+    cell.split(|c: char| c.is_whitespace() || c == ';' || c == ',')
+        .filter(|v| !v.is_empty())
+}
+
+fn parse_bool(cell: &str) -> Result<bool, String> {
+    match cell.to_ascii_lowercase().as_str() {
+        "" | "false" | "no" | "0" => Ok(false),
+        "true" | "yes" | "1" => Ok(true),
+        _ => Err(format!(
+            "`{cell}` is not a yes/no value; write true/false, yes/no or 1/0"
+        )),
+    }
+}
+
+fn parse_kind(cell: &str) -> Result<OrgKind, String> {
+    Ok(match cell.to_ascii_lowercase().as_str() {
+        "" | "organisation" => OrgKind::Organisation,
+        "cert" => OrgKind::Cert,
+        "hoster" => OrgKind::Hoster,
+        "supervisor" => OrgKind::Supervisor,
+        "dtc" => OrgKind::Dtc,
+        "national-csirt" => OrgKind::NationalCsirt,
+        _ => {
+            return Err(format!(
+                "unknown kind `{cell}`; use organisation, cert, hoster, supervisor, dtc or national-csirt"
+            ));
+        }
+    })
+}
+
+/// Parses an ASN written `64496` or `AS64496`.
+pub(crate) fn parse_asn(text: &str) -> Option<u32> {
+    let t = text.trim();
+    let digits = t
+        .strip_prefix("AS")
+        .or_else(|| t.strip_prefix("as"))
+        .or_else(|| t.strip_prefix("As"))
+        .unwrap_or(t);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+fn parse_contact(value: &str) -> Result<Contact, String> {
+    let (role, email) = match value.split_once(':') {
+        Some((role, email)) => {
+            let role = match role.to_ascii_lowercase().as_str() {
+                "security" => ContactRole::Security,
+                "abuse" => ContactRole::Abuse,
+                "general" => ContactRole::General,
+                _ => {
+                    return Err(format!(
+                        "unknown contact role `{role}` in `{value}`; write role:email with role security, abuse or general"
+                    ));
+                }
+            };
+            (role, email)
+        }
+        None => (ContactRole::Security, value),
+    };
+    Ok(Contact {
+        email: email.to_string(),
+        role,
+    })
+}
+
+type CsvError = (Option<String>, &'static str, String);
+
+fn csv_organisation(
+    columns: &[Column],
+    record: &csv::StringRecord,
+) -> Result<Organisation, CsvError> {
+    let mut org = Organisation {
+        id: OrgId(String::new()),
+        name: String::new(),
+        kind: OrgKind::default(),
+        sector: None,
+        vital: false,
+        wbni: Default::default(),
+        supervisor: None,
+        cert: None,
+        networks: Vec::new(),
+        asns: Vec::new(),
+        domains: Vec::new(),
+        contacts: Vec::new(),
+    };
+    // The id first, so that every later error can name the organisation.
+    if let Some(i) = columns.iter().position(|c| c.0 == 0) {
+        org.id = OrgId(record.get(i).unwrap_or("").to_string());
+    }
+    let id = Some(org.id.0.clone()).filter(|s| !s.is_empty());
+    let opt = |cell: &str| Some(cell.to_string()).filter(|s| !s.is_empty());
+    for (i, column) in columns.iter().enumerate() {
+        let cell = record.get(i).unwrap_or("");
+        let name = CSV_COLUMNS[column.0];
+        let fail = |message: String| (id.clone(), name, message);
+        match column.0 {
+            0 => {}
+            1 => org.name = cell.to_string(),
+            2 => org.kind = parse_kind(cell).map_err(fail)?,
+            3 => org.sector = opt(cell),
+            4 => org.vital = parse_bool(cell).map_err(fail)?,
+            5 => org.wbni.report = parse_bool(cell).map_err(fail)?,
+            6 => org.wbni.care = parse_bool(cell).map_err(fail)?,
+            7 => org.supervisor = opt(cell),
+            8 => org.cert = opt(cell),
+            9 => {
+                for v in values(cell) {
+                    let net: IpNet = v.parse().map_err(|_| {
+                        fail(if v.parse::<std::net::IpAddr>().is_ok() {
+                            format!(
+                                "`{v}` is an address, not a network; write {v}/{} for the single address",
+                                if v.contains(':') { 128 } else { 32 }
+                            )
+                        } else {
+                            format!("`{v}` is not a network; write CIDR notation, e.g. 198.18.4.0/24 or 2001:db8::/32")
+                        })
+                    })?;
+                    org.networks.push(net);
+                }
+            }
+            10 => {
+                for v in values(cell) {
+                    let asn = parse_asn(v).ok_or_else(|| {
+                        fail(format!("`{v}` is not an AS number; write 64496 or AS64496"))
+                    })?;
+                    org.asns.push(asn);
+                }
+            }
+            11 => org.domains.extend(values(cell).map(str::to_string)),
+            12 => {
+                for v in values(cell) {
+                    org.contacts.push(parse_contact(v).map_err(fail)?);
+                }
+            }
+            _ => unreachable!("CSV_COLUMNS has 13 entries"),
+        }
+    }
+    Ok(org)
+}

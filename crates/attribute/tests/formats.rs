@@ -1,0 +1,349 @@
+//! Registry, routing table and RPSL files: the fixtures under `tests/data/`, and the error
+//! messages for bad input (file, line, field).
+
+use std::path::{Path, PathBuf};
+
+use baken_attribute::Attributor;
+use baken_attribute::registry::{RegistryError, RegistryReader, load_registry};
+use baken_attribute::routing::{RoutingFormat, load_routing};
+use baken_attribute::rpsl::load_rpsl;
+use baken_model::{AbuseScope, ContactRole, OrgKind, Owner, Rule};
+
+fn data(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(path)
+}
+
+/// Writes `text` to a file named `name` in a fresh directory and loads it.
+fn load_text(name: &str, text: &str) -> (tempfile::TempDir, Result<usize, RegistryError>) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    let result = load_registry(&path).map(|orgs| orgs.len());
+    (dir, result)
+}
+
+/// The error message with the temporary directory replaced by `DIR`.
+fn error_of(name: &str, text: &str) -> String {
+    let (dir, result) = load_text(name, text);
+    let message = result.unwrap_err().to_string();
+    message.replace(&dir.path().display().to_string(), "DIR")
+}
+
+#[test]
+fn the_four_registry_formats_agree() {
+    let toml = load_registry(&data("registry/registry.toml")).unwrap();
+    assert_eq!(toml.len(), 3);
+    let zorg = &toml[0];
+    assert_eq!(zorg.id.0, "org-17");
+    assert!(zorg.vital && zorg.wbni.report && zorg.wbni.care);
+    assert_eq!(zorg.domains, ["zorg.example"], "domains are normalised");
+    assert_eq!(zorg.contacts[1].role, ContactRole::Abuse);
+    assert_eq!(toml[2].kind, OrgKind::Cert);
+    for other in [
+        "registry/registry.json",
+        "registry/registry.jsonl",
+        "registry/registry.csv",
+    ] {
+        assert_eq!(load_registry(&data(other)).unwrap(), toml, "{other}");
+    }
+}
+
+#[test]
+fn streaming_reader_yields_one_at_a_time() {
+    let ids: Vec<String> = RegistryReader::open(&data("registry/registry.csv"))
+        .unwrap()
+        .map(|o| o.unwrap().id.0)
+        .collect();
+    assert_eq!(ids, ["org-17", "org-18", "z-cert"]);
+}
+
+#[test]
+fn csv_errors_name_line_and_field() {
+    let header = "id,name,networks,asns,contacts,vital\n";
+    let cases = [
+        (
+            "a,A,198.18.4.7/24,,,\n",
+            "DIR/r.csv:2: organisation a: field `networks`: network 198.18.4.7/24 has host bits set; write 198.18.4.0/24 for the network, or 198.18.4.7/32 for the single address",
+        ),
+        (
+            "a,A,198.18.4.7,,,\n",
+            "DIR/r.csv:2: organisation a: field `networks`: `198.18.4.7` is an address, not a network; write 198.18.4.7/32 for the single address",
+        ),
+        (
+            "a,A,,AS6449x,,\n",
+            "DIR/r.csv:2: organisation a: field `asns`: `AS6449x` is not an AS number; write 64496 or AS64496",
+        ),
+        (
+            "a,A,,,boss:x@a.example,\n",
+            "DIR/r.csv:2: organisation a: field `contacts`: unknown contact role `boss` in `boss:x@a.example`; write role:email with role security, abuse or general",
+        ),
+        (
+            "a,A,,,security:nobody,\n",
+            "DIR/r.csv:2: organisation a: field `contacts`: `nobody` is not an e-mail address; write it as name@domain",
+        ),
+        (
+            "a,A,,,,maybe\n",
+            "DIR/r.csv:2: organisation a: field `vital`: `maybe` is not a yes/no value; write true/false, yes/no or 1/0",
+        ),
+        (
+            "a,A,,,,\nb,B,,,,\na,A2,,,,\n",
+            "DIR/r.csv:4: organisation a: field `id`: the id is used by an earlier organisation; ids must be unique, merge the two entries or rename one",
+        ),
+        (
+            "a,A,,,\n",
+            "DIR/r.csv:2: malformed CSV row: CSV error: record 1 (line: 2, byte: 37): found record with 5 fields, but the previous record has 6 fields",
+        ),
+    ];
+    for (rows, expected) in cases {
+        assert_eq!(
+            error_of("r.csv", &format!("{header}{rows}")),
+            expected,
+            "{rows}"
+        );
+    }
+    assert_eq!(
+        error_of("r.csv", "id,name,colour\n"),
+        "DIR/r.csv:1: unknown column `colour` in the header; the columns are id,name,kind,sector,vital,wbni_report,wbni_care,supervisor,cert,networks,asns,domains,contacts"
+    );
+    assert_eq!(
+        error_of("r.csv", "id,networks\n"),
+        "DIR/r.csv:1: the header has no `name` column; the first line must name the columns, e.g. id,name,kind,sector,vital,wbni_report,wbni_care,supervisor,cert,networks,asns,domains,contacts"
+    );
+}
+
+#[test]
+fn every_invalid_entry_is_listed() {
+    let (dir, result) = load_text(
+        "r.csv",
+        "id,name,domains\na,A,*.a.example\nb,B,ok.example\nc,,\n",
+    );
+    let Err(RegistryError::Invalid { errors, .. }) = result else {
+        panic!("expected invalid entries");
+    };
+    let lines: Vec<(Option<usize>, Option<&str>)> = errors
+        .iter()
+        .map(|e| (e.line, e.field.as_deref()))
+        .collect();
+    assert_eq!(lines, [(Some(2), Some("domains")), (Some(4), Some("name"))]);
+    assert_eq!(
+        errors[0].message,
+        "`*.a.example`: write the domain without `*.`; `a.example` already covers every name under it"
+    );
+    drop(dir);
+}
+
+#[test]
+fn toml_errors_name_the_line() {
+    let text = "[[organisation]]\nid = \"a\"\nname = \"A\"\n\n[[organisation]]\nid = \"b\"\nname = \"B\"\ncontacts = [{ email = \"b.example\" }]\n";
+    assert_eq!(
+        error_of("r.toml", text),
+        "DIR/r.toml:5: organisation b: field `contacts`: `b.example` is not an e-mail address; write it as name@domain"
+    );
+    let message = error_of(
+        "r.toml",
+        "[[organisation]]\nid = \"a\"\nname = \"A\"\ncolour = \"red\"\n",
+    );
+    assert!(
+        message.starts_with("DIR/r.toml:4: unknown field `colour`"),
+        "{message}"
+    );
+    let message = error_of("r.toml", "[[organisations]]\nid = \"a\"\n");
+    assert!(
+        message.starts_with("DIR/r.toml:1: unknown field `organisations`"),
+        "{message}"
+    );
+}
+
+#[test]
+fn json_and_jsonl_errors() {
+    let message = error_of(
+        "r.json",
+        "[\n{\"id\": \"a\", \"name\": \"A\"},\n{\"id\": \"b\", \"name\": \"B\", \"asns\": [\"x\"]}\n]",
+    );
+    assert!(
+        message.starts_with("DIR/r.json:3: invalid type: string \"x\", expected u32"),
+        "{message}"
+    );
+    assert_eq!(
+        error_of(
+            "r.json",
+            "[{\"id\": \"a\", \"name\": \"A\", \"networks\": [\"198.18.4.7/24\"]}]"
+        ),
+        "DIR/r.json: organisation a: field `networks`: network 198.18.4.7/24 has host bits set; write 198.18.4.0/24 for the network, or 198.18.4.7/32 for the single address"
+    );
+    let message = error_of(
+        "r.jsonl",
+        "{\"id\": \"a\", \"name\": \"A\"}\n\n{\"id\": \"b\", \"name\": \"B\", \"vital\": \"yes\"}\n",
+    );
+    assert!(
+        message.starts_with(
+            "DIR/r.jsonl:3: organisation b: invalid type: string \"yes\", expected a boolean"
+        ),
+        "{message}"
+    );
+    assert_eq!(
+        error_of("r.yaml", ""),
+        "DIR/r.yaml: unknown registry format `.yaml`; name the file .toml, .json, .jsonl or .csv"
+    );
+}
+
+#[test]
+fn routing_tables_in_three_formats() {
+    let t = load_routing(&data("routing/pfx2as.txt")).unwrap();
+    assert_eq!(t.format, Some(RoutingFormat::Pfx2as));
+    let got: Vec<String> = t
+        .prefixes
+        .iter()
+        .map(|p| format!("{} {}", p.net, p.asn))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "198.18.0.0/15 64496",
+            "198.18.4.0/24 64497",
+            "198.19.0.0/16 64499",
+            "2001:db8::/32 64496"
+        ]
+    );
+    assert_eq!(t.errors.len(), 1);
+    assert_eq!(t.errors[0].line, 5);
+    assert!(
+        t.errors[0]
+            .to_string()
+            .ends_with("pfx2as.txt:5: `not-an-as` is not an AS number")
+    );
+
+    let t = load_routing(&data("routing/iptoasn.tsv")).unwrap();
+    assert_eq!(t.format, Some(RoutingFormat::IpToAsn));
+    let got: Vec<String> = t
+        .prefixes
+        .iter()
+        .map(|p| format!("{} {}", p.net, p.asn))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "198.18.0.0/23 64496",
+            "198.18.2.0/24 64496",
+            "198.18.4.0/24 64500",
+            "2001:db8::/32 64496"
+        ]
+    );
+    let errors: Vec<String> = t
+        .errors
+        .iter()
+        .map(|e| format!("{}: {}", e.line, e.message))
+        .collect();
+    assert_eq!(
+        errors,
+        ["4: expected 5 tab-separated fields (start, end, asn, country, description), found 1"]
+    );
+
+    let t = load_routing(&data("routing/prefixes.tsv")).unwrap();
+    assert_eq!(t.format, Some(RoutingFormat::Simple));
+    assert_eq!(t.prefixes.len(), 3);
+    assert!(t.errors.is_empty());
+}
+
+fn rpsl_files() -> Vec<PathBuf> {
+    // Deliberately not in dependency order: references cross files.
+    ["inetnum", "role", "aut-num", "organisation", "inet6num"]
+        .iter()
+        .map(|c| data(&format!("rpsl/ripe.db.{c}")))
+        .collect()
+}
+
+#[test]
+fn rpsl_fixtures_resolve_abuse_contacts() {
+    let d = load_rpsl(&rpsl_files()).unwrap();
+    let got: Vec<String> = d
+        .records
+        .iter()
+        .map(|r| {
+            let scope = match r.scope {
+                AbuseScope::Network(n) => n.to_string(),
+                AbuseScope::Asn(a) => format!("AS{a}"),
+            };
+            format!(
+                "{scope} {} [{}] {}",
+                r.contact.email,
+                r.contact.via,
+                r.contact.holder.as_deref().unwrap_or("-")
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "198.18.0.0/15 abuse@lir.example [inetnum 198.18.0.0 - 198.19.255.255 (netname EXAMPLE-LIR-NET)] EXAMPLE-LIR-NET",
+            "198.18.4.0/24 abuse@hoster.test [inetnum 198.18.4.0 - 198.18.4.255 (netname HOSTER-CUST-NET)] HOSTER-CUST-NET",
+            "AS64496 abuse@lir.example [aut-num AS64496 (as-name EXAMPLE-LIR-AS)] EXAMPLE-LIR-AS",
+            "AS64500 abuse@hoster.test [aut-num AS64500 (as-name HOSTER-AS)] HOSTER-AS",
+            "2001:db8::/32 abuse@lir.example [inet6num 2001:db8::/32 (netname EXAMPLE-LIR-V6)] EXAMPLE-LIR-V6",
+            "2001:db8:4::/48 abuse@hoster.test [inet6num 2001:db8:4::/48 (netname HOSTER-V6)] HOSTER-V6",
+        ]
+    );
+    // NO-CONTACT-NET and DANGLING-ORG-NET have no resolvable abuse-c.
+    assert_eq!(d.without_contact, 2);
+    let problems: Vec<String> = d
+        .problems
+        .iter()
+        .map(|p| {
+            format!(
+                "{}:{}: {}",
+                Path::new(&p.file).file_name().unwrap().to_string_lossy(),
+                p.line,
+                p.message
+            )
+        })
+        .collect();
+    assert_eq!(
+        problems,
+        [
+            "ripe.db.inetnum:51: inetnum `198.18.30.0 - 198.18.29.0`: the range 198.18.30.0 - 198.18.29.0 ends before it starts; object skipped"
+        ]
+    );
+}
+
+fn rpsl_records() -> Vec<baken_model::AbuseRecord> {
+    load_rpsl(&rpsl_files()).unwrap().records
+}
+
+#[test]
+fn rpsl_fallback_in_the_attributor() {
+    let d = load_rpsl(&rpsl_files()).unwrap();
+    let orgs = load_registry(&data("registry/registry.toml")).unwrap();
+    let routed = load_routing(&data("routing/iptoasn.tsv")).unwrap().prefixes;
+    let a = Attributor::new(orgs, routed, d.records).unwrap();
+    // Registered: the registry wins over the RPSL data.
+    assert_eq!(
+        a.attribute(Some("198.18.4.1".parse().unwrap()), None, None)
+            .rule,
+        Rule::Prefix
+    );
+    // Not registered: the allocation's contact, also for the more specific net without one.
+    let r = a.attribute(Some("198.19.8.1".parse().unwrap()), None, None);
+    assert_eq!(r.rule, Rule::RegistryAbuse);
+    assert_eq!(
+        r.reason,
+        "198.19.8.1 is in 198.18.0.0/15 of inetnum 198.18.0.0 - 198.19.255.255 (netname EXAMPLE-LIR-NET), abuse contact abuse@lir.example"
+    );
+    // A registered routed AS comes before the public registry data...
+    let r = a.attribute(Some("2001:db8:4::9".parse().unwrap()), None, None);
+    assert_eq!(r.rule, Rule::Asn);
+    // ...and without a routing table the inet6num's contact is found.
+    let without_routes =
+        Attributor::new(a.organisations().to_vec(), vec![], rpsl_records()).unwrap();
+    let r = without_routes.attribute(Some("2001:db8:4::9".parse().unwrap()), None, None);
+    match r.owner {
+        Owner::Abuse(c) => assert_eq!(c.email, "abuse@hoster.test"),
+        other => panic!("expected the hoster's abuse contact, got {other:?}"),
+    }
+    let r = a.attribute(None, Some(64500), None);
+    assert_eq!(
+        r.reason,
+        "AS64500 (from the event) has abuse contact abuse@hoster.test from aut-num AS64500 (as-name HOSTER-AS)"
+    );
+}

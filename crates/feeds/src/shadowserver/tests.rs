@@ -1,0 +1,558 @@
+//! Unit tests of the Shadowserver parser. Expected values are what IntelMQ 3.5.0 gives
+//! (checked with its `_config.py` functions and harmonisation).
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use serde_json::{Value, json};
+
+use super::convert::{self, Conversion, RowLookup};
+use super::pyval::{PyVal, float_repr};
+use super::*;
+
+struct MapRow(HashMap<&'static str, Option<&'static str>>);
+
+impl RowLookup for MapRow {
+    fn get(&self, column: &str) -> Option<Option<&str>> {
+        self.0.get(column).copied()
+    }
+}
+
+fn row(pairs: &[(&'static str, &'static str)]) -> MapRow {
+    MapRow(pairs.iter().map(|&(k, v)| (k, Some(v))).collect())
+}
+
+/// `check(conversion, input, expected)`: `Ok(value)` or `Err(())` where IntelMQ raises.
+fn check_with(name: &str, input: &str, r: &MapRow, expected: Result<PyVal<'_>, ()>) {
+    let conv = Conversion::from_name(name);
+    assert!(conv.is_known(), "{name}");
+    let with_row = matches!(
+        conv,
+        Conversion::ConvertHttpHostAndUrl | Conversion::CategoryOrDetail
+    );
+    let got = convert::apply(&conv, input, r, with_row).map_err(|_| ());
+    assert_eq!(got, expected, "{name}({input:?})");
+}
+
+fn check(name: &str, input: &str, expected: Result<PyVal<'_>, ()>) {
+    check_with(name, input, &row(&[]), expected);
+}
+
+fn s(v: &str) -> Result<PyVal<'_>, ()> {
+    Ok(PyVal::str(v))
+}
+
+const NONE: Result<PyVal<'static>, ()> = Ok(PyVal::None);
+
+#[test]
+fn add_utc_to_timestamp() {
+    check(
+        "add_UTC_to_timestamp",
+        "2026-03-24 01:02:03",
+        s("2026-03-24 01:02:03 UTC"),
+    );
+}
+
+#[test]
+fn convert_int() {
+    check("convert_int", "443", Ok(PyVal::Int(443)));
+    check("convert_int", "", NONE);
+    check("convert_int", "-5", Ok(PyVal::Int(-5)));
+    check("convert_int", " 8 ", Ok(PyVal::Int(8)));
+    check("convert_int", "1_000", Ok(PyVal::Int(1000)));
+    check("convert_int", "abc", Err(()));
+    check("convert_int", "1.0", Err(()));
+}
+
+#[test]
+fn convert_float() {
+    check("convert_float", "1.5", Ok(PyVal::Float(1.5)));
+    check("convert_float", "", NONE);
+    check("convert_float", "1e3", Ok(PyVal::Float(1000.0)));
+    check("convert_float", " 2 ", Ok(PyVal::Float(2.0)));
+    check("convert_float", "inf", Ok(PyVal::Float(f64::INFINITY)));
+    check("convert_float", "abc", Err(()));
+}
+
+#[test]
+fn validate_to_none() {
+    check("validate_to_none", "", NONE);
+    check("validate_to_none", "0", NONE);
+    check("validate_to_none", "unknown", NONE);
+    check("validate_to_none", "Unknown", s("Unknown"));
+    check("validate_to_none", "x", s("x"));
+}
+
+#[test]
+fn invalidate_zero() {
+    check("invalidate_zero", "", NONE);
+    check("invalidate_zero", "0", NONE);
+    check("invalidate_zero", "00", NONE);
+    check("invalidate_zero", "7", Ok(PyVal::Int(7)));
+    check("invalidate_zero", "abc", Err(()));
+}
+
+#[test]
+fn extract_cve_from_tag() {
+    check(
+        "extract_cve_from_tag",
+        "citrix;cve-2019-19781",
+        s("cve-2019-19781"),
+    );
+    check(
+        "extract_cve_from_tag",
+        "cve-2021-2;cve-2020-1;cve-2021-2",
+        s("cve-2020-1;cve-2021-2"),
+    );
+    check("extract_cve_from_tag", "CVE-2020-1", NONE);
+    check("extract_cve_from_tag", "", NONE);
+    check("extract_cve_from_tag", "cve-1-2x", NONE);
+}
+
+#[test]
+fn convert_bool() {
+    for (v, b) in [
+        ("Y", true),
+        ("no", false),
+        ("TRUE", true),
+        ("Enabled", true),
+        ("1", true),
+    ] {
+        check("convert_bool", v, Ok(PyVal::Bool(b)));
+    }
+    check("convert_bool", "", NONE);
+    check("convert_bool", "maybe", NONE);
+}
+
+#[test]
+fn convert_date() {
+    check("convert_date", "2026-03-20", s("2026-03-20T00:00:00+00:00"));
+    check(
+        "convert_date",
+        "2026-03-20 10:11:12",
+        s("2026-03-20T10:11:12+00:00"),
+    );
+    check("convert_date", "", NONE);
+    check("convert_date", "unknown", NONE);
+    check(
+        "convert_date",
+        "2026-03-20T10:11:12+01:00",
+        s("2026-03-20T09:11:12+00:00"),
+    );
+    check("convert_date", "2026-13-01", NONE);
+    // from_isoformat accepts it and returns it unchanged
+    check(
+        "convert_date",
+        "2026-3-2T1:02:03+00:00",
+        s("2026-3-2T1:02:03+00:00"),
+    );
+}
+
+#[test]
+fn convert_date_utc() {
+    check(
+        "convert_date_utc",
+        "2026-03-20",
+        s("2026-03-20T00:00:00+00:00"),
+    );
+    check(
+        "convert_date_utc",
+        "2026-03-20 10:11:12",
+        s("2026-03-20T10:11:12+00:00"),
+    );
+}
+
+#[test]
+fn dateutil_subset_matches_intelmq() {
+    for (input, want) in [
+        ("2020-01-02 03:04:05 UTC", Some("2020-01-02T03:04:05+00:00")),
+        (
+            "2020-01-02 03:04:05.123 UTC",
+            Some("2020-01-02T03:04:05.123000+00:00"),
+        ),
+        (
+            "2020-01-02T03:04:05Z UTC",
+            Some("2020-01-02T03:04:05+00:00"),
+        ),
+        (
+            "2020-01-02 03:04:05+02:00 UTC",
+            Some("2020-01-02T01:04:05+00:00"),
+        ),
+        (
+            "2020-01-02 03:04:05 UTC+02:00",
+            Some("2020-01-02T05:04:05+00:00"),
+        ),
+        (
+            "2020-01-02 03:04:05 -0130",
+            Some("2020-01-02T04:34:05+00:00"),
+        ),
+        ("2020-01-02 03:04:05 +05", Some("2020-01-01T22:04:05+00:00")),
+        ("2020-01-02+05:30", Some("2020-01-02T05:30:00+00:00")),
+        (
+            "2020-01-02 03:04:05 CEST UTC",
+            Some("2020-01-02T03:04:05+00:00"),
+        ),
+        (
+            "Mon 2020-01-02 03:04:05 UTC",
+            Some("2020-01-02T03:04:05+00:00"),
+        ),
+        (
+            "2020-01-02 03:04:05.1234567 UTC",
+            Some("2020-01-02T03:04:05.123456+00:00"),
+        ),
+        (" UTC", None),
+        ("foo UTC", None),
+        ("2020-02-30 UTC", None),
+        ("2020-01-02 24:00:00 UTC", None),
+    ] {
+        assert_eq!(pydate::sanitize(input).as_deref(), want, "{input:?}");
+    }
+}
+
+#[test]
+fn validate_ip() {
+    for ok in ["198.18.0.1", "3323068417", "2001:DB8::1", "fe80::1%eth0"] {
+        check("validate_ip", ok, s(ok));
+    }
+    for bad in ["0.0.0.0", "198.18.0.1/32", "x", "", "0", "01.2.3.4"] {
+        check("validate_ip", bad, NONE);
+    }
+}
+
+#[test]
+fn validate_network() {
+    check("validate_network", "198.18.0.0/24", s("198.18.0.0/24"));
+    check("validate_network", "198.18.1.7/24", s("198.18.1.7/24"));
+    check("validate_network", "198.18.0.1", NONE);
+    check("validate_network", "x/1", NONE);
+}
+
+#[test]
+fn validate_fqdn() {
+    check("validate_fqdn", "host.example", s("host.example"));
+    check("validate_fqdn", "Host.Example.", s("Host.Example."));
+    for bad in ["", "bad..example", "198.18.0.1", "a/b.example", "x:80"] {
+        check("validate_fqdn", bad, NONE);
+    }
+}
+
+#[test]
+fn force_base64() {
+    check("force_base64", "aGVsbG8=", s("aGVsbG8="));
+    check("force_base64", "abcd", s("abcd"));
+    check("force_base64", "hello world", s("aGVsbG8gd29ybGQ="));
+    check("force_base64", "ab=", s("YWI9"));
+    check("force_base64", "", NONE);
+    // non-ASCII makes Python's b64decode raise ValueError, which IntelMQ does not catch
+    check("force_base64", "h\u{e9}llo", Err(()));
+}
+
+#[test]
+fn scan_exchange() {
+    check(
+        "scan_exchange_taxonomy",
+        "exchange;webshell",
+        s("intrusions"),
+    );
+    check("scan_exchange_taxonomy", "exchange", s("vulnerable"));
+    check(
+        "scan_exchange_type",
+        "exchange;webshell",
+        s("system-compromise"),
+    );
+    check("scan_exchange_type", "exchange", s("vulnerable-system"));
+    check(
+        "scan_exchange_identifier",
+        "exchange;webshell",
+        s("exchange-server-webshell"),
+    );
+    check(
+        "scan_exchange_identifier",
+        "exchange",
+        s("vulnerable-exchange-server"),
+    );
+}
+
+#[test]
+fn category_or_detail() {
+    let c = "category_or_detail";
+    check_with(
+        c,
+        "x",
+        &row(&[("category", "cat"), ("detail", "det")]),
+        s("cat"),
+    );
+    check_with(
+        c,
+        "x",
+        &row(&[("category", ""), ("detail", "det")]),
+        s("det"),
+    );
+    check_with(c, "x", &row(&[]), s(""));
+}
+
+#[test]
+fn convert_http_host_and_url() {
+    let c = "convert_http_host_and_url";
+    check_with(
+        c,
+        "/x",
+        &row(&[
+            ("http_host", "www.example"),
+            ("url", "GET /login?a=1 HTTP/1.1"),
+            ("application", "https"),
+        ]),
+        s("https://www.example/login?a=1"),
+    );
+    check_with(
+        c,
+        "/x",
+        &row(&[
+            ("cc_dns", "c2.example"),
+            ("http_host", "www.example"),
+            ("url", "/path"),
+        ]),
+        s("http://c2.example/path"),
+    );
+    check_with(
+        c,
+        "/x",
+        &row(&[("ip", "198.18.0.1"), ("http_url", "/p q")]),
+        s("http://198.18.0.1/p"),
+    );
+    check_with(
+        c,
+        "/x",
+        &row(&[("http_host", ""), ("url", "/path")]),
+        s("/x"),
+    );
+}
+
+#[test]
+fn unknown_conversion_is_not_a_panic() {
+    let conv = Conversion::from_name("brand_new_function");
+    assert!(!conv.is_known());
+    assert!(convert::apply(&conv, "v", &row(&[]), false).is_err());
+}
+
+#[test]
+fn python_float_repr() {
+    for (f, want) in [
+        (1.0, "1.0"),
+        (1.5, "1.5"),
+        (1e16, "1e+16"),
+        (1e15, "1000000000000000.0"),
+        (0.0001, "0.0001"),
+        (0.00001, "1e-05"),
+        (-2.5e-7, "-2.5e-07"),
+    ] {
+        assert_eq!(float_repr(f), want);
+    }
+}
+
+#[test]
+fn ipv6_is_formatted_as_python_3_11() {
+    let f = |s: &str| harmonize::ip_sanitize(PyVal::str(s));
+    assert_eq!(f("2001:DB8:0:0::1").as_deref(), Some("2001:db8::1"));
+    assert_eq!(f("::ffff:198.18.0.1").as_deref(), Some("::ffff:c612:1"));
+    assert_eq!(
+        f("2001:db8:0:1:0:0:0:1").as_deref(),
+        Some("2001:db8:0:1::1")
+    );
+    assert_eq!(f("3323068417").as_deref(), Some("198.18.0.1"));
+}
+
+#[test]
+fn report_from_file_name() {
+    for (name, want) in [
+        (
+            "2026-03-24-scan_http_vulnerable-nl-geo-asn.csv",
+            Some("scan_http_vulnerable"),
+        ),
+        ("scan_ssl_poodle.csv", Some("scan_ssl_poodle")),
+        (
+            "2026-03-24-event4_sinkhole_http-nl.csv",
+            Some("event4_sinkhole_http"),
+        ),
+        ("2026-03-24.csv", Some("2026")),
+        ("2026-03-24-scan http.csv", None),
+        ("scan_http.txt", None),
+        ("-scan.csv", None),
+    ] {
+        assert_eq!(report_name_from_file_name(name), want, "{name}");
+    }
+}
+
+const SCHEMA: &str = r#"{
+  "_meta": {"date_created": "2026-01-01T00:00:00Z", "change_log": []},
+  "scan_test": {
+    "feed_name": "Test-Report",
+    "file_name": "scan_test",
+    "url": "https://example.invalid/doc",
+    "required_fields": [
+      ["time.source", "timestamp", "add_UTC_to_timestamp"],
+      ["source.ip", "ip", "validate_ip"]
+    ],
+    "optional_fields": [
+      ["source.port", "port", "convert_int"],
+      ["source.geolocation.cc", "geo"],
+      ["extra.", "tag", "validate_to_none"],
+      ["product.vulnerabilities", "tag", "extract_cve_from_tag"],
+      ["extra.", "future", "not_yet_invented"]
+    ],
+    "constant_fields": {
+      "classification.taxonomy": "vulnerable",
+      "classification.type": "vulnerable-system",
+      "classification.identifier": "test"
+    }
+  }
+}"#;
+
+fn parse(name: &str, text: &str, options: &Options) -> Result<Vec<Row>, FeedError> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(name);
+    std::fs::File::create(&path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .expect("write");
+    let schema = Schema::from_json(SCHEMA).expect("schema");
+    open_with_schema(&path, &schema, options).map(Iterator::collect)
+}
+
+fn opts() -> Options {
+    Options {
+        observation_time: Some("2026-03-24T06:00:00+00:00".into()),
+        ..Options::default()
+    }
+}
+
+#[test]
+fn a_row_becomes_an_intelmq_event() {
+    let rows = parse(
+        "2026-03-24-scan_test-nl.csv",
+        "timestamp,ip,port,geo,tag,future,other\n\
+         2026-03-24 01:02:03,198.18.0.1,443,nl,citrix;cve-2019-19781,x,leftover\n",
+        &Options {
+            raw: true,
+            ..opts()
+        },
+    )
+    .expect("parse");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].line, 2);
+    let event = rows[0].outcome.as_ref().expect("event");
+    let want = json!({
+        "classification.identifier": "test",
+        "classification.taxonomy": "vulnerable",
+        "classification.type": "vulnerable-system",
+        "extra.future": "x",
+        "extra.other": "leftover",
+        "extra.tag": "citrix;cve-2019-19781",
+        "feed.documentation": "https://example.invalid/doc",
+        "feed.name": "Test-Report",
+        "product.vulnerabilities": "cve-2019-19781",
+        "raw": base64::engine::general_purpose::STANDARD.encode(
+            "\"timestamp\",\"ip\",\"port\",\"geo\",\"tag\",\"future\",\"other\"\n\
+             2026-03-24 01:02:03,198.18.0.1,443,nl,citrix;cve-2019-19781,x,leftover"
+        ),
+        "source.geolocation.cc": "NL",
+        "source.ip": "198.18.0.1",
+        "source.port": 443,
+        "time.observation": "2026-03-24T06:00:00+00:00",
+        "time.source": "2026-03-24T01:02:03+00:00",
+    });
+    assert_eq!(serde_json::to_value(event).expect("json"), want);
+}
+
+#[test]
+fn invalid_optional_values_go_to_extra_and_null_ip_stays() {
+    let rows = parse(
+        "scan_test.csv",
+        "timestamp,ip,geo\n2026-03-24 01:02:03,0.0.0.0,XXX\n",
+        &opts(),
+    )
+    .expect("parse");
+    let e = rows[0].outcome.as_ref().expect("event");
+    // validate_ip gives None: the required column is left over, into extra
+    assert_eq!(e.get("extra.ip"), Some(&Value::from("0.0.0.0")));
+    assert_eq!(e.get("extra.geo"), Some(&Value::from("XXX")));
+    assert!(!e.contains("source.ip"));
+}
+
+#[test]
+fn bad_required_value_is_a_row_error_with_line_and_field() {
+    let rows = parse(
+        "scan_test.csv",
+        "timestamp,ip\n2026-03-24 01:02:03,198.18.0.1\n,198.18.0.2\n2026-03-24 01:02:03,198.18.0.3\n",
+        &opts(),
+    )
+    .expect("parse");
+    assert_eq!(rows.len(), 3);
+    assert!(rows[0].outcome.is_ok());
+    let err = rows[1].outcome.as_ref().expect_err("row error");
+    assert_eq!(rows[1].line, 3);
+    assert_eq!(err.field.as_deref(), Some("timestamp"));
+    assert_eq!(err.raw, ",198.18.0.2");
+    assert!(rows[2].outcome.is_ok());
+}
+
+#[test]
+fn conversion_failure_on_optional_is_a_row_error() {
+    let rows = parse(
+        "scan_test.csv",
+        "timestamp,ip,port\n2026-03-24 01:02:03,198.18.0.1,http\n",
+        &opts(),
+    )
+    .expect("parse");
+    let err = rows[0].outcome.as_ref().expect_err("row error");
+    assert_eq!(err.field.as_deref(), Some("port"));
+}
+
+#[test]
+fn missing_required_column_is_a_feed_error() {
+    let err = parse(
+        "scan_test.csv",
+        "timestamp,port\n2026-03-24 01:02:03,1\n",
+        &opts(),
+    )
+    .expect_err("feed error");
+    assert!(err.to_string().contains("\"ip\""), "{err}");
+}
+
+#[test]
+fn unknown_report_is_a_feed_error_naming_report_option() {
+    let err = parse("whatever.txt", "a\n1\n", &opts()).expect_err("feed error");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("whatever.txt") && msg.contains("--report"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn report_option_accepts_file_name_or_feed_name() {
+    for report in ["scan_test", "Test-Report"] {
+        let rows = parse(
+            "data.csv",
+            "timestamp,ip\n2026-03-24 01:02:03,198.18.0.1\n",
+            &Options {
+                report: Some(report.into()),
+                ..opts()
+            },
+        )
+        .expect("parse");
+        assert!(rows[0].outcome.is_ok());
+    }
+}
+
+#[test]
+fn schema_file_loads_every_report() {
+    let path = Schema::default_path().expect("schema path");
+    let schema = Schema::load(&path).expect("schema");
+    assert_eq!(schema.reports().len(), 170);
+    assert_eq!(
+        schema
+            .detect("2026-03-24-scan_http_vulnerable-nl-geo-asn.csv")
+            .map(|r| r.feed_name.as_str()),
+        Some("Vulnerable-HTTP")
+    );
+}
