@@ -345,6 +345,7 @@ fn cmd_parse(
         schema,
         raw,
         observation_time: None,
+        strict: false,
     };
     let rows = baken_feeds::open(feed, file, &options)?;
     let stdout = std::io::stdout();
@@ -515,6 +516,7 @@ fn cmd_ingest(
         schema,
         raw: false,
         observation_time: None,
+        strict: false,
     };
     let mut summaries = Vec::new();
     for file in files {

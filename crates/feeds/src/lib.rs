@@ -112,6 +112,11 @@ pub struct Options {
     pub raw: bool,
     /// Value of `time.observation`; the current time when `None`.
     pub observation_time: Option<String>,
+    /// Shadowserver: reject a row whose required field (e.g. `ip`) has no valid value.
+    /// IntelMQ keeps such a row as an event without the field (the raw value lands in
+    /// `extra`); `baken parse` does the same so that its output equals IntelMQ's, while
+    /// `baken ingest` sets this so that such rows are quarantined with the reason.
+    pub strict: bool,
 }
 
 /// One input row: its line number (1-based, first line of the record) and what came of it.

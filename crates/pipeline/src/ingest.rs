@@ -68,6 +68,8 @@ pub fn incidents_of(event: &Event) -> Vec<String> {
 }
 
 /// Ingests one file into `store`, attributing every event with `attributor`.
+///
+/// Rows whose required fields have no valid value are quarantined (strict parsing).
 pub fn ingest_file(
     store: &mut dyn Store,
     attributor: &Attributor,
@@ -77,7 +79,12 @@ pub fn ingest_file(
     progress: &dyn Progress,
 ) -> Result<FileSummary, PipelineError> {
     let file = input.path.display().to_string();
-    let rows = baken_feeds::open(input.feed, &input.path, options)?;
+    // Ingest never accepts a row whose required fields are invalid (see `Options::strict`).
+    let options = Options {
+        strict: true,
+        ..options.clone()
+    };
+    let rows = baken_feeds::open(input.feed, &input.path, &options)?;
     let run = store.begin_run(&file, input.feed.name())?;
     store.add_step(&TimelineStep {
         incident: "*".into(),

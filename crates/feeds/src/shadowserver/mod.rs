@@ -121,6 +121,10 @@ pub fn open_with_schema(
         options.raw,
         line_ending,
     )?;
+    let parser = Parser {
+        strict: options.strict,
+        ..parser
+    };
     Ok(Box::new(parser))
 }
 
@@ -461,6 +465,8 @@ struct Parser<R: Read> {
     path: PathBuf,
     observation: String,
     raw: bool,
+    /// Reject rows whose required fields have no valid value (see [`Options::strict`]).
+    strict: bool,
     line_ending: &'static str,
     record: csv::ByteRecord,
     counts: Vec<u32>,
@@ -524,6 +530,7 @@ impl<R: Read> Parser<R> {
             path,
             observation,
             raw,
+            strict: false,
             line_ending,
             record: csv::ByteRecord::new(),
             counts,
@@ -540,6 +547,7 @@ impl<R: Read> Parser<R> {
         last_line: &str,
     ) -> Result<Event, Failure> {
         let plan = &*self.plan;
+        let strict = self.strict;
         let row = RowView { plan, fields };
         let counts = &mut self.counts;
         counts.copy_from_slice(&plan.initial_counts);
@@ -611,6 +619,13 @@ impl<R: Read> Parser<R> {
                 (_, None) => PyVal::None,
             };
             if value.is_none() {
+                if strict {
+                    let what = match raw_value {
+                        Some(v) if !v.is_empty() => format!("{v:?} is not a valid value"),
+                        _ => "the value is missing".to_string(),
+                    };
+                    return Err(fail(&step.column, format!("required field: {what}")));
+                }
                 continue;
             }
             let shown = value.py_str().into_owned();

@@ -556,3 +556,46 @@ fn schema_file_loads_every_report() {
         Some("Vulnerable-HTTP")
     );
 }
+
+#[test]
+fn strict_parsing_rejects_a_required_field_without_a_valid_value() {
+    let text = "timestamp,ip,port\n\
+                2026-03-24 01:02:03,198.18.1.300,443\n\
+                2026-03-24 01:02:03,,443\n";
+    // IntelMQ's behaviour: events without `source.ip`, the bad value kept in `extra.ip`.
+    let lax = parse("scan_test.csv", text, &opts()).expect("parse");
+    let first = lax[0]
+        .outcome
+        .as_ref()
+        .expect("an event, as IntelMQ makes it");
+    assert!(!first.contains("source.ip"));
+    assert_eq!(first.get_str("extra.ip"), Some("198.18.1.300"));
+    assert!(
+        lax[1]
+            .outcome
+            .as_ref()
+            .is_ok_and(|e| !e.contains("source.ip"))
+    );
+    // Strict (what ingest uses): both rows are rejected, naming line and column.
+    let strict = parse(
+        "scan_test.csv",
+        text,
+        &Options {
+            strict: true,
+            ..opts()
+        },
+    )
+    .expect("parse");
+    let errors: Vec<_> = strict
+        .iter()
+        .map(|r| (r.line, r.outcome.clone().expect_err("rejected")))
+        .collect();
+    assert_eq!(errors[0].0, 2);
+    assert_eq!(errors[0].1.field.as_deref(), Some("ip"));
+    assert_eq!(
+        errors[0].1.message,
+        "required field: \"198.18.1.300\" is not a valid value"
+    );
+    assert_eq!(errors[1].0, 3);
+    assert_eq!(errors[1].1.message, "required field: the value is missing");
+}

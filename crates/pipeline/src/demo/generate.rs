@@ -29,8 +29,16 @@ pub const CITRIX_TAG: &str = "citrix;cve-2019-19781";
 /// The Citrix incident's id.
 pub const CITRIX_INCIDENT: &str = "cve-2019-19781";
 
-/// Sectors: (name, share of organisations in ‰, chance of being vital in ‰, supervisor, CERT).
-const SECTORS: &[(&str, u32, u32, Option<&str>, Option<&str>)] = &[
+/// A sector: name, share of organisations in ‰, chance of being vital in ‰, supervisor, CERT.
+type Sector = (
+    &'static str,
+    u32,
+    u32,
+    Option<&'static str>,
+    Option<&'static str>,
+);
+
+const SECTORS: &[Sector] = &[
     ("health", 120, 40, Some("igj"), Some("z-cert")),
     ("energy", 30, 400, Some("acm"), Some("eds-isac")),
     ("water", 20, 400, Some("ilt"), None),

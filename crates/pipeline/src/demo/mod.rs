@@ -258,8 +258,7 @@ fn summarise(
         .unwrap_or(0.0);
     let last = timeline
         .iter()
-        .filter(|s| s.step == "digest-written")
-        .next_back()
+        .rfind(|s| s.step == "digest-written")
         .map(|s| seconds_between(&start, &s.at))
         .unwrap_or(0.0);
     Ok(DemoSummary {

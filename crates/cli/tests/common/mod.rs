@@ -1,0 +1,64 @@
+//! Helpers shared by the end-to-end tests: run the `baken` binary on a data directory.
+
+#![allow(dead_code)] // each test file uses a different subset
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use baken_pipeline::demo::generate::{Generated, Params, generate};
+
+/// The binary under test.
+pub fn baken() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_baken"))
+}
+
+/// Runs `baken --data DATA ARGS…`, asserting success; returns stdout.
+pub fn run_ok(data: &Path, args: &[&str]) -> String {
+    let out = run(data, args);
+    assert!(
+        out.status.success(),
+        "baken {args:?} failed ({}):\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+/// Runs `baken --data DATA ARGS…`.
+pub fn run(data: &Path, args: &[&str]) -> Output {
+    baken()
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .output()
+        .expect("the baken binary runs")
+}
+
+/// Generates a small synthetic world (the demo's generator) and imports registry, routing
+/// and RPSL data into `data`.
+pub fn small_world(dir: &Path, data: &Path, orgs: u32) -> Generated {
+    let g = generate(&Params { orgs, seed: 7 }, dir).expect("generate");
+    run_ok(data, &["registry", "import", s(&g.registry)]);
+    run_ok(data, &["registry", "import-routing", s(&g.pfx2as)]);
+    run_ok(data, &["registry", "import-rpsl", s(&g.rpsl)]);
+    g
+}
+
+/// A path as &str.
+pub fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+/// Files in `dir` with extension `ext`, sorted.
+pub fn files_with(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == ext))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
