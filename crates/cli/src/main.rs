@@ -15,7 +15,7 @@ use baken_pipeline::demo::{self, DemoOptions, Params};
 use baken_pipeline::ingest::{self, Input};
 use baken_pipeline::notify::{self, NotifyOptions};
 use baken_pipeline::{Progress, attributor_from_store, imports};
-use baken_store::SqliteStore;
+use baken_store::{SqliteStore, Store};
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -106,6 +106,19 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Security advisories: CSAF 2.0, CVE JSON 5, OSV.
+    Advisory {
+        #[command(subcommand)]
+        command: AdvisoryCommand,
+    },
+    /// Compute a CVSS v2, v3.0, v3.1 or v4.0 score from a vector and explain each metric.
+    Cvss {
+        /// The vector, e.g. CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H.
+        vector: String,
+        /// Print {"version", "base_score", "severity", "temporal_score", "environmental_score"}.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run a reference scenario on synthetic data through the whole chain.
     Demo {
         /// The scenario.
@@ -156,6 +169,32 @@ enum RegistryCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum AdvisoryCommand {
+    /// Import advisory files, or every .json file under a directory. CSAF documents are
+    /// validated against the CSAF 2.0 schema and mandatory tests; a failing document is
+    /// rejected whole with the JSON path of each problem. Every revision is kept.
+    Import {
+        /// CSAF 2.0 JSON schema (default: $BAKEN_CSAF_SCHEMA or ../shared/data/csaf/csaf_schema_2.0.json).
+        #[arg(long)]
+        schema: Option<PathBuf>,
+        /// Files or directories.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Show an advisory: title, publisher, TLP, CVEs, scores explained, products,
+    /// remediations and the severity history of its revisions.
+    Show {
+        /// The advisory id (CSAF tracking id, CVE id, OSV id).
+        id: String,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the stored advisories (latest revision of each).
+    List,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -308,6 +347,8 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Advisory { command } => cmd_advisory(&cli.data, command),
+        Command::Cvss { vector, json } => cmd_cvss(&vector, json),
         Command::Demo {
             scenario: Scenario::Citrix2020,
             orgs,
@@ -625,4 +666,217 @@ fn cmd_demo(
     );
     println!("report    {}", s.report);
     Ok(())
+}
+
+fn cmd_cvss(vector: &str, json: bool) -> Result<()> {
+    let score = baken_advisory::cvss::compute(vector)?;
+    if json {
+        println!("{}", score.to_json());
+        return Ok(());
+    }
+    print_score(&score, "");
+    Ok(())
+}
+
+fn print_score(score: &baken_advisory::cvss::CvssScore, indent: &str) {
+    println!(
+        "{indent}{} base score {:.1} ({}) on a scale of 0.0 to 10.0",
+        score.version, score.base_score, score.severity
+    );
+    if let Some(t) = score.temporal_score {
+        let label = if score.version == baken_advisory::cvss::CvssVersion::V4_0 {
+            "threat"
+        } else {
+            "temporal"
+        };
+        println!("{indent}  {label} score {t:.1} ({})", score.rate(t));
+    }
+    if let Some(e) = score.environmental_score {
+        println!("{indent}  environmental score {e:.1} ({})", score.rate(e));
+    }
+    for m in &score.metrics {
+        println!("{indent}  {m}");
+    }
+}
+
+fn cmd_advisory(data: &Path, command: AdvisoryCommand) -> Result<()> {
+    use baken_pipeline::advisories::{self, ImportOutcome};
+    let mut store = open_store(data)?;
+    match command {
+        AdvisoryCommand::Import { schema, paths } => {
+            let schema = advisories::load_csaf_schema(schema.as_deref())?;
+            let (mut imported, mut rejected) = (0, 0);
+            for path in paths {
+                for (file, outcome) in advisories::import_path(&mut store, &path, &schema)? {
+                    match outcome {
+                        ImportOutcome::Imported {
+                            id,
+                            revision,
+                            put,
+                            warnings,
+                        } => {
+                            imported += 1;
+                            println!(
+                                "{}: {id} revision {} {}",
+                                file.display(),
+                                revision.as_deref().unwrap_or("-"),
+                                match put {
+                                    baken_store::AdvisoryPut::New => "imported",
+                                    baken_store::AdvisoryPut::Revision =>
+                                        "imported as a new revision",
+                                    baken_store::AdvisoryPut::Unchanged => "already imported",
+                                }
+                            );
+                            for w in warnings {
+                                println!("  warning: {w}");
+                            }
+                        }
+                        ImportOutcome::Skipped { reason } => {
+                            println!("{}: skipped: {reason}", file.display());
+                        }
+                        ImportOutcome::Rejected { problems } => {
+                            rejected += 1;
+                            eprintln!("{}: rejected, nothing imported:", file.display());
+                            for p in problems {
+                                eprintln!("  {p}");
+                            }
+                        }
+                    }
+                }
+            }
+            println!("{imported} imported, {rejected} rejected");
+            if rejected > 0 {
+                bail!("{rejected} document(s) rejected; see the problems above");
+            }
+        }
+        AdvisoryCommand::List => {
+            for a in store.advisories()? {
+                println!(
+                    "{:<28} rev {:<6} {:<5} {:>4} {}",
+                    a.id,
+                    a.revision.as_deref().unwrap_or("-"),
+                    a.format,
+                    a.highest_score
+                        .map(|s| format!("{s:.1}"))
+                        .unwrap_or_else(|| "-".into()),
+                    a.title.as_deref().unwrap_or("")
+                );
+            }
+        }
+        AdvisoryCommand::Show { id, json } => {
+            let Some((a, history)) = advisories::show(&store, &id)? else {
+                bail!(
+                    "no advisory {id:?} in {}; import it with `baken advisory import FILE`",
+                    data.display()
+                );
+            };
+            if json {
+                let history: Vec<_> = history
+                    .iter()
+                    .map(|r| {
+                        serde_json::json!({
+                            "revision": r.revision, "released": r.released,
+                            "highest_score": r.highest_score, "vector": r.highest_vector,
+                            "source": r.source, "imported_at": r.imported_at,
+                        })
+                    })
+                    .collect();
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &serde_json::json!({"advisory": a, "history": history})
+                    )?
+                );
+                return Ok(());
+            }
+            print_advisory(&a, &history);
+        }
+    }
+    Ok(())
+}
+
+fn print_advisory(a: &baken_advisory::Advisory, history: &[baken_store::AdvisoryRecord]) {
+    println!("{} — {}", a.id, a.title.as_deref().unwrap_or("(no title)"));
+    println!("  format     {}", a.format);
+    println!("  publisher  {}", a.publisher.as_deref().unwrap_or("-"));
+    println!(
+        "  TLP        {}",
+        a.tlp
+            .map(|t| t.label().to_string())
+            .unwrap_or_else(|| "(none given)".into())
+    );
+    println!("  CVEs       {}", a.cves.join(", "));
+    println!(
+        "  revision   {} released {}",
+        a.revision.as_deref().unwrap_or("-"),
+        a.current_release
+            .map(|d| d.to_rfc3339())
+            .unwrap_or_else(|| "-".into())
+    );
+    let names = |ps: &[baken_advisory::Product]| -> String {
+        ps.iter()
+            .map(|p| p.name.clone())
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    for v in &a.vulnerabilities {
+        println!();
+        println!(
+            "  {} {}",
+            v.cve.as_deref().unwrap_or("(no CVE)"),
+            v.title.as_deref().unwrap_or("")
+        );
+        for s in &v.scores {
+            println!(
+                "    vector {}{}",
+                s.vector,
+                s.source
+                    .as_deref()
+                    .map(|x| format!(" (scored by {x})"))
+                    .unwrap_or_default()
+            );
+            match &s.computed {
+                Some(c) => print_score(c, "    "),
+                None => println!(
+                    "    stated base score {} (vector could not be scored)",
+                    s.stated_base_score
+                        .map(|x| x.to_string())
+                        .unwrap_or_else(|| "-".into())
+                ),
+            }
+        }
+        if !v.affected.is_empty() {
+            println!("    affected      {}", names(&v.affected));
+        }
+        if !v.fixed.is_empty() {
+            println!("    fixed         {}", names(&v.fixed));
+        }
+        if !v.not_affected.is_empty() {
+            println!("    not affected  {}", names(&v.not_affected));
+        }
+        for r in &v.remediations {
+            println!(
+                "    {}: {}{}",
+                r.category,
+                r.details,
+                r.url
+                    .as_deref()
+                    .map(|u| format!(" <{u}>"))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    println!();
+    println!("  severity history (stored revisions):");
+    for r in history {
+        println!(
+            "    rev {:<6} released {:<26} highest {} {}",
+            r.revision.as_deref().unwrap_or("-"),
+            r.released.as_deref().unwrap_or("-"),
+            r.highest_score
+                .map(|s| format!("{s:.1}"))
+                .unwrap_or_else(|| "-".into()),
+            r.highest_vector.as_deref().unwrap_or("")
+        );
+    }
 }

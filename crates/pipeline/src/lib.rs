@@ -16,6 +16,7 @@
 //! # Ok::<(), baken_pipeline::PipelineError>(())
 //! ```
 
+pub mod advisories;
 pub mod demo;
 pub mod imports;
 pub mod ingest;

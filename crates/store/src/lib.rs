@@ -213,6 +213,48 @@ pub struct RunSummary {
     pub counts: BatchCounts,
 }
 
+/// One imported revision of an advisory. The document is kept as it came, so the advisory
+/// can always be re-read from the original.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdvisoryRecord {
+    /// The publisher's identifier (CSAF `tracking.id`, CVE id, OSV id).
+    pub id: String,
+    /// SHA-256 of the document, hex.
+    pub sha256: String,
+    /// The document's revision number.
+    pub revision: Option<String>,
+    /// `csaf`, `cve5` or `osv`.
+    pub format: String,
+    /// When this revision was released (RFC 3339).
+    pub released: Option<String>,
+    /// Title.
+    pub title: Option<String>,
+    /// TLP label of the document.
+    pub tlp: Option<String>,
+    /// The highest CVSS score in this revision.
+    pub highest_score: Option<f64>,
+    /// The vector of that score.
+    pub highest_vector: Option<String>,
+    /// Where it came from (file or URL).
+    pub source: String,
+    /// When it was imported (RFC 3339).
+    pub imported_at: String,
+    /// The original document.
+    pub document: Vec<u8>,
+}
+
+/// What storing an advisory did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AdvisoryPut {
+    /// The first revision of this advisory.
+    New,
+    /// Another revision of an advisory already known.
+    Revision,
+    /// Exactly this document was imported before.
+    Unchanged,
+}
+
 /// The store as the pipeline sees it. Every method is one transaction.
 pub trait Store {
     /// Replaces the whole registry of organisations.
@@ -255,6 +297,13 @@ pub trait Store {
     fn set_message_state(&mut self, key: &str, state: MessageState, detail: &str) -> Result<()>;
     /// The messages of an incident (all incidents when `None`).
     fn messages(&self, incident: Option<&str>) -> Result<Vec<MessageRecord>>;
+
+    /// Stores one advisory revision (nothing if the same document is already stored).
+    fn put_advisory(&mut self, record: &AdvisoryRecord) -> Result<AdvisoryPut>;
+    /// Every stored revision of an advisory, oldest release first.
+    fn advisory_revisions(&self, id: &str) -> Result<Vec<AdvisoryRecord>>;
+    /// The latest revision of every advisory, by id.
+    fn advisories(&self) -> Result<Vec<AdvisoryRecord>>;
 
     /// Appends a timeline step.
     fn add_step(&mut self, step: &TimelineStep) -> Result<()>;

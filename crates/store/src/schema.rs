@@ -1,7 +1,8 @@
 //! The SQLite schema. Versioned with `PRAGMA user_version`; each step runs once.
 
 /// Migrations, in order; `user_version` counts how many have run.
-pub(crate) const MIGRATIONS: &[&str] = &[r#"
+pub(crate) const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE organisation (
     id    TEXT PRIMARY KEY,
     body  TEXT NOT NULL            -- the Organisation as JSON
@@ -80,4 +81,23 @@ CREATE TABLE timeline (
     detail   TEXT NOT NULL
 );
 CREATE INDEX timeline_incident ON timeline(incident);
-"#];
+"#,
+    // 2: advisories, every revision kept (severity history).
+    r#"
+CREATE TABLE advisory (
+    id            TEXT NOT NULL,      -- CSAF tracking.id, CVE id, OSV id
+    sha256        TEXT NOT NULL,      -- of the document as imported
+    revision      TEXT,
+    format        TEXT NOT NULL,
+    released      TEXT,               -- current_release of this revision (RFC 3339)
+    title         TEXT,
+    tlp           TEXT,
+    highest_score REAL,
+    highest_vector TEXT,
+    source        TEXT NOT NULL,      -- the file or URL it came from
+    imported_at   TEXT NOT NULL,
+    document      BLOB NOT NULL,      -- the original bytes: the advisory is re-read from them
+    PRIMARY KEY (id, sha256)
+);
+"#,
+];

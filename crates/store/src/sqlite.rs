@@ -8,8 +8,8 @@ use sha2::{Digest, Sha256};
 
 use crate::schema::MIGRATIONS;
 use crate::{
-    BatchCounts, Finding, MessageRecord, MessageState, NewEvent, QuarantinedRow, Result, Store,
-    StoreError, TimelineStep, now,
+    AdvisoryPut, AdvisoryRecord, BatchCounts, Finding, MessageRecord, MessageState, NewEvent,
+    QuarantinedRow, Result, Store, StoreError, TimelineStep, now,
 };
 
 /// The file name of the database inside the data directory.
@@ -161,6 +161,26 @@ fn message_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRecord> {
         detail: r.get(7)?,
         created_at: r.get(8)?,
         sent_at: r.get(9)?,
+    })
+}
+
+const ADVISORY_COLUMNS: &str = "id, sha256, revision, format, released, title, tlp, highest_score,
+     highest_vector, source, imported_at, document";
+
+fn advisory_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AdvisoryRecord> {
+    Ok(AdvisoryRecord {
+        id: r.get(0)?,
+        sha256: r.get(1)?,
+        revision: r.get(2)?,
+        format: r.get(3)?,
+        released: r.get(4)?,
+        title: r.get(5)?,
+        tlp: r.get(6)?,
+        highest_score: r.get(7)?,
+        highest_vector: r.get(8)?,
+        source: r.get(9)?,
+        imported_at: r.get(10)?,
+        document: r.get(11)?,
     })
 }
 
@@ -473,6 +493,76 @@ impl Store for SqliteStore {
         self.db(collected)
     }
 
+    fn put_advisory(&mut self, a: &AdvisoryRecord) -> Result<AdvisoryPut> {
+        let path = self.path.display().to_string();
+        let wrap = |source| StoreError::Database {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(wrap)?;
+        let known: i64 = tx
+            .query_row(
+                "SELECT COUNT(*) FROM advisory WHERE id = ?1",
+                [&a.id],
+                |r| r.get(0),
+            )
+            .map_err(wrap)?;
+        let inserted = tx
+            .execute(
+                &format!(
+                    "INSERT OR IGNORE INTO advisory ({ADVISORY_COLUMNS})
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+                ),
+                params![
+                    a.id,
+                    a.sha256,
+                    a.revision,
+                    a.format,
+                    a.released,
+                    a.title,
+                    a.tlp,
+                    a.highest_score,
+                    a.highest_vector,
+                    a.source,
+                    a.imported_at,
+                    a.document
+                ],
+            )
+            .map_err(wrap)?;
+        tx.commit().map_err(wrap)?;
+        Ok(match (inserted, known) {
+            (0, _) => AdvisoryPut::Unchanged,
+            (_, 0) => AdvisoryPut::New,
+            _ => AdvisoryPut::Revision,
+        })
+    }
+
+    fn advisory_revisions(&self, id: &str) -> Result<Vec<AdvisoryRecord>> {
+        let sql = format!(
+            "SELECT {ADVISORY_COLUMNS} FROM advisory WHERE id = ?1
+             ORDER BY COALESCE(released, imported_at), imported_at"
+        );
+        let mut stmt = self.db(self.conn.prepare(&sql))?;
+        let rows = self.db(stmt.query_map([id], advisory_from_row))?;
+        let collected: rusqlite::Result<Vec<_>> = rows.collect();
+        self.db(collected)
+    }
+
+    fn advisories(&self) -> Result<Vec<AdvisoryRecord>> {
+        // The latest revision per id: the greatest (release, import time).
+        let sql = format!(
+            "SELECT {ADVISORY_COLUMNS} FROM advisory a WHERE NOT EXISTS (
+                 SELECT 1 FROM advisory b WHERE b.id = a.id AND
+                   (COALESCE(b.released, b.imported_at), b.imported_at)
+                   > (COALESCE(a.released, a.imported_at), a.imported_at))
+             ORDER BY id"
+        );
+        let mut stmt = self.db(self.conn.prepare(&sql))?;
+        let rows = self.db(stmt.query_map([], advisory_from_row))?;
+        let collected: rusqlite::Result<Vec<_>> = rows.collect();
+        self.db(collected)
+    }
+
     fn add_step(&mut self, s: &TimelineStep) -> Result<()> {
         let r = self.conn.execute(
             "INSERT INTO timeline (incident, step, at, detail) VALUES (?1, ?2, ?3, ?4)",
@@ -596,6 +686,37 @@ mod tests {
         assert!(again.sent_at.is_some());
         assert_eq!(s.messages(Some("i")).unwrap().len(), 1);
         assert!(s.messages(Some("other")).unwrap().is_empty());
+    }
+
+    #[test]
+    fn advisory_revisions_are_kept_and_reimport_is_a_no_op() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = SqliteStore::open(dir.path()).unwrap();
+        let rev = |sha: &str, revision: &str, released: &str, score: f64| AdvisoryRecord {
+            id: "ncsc-2020-0001".into(),
+            sha256: sha.into(),
+            revision: Some(revision.into()),
+            format: "csaf".into(),
+            released: Some(released.into()),
+            title: Some("Citrix".into()),
+            tlp: Some("CLEAR".into()),
+            highest_score: Some(score),
+            highest_vector: None,
+            source: "f.json".into(),
+            imported_at: now(),
+            document: b"{}".to_vec(),
+        };
+        let second = rev("bb", "2", "2020-01-14T00:00:00Z", 9.8);
+        assert_eq!(s.put_advisory(&second).unwrap(), AdvisoryPut::New);
+        let first = rev("aa", "1", "2019-12-17T00:00:00Z", 7.5);
+        assert_eq!(s.put_advisory(&first).unwrap(), AdvisoryPut::Revision);
+        assert_eq!(s.put_advisory(&first).unwrap(), AdvisoryPut::Unchanged);
+        let history = s.advisory_revisions("ncsc-2020-0001").unwrap();
+        let scores: Vec<_> = history.iter().map(|r| r.highest_score).collect();
+        assert_eq!(scores, vec![Some(7.5), Some(9.8)], "oldest release first");
+        let latest = s.advisories().unwrap();
+        assert_eq!(latest.len(), 1);
+        assert_eq!(latest[0].revision.as_deref(), Some("2"));
     }
 
     #[test]

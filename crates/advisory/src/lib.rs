@@ -1,0 +1,81 @@
+//! baken's advisories: what the field publishes, read into one model, with its severity
+//! explained ("9.8 — on which scale?").
+//!
+//! * [`cvss`] — CVSS v2.0, v3.0, v3.1 and v4.0 scores from a vector (base, temporal/threat,
+//!   environmental where the vector has them) and one plain-language line per metric.
+//! * [`Advisory`] — the normalised advisory: id, title, publisher, TLP, CVEs, release dates
+//!   and revision history, and per vulnerability its scores, affected / fixed / not affected
+//!   products (CPE, purl, version ranges), remediations and references.
+//! * [`csaf`], [`cve5`], [`osv`] — readers for CSAF 2.0, CVE JSON 5 and OSV; [`read`] tells
+//!   them apart.
+//! * [`schema`] and [`checks`] — CSAF JSON schema validation and a selection of the CSAF
+//!   mandatory tests, each problem with its JSON path; [`validate_csaf`] runs both.
+//!
+//! **This crate does no IO**: callers read files and hand over bytes or JSON values, the
+//! CSAF schema included.
+//!
+//! ```
+//! let json = br#"{"schema_version": "1.6.0", "id": "OSV-2020-0001",
+//!   "modified": "2020-01-02T00:00:00Z", "aliases": ["CVE-2019-19781"],
+//!   "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],
+//!   "affected": []}"#;
+//! let parsed = baken_advisory::read(json).unwrap();
+//! assert_eq!(parsed.advisory.format, baken_advisory::Format::Osv);
+//! let top = parsed.advisory.highest_score().unwrap().computed.as_ref().unwrap();
+//! assert_eq!((top.base_score, top.severity.as_str()), (9.8, "CRITICAL"));
+//! ```
+
+pub mod checks;
+pub mod csaf;
+pub mod cve5;
+pub mod cvss;
+mod model;
+pub mod osv;
+pub mod schema;
+
+pub use model::{
+    Advisory, Format, Parsed, Problem, Product, ReadError, Reference, Relationship, Remediation,
+    Revision, Score, VersionSpec, Vulnerability,
+};
+
+use serde_json::Value;
+
+/// The format of a JSON document, told by its shape: CSAF has `document.csaf_version`,
+/// CVE JSON 5 has `cveMetadata`, OSV has a string `id` and `modified`.
+pub fn detect(doc: &Value) -> Option<Format> {
+    if doc.pointer("/document/csaf_version").is_some() {
+        Some(Format::Csaf)
+    } else if doc.get("cveMetadata").is_some() {
+        Some(Format::Cve5)
+    } else if doc.get("id").is_some_and(Value::is_string)
+        && (doc.get("modified").is_some() || doc.get("affected").is_some())
+    {
+        Some(Format::Osv)
+    } else {
+        None
+    }
+}
+
+/// Reads a CSAF 2.0, CVE JSON 5 or OSV document from its bytes.
+pub fn read(bytes: &[u8]) -> Result<Parsed, ReadError> {
+    let doc: Value = serde_json::from_slice(bytes)?;
+    read_value(&doc)
+}
+
+/// Reads a CSAF 2.0, CVE JSON 5 or OSV document already parsed as JSON.
+pub fn read_value(doc: &Value) -> Result<Parsed, ReadError> {
+    match detect(doc) {
+        Some(Format::Csaf) => csaf::read(doc),
+        Some(Format::Cve5) => cve5::read(doc),
+        Some(Format::Osv) => osv::read(doc),
+        None => Err(ReadError::UnknownFormat),
+    }
+}
+
+/// Validates a CSAF document: the JSON schema, then the mandatory tests of [`checks`].
+/// Empty when the document passes.
+pub fn validate_csaf(schema: &schema::CsafSchema, doc: &Value) -> Vec<Problem> {
+    let mut problems = schema.validate(doc);
+    problems.extend(checks::run(doc));
+    problems
+}
