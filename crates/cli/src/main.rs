@@ -111,6 +111,11 @@ enum Command {
         #[command(subcommand)]
         command: AdvisoryCommand,
     },
+    /// The append-only audit log of disclosure decisions and deliveries.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Compute a CVSS v2, v3.0, v3.1 or v4.0 score from a vector and explain each metric.
     Cvss {
         /// The vector, e.g. CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H.
@@ -195,6 +200,23 @@ enum AdvisoryCommand {
     },
     /// List the stored advisories (latest revision of each).
     List,
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the hash chain; names the first edited, deleted, inserted or reordered entry.
+    /// Prints the head hash: record it elsewhere to detect entries removed from the end.
+    Verify {
+        /// Also require this head hash (from an earlier verify or export).
+        #[arg(long)]
+        head: Option<String>,
+    },
+    /// Write the log as JSON lines (to standard output, or FILE).
+    Export {
+        /// Output file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -349,6 +371,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Advisory { command } => cmd_advisory(&cli.data, command),
         Command::Cvss { vector, json } => cmd_cvss(&vector, json),
+        Command::Audit { command } => cmd_audit(&cli.data, command),
         Command::Demo {
             scenario: Scenario::Citrix2020,
             orgs,
@@ -879,4 +902,49 @@ fn print_advisory(a: &baken_advisory::Advisory, history: &[baken_store::Advisory
             r.highest_vector.as_deref().unwrap_or("")
         );
     }
+}
+
+fn cmd_audit(data: &Path, command: AuditCommand) -> Result<()> {
+    let store = open_store(data)?;
+    let log = store.audit_log()?;
+    match command {
+        AuditCommand::Verify { head } => match baken_store::audit::verify(&log) {
+            Ok(v) => {
+                if let Some(want) = head {
+                    let pos = log.iter().position(|e| e.hash == want);
+                    match pos {
+                        Some(i) if i + 1 == log.len() => {}
+                        Some(i) => println!(
+                            "note: the given head is entry {}; {} entries were appended since",
+                            i + 1,
+                            log.len() - i - 1
+                        ),
+                        None if want == baken_store::audit::GENESIS && log.is_empty() => {}
+                        None => bail!(
+                            "the given head {want} is not in the log: entries were removed from its end or the log was replaced"
+                        ),
+                    }
+                }
+                println!("audit log sound: {} entries, head {}", v.entries, v.head);
+            }
+            Err(e) => bail!("{e}"),
+        },
+        AuditCommand::Export { out } => {
+            let mut w: Box<dyn Write> = match &out {
+                Some(p) => Box::new(BufWriter::new(
+                    std::fs::File::create(p)
+                        .with_context(|| format!("creating {}", p.display()))?,
+                )),
+                None => Box::new(BufWriter::new(std::io::stdout().lock())),
+            };
+            for e in &log {
+                writeln!(w, "{}", serde_json::to_string(e)?)?;
+            }
+            w.flush()?;
+            if let Some(p) = out {
+                eprintln!("{} entries written to {}", log.len(), p.display());
+            }
+        }
+    }
+    Ok(())
 }

@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use baken_attribute::Attributor;
 use baken_deliver::{Attachment, OutgoingMessage, Transport, header};
 use baken_model::{Organisation, Owner, Tlp};
+use baken_store::audit::NewAuditEntry;
 use baken_store::{Finding, MessageRecord, MessageState, Store, TimelineStep, now};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -257,6 +258,21 @@ fn notify_incident(
         )?);
         progress.advance(1);
     }
+    let not_told: Vec<NewAuditEntry> = unreachable
+        .values()
+        .map(|u| NewAuditEntry {
+            kind: "decision".into(),
+            subject: u.party.clone(),
+            body: serde_json::json!({
+                "incident": incident,
+                "party": u.party,
+                "form": "nothing",
+                "findings": u.findings,
+                "why": u.reason,
+            }),
+        })
+        .collect();
+    store.append_audit(&not_told)?;
     store.add_step(&TimelineStep {
         incident: incident.into(),
         step: "notify-finished".into(),
@@ -348,8 +364,48 @@ fn deliver_group(
         MessageState::Pending | MessageState::Sending => {}
     }
     let message = compose(options, incident, &key, group);
+    store.append_audit(&[NewAuditEntry {
+        kind: "decision".into(),
+        subject: key.clone(),
+        body: serde_json::json!({
+            "incident": incident,
+            "party": party,
+            "recipient": group.recipient,
+            "path": group.path.as_str(),
+            "form": "own-assets",
+            "tlp": options.tlp.label(),
+            "findings": group.findings.iter().map(|f| f.id).collect::<Vec<_>>(),
+            "why": match group.path {
+                Path::Direct => "the registered organisation is told of its own findings",
+                Path::AbuseContact => "nobody registered these addresses; the network's abuse contact from public registry data is told of them",
+            },
+        }),
+    }])?;
     store.set_message_state(&key, MessageState::Sending, &transport.describe())?;
-    match transport.deliver(&message) {
+    let delivered = transport.deliver(&message);
+    store.append_audit(&[NewAuditEntry {
+        kind: if delivered.is_ok() {
+            "delivery"
+        } else {
+            "delivery-failed"
+        }
+        .into(),
+        subject: key.clone(),
+        body: match &delivered {
+            Ok(r) => serde_json::json!({
+                "recipient": group.recipient,
+                "message_id": r.message_id,
+                "destination": r.destination,
+                "already_delivered": r.already_delivered,
+            }),
+            Err(e) => serde_json::json!({
+                "recipient": group.recipient,
+                "error": e.to_string(),
+                "permanent": e.is_permanent(),
+            }),
+        },
+    }])?;
+    match delivered {
         Ok(receipt) => {
             store.set_message_state(&key, MessageState::Sent, &receipt.destination)?;
             store.add_step(&TimelineStep {

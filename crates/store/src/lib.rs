@@ -22,6 +22,7 @@
 //! assert_eq!(store.organisations().unwrap().len(), 0);
 //! ```
 
+pub mod audit;
 mod schema;
 mod sqlite;
 
@@ -304,6 +305,11 @@ pub trait Store {
     fn advisory_revisions(&self, id: &str) -> Result<Vec<AdvisoryRecord>>;
     /// The latest revision of every advisory, by id.
     fn advisories(&self) -> Result<Vec<AdvisoryRecord>>;
+
+    /// Appends entries to the audit log, chained to the last one, in one transaction.
+    fn append_audit(&mut self, entries: &[audit::NewAuditEntry]) -> Result<()>;
+    /// The whole audit log in order.
+    fn audit_log(&self) -> Result<Vec<audit::AuditEntry>>;
 
     /// Appends a timeline step.
     fn add_step(&mut self, step: &TimelineStep) -> Result<()>;

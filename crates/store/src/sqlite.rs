@@ -6,6 +6,7 @@ use baken_model::{AbuseRecord, Attribution, Event, Organisation, Owner, RoutedPr
 use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
+use crate::audit::{self, AuditEntry, NewAuditEntry};
 use crate::schema::MIGRATIONS;
 use crate::{
     AdvisoryPut, AdvisoryRecord, BatchCounts, Finding, MessageRecord, MessageState, NewEvent,
@@ -563,6 +564,62 @@ impl Store for SqliteStore {
         self.db(collected)
     }
 
+    fn append_audit(&mut self, entries: &[NewAuditEntry]) -> Result<()> {
+        let path = self.path.display().to_string();
+        let wrap = |source| StoreError::Database {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(wrap)?;
+        let (mut seq, mut prev): (i64, String) = tx
+            .query_row(
+                "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(wrap)?
+            .unwrap_or((0, audit::GENESIS.to_string()));
+        {
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO audit (seq, at, kind, subject, body, prev_hash, hash)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
+                .map_err(wrap)?;
+            for e in entries {
+                seq += 1;
+                let at = now();
+                let body = e.body.to_string();
+                let hash = audit::entry_hash(&prev, seq, &at, &e.kind, &e.subject, &body);
+                insert
+                    .execute(params![seq, at, e.kind, e.subject, body, prev, hash])
+                    .map_err(wrap)?;
+                prev = hash;
+            }
+        }
+        tx.commit().map_err(wrap)
+    }
+
+    fn audit_log(&self) -> Result<Vec<AuditEntry>> {
+        let mut stmt = self.db(self.conn.prepare(
+            "SELECT seq, at, kind, subject, body, prev_hash, hash FROM audit ORDER BY seq",
+        ))?;
+        let rows = self.db(stmt.query_map([], |r| {
+            Ok(AuditEntry {
+                seq: r.get(0)?,
+                at: r.get(1)?,
+                kind: r.get(2)?,
+                subject: r.get(3)?,
+                body: r.get(4)?,
+                prev_hash: r.get(5)?,
+                hash: r.get(6)?,
+            })
+        }))?;
+        let collected: rusqlite::Result<Vec<_>> = rows.collect();
+        self.db(collected)
+    }
+
     fn add_step(&mut self, s: &TimelineStep) -> Result<()> {
         let r = self.conn.execute(
             "INSERT INTO timeline (incident, step, at, detail) VALUES (?1, ?2, ?3, ?4)",
@@ -717,6 +774,108 @@ mod tests {
         let latest = s.advisories().unwrap();
         assert_eq!(latest.len(), 1);
         assert_eq!(latest[0].revision.as_deref(), Some("2"));
+    }
+
+    fn audited(n: usize) -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = SqliteStore::open(dir.path()).unwrap();
+        let entries: Vec<_> = (0..n)
+            .map(|i| NewAuditEntry {
+                kind: "decision".into(),
+                subject: format!("org-{i}"),
+                body: serde_json::json!({"form": "own-assets", "i": i}),
+            })
+            .collect();
+        s.append_audit(&entries[..n / 2]).unwrap();
+        s.append_audit(&entries[n / 2..]).unwrap();
+        (dir, s)
+    }
+
+    /// Tampering the way someone with the database file could: triggers dropped first.
+    fn tamper(s: &SqliteStore, sql: &str) {
+        s.conn
+            .execute_batch(&format!(
+                "DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete; {sql}"
+            ))
+            .unwrap();
+    }
+
+    fn first_break(s: &SqliteStore) -> i64 {
+        audit::verify(&s.audit_log().unwrap()).unwrap_err().seq
+    }
+
+    #[test]
+    fn an_untouched_audit_log_verifies_and_refuses_changes() {
+        let (_d, s) = audited(6);
+        let v = audit::verify(&s.audit_log().unwrap()).unwrap();
+        assert_eq!(v.entries, 6);
+        assert_eq!(v.head, s.audit_log().unwrap()[5].hash);
+        let err = s
+            .conn
+            .execute("UPDATE audit SET subject = 'x' WHERE seq = 2", [])
+            .unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{err}");
+        assert!(
+            s.conn
+                .execute("DELETE FROM audit WHERE seq = 2", [])
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn an_edited_entry_is_named() {
+        let (_d, s) = audited(6);
+        tamper(
+            &s,
+            "UPDATE audit SET body = '{\"form\":\"full\"}' WHERE seq = 3;",
+        );
+        assert_eq!(first_break(&s), 3);
+    }
+
+    #[test]
+    fn a_deleted_entry_is_named() {
+        let (_d, s) = audited(6);
+        tamper(&s, "DELETE FROM audit WHERE seq = 4;");
+        assert_eq!(first_break(&s), 5, "the entry after the gap");
+    }
+
+    #[test]
+    fn an_inserted_entry_is_named() {
+        let (_d, s) = audited(6);
+        // Renumber 4..6 up by one and slip a forged entry in at 4, hash computed correctly
+        // over a made-up predecessor: the chain still breaks.
+        tamper(
+            &s,
+            "UPDATE audit SET seq = seq + 100 WHERE seq >= 4;
+             UPDATE audit SET seq = seq - 99 WHERE seq >= 104;",
+        );
+        let forged_hash = audit::entry_hash(
+            audit::GENESIS,
+            4,
+            "2026-01-01T00:00:00Z",
+            "decision",
+            "x",
+            "{}",
+        );
+        s.conn
+            .execute(
+                "INSERT INTO audit VALUES (4, '2026-01-01T00:00:00Z', 'decision', 'x', '{}', ?1, ?2)",
+                params![audit::GENESIS, forged_hash],
+            )
+            .unwrap();
+        assert_eq!(first_break(&s), 4);
+    }
+
+    #[test]
+    fn reordered_entries_are_named() {
+        let (_d, s) = audited(6);
+        tamper(
+            &s,
+            "UPDATE audit SET seq = 100 WHERE seq = 2;
+             UPDATE audit SET seq = 2 WHERE seq = 3;
+             UPDATE audit SET seq = 3 WHERE seq = 100;",
+        );
+        assert_eq!(first_break(&s), 2);
     }
 
     #[test]
