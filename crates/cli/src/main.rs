@@ -200,6 +200,22 @@ enum AdvisoryCommand {
     },
     /// List the stored advisories (latest revision of each).
     List,
+    /// Follow CSAF 2.0 discovery from a provider (provider-metadata.json URL or domain):
+    /// fetch what changed since the last sync, check each document's SHA-256/SHA-512 file,
+    /// import it, and report what was skipped and why.
+    Sync {
+        /// provider-metadata.json URL, or a domain (https://DOMAIN/.well-known/csaf/provider-metadata.json).
+        source: String,
+        /// CSAF 2.0 JSON schema (default as for import).
+        #[arg(long)]
+        schema: Option<PathBuf>,
+        /// Import documents that have no hash file (they are skipped by default).
+        #[arg(long)]
+        accept_unhashed: bool,
+        /// Allow plain http:// to hosts other than loopback.
+        #[arg(long)]
+        allow_http: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -771,6 +787,47 @@ fn cmd_advisory(data: &Path, command: AdvisoryCommand) -> Result<()> {
             if rejected > 0 {
                 bail!("{rejected} document(s) rejected; see the problems above");
             }
+        }
+        AdvisoryCommand::Sync {
+            source,
+            schema,
+            accept_unhashed,
+            allow_http,
+        } => {
+            let schema = advisories::load_csaf_schema(schema.as_deref())?;
+            let options = baken_csaf_sync::Options {
+                accept_unhashed,
+                allow_http,
+                ..Default::default()
+            };
+            let summary = advisories::sync(&mut store, &source, &schema, &options)?;
+            println!("provider metadata {}", summary.provider_metadata);
+            let mut rejected = 0;
+            for (url, outcome) in &summary.fetched {
+                match outcome {
+                    ImportOutcome::Imported { id, revision, .. } => println!(
+                        "  fetched {url}: {id} revision {}",
+                        revision.as_deref().unwrap_or("-")
+                    ),
+                    ImportOutcome::Skipped { reason } => println!("  skipped {url}: {reason}"),
+                    ImportOutcome::Rejected { problems } => {
+                        rejected += 1;
+                        println!("  rejected {url}:");
+                        for p in problems {
+                            println!("    {p}");
+                        }
+                    }
+                }
+            }
+            for (url, reason) in &summary.skipped {
+                println!("  skipped {url}: {reason}");
+            }
+            println!(
+                "{} fetched ({rejected} rejected), {} skipped, {} unchanged",
+                summary.fetched.len(),
+                summary.skipped.len(),
+                summary.unchanged
+            );
         }
         AdvisoryCommand::List => {
             for a in store.advisories()? {

@@ -306,6 +306,11 @@ pub trait Store {
     /// The latest revision of every advisory, by id.
     fn advisories(&self) -> Result<Vec<AdvisoryRecord>>;
 
+    /// The saved state of the last sync of an advisory source (JSON), if any.
+    fn sync_state(&self, source: &str) -> Result<Option<String>>;
+    /// Saves the state of a sync of an advisory source (JSON).
+    fn put_sync_state(&mut self, source: &str, state: &str) -> Result<()>;
+
     /// Appends entries to the audit log, chained to the last one, in one transaction.
     fn append_audit(&mut self, entries: &[audit::NewAuditEntry]) -> Result<()>;
     /// The whole audit log in order.

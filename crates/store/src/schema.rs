@@ -116,4 +116,12 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 "#,
+    // 4: where each advisory source's last sync left off.
+    r#"
+CREATE TABLE sync_state (
+    source    TEXT PRIMARY KEY,
+    state     TEXT NOT NULL,      -- JSON, as the sync crate writes it
+    synced_at TEXT NOT NULL
+);
+"#,
 ];

@@ -564,6 +564,27 @@ impl Store for SqliteStore {
         self.db(collected)
     }
 
+    fn sync_state(&self, source: &str) -> Result<Option<String>> {
+        let r = self
+            .conn
+            .query_row(
+                "SELECT state FROM sync_state WHERE source = ?1",
+                [source],
+                |r| r.get(0),
+            )
+            .optional();
+        self.db(r)
+    }
+
+    fn put_sync_state(&mut self, source: &str, state: &str) -> Result<()> {
+        let r = self.conn.execute(
+            "INSERT INTO sync_state (source, state, synced_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (source) DO UPDATE SET state = excluded.state, synced_at = excluded.synced_at",
+            params![source, state, now()],
+        );
+        self.db(r).map(drop)
+    }
+
     fn append_audit(&mut self, entries: &[NewAuditEntry]) -> Result<()> {
         let path = self.path.display().to_string();
         let wrap = |source| StoreError::Database {
