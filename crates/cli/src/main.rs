@@ -14,9 +14,12 @@ use baken_model::Tlp;
 use baken_pipeline::demo::{self, DemoOptions, Params};
 use baken_pipeline::ingest::{self, Input};
 use baken_pipeline::notify::{self, NotifyOptions};
-use baken_pipeline::{Progress, attributor_from_store, imports};
+use baken_pipeline::plan::Coverage;
+use baken_pipeline::{Progress, attributor_from_store, imports, load_policy, pseudonym_key};
 use baken_store::{SqliteStore, Store};
 use clap::{Parser, Subcommand, ValueEnum};
+
+mod policy_cmds;
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// baken turns a vulnerability disclosure into targeted notifications for every affected
@@ -96,9 +99,12 @@ enum Command {
         /// Sender address.
         #[arg(long, default_value = "NCSC baken <baken@ncsc.example>")]
         from: String,
-        /// TLP label of the digests.
+        /// TLP label of the findings.
         #[arg(long, default_value = "AMBER", value_parser = parse_tlp)]
         tlp: Tlp,
+        /// Sharing policy: nl-2020, nl-dtc-oktt, or a policy file.
+        #[arg(long, env = "BAKEN_POLICY", default_value = "nl-2020")]
+        policy: String,
         /// Re-send messages that a crash left mid-delivery over SMTP (may duplicate).
         #[arg(long)]
         resend_uncertain: bool,
@@ -141,9 +147,71 @@ enum Command {
         /// Deliver through this SMTP relay instead of the outbox.
         #[arg(long)]
         smtp: Option<String>,
+        /// Sharing policy the messages are sent under (both shipped policies are compared).
+        #[arg(long, default_value = "nl-2020")]
+        policy: String,
         /// Print the summary as one JSON object.
         #[arg(long)]
         json: bool,
+    },
+    /// Explain every disclosure decision about an organisation or a finding: path, recipient,
+    /// form, rule, role, TLP and legal basis.
+    Why {
+        /// An organisation id, a finding's source IP address, or a finding's store id.
+        target: String,
+        /// The incident (e.g. cve-2019-19781).
+        #[arg(long)]
+        incident: String,
+        /// Sharing policy: nl-2020, nl-dtc-oktt, or a policy file.
+        #[arg(long, env = "BAKEN_POLICY", default_value = "nl-2020")]
+        policy: String,
+        /// TLP label of the findings.
+        #[arg(long, default_value = "AMBER", value_parser = parse_tlp)]
+        tlp: Tlp,
+    },
+    /// Show, without sending anything, which parties another policy reaches or loses and
+    /// through whom.
+    Whatif {
+        /// The other policy: a shipped name or a policy file.
+        #[arg(long)]
+        policy: String,
+        /// The policy to compare against.
+        #[arg(long, env = "BAKEN_POLICY", default_value = "nl-2020")]
+        against: String,
+        /// The incident.
+        #[arg(long)]
+        incident: String,
+        /// TLP label of the findings.
+        #[arg(long, default_value = "AMBER", value_parser = parse_tlp)]
+        tlp: Tlp,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every affected party of an incident: reached directly, through its CERT, the DTC or its
+    /// hoster (by messages actually sent), or unreachable with the reason.
+    Coverage {
+        /// The incident.
+        #[arg(long)]
+        incident: String,
+        /// Sharing policy: nl-2020, nl-dtc-oktt, or a policy file.
+        #[arg(long, env = "BAKEN_POLICY", default_value = "nl-2020")]
+        policy: String,
+        /// TLP label of the findings.
+        #[arg(long, default_value = "AMBER", value_parser = parse_tlp)]
+        tlp: Tlp,
+        /// Print {"affected", "reached", "unreachable", "by_path", "parties"}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete raw findings older than the policy's retention period.
+    Prune {
+        /// Sharing policy whose retention_days applies.
+        #[arg(long, env = "BAKEN_POLICY", default_value = "nl-2020")]
+        policy: String,
+        /// Count from this time instead of now (RFC 3339).
+        #[arg(long)]
+        now: Option<String>,
     },
 }
 
@@ -326,19 +394,19 @@ fn run(cli: Cli) -> Result<()> {
             outbox,
             from,
             tlp,
+            policy,
             resend_uncertain,
             json,
         } => {
             let mut store = open_store(&cli.data)?;
             let attributor = attributor_from_store(&store)?;
             let (mut transport, idempotent) = transport(smtp.as_deref(), outbox, &cli.data)?;
-            let options = NotifyOptions {
-                incident,
-                from,
-                tlp,
-                idempotent_transport: idempotent,
-                resend_uncertain,
-            };
+            let mut options = NotifyOptions::new(load_policy(&policy)?, pseudonym_key(&cli.data)?);
+            options.incident = incident;
+            options.from = from;
+            options.tlp = tlp;
+            options.idempotent_transport = idempotent;
+            options.resend_uncertain = resend_uncertain;
             let progress = bar("notify", None);
             let outcomes = notify::notify(
                 &mut store,
@@ -353,13 +421,22 @@ fn run(cli: Cli) -> Result<()> {
             } else {
                 for o in &outcomes {
                     let new = o.digests.iter().filter(|d| d.delivered_now).count();
+                    let unreachable: Vec<_> = o
+                        .affected
+                        .iter()
+                        .filter_map(|a| match &a.coverage {
+                            Coverage::Unreachable { reason } => Some((a, reason)),
+                            Coverage::Reached { .. } => None,
+                        })
+                        .collect();
                     println!(
-                        "{}: {} findings, {} organisations affected, {} digests sent ({new} now), {} unreachable",
+                        "{} (policy {}): {} findings, {} parties affected, {} messages sent ({new} now), {} parties unreachable",
                         o.incident,
+                        o.policy,
                         o.findings,
-                        o.affected_orgs.len(),
+                        o.affected.len(),
                         o.sent(),
-                        o.unreachable.len()
+                        unreachable.len()
                     );
                     for d in o
                         .digests
@@ -374,10 +451,14 @@ fn run(cli: Cli) -> Result<()> {
                             d.detail
                         );
                     }
-                    for u in &o.unreachable {
+                    for (a, reason) in unreachable.iter().take(20) {
+                        println!("  unreachable {}: {reason} ({} findings)", a.id, a.findings);
+                    }
+                    if unreachable.len() > 20 {
                         println!(
-                            "  unreachable {}: {} ({} findings)",
-                            u.party, u.reason, u.findings
+                            "  … {} more; `baken coverage --incident {}` lists them all",
+                            unreachable.len() - 20,
+                            o.incident
                         );
                     }
                 }
@@ -394,8 +475,29 @@ fn run(cli: Cli) -> Result<()> {
             seed,
             out,
             smtp,
+            policy,
             json,
-        } => cmd_demo(&cli.data, orgs, seed, out, smtp.as_deref(), json),
+        } => cmd_demo(&cli.data, orgs, seed, out, smtp.as_deref(), &policy, json),
+        Command::Why {
+            target,
+            incident,
+            policy,
+            tlp,
+        } => policy_cmds::why(&cli.data, &target, &incident, &policy, tlp),
+        Command::Whatif {
+            policy,
+            against,
+            incident,
+            tlp,
+            json,
+        } => policy_cmds::whatif(&cli.data, &policy, &against, &incident, tlp, json),
+        Command::Coverage {
+            incident,
+            policy,
+            tlp,
+            json,
+        } => policy_cmds::coverage(&cli.data, &incident, &policy, tlp, json),
+        Command::Prune { policy, now } => policy_cmds::prune(&cli.data, &policy, now.as_deref()),
     }
 }
 
@@ -640,6 +742,7 @@ fn cmd_demo(
     seed: u64,
     out: Option<PathBuf>,
     smtp: Option<&str>,
+    policy: &str,
     json: bool,
 ) -> Result<()> {
     let out = out.unwrap_or_else(demo::default_out);
@@ -647,6 +750,7 @@ fn cmd_demo(
         params: Params { orgs, seed },
         out: out.clone(),
         db_dir: data.join("demo").join("citrix-2020"),
+        policy: policy.to_string(),
     };
     let mut transport: Box<dyn Transport> = match smtp {
         Some(url) => Box::new(Smtp::from_url(url)?),
@@ -687,18 +791,56 @@ fn cmd_demo(
             r.affected, r.notified, r.unreachable
         );
     }
+    let path = |p: &str| s.reached_by_path.get(p).copied().unwrap_or(0);
     println!(
-        "reached   {} organisations directly; {} hosting providers told of {} unregistered addresses",
-        s.notified_orgs, s.abuse_contacts_notified, s.hosts_via_abuse_contact
+        "reached   {} organisations under {}: {} directly, {} through their CERT, {} through the DTC, {} through their hoster",
+        s.notified_orgs,
+        s.policy,
+        path("direct"),
+        path("cert"),
+        path("dtc"),
+        path("hoster")
     );
     println!(
-        "unreach.  {} organisations, {} addresses",
+        "          {} of {} groups of unregistered addresses reached through their hosting provider",
+        s.unregistered_reached, s.unregistered_holders
+    );
+    println!(
+        "unreach.  {} organisations, {} addresses with no owner",
         s.unreachable_orgs, s.unattributed_hosts
     );
-    for (reason, n) in &s.unreachable_reasons {
-        println!("            {n:>5} × {reason}");
+    let mut reasons: Vec<_> = s.unreachable_reasons.iter().collect();
+    reasons.sort_by(|a, b| b.1.cmp(a.1));
+    for (reason, n) in reasons.iter().take(6) {
+        let short: String = reason.chars().take(150).collect();
+        println!(
+            "            {n:>5} × {short}{}",
+            if reason.len() > 150 { "…" } else { "" }
+        );
     }
-    println!("digests   {} written to {}", s.messages, s.outbox);
+    println!();
+    println!(
+        "policies  affected  reached  registered  non-vital  direct  cert   dtc  hoster  unreachable"
+    );
+    for (name, r) in &s.policies {
+        let p = |k: &str| r.by_path.get(k).copied().unwrap_or(0);
+        println!(
+            "  {:<13} {:>6} {:>8} {:>11} {:>10} {:>7} {:>5} {:>5} {:>7} {:>12}{}",
+            name,
+            r.affected,
+            r.reached,
+            r.registered_reached,
+            r.non_vital_reached,
+            p("direct"),
+            p("cert"),
+            p("dtc"),
+            p("hoster"),
+            r.unreachable,
+            if *name == s.policy { "  (sent)" } else { "" }
+        );
+    }
+    println!();
+    println!("messages  {} written to {}", s.messages, s.outbox);
     println!(
         "time      {:.2} s from feed received to last digest ({:.2} s to ingest and attribute)",
         s.seconds_to_last_notification, s.seconds_to_ingested

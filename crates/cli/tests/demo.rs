@@ -55,11 +55,24 @@ fn the_citrix_demo_runs_the_whole_chain_and_its_figures_reconcile() {
     );
     assert!(n("affected_vital") > 0 && n("affected_non_vital") > n("affected_vital"));
     assert!(n("unreachable_orgs") > 0 && n("unattributed_hosts") > 0);
-    assert!(n("abuse_contacts_notified") > 0);
     assert_eq!(
-        n("messages"),
-        n("notified_orgs") + n("abuse_contacts_notified")
+        v["policy"], "nl-2020",
+        "the conservative policy is the default"
     );
+    // Under nl-2020 only vital providers hear anything specific (the 2020 situation).
+    let p2020 = &v["policies"]["nl-2020"];
+    let poktt = &v["policies"]["nl-dtc-oktt"];
+    assert_eq!(p2020["non_vital_reached"], 0, "{p2020}");
+    assert!(n("notified_orgs") <= n("affected_vital"));
+    assert_eq!(
+        p2020["registered_reached"].as_u64(),
+        Some(n("notified_orgs"))
+    );
+    // Designating the DTC as OKTT reaches far more, through the DTC, CERTs and hosters.
+    assert!(poktt["reached"].as_u64() > p2020["reached"].as_u64());
+    assert!(poktt["by_path"]["dtc"].as_u64().unwrap() > 0);
+    assert!(poktt["by_path"]["hoster"].as_u64().unwrap() > 0);
+    assert!(poktt["non_vital_reached"].as_u64().unwrap() > 0);
     let sectors = v["by_sector"].as_object().unwrap();
     let by_sector: u64 = sectors
         .values()
@@ -76,6 +89,56 @@ fn the_citrix_demo_runs_the_whole_chain_and_its_figures_reconcile() {
         "the report carries the timeline chart"
     );
     assert!(report.contains(&format!("{} organisations affected", n("affected_orgs"))));
+
+    // Sent under the other policy, the demo reaches what that policy's plan said.
+    let oktt: Value = serde_json::from_str(
+        run_ok(
+            &data,
+            &[
+                "demo",
+                "citrix-2020",
+                "--orgs",
+                "500",
+                "--out",
+                s(&out),
+                "--json",
+                "--policy",
+                "nl-dtc-oktt",
+            ],
+        )
+        .trim(),
+    )
+    .unwrap();
+    assert_eq!(oktt["policy"], "nl-dtc-oktt");
+    assert_eq!(
+        oktt["notified_orgs"], v["policies"]["nl-dtc-oktt"]["registered_reached"],
+        "delivered reach equals planned reach"
+    );
+
+    // Sent under the other policy, the demo reaches what that policy's plan said.
+    let oktt: Value = serde_json::from_str(
+        run_ok(
+            &data,
+            &[
+                "demo",
+                "citrix-2020",
+                "--orgs",
+                "500",
+                "--out",
+                s(&out),
+                "--json",
+                "--policy",
+                "nl-dtc-oktt",
+            ],
+        )
+        .trim(),
+    )
+    .unwrap();
+    assert_eq!(oktt["policy"], "nl-dtc-oktt");
+    assert_eq!(
+        oktt["notified_orgs"], v["policies"]["nl-dtc-oktt"]["registered_reached"],
+        "delivered reach equals planned reach"
+    );
 
     // Running it again starts afresh and gives the same figures (deterministic generator).
     let again: Value = serde_json::from_str(

@@ -1,77 +1,94 @@
-//! The chain end to end through a real SMTP server on 127.0.0.1: who received what.
+//! The chain end to end through a real SMTP server on 127.0.0.1, under both shipped sharing
+//! policies: who received what, and that nobody received what their role forbids.
 
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
 use std::time::Duration;
 
 use baken_deliver::testing::{SinkOptions, SmtpSink};
-use baken_model::Owner;
+use baken_model::{OrgKind, Organisation, Owner};
 use baken_store::{MessageState, SqliteStore, Store};
 use common::{run_ok, s, small_world};
 use mail_parser::{MessageParser, MimeHeaders};
 
 const INCIDENT: &str = "cve-2019-19781";
 
-#[test]
-fn digests_reach_each_recipient_with_only_its_own_findings_and_are_sent_once() {
+/// What each message carried: recipient organisation → rows (organisation column or the
+/// recipient itself, address).
+struct Received {
+    by_recipient: BTreeMap<String, Vec<(String, IpAddr)>>,
+    aggregates: BTreeSet<String>,
+}
+
+fn run_policy(
+    policy: &str,
+) -> (
+    Received,
+    BTreeMap<String, Organisation>,
+    BTreeMap<IpAddr, String>,
+) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let g = small_world(&dir.path().join("input"), &data, 250);
+    let g = small_world(&dir.path().join("input"), &data, 300);
     run_ok(&data, &["ingest", s(&g.feed)]);
 
     let sink = SmtpSink::start(SinkOptions::default());
     let url = format!("{}?tls=none", sink.url());
-    let out = run_ok(&data, &["notify", "--incident", INCIDENT, "--smtp", &url]);
-    assert!(out.contains("digests sent"), "{out}");
+    let args = [
+        "notify",
+        "--incident",
+        INCIDENT,
+        "--smtp",
+        &url,
+        "--policy",
+        policy,
+    ];
+    run_ok(&data, &args);
 
-    // What baken decided: the owner of every finding, and the messages it recorded.
     let store = SqliteStore::open(&data).unwrap();
-    let mut ips_by_recipient: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let registry: BTreeMap<_, _> = store
+    let registry: BTreeMap<String, Organisation> = store
         .organisations()
         .unwrap()
         .into_iter()
-        .map(|o| (o.id.clone(), o))
+        .map(|o| (o.id.0.clone(), o))
         .collect();
-    let mut unreachable = 0;
+    let by_email: BTreeMap<String, String> = registry
+        .values()
+        .filter_map(|o| Some((o.notification_contact()?.email.clone(), o.id.0.clone())))
+        .collect();
+    // Whom each address is about, as attribution decided.
+    let mut subject_of = BTreeMap::new();
     for f in store.findings(INCIDENT).unwrap() {
-        let ip = f.event.get_str("source.ip").unwrap().to_string();
-        let recipient = match &f.attribution.owner {
-            Owner::Organisation { id } => match registry[id].notification_contact() {
-                Some(c) => c.email.clone(),
-                None => {
-                    unreachable += 1;
-                    continue;
-                }
-            },
-            Owner::Abuse(c) => c.email.clone(),
-            Owner::Unknown => {
-                unreachable += 1;
-                continue;
-            }
+        let ip = f.event.source_ip().unwrap();
+        let subject = match &f.attribution.owner {
+            Owner::Organisation { id } => id.0.clone(),
+            Owner::Abuse(c) => format!("unregistered@{}", c.email),
+            Owner::Unknown => "nobody".into(),
         };
-        ips_by_recipient.entry(recipient).or_default().insert(ip);
+        subject_of.insert(ip, subject);
     }
-    assert!(
-        unreachable > 0,
-        "the generated world has unreachable findings"
-    );
-    assert!(
-        ips_by_recipient.keys().any(|r| r.contains("hoster")),
-        "some digests go to hosting providers' abuse contacts"
-    );
-    let messages = store.messages(Some(INCIDENT)).unwrap();
-    assert!(messages.iter().all(|m| m.state == MessageState::Sent));
-    assert_eq!(messages.len(), ips_by_recipient.len());
+    let sent = store
+        .messages(Some(INCIDENT))
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.state == MessageState::Sent)
+        .count();
+    let messages = sink.wait_for(sent, Duration::from_secs(30));
+    assert_eq!(messages.len(), sent, "every recorded message arrived");
 
-    let received = sink.wait_for(messages.len(), Duration::from_secs(30));
-    assert_eq!(received.len(), messages.len(), "one message per recipient");
-    let mut seen = BTreeSet::new();
-    for m in &received {
+    let mut received = Received {
+        by_recipient: BTreeMap::new(),
+        aggregates: BTreeSet::new(),
+    };
+    for m in &messages {
         assert_eq!(m.envelope.rcpt_tos.len(), 1);
-        let rcpt = m.envelope.rcpt_tos[0].clone();
-        assert!(seen.insert(rcpt.clone()), "{rcpt} received two digests");
+        let rcpt = &m.envelope.rcpt_tos[0];
+        let recipient = by_email
+            .get(rcpt)
+            .unwrap_or_else(|| panic!("{rcpt} is nobody's contact"))
+            .clone();
         let parsed = MessageParser::default().parse(&m.raw).expect("valid MIME");
         let subject = parsed.subject().unwrap();
         assert!(
@@ -81,38 +98,136 @@ fn digests_reach_each_recipient_with_only_its_own_findings_and_are_sent_once() {
         let body = parsed.body_text(0).unwrap();
         assert_eq!(body.lines().next(), Some("TLP:AMBER"), "TLP label first");
         assert!(body.contains("This message is TLP:AMBER."), "{body}");
-        assert!(body.contains("WHAT TO DO"));
-        // The attachment holds exactly this recipient's addresses.
-        let attachment = parsed.attachment(0).expect("a CSV attachment");
-        assert_eq!(
-            attachment.attachment_name(),
-            Some("cve-2019-19781-findings.csv")
-        );
-        let mut reader = csv::Reader::from_reader(attachment.contents());
-        let ip_col = reader
-            .headers()
-            .unwrap()
-            .iter()
-            .position(|h| h == "source.ip")
-            .unwrap();
-        let ips: BTreeSet<String> = reader
-            .records()
-            .map(|r| r.unwrap()[ip_col].to_string())
-            .collect();
-        assert_eq!(
-            Some(&ips),
-            ips_by_recipient.get(&rcpt),
-            "{rcpt} got exactly its own findings"
+        assert!(body.contains(&format!("sharing policy {policy}")), "{body}");
+        let mut rows = Vec::new();
+        for a in parsed.attachments() {
+            let name = a.attachment_name().unwrap();
+            if name.ends_with("-sectors.csv") {
+                received.aggregates.insert(recipient.clone());
+                continue;
+            }
+            assert_eq!(name, "cve-2019-19781-findings.csv");
+            let mut reader = csv::Reader::from_reader(a.contents());
+            let headers = reader.headers().unwrap().clone();
+            let col = |n: &str| headers.iter().position(|h| h == n);
+            let (ip_col, org_col) = (col("source.ip").unwrap(), col("organisation"));
+            for r in reader.records() {
+                let r = r.unwrap();
+                let org = org_col
+                    .map(|c| r[c].to_string())
+                    .unwrap_or_else(|| recipient.clone());
+                rows.push((org, r[ip_col].parse().unwrap()));
+            }
+        }
+        assert!(
+            received
+                .by_recipient
+                .insert(recipient.clone(), rows)
+                .is_none(),
+            "{recipient} received two messages"
         );
     }
 
-    // A second run sends nothing: every digest is recorded as sent.
-    let again = run_ok(&data, &["notify", "--incident", INCIDENT, "--smtp", &url]);
-    assert!(again.contains("(0 now)"), "{again}");
-    std::thread::sleep(Duration::from_millis(500));
+    // A second run sends nothing more.
+    run_ok(&data, &args);
+    std::thread::sleep(Duration::from_millis(300));
     assert_eq!(
         sink.messages().len(),
-        received.len(),
-        "no duplicate digests"
+        messages.len(),
+        "no duplicate messages"
     );
+    (received, registry, subject_of)
+}
+
+/// The hoster index of a demo hoster id `hoster-H`, and whether `ip` is in its /20.
+fn in_hoster_block(hoster: &str, ip: IpAddr) -> bool {
+    let h: u32 = hoster.trim_start_matches("hoster-").parse().unwrap();
+    let start = u32::from(std::net::Ipv4Addr::new(198, 19, 0, 0)) + (h << 12);
+    matches!(ip, IpAddr::V4(v4) if (start..start + 4096).contains(&u32::from(v4)))
+}
+
+/// Every row a recipient got is its own, its constituent's, or in its network, and the
+/// organisation column names whom the address is about.
+fn check_entitlement(
+    received: &Received,
+    registry: &BTreeMap<String, Organisation>,
+    subject_of: &BTreeMap<IpAddr, String>,
+    policy: &str,
+) {
+    for (recipient, rows) in &received.by_recipient {
+        let r = &registry[recipient];
+        for (org, ip) in rows {
+            let subject = &subject_of[ip];
+            assert_eq!(
+                org, subject,
+                "{recipient}: row {ip} names the wrong organisation"
+            );
+            let subject_org = registry.get(subject);
+            let ok = match r.kind {
+                _ if subject == recipient => true,
+                OrgKind::Cert => subject_org.is_some_and(|s| {
+                    s.cert.as_deref() == Some(recipient.as_str())
+                        && (s.vital || policy != "nl-2020")
+                }),
+                OrgKind::Dtc => policy == "nl-dtc-oktt",
+                OrgKind::Hoster => in_hoster_block(recipient, *ip),
+                _ => false,
+            };
+            assert!(
+                ok,
+                "under {policy}, {recipient} ({:?}) must not receive {ip} about {subject}",
+                r.kind
+            );
+        }
+    }
+}
+
+#[test]
+fn under_nl_2020_only_vital_providers_and_their_certs_get_findings() {
+    let (received, registry, subject_of) = run_policy("nl-2020");
+    check_entitlement(&received, &registry, &subject_of, "nl-2020");
+    assert!(!received.by_recipient.is_empty());
+    for (recipient, rows) in &received.by_recipient {
+        let r = &registry[recipient];
+        assert!(
+            r.kind != OrgKind::Organisation || r.vital,
+            "non-vital {recipient} was told directly"
+        );
+        assert!(r.kind != OrgKind::Hoster, "hoster {recipient} was told");
+        if r.kind == OrgKind::Dtc {
+            assert!(rows.is_empty(), "the DTC gets counts only under nl-2020");
+        }
+    }
+    assert!(
+        received.aggregates.contains("dtc"),
+        "the DTC gets the sector counts"
+    );
+}
+
+#[test]
+fn under_nl_dtc_oktt_the_dtc_certs_and_hosters_carry_findings_to_non_vital_owners() {
+    let (received, registry, subject_of) = run_policy("nl-dtc-oktt");
+    check_entitlement(&received, &registry, &subject_of, "nl-dtc-oktt");
+    let kinds: BTreeSet<_> = received
+        .by_recipient
+        .iter()
+        .filter(|(_, rows)| !rows.is_empty())
+        .map(|(r, _)| format!("{:?}", registry[r].kind))
+        .collect();
+    for k in ["Dtc", "Cert", "Hoster"] {
+        assert!(kinds.contains(k), "no {k} received findings: {kinds:?}");
+    }
+    // The DTC speaks for organisations no CERT told: none of its rows has a CERT that got it.
+    let cert_told: BTreeSet<&String> = received
+        .by_recipient
+        .iter()
+        .filter(|(r, _)| registry[*r].kind == OrgKind::Cert)
+        .flat_map(|(_, rows)| rows.iter().map(|(o, _)| o))
+        .collect();
+    for (o, _) in &received.by_recipient["dtc"] {
+        assert!(
+            !cert_told.contains(o),
+            "{o} went to both its CERT and the DTC"
+        );
+    }
 }

@@ -21,6 +21,7 @@ pub mod demo;
 pub mod imports;
 pub mod ingest;
 pub mod notify;
+pub mod plan;
 
 use baken_attribute::Attributor;
 use baken_store::Store;
@@ -58,6 +59,9 @@ pub enum PipelineError {
         #[source]
         source: std::io::Error,
     },
+    /// The sharing policy is invalid or unknown.
+    #[error(transparent)]
+    Policy(#[from] baken_policy::PolicyError),
     /// The request cannot be carried out as given.
     #[error("{0}")]
     Usage(String),
@@ -83,6 +87,59 @@ pub fn attributor_from_store(store: &dyn Store) -> Result<Attributor, PipelineEr
         store.routing()?,
         store.abuse_records()?,
     )?)
+}
+
+/// The sharing policy named `spec`: a shipped one (`nl-2020`, `nl-dtc-oktt`) or a TOML file.
+pub fn load_policy(spec: &str) -> Result<baken_policy::Policy, PipelineError> {
+    if baken_policy::Policy::builtin_text(spec).is_some() {
+        return Ok(baken_policy::Policy::builtin(spec)?);
+    }
+    let path = std::path::Path::new(spec);
+    if !path.exists() {
+        return Err(PipelineError::Usage(format!(
+            "no policy {spec:?}: name a shipped one ({}) or a policy file",
+            baken_policy::Policy::builtin_names()
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let text = std::fs::read_to_string(path).map_err(io_error(path))?;
+    baken_policy::Policy::parse(&text)
+        .map_err(|e| match e {
+            baken_policy::PolicyError::Invalid { problems, .. } => {
+                baken_policy::PolicyError::Invalid {
+                    policy: path.display().to_string(),
+                    problems,
+                }
+            }
+            other => other,
+        })
+        .map_err(PipelineError::from)
+}
+
+/// The key that pseudonymises organisations in aggregates, kept in `DATA/pseudonym.key`
+/// (created with 32 random bytes on first use, readable by the owner only).
+pub fn pseudonym_key(data: &std::path::Path) -> Result<Vec<u8>, PipelineError> {
+    let path = data.join("pseudonym.key");
+    if let Ok(key) = std::fs::read(&path) {
+        if key.len() >= 16 {
+            return Ok(key);
+        }
+        return Err(PipelineError::Usage(format!(
+            "{}: the key is shorter than 16 bytes; remove it to make a new one",
+            path.display()
+        )));
+    }
+    std::fs::create_dir_all(data).map_err(io_error(data))?;
+    let key: [u8; 32] = rand::random();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&path).map_err(io_error(&path))?;
+    std::io::Write::write_all(&mut file, &key).map_err(io_error(&path))?;
+    file.sync_all().map_err(io_error(&path))?;
+    Ok(key.to_vec())
 }
 
 pub(crate) fn io_error(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> PipelineError {

@@ -1,28 +1,31 @@
-//! Notify: one digest per recipient per incident, delivered at most once.
+//! Notify: deliver an incident's disclosure plan — one message per recipient per incident,
+//! exactly what the sharing policy allows, at most once.
 //!
-//! For each incident the findings are grouped by who must hear of them:
+//! The plan ([`crate::plan`]) decides, per affected organisation, who may be told what: the
+//! owner itself, its CERT, the DTC, the hosting provider holding its addresses (its own
+//! addresses only), its supervisor (counts only). Each recipient gets one message: the
+//! specific findings it may see, as a CSV attachment, and the pseudonymised sector counts it
+//! may see, small counts suppressed. The TLP label leads the subject and the body, as FIRST's
+//! TLP 2.0 prescribes.
 //!
-//! * a registered organisation, through its security contact (else its first contact);
-//! * for addresses nobody registered, the hosting provider's abuse mailbox found in public
-//!   registry data, with only the addresses of that provider's network;
-//! * everything else is listed as unreachable, with the reason.
-//!
-//! A digest holds the recipient's own findings and nothing of anyone else's. Each message
-//! is recorded in the store before delivery (`pending` → `sending` → `sent`), keyed by
-//! incident and recipient, so a re-run or a restart after a crash never sends a digest twice:
-//! a message left in `sending` by a crash is re-delivered only to an idempotent transport
-//! (the outbox, which keeps one file per key); over SMTP it is reported as uncertain.
+//! Every decision is written to the audit log. Each message is recorded in the store before
+//! delivery (`pending` → `sending` → `sent`), keyed by incident and recipient, so a re-run or
+//! a restart after a crash never sends a message twice: one left in `sending` by a crash is
+//! re-delivered only to an idempotent transport (the outbox, which keeps one file per key);
+//! over SMTP it is reported as uncertain.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use baken_attribute::Attributor;
 use baken_deliver::{Attachment, OutgoingMessage, Transport, header};
-use baken_model::{Organisation, Owner, Tlp};
+use baken_model::Tlp;
+use baken_policy::{Path, Policy, Pseudonymiser, aggregate};
 use baken_store::audit::NewAuditEntry;
 use baken_store::{Finding, MessageRecord, MessageState, Store, TimelineStep, now};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::plan::{self, Affected, Coverage, Plan, PlannedDigest};
 use crate::{PipelineError, Progress};
 
 /// Columns of the CSV attachment, in order (IntelMQ field names).
@@ -47,76 +50,59 @@ pub struct NotifyOptions {
     pub incident: Option<String>,
     /// The sender, e.g. `NCSC baken <baken@ncsc.example>`.
     pub from: String,
-    /// The TLP label of the digests (the recipient's own findings).
+    /// The TLP label of the findings.
     pub tlp: Tlp,
+    /// The sharing policy.
+    pub policy: Policy,
+    /// The key of the pseudonyms in aggregates (at least 16 bytes; keep it secret and stable).
+    pub secret: Vec<u8>,
     /// Whether the transport may be given the same message twice without a second copy
     /// arriving (true for the outbox).
     pub idempotent_transport: bool,
-    /// Re-send messages a crash left in `sending` even over a non-idempotent transport.
+    /// Re-send messages that a crash left in `sending` even over a non-idempotent transport.
     pub resend_uncertain: bool,
 }
 
-impl Default for NotifyOptions {
-    fn default() -> Self {
+impl NotifyOptions {
+    /// Options with the defaults: sender `NCSC baken <baken@ncsc.example>`, TLP:AMBER, an
+    /// idempotent transport.
+    pub fn new(policy: Policy, secret: Vec<u8>) -> Self {
         Self {
             incident: None,
             from: "NCSC baken <baken@ncsc.example>".into(),
             tlp: Tlp::Amber,
+            policy,
+            secret,
             idempotent_transport: true,
             resend_uncertain: false,
         }
     }
 }
 
-/// How a recipient was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Path {
-    /// The registered organisation itself.
-    Direct,
-    /// The abuse contact of the network, from public registry data.
-    AbuseContact,
-}
-
-impl Path {
-    fn as_str(self) -> &'static str {
-        match self {
-            Path::Direct => "direct",
-            Path::AbuseContact => "abuse-contact",
-        }
-    }
-}
-
-/// One digest and what happened to it.
+/// One message and what happened to it.
 #[derive(Debug, Clone, Serialize)]
 pub struct DigestOutcome {
     /// Message key.
     pub key: String,
-    /// The party (organisation id, or `abuse:<mailbox>`).
+    /// The recipient organisation.
     pub party: String,
     /// Recipient address.
     pub recipient: String,
-    /// How the recipient was found.
-    pub path: Path,
-    /// Number of findings.
+    /// How the recipient relates to the organisations in it (direct, cert, dtc, hoster,
+    /// supervisor).
+    pub paths: Vec<Path>,
+    /// Organisations it names specifically.
+    pub subjects: Vec<String>,
+    /// Number of specific findings.
     pub findings: usize,
+    /// Whether it carries sector counts.
+    pub aggregate: bool,
     /// Final state after this run.
     pub state: MessageState,
-    /// Whether this run delivered it (false: it had been delivered before).
+    /// Whether this run delivered it (false: it had been delivered before, or failed).
     pub delivered_now: bool,
     /// Where it went or what failed.
     pub detail: String,
-}
-
-/// An affected party nobody can be told, with the reason.
-#[derive(Debug, Clone, Serialize)]
-pub struct Unreachable {
-    /// The organisation id, or the address when no owner is known.
-    pub party: String,
-    /// How many findings.
-    pub findings: usize,
-    /// Why.
-    pub reason: String,
 }
 
 /// The outcome for one incident.
@@ -124,18 +110,18 @@ pub struct Unreachable {
 pub struct IncidentOutcome {
     /// The incident.
     pub incident: String,
+    /// The policy applied.
+    pub policy: String,
     /// Findings stored for it.
     pub findings: usize,
-    /// Registered organisations with findings.
-    pub affected_orgs: BTreeSet<String>,
-    /// Digests, one per recipient.
+    /// Every affected party and whether a delivered message reached it.
+    pub affected: Vec<Affected>,
+    /// The messages, one per recipient.
     pub digests: Vec<DigestOutcome>,
-    /// Parties that cannot be told.
-    pub unreachable: Vec<Unreachable>,
 }
 
 impl IncidentOutcome {
-    /// Digests in state `sent`.
+    /// Messages in state `sent`.
     pub fn sent(&self) -> usize {
         self.digests
             .iter()
@@ -144,13 +130,22 @@ impl IncidentOutcome {
     }
 }
 
-struct Group<'a> {
-    path: Path,
-    recipient: String,
-    org: Option<&'a Organisation>,
-    holder: Option<String>,
-    via: Option<String>,
-    findings: Vec<&'a Finding>,
+/// Builds the plan of one incident from the store.
+pub fn plan_incident(
+    store: &dyn Store,
+    attributor: &Attributor,
+    policy: &Policy,
+    incident: &str,
+    tlp: Tlp,
+) -> Result<Plan, PipelineError> {
+    let findings = store.findings(&incident.to_ascii_lowercase())?;
+    Ok(plan::plan(
+        policy,
+        attributor,
+        &incident.to_ascii_lowercase(),
+        findings,
+        tlp,
+    ))
 }
 
 /// Notifies every recipient of every incident (or of `options.incident`).
@@ -161,148 +156,203 @@ pub fn notify(
     options: &NotifyOptions,
     progress: &dyn Progress,
 ) -> Result<Vec<IncidentOutcome>, PipelineError> {
+    let pseudonymiser = Pseudonymiser::new(&options.secret)
+        .map_err(|e| PipelineError::Usage(format!("the pseudonym key is too short: {e}")))?;
     let incidents: Vec<String> = match &options.incident {
         Some(i) => vec![i.to_ascii_lowercase()],
         None => store.incidents()?.into_iter().map(|(i, _)| i).collect(),
     };
     let mut out = Vec::new();
     for incident in incidents {
-        out.push(notify_incident(
-            store, attributor, transport, options, &incident, progress,
+        let plan = plan_incident(store, attributor, &options.policy, &incident, options.tlp)?;
+        out.push(deliver_plan(
+            store,
+            transport,
+            options,
+            &pseudonymiser,
+            plan,
+            progress,
         )?);
     }
     Ok(out)
 }
 
-fn notify_incident(
+/// Delivers a plan: audit its decisions, send each message once, and record who was reached.
+pub fn deliver_plan(
     store: &mut dyn Store,
-    attributor: &Attributor,
     transport: &mut dyn Transport,
     options: &NotifyOptions,
-    incident: &str,
+    pseudonymiser: &Pseudonymiser,
+    plan: Plan,
     progress: &dyn Progress,
 ) -> Result<IncidentOutcome, PipelineError> {
-    let findings = store.findings(incident)?;
+    let incident = plan.incident.clone();
+    let findings: usize = plan.affected.iter().map(|a| a.findings).sum();
     store.add_step(&TimelineStep {
-        incident: incident.into(),
+        incident: incident.clone(),
         step: "notify-started".into(),
         at: now(),
-        detail: format!("{} findings", findings.len()),
+        detail: format!("{findings} findings, policy {}", plan.policy),
     })?;
-    let mut groups: BTreeMap<String, Group<'_>> = BTreeMap::new();
-    let mut unreachable: BTreeMap<String, Unreachable> = BTreeMap::new();
-    let mut affected_orgs = BTreeSet::new();
-    for f in &findings {
-        match &f.attribution.owner {
-            Owner::Organisation { id } => {
-                affected_orgs.insert(id.0.clone());
-                let Some(org) = attributor.organisation(id) else {
-                    add_unreachable(
-                        &mut unreachable,
-                        &id.0,
-                        "the organisation is no longer in the registry",
-                    );
-                    continue;
-                };
-                let Some(contact) = org.notification_contact() else {
-                    add_unreachable(
-                        &mut unreachable,
-                        &id.0,
-                        "registered without any contact address",
-                    );
-                    continue;
-                };
-                groups
-                    .entry(id.0.clone())
-                    .or_insert_with(|| Group {
-                        path: Path::Direct,
-                        recipient: contact.email.clone(),
-                        org: Some(org),
-                        holder: None,
-                        via: None,
-                        findings: Vec::new(),
-                    })
-                    .findings
-                    .push(f);
-            }
-            Owner::Abuse(c) => {
-                groups
-                    .entry(format!("abuse:{}", c.email))
-                    .or_insert_with(|| Group {
-                        path: Path::AbuseContact,
-                        recipient: c.email.clone(),
-                        org: None,
-                        holder: c.holder.clone(),
-                        via: Some(c.via.clone()),
-                        findings: Vec::new(),
-                    })
-                    .findings
-                    .push(f);
-            }
-            Owner::Unknown => {
-                let party = f
-                    .event
-                    .get_str("source.ip")
-                    .or_else(|| f.event.source_domain())
-                    .unwrap_or("(no address)")
-                    .to_string();
-                add_unreachable(&mut unreachable, &party, &f.attribution.reason);
-            }
-        }
-    }
-
-    let mut digests = Vec::with_capacity(groups.len());
-    for (party, group) in &groups {
-        digests.push(deliver_group(
-            store, transport, options, incident, party, group,
-        )?);
-        progress.advance(1);
-    }
-    let not_told: Vec<NewAuditEntry> = unreachable
-        .values()
-        .map(|u| NewAuditEntry {
+    let entries: Vec<NewAuditEntry> = plan
+        .decisions
+        .iter()
+        .map(|d| NewAuditEntry {
             kind: "decision".into(),
-            subject: u.party.clone(),
+            subject: format!("{incident}/{}/{}", d.subject, d.recipient),
             body: serde_json::json!({
                 "incident": incident,
-                "party": u.party,
-                "form": "nothing",
-                "findings": u.findings,
-                "why": u.reason,
+                "policy": plan.policy,
+                "about": d.subject,
+                "recipient": d.recipient,
+                "path": d.path,
+                "form": d.decision.form,
+                "class": d.decision.class,
+                "tlp": d.decision.tlp,
+                "role": d.decision.role,
+                "rule": d.decision.rule,
+                "limited_by": d.decision.invariant,
+                "basis": d.decision.basis,
+                "why": d.decision.explanation,
+                "addresses": d.addresses,
+                "contact": match &d.contact { Ok(c) => c.clone(), Err(e) => e.clone() },
             }),
         })
         .collect();
-    store.append_audit(&not_told)?;
+    store.append_audit(&entries)?;
+
+    let mut digests = Vec::with_capacity(plan.digests.len());
+    let mut reached: BTreeMap<String, BTreeSet<Path>> = BTreeMap::new();
+    let mut failed: BTreeMap<String, String> = BTreeMap::new();
+    for (party, digest) in &plan.digests {
+        let outcome = deliver_digest(
+            store,
+            transport,
+            options,
+            pseudonymiser,
+            &plan,
+            party,
+            digest,
+        )?;
+        for part in &digest.parts {
+            if outcome.state == MessageState::Sent {
+                reached
+                    .entry(part.subject.clone())
+                    .or_default()
+                    .insert(part.path);
+            } else {
+                failed.insert(
+                    part.subject.clone(),
+                    format!(
+                        "the message to {party} was not delivered: {}",
+                        outcome.detail
+                    ),
+                );
+            }
+        }
+        digests.push(outcome);
+        progress.advance(1);
+    }
+    // Coverage as delivered: a party counts as reached only through a message that went out.
+    let affected = plan
+        .affected
+        .into_iter()
+        .map(|mut a| {
+            if let Coverage::Reached { .. } = a.coverage {
+                a.coverage = match reached.get(&a.id) {
+                    Some(paths) => Coverage::Reached {
+                        paths: paths.iter().copied().collect(),
+                    },
+                    None => Coverage::Unreachable {
+                        reason: failed
+                            .get(&a.id)
+                            .cloned()
+                            .unwrap_or_else(|| "no message reached it".into()),
+                    },
+                };
+            }
+            a
+        })
+        .collect::<Vec<_>>();
+    let unreachable = affected
+        .iter()
+        .filter(|a| matches!(a.coverage, Coverage::Unreachable { .. }))
+        .count();
     store.add_step(&TimelineStep {
-        incident: incident.into(),
+        incident: incident.clone(),
         step: "notify-finished".into(),
         at: now(),
         detail: format!(
-            "{} digests, {} unreachable",
-            digests.len(),
-            unreachable.len()
+            "{} messages, {unreachable} parties unreachable",
+            digests.len()
         ),
     })?;
     Ok(IncidentOutcome {
-        incident: incident.into(),
-        findings: findings.len(),
-        affected_orgs,
+        incident,
+        policy: plan.policy,
+        findings,
+        affected,
         digests,
-        unreachable: unreachable.into_values().collect(),
     })
 }
 
-fn add_unreachable(map: &mut BTreeMap<String, Unreachable>, party: &str, reason: &str) {
-    map.entry(party.to_string())
-        .or_insert_with(|| Unreachable {
-            party: party.to_string(),
-            findings: 0,
-            reason: reason.to_string(),
+/// Coverage of a plan as delivered so far: a party counts as reached along a path only when
+/// the message to that path's recipient is recorded as sent; a party the plan reaches but
+/// no sent message names yet is reported as waiting for its message.
+pub fn delivered_coverage(store: &dyn Store, plan: &Plan) -> Result<Vec<Affected>, PipelineError> {
+    let mut sent: BTreeMap<&str, BTreeSet<Path>> = BTreeMap::new();
+    let mut waiting: BTreeMap<&str, String> = BTreeMap::new();
+    for (party, digest) in &plan.digests {
+        let state = store
+            .message(&message_key(&plan.incident, party))?
+            .map(|m| m.state);
+        for part in &digest.parts {
+            if state == Some(MessageState::Sent) {
+                sent.entry(part.subject.as_str())
+                    .or_default()
+                    .insert(part.path);
+            } else {
+                waiting.insert(
+                    part.subject.as_str(),
+                    match state {
+                        None => format!(
+                            "may be told through {} {party}, but nothing has been sent yet",
+                            part.path
+                        ),
+                        Some(s) => format!(
+                            "may be told through {} {party}; that message is {}",
+                            part.path,
+                            s.as_str()
+                        ),
+                    },
+                );
+            }
+        }
+    }
+    Ok(plan
+        .affected
+        .iter()
+        .cloned()
+        .map(|mut a| {
+            if let Coverage::Reached { .. } = a.coverage {
+                a.coverage = match sent.get(a.id.as_str()) {
+                    Some(paths) => Coverage::Reached {
+                        paths: paths.iter().copied().collect(),
+                    },
+                    None => Coverage::Unreachable {
+                        reason: waiting
+                            .get(a.id.as_str())
+                            .cloned()
+                            .unwrap_or_else(|| "no message names it".into()),
+                    },
+                };
+            }
+            a
         })
-        .findings += 1;
+        .collect())
 }
 
-/// The message key: the incident and a digest of the party, safe as a file name.
+/// The message key: the incident and a digest of the recipient, safe as a file name.
 pub fn message_key(incident: &str, party: &str) -> String {
     let slug: String = incident
         .chars()
@@ -313,22 +363,39 @@ pub fn message_key(incident: &str, party: &str) -> String {
     format!("{slug}--{hex}")
 }
 
-fn deliver_group(
+fn deliver_digest(
     store: &mut dyn Store,
     transport: &mut dyn Transport,
     options: &NotifyOptions,
-    incident: &str,
+    pseudonymiser: &Pseudonymiser,
+    plan: &Plan,
     party: &str,
-    group: &Group<'_>,
+    digest: &PlannedDigest,
 ) -> Result<DigestOutcome, PipelineError> {
+    let incident = &plan.incident;
     let key = message_key(incident, party);
+    let n_findings: usize = digest.parts.iter().map(|p| p.findings.len()).sum();
+    let mut paths: Vec<Path> = digest.parts.iter().map(|p| p.path).collect();
+    if !digest.aggregate.is_empty() {
+        paths.push(if digest.recipient.kind == baken_model::OrgKind::Dtc {
+            Path::Dtc
+        } else {
+            Path::Supervisor
+        });
+    }
+    paths.sort();
+    paths.dedup();
     let record = store.record_message(&MessageRecord {
         key: key.clone(),
-        incident: incident.into(),
-        recipient: group.recipient.clone(),
+        incident: incident.clone(),
+        recipient: digest.email.clone(),
         party: party.into(),
-        path: group.path.as_str().into(),
-        findings: group.findings.len() as u64,
+        path: paths
+            .iter()
+            .map(|p| p.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
+        findings: n_findings as u64,
         state: MessageState::Pending,
         detail: None,
         created_at: now(),
@@ -337,9 +404,11 @@ fn deliver_group(
     let outcome = |state, delivered_now, detail: String| DigestOutcome {
         key: key.clone(),
         party: party.into(),
-        recipient: group.recipient.clone(),
-        path: group.path,
-        findings: group.findings.len(),
+        recipient: digest.email.clone(),
+        paths: paths.clone(),
+        subjects: digest.parts.iter().map(|p| p.subject.clone()).collect(),
+        findings: n_findings,
+        aggregate: !digest.aggregate.is_empty(),
         state,
         delivered_now,
         detail,
@@ -363,24 +432,7 @@ fn deliver_group(
         }
         MessageState::Pending | MessageState::Sending => {}
     }
-    let message = compose(options, incident, &key, group);
-    store.append_audit(&[NewAuditEntry {
-        kind: "decision".into(),
-        subject: key.clone(),
-        body: serde_json::json!({
-            "incident": incident,
-            "party": party,
-            "recipient": group.recipient,
-            "path": group.path.as_str(),
-            "form": "own-assets",
-            "tlp": options.tlp.label(),
-            "findings": group.findings.iter().map(|f| f.id).collect::<Vec<_>>(),
-            "why": match group.path {
-                Path::Direct => "the registered organisation is told of its own findings",
-                Path::AbuseContact => "nobody registered these addresses; the network's abuse contact from public registry data is told of them",
-            },
-        }),
-    }])?;
+    let message = compose(options, pseudonymiser, plan, &key, digest);
     store.set_message_state(&key, MessageState::Sending, &transport.describe())?;
     let delivered = transport.deliver(&message);
     store.append_audit(&[NewAuditEntry {
@@ -393,13 +445,21 @@ fn deliver_group(
         subject: key.clone(),
         body: match &delivered {
             Ok(r) => serde_json::json!({
-                "recipient": group.recipient,
+                "incident": incident,
+                "recipient": party,
+                "address": digest.email,
+                "about": digest.parts.iter().map(|p| &p.subject).collect::<Vec<_>>(),
+                "findings": digest.parts.iter().flat_map(|p| p.findings.iter().map(|f| f.id)).collect::<Vec<_>>(),
+                "aggregate": !digest.aggregate.is_empty(),
+                "tlp": options.tlp,
                 "message_id": r.message_id,
                 "destination": r.destination,
                 "already_delivered": r.already_delivered,
             }),
             Err(e) => serde_json::json!({
-                "recipient": group.recipient,
+                "incident": incident,
+                "recipient": party,
+                "address": digest.email,
                 "error": e.to_string(),
                 "permanent": e.is_permanent(),
             }),
@@ -409,10 +469,10 @@ fn deliver_group(
         Ok(receipt) => {
             store.set_message_state(&key, MessageState::Sent, &receipt.destination)?;
             store.add_step(&TimelineStep {
-                incident: incident.into(),
+                incident: incident.clone(),
                 step: "digest-written".into(),
                 at: now(),
-                detail: format!("{party} <{}>", group.recipient),
+                detail: format!("{party} <{}>", digest.email),
             })?;
             Ok(outcome(
                 MessageState::Sent,
@@ -432,102 +492,137 @@ fn deliver_group(
     }
 }
 
+fn push(text: &mut String, line: &str) {
+    text.push_str(line);
+    text.push('\n');
+}
+
 fn compose(
     options: &NotifyOptions,
-    incident: &str,
+    pseudonymiser: &Pseudonymiser,
+    plan: &Plan,
     key: &str,
-    group: &Group<'_>,
+    digest: &PlannedDigest,
 ) -> OutgoingMessage {
+    let incident = &plan.incident;
     let tlp = options.tlp;
-    let n = group.findings.len();
-    let systems = if n == 1 { "system" } else { "systems" };
     let incident_upper = incident.to_ascii_uppercase();
     let is_cve = incident.starts_with("cve-");
+    let recipient = &digest.recipient;
+    let own = digest
+        .parts
+        .iter()
+        .all(|p| p.path == Path::Direct && p.subject == recipient.id.0);
+    let n: usize = digest.parts.iter().map(|p| p.findings.len()).sum();
+    let orgs = digest.parts.len();
+    let systems = if n == 1 { "system" } else { "systems" };
     let what = if is_cve {
         format!("vulnerable to {incident_upper}")
     } else {
         format!("reported as {incident}")
     };
-    let (greeting, whose) = match (group.org, &group.holder) {
-        (Some(org), _) => (
-            format!("Dear security contact of {},", org.name),
-            format!("of {}", org.name),
-        ),
-        (None, Some(holder)) => (
-            format!("Dear abuse team of {holder},"),
-            "in your network".to_string(),
-        ),
-        (None, None) => (
-            "Dear abuse team,".to_string(),
-            "in your network".to_string(),
-        ),
-    };
-    let subject = format!(
-        "[{}] {incident_upper}: {n} {systems} {whose} {what}",
-        tlp.label()
-    );
-
-    let mut feeds = BTreeSet::new();
-    let mut docs = BTreeSet::new();
-    let (mut first, mut last) = (None::<String>, None::<String>);
-    for f in &group.findings {
-        if let Some(name) = f.event.get_str("feed.name") {
-            feeds.insert(name.to_string());
-        }
-        if let Some(doc) = f.event.get_str("feed.documentation") {
-            docs.insert(doc.to_string());
-        }
-        if let Some(t) = f.event.get_str("time.source") {
-            if first.as_deref().is_none_or(|x| t < x) {
-                first = Some(t.to_string());
-            }
-            if last.as_deref().is_none_or(|x| t > x) {
-                last = Some(t.to_string());
-            }
-        }
-    }
-    let feeds = feeds.into_iter().collect::<Vec<_>>().join(", ");
-    let seen = match (&first, &last) {
-        (Some(a), Some(b)) if a == b => format!(" on {a}"),
-        (Some(a), Some(b)) => format!(" between {a} and {b}"),
-        _ => String::new(),
+    let subject = if n == 0 {
+        format!(
+            "[{}] {incident_upper}: affected organisations by sector (counts only)",
+            tlp.label()
+        )
+    } else if own {
+        format!(
+            "[{}] {incident_upper}: {n} {systems} of {} {what}",
+            tlp.label(),
+            recipient.name
+        )
+    } else if recipient.kind == baken_model::OrgKind::Hoster {
+        format!(
+            "[{}] {incident_upper}: {n} {systems} in your network {what}",
+            tlp.label()
+        )
+    } else {
+        format!(
+            "[{}] {incident_upper}: {n} {systems} of {orgs} organisation{} you represent {what}",
+            tlp.label(),
+            if orgs == 1 { "" } else { "s" }
+        )
     };
 
     let mut text = String::new();
-    let push = |text: &mut String, line: &str| {
-        text.push_str(line);
-        text.push('\n');
-    };
     push(&mut text, tlp.label());
     push(&mut text, "");
-    push(&mut text, &greeting);
+    push(&mut text, &format!("Dear {},", recipient.name));
     push(&mut text, "");
     push(&mut text, "WHAT WAS FOUND");
-    push(
-        &mut text,
-        &format!(
-            "Internet scans ({feeds}){seen} found {n} {systems} {whose} {what}. \
-             The attached CSV lists each of them; these are the first:"
-        ),
-    );
-    for f in group.findings.iter().take(10) {
-        let e = &f.event;
-        let ip = e.get_str("source.ip").unwrap_or("-");
-        let port = e
-            .get("source.port")
-            .map(|p| format!(":{p}"))
-            .unwrap_or_default();
-        let host = e
-            .get_str("source.reverse_dns")
-            .map(|h| format!(" ({h})"))
-            .unwrap_or_default();
-        push(&mut text, &format!("  - {ip}{port}{host}"));
-    }
-    if n > 10 {
+    if n > 0 {
+        let whose = if own {
+            "of your organisation".to_string()
+        } else if recipient.kind == baken_model::OrgKind::Hoster {
+            "in your network".to_string()
+        } else {
+            format!("of {orgs} organisation(s) you represent")
+        };
         push(
             &mut text,
-            &format!("  … and {} more in the attachment", n - 10),
+            &format!(
+                "Internet scans found {n} {systems} {whose} {what}. The attached CSV lists each \
+                 of them; these are the first:"
+            ),
         );
+        for part in &digest.parts {
+            if !own {
+                push(
+                    &mut text,
+                    &format!("  {} ({}):", part.subject_name, part.subject),
+                );
+            }
+            for f in part.findings.iter().take(10) {
+                let e = &f.event;
+                let ip = e.get_str("source.ip").unwrap_or("-");
+                let port = e
+                    .get("source.port")
+                    .map(|p| format!(":{p}"))
+                    .unwrap_or_default();
+                let host = e
+                    .get_str("source.reverse_dns")
+                    .map(|h| format!(" ({h})"))
+                    .unwrap_or_default();
+                push(&mut text, &format!("  - {ip}{port}{host}"));
+            }
+            if part.findings.len() > 10 {
+                push(
+                    &mut text,
+                    &format!(
+                        "  … and {} more in the attachment",
+                        part.findings.len() - 10
+                    ),
+                );
+            }
+        }
+    }
+    let aggregates = aggregate(
+        &options.policy,
+        digest.aggregate.iter().flat_map(|(sector, org, count)| {
+            std::iter::repeat_n((sector.as_deref(), org), *count as usize)
+        }),
+        pseudonymiser,
+    );
+    if !aggregates.is_empty() {
+        push(
+            &mut text,
+            &format!(
+                "Affected organisations you may know of only as counts (counts below {} are \
+                 shown as <{}; organisations are pseudonymised):",
+                options.policy.min_count(),
+                options.policy.min_count()
+            ),
+        );
+        for a in &aggregates {
+            push(
+                &mut text,
+                &format!(
+                    "  - {}: {} organisations, {} findings",
+                    a.sector, a.organisations, a.findings
+                ),
+            );
+        }
     }
     push(&mut text, "");
     push(&mut text, "WHY IT MATTERS");
@@ -550,35 +645,47 @@ fn compose(
             "These systems expose a weakness that attackers look for on the internet.",
         );
     }
-    for doc in &docs {
-        push(&mut text, &format!("About the scan: {doc}"));
-    }
     push(&mut text, "");
     push(&mut text, "WHAT TO DO");
-    push(
-        &mut text,
-        "1. Apply the vendor's update or, until you can, its mitigation, on every listed system.",
-    );
-    push(
-        &mut text,
-        "2. Check the systems for signs of compromise; a fix does not remove an intruder.",
-    );
-    push(
-        &mut text,
-        "3. Reply to this message when you have acted, so that we can verify with a new scan.",
-    );
-    if group.path == Path::AbuseContact {
+    if n > 0 {
+        if own {
+            push(
+                &mut text,
+                "1. Apply the vendor's update or, until you can, its mitigation, on every listed system.",
+            );
+            push(
+                &mut text,
+                "2. Check the systems for signs of compromise; a fix does not remove an intruder.",
+            );
+            push(
+                &mut text,
+                "3. Reply to this message when you have acted, so that we can verify with a new scan.",
+            );
+        } else {
+            push(
+                &mut text,
+                "Please pass each organisation its own findings, and only its own, so that it can \
+                 update, check for compromise, and tell us when it has acted.",
+            );
+        }
+    } else {
         push(
             &mut text,
-            "These addresses are in your network and nobody else is registered with us for them: \
-             please pass this on to your customer who runs them.",
+            "These counts are for your overview; they name no organisation and no address.",
         );
     }
     push(&mut text, "");
     push(&mut text, "WHY YOU");
-    match (&group.org, &group.via) {
-        (Some(_), _) => {
-            let reasons: BTreeSet<&str> = group
+    let mut bases = BTreeSet::new();
+    for part in &digest.parts {
+        bases.insert(format!(
+            "{} ({}): {}",
+            part.decision.rule.as_deref().unwrap_or("-"),
+            part.decision.form,
+            part.decision.basis
+        ));
+        if own {
+            let reasons: BTreeSet<&str> = part
                 .findings
                 .iter()
                 .map(|f| f.attribution.reason.as_str())
@@ -586,16 +693,15 @@ fn compose(
             for r in reasons.iter().take(5) {
                 push(&mut text, &format!("  - {r}"));
             }
-            if reasons.len() > 5 {
-                push(&mut text, &format!("  … and {} more", reasons.len() - 5));
-            }
         }
-        (None, Some(via)) => push(
-            &mut text,
-            &format!("  - the public registry names you as abuse contact: {via}"),
-        ),
-        (None, None) => {}
     }
+    for b in &bases {
+        push(&mut text, &format!("  - shared under rule {b}"));
+    }
+    push(
+        &mut text,
+        &format!("  - sharing policy {}", options.policy.name()),
+    );
     push(&mut text, "");
     push(
         &mut text,
@@ -603,35 +709,69 @@ fn compose(
     );
     push(&mut text, &format!("Reference: {key}"));
 
+    let mut attachments = Vec::new();
+    if n > 0 {
+        let rows: Vec<(&str, &Finding)> = digest
+            .parts
+            .iter()
+            .flat_map(|p| p.findings.iter().map(move |f| (p.subject.as_str(), f)))
+            .collect();
+        attachments.push(Attachment {
+            filename: format!("{incident}-findings.csv"),
+            content_type: "text/csv; charset=utf-8".into(),
+            body: findings_csv(&rows, !own),
+        });
+    }
+    if !aggregates.is_empty() {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(["sector", "organisations", "findings"])
+            .expect("writing to memory");
+        for a in &aggregates {
+            w.write_record([
+                a.sector.clone(),
+                a.organisations.to_string(),
+                a.findings.to_string(),
+            ])
+            .expect("writing to memory");
+        }
+        attachments.push(Attachment {
+            filename: format!("{incident}-sectors.csv"),
+            content_type: "text/csv; charset=utf-8".into(),
+            body: w.into_inner().expect("writing to memory"),
+        });
+    }
     OutgoingMessage {
         key: key.into(),
         from: options.from.clone(),
-        to: vec![group.recipient.clone()],
+        to: vec![digest.email.clone()],
         subject,
         text,
-        attachments: vec![Attachment {
-            filename: format!("{incident}-findings.csv"),
-            content_type: "text/csv; charset=utf-8".into(),
-            body: findings_csv(&group.findings),
-        }],
+        attachments,
         headers: vec![header::tlp(tlp), header::incident(incident)],
         date: None,
     }
 }
 
-/// The recipient's findings as CSV with [`CSV_COLUMNS`].
-pub fn findings_csv(findings: &[&Finding]) -> Vec<u8> {
+/// Findings as CSV with [`CSV_COLUMNS`], preceded by an `organisation` column when the
+/// message speaks of several organisations.
+pub fn findings_csv(rows: &[(&str, &Finding)], with_organisation: bool) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(CSV_COLUMNS).expect("writing to memory");
-    for f in findings {
-        let row: Vec<String> = CSV_COLUMNS
-            .iter()
-            .map(|c| match f.event.get(c) {
-                Some(serde_json::Value::String(s)) => s.clone(),
-                Some(v) => v.to_string(),
-                None => String::new(),
-            })
-            .collect();
+    let mut header: Vec<&str> = Vec::new();
+    if with_organisation {
+        header.push("organisation");
+    }
+    header.extend_from_slice(CSV_COLUMNS);
+    w.write_record(&header).expect("writing to memory");
+    for (org, f) in rows {
+        let mut row: Vec<String> = Vec::new();
+        if with_organisation {
+            row.push((*org).to_string());
+        }
+        row.extend(CSV_COLUMNS.iter().map(|c| match f.event.get(c) {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(v) => v.to_string(),
+            None => String::new(),
+        }));
         w.write_record(&row).expect("writing to memory");
     }
     w.into_inner().expect("writing to memory")

@@ -306,6 +306,11 @@ pub trait Store {
     /// The latest revision of every advisory, by id.
     fn advisories(&self) -> Result<Vec<AdvisoryRecord>>;
 
+    /// Deletes raw findings (events, their incident links, quarantined rows) stored before
+    /// `before` (RFC 3339). Returns (events, quarantined rows) deleted. Messages and the
+    /// audit log stay: they record who was told what, not the raw data.
+    fn prune(&mut self, before: &str) -> Result<(u64, u64)>;
+
     /// The saved state of the last sync of an advisory source (JSON), if any.
     fn sync_state(&self, source: &str) -> Result<Option<String>>;
     /// Saves the state of a sync of an advisory source (JSON).

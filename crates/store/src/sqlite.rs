@@ -564,6 +564,31 @@ impl Store for SqliteStore {
         self.db(collected)
     }
 
+    fn prune(&mut self, before: &str) -> Result<(u64, u64)> {
+        let path = self.path.display().to_string();
+        let wrap = |source| StoreError::Database {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(wrap)?;
+        tx.execute(
+            "DELETE FROM event_incident WHERE event_id IN (SELECT id FROM event WHERE stored_at < ?1)",
+            [before],
+        )
+        .map_err(wrap)?;
+        let events = tx
+            .execute("DELETE FROM event WHERE stored_at < ?1", [before])
+            .map_err(wrap)?;
+        let quarantined = tx
+            .execute(
+                "DELETE FROM quarantine WHERE run_id IN (SELECT id FROM ingest_run WHERE started_at < ?1)",
+                [before],
+            )
+            .map_err(wrap)?;
+        tx.commit().map_err(wrap)?;
+        Ok((events as u64, quarantined as u64))
+    }
+
     fn sync_state(&self, source: &str) -> Result<Option<String>> {
         let r = self
             .conn

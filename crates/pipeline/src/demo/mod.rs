@@ -21,8 +21,9 @@ use serde::Serialize;
 
 use crate::imports;
 use crate::ingest::{self, FileSummary, Input};
-use crate::notify::{self, IncidentOutcome, NotifyOptions, Path as ReachPath};
-use crate::{PipelineError, Progress, attributor_from_store, io_error};
+use crate::notify::{self, IncidentOutcome, NotifyOptions};
+use crate::plan::{self, Affected, Coverage};
+use crate::{PipelineError, Progress, attributor_from_store, io_error, load_policy, pseudonym_key};
 
 pub use generate::{CITRIX_INCIDENT, Params};
 
@@ -37,6 +38,8 @@ pub struct DemoOptions {
     pub out: PathBuf,
     /// Directory of the demo's database (wiped at the start of each run).
     pub db_dir: PathBuf,
+    /// The sharing policy the digests are sent under (a shipped name or a file).
+    pub policy: String,
 }
 
 /// Affected organisations in one group.
@@ -44,10 +47,28 @@ pub struct DemoOptions {
 pub struct Reach {
     /// Registered organisations with findings.
     pub affected: u64,
-    /// Of those, reached directly.
+    /// Of those, reached by a message about them (directly, through their CERT, the DTC or
+    /// their hoster).
     pub notified: u64,
     /// Of those, not reachable.
     pub unreachable: u64,
+}
+
+/// Reach of one policy, planned (nothing sent): for the side-by-side comparison.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct PolicyReach {
+    /// Affected parties (registered organisations and unregistered holders).
+    pub affected: u64,
+    /// Of those, told something specific.
+    pub reached: u64,
+    /// Of those, not.
+    pub unreachable: u64,
+    /// Registered organisations reached, of those affected.
+    pub registered_reached: u64,
+    /// Non-vital registered organisations reached.
+    pub non_vital_reached: u64,
+    /// Parties reached per path (a party may be reached along several).
+    pub by_path: BTreeMap<String, u64>,
 }
 
 /// The demo's summary; `--json` prints it.
@@ -55,6 +76,8 @@ pub struct Reach {
 pub struct DemoSummary {
     /// The incident replayed.
     pub incident: String,
+    /// The policy the digests were sent under.
+    pub policy: String,
     /// Organisations in the generated registry (all kinds).
     pub registry_orgs: u64,
     /// Feed rows read.
@@ -77,24 +100,28 @@ pub struct DemoSummary {
     pub affected_non_vital: u64,
     /// Affected registered organisations by sector.
     pub by_sector: BTreeMap<String, Reach>,
-    /// Registered organisations that received their digest.
+    /// Registered organisations reached by a delivered message about them.
     pub notified_orgs: u64,
     /// Registered organisations that could not be told.
     pub unreachable_orgs: u64,
-    /// Abuse contacts (hosting providers) told of addresses nobody registered.
-    pub abuse_contacts_notified: u64,
-    /// Addresses covered by those abuse-contact digests.
-    pub hosts_via_abuse_contact: u64,
+    /// Affected parties reached per path (direct, cert, dtc, hoster).
+    pub reached_by_path: BTreeMap<String, u64>,
+    /// Groups of unregistered addresses in a hoster's network (stand-in parties).
+    pub unregistered_holders: u64,
+    /// Of those, reached through the hosting provider.
+    pub unregistered_reached: u64,
     /// Addresses with no owner and no abuse contact.
     pub unattributed_hosts: u64,
     /// Why parties were unreachable: reason → number of parties.
     pub unreachable_reasons: BTreeMap<String, u64>,
-    /// Digests delivered (all paths).
+    /// Messages delivered (all recipients).
     pub messages: u64,
     /// Seconds from the feed being received to the last digest written.
     pub seconds_to_last_notification: f64,
     /// Seconds from the feed being received to the end of ingest.
     pub seconds_to_ingested: f64,
+    /// Reach under each shipped policy, planned on the same findings (nothing sent).
+    pub policies: BTreeMap<String, PolicyReach>,
     /// The timeline of the run.
     pub timeline: Vec<TimelineStep>,
     /// Where the digests went.
@@ -111,6 +138,7 @@ pub fn run_citrix(
     transport: &mut dyn Transport,
     progress: ProgressFactory<'_>,
 ) -> Result<DemoSummary, PipelineError> {
+    let policy = load_policy(&options.policy)?;
     let input_dir = options.out.join("input");
     let generated = generate::generate(&options.params, &input_dir)?;
 
@@ -138,14 +166,14 @@ pub fn run_citrix(
     drop(bar);
 
     let bar = progress("notify", None);
+    let key = pseudonym_key(&options.db_dir)?;
+    let mut notify_options = NotifyOptions::new(policy, key);
+    notify_options.incident = Some(CITRIX_INCIDENT.into());
     let outcomes = notify::notify(
         &mut store,
         &attributor,
         transport,
-        &NotifyOptions {
-            incident: Some(CITRIX_INCIDENT.into()),
-            ..NotifyOptions::default()
-        },
+        &notify_options,
         bar.as_ref(),
     )?;
     drop(bar);
@@ -154,15 +182,22 @@ pub fn run_citrix(
         .next()
         .expect("one incident was asked for");
 
+    let mut policies = BTreeMap::new();
+    for name in baken_policy::Policy::builtin_names() {
+        let other = load_policy(name)?;
+        let plan = notify::plan_incident(
+            &store,
+            &attributor,
+            &other,
+            CITRIX_INCIDENT,
+            notify_options.tlp,
+        )?;
+        policies.insert(name.to_string(), policy_reach(&plan.affected));
+    }
+
     let timeline = store.timeline(CITRIX_INCIDENT)?;
-    let mut summary = summarise(
-        &store,
-        &attributor,
-        registry_orgs,
-        &file,
-        &outcome,
-        timeline,
-    )?;
+    let mut summary = summarise(registry_orgs, &file, &outcome, timeline);
+    summary.policies = policies;
     summary.outbox = transport.describe();
     summary.inputs = [
         &generated.registry,
@@ -195,57 +230,70 @@ fn seconds_between(a: &str, b: &str) -> f64 {
     }
 }
 
+/// Reach of a plan or outcome, counted.
+pub fn policy_reach(affected: &[Affected]) -> PolicyReach {
+    let mut r = PolicyReach::default();
+    for a in affected {
+        r.affected += 1;
+        match &a.coverage {
+            Coverage::Reached { paths } => {
+                r.reached += 1;
+                if a.registered {
+                    r.registered_reached += 1;
+                    if !a.vital {
+                        r.non_vital_reached += 1;
+                    }
+                }
+                for p in paths {
+                    *r.by_path.entry(p.as_str().to_string()).or_default() += 1;
+                }
+            }
+            Coverage::Unreachable { .. } => r.unreachable += 1,
+        }
+    }
+    r
+}
+
 fn summarise(
-    store: &SqliteStore,
-    attributor: &baken_attribute::Attributor,
     registry_orgs: u64,
     file: &FileSummary,
     outcome: &IncidentOutcome,
     timeline: Vec<TimelineStep>,
-) -> Result<DemoSummary, PipelineError> {
-    let _ = store;
+) -> DemoSummary {
     let mut by_sector: BTreeMap<String, Reach> = BTreeMap::new();
-    let (mut vital, mut non_vital) = (0, 0);
-    let notified: std::collections::BTreeSet<&str> = outcome
-        .digests
-        .iter()
-        .filter(|d| d.path == ReachPath::Direct && d.state == baken_store::MessageState::Sent)
-        .map(|d| d.party.as_str())
-        .collect();
-    for id in &outcome.affected_orgs {
-        let org = attributor.organisation(&baken_model::OrgId(id.clone()));
-        let sector = org
-            .and_then(|o| o.sector.clone())
-            .unwrap_or_else(|| "(unknown)".into());
-        if org.is_some_and(|o| o.vital) {
-            vital += 1;
-        } else {
-            non_vital += 1;
-        }
-        let reach = by_sector.entry(sector).or_default();
-        reach.affected += 1;
-        if notified.contains(id.as_str()) {
-            reach.notified += 1;
-        } else {
-            reach.unreachable += 1;
-        }
-    }
-    let abuse: Vec<_> = outcome
-        .digests
-        .iter()
-        .filter(|d| d.path == ReachPath::AbuseContact && d.state == baken_store::MessageState::Sent)
-        .collect();
+    let (mut affected, mut vital, mut non_vital, mut notified) = (0, 0, 0, 0);
+    let (mut holders, mut holders_reached, mut unattributed) = (0, 0, 0);
     let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
-    let mut unattributed_hosts = 0;
-    let mut unreachable_orgs = 0;
-    for u in &outcome.unreachable {
-        if outcome.affected_orgs.contains(&u.party) {
-            unreachable_orgs += 1;
-        } else {
-            unattributed_hosts += 1;
+    for a in &outcome.affected {
+        let reached = matches!(a.coverage, Coverage::Reached { .. });
+        if let Coverage::Unreachable { reason } = &a.coverage {
+            *reasons.entry(generalise(reason)).or_default() += 1;
         }
-        *reasons.entry(generalise(&u.reason)).or_default() += 1;
+        if a.registered {
+            affected += 1;
+            if a.vital {
+                vital += 1;
+            } else {
+                non_vital += 1;
+            }
+            let reach = by_sector
+                .entry(a.sector.clone().unwrap_or_else(|| "(unknown)".into()))
+                .or_default();
+            reach.affected += 1;
+            if reached {
+                notified += 1;
+                reach.notified += 1;
+            } else {
+                reach.unreachable += 1;
+            }
+        } else if a.id.starts_with(plan::UNREGISTERED_PREFIX) {
+            holders += 1;
+            holders_reached += u64::from(reached);
+        } else {
+            unattributed += 1;
+        }
     }
+    let reach = policy_reach(&outcome.affected);
     let start = timeline
         .iter()
         .find(|s| s.step == "feed-received")
@@ -261,8 +309,9 @@ fn summarise(
         .rfind(|s| s.step == "digest-written")
         .map(|s| seconds_between(&start, &s.at))
         .unwrap_or(0.0);
-    Ok(DemoSummary {
+    DemoSummary {
         incident: outcome.incident.clone(),
+        policy: outcome.policy.clone(),
         registry_orgs,
         rows_read: file.read,
         rows_stored: file.stored,
@@ -270,40 +319,52 @@ fn summarise(
         rows_quarantined: file.quarantined,
         quarantine_samples: file.quarantine_samples.clone(),
         incident_findings: outcome.findings as u64,
-        affected_orgs: outcome.affected_orgs.len() as u64,
+        affected_orgs: affected,
         affected_vital: vital,
         affected_non_vital: non_vital,
         by_sector,
-        notified_orgs: notified.len() as u64,
-        unreachable_orgs,
-        abuse_contacts_notified: abuse.len() as u64,
-        hosts_via_abuse_contact: abuse.iter().map(|d| d.findings as u64).sum(),
-        unattributed_hosts,
+        notified_orgs: notified,
+        unreachable_orgs: affected - notified,
+        reached_by_path: reach.by_path,
+        unregistered_holders: holders,
+        unregistered_reached: holders_reached,
+        unattributed_hosts: unattributed,
         unreachable_reasons: reasons,
         messages: outcome.sent() as u64,
         seconds_to_last_notification: last,
         seconds_to_ingested: ingested,
+        policies: BTreeMap::new(),
         timeline,
         outbox: String::new(),
         report: String::new(),
         inputs: Vec::new(),
-    })
+    }
 }
 
-/// Groups reasons that differ only in the address they name.
+/// Groups reasons that differ only in the addresses and recipients they name.
 fn generalise(reason: &str) -> String {
-    reason
-        .split_whitespace()
-        .map(|w| {
-            let bare = w.trim_matches(|c: char| ",;:()".contains(c));
-            if bare.parse::<std::net::IpAddr>().is_ok() || bare.parse::<ipnet::IpNet>().is_ok() {
-                "<address>"
-            } else {
-                w
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+    const PATHS: [&str; 5] = ["direct", "cert", "dtc", "hoster", "supervisor"];
+    let words: Vec<&str> = reason.split_whitespace().collect();
+    let mut out: Vec<&str> = Vec::with_capacity(words.len());
+    for (i, w) in words.iter().enumerate() {
+        let bare = w.trim_matches(|c: char| ",;:()".contains(c));
+        let after_path = i > 0 && PATHS.contains(&words[i - 1]);
+        let before_may = words.get(i + 1) == Some(&"may");
+        if after_path && before_may {
+            continue; // the recipient's id: "cert z-cert may get …" → "cert may get …"
+        }
+        if bare.parse::<std::net::IpAddr>().is_ok() || bare.parse::<ipnet::IpNet>().is_ok() {
+            out.push("<address>");
+        } else if bare.starts_with("AS")
+            && bare[2..].chars().all(|c| c.is_ascii_digit())
+            && bare.len() > 2
+        {
+            out.push("<AS>");
+        } else {
+            out.push(w);
+        }
+    }
+    out.join(" ")
 }
 
 /// The default output directory of the demo.

@@ -116,6 +116,25 @@ pub(super) fn html(s: &DemoSummary) -> String {
             esc(&t.detail)
         ));
     }
+    let mut policies = String::new();
+    for (name, r) in &s.policies {
+        let path = |p: &str| r.by_path.get(p).copied().unwrap_or(0);
+        policies.push_str(&format!(
+            "<tr><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            esc(name),
+            if *name == s.policy { " (sent)" } else { "" },
+            r.affected,
+            r.reached,
+            r.registered_reached,
+            r.non_vital_reached,
+            path("direct"),
+            path("cert"),
+            path("dtc"),
+            path("hoster"),
+            r.unreachable
+        ));
+    }
+    let path = |p: &str| s.reached_by_path.get(p).copied().unwrap_or(0);
     let mut quarantine = String::new();
     for q in &s.quarantine_samples {
         quarantine.push_str(&format!("<li><code>{}</code></li>\n", esc(q)));
@@ -132,10 +151,17 @@ th {{ background: #f3f3f3; }}
 .big {{ font-size: 1.4rem; }}
 </style></head><body>
 <h1>Citrix 2020 replay — {incident_upper}</h1>
-<p class="big">{affected} organisations affected ({vital} vital, {non_vital} non-vital);
-{notified} told directly, {abuse} hosting providers told of {abuse_hosts} unregistered addresses,
-{unreachable} organisations and {unattributed} addresses unreachable.
-Last digest written <b>{secs:.2} s</b> after the feed was received.</p>
+<p class="big">{affected} organisations affected ({vital} vital, {non_vital} non-vital).
+Under policy <b>{policy}</b>, {notified} were told — {direct} directly, {cert} through their CERT,
+{dtc} through the DTC, {hoster} through their hosting provider — and {unreachable} could not be told.
+{holders_reached} of {holders} groups of unregistered addresses were reached through their
+hosting provider; {unattributed} addresses have no known owner.
+Last message written <b>{secs:.2} s</b> after the feed was received.</p>
+<h2>Reach under each policy</h2>
+<p>The same findings, planned under each shipped policy (only <b>{policy}</b> was sent).</p>
+<table><tr><th>policy</th><th>affected parties</th><th>reached</th><th>registered reached</th>
+<th>non-vital reached</th><th>direct</th><th>CERT</th><th>DTC</th><th>hoster</th><th>unreachable</th></tr>
+{policies}</table>
 <h2>Timeline</h2>
 {svg}
 <table><tr><th>time (UTC)</th><th>seconds</th><th>step</th><th>detail</th></tr>
@@ -151,7 +177,7 @@ Last digest written <b>{secs:.2} s</b> after the feed was received.</p>
 </table>
 <ul>{quarantine}</ul>
 <h2>Affected organisations by sector</h2>
-<table><tr><th>sector</th><th>affected</th><th>told</th><th>unreachable</th></tr>
+<table><tr><th>sector</th><th>affected</th><th>told (any path)</th><th>unreachable</th></tr>
 {sectors}</table>
 <h2>Unreachable, and why</h2>
 <table><tr><th>reason</th><th>parties</th></tr>
@@ -165,8 +191,14 @@ Last digest written <b>{secs:.2} s</b> after the feed was received.</p>
         vital = s.affected_vital,
         non_vital = s.affected_non_vital,
         notified = s.notified_orgs,
-        abuse = s.abuse_contacts_notified,
-        abuse_hosts = s.hosts_via_abuse_contact,
+        policy = esc(&s.policy),
+        direct = path("direct"),
+        cert = path("cert"),
+        dtc = path("dtc"),
+        hoster = path("hoster"),
+        holders = s.unregistered_holders,
+        holders_reached = s.unregistered_reached,
+        policies = policies,
         unreachable = s.unreachable_orgs,
         unattributed = s.unattributed_hosts,
         secs = s.seconds_to_last_notification,

@@ -1,0 +1,156 @@
+//! `why`, `whatif`, `coverage`, `prune` and policy files, end to end.
+
+mod common;
+
+use common::{run, run_ok, s, small_world};
+use serde_json::Value;
+
+const INCIDENT: &str = "cve-2019-19781";
+
+fn json(data: &std::path::Path, args: &[&str]) -> Value {
+    serde_json::from_str(&run_ok(data, args)).expect("JSON output")
+}
+
+#[test]
+fn coverage_why_whatif_and_prune_read_the_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let g = small_world(&dir.path().join("input"), &data, 300);
+    run_ok(&data, &["ingest", s(&g.feed)]);
+
+    // Before anything is sent nobody is reached, and the reason says so.
+    let before = json(&data, &["coverage", "--incident", INCIDENT, "--json"]);
+    assert_eq!(before["reached"], 0);
+    let parties = before["parties"].as_array().unwrap();
+    assert!(parties.iter().any(|p| {
+        p["coverage"]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("nothing has been sent yet"))
+    }));
+
+    run_ok(&data, &["notify", "--incident", INCIDENT]);
+    let cov = json(&data, &["coverage", "--incident", INCIDENT, "--json"]);
+    let (affected, reached, unreachable) = (
+        cov["affected"].as_u64().unwrap(),
+        cov["reached"].as_u64().unwrap(),
+        cov["unreachable"].as_u64().unwrap(),
+    );
+    assert_eq!(affected, reached + unreachable);
+    assert!(reached > 0 && unreachable > 0);
+    let listed = cov["parties"].as_array().unwrap();
+    assert_eq!(
+        listed.len() as u64,
+        affected,
+        "every affected party is listed"
+    );
+    for p in listed {
+        match p["coverage"]["status"].as_str().unwrap() {
+            "reached" => assert!(!p["coverage"]["paths"].as_array().unwrap().is_empty()),
+            "unreachable" => assert!(!p["coverage"]["reason"].as_str().unwrap().is_empty()),
+            other => panic!("unknown status {other}"),
+        }
+        // Under nl-2020 no non-vital organisation is reached.
+        if p["vital"] == false && p["coverage"]["status"] == "reached" {
+            panic!("non-vital {} reached under nl-2020", p["id"]);
+        }
+    }
+    let by_path = cov["by_path"].as_object().unwrap();
+    assert!(by_path.contains_key("direct"));
+    assert!(!by_path.contains_key("dtc") && !by_path.contains_key("hoster"));
+
+    // why: a non-vital organisation is told nothing, by which rule and on what basis.
+    let non_vital = listed
+        .iter()
+        .find(|p| p["vital"] == false && p["id"].as_str().unwrap().starts_with("org-"))
+        .unwrap();
+    let id = non_vital["id"].as_str().unwrap();
+    let why = run_ok(&data, &["why", id, "--incident", INCIDENT]);
+    assert!(why.contains("rule own-findings-non-vital-2020"), "{why}");
+    assert!(why.contains("basis: Wbni"), "{why}");
+    assert!(why.contains("TLP:AMBER"), "{why}");
+    assert!(why.contains("unreachable"), "{why}");
+    // … and for a finding, by its address: the attribution first.
+    let store = baken_store::SqliteStore::open(&data).unwrap();
+    let ip = baken_store::Store::findings(&store, INCIDENT).unwrap()[0]
+        .event
+        .get_str("source.ip")
+        .unwrap()
+        .to_string();
+    let why = run_ok(&data, &["why", &ip, "--incident", INCIDENT]);
+    assert!(why.contains("is attributed by rule"), "{why}");
+
+    // whatif: the DTC as OKTT reaches more, loses nobody, and says through whom.
+    let w = json(
+        &data,
+        &[
+            "whatif",
+            "--policy",
+            "nl-dtc-oktt",
+            "--incident",
+            INCIDENT,
+            "--json",
+        ],
+    );
+    assert!(w["reached_after"].as_u64() > w["reached_before"].as_u64());
+    assert!(w["lost"].as_array().unwrap().is_empty());
+    let gained = w["gained"].as_array().unwrap();
+    assert!(!gained.is_empty());
+    assert!(gained.iter().all(|g| {
+        g["through"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p != "direct")
+    }));
+    // whatif sends nothing.
+    let after = json(&data, &["coverage", "--incident", INCIDENT, "--json"]);
+    assert_eq!(after["reached"], cov["reached"]);
+
+    // prune: nothing is older than the retention period yet; 181 days on, everything is.
+    let out = run_ok(&data, &["prune"]);
+    assert!(out.starts_with("pruned 0 findings"), "{out}");
+    let later = (chrono::Utc::now() + chrono::Duration::days(181)).to_rfc3339();
+    let out = run_ok(&data, &["prune", "--now", &later]);
+    let n: u64 = out.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!(n > 0, "{out}");
+    assert!(out.contains("keep 180 days"), "{out}");
+    let gone = run(&data, &["coverage", "--incident", INCIDENT]);
+    assert!(!gone.status.success(), "no findings left after pruning");
+    // The audit log survives pruning.
+    assert!(run_ok(&data, &["audit", "verify"]).starts_with("audit log sound"));
+}
+
+#[test]
+fn a_contradictory_policy_file_is_rejected_with_the_rule_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let g = small_world(&dir.path().join("input"), &data, 50);
+    run_ok(&data, &["ingest", s(&g.feed)]);
+    let text = baken_policy::Policy::builtin_text("nl-2020")
+        .unwrap()
+        .to_string()
+        + r#"
+[[rule]]
+name = "dtc-gets-everything"
+class = "third-party-finding-non-vital"
+tlp = "AMBER"
+role = "dtc"
+form = "full"
+basis = "a wish"
+"#;
+    let file = dir.path().join("bad.toml");
+    std::fs::write(&file, text).unwrap();
+    let out = run(
+        &data,
+        &["whatif", "--policy", s(&file), "--incident", INCIDENT],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("dtc-gets-everything"), "{err}");
+    assert!(
+        err.contains("non-vital-findings-dtc-aggregate-2020"),
+        "{err}"
+    );
+    assert!(err.contains("contradict"), "{err}");
+    assert!(err.contains("bad.toml"), "{err}");
+}

@@ -1,0 +1,431 @@
+//! The disclosure plan of an incident under a sharing policy: for every affected party, who
+//! may be told what, in which form, and why — before anything is sent.
+//!
+//! Findings are grouped by the organisation they are about (their *subject*). Addresses that
+//! nobody registered but that sit in a hosting provider's network (found through RPSL) get a
+//! stand-in subject, "unregistered holders in that provider's network": non-vital, no CERT.
+//! Each subject's finding is routed with [`baken_policy::route`] (owner, CERT, DTC, hoster,
+//! supervisor), and the steps are regrouped by recipient into digests (full or own-assets
+//! forms) and aggregates. A step that may inform but whose recipient has no contact address
+//! does not count as reaching the subject. `notify` delivers a plan; `why`, `whatif` and
+//! `coverage` only read it.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::IpAddr;
+
+use baken_attribute::Attributor;
+use baken_model::{Contact, ContactRole, OrgId, OrgKind, Organisation, Owner, Rule, Tlp};
+use baken_policy::{
+    Decision, Form, Item, Path, Policy, Provenance, Reach, RegistryView, RouteStep, route,
+};
+use baken_store::Finding;
+use serde::Serialize;
+
+/// Prefix of stand-in subjects for addresses nobody registered.
+pub const UNREGISTERED_PREFIX: &str = "unregistered@";
+/// Prefix of stand-in hosting providers known only from RPSL.
+pub const RPSL_HOSTER_PREFIX: &str = "rpsl-abuse:";
+
+/// How an affected party fared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum Coverage {
+    /// Told something specific along these paths.
+    Reached {
+        /// The paths (direct, cert, dtc, hoster).
+        paths: Vec<Path>,
+    },
+    /// Nobody can tell it anything specific.
+    Unreachable {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// One affected party.
+#[derive(Debug, Clone, Serialize)]
+pub struct Affected {
+    /// Its id (a registry id, an `unregistered@…` stand-in, or an address nobody holds).
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its sector.
+    pub sector: Option<String>,
+    /// Whether it is a vital provider.
+    pub vital: bool,
+    /// Whether it is in the registry.
+    pub registered: bool,
+    /// Number of findings.
+    pub findings: usize,
+    /// Reached or not.
+    pub coverage: Coverage,
+}
+
+/// One decision of the plan: a recipient considered for a subject's finding.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedDecision {
+    /// The subject.
+    pub subject: String,
+    /// The recipient.
+    pub recipient: String,
+    /// How the recipient relates to the subject.
+    pub path: Path,
+    /// The decision (form, rule, role, TLP, legal basis, explanation).
+    pub decision: Decision,
+    /// The addresses that may go to the recipient.
+    pub addresses: Vec<IpAddr>,
+    /// Where it goes, or why it cannot (no contact address).
+    pub contact: Result<String, String>,
+}
+
+/// What one recipient gets about one subject.
+#[derive(Debug, Clone)]
+pub struct DigestPart {
+    /// The subject.
+    pub subject: String,
+    /// The subject's name.
+    pub subject_name: String,
+    /// The findings that may go out (only the allowed addresses).
+    pub findings: Vec<Finding>,
+    /// Why.
+    pub decision: Decision,
+    /// The path.
+    pub path: Path,
+}
+
+/// One message to one recipient: specific findings, or an aggregate.
+#[derive(Debug, Clone)]
+pub struct PlannedDigest {
+    /// The recipient organisation.
+    pub recipient: Organisation,
+    /// Its address.
+    pub email: String,
+    /// The specific parts (one per subject).
+    pub parts: Vec<DigestPart>,
+    /// Subjects it gets only as counts: (sector, subject id, findings).
+    pub aggregate: Vec<(Option<String>, OrgId, u64)>,
+}
+
+/// The plan of one incident.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The incident.
+    pub incident: String,
+    /// The policy's name.
+    pub policy: String,
+    /// Every affected party.
+    pub affected: Vec<Affected>,
+    /// Every decision, in subject order.
+    pub decisions: Vec<PlannedDecision>,
+    /// The messages to send, by recipient id.
+    pub digests: BTreeMap<String, PlannedDigest>,
+}
+
+impl Plan {
+    /// Counts for `coverage`: affected, reached, unreachable, and reached parties per path.
+    pub fn counts(&self) -> (usize, usize, usize, BTreeMap<String, usize>) {
+        let mut by_path: BTreeMap<String, usize> = BTreeMap::new();
+        let mut reached = 0;
+        for a in &self.affected {
+            if let Coverage::Reached { paths } = &a.coverage {
+                reached += 1;
+                for p in paths {
+                    *by_path.entry(p.as_str().to_string()).or_default() += 1;
+                }
+            }
+        }
+        (
+            self.affected.len(),
+            reached,
+            self.affected.len() - reached,
+            by_path,
+        )
+    }
+}
+
+struct View<'a> {
+    attributor: &'a Attributor,
+    extra: HashMap<OrgId, Organisation>,
+    hoster_by_address: HashMap<IpAddr, OrgId>,
+    dtc: Option<OrgId>,
+}
+
+impl RegistryView for View<'_> {
+    fn organisation(&self, id: &OrgId) -> Option<&Organisation> {
+        self.extra
+            .get(id)
+            .or_else(|| self.attributor.organisation(id))
+    }
+
+    fn hoster_of(&self, address: IpAddr) -> Option<&Organisation> {
+        self.organisation(self.hoster_by_address.get(&address)?)
+    }
+
+    fn dtc(&self) -> Option<&Organisation> {
+        self.organisation(self.dtc.as_ref()?)
+    }
+}
+
+/// Builds the plan of `incident` from its stored findings.
+pub fn plan(
+    policy: &Policy,
+    attributor: &Attributor,
+    incident: &str,
+    findings: Vec<Finding>,
+    tlp: Tlp,
+) -> Plan {
+    // Registered hosters by their abuse (or any) contact address, to recognise them in RPSL.
+    let mut hoster_by_email: HashMap<String, OrgId> = HashMap::new();
+    let mut dtc = None;
+    for org in attributor.organisations() {
+        match org.kind {
+            OrgKind::Hoster => {
+                for c in &org.contacts {
+                    hoster_by_email
+                        .entry(c.email.to_ascii_lowercase())
+                        .or_insert_with(|| org.id.clone());
+                }
+            }
+            OrgKind::Dtc if dtc.is_none() => dtc = Some(org.id.clone()),
+            _ => {}
+        }
+    }
+    let mut view = View {
+        attributor,
+        extra: HashMap::new(),
+        hoster_by_address: HashMap::new(),
+        dtc,
+    };
+
+    let mut subjects: BTreeMap<String, Vec<Finding>> = BTreeMap::new();
+    let mut affected = Vec::new();
+    let mut nobody: BTreeMap<String, (usize, String)> = BTreeMap::new();
+    for f in findings {
+        let ip = f.event.source_ip();
+        // Which hosting provider holds the address, from public registry data.
+        if let Some(ip) = ip
+            && let Ok(lookup) = attributor.lookup(&ip.to_string())
+        {
+            let contact = lookup.candidates.iter().find_map(|c| match &c.owner {
+                Owner::Abuse(a) if c.rule == Rule::RegistryAbuse => Some(a.clone()),
+                _ => None,
+            });
+            if let Some(contact) = contact {
+                let id = hoster_by_email
+                    .get(&contact.email.to_ascii_lowercase())
+                    .cloned()
+                    .unwrap_or_else(|| {
+                        let id = OrgId(format!("{RPSL_HOSTER_PREFIX}{}", contact.email));
+                        view.extra
+                            .entry(id.clone())
+                            .or_insert_with(|| Organisation {
+                                id: id.clone(),
+                                name: contact
+                                    .holder
+                                    .clone()
+                                    .unwrap_or_else(|| contact.email.clone()),
+                                kind: OrgKind::Hoster,
+                                sector: None,
+                                vital: false,
+                                wbni: Default::default(),
+                                supervisor: None,
+                                cert: None,
+                                networks: vec![],
+                                asns: vec![],
+                                domains: vec![],
+                                contacts: vec![Contact {
+                                    email: contact.email.clone(),
+                                    role: ContactRole::Abuse,
+                                }],
+                            });
+                        id
+                    });
+                view.hoster_by_address.insert(ip, id);
+            }
+        }
+        match &f.attribution.owner {
+            Owner::Organisation { id } => subjects.entry(id.0.clone()).or_default().push(f),
+            Owner::Abuse(contact) => {
+                let id = OrgId(format!("{UNREGISTERED_PREFIX}{}", contact.email));
+                view.extra
+                    .entry(id.clone())
+                    .or_insert_with(|| Organisation {
+                        id: id.clone(),
+                        name: format!(
+                            "unregistered holders of addresses in {}",
+                            contact.holder.as_deref().unwrap_or(&contact.email)
+                        ),
+                        kind: OrgKind::Organisation,
+                        sector: None,
+                        vital: false,
+                        wbni: Default::default(),
+                        supervisor: None,
+                        cert: None,
+                        networks: vec![],
+                        asns: vec![],
+                        domains: vec![],
+                        contacts: vec![],
+                    });
+                subjects.entry(id.0).or_default().push(f);
+            }
+            Owner::Unknown => {
+                let party = ip
+                    .map(|i| i.to_string())
+                    .or_else(|| f.event.source_domain().map(str::to_string))
+                    .unwrap_or_else(|| format!("event {}", f.id));
+                let e = nobody
+                    .entry(party)
+                    .or_insert((0, f.attribution.reason.clone()));
+                e.0 += 1;
+            }
+        }
+    }
+
+    let mut decisions = Vec::new();
+    let mut digests: BTreeMap<String, PlannedDigest> = BTreeMap::new();
+    for (subject_id, subject_findings) in &subjects {
+        let id = OrgId(subject_id.clone());
+        let Some(subject) = view.organisation(&id).cloned() else {
+            affected.push(Affected {
+                id: subject_id.clone(),
+                name: subject_id.clone(),
+                sector: None,
+                vital: false,
+                registered: false,
+                findings: subject_findings.len(),
+                coverage: Coverage::Unreachable {
+                    reason: format!("{subject_id} is no longer in the registry"),
+                },
+            });
+            continue;
+        };
+        let feeds: BTreeSet<&str> = subject_findings
+            .iter()
+            .filter_map(|f| f.event.get_str("feed.name"))
+            .collect();
+        let provenance = Provenance {
+            source: format!(
+                "{} ({incident})",
+                feeds.into_iter().collect::<Vec<_>>().join(", ")
+            ),
+            supplied_by: None,
+        };
+        let item = Item::finding(
+            &subject,
+            tlp,
+            provenance,
+            subject_findings.iter().filter_map(|f| f.event.source_ip()),
+        );
+        let routed = route(policy, &item, &view);
+        let mut told: Vec<Path> = Vec::new();
+        let mut silent: Vec<String> = Vec::new();
+        for step in &routed.steps {
+            let recipient = view.organisation(&step.recipient).cloned();
+            let contact = match recipient.as_ref().and_then(|r| r.notification_contact()) {
+                Some(c) => Ok(c.email.clone()),
+                None => Err(format!("{} has no contact address", step.recipient)),
+            };
+            decisions.push(planned(subject_id, step, contact.clone()));
+            let (Some(recipient), Ok(email)) = (recipient, contact.clone()) else {
+                if step.informs {
+                    silent.push(format!(
+                        "{} {} may be told but has no contact address",
+                        step.path, step.recipient
+                    ));
+                }
+                continue;
+            };
+            let entry = digests
+                .entry(recipient.id.0.clone())
+                .or_insert_with(|| PlannedDigest {
+                    recipient: recipient.clone(),
+                    email,
+                    parts: Vec::new(),
+                    aggregate: Vec::new(),
+                });
+            match step.decision.form {
+                Form::Full | Form::OwnAssets if !step.addresses.is_empty() => {
+                    let allowed: BTreeSet<IpAddr> = step.addresses.iter().copied().collect();
+                    entry.parts.push(DigestPart {
+                        subject: subject_id.clone(),
+                        subject_name: subject.name.clone(),
+                        findings: subject_findings
+                            .iter()
+                            .filter(|f| f.event.source_ip().is_some_and(|ip| allowed.contains(&ip)))
+                            .cloned()
+                            .collect(),
+                        decision: step.decision.clone(),
+                        path: step.path,
+                    });
+                    if step.informs {
+                        told.push(step.path);
+                    }
+                }
+                Form::Aggregate => entry.aggregate.push((
+                    subject.sector.clone(),
+                    subject.id.clone(),
+                    subject_findings.len() as u64,
+                )),
+                _ => {}
+            }
+        }
+        told.sort();
+        told.dedup();
+        let coverage = if told.is_empty() {
+            let mut reason = match &routed.reach {
+                Reach::Unreachable(r) => r.clone(),
+                Reach::Reached(_) => String::new(),
+            };
+            for s in silent {
+                if !reason.is_empty() {
+                    reason.push_str("; ");
+                }
+                reason.push_str(&s);
+            }
+            Coverage::Unreachable { reason }
+        } else {
+            Coverage::Reached { paths: told }
+        };
+        affected.push(Affected {
+            id: subject_id.clone(),
+            name: subject.name.clone(),
+            sector: subject.sector.clone(),
+            vital: subject.vital,
+            registered: !subject_id.starts_with(UNREGISTERED_PREFIX),
+            findings: subject_findings.len(),
+            coverage,
+        });
+    }
+    for (party, (n, reason)) in nobody {
+        affected.push(Affected {
+            id: party.clone(),
+            name: party,
+            sector: None,
+            vital: false,
+            registered: false,
+            findings: n,
+            coverage: Coverage::Unreachable {
+                reason: reason.clone(),
+            },
+        });
+    }
+    digests.retain(|_, d| !d.parts.is_empty() || !d.aggregate.is_empty());
+    Plan {
+        incident: incident.into(),
+        policy: policy.name().into(),
+        affected,
+        decisions,
+        digests,
+    }
+}
+
+fn planned(subject: &str, step: &RouteStep, contact: Result<String, String>) -> PlannedDecision {
+    PlannedDecision {
+        subject: subject.into(),
+        recipient: step.recipient.0.clone(),
+        path: step.path,
+        decision: step.decision.clone(),
+        addresses: step.addresses.clone(),
+        contact,
+    }
+}
