@@ -117,6 +117,24 @@ enum Command {
         #[command(subcommand)]
         command: AdvisoryCommand,
     },
+    /// What organisations run: inventories and SBOMs.
+    Inventory {
+        #[command(subcommand)]
+        command: InventoryCommand,
+    },
+    /// The substantiated exposure analysis of an advisory: affected organisations (vital,
+    /// non-vital, by sector), hosts, evidence and severity. Records the matches as findings
+    /// of the advisory, so `baken notify --incident ADVISORY` tells each organisation.
+    Exposure {
+        /// The advisory id.
+        advisory: String,
+        /// Do not record the matches (analysis only).
+        #[arg(long)]
+        no_record: bool,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// The append-only audit log of disclosure decisions and deliveries.
     Audit {
         #[command(subcommand)]
@@ -287,6 +305,18 @@ enum AdvisoryCommand {
 }
 
 #[derive(Subcommand)]
+enum InventoryCommand {
+    /// Replace what ORG declared in FILE: CSV (cpe or purl, version, optional host/ip, name),
+    /// CycloneDX 1.5/1.6 JSON, or SPDX 2.3 JSON.
+    Import {
+        /// The organisation's registry id.
+        org: String,
+        /// The inventory file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
 enum AuditCommand {
     /// Check the hash chain; names the first edited, deleted, inserted or reordered entry.
     /// Prints the head hash: record it elsewhere to detect entries removed from the end.
@@ -359,7 +389,16 @@ fn bar(label: &str, total: Option<u64>) -> Box<dyn Progress> {
 fn main() {
     let cli = Cli::parse();
     if let Err(e) = run(cli) {
-        eprintln!("baken: error: {e:#}");
+        // Causes are printed once: many errors already quote their cause in their message.
+        let mut message = e.to_string();
+        for cause in e.chain().skip(1) {
+            let cause = cause.to_string();
+            if !message.contains(&cause) {
+                message.push_str(": ");
+                message.push_str(&cause);
+            }
+        }
+        eprintln!("baken: error: {message}");
         std::process::exit(1);
     }
 }
@@ -469,6 +508,76 @@ fn run(cli: Cli) -> Result<()> {
         Command::Advisory { command } => cmd_advisory(&cli.data, command),
         Command::Cvss { vector, json } => cmd_cvss(&vector, json),
         Command::Audit { command } => cmd_audit(&cli.data, command),
+        Command::Inventory {
+            command: InventoryCommand::Import { org, file },
+        } => {
+            let mut store = open_store(&cli.data)?;
+            let attributor = attributor_from_store(&store)?;
+            let r =
+                baken_pipeline::exposure::import_inventory(&mut store, &attributor, &org, &file)?;
+            println!(
+                "{}: {} entries imported for {org}",
+                file.display(),
+                r.entries
+            );
+            for p in &r.problems {
+                eprintln!("  skipped {p}");
+            }
+            Ok(())
+        }
+        Command::Exposure {
+            advisory,
+            no_record,
+            json,
+        } => {
+            let mut store = open_store(&cli.data)?;
+            let attributor = attributor_from_store(&store)?;
+            let r =
+                baken_pipeline::exposure::exposure(&mut store, &attributor, &advisory, !no_record)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+                return Ok(());
+            }
+            println!(
+                "{} — {}",
+                r.advisory,
+                r.title.as_deref().unwrap_or("(no title)")
+            );
+            println!("  CVEs       {}", r.cves.join(", "));
+            if let (Some(score), Some(vector)) = (r.highest_score, &r.vector) {
+                println!(
+                    "  severity   {score:.1} {} on a scale of 0.0 to 10.0 ({vector})",
+                    r.severity.as_deref().unwrap_or("")
+                );
+            }
+            println!(
+                "  affected   {} organisations ({} vital, {} non-vital), {} hosts; {} more with matches of unknown status",
+                r.affected_orgs, r.vital, r.non_vital, r.hosts, r.unknown_orgs
+            );
+            if r.unregistered_hosts + r.unattributed_hosts > 0 {
+                println!(
+                    "             and {} addresses nobody registered ({} with no known holder)",
+                    r.unregistered_hosts + r.unattributed_hosts,
+                    r.unattributed_hosts
+                );
+            }
+            for (sector, n) in &r.by_sector {
+                println!("             {sector:<18} {n:>5}");
+            }
+            println!("  evidence");
+            for (kind, n) in &r.by_evidence {
+                println!("             {kind:<18} {n:>5} matches");
+            }
+            if !no_record {
+                println!(
+                    "  recorded   {} new findings for incident {}; `baken notify --incident {}` tells each organisation",
+                    r.recorded,
+                    baken_pipeline::exposure::advisory_incident(&r.advisory),
+                    baken_pipeline::exposure::advisory_incident(&r.advisory)
+                );
+            }
+            Ok(())
+        }
         Command::Demo {
             scenario: Scenario::Citrix2020,
             orgs,
@@ -772,8 +881,12 @@ fn cmd_demo(
         println!("{}", serde_json::to_string(&v)?);
         return Ok(());
     }
-    println!("Citrix 2020 replay — {}", s.incident.to_ascii_uppercase());
+    println!("Citrix 2020 replay — {} (CVE-2019-19781)", s.advisory);
     println!();
+    println!(
+        "advisory  {} imported and validated; severity {}",
+        s.advisory, s.severity
+    );
     println!(
         "feed      {} rows read: {} stored, {} duplicate, {} quarantined",
         s.rows_read, s.rows_stored, s.rows_duplicate, s.rows_quarantined
@@ -781,6 +894,16 @@ fn cmd_demo(
     for q in s.quarantine_samples.iter().take(5) {
         println!("            quarantined {q}");
     }
+    println!(
+        "exposure  {} organisations affected by scans and declared inventories ({}), {} more of unknown status",
+        s.exposure_affected_orgs,
+        s.exposure_by_evidence
+            .iter()
+            .map(|(k, v)| format!("{v} {k}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        s.exposure_unknown_orgs
+    );
     println!(
         "affected  {} organisations ({} vital, {} non-vital), {} findings",
         s.affected_orgs, s.affected_vital, s.affected_non_vital, s.incident_findings

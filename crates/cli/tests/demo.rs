@@ -39,6 +39,33 @@ fn the_citrix_demo_runs_the_whole_chain_and_its_figures_reconcile() {
         n(key);
     }
     assert!(v["seconds_to_last_notification"].as_f64().unwrap() > 0.0);
+    // The replay starts from the advisory: its severity explained, its exposure from scans
+    // and declared inventories.
+    assert_eq!(v["advisory"], "DEMO-2020-0001");
+    assert_eq!(v["incident"], "demo-2020-0001");
+    assert!(
+        v["severity"]
+            .as_str()
+            .unwrap()
+            .starts_with("9.8 CRITICAL on a scale of 0.0 to 10.0")
+    );
+    assert!(
+        v["exposure_by_evidence"]["scan-confirmed"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    assert!(
+        v["exposure_by_evidence"]["inventory-declared"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    assert_eq!(
+        n("exposure_affected_orgs"),
+        n("affected_orgs") - n("exposure_unknown_orgs"),
+        "every affected organisation is one the exposure analysis found (or one of unknown status)"
+    );
     assert_eq!(
         n("rows_read"),
         n("rows_stored") + n("rows_duplicate") + n("rows_quarantined")

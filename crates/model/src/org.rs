@@ -159,6 +159,8 @@ pub enum Rule {
     Domain,
     /// Public registry data (RPSL inetnum/inet6num or aut-num) with an abuse mailbox.
     RegistryAbuse,
+    /// The organisation declared the system in its own inventory (SBOM, asset list).
+    Inventory,
     /// No rule matched.
     None,
 }
@@ -171,6 +173,7 @@ impl Rule {
             Rule::Asn => "asn",
             Rule::Domain => "domain",
             Rule::RegistryAbuse => "registry-abuse",
+            Rule::Inventory => "inventory",
             Rule::None => "none",
         }
     }

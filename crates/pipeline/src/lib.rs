@@ -18,6 +18,7 @@
 
 pub mod advisories;
 pub mod demo;
+pub mod exposure;
 pub mod imports;
 pub mod ingest;
 pub mod notify;

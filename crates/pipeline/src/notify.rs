@@ -40,6 +40,9 @@ pub const CSV_COLUMNS: &[&str] = &[
     "classification.type",
     "classification.identifier",
     "product.vulnerabilities",
+    "product.name",
+    "product.version",
+    "extra.evidence",
     "feed.name",
 ];
 
@@ -130,6 +133,84 @@ impl IncidentOutcome {
     }
 }
 
+/// What an advisory tells about an incident, for the message text.
+#[derive(Debug, Clone, Default)]
+pub struct AdvisoryContext {
+    /// Advisory id.
+    pub id: String,
+    /// Title.
+    pub title: Option<String>,
+    /// Publisher.
+    pub publisher: Option<String>,
+    /// CVEs.
+    pub cves: Vec<String>,
+    /// "CVSS v3.1 base score 9.8 (CRITICAL) on a scale of 0.0 to 10.0, vector …".
+    pub score: Option<String>,
+    /// Remediations: "vendor_fix: upgrade to …".
+    pub remediations: Vec<String>,
+}
+
+/// The advisory behind an incident: one whose id is the incident, else the most severe one
+/// that covers the incident's CVE.
+pub fn advisory_context(
+    store: &dyn Store,
+    incident: &str,
+) -> Result<Option<AdvisoryContext>, PipelineError> {
+    let mut best: Option<(f64, baken_advisory::Advisory)> = None;
+    for record in store.advisories()? {
+        let by_id = record.id.eq_ignore_ascii_case(incident);
+        let Some((a, _)) = crate::advisories::show(store, &record.id)? else {
+            continue;
+        };
+        let by_cve = a.cves.iter().any(|c| c.eq_ignore_ascii_case(incident));
+        if !(by_id || by_cve) {
+            continue;
+        }
+        let rank = if by_id {
+            f64::INFINITY
+        } else {
+            a.highest_score().map(|s| s.value()).unwrap_or(0.0)
+        };
+        if best.as_ref().is_none_or(|(r, _)| rank > *r) {
+            best = Some((rank, a));
+        }
+    }
+    Ok(best.map(|(_, a)| {
+        let score = a.highest_score().map(|s| match &s.computed {
+            Some(c) => format!(
+                "{} base score {:.1} ({}) on a scale of 0.0 to 10.0; vector {}",
+                c.version, c.base_score, c.severity, s.vector
+            ),
+            None => format!("stated score {:.1}; vector {}", s.value(), s.vector),
+        });
+        let mut remediations = Vec::new();
+        for v in &a.vulnerabilities {
+            for r in &v.remediations {
+                let line = format!(
+                    "{}: {}{}",
+                    r.category.replace('_', " "),
+                    r.details,
+                    r.url
+                        .as_deref()
+                        .map(|u| format!(" <{u}>"))
+                        .unwrap_or_default()
+                );
+                if !remediations.contains(&line) {
+                    remediations.push(line);
+                }
+            }
+        }
+        AdvisoryContext {
+            id: a.id.clone(),
+            title: a.title.clone(),
+            publisher: a.publisher.clone(),
+            cves: a.cves.clone(),
+            score,
+            remediations,
+        }
+    }))
+}
+
 /// Builds the plan of one incident from the store.
 pub fn plan_incident(
     store: &dyn Store,
@@ -165,12 +246,14 @@ pub fn notify(
     let mut out = Vec::new();
     for incident in incidents {
         let plan = plan_incident(store, attributor, &options.policy, &incident, options.tlp)?;
+        let context = advisory_context(store, &incident)?;
         out.push(deliver_plan(
             store,
             transport,
             options,
             &pseudonymiser,
             plan,
+            context.as_ref(),
             progress,
         )?);
     }
@@ -184,6 +267,7 @@ pub fn deliver_plan(
     options: &NotifyOptions,
     pseudonymiser: &Pseudonymiser,
     plan: Plan,
+    context: Option<&AdvisoryContext>,
     progress: &dyn Progress,
 ) -> Result<IncidentOutcome, PipelineError> {
     let incident = plan.incident.clone();
@@ -225,15 +309,13 @@ pub fn deliver_plan(
     let mut reached: BTreeMap<String, BTreeSet<Path>> = BTreeMap::new();
     let mut failed: BTreeMap<String, String> = BTreeMap::new();
     for (party, digest) in &plan.digests {
-        let outcome = deliver_digest(
-            store,
-            transport,
+        let writer = Writer {
             options,
             pseudonymiser,
-            &plan,
-            party,
-            digest,
-        )?;
+            plan: &plan,
+            context,
+        };
+        let outcome = deliver_digest(store, transport, &writer, party, digest)?;
         for part in &digest.parts {
             if outcome.state == MessageState::Sent {
                 reached
@@ -363,15 +445,22 @@ pub fn message_key(incident: &str, party: &str) -> String {
     format!("{slug}--{hex}")
 }
 
+/// What writing a message needs besides its recipient.
+struct Writer<'a> {
+    options: &'a NotifyOptions,
+    pseudonymiser: &'a Pseudonymiser,
+    plan: &'a Plan,
+    context: Option<&'a AdvisoryContext>,
+}
+
 fn deliver_digest(
     store: &mut dyn Store,
     transport: &mut dyn Transport,
-    options: &NotifyOptions,
-    pseudonymiser: &Pseudonymiser,
-    plan: &Plan,
+    writer: &Writer<'_>,
     party: &str,
     digest: &PlannedDigest,
 ) -> Result<DigestOutcome, PipelineError> {
+    let (options, plan) = (writer.options, writer.plan);
     let incident = &plan.incident;
     let key = message_key(incident, party);
     let n_findings: usize = digest.parts.iter().map(|p| p.findings.len()).sum();
@@ -432,7 +521,7 @@ fn deliver_digest(
         }
         MessageState::Pending | MessageState::Sending => {}
     }
-    let message = compose(options, pseudonymiser, plan, &key, digest);
+    let message = compose(writer, &key, digest);
     store.set_message_state(&key, MessageState::Sending, &transport.describe())?;
     let delivered = transport.deliver(&message);
     store.append_audit(&[NewAuditEntry {
@@ -497,17 +586,20 @@ fn push(text: &mut String, line: &str) {
     text.push('\n');
 }
 
-fn compose(
-    options: &NotifyOptions,
-    pseudonymiser: &Pseudonymiser,
-    plan: &Plan,
-    key: &str,
-    digest: &PlannedDigest,
-) -> OutgoingMessage {
+fn compose(writer: &Writer<'_>, key: &str, digest: &PlannedDigest) -> OutgoingMessage {
+    let Writer {
+        options,
+        pseudonymiser,
+        plan,
+        context,
+    } = *writer;
     let incident = &plan.incident;
     let tlp = options.tlp;
-    let incident_upper = incident.to_ascii_uppercase();
-    let is_cve = incident.starts_with("cve-");
+    let incident_upper = match context {
+        Some(c) if c.id.eq_ignore_ascii_case(incident) => c.id.clone(),
+        _ => incident.to_ascii_uppercase(),
+    };
+    let is_cve = incident.starts_with("cve-") || context.is_some();
     let recipient = &digest.recipient;
     let own = digest
         .parts
@@ -559,11 +651,21 @@ fn compose(
         } else {
             format!("of {orgs} organisation(s) you represent")
         };
+        let mut sources: BTreeSet<&str> = BTreeSet::new();
+        for f in digest.parts.iter().flat_map(|p| &p.findings) {
+            sources.insert(match f.event.get_str("feed.name") {
+                Some("inventory") => "your declared inventory",
+                Some(_) => "internet scans",
+                None => "our records",
+            });
+        }
+        let sources: Vec<&str> = sources.into_iter().collect();
         push(
             &mut text,
             &format!(
-                "Internet scans found {n} {systems} {whose} {what}. The attached CSV lists each \
-                 of them; these are the first:"
+                "We found {n} {systems} {whose} {what} (from {}). The attached CSV lists each \
+                 of them; these are the first:",
+                sources.join(" and ")
             ),
         );
         for part in &digest.parts {
@@ -626,7 +728,40 @@ fn compose(
     }
     push(&mut text, "");
     push(&mut text, "WHY IT MATTERS");
-    if is_cve {
+    if let Some(c) = context {
+        push(
+            &mut text,
+            &format!(
+                "{} — {}{}",
+                c.id,
+                c.title.as_deref().unwrap_or("(no title)"),
+                c.publisher
+                    .as_deref()
+                    .map(|p| format!(", published by {p}"))
+                    .unwrap_or_default()
+            ),
+        );
+        if !c.cves.is_empty() {
+            push(
+                &mut text,
+                &format!("Vulnerabilities: {}", c.cves.join(", ")),
+            );
+        }
+        if let Some(score) = &c.score {
+            push(&mut text, &format!("Severity: {score}"));
+        }
+        push(
+            &mut text,
+            "Systems reachable from the internet while vulnerable are sought by attackers \
+             within days of a disclosure and may already be compromised.",
+        );
+        for cve in &c.cves {
+            push(
+                &mut text,
+                &format!("Details: https://www.cve.org/CVERecord?id={cve}"),
+            );
+        }
+    } else if is_cve {
         push(
             &mut text,
             &format!(
@@ -647,6 +782,13 @@ fn compose(
     }
     push(&mut text, "");
     push(&mut text, "WHAT TO DO");
+    if let Some(c) = context
+        && n > 0
+    {
+        for r in c.remediations.iter().take(4) {
+            push(&mut text, &format!("  - {r}"));
+        }
+    }
     if n > 0 {
         if own {
             push(

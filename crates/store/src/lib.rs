@@ -256,6 +256,27 @@ pub enum AdvisoryPut {
     Unchanged,
 }
 
+/// One entry of an organisation's inventory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InventoryRecord {
+    /// The organisation that declared it.
+    pub org: String,
+    /// The file it came from.
+    pub source: String,
+    /// CPE name.
+    pub cpe: Option<String>,
+    /// Package URL.
+    pub purl: Option<String>,
+    /// Name.
+    pub name: Option<String>,
+    /// Installed version.
+    pub version: Option<String>,
+    /// Where it runs (IP address or host name).
+    pub host: Option<String>,
+    /// Where in the file (line, JSON path).
+    pub place: String,
+}
+
 /// The store as the pipeline sees it. Every method is one transaction.
 pub trait Store {
     /// Replaces the whole registry of organisations.
@@ -305,6 +326,18 @@ pub trait Store {
     fn advisory_revisions(&self, id: &str) -> Result<Vec<AdvisoryRecord>>;
     /// The latest revision of every advisory, by id.
     fn advisories(&self) -> Result<Vec<AdvisoryRecord>>;
+
+    /// Replaces what `org` declared in `source` with `entries`.
+    fn replace_inventory(
+        &mut self,
+        org: &str,
+        source: &str,
+        entries: &[InventoryRecord],
+    ) -> Result<()>;
+    /// Every inventory entry.
+    fn inventory(&self) -> Result<Vec<InventoryRecord>>;
+    /// Adds stored events to an incident (e.g. the scan findings an advisory covers).
+    fn link_incident(&mut self, incident: &str, event_ids: &[i64]) -> Result<()>;
 
     /// Deletes raw findings (events, their incident links, quarantined rows) stored before
     /// `before` (RFC 3339). Returns (events, quarantined rows) deleted. Messages and the

@@ -124,4 +124,19 @@ CREATE TABLE sync_state (
     synced_at TEXT NOT NULL
 );
 "#,
+    // 5: what organisations declared they run (inventories, SBOMs).
+    r#"
+CREATE TABLE inventory (
+    org         TEXT NOT NULL,
+    source      TEXT NOT NULL,      -- the file it was imported from
+    cpe         TEXT,
+    purl        TEXT,
+    name        TEXT,
+    version     TEXT,
+    host        TEXT,
+    place       TEXT NOT NULL,      -- where in the file (line, JSON path)
+    imported_at TEXT NOT NULL
+);
+CREATE INDEX inventory_org ON inventory(org, source);
+"#,
 ];

@@ -9,8 +9,8 @@ use sha2::{Digest, Sha256};
 use crate::audit::{self, AuditEntry, NewAuditEntry};
 use crate::schema::MIGRATIONS;
 use crate::{
-    AdvisoryPut, AdvisoryRecord, BatchCounts, Finding, MessageRecord, MessageState, NewEvent,
-    QuarantinedRow, Result, Store, StoreError, TimelineStep, now,
+    AdvisoryPut, AdvisoryRecord, BatchCounts, Finding, InventoryRecord, MessageRecord,
+    MessageState, NewEvent, QuarantinedRow, Result, Store, StoreError, TimelineStep, now,
 };
 
 /// The file name of the database inside the data directory.
@@ -562,6 +562,82 @@ impl Store for SqliteStore {
         let rows = self.db(stmt.query_map([], advisory_from_row))?;
         let collected: rusqlite::Result<Vec<_>> = rows.collect();
         self.db(collected)
+    }
+
+    fn replace_inventory(
+        &mut self,
+        org: &str,
+        source: &str,
+        entries: &[InventoryRecord],
+    ) -> Result<()> {
+        let path = self.path.display().to_string();
+        let wrap = |source| StoreError::Database {
+            path: path.clone(),
+            source,
+        };
+        let at = now();
+        let tx = self.conn.transaction().map_err(wrap)?;
+        tx.execute(
+            "DELETE FROM inventory WHERE org = ?1 AND source = ?2",
+            [org, source],
+        )
+        .map_err(wrap)?;
+        {
+            let mut stmt = tx
+                .prepare(
+                    "INSERT INTO inventory (org, source, cpe, purl, name, version, host, place, imported_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )
+                .map_err(wrap)?;
+            for e in entries {
+                stmt.execute(params![
+                    org, source, e.cpe, e.purl, e.name, e.version, e.host, e.place, at
+                ])
+                .map_err(wrap)?;
+            }
+        }
+        tx.commit().map_err(wrap)
+    }
+
+    fn inventory(&self) -> Result<Vec<InventoryRecord>> {
+        let mut stmt = self.db(self.conn.prepare(
+            "SELECT org, source, cpe, purl, name, version, host, place FROM inventory
+             ORDER BY org, source, rowid",
+        ))?;
+        let rows = self.db(stmt.query_map([], |r| {
+            Ok(InventoryRecord {
+                org: r.get(0)?,
+                source: r.get(1)?,
+                cpe: r.get(2)?,
+                purl: r.get(3)?,
+                name: r.get(4)?,
+                version: r.get(5)?,
+                host: r.get(6)?,
+                place: r.get(7)?,
+            })
+        }))?;
+        let collected: rusqlite::Result<Vec<_>> = rows.collect();
+        self.db(collected)
+    }
+
+    fn link_incident(&mut self, incident: &str, event_ids: &[i64]) -> Result<()> {
+        let path = self.path.display().to_string();
+        let wrap = |source| StoreError::Database {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(wrap)?;
+        {
+            let mut stmt = tx
+                .prepare(
+                    "INSERT OR IGNORE INTO event_incident (incident, event_id) VALUES (?1, ?2)",
+                )
+                .map_err(wrap)?;
+            for id in event_ids {
+                stmt.execute(params![incident, id]).map_err(wrap)?;
+            }
+        }
+        tx.commit().map_err(wrap)
     }
 
     fn prune(&mut self, before: &str) -> Result<(u64, u64)> {

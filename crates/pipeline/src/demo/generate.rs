@@ -28,6 +28,26 @@ use crate::{PipelineError, io_error};
 pub const CITRIX_TAG: &str = "citrix;cve-2019-19781";
 /// The Citrix incident's id.
 pub const CITRIX_INCIDENT: &str = "cve-2019-19781";
+/// The id of the demo's CSAF advisory for CVE-2019-19781.
+pub const DEMO_ADVISORY: &str = "DEMO-2020-0001";
+/// The demo's CSAF 2.0 advisory (synthetic; Citrix ADC 13.0 below 13.0.47.24 and Gateway 13.0
+/// affected, CVSS 3.1 9.8).
+const ADVISORY_JSON: &str = include_str!("advisory.json");
+
+/// The CPE of Citrix ADC in the demo advisory and inventories.
+const ADC_CPE: &str =
+    "cpe:2.3:o:citrix:application_delivery_controller_firmware:13.0:*:*:*:*:*:*:*";
+
+/// What the generator planted in one inventory, for checking the exposure analysis.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Planted {
+    /// A Citrix ADC build below the fix.
+    Affected,
+    /// The fixed build.
+    Fixed,
+    /// A build string no version scheme can compare.
+    Unknown,
+}
 
 /// A sector: name, share of organisations in ‰, chance of being vital in ‰, supervisor, CERT.
 type Sector = (
@@ -93,6 +113,10 @@ pub struct Generated {
     pub citrix_rows: u64,
     /// Malformed rows planted in the feed.
     pub malformed_rows: u64,
+    /// The CSAF advisory.
+    pub advisory: PathBuf,
+    /// Inventory files: (organisation, file, what its Citrix ADC entry is).
+    pub inventories: Vec<(String, PathBuf, Planted)>,
 }
 
 fn org_v4(i: u32) -> Option<Ipv4Addr> {
@@ -144,6 +168,9 @@ pub fn generate(params: &Params, dir: &Path) -> Result<Generated, PipelineError>
     write_rpsl(&rpsl)?;
     let feed = dir.join("2020-01-10-scan_http_vulnerable-nl-geo-asn.csv");
     let (feed_rows, citrix_rows, malformed_rows) = write_feed(&feed, params, &plans, &mut rng)?;
+    let advisory = dir.join(format!("{DEMO_ADVISORY}.json"));
+    std::fs::write(&advisory, ADVISORY_JSON).map_err(io_error(&advisory))?;
+    let inventories = write_inventories(&dir.join("inventories"), &plans, &mut rng)?;
     Ok(Generated {
         registry,
         feed,
@@ -152,7 +179,48 @@ pub fn generate(params: &Params, dir: &Path) -> Result<Generated, PipelineError>
         feed_rows,
         citrix_rows,
         malformed_rows,
+        advisory,
+        inventories,
     })
+}
+
+/// About 4 % of the organisations with their own networks declare an inventory: a Citrix ADC
+/// (mostly an affected build, some fixed, some with a build string nobody can compare) and an
+/// unrelated web server.
+fn write_inventories(
+    dir: &Path,
+    plans: &[OrgPlan],
+    rng: &mut StdRng,
+) -> Result<Vec<(String, PathBuf, Planted)>, PipelineError> {
+    std::fs::create_dir_all(dir).map_err(io_error(dir))?;
+    let mut out = Vec::new();
+    for plan in plans {
+        if plan.asn_only_slot.is_some() || plan.domain_only || rng.gen_range(0..100) >= 4 {
+            continue;
+        }
+        let i = plan.index;
+        let host = match org_v4(i) {
+            Some(v4) => IpAddr::V4(Ipv4Addr::from(u32::from(v4) + 1)),
+            None => IpAddr::V6(Ipv6Addr::from(u128::from(org_v6(i)) + 1)),
+        };
+        let roll = rng.gen_range(0..10);
+        let (planted, version) = match roll {
+            0..=5 => (
+                Planted::Affected,
+                format!("13.0.{}.{}", rng.gen_range(36..47), rng.gen_range(1..30)),
+            ),
+            6..=8 => (Planted::Fixed, "13.0.47.24".to_string()),
+            _ => (Planted::Unknown, "13.0-build-unknown".to_string()),
+        };
+        let path = dir.join(format!("org-{i}.csv"));
+        let text = format!(
+            "cpe,version,host\n{ADC_CPE},{version},{host}\n\
+             cpe:2.3:a:apache:http_server:2.4.41:*:*:*:*:*:*:*,2.4.41,www.org-{i}.example\n"
+        );
+        std::fs::write(&path, text).map_err(io_error(&path))?;
+        out.push((format!("org-{i}"), path, planted));
+    }
+    Ok(out)
 }
 
 fn pick_sector(rng: &mut StdRng) -> usize {

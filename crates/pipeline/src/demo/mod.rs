@@ -25,7 +25,7 @@ use crate::notify::{self, IncidentOutcome, NotifyOptions};
 use crate::plan::{self, Affected, Coverage};
 use crate::{PipelineError, Progress, attributor_from_store, io_error, load_policy, pseudonym_key};
 
-pub use generate::{CITRIX_INCIDENT, Params};
+pub use generate::{CITRIX_INCIDENT, DEMO_ADVISORY, Params};
 
 /// Makes a progress indicator for a step: label and expected total (if known).
 pub type ProgressFactory<'a> = &'a dyn Fn(&str, Option<u64>) -> Box<dyn Progress>;
@@ -74,8 +74,18 @@ pub struct PolicyReach {
 /// The demo's summary; `--json` prints it.
 #[derive(Debug, Clone, Serialize)]
 pub struct DemoSummary {
-    /// The incident replayed.
+    /// The incident replayed (named after the advisory).
     pub incident: String,
+    /// The advisory the replay starts from.
+    pub advisory: String,
+    /// Its severity, explained.
+    pub severity: String,
+    /// Registered organisations the exposure analysis found affected (scans and inventories).
+    pub exposure_affected_orgs: u64,
+    /// Registered organisations with only matches of unknown status.
+    pub exposure_unknown_orgs: u64,
+    /// Matches by evidence kind.
+    pub exposure_by_evidence: BTreeMap<String, u64>,
     /// The policy the digests were sent under.
     pub policy: String,
     /// Organisations in the generated registry (all kinds).
@@ -150,6 +160,33 @@ pub fn run_citrix(
     imports::import_routing(&mut store, &generated.pfx2as)?;
     imports::import_rpsl(&mut store, std::slice::from_ref(&generated.rpsl))?;
     let attributor = attributor_from_store(&store)?;
+    let incident = crate::exposure::advisory_incident(DEMO_ADVISORY);
+
+    // The disclosure: the advisory comes in, validated like any CSAF document.
+    let schema = crate::advisories::load_csaf_schema(None)?;
+    let bytes = std::fs::read(&generated.advisory).map_err(io_error(&generated.advisory))?;
+    match crate::advisories::import_bytes(
+        &mut store,
+        &bytes,
+        &generated.advisory.display().to_string(),
+        &schema,
+    )? {
+        crate::advisories::ImportOutcome::Imported { .. } => {}
+        other => {
+            return Err(PipelineError::Usage(format!(
+                "the demo advisory did not import: {other:?}"
+            )));
+        }
+    }
+    store.add_step(&TimelineStep {
+        incident: incident.clone(),
+        step: "advisory-imported".into(),
+        at: baken_store::now(),
+        detail: DEMO_ADVISORY.into(),
+    })?;
+    for (org, path, _) in &generated.inventories {
+        crate::exposure::import_inventory(&mut store, &attributor, org, path)?;
+    }
 
     let bar = progress("ingest", Some(generated.feed_rows));
     let file = ingest::ingest_file(
@@ -165,10 +202,13 @@ pub fn run_citrix(
     )?;
     drop(bar);
 
+    // Exposure: scan findings and declared inventories matched against the advisory.
+    let exposure = crate::exposure::exposure(&mut store, &attributor, DEMO_ADVISORY, true)?;
+
     let bar = progress("notify", None);
     let key = pseudonym_key(&options.db_dir)?;
     let mut notify_options = NotifyOptions::new(policy, key);
-    notify_options.incident = Some(CITRIX_INCIDENT.into());
+    notify_options.incident = Some(incident.clone());
     let outcomes = notify::notify(
         &mut store,
         &attributor,
@@ -185,19 +225,28 @@ pub fn run_citrix(
     let mut policies = BTreeMap::new();
     for name in baken_policy::Policy::builtin_names() {
         let other = load_policy(name)?;
-        let plan = notify::plan_incident(
-            &store,
-            &attributor,
-            &other,
-            CITRIX_INCIDENT,
-            notify_options.tlp,
-        )?;
+        let plan =
+            notify::plan_incident(&store, &attributor, &other, &incident, notify_options.tlp)?;
         policies.insert(name.to_string(), policy_reach(&plan.affected));
     }
 
-    let timeline = store.timeline(CITRIX_INCIDENT)?;
+    let timeline = store.timeline(&incident)?;
     let mut summary = summarise(registry_orgs, &file, &outcome, timeline);
     summary.policies = policies;
+    summary.advisory = exposure.advisory.clone();
+    summary.severity = match (exposure.highest_score, &exposure.severity, &exposure.vector) {
+        (Some(score), Some(sev), Some(vector)) => {
+            format!("{score:.1} {sev} on a scale of 0.0 to 10.0 ({vector})")
+        }
+        _ => "unknown".into(),
+    };
+    summary.exposure_affected_orgs = exposure.affected_orgs as u64;
+    summary.exposure_unknown_orgs = exposure.unknown_orgs as u64;
+    summary.exposure_by_evidence = exposure
+        .by_evidence
+        .iter()
+        .map(|(k, v)| (k.clone(), *v as u64))
+        .collect();
     summary.outbox = transport.describe();
     summary.inputs = [
         &generated.registry,
@@ -311,6 +360,11 @@ fn summarise(
         .unwrap_or(0.0);
     DemoSummary {
         incident: outcome.incident.clone(),
+        advisory: String::new(),
+        severity: String::new(),
+        exposure_affected_orgs: 0,
+        exposure_unknown_orgs: 0,
+        exposure_by_evidence: BTreeMap::new(),
         policy: outcome.policy.clone(),
         registry_orgs,
         rows_read: file.read,

@@ -150,7 +150,9 @@ td, th {{ border: 1px solid #ccc; padding: .3rem .6rem; text-align: left; }}
 th {{ background: #f3f3f3; }}
 .big {{ font-size: 1.4rem; }}
 </style></head><body>
-<h1>Citrix 2020 replay — {incident_upper}</h1>
+<h1>Citrix 2020 replay — {advisory} (CVE-2019-19781)</h1>
+<p>Advisory {advisory}: severity {severity}. Exposure from scans and declared inventories:
+{exposure} organisations affected ({evidence}).</p>
 <p class="big">{affected} organisations affected ({vital} vital, {non_vital} non-vital).
 Under policy <b>{policy}</b>, {notified} were told — {direct} directly, {cert} through their CERT,
 {dtc} through the DTC, {hoster} through their hosting provider — and {unreachable} could not be told.
@@ -186,6 +188,15 @@ Last message written <b>{secs:.2} s</b> after the feed was received.</p>
 </body></html>
 "#,
         incident = esc(&s.incident),
+        advisory = esc(&s.advisory),
+        severity = esc(&s.severity),
+        exposure = s.exposure_affected_orgs,
+        evidence = esc(&s
+            .exposure_by_evidence
+            .iter()
+            .map(|(k, v)| format!("{v} {k}"))
+            .collect::<Vec<_>>()
+            .join(", ")),
         incident_upper = esc(&s.incident.to_ascii_uppercase()),
         affected = s.affected_orgs,
         vital = s.affected_vital,

@@ -1,0 +1,376 @@
+//! Exposure: which organisations run what an advisory affects — from what they declared
+//! (inventories, SBOMs) and from what scans saw — with the evidence of each match; and the
+//! matches recorded as findings of the advisory, so `notify --incident ADVISORY` sends one
+//! message per organisation per advisory.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use baken_attribute::Attributor;
+use baken_matching::{Evidence, InventoryEntry, Match, MatchStatus, Matcher, ScanObservation};
+use baken_model::{Attribution, Event, OrgId, Owner, Rule};
+use baken_store::{InventoryRecord, NewEvent, Store, TimelineStep, now};
+use serde::Serialize;
+
+use crate::PipelineError;
+use crate::advisories;
+
+/// Prefix of the stand-in owner of an address nobody holds, in matches.
+pub const UNKNOWN_PREFIX: &str = "unknown:";
+
+/// What an inventory import did.
+#[derive(Debug, Clone, Serialize)]
+pub struct InventoryImport {
+    /// Entries stored.
+    pub entries: usize,
+    /// Entries that could not be read, with file, place and field.
+    pub problems: Vec<String>,
+}
+
+/// Loads what `org` runs from `path` (CSV, CycloneDX 1.5/1.6 JSON, SPDX 2.3 JSON) and replaces
+/// what was imported from that file before.
+pub fn import_inventory(
+    store: &mut dyn Store,
+    attributor: &Attributor,
+    org: &str,
+    path: &Path,
+) -> Result<InventoryImport, PipelineError> {
+    if attributor.organisation(&OrgId(org.into())).is_none() {
+        return Err(PipelineError::Usage(format!(
+            "organisation {org:?} is not in the registry; import the registry first or check the id"
+        )));
+    }
+    let inventory = baken_matching::inventory::read_path(org, path)
+        .map_err(|e| PipelineError::Usage(e.to_string()))?;
+    let source = path.display().to_string();
+    let records: Vec<InventoryRecord> = inventory
+        .entries
+        .iter()
+        .map(|e| InventoryRecord {
+            org: org.into(),
+            source: source.clone(),
+            cpe: e.cpe.clone(),
+            purl: e.purl.clone(),
+            name: e.name.clone(),
+            version: e.version.clone(),
+            host: e.host.clone(),
+            place: e.source.clone(),
+        })
+        .collect();
+    store.replace_inventory(org, &source, &records)?;
+    Ok(InventoryImport {
+        entries: records.len(),
+        problems: inventory.problems.iter().map(ToString::to_string).collect(),
+    })
+}
+
+/// One organisation's exposure.
+#[derive(Debug, Clone, Serialize)]
+pub struct OrgExposure {
+    /// Registry id (or `unregistered@…` for addresses nobody registered).
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Sector.
+    pub sector: Option<String>,
+    /// Vital provider.
+    pub vital: bool,
+    /// Hosts and addresses affected (or of unknown status).
+    pub hosts: BTreeSet<String>,
+    /// Matches that are certain.
+    pub affected: usize,
+    /// Matches whose version could not be compared.
+    pub unknown: usize,
+    /// The kinds of evidence.
+    pub evidence: BTreeSet<String>,
+    /// Products matched.
+    pub products: BTreeSet<String>,
+}
+
+/// The substantiated exposure analysis of one advisory.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExposureReport {
+    /// The advisory.
+    pub advisory: String,
+    /// Its title.
+    pub title: Option<String>,
+    /// Its CVEs.
+    pub cves: Vec<String>,
+    /// The highest CVSS score and its vector.
+    pub highest_score: Option<f64>,
+    /// The vector of that score.
+    pub vector: Option<String>,
+    /// Its severity.
+    pub severity: Option<String>,
+    /// Registered organisations with at least one certain match.
+    pub affected_orgs: usize,
+    /// Of those, vital providers.
+    pub vital: usize,
+    /// Of those, non-vital.
+    pub non_vital: usize,
+    /// Registered organisations with only matches of unknown status.
+    pub unknown_orgs: usize,
+    /// Affected registered organisations by sector.
+    pub by_sector: BTreeMap<String, usize>,
+    /// Matches by evidence kind.
+    pub by_evidence: BTreeMap<String, usize>,
+    /// Distinct hosts affected.
+    pub hosts: usize,
+    /// Affected addresses nobody registered (reached through their hoster).
+    pub unregistered_hosts: usize,
+    /// Affected addresses with no known owner at all.
+    pub unattributed_hosts: usize,
+    /// Every organisation with a match.
+    pub organisations: Vec<OrgExposure>,
+    /// Matches recorded as findings of the advisory (new ones this run).
+    pub recorded: u64,
+}
+
+fn evidence_name(e: &Evidence) -> &'static str {
+    match e {
+        Evidence::ScanConfirmed => "scan-confirmed",
+        Evidence::InventoryDeclared => "inventory-declared",
+        Evidence::VersionInferred => "version-inferred",
+    }
+}
+
+/// Analyses the exposure to `advisory_id`; with `record`, stores the matches as findings of
+/// the incident named after the advisory (scan findings are linked, inventory matches become
+/// findings attributed to the organisation that declared them).
+pub fn exposure(
+    store: &mut dyn Store,
+    attributor: &Attributor,
+    advisory_id: &str,
+    record: bool,
+) -> Result<ExposureReport, PipelineError> {
+    let Some((advisory, _)) = advisories::show(store, advisory_id)? else {
+        return Err(PipelineError::Usage(format!(
+            "no advisory {advisory_id:?}; import it with `baken advisory import FILE`"
+        )));
+    };
+    let entries: Vec<InventoryEntry> = store
+        .inventory()?
+        .into_iter()
+        .map(|r| InventoryEntry {
+            org: r.org,
+            cpe: r.cpe,
+            purl: r.purl,
+            name: r.name,
+            version: r.version,
+            host: r.host,
+            source: format!("{} {}", r.source, r.place),
+        })
+        .collect();
+    // What the scans saw: every stored finding carrying one of the advisory's CVEs.
+    let mut scans = Vec::new();
+    let mut scan_events: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    let mut seen_events = BTreeSet::new();
+    for cve in &advisory.cves {
+        for f in store.findings(&cve.to_ascii_lowercase())? {
+            if !seen_events.insert(f.id) {
+                continue;
+            }
+            let Some(ip) = f.event.get_str("source.ip") else {
+                continue;
+            };
+            let org = match &f.attribution.owner {
+                Owner::Organisation { id } => id.0.clone(),
+                Owner::Abuse(c) => format!("{}{}", crate::plan::UNREGISTERED_PREFIX, c.email),
+                // Nobody known: still exposed, and still part of the incident.
+                Owner::Unknown => format!("{UNKNOWN_PREFIX}{ip}"),
+            };
+            scan_events.entry(ip.to_string()).or_default().push(f.id);
+            scans.push(ScanObservation {
+                org,
+                ip: ip.to_string(),
+                cves: f.event.vulnerabilities(),
+                product: f
+                    .event
+                    .get_str("product.product")
+                    .or_else(|| f.event.get_str("product.name"))
+                    .map(str::to_string),
+                version: f
+                    .event
+                    .get_str("product.version")
+                    .or_else(|| f.event.get_str("extra.version"))
+                    .map(str::to_string),
+                source: f.event.get_str("feed.name").unwrap_or("scan").to_string(),
+            });
+        }
+    }
+    let matcher = Matcher::new(std::slice::from_ref(&advisory));
+    let matches = matcher.match_all(&entries, &scans);
+
+    let mut orgs: BTreeMap<String, OrgExposure> = BTreeMap::new();
+    let mut by_evidence: BTreeMap<String, usize> = BTreeMap::new();
+    for m in &matches {
+        *by_evidence
+            .entry(evidence_name(&m.evidence).into())
+            .or_default() += 1;
+        let org = attributor.organisation(&OrgId(m.org.clone()));
+        let e = orgs.entry(m.org.clone()).or_insert_with(|| OrgExposure {
+            id: m.org.clone(),
+            name: org.map(|o| o.name.clone()).unwrap_or_else(|| m.org.clone()),
+            sector: org.and_then(|o| o.sector.clone()),
+            vital: org.is_some_and(|o| o.vital),
+            hosts: BTreeSet::new(),
+            affected: 0,
+            unknown: 0,
+            evidence: BTreeSet::new(),
+            products: BTreeSet::new(),
+        });
+        match m.status {
+            MatchStatus::Affected => e.affected += 1,
+            MatchStatus::Unknown(_) => e.unknown += 1,
+        }
+        if let Some(h) = &m.host {
+            e.hosts.insert(h.clone());
+        }
+        e.evidence.insert(evidence_name(&m.evidence).into());
+        e.products.insert(m.product.clone());
+    }
+    let registered = |o: &&OrgExposure| attributor.organisation(&OrgId(o.id.clone())).is_some();
+    let affected: Vec<&OrgExposure> = orgs
+        .values()
+        .filter(registered)
+        .filter(|o| o.affected > 0)
+        .collect();
+    let mut by_sector = BTreeMap::new();
+    for o in &affected {
+        *by_sector
+            .entry(o.sector.clone().unwrap_or_else(|| "(no sector)".into()))
+            .or_default() += 1;
+    }
+    let top = advisory.highest_score();
+    let recorded = if record {
+        record_matches(store, &advisory.id, &matches, &scan_events)?
+    } else {
+        0
+    };
+    Ok(ExposureReport {
+        advisory: advisory.id.clone(),
+        title: advisory.title.clone(),
+        cves: advisory.cves.clone(),
+        highest_score: top.map(|s| s.value()),
+        vector: top.map(|s| s.vector.clone()),
+        severity: top
+            .and_then(|s| s.computed.as_ref())
+            .map(|c| c.severity.to_string()),
+        affected_orgs: affected.len(),
+        vital: affected.iter().filter(|o| o.vital).count(),
+        non_vital: affected.iter().filter(|o| !o.vital).count(),
+        unknown_orgs: orgs
+            .values()
+            .filter(registered)
+            .filter(|o| o.affected == 0 && o.unknown > 0)
+            .count(),
+        by_sector,
+        by_evidence,
+        hosts: affected.iter().map(|o| o.hosts.len()).sum(),
+        unregistered_hosts: orgs
+            .values()
+            .filter(|o| o.id.starts_with(crate::plan::UNREGISTERED_PREFIX))
+            .map(|o| o.hosts.len())
+            .sum(),
+        unattributed_hosts: orgs
+            .values()
+            .filter(|o| o.id.starts_with(UNKNOWN_PREFIX))
+            .count(),
+        organisations: orgs.into_values().collect(),
+        recorded,
+    })
+}
+
+/// The incident an advisory's findings are notified under.
+pub fn advisory_incident(advisory_id: &str) -> String {
+    advisory_id.to_ascii_lowercase()
+}
+
+fn record_matches(
+    store: &mut dyn Store,
+    advisory_id: &str,
+    matches: &[Match],
+    scan_events: &BTreeMap<String, Vec<i64>>,
+) -> Result<u64, PipelineError> {
+    let incident = advisory_incident(advisory_id);
+    // Scan findings (confirmed or version-inferred) are already stored: link them.
+    let linked: Vec<i64> = matches
+        .iter()
+        .filter(|m| m.evidence != Evidence::InventoryDeclared)
+        .filter_map(|m| m.host.as_ref().and_then(|h| scan_events.get(h)))
+        .flatten()
+        .copied()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    store.link_incident(&incident, &linked)?;
+    // Inventory matches become findings of the organisation that declared them.
+    let mut events = Vec::new();
+    for m in matches
+        .iter()
+        .filter(|m| m.evidence == Evidence::InventoryDeclared)
+    {
+        let mut e = Event::new();
+        e.insert("classification.taxonomy", "vulnerable");
+        e.insert("classification.type", "vulnerable-system");
+        e.insert("classification.identifier", advisory_id);
+        e.insert("feed.name", "inventory");
+        if let Some(cve) = &m.cve {
+            e.insert("product.vulnerabilities", cve.to_ascii_lowercase());
+        }
+        e.insert("product.name", m.product.clone());
+        if let Some(h) = &m.host {
+            if h.parse::<std::net::IpAddr>().is_ok() {
+                e.insert("source.ip", h.clone());
+            } else {
+                e.insert("source.fqdn", h.clone());
+            }
+        }
+        e.insert("extra.evidence", evidence_name(&m.evidence));
+        e.insert(
+            "extra.match_status",
+            match &m.status {
+                MatchStatus::Affected => "affected".to_string(),
+                MatchStatus::Unknown(why) => format!("unknown: {why}"),
+            },
+        );
+        e.insert("extra.match_detail", m.detail.clone());
+        e.insert("time.observation", now());
+        let attribution = Attribution {
+            owner: Owner::Organisation {
+                id: OrgId(m.org.clone()),
+            },
+            rule: Rule::Inventory,
+            reason: format!("{} declared it in its inventory: {}", m.org, m.detail),
+        };
+        events.push((e, attribution));
+    }
+    let file = format!("exposure:{advisory_id}");
+    let run = store.begin_run(&file, "inventory")?;
+    let incidents = vec![incident.clone()];
+    let rows: Vec<NewEvent<'_>> = events
+        .iter()
+        .enumerate()
+        .map(|(i, (event, attribution))| NewEvent {
+            file: &file,
+            line: i as u64 + 1,
+            event,
+            attribution,
+            incidents: &incidents,
+        })
+        .collect();
+    let counts = store.store_batch(run, &rows, &[])?;
+    store.finish_run(run, rows.len() as u64, counts)?;
+    store.add_step(&TimelineStep {
+        incident,
+        step: "exposure-recorded".into(),
+        at: now(),
+        detail: format!(
+            "{} scan findings linked, {} inventory matches ({} new)",
+            linked.len(),
+            rows.len(),
+            counts.stored
+        ),
+    })?;
+    Ok(counts.stored)
+}
