@@ -76,6 +76,12 @@ enum Command {
         /// Rows per transaction.
         #[arg(long, default_value_t = ingest::DEFAULT_BATCH)]
         batch: usize,
+        /// TLP label every event of these files carries (Shadowserver reports: AMBER).
+        #[arg(long, default_value = "AMBER", value_parser = parse_tlp)]
+        tlp: Tlp,
+        /// Who supplied the files, when not a feed of our own (e.g. a peer CSIRT).
+        #[arg(long)]
+        supplied_by: Option<String>,
         /// Print the summary as JSON.
         #[arg(long)]
         json: bool,
@@ -99,7 +105,7 @@ enum Command {
         /// Sender address.
         #[arg(long, default_value = "NCSC baken <baken@ncsc.example>")]
         from: String,
-        /// TLP label of the findings.
+        /// TLP label of findings stored without one (each ingest labels its events).
         #[arg(long, default_value = "AMBER", value_parser = parse_tlp)]
         tlp: Tlp,
         /// Sharing policy: nl-2020, nl-dtc-oktt, or a policy file.
@@ -424,9 +430,14 @@ fn run(cli: Cli) -> Result<()> {
             report,
             schema,
             batch,
+            tlp,
+            supplied_by,
             json,
             files,
-        } => cmd_ingest(&cli.data, feed, report, schema, batch, json, &files),
+        } => {
+            let label = baken_store::Label { tlp, supplied_by };
+            cmd_ingest(&cli.data, feed, report, schema, batch, &label, json, &files)
+        }
         Command::Notify {
             incident,
             smtp,
@@ -788,12 +799,14 @@ fn lookup_json(
     })
 }
 
+#[allow(clippy::too_many_arguments)] // one per command-line option
 fn cmd_ingest(
     data: &Path,
     feed: Option<FeedKind>,
     report: Option<String>,
     schema: Option<PathBuf>,
     batch: usize,
+    label: &baken_store::Label,
     json: bool,
     files: &[PathBuf],
 ) -> Result<()> {
@@ -824,6 +837,7 @@ fn cmd_ingest(
                 feed,
             },
             &options,
+            label,
             batch,
             progress.as_ref(),
         )?;

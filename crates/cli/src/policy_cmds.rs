@@ -93,6 +93,26 @@ pub fn why(data: &Path, target: &str, incident: &str, policy: &str, tlp: Tlp) ->
             a.findings,
             coverage_line(&a.coverage)
         );
+        let mut labels = std::collections::BTreeSet::new();
+        for f in &findings {
+            let about = match &f.attribution.owner {
+                baken_model::Owner::Organisation { id } => id.0.clone(),
+                baken_model::Owner::Abuse(c) => {
+                    format!("{}{}", baken_pipeline::plan::UNREGISTERED_PREFIX, c.email)
+                }
+                baken_model::Owner::Unknown => String::new(),
+            };
+            if about == subject {
+                let tlp = f
+                    .tlp
+                    .map(|t| t.label().to_string())
+                    .unwrap_or_else(|| format!("{} (default)", tlp.label()));
+                labels.insert(format!("{tlp} from {}", f.provenance));
+            }
+        }
+        for l in labels {
+            println!("  findings labelled {l}");
+        }
     }
     if !about.is_empty() {
         println!("decisions about {subject}:");

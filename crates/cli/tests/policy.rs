@@ -154,3 +154,99 @@ basis = "a wish"
     assert!(err.contains("contradict"), "{err}");
     assert!(err.contains("bad.toml"), "{err}");
 }
+
+#[test]
+fn findings_carry_their_tlp_label_and_tlp_limits_what_goes_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let g = small_world(&dir.path().join("input"), &data, 300);
+    // Supplied by a peer under TLP:AMBER+STRICT: only the organisation a finding is about may
+    // hear of it — not its CERT, not the DTC, not its hoster — whatever the policy allows.
+    run_ok(
+        &data,
+        &[
+            "ingest",
+            "--tlp",
+            "AMBER+STRICT",
+            "--supplied-by",
+            "peer CSIRT",
+            s(&g.feed),
+        ],
+    );
+    let outbox = dir.path().join("outbox");
+    run_ok(
+        &data,
+        &[
+            "notify",
+            "--incident",
+            INCIDENT,
+            "--policy",
+            "nl-dtc-oktt",
+            "--outbox",
+            s(&outbox),
+        ],
+    );
+    let cov = json(
+        &data,
+        &[
+            "coverage",
+            "--incident",
+            INCIDENT,
+            "--policy",
+            "nl-dtc-oktt",
+            "--json",
+        ],
+    );
+    let by_path = cov["by_path"].as_object().unwrap();
+    assert!(by_path.contains_key("direct"), "{cov}");
+    for p in ["cert", "dtc", "hoster"] {
+        assert!(
+            !by_path.contains_key(p),
+            "AMBER+STRICT went through {p}: {cov}"
+        );
+    }
+    let mails = common::files_with(&outbox, "eml");
+    assert!(!mails.is_empty());
+    for m in &mails {
+        let text = std::fs::read_to_string(m).unwrap();
+        assert!(text.contains("Subject: [TLP:AMBER+STRICT]"), "{text}");
+    }
+    let cert_member = cov["parties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["vital"] == true)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let why = run_ok(
+        &data,
+        &[
+            "why",
+            &cert_member,
+            "--incident",
+            INCIDENT,
+            "--policy",
+            "nl-dtc-oktt",
+        ],
+    );
+    assert!(why.contains("TLP:AMBER+STRICT"), "{why}");
+    assert!(
+        why.contains("peer CSIRT") || why.contains("limited by"),
+        "{why}"
+    );
+
+    // TLP:RED names no recipient here, so nothing at all goes out.
+    let red = dir.path().join("red");
+    small_world(&dir.path().join("input-red"), &red, 100);
+    run_ok(&red, &["ingest", "--tlp", "RED", s(&g.feed)]);
+    let out = run_ok(
+        &red,
+        &["notify", "--incident", INCIDENT, "--policy", "nl-dtc-oktt"],
+    );
+    assert!(out.contains("0 messages sent"), "{out}");
+    let cov = json(&red, &["coverage", "--incident", INCIDENT, "--json"]);
+    assert!(cov["affected"].as_u64().unwrap() > 0);
+    assert_eq!(cov["reached"], 0);
+}

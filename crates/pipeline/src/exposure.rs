@@ -346,7 +346,14 @@ fn record_matches(
         events.push((e, attribution));
     }
     let file = format!("exposure:{advisory_id}");
-    let run = store.begin_run(&file, "inventory")?;
+    let run = store.begin_run(
+        &file,
+        "inventory",
+        &baken_store::Label {
+            tlp: baken_model::Tlp::Amber,
+            supplied_by: Some("the organisations' own inventories".into()),
+        },
+    )?;
     let incidents = vec![incident.clone()];
     let rows: Vec<NewEvent<'_>> = events
         .iter()

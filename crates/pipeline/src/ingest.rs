@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use baken_attribute::Attributor;
 use baken_feeds::{FeedKind, Options, Row};
 use baken_model::Event;
-use baken_store::{BatchCounts, NewEvent, QuarantinedRow, Store, TimelineStep, now};
+use baken_store::{BatchCounts, Label, NewEvent, QuarantinedRow, Store, TimelineStep, now};
 use serde::Serialize;
 
 use crate::{PipelineError, Progress};
@@ -69,12 +69,14 @@ pub fn incidents_of(event: &Event) -> Vec<String> {
 
 /// Ingests one file into `store`, attributing every event with `attributor`.
 ///
-/// Rows whose required fields have no valid value are quarantined (strict parsing).
+/// Rows whose required fields have no valid value are quarantined (strict parsing). Every
+/// stored event carries `label`: its TLP and who supplied it.
 pub fn ingest_file(
     store: &mut dyn Store,
     attributor: &Attributor,
     input: &Input,
     options: &Options,
+    label: &Label,
     batch_size: usize,
     progress: &dyn Progress,
 ) -> Result<FileSummary, PipelineError> {
@@ -85,7 +87,7 @@ pub fn ingest_file(
         ..options.clone()
     };
     let rows = baken_feeds::open(input.feed, &input.path, &options)?;
-    let run = store.begin_run(&file, input.feed.name())?;
+    let run = store.begin_run(&file, input.feed.name(), label)?;
     store.add_step(&TimelineStep {
         incident: "*".into(),
         step: "feed-received".into(),

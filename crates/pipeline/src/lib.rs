@@ -11,7 +11,7 @@
 //! let mut store = SqliteStore::open("baken-data".as_ref())?;
 //! let attributor = attributor_from_store(&store)?;
 //! let input = Input { path: "2026-03-24-scan_http_vulnerable-nl-geo-asn.csv".into(), feed: baken_feeds::FeedKind::Shadowserver };
-//! let summary = ingest_file(&mut store, &attributor, &input, &Default::default(), DEFAULT_BATCH, &NoProgress)?;
+//! let summary = ingest_file(&mut store, &attributor, &input, &Default::default(), &Default::default(), DEFAULT_BATCH, &NoProgress)?;
 //! assert!(summary.reconciles());
 //! # Ok::<(), baken_pipeline::PipelineError>(())
 //! ```

@@ -53,7 +53,7 @@ pub struct NotifyOptions {
     pub incident: Option<String>,
     /// The sender, e.g. `NCSC baken <baken@ncsc.example>`.
     pub from: String,
-    /// The TLP label of the findings.
+    /// The TLP label of findings that came in without one (each ingest labels its items).
     pub tlp: Tlp,
     /// The sharing policy.
     pub policy: Policy,
@@ -540,7 +540,7 @@ fn deliver_digest(
                 "about": digest.parts.iter().map(|p| &p.subject).collect::<Vec<_>>(),
                 "findings": digest.parts.iter().flat_map(|p| p.findings.iter().map(|f| f.id)).collect::<Vec<_>>(),
                 "aggregate": !digest.aggregate.is_empty(),
-                "tlp": options.tlp,
+                "tlp": digest.tlp,
                 "message_id": r.message_id,
                 "destination": r.destination,
                 "already_delivered": r.already_delivered,
@@ -594,7 +594,7 @@ fn compose(writer: &Writer<'_>, key: &str, digest: &PlannedDigest) -> OutgoingMe
         context,
     } = *writer;
     let incident = &plan.incident;
-    let tlp = options.tlp;
+    let tlp = digest.tlp;
     let incident_upper = match context {
         Some(c) if c.id.eq_ignore_ascii_case(incident) => c.id.clone(),
         _ => incident.to_ascii_uppercase(),

@@ -104,6 +104,8 @@ pub struct PlannedDigest {
     pub parts: Vec<DigestPart>,
     /// Subjects it gets only as counts: (sector, subject id, findings).
     pub aggregate: Vec<(Option<String>, OrgId, u64)>,
+    /// The most restrictive TLP label of what it carries: the message's label.
+    pub tlp: Tlp,
 }
 
 /// The plan of one incident.
@@ -166,7 +168,8 @@ impl RegistryView for View<'_> {
     }
 }
 
-/// Builds the plan of `incident` from its stored findings.
+/// Builds the plan of `incident` from its stored findings; `tlp` labels findings that came in
+/// without one.
 pub fn plan(
     policy: &Policy,
     attributor: &Attributor,
@@ -299,20 +302,26 @@ pub fn plan(
             });
             continue;
         };
-        let feeds: BTreeSet<&str> = subject_findings
+        // The item carries the most restrictive label of its findings, and where they came from.
+        let item_tlp = subject_findings
             .iter()
-            .filter_map(|f| f.event.get_str("feed.name"))
+            .map(|f| f.tlp.unwrap_or(tlp))
+            .max()
+            .unwrap_or(tlp);
+        let sources: BTreeSet<&str> = subject_findings
+            .iter()
+            .map(|f| f.provenance.as_str())
             .collect();
         let provenance = Provenance {
             source: format!(
-                "{} ({incident})",
-                feeds.into_iter().collect::<Vec<_>>().join(", ")
+                "{incident}: {}",
+                sources.into_iter().collect::<Vec<_>>().join("; ")
             ),
             supplied_by: None,
         };
         let item = Item::finding(
             &subject,
-            tlp,
+            item_tlp,
             provenance,
             subject_findings.iter().filter_map(|f| f.event.source_ip()),
         );
@@ -342,7 +351,14 @@ pub fn plan(
                     email,
                     parts: Vec::new(),
                     aggregate: Vec::new(),
+                    tlp: Tlp::Clear,
                 });
+            if matches!(
+                step.decision.form,
+                Form::Full | Form::OwnAssets | Form::Aggregate
+            ) {
+                entry.tlp = entry.tlp.max(step.decision.tlp);
+            }
             match step.decision.form {
                 Form::Full | Form::OwnAssets if !step.addresses.is_empty() => {
                     let allowed: BTreeSet<IpAddr> = step.addresses.iter().copied().collect();

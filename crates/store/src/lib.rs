@@ -26,7 +26,7 @@ pub mod audit;
 mod schema;
 mod sqlite;
 
-use baken_model::{AbuseRecord, Attribution, Event, Organisation, RoutedPrefix};
+use baken_model::{AbuseRecord, Attribution, Event, Organisation, RoutedPrefix, Tlp};
 use serde::{Deserialize, Serialize};
 
 pub use sqlite::SqliteStore;
@@ -114,6 +114,25 @@ impl std::ops::AddAssign for BatchCounts {
     }
 }
 
+/// How an input is labelled when it comes in: its TLP and who supplied it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Label {
+    /// The TLP label every item from the input carries.
+    pub tlp: Tlp,
+    /// Who supplied it (a peer CSIRT, a researcher), when not a feed of our own.
+    pub supplied_by: Option<String>,
+}
+
+impl Default for Label {
+    /// TLP:AMBER, as scan feeds such as Shadowserver's reports are shared.
+    fn default() -> Self {
+        Self {
+            tlp: Tlp::Amber,
+            supplied_by: None,
+        }
+    }
+}
+
 /// A stored event as the notifier needs it.
 #[derive(Debug, Clone)]
 pub struct Finding {
@@ -123,6 +142,10 @@ pub struct Finding {
     pub event: Event,
     /// Who owns it.
     pub attribution: Attribution,
+    /// The TLP label it came in with (`None` for data stored before labels existed).
+    pub tlp: Option<Tlp>,
+    /// Where it came from: feed, file and who supplied it.
+    pub provenance: String,
 }
 
 /// Delivery state of one message.
@@ -292,8 +315,8 @@ pub trait Store {
     /// All abuse records.
     fn abuse_records(&self) -> Result<Vec<AbuseRecord>>;
 
-    /// Starts an ingest run of `file`.
-    fn begin_run(&mut self, file: &str, feed: &str) -> Result<i64>;
+    /// Starts an ingest run of `file`, whose items carry `label`.
+    fn begin_run(&mut self, file: &str, feed: &str, label: &Label) -> Result<i64>;
     /// Stores one batch atomically: either all of it is in the store afterwards or none.
     fn store_batch(
         &mut self,

@@ -139,4 +139,9 @@ CREATE TABLE inventory (
 );
 CREATE INDEX inventory_org ON inventory(org, source);
 "#,
+    // 6: every ingested item carries a TLP label and who supplied it.
+    r#"
+ALTER TABLE ingest_run ADD COLUMN tlp TEXT;
+ALTER TABLE ingest_run ADD COLUMN supplied_by TEXT;
+"#,
 ];

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use crate::audit::{self, AuditEntry, NewAuditEntry};
 use crate::schema::MIGRATIONS;
 use crate::{
-    AdvisoryPut, AdvisoryRecord, BatchCounts, Finding, InventoryRecord, MessageRecord,
+    AdvisoryPut, AdvisoryRecord, BatchCounts, Finding, InventoryRecord, Label, MessageRecord,
     MessageState, NewEvent, QuarantinedRow, Result, Store, StoreError, TimelineStep, now,
 };
 
@@ -273,10 +273,17 @@ impl Store for SqliteStore {
         self.query_json("SELECT body FROM abuse_record", "abuse record")
     }
 
-    fn begin_run(&mut self, file: &str, feed: &str) -> Result<i64> {
+    fn begin_run(&mut self, file: &str, feed: &str, label: &Label) -> Result<i64> {
         let r = self.conn.execute(
-            "INSERT INTO ingest_run (file, feed, started_at) VALUES (?1, ?2, ?3)",
-            params![file, feed, now()],
+            "INSERT INTO ingest_run (file, feed, started_at, tlp, supplied_by)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                file,
+                feed,
+                now(),
+                label.tlp.label().trim_start_matches("TLP:"),
+                label.supplied_by
+            ],
         );
         self.db(r)?;
         Ok(self.conn.last_insert_rowid())
@@ -405,19 +412,30 @@ impl Store for SqliteStore {
 
     fn findings(&self, incident: &str) -> Result<Vec<Finding>> {
         let mut stmt = self.db(self.conn.prepare(
-            "SELECT e.id, e.body, e.attribution FROM event_incident i
-             JOIN event e ON e.id = i.event_id WHERE i.incident = ?1 ORDER BY e.id",
+            "SELECT e.id, e.body, e.attribution, r.tlp, r.feed, r.file, r.supplied_by
+             FROM event_incident i JOIN event e ON e.id = i.event_id
+             JOIN ingest_run r ON r.id = e.run_id
+             WHERE i.incident = ?1 ORDER BY e.id",
         ))?;
         let rows = self.db(stmt.query_map([incident], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, String>(1)?,
                 r.get::<_, String>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, Option<String>>(6)?,
             ))
         }))?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, body, attribution) = self.db(row)?;
+            let (id, body, attribution, tlp, feed, file, supplied_by) = self.db(row)?;
+            let provenance = match supplied_by {
+                Some(by) => format!("{feed} {file} (supplied by {by})"),
+                None => format!("{feed} {file}"),
+            };
+            let tlp = tlp.and_then(|t| t.parse().ok());
             let event: Event = serde_json::from_str(&body).map_err(|e| StoreError::Corrupt {
                 what: "event",
                 detail: format!("event {id}: {e}"),
@@ -431,6 +449,8 @@ impl Store for SqliteStore {
                 id,
                 event,
                 attribution,
+                tlp,
+                provenance,
             });
         }
         Ok(out)
@@ -785,7 +805,9 @@ mod tests {
     fn duplicate_events_are_counted_not_stored() {
         let dir = tempfile::tempdir().unwrap();
         let mut s = SqliteStore::open(dir.path()).unwrap();
-        let run = s.begin_run("f.csv", "shadowserver").unwrap();
+        let run = s
+            .begin_run("f.csv", "shadowserver", &Label::default())
+            .unwrap();
         let a = Attribution {
             owner: Owner::Organisation {
                 id: OrgId("org-1".into()),

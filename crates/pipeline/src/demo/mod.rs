@@ -197,6 +197,7 @@ pub fn run_citrix(
             feed: FeedKind::Shadowserver,
         },
         &Options::default(),
+        &baken_store::Label::default(),
         ingest::DEFAULT_BATCH,
         bar.as_ref(),
     )?;
