@@ -5,24 +5,27 @@ mod common;
 use common::{files_with, run_ok, s};
 use serde_json::Value;
 
+/// Runs `baken demo citrix-2020 --orgs 500 --json` with `extra` options; the summary.
+fn demo(data: &std::path::Path, out: &std::path::Path, extra: &[&str]) -> Value {
+    let mut args = vec![
+        "demo",
+        "citrix-2020",
+        "--orgs",
+        "500",
+        "--out",
+        s(out),
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    serde_json::from_str(run_ok(data, &args).trim()).expect("--json prints one JSON object")
+}
+
 #[test]
 fn the_citrix_demo_runs_the_whole_chain_and_its_figures_reconcile() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let out = dir.path().join("out");
-    let json = run_ok(
-        &data,
-        &[
-            "demo",
-            "citrix-2020",
-            "--orgs",
-            "500",
-            "--out",
-            s(&out),
-            "--json",
-        ],
-    );
-    let v: Value = serde_json::from_str(json.trim()).expect("--json prints one JSON object");
+    let v = demo(&data, &out, &[]);
     let n = |k: &str| {
         v[k].as_u64()
             .unwrap_or_else(|| panic!("key {k} missing or not a count in {v}"))
@@ -118,49 +121,7 @@ fn the_citrix_demo_runs_the_whole_chain_and_its_figures_reconcile() {
     assert!(report.contains(&format!("{} organisations affected", n("affected_orgs"))));
 
     // Sent under the other policy, the demo reaches what that policy's plan said.
-    let oktt: Value = serde_json::from_str(
-        run_ok(
-            &data,
-            &[
-                "demo",
-                "citrix-2020",
-                "--orgs",
-                "500",
-                "--out",
-                s(&out),
-                "--json",
-                "--policy",
-                "nl-dtc-oktt",
-            ],
-        )
-        .trim(),
-    )
-    .unwrap();
-    assert_eq!(oktt["policy"], "nl-dtc-oktt");
-    assert_eq!(
-        oktt["notified_orgs"], v["policies"]["nl-dtc-oktt"]["registered_reached"],
-        "delivered reach equals planned reach"
-    );
-
-    // Sent under the other policy, the demo reaches what that policy's plan said.
-    let oktt: Value = serde_json::from_str(
-        run_ok(
-            &data,
-            &[
-                "demo",
-                "citrix-2020",
-                "--orgs",
-                "500",
-                "--out",
-                s(&out),
-                "--json",
-                "--policy",
-                "nl-dtc-oktt",
-            ],
-        )
-        .trim(),
-    )
-    .unwrap();
+    let oktt = demo(&data, &out, &["--policy", "nl-dtc-oktt"]);
     assert_eq!(oktt["policy"], "nl-dtc-oktt");
     assert_eq!(
         oktt["notified_orgs"], v["policies"]["nl-dtc-oktt"]["registered_reached"],
@@ -168,22 +129,7 @@ fn the_citrix_demo_runs_the_whole_chain_and_its_figures_reconcile() {
     );
 
     // Running it again starts afresh and gives the same figures (deterministic generator).
-    let again: Value = serde_json::from_str(
-        run_ok(
-            &data,
-            &[
-                "demo",
-                "citrix-2020",
-                "--orgs",
-                "500",
-                "--out",
-                s(&out),
-                "--json",
-            ],
-        )
-        .trim(),
-    )
-    .unwrap();
+    let again = demo(&data, &out, &[]);
     for key in ["rows_read", "affected_orgs", "notified_orgs", "messages"] {
         assert_eq!(again[key], v[key], "{key}");
     }

@@ -219,28 +219,18 @@ pub fn plan(
                     .cloned()
                     .unwrap_or_else(|| {
                         let id = OrgId(format!("{RPSL_HOSTER_PREFIX}{}", contact.email));
-                        view.extra
-                            .entry(id.clone())
-                            .or_insert_with(|| Organisation {
-                                id: id.clone(),
-                                name: contact
-                                    .holder
-                                    .clone()
-                                    .unwrap_or_else(|| contact.email.clone()),
-                                kind: OrgKind::Hoster,
-                                sector: None,
-                                vital: false,
-                                wbni: Default::default(),
-                                supervisor: None,
-                                cert: None,
-                                networks: vec![],
-                                asns: vec![],
-                                domains: vec![],
-                                contacts: vec![Contact {
-                                    email: contact.email.clone(),
-                                    role: ContactRole::Abuse,
-                                }],
+                        view.extra.entry(id.clone()).or_insert_with(|| {
+                            let name = contact
+                                .holder
+                                .clone()
+                                .unwrap_or_else(|| contact.email.clone());
+                            let mut hoster = stand_in(&id, name, OrgKind::Hoster);
+                            hoster.contacts.push(Contact {
+                                email: contact.email.clone(),
+                                role: ContactRole::Abuse,
                             });
+                            hoster
+                        });
                         id
                     });
                 view.hoster_by_address.insert(ip, id);
@@ -250,25 +240,13 @@ pub fn plan(
             Owner::Organisation { id } => subjects.entry(id.0.clone()).or_default().push(f),
             Owner::Abuse(contact) => {
                 let id = OrgId(format!("{UNREGISTERED_PREFIX}{}", contact.email));
-                view.extra
-                    .entry(id.clone())
-                    .or_insert_with(|| Organisation {
-                        id: id.clone(),
-                        name: format!(
-                            "unregistered holders of addresses in {}",
-                            contact.holder.as_deref().unwrap_or(&contact.email)
-                        ),
-                        kind: OrgKind::Organisation,
-                        sector: None,
-                        vital: false,
-                        wbni: Default::default(),
-                        supervisor: None,
-                        cert: None,
-                        networks: vec![],
-                        asns: vec![],
-                        domains: vec![],
-                        contacts: vec![],
-                    });
+                view.extra.entry(id.clone()).or_insert_with(|| {
+                    let name = format!(
+                        "unregistered holders of addresses in {}",
+                        contact.holder.as_deref().unwrap_or(&contact.email)
+                    );
+                    stand_in(&id, name, OrgKind::Organisation)
+                });
                 subjects.entry(id.0).or_default().push(f);
             }
             Owner::Unknown => {
@@ -432,6 +410,25 @@ pub fn plan(
         affected,
         decisions,
         digests,
+    }
+}
+
+/// A party the registry does not hold, standing in for routing: non-vital, no CERT, no
+/// supervisor, no contact unless one is added.
+fn stand_in(id: &OrgId, name: String, kind: OrgKind) -> Organisation {
+    Organisation {
+        id: id.clone(),
+        name,
+        kind,
+        sector: None,
+        vital: false,
+        wbni: Default::default(),
+        supervisor: None,
+        cert: None,
+        networks: vec![],
+        asns: vec![],
+        domains: vec![],
+        contacts: vec![],
     }
 }
 
