@@ -248,6 +248,18 @@ impl Attributor {
         }
     }
 
+    /// The longest routed prefix containing `ip` and the AS announcing it, from the routing
+    /// table alone (what IntelMQ's `asn_lookup` expert sets as `source.network` and
+    /// `source.asn`); `None` when the table has no route for it.
+    pub fn routed(&self, ip: IpAddr) -> Option<(IpNet, u32)> {
+        self.routed.longest(ip)
+    }
+
+    /// The AS announcing the longest routed prefix containing `ip`; see [`Self::routed`].
+    pub fn routed_asn(&self, ip: IpAddr) -> Option<u32> {
+        self.routed.longest(ip).map(|(_, asn)| asn)
+    }
+
     fn org_owner(&self, i: u32) -> (Owner, &Organisation) {
         let org = &self.orgs[i as usize];
         (Owner::Organisation { id: org.id.clone() }, org)
@@ -606,6 +618,34 @@ fn suffixes(host: &str) -> impl Iterator<Item = &str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn routed_asn_is_the_longest_routed_prefix_whatever_the_registry() {
+        let routed = vec![
+            RoutedPrefix {
+                net: "198.18.0.0/15".parse().unwrap(),
+                asn: 64496,
+            },
+            RoutedPrefix {
+                net: "198.18.4.0/24".parse().unwrap(),
+                asn: 64497,
+            },
+        ];
+        // a registered network over the address does not change what the routing table says
+        let org: Organisation =
+            toml::from_str("id = \"org-1\"\nname = \"One\"\nnetworks = [\"198.18.4.0/24\"]")
+                .unwrap();
+        let a = Attributor::new(vec![org], routed, vec![]).unwrap();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(a.routed_asn(ip("198.18.4.7")), Some(64497));
+        assert_eq!(
+            a.routed(ip("198.18.4.7")),
+            Some(("198.18.4.0/24".parse().unwrap(), 64497))
+        );
+        assert_eq!(a.routed_asn(ip("198.19.255.255")), Some(64496));
+        assert_eq!(a.routed_asn(ip("198.20.0.0")), None);
+        assert_eq!(a.routed_asn(ip("2001:db8::1")), None);
+    }
 
     #[test]
     fn fast_formatting_matches_display() {

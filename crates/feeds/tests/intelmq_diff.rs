@@ -145,6 +145,11 @@ fn candidates(column: &str, usage: Option<&Usage>, v6: bool, row: usize) -> Vec<
             "unknown",
             "2026-03-20T10:11:12+01:00",
             "2026-13-01",
+            // HTTP `Date` headers (Shadowserver's http_date) and other dateutil forms
+            "Fri, 20 Mar 2026 10:11:12 GMT",
+            "20 Mar 2026",
+            "March 20, 2026 10:11",
+            "Fri Mar 20 10:11:12 2026",
         ]);
     }
     if has(&Conversion::ValidateFqdn) {

@@ -1,20 +1,102 @@
 //! The normalised event: a flat map of IntelMQ field names to JSON values.
 
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
+use std::fmt;
 use std::net::IpAddr;
+use std::sync::OnceLock;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
+
+/// A field name as an [`Event`] stores it: borrowed when `'static` (see
+/// [`Event::insert_static`]), else owned.
+#[derive(Clone)]
+enum FieldName {
+    Static(&'static str),
+    Owned(Box<str>),
+}
+
+impl FieldName {
+    fn as_str(&self) -> &str {
+        match self {
+            FieldName::Static(s) => s,
+            FieldName::Owned(s) => s,
+        }
+    }
+}
+
+impl From<String> for FieldName {
+    fn from(s: String) -> Self {
+        FieldName::Owned(s.into_boxed_str())
+    }
+}
 
 /// One normalised observation, keyed by IntelMQ's field names.
 ///
 /// Keys are kept sorted so that serialisation, fingerprints and comparisons are stable.
 /// Values are JSON values, typed the way IntelMQ types them (`source.port` is a number,
 /// `time.source` an ISO 8601 string, `extra.*` anything).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(transparent)]
+///
+/// Inside, the fields are one vector sorted by name (a binary search finds a key; an event
+/// has a few dozen fields), and `'static` names are stored without copying them (see
+/// [`Event::insert_static`]).
+#[derive(Default)]
 pub struct Event {
-    fields: BTreeMap<String, Value>,
+    /// Sorted by name, names unique.
+    fields: Vec<(FieldName, Value)>,
+    /// The fields as a `BTreeMap`, built on the first [`Event::as_map`] call and dropped on
+    /// every change.
+    map: OnceLock<BTreeMap<String, Value>>,
+}
+
+impl Clone for Event {
+    fn clone(&self) -> Self {
+        Event {
+            fields: self.fields.clone(),
+            map: OnceLock::new(),
+        }
+    }
+}
+
+impl PartialEq for Event {
+    fn eq(&self, other: &Self) -> bool {
+        self.fields.len() == other.fields.len()
+            && self
+                .fields
+                .iter()
+                .zip(&other.fields)
+                .all(|((ka, va), (kb, vb))| ka.as_str() == kb.as_str() && va == vb)
+    }
+}
+
+impl fmt::Debug for Event {
+    /// As the map it is: `Event { fields: {"source.ip": String("198.18.0.1")} }`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        struct Fields<'a>(&'a [(FieldName, Value)]);
+        impl fmt::Debug for Fields<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_map()
+                    .entries(self.0.iter().map(|(k, v)| (k.as_str(), v)))
+                    .finish()
+            }
+        }
+        f.debug_struct("Event")
+            .field("fields", &Fields(&self.fields))
+            .finish()
+    }
+}
+
+impl Serialize for Event {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.fields.iter().map(|(k, v)| (k.as_str(), v)))
+    }
+}
+
+impl<'de> Deserialize<'de> for Event {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        BTreeMap::<String, Value>::deserialize(deserializer).map(Event::from)
+    }
 }
 
 impl Event {
@@ -23,29 +105,75 @@ impl Event {
         Self::default()
     }
 
+    /// An event with room for `n` fields.
+    pub fn with_capacity(n: usize) -> Self {
+        Event {
+            fields: Vec::with_capacity(n),
+            map: OnceLock::new(),
+        }
+    }
+
+    fn position(&self, key: &str) -> Result<usize, usize> {
+        let key = key.as_bytes();
+        self.fields
+            .binary_search_by(|(k, _)| cmp_bytes(k.as_str().as_bytes(), key))
+    }
+
+    fn changed(&mut self) {
+        if self.map.get().is_some() {
+            self.map = OnceLock::new();
+        }
+    }
+
     /// Sets `key` to `value`, replacing what was there.
     pub fn insert(&mut self, key: impl Into<String>, value: impl Into<Value>) {
-        self.fields.insert(key.into(), value.into());
+        let key: String = key.into();
+        let value = value.into();
+        self.changed();
+        match self.position(&key) {
+            Ok(i) => self.fields[i].1 = value,
+            Err(i) => self.fields.insert(i, (FieldName::from(key), value)),
+        }
+    }
+
+    /// Sets `key` to `value`, replacing what was there, without copying the key: for
+    /// parsers that know their field names before reading the rows.
+    pub fn insert_static(&mut self, key: &'static str, value: impl Into<Value>) {
+        let value = value.into();
+        self.changed();
+        match self.fields.last() {
+            // names often come in order: append without searching
+            Some((last, _)) if last.as_str().cmp(key) == Ordering::Less => {
+                self.fields.push((FieldName::Static(key), value));
+            }
+            None => self.fields.push((FieldName::Static(key), value)),
+            Some(_) => match self.position(key) {
+                Ok(i) => self.fields[i].1 = value,
+                Err(i) => self.fields.insert(i, (FieldName::Static(key), value)),
+            },
+        }
     }
 
     /// Removes `key`, returning its value.
     pub fn remove(&mut self, key: &str) -> Option<Value> {
-        self.fields.remove(key)
+        let i = self.position(key).ok()?;
+        self.changed();
+        Some(self.fields.remove(i).1)
     }
 
     /// The value of `key`.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.fields.get(key)
+        self.position(key).ok().map(|i| &self.fields[i].1)
     }
 
     /// The value of `key` when it is a string.
     pub fn get_str(&self, key: &str) -> Option<&str> {
-        self.fields.get(key).and_then(Value::as_str)
+        self.get(key).and_then(Value::as_str)
     }
 
     /// Whether `key` is set.
     pub fn contains(&self, key: &str) -> bool {
-        self.fields.contains_key(key)
+        self.position(key).is_ok()
     }
 
     /// All fields in key order.
@@ -96,26 +224,151 @@ impl Event {
 
     /// The event as one line of JSON, keys sorted, no trailing newline.
     pub fn to_json_line(&self) -> String {
-        serde_json::to_string(&self.fields).expect("a map of JSON values always serialises")
+        let mut out = Vec::with_capacity(64 * self.fields.len());
+        self.write_json_line(&mut out);
+        String::from_utf8(out).expect("serde_json writes UTF-8")
+    }
+
+    /// Appends the event as one line of JSON (the bytes of [`Self::to_json_line`]) to
+    /// `out`, without a trailing newline; for writers that reuse one buffer.
+    pub fn write_json_line(&self, out: &mut Vec<u8>) {
+        // Written here rather than through serde's serialiser (a hot path of every writer);
+        // strings are escaped exactly as serde_json escapes them, the rest is serde_json's.
+        out.push(b'{');
+        for (i, (k, v)) in self.fields.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_json_str(out, k.as_str());
+            out.push(b':');
+            match v {
+                Value::String(s) => write_json_str(out, s),
+                Value::Null => out.extend_from_slice(b"null"),
+                Value::Bool(true) => out.extend_from_slice(b"true"),
+                Value::Bool(false) => out.extend_from_slice(b"false"),
+                other => {
+                    serde_json::to_writer(&mut *out, other).expect("a JSON value always serialises")
+                }
+            }
+        }
+        out.push(b'}');
     }
 
     /// The fields as a JSON object.
     pub fn as_map(&self) -> &BTreeMap<String, Value> {
-        &self.fields
+        self.map.get_or_init(|| {
+            self.fields
+                .iter()
+                .map(|(k, v)| (k.as_str().to_string(), v.clone()))
+                .collect()
+        })
+    }
+}
+
+/// `a.cmp(b)` (the order of `str`), eight bytes at a time: field names are short and share
+/// long prefixes (`source.geolocation.`), where a call into `memcmp` per probe costs more.
+fn cmp_bytes(a: &[u8], b: &[u8]) -> Ordering {
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + 8 <= n {
+        let mut x = [0u8; 8];
+        let mut y = [0u8; 8];
+        x.copy_from_slice(&a[i..i + 8]);
+        y.copy_from_slice(&b[i..i + 8]);
+        let (x, y) = (u64::from_be_bytes(x), u64::from_be_bytes(y));
+        if x != y {
+            return x.cmp(&y);
+        }
+        i += 8;
+    }
+    while i < n {
+        if a[i] != b[i] {
+            return a[i].cmp(&b[i]);
+        }
+        i += 1;
+    }
+    a.len().cmp(&b.len())
+}
+
+/// A JSON string as serde_json writes it: `"` and `\\` escaped, control characters as `\\n`
+/// and the like or `\\u00XX`, everything else (UTF-8 included) as it is.
+fn write_json_str(out: &mut Vec<u8>, s: &str) {
+    out.reserve(s.len() + 2);
+    out.push(b'"');
+    let b = s.as_bytes();
+    let mut start = 0;
+    while let Some(i) = next_escape(b, start) {
+        out.extend_from_slice(&b[start..i]);
+        write_escape(out, b[i]);
+        start = i + 1;
+    }
+    out.extend_from_slice(&b[start..]);
+    out.push(b'"');
+}
+
+/// The index of the first byte at or after `from` that JSON needs escaped.
+fn next_escape(b: &[u8], from: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let needs = |c: u8| c < 0x20 || c == b'"' || c == b'\\';
+    let mut i = from;
+    // eight bytes at a time: is any byte < 0x20, == '"' or == '\\'?
+    while i + 8 <= b.len() {
+        let mut chunk = [0u8; 8];
+        chunk.copy_from_slice(&b[i..i + 8]);
+        let x = u64::from_le_bytes(chunk);
+        let zero_in = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+        let below_space = x.wrapping_sub(ONES * 0x20) & !x & HIGHS;
+        if below_space
+            | zero_in(x ^ (ONES * u64::from(b'"')))
+            | zero_in(x ^ (ONES * u64::from(b'\\')))
+            != 0
+        {
+            break;
+        }
+        i += 8;
+    }
+    b[i..].iter().position(|&c| needs(c)).map(|p| i + p)
+}
+
+fn write_escape(out: &mut Vec<u8>, c: u8) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let short = match c {
+        b'"' => b'"',
+        b'\\' => b'\\',
+        b'\n' => b'n',
+        b'\r' => b'r',
+        b'\t' => b't',
+        0x08 => b'b',
+        0x0c => b'f',
+        _ => 0,
+    };
+    if short == 0 {
+        out.extend_from_slice(b"\\u00");
+        out.push(HEX[usize::from(c >> 4)]);
+        out.push(HEX[usize::from(c & 0xf)]);
+    } else {
+        out.push(b'\\');
+        out.push(short);
     }
 }
 
 impl FromIterator<(String, Value)> for Event {
     fn from_iter<I: IntoIterator<Item = (String, Value)>>(iter: I) -> Self {
-        Self {
-            fields: iter.into_iter().collect(),
-        }
+        // as a map collects them: the last of equal keys wins
+        iter.into_iter().collect::<BTreeMap<_, _>>().into()
     }
 }
 
 impl From<BTreeMap<String, Value>> for Event {
     fn from(fields: BTreeMap<String, Value>) -> Self {
-        Self { fields }
+        Event {
+            fields: fields
+                .into_iter()
+                .map(|(k, v)| (FieldName::from(k), v))
+                .collect(),
+            map: OnceLock::new(),
+        }
     }
 }
 
@@ -146,5 +399,142 @@ mod tests {
         assert_eq!(e.source_asn(), None);
         e.insert("source.asn", 64496);
         assert_eq!(e.source_asn(), Some(64496));
+    }
+
+    #[test]
+    fn fields_stay_sorted_and_unique_whatever_the_insert_order() {
+        let mut e = Event::new();
+        e.insert("c", 3);
+        e.insert_static("b.x", 2);
+        e.insert_static("a", 1);
+        e.insert("b.x", 4);
+        e.insert_static("d", 5);
+        let keys: Vec<&str> = e.iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["a", "b.x", "c", "d"]);
+        assert_eq!(e.get("b.x"), Some(&Value::from(4)));
+        assert_eq!(e.len(), 4);
+        assert_eq!(e.remove("c"), Some(Value::from(3)));
+        assert!(!e.contains("c"));
+        assert_eq!(e.to_json_line(), r#"{"a":1,"b.x":4,"d":5}"#);
+    }
+
+    #[test]
+    fn json_map_and_debug_are_those_of_a_btreemap() {
+        let map: BTreeMap<String, Value> = [
+            ("source.ip", Value::from("198.18.0.1")),
+            ("extra.note", Value::from("a \"quoted\"\n\u{e9}")),
+            ("source.port", Value::from(443)),
+            ("feed.accuracy", Value::from(100.0)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let e = Event::from(map.clone());
+        assert_eq!(e.to_json_line(), serde_json::to_string(&map).unwrap());
+        let mut buf = b"x".to_vec();
+        e.write_json_line(&mut buf);
+        assert_eq!(&buf[1..], e.to_json_line().as_bytes());
+        assert_eq!(e.as_map(), &map);
+        mod before {
+            /// The representation before the sorted vector.
+            #[derive(Debug)]
+            pub struct Event {
+                #[allow(dead_code)] // read by Debug only
+                pub fields: std::collections::BTreeMap<String, serde_json::Value>,
+            }
+        }
+        assert_eq!(
+            format!("{e:?}"),
+            format!(
+                "{:?}",
+                before::Event {
+                    fields: map.clone()
+                }
+            )
+        );
+        let back: super::Event = serde_json::from_str(&e.to_json_line()).unwrap();
+        assert_eq!(back, e);
+        let collected: super::Event = map.into_iter().collect();
+        assert_eq!(collected, e);
+    }
+
+    #[test]
+    fn as_map_follows_changes() {
+        let mut e = Event::new();
+        e.insert("a", 1);
+        assert_eq!(e.as_map().len(), 1);
+        e.insert_static("b", 2);
+        assert_eq!(e.as_map().len(), 2);
+        e.remove("a");
+        assert_eq!(e.as_map().keys().collect::<Vec<_>>(), ["b"]);
+    }
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_escapes_them() {
+        let mut all: String = (0u32..0x300).filter_map(char::from_u32).collect();
+        all.push_str("\u{2028}\u{2029}\u{feff}\u{10ffff}\u{7f}é😀\"\\/");
+        let mut e = Event::new();
+        e.insert("all", all.clone());
+        e.insert("k\"ey\n", Value::Null);
+        e.insert("num", 1.5);
+        e.insert("neg", -7);
+        e.insert("big", u64::MAX);
+        e.insert("t", true);
+        e.insert("arr", serde_json::json!([1, "x\u{1}", {"a": null}]));
+        for c in all.chars() {
+            let mut one = Event::new();
+            one.insert("c", c.to_string());
+            assert_eq!(
+                one.to_json_line(),
+                serde_json::to_string(one.as_map()).unwrap(),
+                "{c:?}"
+            );
+        }
+        assert_eq!(e.to_json_line(), serde_json::to_string(e.as_map()).unwrap());
+        // escapes at every offset of the eight-byte scan, UTF-8 around them
+        for special in ['"', '\\', '\n', '\u{1}', '\u{1f}', ' ', '\u{7f}', 'é'] {
+            for before in 0..20 {
+                for after in [0, 1, 7, 8, 9, 17] {
+                    let text = format!("{}{special}{}", "a".repeat(before), "é".repeat(after));
+                    let mut one = Event::new();
+                    one.insert("s", text.clone());
+                    let want = serde_json::to_string(one.as_map()).unwrap();
+                    assert_eq!(one.to_json_line(), want, "{text:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn name_order_is_str_order() {
+        let names = [
+            "",
+            "a",
+            "b",
+            "ab",
+            "source.geolocation.cc",
+            "source.geolocation.city",
+            "source.geolocation",
+            "source.geolocation.c",
+            "extra.http",
+            "extra.http_code",
+            "extra.httpa",
+            "é",
+            "z\u{7f}",
+            "zz",
+            "source.asn",
+            "source.as_name",
+            "time.source",
+            "time.observation",
+        ];
+        for a in names {
+            for b in names {
+                assert_eq!(
+                    cmp_bytes(a.as_bytes(), b.as_bytes()),
+                    a.cmp(b),
+                    "{a:?} {b:?}"
+                );
+            }
+        }
     }
 }

@@ -9,7 +9,9 @@ use serde_json::Value;
 
 use super::net;
 use super::pydate;
-use super::pyval::{PyVal, float_repr, is_py_space, py_float, py_int, py_strip};
+use super::pyval::{
+    PyVal, float_repr, is_lowercase, is_py_space, is_uppercase, py_float, py_int, py_strip,
+};
 
 /// A harmonisation type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,6 +158,55 @@ pub(crate) fn event_spec(key: &str) -> Option<Spec> {
     })
 }
 
+/// A field name fixed before the rows are read (the harmonisation's names, a report's keys
+/// and columns): interned once, so that events store it without copying.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Name {
+    Static(&'static str),
+    /// Past the interning limit.
+    Owned(String),
+}
+
+/// At most this many distinct names are interned for the life of the process; later ones
+/// are copied into each event, so hostile headers cannot grow the set without bound.
+const INTERN_LIMIT: usize = 16 * 1024;
+
+impl Name {
+    /// The interned name.
+    pub(crate) fn new(name: &str) -> Name {
+        use std::collections::HashSet;
+        use std::sync::{Mutex, OnceLock};
+        static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+        let names = NAMES.get_or_init(Default::default);
+        // a poisoned lock still holds a valid set: nothing panics while holding it
+        let mut names = names.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(&n) = names.get(name) {
+            return Name::Static(n);
+        }
+        if names.len() >= INTERN_LIMIT {
+            return Name::Owned(name.to_string());
+        }
+        let n: &'static str = Box::leak(name.into());
+        names.insert(n);
+        Name::Static(n)
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            Name::Static(s) => s,
+            Name::Owned(s) => s,
+        }
+    }
+
+    /// `event[name] = value`.
+    pub(crate) fn insert(&self, event: &mut Event, value: Value) {
+        match self {
+            Name::Static(s) => event.insert_static(s, value),
+            Name::Owned(s) => event.insert(s.as_str(), value),
+        }
+    }
+}
+
 /// How `Message.__is_valid_key` classifies a key.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum KeyKind {
@@ -263,13 +314,14 @@ fn remove(event: &mut Event, key: &str) {
 /// `Message.add(key, value, sanitize, overwrite, raise_failure)`; `kind` is `key_kind(key)`.
 pub(crate) fn add(
     event: &mut Event,
-    key: &str,
+    name: &Name,
     kind: &KeyKind,
     value: PyVal<'_>,
     sanitize: bool,
     overwrite: Overwrite,
     raise_failure: bool,
 ) -> Result<Added, AddError> {
+    let key = name.as_str();
     let exists = contains(event, key);
     match overwrite {
         Overwrite::Raise if exists => return Err(AddError::KeyExists),
@@ -291,7 +343,7 @@ pub(crate) fn add(
         KeyKind::Field(spec) => *spec,
         KeyKind::Subitem => {
             // JSONDict.sanitize_subitem / is_valid_subitem accept anything
-            event.insert(key, value.to_json());
+            name.insert(event, value.into_json());
             return Ok(Added::Yes);
         }
         KeyKind::BrokenSubitem => {
@@ -319,7 +371,7 @@ pub(crate) fn add(
             Ok(Added::No)
         };
     }
-    event.insert(key, value.to_json());
+    name.insert(event, value.into_json());
     Ok(Added::Yes)
 }
 
@@ -329,6 +381,8 @@ fn generic_sanitize(v: PyVal<'_>) -> Option<String> {
         return None;
     }
     Some(match v {
+        // an owned string that needs no stripping is reused, not copied
+        PyVal::Str(Cow::Owned(s)) if py_strip(&s).len() == s.len() => s,
         PyVal::Str(s) => py_strip(&s).to_string(),
         other => other.py_str().into_owned(),
     })
@@ -416,6 +470,11 @@ pub(crate) fn ip_sanitize(v: PyVal<'_>) -> Option<String> {
         PyVal::Bool(b) => return net::Addr::from_int(i64::from(b)).map(|a| a.to_string()),
         other => generic_sanitize(other)?,
     };
+    // a dotted quad as Python writes it (no leading zeros) comes back unchanged: neither an
+    // integer nor a scoped or masked address, it is its own `str(ip_address(s))`
+    if net::parse_v4(&s).is_some() {
+        return Some(s);
+    }
     // decimal integers given as strings
     if let Some(i) = py_int(&s) {
         if s == i.to_string() {
@@ -440,6 +499,10 @@ pub(crate) fn ip_sanitize(v: PyVal<'_>) -> Option<String> {
 /// `IPAddress.is_valid(value)` without sanitising.
 pub(crate) fn ip_is_valid(v: &PyVal<'_>) -> bool {
     let PyVal::Str(s) = v else { return false };
+    if let Some(a) = net::parse_v4(s) {
+        // the general checks below, for a plain IPv4 address
+        return a != 0;
+    }
     if s.is_empty() || !net::ip_address_with_scope_ok(s) {
         return false;
     }
@@ -473,7 +536,7 @@ pub(crate) fn fqdn_sanitize(v: PyVal<'_>) -> Option<String> {
 /// `FQDN.is_valid(value)` without sanitising.
 pub(crate) fn fqdn_is_valid(v: &PyVal<'_>) -> bool {
     let PyVal::Str(s) = v else { return false };
-    if s.is_empty() || s.trim_matches('.') != s.as_ref() || s.to_lowercase() != s.as_ref() {
+    if s.is_empty() || s.trim_matches('.') != s.as_ref() || !is_lowercase(s) {
         return false;
     }
     if s.contains(':') || ip_is_valid(v) {
@@ -704,10 +767,10 @@ fn is_valid_value(spec: &Spec, v: &PyVal<'_>) -> bool {
         Kind::IpAddress => ip_is_valid(v),
         Kind::IpNetwork => network_is_valid(v),
         Kind::LowercaseString => {
-            matches!(v, PyVal::Str(s) if !s.is_empty() && s.to_lowercase() == s.as_ref())
+            matches!(v, PyVal::Str(s) if !s.is_empty() && is_lowercase(s))
         }
         Kind::UppercaseString => {
-            matches!(v, PyVal::Str(s) if !s.is_empty() && s.to_uppercase() == s.as_ref())
+            matches!(v, PyVal::Str(s) if !s.is_empty() && is_uppercase(s))
         }
         Kind::Registry => {
             matches!(v, PyVal::Str(s) if ["AFRINIC", "APNIC", "ARIN", "LACNIC", "RIPE"].contains(&s.as_ref()))

@@ -52,7 +52,7 @@ pub use schema::{
 
 use crate::{Event, FeedError, Options, Row, RowError, Rows};
 use convert::RowLookup;
-use harmonize::{AddError, KeyKind, Overwrite};
+use harmonize::{AddError, KeyKind, Name, Overwrite};
 use pyval::PyVal;
 
 /// Opens a Shadowserver CSV report, loading the schema from [`Options::schema`] or
@@ -213,7 +213,7 @@ impl<R: Read> Source<R> {
     }
 
     fn fill(&mut self) -> io::Result<()> {
-        let mut buf = [0u8; 16 * 1024];
+        let mut buf = [0u8; 64 * 1024];
         self.ready.clear();
         self.ready_pos = 0;
         while self.ready.is_empty() && !self.eof {
@@ -222,36 +222,50 @@ impl<R: Read> Source<R> {
                 self.eof = true;
                 break;
             }
-            for &b in &buf[..n] {
-                if is_strip_space(b) {
-                    if self.started {
-                        self.pending.push(b);
-                    } else if b == b'\n' {
-                        self.leading_newlines += 1;
+            let mut chunk = &buf[..n];
+            if !self.started {
+                // leading white space is dropped; its newlines are counted
+                let first = chunk.iter().position(|&b| !is_strip_space(b));
+                let skipped = &chunk[..first.unwrap_or(chunk.len())];
+                self.leading_newlines += skipped.iter().filter(|&&b| b == b'\n').count() as u64;
+                match first {
+                    Some(i) => {
+                        chunk = &chunk[i..];
+                        self.started = true;
                     }
-                    continue;
+                    None => continue,
                 }
-                self.started = true;
-                self.ready.append(&mut self.pending);
-                if b != 0 {
-                    self.ready.push(b);
+            }
+            // white space is held back until something other than white space follows it
+            match chunk.iter().rposition(|&b| !is_strip_space(b)) {
+                None => self.pending.extend_from_slice(chunk),
+                Some(last) => {
+                    self.ready.append(&mut self.pending);
+                    let body = &chunk[..=last];
+                    if body.contains(&0) {
+                        self.ready.extend(body.iter().copied().filter(|&b| b != 0));
+                    } else {
+                        self.ready.extend_from_slice(body);
+                    }
+                    self.pending.extend_from_slice(&chunk[last + 1..]);
                 }
             }
         }
         Ok(())
     }
 
-    /// The bytes from stream offset `from` to `to`, released afterwards.
-    fn take(&mut self, from: u64, to: u64) -> Vec<u8> {
+    /// Moves the bytes from stream offset `from` to `to` into `out` (replacing its
+    /// contents); they are released afterwards.
+    fn take_into(&mut self, from: u64, to: u64, out: &mut Vec<u8>) {
         let start = from.saturating_sub(self.base) as usize;
         let end = (to.saturating_sub(self.base) as usize).min(self.kept.len());
-        let out = self.kept[start.min(end)..end].to_vec();
+        out.clear();
+        out.extend_from_slice(&self.kept[start.min(end)..end]);
         // release consumed bytes in large steps, not per row
         if end >= 64 * 1024 {
             self.kept.drain(..end);
             self.base += end as u64;
         }
-        out
     }
 }
 
@@ -319,9 +333,9 @@ struct Step {
 #[derive(Debug, Clone)]
 enum StepTarget {
     /// `event.add(key, …)`.
-    Key(String, KeyKind),
-    /// Optional `extra.` (the column name) or `extra.<name>`.
-    Extra(Option<String>),
+    Key(Name, KeyKind),
+    /// Optional `extra.` (the column name) or `extra.<name>`: the whole key.
+    Extra(Name),
     /// Optional `False`.
     Ignore,
     /// Required `extra.*`/`False`/other: handled by `event.add` like any key.
@@ -342,7 +356,9 @@ struct Plan {
     initial_counts: Vec<u32>,
     required: Vec<Step>,
     optional: Vec<Step>,
-    constants: Vec<(String, KeyKind, Value)>,
+    constants: Vec<(Name, KeyKind, Value)>,
+    /// `extra.<name>` for each distinct header name.
+    extra_names: Vec<Name>,
     /// The header as `csv.DictWriter.writeheader()` writes it (all fields quoted).
     quoted_header: String,
 }
@@ -369,12 +385,14 @@ impl Plan {
         }
         let step = |rule: &FieldRule, required: bool| -> Step {
             let target = match (&rule.target, required) {
-                (Target::Key(k), true) => StepTarget::Key(k.clone(), harmonize::key_kind(k)),
-                (Target::Key(k), false) if k == "extra." => StepTarget::Extra(None),
-                (Target::Key(k), false) if k.starts_with("extra.") => {
-                    StepTarget::Extra(Some(k["extra.".len()..].to_string()))
+                (Target::Key(k), true) => StepTarget::Key(Name::new(k), harmonize::key_kind(k)),
+                (Target::Key(k), false) if k == "extra." => {
+                    StepTarget::Extra(Name::new(&format!("extra.{}", rule.column)))
                 }
-                (Target::Key(k), false) => StepTarget::Key(k.clone(), harmonize::key_kind(k)),
+                (Target::Key(k), false) if k.starts_with("extra.") => {
+                    StepTarget::Extra(Name::new(&format!("extra.{}", &k["extra.".len()..])))
+                }
+                (Target::Key(k), false) => StepTarget::Key(Name::new(k), harmonize::key_kind(k)),
                 (Target::Ignore, false) => StepTarget::Ignore,
                 (Target::Ignore | Target::Broken, _) => StepTarget::Broken,
             };
@@ -401,7 +419,11 @@ impl Plan {
         let constants = report
             .constants
             .iter()
-            .map(|(k, v)| (k.clone(), harmonize::key_kind(k), v.clone()))
+            .map(|(k, v)| (Name::new(k), harmonize::key_kind(k), v.clone()))
+            .collect();
+        let extra_names = names
+            .iter()
+            .map(|n| Name::new(&format!("extra.{n}")))
             .collect();
         let quoted_header = header
             .iter()
@@ -418,6 +440,7 @@ impl Plan {
             required,
             optional,
             constants,
+            extra_names,
             quoted_header,
         })
     }
@@ -469,6 +492,8 @@ struct Parser<R: Read> {
     strict: bool,
     line_ending: &'static str,
     record: csv::ByteRecord,
+    /// The current record's bytes as read (reused from row to row).
+    row_bytes: Vec<u8>,
     counts: Vec<u32>,
     consumed: u64,
     /// The 1-based line number at stream offset `consumed`.
@@ -508,7 +533,8 @@ impl<R: Read> Parser<R> {
         };
         let consumed = reader.position().byte();
         let leading_newlines = reader.get_ref().leading_newlines;
-        let header_bytes = reader.get_mut().take(0, consumed);
+        let mut header_bytes = Vec::new();
+        reader.get_mut().take_into(0, consumed, &mut header_bytes);
         let (breaks, _, after_cr) = line_breaks(&header_bytes, false);
         let plan = if has_header {
             Plan::new(report, header, &path)?
@@ -533,6 +559,7 @@ impl<R: Read> Parser<R> {
             strict: false,
             line_ending,
             record: csv::ByteRecord::new(),
+            row_bytes: Vec::new(),
             counts,
             consumed,
             line: 1 + leading_newlines + breaks,
@@ -551,7 +578,7 @@ impl<R: Read> Parser<R> {
         let row = RowView { plan, fields };
         let counts = &mut self.counts;
         counts.copy_from_slice(&plan.initial_counts);
-        let mut event = Event::new();
+        let mut event = Event::with_capacity(plan.names.len() + plan.constants.len() + 4);
         let fail = |column: &str, message: String| Failure {
             column: Some(column.to_string()),
             message,
@@ -559,9 +586,10 @@ impl<R: Read> Parser<R> {
         // Event(report): time.observation
         let obs = PyVal::str(&self.observation);
         let kind = harmonize::key_kind("time.observation");
+        let observation = Name::Static("time.observation");
         if harmonize::add(
             &mut event,
-            "time.observation",
+            &observation,
             &kind,
             obs.clone(),
             false,
@@ -571,7 +599,7 @@ impl<R: Read> Parser<R> {
         {
             harmonize::add(
                 &mut event,
-                "time.observation",
+                &observation,
                 &kind,
                 obs,
                 true,
@@ -590,7 +618,7 @@ impl<R: Read> Parser<R> {
             let v = value.map_or(PyVal::None, PyVal::str);
             harmonize::add(
                 &mut event,
-                key,
+                &Name::Static(key),
                 &harmonize::key_kind(key),
                 v,
                 true,
@@ -602,7 +630,8 @@ impl<R: Read> Parser<R> {
                 message: add_error_message(&e, key, value.unwrap_or_default()),
             })?;
         }
-        let mut extra: Vec<(String, Value)> = Vec::new();
+        let mut extra: Vec<(Name, Value)> = Vec::with_capacity(plan.names.len());
+        let not_a_string = Name::Static("False");
 
         for step in &plan.required {
             let slot = step
@@ -628,14 +657,19 @@ impl<R: Read> Parser<R> {
                 }
                 continue;
             }
-            let shown = value.py_str().into_owned();
+            let shown = value.shown_later();
             let (key, kind) = match &step.target {
-                StepTarget::Key(k, kind) => (k.as_str(), kind.clone()),
-                _ => ("False", KeyKind::NotAString),
+                StepTarget::Key(k, kind) => (k, kind.clone()),
+                _ => (&not_a_string, KeyKind::NotAString),
             };
             match harmonize::add(&mut event, key, &kind, value, true, Overwrite::Raise, true) {
                 Ok(_) | Err(AddError::InvalidKey) => counts[slot] -= 1,
-                Err(e) => return Err(fail(&step.column, add_error_message(&e, key, &shown))),
+                Err(e) => {
+                    return Err(fail(
+                        &step.column,
+                        add_error_message(&e, key.as_str(), &shown.py_str()),
+                    ));
+                }
             }
         }
 
@@ -659,24 +693,28 @@ impl<R: Read> Parser<R> {
             }
             match &step.target {
                 StepTarget::Extra(name) => {
-                    let name = name.clone().unwrap_or_else(|| step.column.clone());
-                    extra.push((name, value.to_json()));
+                    extra.push((name.clone(), value.into_json()));
                     counts[slot] -= 1;
                 }
                 StepTarget::Ignore => counts[slot] -= 1,
                 StepTarget::Key(key, kind) => {
-                    let json = value.to_json();
-                    let shown = value.py_str().into_owned();
+                    // only an invalid key sends the value to `extra`
+                    let json = matches!(kind, KeyKind::Invalid).then(|| value.to_json());
+                    let shown = value.shown_later();
                     match harmonize::add(&mut event, key, kind, value, true, Overwrite::Raise, true)
                     {
                         Ok(_) => counts[slot] -= 1,
                         Err(AddError::InvalidValue) => {}
                         Err(AddError::InvalidKey) => {
-                            extra.push((key.clone(), json));
+                            let json = json.expect("InvalidKey comes from an invalid key");
+                            extra.push((Name::Owned(format!("extra.{}", key.as_str())), json));
                             counts[slot] -= 1;
                         }
                         Err(e) => {
-                            return Err(fail(&step.column, add_error_message(&e, key, &shown)));
+                            return Err(fail(
+                                &step.column,
+                                add_error_message(&e, key.as_str(), &shown.py_str()),
+                            ));
                         }
                     }
                 }
@@ -705,7 +743,7 @@ impl<R: Read> Parser<R> {
                 harmonize::add(&mut event, key, kind, v, true, Overwrite::Replace, true).map_err(
                     |e| Failure {
                         column: None,
-                        message: add_error_message(&e, key, &value.to_string()),
+                        message: add_error_message(&e, key.as_str(), &value.to_string()),
                     },
                 )?;
             }
@@ -736,8 +774,10 @@ impl<R: Read> Parser<R> {
             }
             match row.slot(slot) {
                 Some("") => {}
-                Some(v) => extra.push((plan.names[slot].clone(), Value::String(v.to_string()))),
-                None => extra.push((plan.names[slot].clone(), Value::Null)),
+                Some(v) => {
+                    extra.push((plan.extra_names[slot].clone(), Value::String(v.to_string())))
+                }
+                None => extra.push((plan.extra_names[slot].clone(), Value::Null)),
             }
         }
         if !extra.is_empty() {
@@ -748,7 +788,7 @@ impl<R: Read> Parser<R> {
                 });
             }
             for (k, v) in extra {
-                event.insert(format!("extra.{k}"), v);
+                k.insert(&mut event, v);
             }
         }
         Ok(event)
@@ -784,26 +824,37 @@ impl<R: Read> Iterator for Parser<R> {
             }
             Ok(true) => {
                 let end = self.reader.position().byte();
-                let bytes = self.reader.get_mut().take(self.consumed, end);
+                let mut bytes = std::mem::take(&mut self.row_bytes);
+                self.reader
+                    .get_mut()
+                    .take_into(self.consumed, end, &mut bytes);
                 self.consumed = end;
                 let (breaks, leading, after_cr) = line_breaks(&bytes, self.after_cr);
                 line += leading;
                 self.line += breaks;
                 self.after_cr = after_cr;
-                let text = decode_ignore(&bytes);
-                let text = text.trim_matches(['\r', '\n']);
+                // the row's text: for `raw` and for the quarantine of a failed row only
+                let row_text = |bytes: &[u8]| -> String {
+                    let text = decode_ignore(bytes);
+                    text.trim_matches(['\r', '\n']).to_string()
+                };
+                let text = self.raw.then(|| row_text(&bytes));
                 // Python's line iterator: the last physical line of the record
-                let last_line = text.rfind(['\r', '\n']).map_or(text, |i| &text[i + 1..]);
+                let last_line = text
+                    .as_deref()
+                    .map_or("", |t| t.rfind(['\r', '\n']).map_or(t, |i| &t[i + 1..]));
                 let fields: Vec<std::borrow::Cow<'_, str>> =
                     record.iter().map(decode_ignore).collect();
-                match self.parse_row(&fields, last_line) {
+                let outcome = match self.parse_row(&fields, last_line) {
                     Ok(event) => Ok(event),
                     Err(f) => Err(RowError {
                         field: f.column,
                         message: f.message,
-                        raw: text.to_string(),
+                        raw: text.unwrap_or_else(|| row_text(&bytes)),
                     }),
-                }
+                };
+                self.row_bytes = bytes;
+                outcome
             }
         };
         self.record = record;

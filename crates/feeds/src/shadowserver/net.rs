@@ -54,8 +54,26 @@ impl std::fmt::Display for Addr {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match *self {
             Addr::V4(a) => {
-                let b = a.to_be_bytes();
-                write!(f, "{}.{}.{}.{}", b[0], b[1], b[2], b[3])
+                // the dotted quad without the formatting machinery (a hot path)
+                let mut buf = [0u8; 15];
+                let mut n = 0;
+                for (i, octet) in a.to_be_bytes().into_iter().enumerate() {
+                    if i > 0 {
+                        buf[n] = b'.';
+                        n += 1;
+                    }
+                    if octet >= 100 {
+                        buf[n] = b'0' + octet / 100;
+                        n += 1;
+                    }
+                    if octet >= 10 {
+                        buf[n] = b'0' + octet / 10 % 10;
+                        n += 1;
+                    }
+                    buf[n] = b'0' + octet % 10;
+                    n += 1;
+                }
+                f.write_str(std::str::from_utf8(&buf[..n]).expect("ASCII digits and dots"))
             }
             Addr::V6(a) => {
                 let seg: Vec<u16> = Ipv6Addr::from(a).segments().to_vec();
@@ -98,7 +116,7 @@ impl std::fmt::Display for Addr {
 }
 
 /// Python's `IPv4Address(str)` parser: four decimal octets, no leading zeros.
-fn parse_v4(s: &str) -> Option<u32> {
+pub(crate) fn parse_v4(s: &str) -> Option<u32> {
     let mut out: u32 = 0;
     let mut n = 0;
     for part in s.split('.') {

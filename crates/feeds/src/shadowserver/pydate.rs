@@ -5,8 +5,10 @@
 //! data contains: `YYYY-MM-DD`, optionally `T` or spaces and `H:M[:S[.f]]`, time zone names
 //! (`UTC`, `GMT`, `Z`, other upper-case abbreviations, which dateutil ignores), numeric
 //! offsets (`+HH:MM`, `+HHMM`, `+HH`, including dateutil's inverted sign after a name as in
-//! `UTC+02:00`), weekday names and other words (skipped, as fuzzy mode does). Inputs outside
-//! that grammar are rejected (`None`), where dateutil might still find a date.
+//! `UTC+02:00`), weekday names and other words (skipped, as fuzzy mode does), and dates with a
+//! month name as HTTP `Date` headers write them (`Fri, 20 Mar 2026 10:11:12 GMT`, `20 Mar 2026`,
+//! `March 20, 2026`, asctime's `Fri Mar 20 10:11:12 2026`). Inputs outside that grammar are
+//! rejected (`None`), where dateutil might still find a date.
 
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
 
@@ -16,69 +18,166 @@ pub(crate) fn sanitize(value: &str) -> Option<String> {
     if from_isoformat_ok(value) {
         return Some(value.to_string());
     }
-    fuzzy_parse(value).map(|dt| iso(&dt))
+    let dt = match plain_utc(value) {
+        Some(parsed) => parsed?,
+        None => fuzzy_parse(value)?,
+    };
+    Some(iso(&dt))
 }
 
 /// `DateTime.is_valid(value)` without sanitising: the value must come back unchanged.
 pub(crate) fn is_valid(value: &str) -> bool {
-    !value.is_empty() && sanitize(value).as_deref() == Some(value)
+    if value.is_empty() {
+        return false;
+    }
+    if from_isoformat_ok(value) {
+        return true;
+    }
+    let dt = match plain_utc(value) {
+        Some(parsed) => parsed,
+        None => fuzzy_parse(value),
+    };
+    dt.is_some_and(|dt| iso(&dt) == value)
 }
 
 /// Python's `datetime.isoformat()` of an aware UTC time.
 pub(crate) fn iso(dt: &NaiveDateTime) -> String {
+    use chrono::{Datelike, Timelike};
     let micros = dt.and_utc().timestamp_subsec_micros();
-    if micros == 0 {
-        format!("{}+00:00", dt.format("%Y-%m-%dT%H:%M:%S"))
-    } else {
-        format!("{}.{micros:06}+00:00", dt.format("%Y-%m-%dT%H:%M:%S"))
+    let year = dt.year();
+    if !(0..=9999).contains(&year) || micros >= 1_000_000 {
+        return if micros == 0 {
+            format!("{}+00:00", dt.format("%Y-%m-%dT%H:%M:%S"))
+        } else {
+            format!("{}.{micros:06}+00:00", dt.format("%Y-%m-%dT%H:%M:%S"))
+        };
     }
+    // what the chrono format above gives for four-digit years, without parsing a format
+    let mut out = String::with_capacity(32);
+    push_digits(&mut out, year as u32, 4);
+    out.push('-');
+    push_digits(&mut out, dt.month(), 2);
+    out.push('-');
+    push_digits(&mut out, dt.day(), 2);
+    out.push('T');
+    push_digits(&mut out, dt.hour(), 2);
+    out.push(':');
+    push_digits(&mut out, dt.minute(), 2);
+    out.push(':');
+    push_digits(&mut out, dt.second(), 2);
+    if micros != 0 {
+        out.push('.');
+        push_digits(&mut out, micros, 6);
+    }
+    out.push_str("+00:00");
+    out
 }
 
-/// Matches `s` against `strptime`'s regex alternatives for one directive, returning each
-/// possible (value, rest) split.
-fn directive<'a>(s: &'a str, alts: &[&str]) -> Vec<(u32, &'a str)> {
-    // alternatives given as digit-class patterns: 'd' any digit, ' ' a space, others literal
-    // character ranges written as "a-b" are expanded by the caller into explicit patterns
-    let mut out = Vec::new();
-    for alt in alts {
-        let pat: Vec<&str> = alt.split(',').collect();
-        if s.len() < pat.len() {
-            continue;
+/// Appends `n` zero-padded to `width` digits.
+fn push_digits(out: &mut String, n: u32, width: usize) {
+    let mut digits = [b'0'; 6];
+    let mut n = n;
+    for d in digits[..width].iter_mut().rev() {
+        *d = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    out.push_str(std::str::from_utf8(&digits[..width]).expect("ASCII digits"));
+}
+
+/// Fast path of the fuzzy parser for the forms Shadowserver writes:
+/// `YYYY-MM-DD HH:MM:SS` (or with `T`), optionally followed by ` UTC` or `+00:00`.
+///
+/// `None` when `value` has another form (the caller falls back to [`fuzzy_parse`]);
+/// `Some(result)` is exactly what [`fuzzy_parse`] gives for it.
+fn plain_utc(value: &str) -> Option<Option<NaiveDateTime>> {
+    let b = value.as_bytes();
+    let tail_ok = match b.len() {
+        19 => true,
+        23 => &b[19..] == b" UTC",
+        25 => &b[19..] == b"+00:00",
+        _ => false,
+    };
+    if !tail_ok {
+        return None;
+    }
+    let digit = |i: usize| b[i].is_ascii_digit();
+    let shape = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
+        .iter()
+        .all(|&i| digit(i))
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && (b[10] == b' ' || b[10] == b'T')
+        && b[13] == b':'
+        && b[16] == b':';
+    if !shape {
+        return None;
+    }
+    let n = |i: usize, len: usize| {
+        b[i..i + len]
+            .iter()
+            .fold(0u32, |acc, &c| acc * 10 + u32::from(c - b'0'))
+    };
+    let date = NaiveDate::from_ymd_opt(n(0, 4) as i32, n(5, 2), n(8, 2));
+    let time = NaiveTime::from_hms_micro_opt(n(11, 2), n(14, 2), n(17, 2), 0);
+    Some(date.zip(time).map(|(d, t)| NaiveDateTime::new(d, t)))
+}
+
+/// One `strptime` regex alternative: per character an inclusive byte range; `(b' ', b' ')`
+/// is a literal space, which adds nothing to the value.
+type Alt = &'static [(u8, u8)];
+
+/// Matches `s` against `strptime`'s regex alternatives for one directive: each possible
+/// (value, rest) split, in the order of the alternatives, without allocating.
+fn directive<'a>(s: &'a str, alts: &[Alt]) -> impl Iterator<Item = (u32, &'a str)> {
+    alts.iter().filter_map(move |alt| {
+        let b = s.as_bytes();
+        if b.len() < alt.len() {
+            return None;
         }
-        let mut ok = true;
         let mut value = 0u32;
-        for (i, p) in pat.iter().enumerate() {
-            let c = s.as_bytes()[i];
-            let (lo, hi) = match p.as_bytes() {
-                [a, b'-', b] => (*a, *b),
-                [a] => (*a, *a),
-                _ => (b'0', b'9'),
-            };
+        for (&c, &(lo, hi)) in b.iter().zip(alt.iter()) {
             if c == b' ' && lo == b' ' {
                 continue;
             }
             if !(c.is_ascii_digit() && c >= lo && c <= hi) {
-                ok = false;
-                break;
+                return None;
             }
             value = value * 10 + u32::from(c - b'0');
         }
-        if ok {
-            out.push((value, &s[pat.len()..]));
-        }
-    }
-    out
+        // every matched byte is ASCII, so this is a character boundary
+        Some((value, &s[alt.len()..]))
+    })
 }
+
+const DIGIT: (u8, u8) = (b'0', b'9');
 
 /// Whether `datetime.strptime(value, '%Y-%m-%dT%H:%M:%S+00:00')` (or the `.%f` variant)
 /// succeeds.
 fn from_isoformat_ok(value: &str) -> bool {
-    const Y: &[&str] = &["0-9,0-9,0-9,0-9"];
-    const M: &[&str] = &["1,0-2", "0,1-9", "1-9"];
-    const D: &[&str] = &["3,0-1", "1-2,0-9", "0,1-9", "1-9", " ,1-9"];
-    const H: &[&str] = &["2,0-3", "0-1,0-9", "0-9"];
-    const MI: &[&str] = &["0-5,0-9", "0-9"];
-    const S: &[&str] = &["6,0-1", "0-5,0-9", "0-9"];
+    const Y: &[Alt] = &[&[DIGIT, DIGIT, DIGIT, DIGIT]];
+    const M: &[Alt] = &[
+        &[(b'1', b'1'), (b'0', b'2')],
+        &[(b'0', b'0'), (b'1', b'9')],
+        &[(b'1', b'9')],
+    ];
+    const D: &[Alt] = &[
+        &[(b'3', b'3'), (b'0', b'1')],
+        &[(b'1', b'2'), DIGIT],
+        &[(b'0', b'0'), (b'1', b'9')],
+        &[(b'1', b'9')],
+        &[(b' ', b' '), (b'1', b'9')],
+    ];
+    const H: &[Alt] = &[
+        &[(b'2', b'2'), (b'0', b'3')],
+        &[(b'0', b'1'), DIGIT],
+        &[DIGIT],
+    ];
+    const MI: &[Alt] = &[&[(b'0', b'5'), DIGIT], &[DIGIT]];
+    const S: &[Alt] = &[
+        &[(b'6', b'6'), (b'0', b'1')],
+        &[(b'0', b'5'), DIGIT],
+        &[DIGIT],
+    ];
     fn lit<'a>(s: &'a str, l: &str) -> Option<&'a str> {
         s.strip_prefix(l)
     }
@@ -201,6 +300,34 @@ const MEANINGFUL_WORDS: &[&str] = &[
     "of",
 ];
 
+/// The month a name or its three-letter abbreviation stands for (`Mar`, `march`, `Sept`).
+fn month_number(word: &str) -> Option<u32> {
+    const MONTHS: [&str; 12] = [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ];
+    let w = word.to_ascii_lowercase();
+    if w.len() < 3 {
+        return None;
+    }
+    MONTHS
+        .iter()
+        .position(|m| {
+            *m == w || (w.len() == 3 && m.starts_with(&w)) || (w == "sept" && *m == "september")
+        })
+        .map(|i| i as u32 + 1)
+}
+
 fn num<'a>(t: Option<&Tok<'a>>) -> Option<&'a str> {
     match t {
         Some(Tok::Num(n)) => Some(n),
@@ -217,6 +344,9 @@ fn fuzzy_parse(value: &str) -> Option<NaiveDateTime> {
     let mut tzname: Option<&str> = None;
     let mut tzoffset: Option<i64> = None;
     let mut invert_next_sign = false;
+    // a date written with a month name (`Fri, 20 Mar 2026 10:11:12 GMT`, RFC 7231's HTTP date)
+    let (mut year, mut month, mut day): (Option<i32>, Option<u32>, Option<u32>) =
+        (None, None, None);
     let mut i = 0;
     while i < toks.len() {
         match &toks[i] {
@@ -259,6 +389,14 @@ fn fuzzy_parse(value: &str) -> Option<NaiveDateTime> {
                         i += 2;
                     }
                     hms = Some((h, mi, s, us));
+                } else if !n.contains('.') && n.len() == 4 && year.is_none() && ymd.is_none() {
+                    // a year written apart: `20 Mar 2026`, `Fri Mar 20 10:11:12 2026`
+                    year = Some(n.parse().ok()?);
+                    i += 1;
+                } else if !n.contains('.') && n.len() <= 2 && day.is_none() && ymd.is_none() {
+                    // a day of the month: `Fri, 20 Mar 2026`, `March 20, 2026`
+                    day = Some(n.parse().ok()?);
+                    i += 1;
                 } else {
                     return None;
                 }
@@ -280,6 +418,9 @@ fn fuzzy_parse(value: &str) -> Option<NaiveDateTime> {
                             tzname = None;
                         }
                     }
+                } else if let Some(m) = month_number(w).filter(|_| month.is_none() && ymd.is_none())
+                {
+                    month = Some(m);
                 } else if MEANINGFUL_WORDS.contains(&w.to_lowercase().as_str()) {
                     return None;
                 }
@@ -310,15 +451,21 @@ fn fuzzy_parse(value: &str) -> Option<NaiveDateTime> {
             Tok::Other(_) => i += 1,
         }
     }
-    if ymd.is_none() && hms.is_none() && tzname.is_none() && tzoffset.is_none() {
+    let named = year.is_some() || month.is_some() || day.is_some();
+    if ymd.is_none() && hms.is_none() && tzname.is_none() && tzoffset.is_none() && !named {
         return None;
     }
     let (y, m, d) = match ymd {
         Some(v) => v,
         None => {
+            // dateutil takes what is missing from today
             use chrono::Datelike;
             let today = chrono::Local::now().date_naive();
-            (today.year(), today.month(), today.day())
+            (
+                year.unwrap_or(today.year()),
+                month.unwrap_or(today.month()),
+                day.unwrap_or(today.day()),
+            )
         }
     };
     let (h, mi, s, us) = hms.unwrap_or((0, 0, 0, 0));
@@ -330,4 +477,84 @@ fn fuzzy_parse(value: &str) -> Option<NaiveDateTime> {
         Some(off) => dt.checked_sub_signed(Duration::seconds(off))?,
         None => dt,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The slow general code the fast paths stand in for.
+    fn iso_by_chrono(dt: &NaiveDateTime) -> String {
+        let micros = dt.and_utc().timestamp_subsec_micros();
+        if micros == 0 {
+            format!("{}+00:00", dt.format("%Y-%m-%dT%H:%M:%S"))
+        } else {
+            format!("{}.{micros:06}+00:00", dt.format("%Y-%m-%dT%H:%M:%S"))
+        }
+    }
+
+    #[test]
+    fn fast_iso_equals_chrono_format() {
+        for (y, mo, d, h, mi, s, us) in [
+            (2026, 3, 24, 0, 0, 0, 0),
+            (1, 1, 1, 0, 0, 0, 1),
+            (0, 12, 31, 23, 59, 59, 999_999),
+            (9999, 2, 28, 7, 8, 9, 120_000),
+            (2024, 2, 29, 12, 0, 1, 5),
+        ] {
+            let dt = NaiveDate::from_ymd_opt(y, mo, d)
+                .unwrap()
+                .and_hms_micro_opt(h, mi, s, us)
+                .unwrap();
+            assert_eq!(iso(&dt), iso_by_chrono(&dt), "{dt:?}");
+        }
+    }
+
+    #[test]
+    fn plain_utc_fast_path_equals_fuzzy_parser() {
+        let dates = [
+            "2026-03-24",
+            "0000-01-01",
+            "2024-02-29",
+            "2023-02-29",
+            "2026-13-01",
+            "2026-00-10",
+            "2026-04-31",
+        ];
+        let times = [
+            "00:00:00", "23:59:59", "24:00:00", "12:60:00", "12:00:60", "07:08:09",
+        ];
+        let seps = [" ", "T", "  ", "t", "_"];
+        let tails = [
+            "", " UTC", "+00:00", " GMT", "+01:00", "Z", " utc", "+0000", ".5", " ",
+        ];
+        let mut fast = 0;
+        for d in dates {
+            for t in times {
+                for sep in seps {
+                    for tail in tails {
+                        let v = format!("{d}{sep}{t}{tail}");
+                        if let Some(got) = plain_utc(&v) {
+                            fast += 1;
+                            assert_eq!(got, fuzzy_parse(&v), "{v:?}");
+                        }
+                        // and the public functions agree with the general code
+                        let general = if from_isoformat_ok(&v) {
+                            Some(v.clone())
+                        } else {
+                            fuzzy_parse(&v).map(|dt| iso_by_chrono(&dt))
+                        };
+                        assert_eq!(sanitize(&v), general, "{v:?}");
+                        assert_eq!(
+                            is_valid(&v),
+                            general.as_deref() == Some(v.as_str()),
+                            "{v:?}"
+                        );
+                    }
+                }
+            }
+        }
+        // the fast path was taken: 7 dates x 6 times x 2 separators x 3 tails
+        assert_eq!(fast, 7 * 6 * 2 * 3);
+    }
 }

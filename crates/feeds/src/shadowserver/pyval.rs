@@ -72,6 +72,27 @@ impl<'a> PyVal<'a> {
         }
     }
 
+    /// [`Self::to_json`], moving an owned string instead of copying it.
+    pub(crate) fn into_json(self) -> Value {
+        match self {
+            PyVal::Str(s) => Value::String(s.into_owned()),
+            other => other.to_json(),
+        }
+    }
+
+    /// What `str(value)` will give, kept cheaply until it is needed (error messages): a
+    /// borrowed string stays borrowed, numbers are formatted only when asked.
+    pub(crate) fn shown_later(&self) -> PyVal<'a> {
+        match self {
+            PyVal::Str(Cow::Borrowed(s)) => PyVal::Str(Cow::Borrowed(s)),
+            PyVal::Str(Cow::Owned(s)) => PyVal::Str(Cow::Owned(s.clone())),
+            PyVal::None => PyVal::None,
+            PyVal::Int(i) => PyVal::Int(*i),
+            PyVal::Float(f) => PyVal::Float(*f),
+            PyVal::Bool(b) => PyVal::Bool(*b),
+        }
+    }
+
     /// A value from JSON (the schema's constant fields).
     pub(crate) fn from_json(v: &'a Value) -> Self {
         match v {
@@ -90,6 +111,24 @@ impl<'a> PyVal<'a> {
 /// Python's `str.isspace()` for one character.
 pub(crate) fn is_py_space(c: char) -> bool {
     c.is_whitespace() || ('\x1c'..='\x1f').contains(&c)
+}
+
+/// `s.to_lowercase() == s` without allocating for ASCII text.
+pub(crate) fn is_lowercase(s: &str) -> bool {
+    if s.is_ascii() {
+        !s.bytes().any(|b| b.is_ascii_uppercase())
+    } else {
+        s.to_lowercase() == s
+    }
+}
+
+/// `s.to_uppercase() == s` without allocating for ASCII text.
+pub(crate) fn is_uppercase(s: &str) -> bool {
+    if s.is_ascii() {
+        !s.bytes().any(|b| b.is_ascii_lowercase())
+    } else {
+        s.to_uppercase() == s
+    }
 }
 
 /// Python's `str.strip()` without arguments.

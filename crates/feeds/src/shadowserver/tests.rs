@@ -7,7 +7,7 @@ use std::io::Write;
 use serde_json::{Value, json};
 
 use super::convert::{self, Conversion, RowLookup};
-use super::pyval::{PyVal, float_repr};
+use super::pyval::{self, PyVal, float_repr};
 use super::*;
 
 struct MapRow(HashMap<&'static str, Option<&'static str>>);
@@ -134,6 +134,28 @@ fn convert_date() {
     );
     check("convert_date", "", NONE);
     check("convert_date", "unknown", NONE);
+    // HTTP Date headers, as Shadowserver's http_date column carries them; expected values are
+    // what IntelMQ 3.5.0's DateTime.sanitize returns.
+    check(
+        "convert_date",
+        "Tue, 24 Mar 2026 00:00:00 GMT",
+        s("2026-03-24T00:00:00+00:00"),
+    );
+    check(
+        "convert_date",
+        "24 Mar 2026",
+        s("2026-03-24T00:00:00+00:00"),
+    );
+    check(
+        "convert_date",
+        "March 24, 2026 10:00",
+        s("2026-03-24T10:00:00+00:00"),
+    );
+    check(
+        "convert_date",
+        "Tue Mar 24 10:00:00 2026",
+        s("2026-03-24T10:00:00+00:00"),
+    );
     check(
         "convert_date",
         "2026-03-20T10:11:12+01:00",
@@ -360,6 +382,44 @@ fn ipv6_is_formatted_as_python_3_11() {
         Some("2001:db8:0:1::1")
     );
     assert_eq!(f("3323068417").as_deref(), Some("198.18.0.1"));
+}
+
+#[test]
+fn ipv4_is_formatted_as_a_dotted_quad() {
+    for octet in 0..=255u32 {
+        for a in [
+            octet << 24,
+            octet << 16 | 7,
+            octet << 8 | 0x0a00_0000,
+            octet | 0xc612_0000,
+        ] {
+            let want = std::net::Ipv4Addr::from(a).to_string();
+            assert_eq!(net::Addr::V4(a).to_string(), want);
+        }
+    }
+}
+
+#[test]
+fn case_checks_equal_comparing_with_the_converted_string() {
+    for s in [
+        "",
+        "abc",
+        "aBc",
+        "ABC",
+        "a-1.b",
+        "ςσ",
+        "Σ",
+        "ΑΣ",
+        "straße",
+        "STRASSE",
+        "İ",
+        "ǅ",
+        "x\u{0130}",
+        "ÿ",
+    ] {
+        assert_eq!(pyval::is_lowercase(s), s.to_lowercase() == s, "{s:?}");
+        assert_eq!(pyval::is_uppercase(s), s.to_uppercase() == s, "{s:?}");
+    }
 }
 
 #[test]
