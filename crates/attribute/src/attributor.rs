@@ -4,10 +4,11 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::{self, Write as _};
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 
 use baken_model::{
-    AbuseRecord, AbuseScope, Attribution, OrgId, Organisation, Owner, RoutedPrefix, Rule,
+    AbuseRecord, AbuseScope, Attribution, DottedQuad, OrgId, Organisation, Owner, RoutedPrefix,
+    Rule,
 };
 use ipnet::IpNet;
 
@@ -555,35 +556,10 @@ pub struct Stats {
 #[derive(Clone, Copy)]
 struct Fast<T>(T);
 
-impl fmt::Display for Fast<Ipv4Addr> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut buf = [0u8; 15];
-        let mut n = 0;
-        for (i, octet) in self.0.octets().into_iter().enumerate() {
-            if i > 0 {
-                buf[n] = b'.';
-                n += 1;
-            }
-            if octet >= 100 {
-                buf[n] = b'0' + octet / 100;
-                n += 1;
-            }
-            if octet >= 10 {
-                buf[n] = b'0' + octet / 10 % 10;
-                n += 1;
-            }
-            buf[n] = b'0' + octet % 10;
-            n += 1;
-        }
-        // Only ASCII digits and dots were written.
-        f.write_str(std::str::from_utf8(&buf[..n]).map_err(|_| fmt::Error)?)
-    }
-}
-
 impl fmt::Display for Fast<IpAddr> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
-            IpAddr::V4(a) => Fast(a).fmt(f),
+            IpAddr::V4(a) => DottedQuad(a).fmt(f),
             IpAddr::V6(a) => a.fmt(f),
         }
     }
@@ -592,7 +568,7 @@ impl fmt::Display for Fast<IpAddr> {
 impl fmt::Display for Fast<IpNet> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
-            IpNet::V4(n) => write!(f, "{}/{}", Fast(n.addr()), n.prefix_len()),
+            IpNet::V4(n) => write!(f, "{}/{}", DottedQuad(n.addr()), n.prefix_len()),
             IpNet::V6(n) => n.fmt(f),
         }
     }

@@ -20,10 +20,12 @@
 //! ```
 
 mod event;
+mod net;
 mod org;
 mod tlp;
 
 pub use event::Event;
+pub use net::DottedQuad;
 pub use org::{
     AbuseContact, AbuseRecord, AbuseScope, Attribution, Contact, ContactRole, OrgId, OrgKind,
     Organisation, Owner, RoutedPrefix, Rule, WbniDuties,

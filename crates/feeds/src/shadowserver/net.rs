@@ -1,7 +1,7 @@
 //! Python's `ipaddress`, `urllib.parse.urlsplit` and `idna` codec, as far as IntelMQ's
 //! harmonisation of IP addresses, networks, URLs and domain names uses them.
 
-use std::net::Ipv6Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// An address as Python's `ipaddress` holds it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,28 +53,7 @@ impl std::fmt::Display for Addr {
     /// `str()` of a Python 3.11 address: dotted quad, or RFC 5952 hextets (no dotted tail).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match *self {
-            Addr::V4(a) => {
-                // the dotted quad without the formatting machinery (a hot path)
-                let mut buf = [0u8; 15];
-                let mut n = 0;
-                for (i, octet) in a.to_be_bytes().into_iter().enumerate() {
-                    if i > 0 {
-                        buf[n] = b'.';
-                        n += 1;
-                    }
-                    if octet >= 100 {
-                        buf[n] = b'0' + octet / 100;
-                        n += 1;
-                    }
-                    if octet >= 10 {
-                        buf[n] = b'0' + octet / 10 % 10;
-                        n += 1;
-                    }
-                    buf[n] = b'0' + octet % 10;
-                    n += 1;
-                }
-                f.write_str(std::str::from_utf8(&buf[..n]).expect("ASCII digits and dots"))
-            }
+            Addr::V4(a) => baken_model::DottedQuad(Ipv4Addr::from(a)).fmt(f),
             Addr::V6(a) => {
                 let seg: Vec<u16> = Ipv6Addr::from(a).segments().to_vec();
                 // longest run of zero hextets, first on ties, only when longer than one
