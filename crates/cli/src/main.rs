@@ -89,7 +89,8 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Send one digest per recipient per incident (at most once each).
+    /// Send each recipient, per incident, what the sharing policy allows: one message each,
+    /// at most once, every decision audited.
     Notify {
         /// Only this incident (e.g. cve-2019-19781); all incidents when omitted.
         #[arg(long)]
