@@ -184,15 +184,8 @@ enum Command {
     Why {
         /// An organisation id, a finding's source IP address, or a finding's store id.
         target: String,
-        /// The incident (e.g. cve-2019-19781).
-        #[arg(long)]
-        incident: String,
-        /// Sharing policy: nl-2020, nl-dtc-oktt, or a policy file.
-        #[arg(long, env = "BAKEN_POLICY", default_value = "nl-2020")]
-        policy: String,
-        /// TLP label of the findings.
-        #[arg(long, default_value = "AMBER", value_parser = parse_tlp)]
-        tlp: Tlp,
+        #[command(flatten)]
+        plan: PlanArgs,
     },
     /// Show, without sending anything, which parties another policy reaches or loses and
     /// through whom.
@@ -216,15 +209,8 @@ enum Command {
     /// Every affected party of an incident: reached directly, through its CERT, the DTC or its
     /// hoster (by messages actually sent), or unreachable with the reason.
     Coverage {
-        /// The incident.
-        #[arg(long)]
-        incident: String,
-        /// Sharing policy: nl-2020, nl-dtc-oktt, or a policy file.
-        #[arg(long, env = "BAKEN_POLICY", default_value = "nl-2020")]
-        policy: String,
-        /// TLP label of the findings.
-        #[arg(long, default_value = "AMBER", value_parser = parse_tlp)]
-        tlp: Tlp,
+        #[command(flatten)]
+        plan: PlanArgs,
         /// Print {"affected", "reached", "unreachable", "by_path", "parties"}.
         #[arg(long)]
         json: bool,
@@ -309,6 +295,20 @@ enum AdvisoryCommand {
         #[arg(long)]
         allow_http: bool,
     },
+}
+
+/// Which incident's plan, under which policy: shared by `why` and `coverage`.
+#[derive(clap::Args)]
+struct PlanArgs {
+    /// The incident (e.g. cve-2019-19781).
+    #[arg(long)]
+    incident: String,
+    /// Sharing policy: nl-2020, nl-dtc-oktt, or a policy file.
+    #[arg(long, env = "BAKEN_POLICY", default_value = "nl-2020")]
+    policy: String,
+    /// TLP label of findings stored without one.
+    #[arg(long, default_value = "AMBER", value_parser = parse_tlp)]
+    tlp: Tlp,
 }
 
 #[derive(Subcommand)]
@@ -599,12 +599,9 @@ fn run(cli: Cli) -> Result<()> {
             policy,
             json,
         } => cmd_demo(&cli.data, orgs, seed, out, smtp.as_deref(), &policy, json),
-        Command::Why {
-            target,
-            incident,
-            policy,
-            tlp,
-        } => policy_cmds::why(&cli.data, &target, &incident, &policy, tlp),
+        Command::Why { target, plan } => {
+            policy_cmds::why(&cli.data, &target, &plan.incident, &plan.policy, plan.tlp)
+        }
         Command::Whatif {
             policy,
             against,
@@ -612,12 +609,9 @@ fn run(cli: Cli) -> Result<()> {
             tlp,
             json,
         } => policy_cmds::whatif(&cli.data, &policy, &against, &incident, tlp, json),
-        Command::Coverage {
-            incident,
-            policy,
-            tlp,
-            json,
-        } => policy_cmds::coverage(&cli.data, &incident, &policy, tlp, json),
+        Command::Coverage { plan, json } => {
+            policy_cmds::coverage(&cli.data, &plan.incident, &plan.policy, plan.tlp, json)
+        }
         Command::Prune { policy, now } => policy_cmds::prune(&cli.data, &policy, now.as_deref()),
     }
 }
