@@ -315,6 +315,8 @@ pub(crate) mod jsonl {
         done: bool,
     }
 
+    impl<F> crate::RowStream for Lines<F> where F: FnMut(&str) -> Result<Vec<Event>, Reject> + Send {}
+
     impl<F> Iterator for Lines<F>
     where
         F: FnMut(&str) -> Result<Vec<Event>, Reject>,

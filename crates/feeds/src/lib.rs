@@ -162,8 +162,31 @@ pub enum FeedError {
     },
 }
 
+/// One row read into a caller's event by [`RowStream::next_into`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowInto {
+    /// 1-based line number where the record starts.
+    pub line: u64,
+    /// `Ok` when the event was filled, else why the row was rejected (the event is then
+    /// left as it was).
+    pub outcome: Result<(), RowError>,
+}
+
+/// A stream of rows: an iterator of [`Row`]s that can also fill one event the caller keeps
+/// ([`RowStream::next_into`]), which saves a fresh event per row where the caller handles
+/// each event before reading the next (writers, filters, counters).
+pub trait RowStream: Iterator<Item = Row> + Send {
+    /// Reads the next row into `event`, replacing its fields; `None` at the end.
+    fn next_into(&mut self, event: &mut Event) -> Option<RowInto> {
+        self.next().map(|row| RowInto {
+            line: row.line,
+            outcome: row.outcome.map(|e| *event = e),
+        })
+    }
+}
+
 /// A stream of rows from one file.
-pub type Rows = Box<dyn Iterator<Item = Row> + Send>;
+pub type Rows = Box<dyn RowStream>;
 
 /// Opens `path` as a feed of `kind`.
 pub fn open(kind: FeedKind, path: &Path, options: &Options) -> Result<Rows, FeedError> {

@@ -265,6 +265,109 @@ impl Event {
     }
 }
 
+/// The names an [`Event`] may be refilled with, in order: made once per input format (a
+/// report's header, say) so that [`Event::refill`] can rebuild an event row after row
+/// without comparing names.
+#[derive(Debug, Clone)]
+pub struct FieldOrder {
+    /// Sorted, unique.
+    names: Vec<FieldName>,
+}
+
+impl fmt::Debug for FieldName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl FieldOrder {
+    /// The order of `names` (sorted, duplicates dropped). `'static` names are kept without
+    /// copying, as by [`Event::insert_static`].
+    pub fn new<I>(names: I) -> FieldOrder
+    where
+        I: IntoIterator<Item = std::borrow::Cow<'static, str>>,
+    {
+        let mut names: Vec<FieldName> = names
+            .into_iter()
+            .map(|n| match n {
+                std::borrow::Cow::Borrowed(s) => FieldName::Static(s),
+                std::borrow::Cow::Owned(s) => FieldName::from(s),
+            })
+            .collect();
+        names.sort_by(|a, b| cmp_bytes(a.as_str().as_bytes(), b.as_str().as_bytes()));
+        names.dedup_by(|a, b| a.as_str() == b.as_str());
+        FieldOrder { names }
+    }
+
+    /// The position of `name`, if it is one of the names.
+    pub fn index(&self, name: &str) -> Option<usize> {
+        self.names
+            .binary_search_by(|k| cmp_bytes(k.as_str().as_bytes(), name.as_bytes()))
+            .ok()
+    }
+
+    /// The name at `index`.
+    pub fn name(&self, index: usize) -> &str {
+        self.names[index].as_str()
+    }
+
+    /// How many names there are.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+}
+
+impl Event {
+    /// Replaces all fields with `fields`: pairs of an index into `order` and a value, in
+    /// ascending index order. The values are moved in by swapping: each of the caller's
+    /// values is left holding what was at its place in the event (or `null`), so a reader
+    /// that refills one event per row from its own reused values moves buffers back and
+    /// forth and allocates nothing once the first rows have been read.
+    ///
+    /// # Panics
+    ///
+    /// When the indices do not ascend or one is out of `order`'s range: a caller's bug that
+    /// would otherwise break the event's order.
+    pub fn refill<'v, I>(&mut self, order: &FieldOrder, fields: I)
+    where
+        I: IntoIterator<Item = (usize, &'v mut Value)>,
+    {
+        self.changed();
+        let mut n = 0;
+        let mut last: Option<usize> = None;
+        for (index, value) in fields {
+            assert!(
+                last.is_none_or(|l| l < index) && index < order.names.len(),
+                "Event::refill: field indices must ascend within the order"
+            );
+            last = Some(index);
+            let name = &order.names[index];
+            match self.fields.get_mut(n) {
+                Some((k, v)) => {
+                    let same = match (&*k, name) {
+                        (FieldName::Static(a), FieldName::Static(b)) => std::ptr::eq(*a, *b),
+                        (a, b) => a.as_str() == b.as_str(),
+                    };
+                    if !same {
+                        *k = name.clone();
+                    }
+                    std::mem::swap(v, value);
+                }
+                None => self
+                    .fields
+                    .push((name.clone(), std::mem::replace(value, Value::Null))),
+            }
+            n += 1;
+        }
+        self.fields.truncate(n);
+    }
+}
+
 /// `a.cmp(b)` (the order of `str`), eight bytes at a time: field names are short and share
 /// long prefixes (`source.geolocation.`), where a call into `memcmp` per probe costs more.
 fn cmp_bytes(a: &[u8], b: &[u8]) -> Ordering {
@@ -399,6 +502,55 @@ mod tests {
         assert_eq!(e.source_asn(), None);
         e.insert("source.asn", 64496);
         assert_eq!(e.source_asn(), Some(64496));
+    }
+
+    #[test]
+    fn refill_rebuilds_in_order_and_equals_inserting() {
+        let order = FieldOrder::new(
+            [
+                "source.port",
+                "source.ip",
+                "extra.tag",
+                "source.ip",
+                "time.source",
+            ]
+            .map(std::borrow::Cow::Borrowed),
+        );
+        assert_eq!(order.len(), 4);
+        let ip = order.index("source.ip").unwrap();
+        let port = order.index("source.port").unwrap();
+        let tag = order.index("extra.tag").unwrap();
+        assert_eq!(order.index("nope"), None);
+        assert!(tag < ip && ip < port);
+        let mut e = Event::new();
+        e.insert("stale", "gone");
+        let mut v1 = Value::from("198.18.0.1");
+        let mut v2 = Value::from(443);
+        let mut v3 = Value::from("citrix");
+        e.refill(&order, [(tag, &mut v3), (ip, &mut v1), (port, &mut v2)]);
+        // what was at each place comes back
+        assert_eq!(v3, Value::from("gone"));
+        assert_eq!(v1, Value::Null);
+        let mut expected = Event::new();
+        expected.insert("source.ip", "198.18.0.1");
+        expected.insert("source.port", 443);
+        expected.insert("extra.tag", "citrix");
+        assert_eq!(e, expected);
+        assert_eq!(e.to_json_line(), expected.to_json_line());
+        // a shorter row after a longer one: nothing of the first is left
+        let mut v4 = Value::from("198.18.0.2");
+        e.refill(&order, [(ip, &mut v4)]);
+        assert_eq!(e.to_json_line(), r#"{"source.ip":"198.18.0.2"}"#);
+        assert_eq!(e.get_str("source.ip"), Some("198.18.0.2"));
+        assert!(!e.contains("extra.tag"));
+    }
+
+    #[test]
+    #[should_panic(expected = "must ascend")]
+    fn refill_refuses_indices_out_of_order() {
+        let order = FieldOrder::new(["a", "b"].map(std::borrow::Cow::Borrowed));
+        let (mut a, mut b) = (Value::from(1), Value::from(2));
+        Event::new().refill(&order, [(1, &mut a), (0, &mut b)]);
     }
 
     #[test]

@@ -24,7 +24,7 @@ mod net;
 mod org;
 mod tlp;
 
-pub use event::Event;
+pub use event::{Event, FieldOrder};
 pub use net::DottedQuad;
 pub use org::{
     AbuseContact, AbuseRecord, AbuseScope, Attribution, Contact, ContactRole, OrgId, OrgKind,

@@ -121,9 +121,14 @@ fn pass(upto: Stage, csv: &Path, attributor: &Attributor, out: &Path) -> Result<
         _ => None,
     };
     let mut line = Vec::with_capacity(4096);
-    for row in open(csv)? {
+    let mut rows = open(csv)?;
+    // one event, refilled row after row (what `baken parse` does)
+    let mut event = Event::new();
+    while let Some(row) = rows.next_into(&mut event) {
         c.rows += 1;
-        let Ok(mut event) = row.outcome else { continue };
+        if row.outcome.is_err() {
+            continue;
+        }
         c.events += 1;
         if upto >= Stage::Lookup {
             lookup(&mut event, attributor);
@@ -157,25 +162,28 @@ fn pass_two_threads(csv: &Path, attributor: &Attributor, out: &Path) -> Result<C
     let (back_tx, back_rx) = sync_channel::<Vec<Event>>(IN_FLIGHT + 2);
     std::thread::scope(|s| {
         let parser = s.spawn(move || {
+            let mut rows = rows;
             let (mut n_rows, mut n_events) = (0u64, 0u64);
-            let mut batch = Vec::with_capacity(BATCH);
-            for row in rows {
+            // batches come back and their events are refilled: no event is allocated twice
+            let fresh = || (0..BATCH).map(|_| Event::new()).collect::<Vec<_>>();
+            let mut batch = fresh();
+            let mut n = 0;
+            while let Some(row) = rows.next_into(&mut batch[n]) {
                 n_rows += 1;
-                if let Ok(event) = row.outcome {
+                if row.outcome.is_ok() {
                     n_events += 1;
-                    batch.push(event);
-                    if batch.len() == BATCH {
-                        let mut next = back_rx
-                            .try_recv()
-                            .unwrap_or_else(|_| Vec::with_capacity(BATCH));
-                        next.clear();
+                    n += 1;
+                    if n == BATCH {
+                        let next = back_rx.try_recv().unwrap_or_else(|_| fresh());
                         if tx.send(std::mem::replace(&mut batch, next)).is_err() {
                             break;
                         }
+                        n = 0;
                     }
                 }
             }
-            if !batch.is_empty() {
+            if n > 0 {
+                batch.truncate(n);
                 let _ = tx.send(batch);
             }
             drop(tx);
@@ -241,23 +249,25 @@ fn pass_staged(
         File::create(out).map_err(|e| format!("{}: {e}", out.display()))?,
     );
     let mut rows = open(csv)?;
-    let mut batch: Vec<Event> = Vec::with_capacity(STAGED_BATCH);
+    // the batch's events are refilled from batch to batch
+    let mut events: Vec<Event> = (0..STAGED_BATCH).map(|_| Event::new()).collect();
     let mut kept: Vec<bool> = Vec::with_capacity(STAGED_BATCH);
     let mut line = Vec::with_capacity(1024 * 1024);
     loop {
         let start = Instant::now();
-        batch.clear();
+        let mut n = 0;
         let mut done = false;
-        while batch.len() < STAGED_BATCH {
-            let Some(row) = rows.next() else {
+        while n < STAGED_BATCH {
+            let Some(row) = rows.next_into(&mut events[n]) else {
                 done = true;
                 break;
             };
             c.rows += 1;
-            if let Ok(event) = row.outcome {
-                batch.push(event);
+            if row.outcome.is_ok() {
+                n += 1;
             }
         }
+        let batch = &mut events[..n];
         c.events += batch.len() as u64;
         let parsed = Instant::now();
         t.parse += parsed - start;

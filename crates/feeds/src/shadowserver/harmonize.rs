@@ -3,7 +3,6 @@
 
 use std::borrow::Cow;
 
-use baken_model::Event;
 use base64::Engine;
 use serde_json::Value;
 
@@ -198,11 +197,11 @@ impl Name {
         }
     }
 
-    /// `event[name] = value`.
-    pub(crate) fn insert(&self, event: &mut Event, value: Value) {
+    /// The name as [`baken_model::FieldOrder::new`] takes it: borrowed when interned.
+    pub(crate) fn to_cow(&self) -> Cow<'static, str> {
         match self {
-            Name::Static(s) => event.insert_static(s, value),
-            Name::Owned(s) => event.insert(s.as_str(), value),
+            Name::Static(s) => Cow::Borrowed(s),
+            Name::Owned(s) => Cow::Owned(s.clone()),
         }
     }
 }
@@ -288,91 +287,60 @@ pub(crate) enum Overwrite {
     Replace,
 }
 
-/// `key in message` (with `Message.__contains__`'s special case for `extra`).
-pub(crate) fn contains(event: &Event, key: &str) -> bool {
-    if key == "extra" {
-        return event.iter().any(|(k, _)| k.starts_with("extra."));
-    }
-    event.contains(key)
+/// What `Message.add` makes of a value once it is past the check for an existing key: the
+/// part of `add` that depends on the key's kind and the value alone, so that a parser can
+/// work it out once per distinct value.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Eval {
+    /// `None`, `""`, `"-"` or `"N/A"`: nothing is stored ([`Added::Ignored`]); with
+    /// `overwrite=True` an existing value is removed.
+    Ignored,
+    /// Stored as this value.
+    Store(Value),
+    /// Sanitising gave `None` or the value is not valid: `InvalidValue`, or [`Added::No`]
+    /// when `raise_failure=False`.
+    Invalid,
+    /// Another error: `InvalidKey`, or one where IntelMQ crashes on the row.
+    Fails(AddError),
 }
 
-fn remove(event: &mut Event, key: &str) {
-    if key == "extra" {
-        let keys: Vec<String> = event
-            .iter()
-            .filter(|(k, _)| k.starts_with("extra."))
-            .map(|(k, _)| k.to_string())
-            .collect();
-        for k in keys {
-            event.remove(&k);
-        }
-    } else {
-        event.remove(key);
-    }
-}
-
-/// `Message.add(key, value, sanitize, overwrite, raise_failure)`; `kind` is `key_kind(key)`.
-pub(crate) fn add(
-    event: &mut Event,
-    name: &Name,
-    kind: &KeyKind,
-    value: PyVal<'_>,
-    sanitize: bool,
-    overwrite: Overwrite,
-    raise_failure: bool,
-) -> Result<Added, AddError> {
-    let key = name.as_str();
-    let exists = contains(event, key);
-    match overwrite {
-        Overwrite::Raise if exists => return Err(AddError::KeyExists),
-        Overwrite::Keep if exists => return Ok(Added::No),
-        _ => {}
-    }
+/// The value-dependent part of `Message.add(key, value, sanitize, …)`; `kind` is
+/// `key_kind(key)`.
+pub(crate) fn evaluate(kind: &KeyKind, value: PyVal<'_>, sanitize: bool) -> Eval {
     let ignored = match &value {
         PyVal::None => true,
         PyVal::Str(s) => matches!(s.as_ref(), "" | "-" | "N/A"),
         _ => false,
     };
     if ignored {
-        if overwrite == Overwrite::Replace && exists {
-            remove(event, key);
-        }
-        return Ok(Added::Ignored);
+        return Eval::Ignored;
     }
     let spec = match kind {
         KeyKind::Field(spec) => *spec,
-        KeyKind::Subitem => {
-            // JSONDict.sanitize_subitem / is_valid_subitem accept anything
-            name.insert(event, value.into_json());
-            return Ok(Added::Yes);
-        }
+        // JSONDict.sanitize_subitem / is_valid_subitem accept anything
+        KeyKind::Subitem => return Eval::Store(value.into_json()),
         KeyKind::BrokenSubitem => {
-            return Err(AddError::Other("sub key of a field that is not a JSONDict"));
+            return Eval::Fails(AddError::Other("sub key of a field that is not a JSONDict"));
         }
-        KeyKind::NotAString => return Err(AddError::Other("field name is not a string")),
-        KeyKind::Invalid => return Err(AddError::InvalidKey),
+        KeyKind::NotAString => return Eval::Fails(AddError::Other("field name is not a string")),
+        KeyKind::Invalid => return Eval::Fails(AddError::InvalidKey),
     };
     if spec.kind == Kind::JsonDict {
-        return Err(AddError::Other("setting a JSONDict field as a whole"));
+        return Eval::Fails(AddError::Other("setting a JSONDict field as a whole"));
     }
     let value = if sanitize {
-        match sanitize_value(spec.kind, value)? {
-            Some(v) => v,
-            None if raise_failure => return Err(AddError::InvalidValue),
-            None => return Ok(Added::No),
+        match sanitize_value(spec.kind, value) {
+            Ok(Some(v)) => v,
+            Ok(None) => return Eval::Invalid,
+            Err(e) => return Eval::Fails(e),
         }
     } else {
         value
     };
     if !is_valid_value(&spec, &value) {
-        return if raise_failure {
-            Err(AddError::InvalidValue)
-        } else {
-            Ok(Added::No)
-        };
+        return Eval::Invalid;
     }
-    name.insert(event, value.into_json());
-    Ok(Added::Yes)
+    Eval::Store(value.into_json())
 }
 
 /// `GenericType.sanitize`: falsy → `None`, strings stripped, others `str()`.
@@ -530,7 +498,14 @@ pub(crate) fn fqdn_sanitize(v: PyVal<'_>) -> Option<String> {
     if s.is_empty() {
         return None;
     }
-    net::idna_encode(s).map(|e| e.to_lowercase())
+    net::idna_encode(s).map(|mut e| {
+        if e.is_ascii() {
+            e.make_ascii_lowercase();
+            e
+        } else {
+            e.to_lowercase()
+        }
+    })
 }
 
 /// `FQDN.is_valid(value)` without sanitising.

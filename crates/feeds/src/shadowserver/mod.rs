@@ -31,16 +31,17 @@ mod harmonize;
 mod net;
 mod pydate;
 mod pyval;
+mod records;
 mod schema;
 
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use base64::Engine;
 use serde_json::Value;
@@ -50,10 +51,13 @@ pub use schema::{
     FieldRule, Report, SCHEMA_ENV, Schema, SchemaError, Target, report_name_from_file_name,
 };
 
-use crate::{Event, FeedError, Options, Row, RowError, Rows};
+use baken_model::FieldOrder;
+
+use crate::{Event, FeedError, Options, Row, RowError, RowInto, RowStream, Rows};
 use convert::RowLookup;
-use harmonize::{AddError, KeyKind, Name, Overwrite};
+use harmonize::{AddError, Added, Eval, KeyKind, Name, Overwrite};
 use pyval::PyVal;
+use records::{Records, is_strip_space};
 
 /// Opens a Shadowserver CSV report, loading the schema from [`Options::schema`] or
 /// [`Schema::default_path`].
@@ -135,10 +139,6 @@ fn now_observation() -> String {
         .to_string()
 }
 
-fn is_strip_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c | 0x1c..=0x1f)
-}
-
 /// The line ending IntelMQ uses in `raw`: `io.StringIO(report, newline='').newlines` of the
 /// stripped report, `\r\n` when there is none or a mix.
 fn detect_line_ending(mut file: File) -> io::Result<&'static str> {
@@ -177,110 +177,6 @@ fn detect_line_ending(mut file: File) -> io::Result<&'static str> {
         CR => "\r",
         _ => "\r\n",
     })
-}
-
-/// A reader that applies IntelMQ's `raw_report.strip()` and `.translate({0: None})` to the
-/// byte stream and keeps the bytes handed out until the parser has consumed them.
-struct Source<R> {
-    inner: R,
-    /// Bytes handed to the CSV reader and not yet released, starting at offset `base`.
-    kept: Vec<u8>,
-    base: u64,
-    /// Bytes ready to be handed out.
-    ready: Vec<u8>,
-    ready_pos: usize,
-    /// White space held back until something other than white space follows.
-    pending: Vec<u8>,
-    started: bool,
-    /// Newlines dropped before the first non-space byte.
-    leading_newlines: u64,
-    eof: bool,
-}
-
-impl<R: Read> Source<R> {
-    fn new(inner: R) -> Self {
-        Source {
-            inner,
-            kept: Vec::new(),
-            base: 0,
-            ready: Vec::new(),
-            ready_pos: 0,
-            pending: Vec::new(),
-            started: false,
-            leading_newlines: 0,
-            eof: false,
-        }
-    }
-
-    fn fill(&mut self) -> io::Result<()> {
-        let mut buf = [0u8; 64 * 1024];
-        self.ready.clear();
-        self.ready_pos = 0;
-        while self.ready.is_empty() && !self.eof {
-            let n = self.inner.read(&mut buf)?;
-            if n == 0 {
-                self.eof = true;
-                break;
-            }
-            let mut chunk = &buf[..n];
-            if !self.started {
-                // leading white space is dropped; its newlines are counted
-                let first = chunk.iter().position(|&b| !is_strip_space(b));
-                let skipped = &chunk[..first.unwrap_or(chunk.len())];
-                self.leading_newlines += skipped.iter().filter(|&&b| b == b'\n').count() as u64;
-                match first {
-                    Some(i) => {
-                        chunk = &chunk[i..];
-                        self.started = true;
-                    }
-                    None => continue,
-                }
-            }
-            // white space is held back until something other than white space follows it
-            match chunk.iter().rposition(|&b| !is_strip_space(b)) {
-                None => self.pending.extend_from_slice(chunk),
-                Some(last) => {
-                    self.ready.append(&mut self.pending);
-                    let body = &chunk[..=last];
-                    if body.contains(&0) {
-                        self.ready.extend(body.iter().copied().filter(|&b| b != 0));
-                    } else {
-                        self.ready.extend_from_slice(body);
-                    }
-                    self.pending.extend_from_slice(&chunk[last + 1..]);
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Moves the bytes from stream offset `from` to `to` into `out` (replacing its
-    /// contents); they are released afterwards.
-    fn take_into(&mut self, from: u64, to: u64, out: &mut Vec<u8>) {
-        let start = from.saturating_sub(self.base) as usize;
-        let end = (to.saturating_sub(self.base) as usize).min(self.kept.len());
-        out.clear();
-        out.extend_from_slice(&self.kept[start.min(end)..end]);
-        // release consumed bytes in large steps, not per row
-        if end >= 64 * 1024 {
-            self.kept.drain(..end);
-            self.base += end as u64;
-        }
-    }
-}
-
-impl<R: Read> Read for Source<R> {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        if self.ready_pos >= self.ready.len() {
-            self.fill()?;
-        }
-        let avail = &self.ready[self.ready_pos..];
-        let n = avail.len().min(out.len());
-        out[..n].copy_from_slice(&avail[..n]);
-        self.kept.extend_from_slice(&avail[..n]);
-        self.ready_pos += n;
-        Ok(n)
-    }
 }
 
 /// Bytes as Python's `decode('utf-8', 'ignore')` gives them: invalid sequences dropped.
@@ -328,43 +224,94 @@ struct Step {
     target: StepTarget,
     conversion: Option<Conversion>,
     with_row: bool,
+    /// Whether the step's outcome depends on its cell alone (and so may be remembered per
+    /// distinct cell text).
+    pure: bool,
+}
+
+/// Where `Message.add` puts a key: the event field it fills.
+#[derive(Debug, Clone)]
+struct KeyTarget {
+    name: Name,
+    kind: KeyKind,
+    /// The key's place in [`Plan::order`]; `None` for keys that are never stored (invalid
+    /// keys, JSONDict fields as a whole, sub keys of other fields).
+    field: Option<usize>,
+    /// The key is `extra`, which `Message.__contains__` finds when any `extra.*` is set.
+    whole_extra: bool,
 }
 
 #[derive(Debug, Clone)]
 enum StepTarget {
     /// `event.add(key, …)`.
-    Key(Name, KeyKind),
-    /// Optional `extra.` (the column name) or `extra.<name>`: the whole key.
-    Extra(Name),
+    Key(KeyTarget),
+    /// Optional `extra.` (the column name) or `extra.<name>`: that field.
+    Extra(usize),
     /// Optional `False`.
     Ignore,
-    /// Required `extra.*`/`False`/other: handled by `event.add` like any key.
+    /// Required `extra.*`/`False`/other: `event.add` with a key that is not a string.
+    Broken(KeyTarget),
+}
+
+/// What one step makes of one cell before looking at the event: the conversion, and what
+/// `Message.add` would do with the result. It depends on the cell's text alone (for steps
+/// that do not read the whole row), so the parser works it out once per distinct text.
+#[derive(Debug, Clone)]
+enum Outcome {
+    /// The conversion raised.
+    ConvFailed(String),
+    /// The conversion gave `None`.
+    NoValue,
+    /// A key target: what `Message.add` does with the value when the key is free.
+    Add(Eval),
+    /// An `extra.` target: the value goes to that field as it is.
+    Extra(Value),
+    /// An ignored (`False`) target.
+    Consumed,
+    /// An optional key target whose key is invalid: the value goes to `extra.<key>`.
+    InvalidKey(Value),
+    /// An optional target that is not a string: the row fails.
     Broken,
 }
 
 /// The per-report mapping compiled against one header.
 #[derive(Debug)]
 struct Plan {
-    feed_name: String,
-    documentation: Option<String>,
-    /// Distinct header names and the column index Python's `DictReader` takes each from
-    /// (the last of equal names).
-    names: Vec<String>,
+    /// The column index Python's `DictReader` takes each distinct header name from (the
+    /// last of equal names).
     name_col: Vec<usize>,
     by_name: HashMap<String, usize>,
     /// How often each distinct name is in the header (the initial `fields` multiset).
     initial_counts: Vec<u32>,
+    /// `time.observation`, `feed.name` and `feed.documentation`, and what adding each
+    /// does (`add(…, sanitize=False, raise_failure=False)` then `add(…, sanitize=True)`
+    /// for the first, `add(…, overwrite=False)` for the others).
+    observation: (KeyTarget, Eval, Eval, String),
+    feed: Vec<(KeyTarget, Eval, String)>,
     required: Vec<Step>,
     optional: Vec<Step>,
-    constants: Vec<(Name, KeyKind, Value)>,
-    /// `extra.<name>` for each distinct header name.
-    extra_names: Vec<Name>,
+    /// The constant fields: target, `add(…, sanitize=False, raise_failure=False)`,
+    /// `add(…, sanitize=True)`, the value as JSON (for messages).
+    constants: Vec<(KeyTarget, Eval, Eval, Value)>,
+    /// The field of `extra.<name>` for each distinct header name.
+    extra_fields: Vec<usize>,
+    /// The field `raw`.
+    raw_field: usize,
+    /// Every field an event of this report can have, in order.
+    order: FieldOrder,
+    /// Which of them are `extra.*`.
+    is_extra: Vec<bool>,
     /// The header as `csv.DictWriter.writeheader()` writes it (all fields quoted).
     quoted_header: String,
 }
 
 impl Plan {
-    fn new(report: &Report, header: Vec<String>, path: &Path) -> Result<Plan, FeedError> {
+    fn new(
+        report: &Report,
+        header: Vec<String>,
+        observation: &str,
+        path: &Path,
+    ) -> Result<Plan, FeedError> {
         let mut names: Vec<String> = Vec::new();
         let mut name_col: Vec<usize> = Vec::new();
         let mut by_name: HashMap<String, usize> = HashMap::new();
@@ -383,18 +330,103 @@ impl Plan {
                 }
             }
         }
-        let step = |rule: &FieldRule, required: bool| -> Step {
-            let target = match (&rule.target, required) {
-                (Target::Key(k), true) => StepTarget::Key(Name::new(k), harmonize::key_kind(k)),
-                (Target::Key(k), false) if k == "extra." => {
-                    StepTarget::Extra(Name::new(&format!("extra.{}", rule.column)))
+        // every name an event can get, first as names, then resolved against the order
+        let mut fields: Vec<Cow<'static, str>> = Vec::new();
+        let mut key = |k: &str| -> (Name, KeyKind) {
+            let name = Name::new(k);
+            let kind = harmonize::key_kind(k);
+            let stored = match &kind {
+                KeyKind::Field(spec) => spec.kind != harmonize::Kind::JsonDict,
+                KeyKind::Subitem => true,
+                _ => false,
+            };
+            if stored {
+                fields.push(name.to_cow());
+            }
+            (name, kind)
+        };
+        let mut keys: Vec<(Name, KeyKind)> = Vec::new();
+        let mut key_index = |k: &str| -> usize {
+            keys.push(key(k));
+            keys.len() - 1
+        };
+        let obs_key = key_index("time.observation");
+        let feed_keys = [key_index("feed.name"), key_index("feed.documentation")];
+        let raw_key = key_index("raw");
+        let mut extra_names: Vec<Name> = Vec::new();
+        let mut extra_name = |n: String| -> usize {
+            extra_names.push(Name::new(&n));
+            extra_names.len() - 1
+        };
+        enum Pre {
+            Key(usize),
+            Extra(usize),
+            Ignore,
+            Broken,
+        }
+        let mut pre_step = |rule: &FieldRule, required: bool| -> (Pre, Option<usize>) {
+            match (&rule.target, required) {
+                (Target::Key(k), true) => (Pre::Key(key_index(k)), None),
+                (Target::Key(k), false) if k == "extra." => (
+                    Pre::Extra(extra_name(format!("extra.{}", rule.column))),
+                    None,
+                ),
+                (Target::Key(k), false) if k.starts_with("extra.") => (
+                    Pre::Extra(extra_name(format!("extra.{}", &k["extra.".len()..]))),
+                    None,
+                ),
+                (Target::Key(k), false) => {
+                    let i = key_index(k);
+                    // an invalid key sends the value to `extra.<key>`
+                    let invalid = matches!(harmonize::key_kind(k), KeyKind::Invalid);
+                    (
+                        Pre::Key(i),
+                        invalid.then(|| extra_name(format!("extra.{k}"))),
+                    )
                 }
-                (Target::Key(k), false) if k.starts_with("extra.") => {
-                    StepTarget::Extra(Name::new(&format!("extra.{}", &k["extra.".len()..])))
-                }
-                (Target::Key(k), false) => StepTarget::Key(Name::new(k), harmonize::key_kind(k)),
-                (Target::Ignore, false) => StepTarget::Ignore,
-                (Target::Ignore | Target::Broken, _) => StepTarget::Broken,
+                (Target::Ignore, false) => (Pre::Ignore, None),
+                (Target::Ignore | Target::Broken, _) => (Pre::Broken, None),
+            }
+        };
+        let required_pre: Vec<_> = report.required.iter().map(|r| pre_step(r, true)).collect();
+        let optional_pre: Vec<_> = report.optional.iter().map(|r| pre_step(r, false)).collect();
+        let constant_keys: Vec<usize> =
+            report.constants.iter().map(|(k, _)| key_index(k)).collect();
+        let header_extras: Vec<usize> = names
+            .iter()
+            .map(|n| extra_name(format!("extra.{n}")))
+            .collect();
+        fields.extend(extra_names.iter().map(Name::to_cow));
+        let order = FieldOrder::new(fields);
+        let field_of = |name: &Name| order.index(name.as_str());
+        let target = |i: usize| -> KeyTarget {
+            let (name, kind) = keys[i].clone();
+            let stored = match &kind {
+                KeyKind::Field(spec) => spec.kind != harmonize::Kind::JsonDict,
+                KeyKind::Subitem => true,
+                _ => false,
+            };
+            KeyTarget {
+                field: if stored { field_of(&name) } else { None },
+                whole_extra: name.as_str() == "extra",
+                name,
+                kind,
+            }
+        };
+        let extra_field =
+            |i: usize| field_of(&extra_names[i]).expect("every extra name is one of the fields");
+        let not_a_string = KeyTarget {
+            name: Name::Static("False"),
+            kind: KeyKind::NotAString,
+            field: None,
+            whole_extra: false,
+        };
+        let step = |rule: &FieldRule, pre: &(Pre, Option<usize>)| -> Step {
+            let target = match pre.0 {
+                Pre::Key(i) => StepTarget::Key(target(i)),
+                Pre::Extra(i) => StepTarget::Extra(extra_field(i)),
+                Pre::Ignore => StepTarget::Ignore,
+                Pre::Broken => StepTarget::Broken(not_a_string.clone()),
             };
             Step {
                 slot: by_name.get(&rule.column).copied(),
@@ -402,9 +434,15 @@ impl Plan {
                 target,
                 conversion: rule.conversion.clone(),
                 with_row: rule.with_row,
+                pure: !rule.with_row,
             }
         };
-        let required: Vec<Step> = report.required.iter().map(|r| step(r, true)).collect();
+        let required: Vec<Step> = report
+            .required
+            .iter()
+            .zip(&required_pre)
+            .map(|(r, p)| step(r, p))
+            .collect();
         if let Some(missing) = required.iter().find(|s| s.slot.is_none()) {
             return Err(FeedError::Format {
                 path: path.to_path_buf(),
@@ -415,15 +453,48 @@ impl Plan {
                 ),
             });
         }
-        let optional = report.optional.iter().map(|r| step(r, false)).collect();
+        let optional = report
+            .optional
+            .iter()
+            .zip(&optional_pre)
+            .map(|(r, p)| step(r, p))
+            .collect();
+        let obs = PyVal::str(observation);
+        let obs_kind = &keys[obs_key].1;
+        let observation = (
+            target(obs_key),
+            harmonize::evaluate(obs_kind, obs.clone(), false),
+            harmonize::evaluate(obs_kind, obs, true),
+            observation.to_string(),
+        );
+        let feed = feed_keys
+            .iter()
+            .zip([Some(report.feed_name.as_str()), report.url.as_deref()])
+            .map(|(&i, value)| {
+                let v = value.map_or(PyVal::None, PyVal::str);
+                (
+                    target(i),
+                    harmonize::evaluate(&keys[i].1, v, true),
+                    value.unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
         let constants = report
             .constants
             .iter()
-            .map(|(k, v)| (Name::new(k), harmonize::key_kind(k), v.clone()))
+            .zip(&constant_keys)
+            .map(|((_, value), &i)| {
+                let v = PyVal::from_json(value);
+                (
+                    target(i),
+                    harmonize::evaluate(&keys[i].1, v.clone(), false),
+                    harmonize::evaluate(&keys[i].1, v, true),
+                    value.clone(),
+                )
+            })
             .collect();
-        let extra_names = names
-            .iter()
-            .map(|n| Name::new(&format!("extra.{n}")))
+        let is_extra = (0..order.len())
+            .map(|i| order.name(i).starts_with("extra."))
             .collect();
         let quoted_header = header
             .iter()
@@ -431,16 +502,18 @@ impl Plan {
             .collect::<Vec<_>>()
             .join(",");
         Ok(Plan {
-            feed_name: report.feed_name.clone(),
-            documentation: report.url.clone(),
-            names,
             name_col,
             by_name,
             initial_counts,
+            observation,
+            feed,
             required,
             optional,
             constants,
-            extra_names,
+            extra_fields: header_extras.into_iter().map(extra_field).collect(),
+            raw_field: target(raw_key).field.expect("raw is a field"),
+            is_extra,
+            order,
             quoted_header,
         })
     }
@@ -449,14 +522,31 @@ impl Plan {
 /// The current row as Python's `DictReader` dict.
 struct RowView<'a> {
     plan: &'a Plan,
-    fields: &'a [std::borrow::Cow<'a, str>],
+    cells: Cells<'a>,
 }
 
-impl RowView<'_> {
-    fn slot(&self, slot: usize) -> Option<&str> {
-        self.fields
-            .get(self.plan.name_col[slot])
-            .map(|c| c.as_ref())
+/// A row's cells, decoded.
+enum Cells<'a> {
+    /// All valid UTF-8: the cells one after the other, and where each ends.
+    Text { text: &'a str, ends: &'a [usize] },
+    /// Some were not: each decoded on its own (invalid sequences dropped).
+    Decoded(&'a [String]),
+}
+
+impl<'a> RowView<'a> {
+    fn cell(&self, col: usize) -> Option<&'a str> {
+        match self.cells {
+            Cells::Text { text, ends } => {
+                let end = *ends.get(col)?;
+                let start = if col == 0 { 0 } else { ends[col - 1] };
+                Some(&text[start..end])
+            }
+            Cells::Decoded(cells) => cells.get(col).map(String::as_str),
+        }
+    }
+
+    fn slot(&self, slot: usize) -> Option<&'a str> {
+        self.cell(self.plan.name_col[slot])
     }
 }
 
@@ -481,24 +571,508 @@ fn add_error_message(e: &AddError, key: &str, value: &str) -> String {
     }
 }
 
+/// The event being built for one row: a value per field of [`Plan::order`], reused from
+/// row to row.
+struct Scratch {
+    values: Vec<Value>,
+    /// Set by `Message.add`.
+    set: Vec<bool>,
+    /// Set as `extra` at the end of the row (IntelMQ collects these and adds them last).
+    pending: Vec<bool>,
+    /// How many `extra.*` fields are set by `Message.add`.
+    set_extras: usize,
+}
+
+impl Scratch {
+    fn new(n: usize) -> Self {
+        Scratch {
+            values: vec![Value::Null; n],
+            set: vec![false; n],
+            pending: vec![false; n],
+            set_extras: 0,
+        }
+    }
+
+    fn clear(&mut self) {
+        self.set.fill(false);
+        self.pending.fill(false);
+        self.set_extras = 0;
+    }
+
+    /// `key in event`.
+    fn contains(&self, target: &KeyTarget) -> bool {
+        if target.whole_extra {
+            return self.set_extras > 0;
+        }
+        target.field.is_some_and(|f| self.set[f])
+    }
+
+    fn store(&mut self, plan: &Plan, field: usize, value: &Value) {
+        if !self.set[field] {
+            self.set[field] = true;
+            if plan.is_extra[field] {
+                self.set_extras += 1;
+            }
+        }
+        assign_value(&mut self.values[field], value);
+    }
+
+    /// `del event[key]`.
+    fn remove(&mut self, plan: &Plan, target: &KeyTarget) {
+        if target.whole_extra {
+            for (f, set) in self.set.iter_mut().enumerate() {
+                if plan.is_extra[f] {
+                    *set = false;
+                }
+            }
+            self.set_extras = 0;
+        } else if let Some(f) = target.field.filter(|&f| self.set[f]) {
+            self.set[f] = false;
+            if plan.is_extra[f] {
+                self.set_extras -= 1;
+            }
+        }
+    }
+
+    /// `Message.add(key, value, overwrite=…, raise_failure=…)` with the value's part done.
+    fn add(
+        &mut self,
+        plan: &Plan,
+        target: &KeyTarget,
+        eval: &Eval,
+        overwrite: Overwrite,
+        raise_failure: bool,
+    ) -> Result<Added, AddError> {
+        let exists = self.contains(target);
+        match overwrite {
+            Overwrite::Raise if exists => return Err(AddError::KeyExists),
+            Overwrite::Keep if exists => return Ok(Added::No),
+            _ => {}
+        }
+        match eval {
+            Eval::Ignored => {
+                if overwrite == Overwrite::Replace && exists {
+                    self.remove(plan, target);
+                }
+                Ok(Added::Ignored)
+            }
+            Eval::Store(v) => {
+                let field = target
+                    .field
+                    .expect("a key whose values are stored is one of the fields");
+                self.store(plan, field, v);
+                Ok(Added::Yes)
+            }
+            Eval::Invalid if raise_failure => Err(AddError::InvalidValue),
+            Eval::Invalid => Ok(Added::No),
+            Eval::Fails(e) => Err(e.clone()),
+        }
+    }
+
+    /// Sets `field` as `extra` at the end of the row (the last value wins).
+    fn pend(&mut self, field: usize, value: &Value) {
+        self.pending[field] = true;
+        assign_value(&mut self.values[field], value);
+    }
+
+    fn pend_str(&mut self, field: usize, value: &str) {
+        self.pending[field] = true;
+        match &mut self.values[field] {
+            Value::String(s) => {
+                s.clear();
+                s.push_str(value);
+            }
+            v => *v = Value::String(value.to_string()),
+        }
+    }
+
+    /// The fields of the event, in order, to be moved into it.
+    fn fields(&mut self) -> impl Iterator<Item = (usize, &mut Value)> {
+        let (set, pending) = (&self.set, &self.pending);
+        self.values
+            .iter_mut()
+            .enumerate()
+            .filter(move |(f, _)| set[*f] || pending[*f])
+    }
+}
+
+/// `*dst = src.clone()`, reusing the buffer of a string `dst` holds.
+fn assign_value(dst: &mut Value, src: &Value) {
+    match (dst, src) {
+        (Value::String(d), Value::String(s)) => {
+            d.clear();
+            d.push_str(s);
+        }
+        (d, s) => *d = s.clone(),
+    }
+}
+
+/// A step's outcomes remembered per distinct cell text, for as long as that pays: a column
+/// whose texts rarely repeat (addresses, time stamps) stops being remembered after a few
+/// thousand rows.
+#[derive(Default)]
+struct Memo {
+    /// (text, index into `outcomes`)
+    index: hashbrown::HashTable<(Box<str>, usize)>,
+    hasher: foldhash::fast::RandomState,
+    outcomes: Vec<Outcome>,
+    lookups: u32,
+    misses: u32,
+    off: bool,
+}
+
+/// At most this many outcomes are remembered per step.
+const MEMO_CAPACITY: usize = 1024;
+/// After this many lookups a step whose texts repeat less than half of the time is no
+/// longer remembered.
+const MEMO_TRIAL: u32 = 4096;
+
+/// `a == b`, eight bytes at a time and inline: cell texts are short, where a call into
+/// `memcmp` per comparison costs more than the comparison.
+fn same_text(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i + 8 <= a.len() {
+        let mut x = [0u8; 8];
+        let mut y = [0u8; 8];
+        x.copy_from_slice(&a[i..i + 8]);
+        y.copy_from_slice(&b[i..i + 8]);
+        if x != y {
+            return false;
+        }
+        i += 8;
+    }
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+impl Memo {
+    /// The outcome for `text`, computed by `compute` unless remembered.
+    fn get(&mut self, text: &str, compute: impl FnOnce() -> Outcome) -> Cow<'_, Outcome> {
+        use std::hash::BuildHasher;
+        if self.off {
+            return Cow::Owned(compute());
+        }
+        if self.lookups < MEMO_TRIAL {
+            self.lookups += 1;
+        } else if self.misses * 2 > self.lookups {
+            self.off = true;
+            self.index = hashbrown::HashTable::new();
+            self.outcomes = Vec::new();
+            return Cow::Owned(compute());
+        }
+        let hash = self.hasher.hash_one(text);
+        if let Some(&(_, i)) = self
+            .index
+            .find(hash, |(k, _)| same_text(k.as_bytes(), text.as_bytes()))
+        {
+            return Cow::Borrowed(&self.outcomes[i]);
+        }
+        if self.lookups < MEMO_TRIAL {
+            self.misses += 1;
+        }
+        let outcome = compute();
+        if self.outcomes.len() >= MEMO_CAPACITY {
+            return Cow::Owned(outcome);
+        }
+        let hasher = &self.hasher;
+        self.index
+            .insert_unique(hash, (text.into(), self.outcomes.len()), |(k, _)| {
+                hasher.hash_one(&**k)
+            });
+        self.outcomes.push(outcome);
+        Cow::Borrowed(self.outcomes.last().expect("just pushed"))
+    }
+}
+
+/// The value a step hands to `Message.add`: its cell through its conversion.
+fn converted<'a>(
+    step: &Step,
+    required: bool,
+    cell: Option<&'a str>,
+    row: &'a RowView<'a>,
+) -> Result<PyVal<'a>, String> {
+    Ok(match (&step.conversion, cell) {
+        // IntelMQ skips an unknown conversion of an optional field, and fails a required one
+        (Some(conv), Some(v)) if required || conv.is_known() => {
+            convert::apply(conv, v, row, step.with_row).map_err(|e| e.0)?
+        }
+        (_, Some(v)) => PyVal::str(v),
+        (_, None) => PyVal::None,
+    })
+}
+
+fn outcome(step: &Step, required: bool, cell: Option<&str>, row: &RowView<'_>) -> Outcome {
+    let value = match converted(step, required, cell, row) {
+        Ok(v) => v,
+        Err(e) => return Outcome::ConvFailed(e),
+    };
+    if value.is_none() {
+        return Outcome::NoValue;
+    }
+    match &step.target {
+        StepTarget::Key(t) if required => Outcome::Add(harmonize::evaluate(&t.kind, value, true)),
+        StepTarget::Broken(t) => {
+            if required {
+                Outcome::Add(harmonize::evaluate(&t.kind, value, true))
+            } else {
+                Outcome::Broken
+            }
+        }
+        StepTarget::Key(t) => {
+            let json = matches!(t.kind, KeyKind::Invalid).then(|| value.to_json());
+            match harmonize::evaluate(&t.kind, value, true) {
+                Eval::Fails(AddError::InvalidKey) => {
+                    Outcome::InvalidKey(json.expect("InvalidKey comes from an invalid key"))
+                }
+                eval => Outcome::Add(eval),
+            }
+        }
+        StepTarget::Extra(_) => Outcome::Extra(value.into_json()),
+        StepTarget::Ignore => Outcome::Consumed,
+    }
+}
+
+/// What a row's parse keeps from row to row.
+struct Work {
+    scratch: Scratch,
+    /// One per step: the required ones, then the optional ones.
+    memos: Vec<Memo>,
+    /// Whether outcomes are remembered at all (tests compare with and without).
+    remember: bool,
+    counts: Vec<u32>,
+}
+
+/// Builds one row's event in `work.scratch` as IntelMQ's `parse_line` and `Message.add`
+/// would.
+fn parse_row(
+    plan: &Plan,
+    work: &mut Work,
+    row: &RowView<'_>,
+    strict: bool,
+    raw: Option<(&str, &str)>,
+) -> Result<(), Failure> {
+    let Work {
+        scratch,
+        memos,
+        remember,
+        counts,
+    } = work;
+    let remember = *remember;
+    scratch.clear();
+    counts.copy_from_slice(&plan.initial_counts);
+    let fail = |column: &str, message: String| Failure {
+        column: Some(column.to_string()),
+        message,
+    };
+    let whole = |e: AddError, key: &str, value: &str| Failure {
+        column: None,
+        message: add_error_message(&e, key, value),
+    };
+    // Event(report): time.observation; then feed.name and feed.documentation
+    let (target, first, second, value) = &plan.observation;
+    if scratch.add(plan, target, first, Overwrite::Raise, false) != Ok(Added::Yes) {
+        scratch
+            .add(plan, target, second, Overwrite::Raise, true)
+            .map_err(|e| whole(e, target.name.as_str(), value))?;
+    }
+    for (target, eval, value) in &plan.feed {
+        scratch
+            .add(plan, target, eval, Overwrite::Keep, true)
+            .map_err(|e| whole(e, target.name.as_str(), value))?;
+    }
+    // the text `str(value)` gives, for a message about a step's value
+    let shown = |step: &Step, required: bool, cell: Option<&str>| -> String {
+        converted(step, required, cell, row)
+            .map(|v| v.py_str().into_owned())
+            .unwrap_or_default()
+    };
+    let (required_memos, optional_memos) = memos.split_at_mut(plan.required.len());
+
+    for (step, memo) in plan.required.iter().zip(required_memos) {
+        let slot = step
+            .slot
+            .expect("required columns were checked against the header");
+        if counts[slot] == 0 {
+            counts[slot] += 1;
+        }
+        let cell = row.slot(slot);
+        let compute = || outcome(step, true, cell, row);
+        let result = match cell {
+            Some(text) if step.pure && remember => memo.get(text, compute),
+            _ => Cow::Owned(compute()),
+        };
+        let target = match &step.target {
+            StepTarget::Key(t) | StepTarget::Broken(t) => t,
+            _ => unreachable!("required steps add a key or fail"),
+        };
+        match &*result {
+            Outcome::ConvFailed(e) => {
+                return Err(fail(&step.column, format!("conversion failed: {e}")));
+            }
+            Outcome::NoValue => {
+                if strict {
+                    let what = match cell {
+                        Some(v) if !v.is_empty() => format!("{v:?} is not a valid value"),
+                        _ => "the value is missing".to_string(),
+                    };
+                    return Err(fail(&step.column, format!("required field: {what}")));
+                }
+            }
+            Outcome::Add(eval) => match scratch.add(plan, target, eval, Overwrite::Raise, true) {
+                Ok(_) | Err(AddError::InvalidKey) => counts[slot] -= 1,
+                Err(e) => {
+                    let value = shown(step, true, cell);
+                    return Err(fail(
+                        &step.column,
+                        add_error_message(&e, target.name.as_str(), &value),
+                    ));
+                }
+            },
+            _ => unreachable!("required steps add a key"),
+        }
+    }
+
+    for (step, memo) in plan.optional.iter().zip(optional_memos) {
+        let Some(slot) = step.slot else { continue };
+        if counts[slot] == 0 {
+            counts[slot] += 1;
+        }
+        let cell = row.slot(slot);
+        let compute = || outcome(step, false, cell, row);
+        let result = match cell {
+            Some(text) if step.pure && remember => memo.get(text, compute),
+            _ => Cow::Owned(compute()),
+        };
+        match (&*result, &step.target) {
+            (Outcome::ConvFailed(e), _) => {
+                return Err(fail(&step.column, format!("conversion failed: {e}")));
+            }
+            (Outcome::NoValue | Outcome::Consumed, _) => counts[slot] -= 1,
+            (Outcome::Extra(v), StepTarget::Extra(field)) => {
+                scratch.pend(*field, v);
+                counts[slot] -= 1;
+            }
+            (Outcome::InvalidKey(v), StepTarget::Key(target)) => {
+                // the key is never stored, so it is never there already
+                let field = plan
+                    .order
+                    .index(&format!("extra.{}", target.name.as_str()))
+                    .expect("extra.<key> of an invalid key is one of the fields");
+                scratch.pend(field, v);
+                counts[slot] -= 1;
+            }
+            (Outcome::Add(eval), StepTarget::Key(target)) => {
+                match scratch.add(plan, target, eval, Overwrite::Raise, true) {
+                    Ok(_) => counts[slot] -= 1,
+                    // only an invalid value leaves the column to `extra`
+                    Err(AddError::InvalidValue) => {}
+                    Err(e) => {
+                        let value = shown(step, false, cell);
+                        return Err(fail(
+                            &step.column,
+                            add_error_message(&e, target.name.as_str(), &value),
+                        ));
+                    }
+                }
+            }
+            (Outcome::Broken, _) => {
+                return Err(fail(
+                    &step.column,
+                    "the schema's field name is not a string".into(),
+                ));
+            }
+            _ => unreachable!("a step's outcome matches its target"),
+        }
+    }
+
+    // event.update(constant_fields)
+    for (target, first, second, value) in &plan.constants {
+        if scratch.add(plan, target, first, Overwrite::Replace, false) != Ok(Added::Yes) {
+            scratch
+                .add(plan, target, second, Overwrite::Replace, true)
+                .map_err(|e| whole(e, target.name.as_str(), &value.to_string()))?;
+        }
+    }
+
+    if let Some((line_ending, last_line)) = raw {
+        if scratch.set[plan.raw_field] {
+            return Err(whole(AddError::KeyExists, "raw", ""));
+        }
+        let mut recovered = String::with_capacity(plan.quoted_header.len() + last_line.len() + 2);
+        recovered.push_str(&plan.quoted_header);
+        recovered.push_str(line_ending);
+        recovered.push_str(last_line);
+        let recovered = pyval::py_strip(&recovered);
+        let field = plan.raw_field;
+        if !matches!(scratch.values[field], Value::String(_)) {
+            scratch.values[field] = Value::String(String::new());
+        }
+        if let Value::String(s) = &mut scratch.values[field] {
+            s.clear();
+            base64::engine::general_purpose::STANDARD.encode_string(recovered.as_bytes(), s);
+        }
+        scratch.set[field] = true;
+    }
+
+    let mut any_extra = scratch.pending.iter().any(|&p| p);
+    for (slot, &n) in counts.iter().enumerate() {
+        if n == 0 {
+            continue;
+        }
+        match row.slot(slot) {
+            Some("") => {}
+            Some(v) => {
+                scratch.pend_str(plan.extra_fields[slot], v);
+                any_extra = true;
+            }
+            None => {
+                scratch.pend(plan.extra_fields[slot], &Value::Null);
+                any_extra = true;
+            }
+        }
+    }
+    if any_extra && scratch.set_extras > 0 {
+        return Err(whole(AddError::KeyExists, "extra", ""));
+    }
+    Ok(())
+}
+
+/// Line breaks (`\r\n`, `\r`, `\n`) in `b`, as [`line_breaks`] counts them, without a
+/// byte-by-byte loop when `b` has no `\r` (the usual case).
+fn count_line_breaks(b: &[u8], after_cr: bool) -> (u64, u64, bool) {
+    if memchr::memchr(b'\r', b).is_some() {
+        return line_breaks(b, after_cr);
+    }
+    let all = memchr::memchr_iter(b'\n', b).count() as u64;
+    let lead = b.iter().take_while(|&&c| c == b'\n').count() as u64;
+    // a `\n` right after a `\r` that ended the bytes before is part of that break
+    let joined = u64::from(after_cr && lead > 0);
+    (all - joined, lead - joined, false)
+}
+
 /// The streaming parser: one [`Row`] per CSV record.
 struct Parser<R: Read> {
-    reader: csv::Reader<Source<R>>,
-    plan: Arc<Plan>,
+    records: Records<R>,
+    plan: Plan,
+    work: Work,
+    /// Cells of a row that is not all valid UTF-8, decoded one by one.
+    decoded: Vec<String>,
     path: PathBuf,
-    observation: String,
     raw: bool,
     /// Reject rows whose required fields have no valid value (see [`Options::strict`]).
     strict: bool,
     line_ending: &'static str,
-    record: csv::ByteRecord,
-    /// The current record's bytes as read (reused from row to row).
-    row_bytes: Vec<u8>,
-    counts: Vec<u32>,
-    consumed: u64,
-    /// The 1-based line number at stream offset `consumed`.
+    /// The 1-based line number at the end of the last record.
     line: u64,
-    /// Whether the bytes before `consumed` ended in `\r` (a following `\n` is the same break).
+    /// Whether the bytes before ended in `\r` (a following `\n` is the same break).
     after_cr: bool,
     done: bool,
 }
@@ -512,32 +1086,28 @@ impl<R: Read> Parser<R> {
         raw: bool,
         line_ending: &'static str,
     ) -> Result<Self, FeedError> {
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(Source::new(input));
-        let mut header = csv::ByteRecord::new();
-        let has_header = reader
-            .read_byte_record(&mut header)
-            .map_err(|e| FeedError::Format {
-                path: path.clone(),
-                message: format!("cannot read the header: {e}"),
-            })?;
+        let mut records = Records::new(input);
+        let has_header = records.advance().map_err(|e| FeedError::Format {
+            path: path.clone(),
+            message: format!("cannot read the header: {e}"),
+        })?;
         let header: Vec<String> = if has_header {
-            header
-                .iter()
-                .map(|f| decode_ignore(f).into_owned())
+            let (text, ends) = records.fields();
+            let mut start = 0;
+            ends.iter()
+                .map(|&end| {
+                    let cell = decode_ignore(&text[start..end]).into_owned();
+                    start = end;
+                    cell
+                })
                 .collect()
         } else {
             Vec::new()
         };
-        let consumed = reader.position().byte();
-        let leading_newlines = reader.get_ref().leading_newlines;
-        let mut header_bytes = Vec::new();
-        reader.get_mut().take_into(0, consumed, &mut header_bytes);
-        let (breaks, _, after_cr) = line_breaks(&header_bytes, false);
+        let leading_newlines = records.leading_newlines();
+        let (breaks, _, after_cr) = line_breaks(records.bytes(), false);
         let plan = if has_header {
-            Plan::new(report, header, &path)?
+            Plan::new(report, header, &observation, &path)?
         } else {
             // an empty report has no rows; nothing to check
             Plan::new(
@@ -546,291 +1116,62 @@ impl<R: Read> Parser<R> {
                     ..report.clone()
                 },
                 Vec::new(),
+                &observation,
                 &path,
             )?
         };
-        let counts = plan.initial_counts.clone();
+        let work = Work {
+            scratch: Scratch::new(plan.order.len()),
+            memos: (0..plan.required.len() + plan.optional.len())
+                .map(|_| Memo::default())
+                .collect(),
+            remember: true,
+            counts: plan.initial_counts.clone(),
+        };
         Ok(Parser {
-            reader,
-            plan: Arc::new(plan),
+            records,
+            plan,
+            work,
+            decoded: Vec::new(),
             path,
-            observation,
             raw,
             strict: false,
             line_ending,
-            record: csv::ByteRecord::new(),
-            row_bytes: Vec::new(),
-            counts,
-            consumed,
             line: 1 + leading_newlines + breaks,
             after_cr,
             done: !has_header,
         })
     }
-
-    fn parse_row(
-        &mut self,
-        fields: &[std::borrow::Cow<'_, str>],
-        last_line: &str,
-    ) -> Result<Event, Failure> {
-        let plan = &*self.plan;
-        let strict = self.strict;
-        let row = RowView { plan, fields };
-        let counts = &mut self.counts;
-        counts.copy_from_slice(&plan.initial_counts);
-        let mut event = Event::with_capacity(plan.names.len() + plan.constants.len() + 4);
-        let fail = |column: &str, message: String| Failure {
-            column: Some(column.to_string()),
-            message,
-        };
-        // Event(report): time.observation
-        let obs = PyVal::str(&self.observation);
-        let kind = harmonize::key_kind("time.observation");
-        let observation = Name::Static("time.observation");
-        if harmonize::add(
-            &mut event,
-            &observation,
-            &kind,
-            obs.clone(),
-            false,
-            Overwrite::Raise,
-            false,
-        ) != Ok(harmonize::Added::Yes)
-        {
-            harmonize::add(
-                &mut event,
-                &observation,
-                &kind,
-                obs,
-                true,
-                Overwrite::Raise,
-                true,
-            )
-            .map_err(|e| Failure {
-                column: None,
-                message: add_error_message(&e, "time.observation", &self.observation),
-            })?;
-        }
-        for (key, value) in [
-            ("feed.name", Some(plan.feed_name.as_str())),
-            ("feed.documentation", plan.documentation.as_deref()),
-        ] {
-            let v = value.map_or(PyVal::None, PyVal::str);
-            harmonize::add(
-                &mut event,
-                &Name::Static(key),
-                &harmonize::key_kind(key),
-                v,
-                true,
-                Overwrite::Keep,
-                true,
-            )
-            .map_err(|e| Failure {
-                column: None,
-                message: add_error_message(&e, key, value.unwrap_or_default()),
-            })?;
-        }
-        let mut extra: Vec<(Name, Value)> = Vec::with_capacity(plan.names.len());
-        let not_a_string = Name::Static("False");
-
-        for step in &plan.required {
-            let slot = step
-                .slot
-                .expect("required columns were checked against the header");
-            if counts[slot] == 0 {
-                counts[slot] += 1;
-            }
-            let raw_value = row.slot(slot);
-            let value = match (&step.conversion, raw_value) {
-                (Some(conv), Some(v)) => convert::apply(conv, v, &row, step.with_row)
-                    .map_err(|e| fail(&step.column, format!("conversion failed: {}", e.0)))?,
-                (_, Some(v)) => PyVal::str(v),
-                (_, None) => PyVal::None,
-            };
-            if value.is_none() {
-                if strict {
-                    let what = match raw_value {
-                        Some(v) if !v.is_empty() => format!("{v:?} is not a valid value"),
-                        _ => "the value is missing".to_string(),
-                    };
-                    return Err(fail(&step.column, format!("required field: {what}")));
-                }
-                continue;
-            }
-            let shown = value.shown_later();
-            let (key, kind) = match &step.target {
-                StepTarget::Key(k, kind) => (k, kind.clone()),
-                _ => (&not_a_string, KeyKind::NotAString),
-            };
-            match harmonize::add(&mut event, key, &kind, value, true, Overwrite::Raise, true) {
-                Ok(_) | Err(AddError::InvalidKey) => counts[slot] -= 1,
-                Err(e) => {
-                    return Err(fail(
-                        &step.column,
-                        add_error_message(&e, key.as_str(), &shown.py_str()),
-                    ));
-                }
-            }
-        }
-
-        for step in &plan.optional {
-            let Some(slot) = step.slot else { continue };
-            if counts[slot] == 0 {
-                counts[slot] += 1;
-            }
-            let raw_value = row.slot(slot);
-            let value = match (&step.conversion, raw_value) {
-                (Some(conv), Some(v)) if conv.is_known() => {
-                    convert::apply(conv, v, &row, step.with_row)
-                        .map_err(|e| fail(&step.column, format!("conversion failed: {}", e.0)))?
-                }
-                (_, Some(v)) => PyVal::str(v),
-                (_, None) => PyVal::None,
-            };
-            if value.is_none() {
-                counts[slot] -= 1;
-                continue;
-            }
-            match &step.target {
-                StepTarget::Extra(name) => {
-                    extra.push((name.clone(), value.into_json()));
-                    counts[slot] -= 1;
-                }
-                StepTarget::Ignore => counts[slot] -= 1,
-                StepTarget::Key(key, kind) => {
-                    // only an invalid key sends the value to `extra`
-                    let json = matches!(kind, KeyKind::Invalid).then(|| value.to_json());
-                    let shown = value.shown_later();
-                    match harmonize::add(&mut event, key, kind, value, true, Overwrite::Raise, true)
-                    {
-                        Ok(_) => counts[slot] -= 1,
-                        Err(AddError::InvalidValue) => {}
-                        Err(AddError::InvalidKey) => {
-                            let json = json.expect("InvalidKey comes from an invalid key");
-                            extra.push((Name::Owned(format!("extra.{}", key.as_str())), json));
-                            counts[slot] -= 1;
-                        }
-                        Err(e) => {
-                            return Err(fail(
-                                &step.column,
-                                add_error_message(&e, key.as_str(), &shown.py_str()),
-                            ));
-                        }
-                    }
-                }
-                StepTarget::Broken => {
-                    return Err(fail(
-                        &step.column,
-                        "the schema's field name is not a string".into(),
-                    ));
-                }
-            }
-        }
-
-        // event.update(constant_fields)
-        for (key, kind, value) in &plan.constants {
-            let v = PyVal::from_json(value);
-            let first = harmonize::add(
-                &mut event,
-                key,
-                kind,
-                v.clone(),
-                false,
-                Overwrite::Replace,
-                false,
-            );
-            if !matches!(first, Ok(harmonize::Added::Yes)) {
-                harmonize::add(&mut event, key, kind, v, true, Overwrite::Replace, true).map_err(
-                    |e| Failure {
-                        column: None,
-                        message: add_error_message(&e, key.as_str(), &value.to_string()),
-                    },
-                )?;
-            }
-        }
-
-        if self.raw {
-            let mut recovered =
-                String::with_capacity(plan.quoted_header.len() + last_line.len() + 2);
-            recovered.push_str(&plan.quoted_header);
-            recovered.push_str(self.line_ending);
-            recovered.push_str(last_line);
-            let recovered = pyval::py_strip(&recovered);
-            if harmonize::contains(&event, "raw") {
-                return Err(Failure {
-                    column: None,
-                    message: add_error_message(&AddError::KeyExists, "raw", ""),
-                });
-            }
-            event.insert(
-                "raw",
-                base64::engine::general_purpose::STANDARD.encode(recovered.as_bytes()),
-            );
-        }
-
-        for (slot, &n) in counts.iter().enumerate() {
-            if n == 0 {
-                continue;
-            }
-            match row.slot(slot) {
-                Some("") => {}
-                Some(v) => {
-                    extra.push((plan.extra_names[slot].clone(), Value::String(v.to_string())))
-                }
-                None => extra.push((plan.extra_names[slot].clone(), Value::Null)),
-            }
-        }
-        if !extra.is_empty() {
-            if harmonize::contains(&event, "extra") {
-                return Err(Failure {
-                    column: None,
-                    message: add_error_message(&AddError::KeyExists, "extra", ""),
-                });
-            }
-            for (k, v) in extra {
-                k.insert(&mut event, v);
-            }
-        }
-        Ok(event)
-    }
 }
 
-impl<R: Read> Iterator for Parser<R> {
-    type Item = Row;
-
-    fn next(&mut self) -> Option<Row> {
+impl<R: Read + Send> RowStream for Parser<R> {
+    fn next_into(&mut self, event: &mut Event) -> Option<RowInto> {
         if self.done {
             return None;
         }
-        let mut record = std::mem::take(&mut self.record);
-        let result = self.reader.read_byte_record(&mut record);
-        let mut line = self.line;
-        let outcome = match result {
+        match self.records.advance() {
             Ok(false) => {
                 self.done = true;
-                self.record = record;
-                return None;
+                None
             }
             Err(e) => {
                 self.done = true;
-                Err(RowError {
-                    field: None,
-                    message: format!(
-                        "{}: cannot read the rest of the file: {e}",
-                        self.path.display()
-                    ),
-                    raw: String::new(),
+                Some(RowInto {
+                    line: self.line,
+                    outcome: Err(RowError {
+                        field: None,
+                        message: format!(
+                            "{}: cannot read the rest of the file: {e}",
+                            self.path.display()
+                        ),
+                        raw: String::new(),
+                    }),
                 })
             }
             Ok(true) => {
-                let end = self.reader.position().byte();
-                let mut bytes = std::mem::take(&mut self.row_bytes);
-                self.reader
-                    .get_mut()
-                    .take_into(self.consumed, end, &mut bytes);
-                self.consumed = end;
-                let (breaks, leading, after_cr) = line_breaks(&bytes, self.after_cr);
-                line += leading;
+                let bytes = self.records.bytes();
+                let (breaks, leading, after_cr) = count_line_breaks(bytes, self.after_cr);
+                let line = self.line + leading;
                 self.line += breaks;
                 self.after_cr = after_cr;
                 // the row's text: for `raw` and for the quarantine of a failed row only
@@ -838,26 +1179,58 @@ impl<R: Read> Iterator for Parser<R> {
                     let text = decode_ignore(bytes);
                     text.trim_matches(['\r', '\n']).to_string()
                 };
-                let text = self.raw.then(|| row_text(&bytes));
+                let text = self.raw.then(|| row_text(bytes));
                 // Python's line iterator: the last physical line of the record
                 let last_line = text
                     .as_deref()
                     .map_or("", |t| t.rfind(['\r', '\n']).map_or(t, |i| &t[i + 1..]));
-                let fields: Vec<std::borrow::Cow<'_, str>> =
-                    record.iter().map(decode_ignore).collect();
-                let outcome = match self.parse_row(&fields, last_line) {
-                    Ok(event) => Ok(event),
+                let (cells, ends) = self.records.fields();
+                let cells = match std::str::from_utf8(cells) {
+                    // every cell is valid when the whole is and no cell starts mid-character
+                    Ok(text) if ends.iter().all(|&e| text.is_char_boundary(e)) => {
+                        Cells::Text { text, ends }
+                    }
+                    _ => {
+                        self.decoded.clear();
+                        let mut start = 0;
+                        for &end in ends {
+                            self.decoded
+                                .push(decode_ignore(&cells[start..end]).into_owned());
+                            start = end;
+                        }
+                        Cells::Decoded(&self.decoded)
+                    }
+                };
+                let row = RowView {
+                    plan: &self.plan,
+                    cells,
+                };
+                let raw = self.raw.then_some((self.line_ending, last_line));
+                let outcome = match parse_row(&self.plan, &mut self.work, &row, self.strict, raw) {
+                    Ok(()) => {
+                        event.refill(&self.plan.order, self.work.scratch.fields());
+                        Ok(())
+                    }
                     Err(f) => Err(RowError {
                         field: f.column,
                         message: f.message,
-                        raw: text.unwrap_or_else(|| row_text(&bytes)),
+                        raw: text.unwrap_or_else(|| row_text(self.records.bytes())),
                     }),
                 };
-                self.row_bytes = bytes;
-                outcome
+                Some(RowInto { line, outcome })
             }
-        };
-        self.record = record;
-        Some(Row { line, outcome })
+        }
+    }
+}
+
+impl<R: Read + Send> Iterator for Parser<R> {
+    type Item = Row;
+
+    fn next(&mut self) -> Option<Row> {
+        let mut event = Event::new();
+        self.next_into(&mut event).map(|r| Row {
+            line: r.line,
+            outcome: r.outcome.map(|()| event),
+        })
     }
 }

@@ -269,9 +269,16 @@ pub(crate) fn idna_encode(s: &str) -> Option<String> {
         return Some(String::new());
     }
     if s.is_ascii() {
-        let labels: Vec<&str> = s.split('.').collect();
-        let (last, init) = labels.split_last()?;
-        if init.iter().any(|l| l.is_empty() || l.len() >= 64) || last.len() >= 64 {
+        // every label but the last non-empty, all shorter than 64
+        let mut labels = s.split('.');
+        let mut label = labels.next()?;
+        for next in labels {
+            if label.is_empty() || label.len() >= 64 {
+                return None;
+            }
+            label = next;
+        }
+        if label.len() >= 64 {
             return None;
         }
         return Some(s.to_string());

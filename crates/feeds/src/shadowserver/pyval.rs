@@ -80,19 +80,6 @@ impl<'a> PyVal<'a> {
         }
     }
 
-    /// What `str(value)` will give, kept cheaply until it is needed (error messages): a
-    /// borrowed string stays borrowed, numbers are formatted only when asked.
-    pub(crate) fn shown_later(&self) -> PyVal<'a> {
-        match self {
-            PyVal::Str(Cow::Borrowed(s)) => PyVal::Str(Cow::Borrowed(s)),
-            PyVal::Str(Cow::Owned(s)) => PyVal::Str(Cow::Owned(s.clone())),
-            PyVal::None => PyVal::None,
-            PyVal::Int(i) => PyVal::Int(*i),
-            PyVal::Float(f) => PyVal::Float(*f),
-            PyVal::Bool(b) => PyVal::Bool(*b),
-        }
-    }
-
     /// A value from JSON (the schema's constant fields).
     pub(crate) fn from_json(v: &'a Value) -> Self {
         match v {

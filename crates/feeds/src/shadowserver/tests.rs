@@ -659,3 +659,98 @@ fn strict_parsing_rejects_a_required_field_without_a_valid_value() {
     assert_eq!(errors[1].0, 3);
     assert_eq!(errors[1].1.message, "required field: the value is missing");
 }
+
+/// Rows whose cells repeat (so that remembered outcomes are used) and are often invalid,
+/// past the point where the parser decides which columns to remember.
+fn repetitive_report(rows: usize) -> String {
+    let mut text = String::from("timestamp,ip,port,geo,tag,future,other,other\n");
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    let pick = |i: u64, options: &[&'static str]| options[i as usize % options.len()];
+    for i in 0..rows {
+        let ts = match next(50) {
+            0 => String::from("yesterday"),
+            1 => String::new(),
+            n => format!(
+                "2026-03-24 {:02}:{:02}:{:02}",
+                n % 24,
+                i % 60,
+                (i / 60) % 60
+            ),
+        };
+        let ip = match next(40) {
+            0 => String::from("0.0.0.0"),
+            1 => String::from("not an address"),
+            2 => String::from("2001:db8::1"),
+            n => format!("198.18.{}.{}", n, i % 250),
+        };
+        let port = pick(next(30), &["443", "80", "", "-", "8443", "x"]);
+        let geo = pick(next(7), &["nl", "NL", "XXX", "", "de", "N/A", "b"]);
+        let tag = pick(
+            next(6),
+            &[
+                "citrix;cve-2019-19781",
+                "",
+                "pulse;CVE-2019-11510;cve-2018-13379",
+                "0",
+                "unknown",
+                "http",
+            ],
+        );
+        let future = pick(next(3), &["", "x", "y"]);
+        let other = pick(next(4), &["", "a", "b", "c"]);
+        let more = if next(20) == 0 { "" } else { ",z" };
+        text.push_str(&format!(
+            "{ts},{ip},{port},{geo},{tag},{future},{other}{more}\n"
+        ));
+    }
+    text
+}
+
+#[test]
+fn remembered_outcomes_change_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("2026-03-24-scan_test-nl.csv");
+    std::fs::write(&path, repetitive_report(12_000)).expect("write");
+    let schema = Schema::from_json(SCHEMA).expect("schema");
+    let report = schema.report("scan_test").expect("report");
+    for (raw, strict) in [(false, false), (true, false), (false, true)] {
+        let parser = |remember: bool| {
+            let file = File::open(&path).expect("open");
+            let mut p = Parser::new(
+                BufReader::new(file),
+                report,
+                path.clone(),
+                "2026-03-24T06:00:00+00:00".into(),
+                raw,
+                "\n",
+            )
+            .expect("parser");
+            p.strict = strict;
+            p.work.remember = remember;
+            p
+        };
+        let plain: Vec<Row> = parser(false).collect();
+        let remembered: Vec<Row> = parser(true).collect();
+        assert_eq!(plain.len(), 12_000);
+        let failed = plain.iter().filter(|r| r.outcome.is_err()).count();
+        assert!(failed > 100 && failed < 6_000, "{failed} failed rows");
+        assert_eq!(plain, remembered, "raw {raw}, strict {strict}");
+        // one event refilled row after row gives the same events
+        let mut stream = parser(true);
+        let mut event = Event::new();
+        let mut refilled = Vec::new();
+        while let Some(r) = stream.next_into(&mut event) {
+            refilled.push(Row {
+                line: r.line,
+                outcome: r.outcome.map(|()| event.clone()),
+            });
+        }
+        assert_eq!(plain, refilled, "raw {raw}, strict {strict}");
+    }
+}
