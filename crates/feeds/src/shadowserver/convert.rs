@@ -102,7 +102,12 @@ pub(crate) fn apply<'a>(
     with_row: bool,
 ) -> Result<PyVal<'a>, ConvertError> {
     Ok(match conv {
-        Conversion::AddUtcToTimestamp => PyVal::string(format!("{value} UTC")),
+        Conversion::AddUtcToTimestamp => {
+            let mut s = String::with_capacity(value.len() + 4);
+            s.push_str(value);
+            s.push_str(" UTC");
+            PyVal::string(s)
+        }
         Conversion::ConvertBool => match value.to_lowercase().as_str() {
             "y" | "yes" | "true" | "enabled" | "1" => PyVal::Bool(true),
             "n" | "no" | "false" | "disabled" | "0" => PyVal::Bool(false),
@@ -139,6 +144,14 @@ pub(crate) fn apply<'a>(
             }
         }
         Conversion::ValidateIp => {
+            // a dotted quad is its own sanitised form: valid unless it is 0.0.0.0
+            if let Some(a) = super::net::parse_v4(value) {
+                return Ok(if a != 0 {
+                    PyVal::str(value)
+                } else {
+                    PyVal::None
+                });
+            }
             let ok = value != "0.0.0.0"
                 && !value.contains('/')
                 && harmonize::ip_sanitize(PyVal::str(value))

@@ -508,10 +508,45 @@ pub(crate) fn fqdn_sanitize(v: PyVal<'_>) -> Option<String> {
     })
 }
 
+/// [`fqdn_is_valid`] for the common case, a plain lower-case ASCII host name: letters,
+/// digits, hyphens and dots, at least one letter, labels of 1 to 63 characters. Such a name
+/// is no IP address (a letter), has no URL parts (no `:`, `/`, `?` or `#`), is lower case
+/// (a letter and no capital) and is its own IDNA form. `None`: not of that form.
+pub(crate) fn plain_host_name(s: &str) -> Option<bool> {
+    let b = s.as_bytes();
+    let mut letter = false;
+    let mut label = 0usize;
+    for &c in b {
+        match c {
+            b'a'..=b'z' => letter = true,
+            b'0'..=b'9' | b'-' => {}
+            b'.' if label > 0 => {
+                label = 0;
+                continue;
+            }
+            _ => return None,
+        }
+        label += 1;
+        if label > 63 {
+            return None;
+        }
+    }
+    (letter && label > 0).then_some(true)
+}
+
 /// `FQDN.is_valid(value)` without sanitising.
 pub(crate) fn fqdn_is_valid(v: &PyVal<'_>) -> bool {
     let PyVal::Str(s) = v else { return false };
-    if s.is_empty() || s.trim_matches('.') != s.as_ref() || !is_lowercase(s) {
+    if let Some(valid) = plain_host_name(s) {
+        return valid;
+    }
+    fqdn_is_valid_general(s)
+}
+
+/// [`fqdn_is_valid`] step by step, as IntelMQ checks.
+pub(crate) fn fqdn_is_valid_general(s: &str) -> bool {
+    let v = &PyVal::str(s);
+    if s.is_empty() || s.trim_matches('.') != s || !is_lowercase(s) {
         return false;
     }
     if s.contains(':') || ip_is_valid(v) {
@@ -526,7 +561,7 @@ pub(crate) fn fqdn_is_valid(v: &PyVal<'_>) -> bool {
                 && !u.path.contains('/') => {}
         _ => return false,
     }
-    net::idna_encode(s).as_deref() == Some(s.as_ref())
+    net::idna_encode(s).as_deref() == Some(s)
 }
 
 /// `URL.sanitize`.

@@ -527,8 +527,11 @@ struct RowView<'a> {
 
 /// A row's cells, decoded.
 enum Cells<'a> {
-    /// All valid UTF-8: the cells one after the other, and where each ends.
-    Text { text: &'a str, ends: &'a [usize] },
+    /// All valid UTF-8: a text and where each cell starts and ends in it.
+    Text {
+        text: &'a str,
+        spans: &'a [(usize, usize)],
+    },
     /// Some were not: each decoded on its own (invalid sequences dropped).
     Decoded(&'a [String]),
 }
@@ -536,10 +539,9 @@ enum Cells<'a> {
 impl<'a> RowView<'a> {
     fn cell(&self, col: usize) -> Option<&'a str> {
         match self.cells {
-            Cells::Text { text, ends } => {
-                let end = *ends.get(col)?;
-                let start = if col == 0 { 0 } else { ends[col - 1] };
-                Some(&text[start..end])
+            Cells::Text { text, spans } => {
+                let &(from, to) = spans.get(col)?;
+                Some(&text[from..to])
             }
             Cells::Decoded(cells) => cells.get(col).map(String::as_str),
         }
@@ -571,14 +573,44 @@ fn add_error_message(e: &AddError, key: &str, value: &str) -> String {
     }
 }
 
+/// A set of fields of [`Plan::order`], one bit each.
+#[derive(Clone)]
+struct Bits(Vec<u64>);
+
+impl Bits {
+    fn new(n: usize) -> Self {
+        Bits(vec![0; n.div_ceil(64)])
+    }
+
+    fn get(&self, i: usize) -> bool {
+        self.0[i / 64] & (1 << (i % 64)) != 0
+    }
+
+    fn set(&mut self, i: usize) {
+        self.0[i / 64] |= 1 << (i % 64);
+    }
+
+    fn unset(&mut self, i: usize) {
+        self.0[i / 64] &= !(1 << (i % 64));
+    }
+
+    fn clear(&mut self) {
+        self.0.fill(0);
+    }
+
+    fn any(&self) -> bool {
+        self.0.iter().any(|&w| w != 0)
+    }
+}
+
 /// The event being built for one row: a value per field of [`Plan::order`], reused from
 /// row to row.
 struct Scratch {
     values: Vec<Value>,
     /// Set by `Message.add`.
-    set: Vec<bool>,
+    set: Bits,
     /// Set as `extra` at the end of the row (IntelMQ collects these and adds them last).
-    pending: Vec<bool>,
+    pending: Bits,
     /// How many `extra.*` fields are set by `Message.add`.
     set_extras: usize,
 }
@@ -587,15 +619,15 @@ impl Scratch {
     fn new(n: usize) -> Self {
         Scratch {
             values: vec![Value::Null; n],
-            set: vec![false; n],
-            pending: vec![false; n],
+            set: Bits::new(n),
+            pending: Bits::new(n),
             set_extras: 0,
         }
     }
 
     fn clear(&mut self) {
-        self.set.fill(false);
-        self.pending.fill(false);
+        self.set.clear();
+        self.pending.clear();
         self.set_extras = 0;
     }
 
@@ -604,12 +636,12 @@ impl Scratch {
         if target.whole_extra {
             return self.set_extras > 0;
         }
-        target.field.is_some_and(|f| self.set[f])
+        target.field.is_some_and(|f| self.set.get(f))
     }
 
     fn store(&mut self, plan: &Plan, field: usize, value: &Value) {
-        if !self.set[field] {
-            self.set[field] = true;
+        if !self.set.get(field) {
+            self.set.set(field);
             if plan.is_extra[field] {
                 self.set_extras += 1;
             }
@@ -620,14 +652,14 @@ impl Scratch {
     /// `del event[key]`.
     fn remove(&mut self, plan: &Plan, target: &KeyTarget) {
         if target.whole_extra {
-            for (f, set) in self.set.iter_mut().enumerate() {
-                if plan.is_extra[f] {
-                    *set = false;
+            for (f, &extra) in plan.is_extra.iter().enumerate() {
+                if extra {
+                    self.set.unset(f);
                 }
             }
             self.set_extras = 0;
-        } else if let Some(f) = target.field.filter(|&f| self.set[f]) {
-            self.set[f] = false;
+        } else if let Some(f) = target.field.filter(|&f| self.set.get(f)) {
+            self.set.unset(f);
             if plan.is_extra[f] {
                 self.set_extras -= 1;
             }
@@ -671,12 +703,12 @@ impl Scratch {
 
     /// Sets `field` as `extra` at the end of the row (the last value wins).
     fn pend(&mut self, field: usize, value: &Value) {
-        self.pending[field] = true;
+        self.pending.set(field);
         assign_value(&mut self.values[field], value);
     }
 
     fn pend_str(&mut self, field: usize, value: &str) {
-        self.pending[field] = true;
+        self.pending.set(field);
         match &mut self.values[field] {
             Value::String(s) => {
                 s.clear();
@@ -688,11 +720,11 @@ impl Scratch {
 
     /// The fields of the event, in order, to be moved into it.
     fn fields(&mut self) -> impl Iterator<Item = (usize, &mut Value)> {
-        let (set, pending) = (&self.set, &self.pending);
+        let (set, pending) = (&self.set.0, &self.pending.0);
         self.values
             .iter_mut()
             .enumerate()
-            .filter(move |(f, _)| set[*f] || pending[*f])
+            .filter(move |(f, _)| (set[f / 64] | pending[f / 64]) & (1 << (f % 64)) != 0)
     }
 }
 
@@ -1003,7 +1035,7 @@ fn parse_row(
     }
 
     if let Some((line_ending, last_line)) = raw {
-        if scratch.set[plan.raw_field] {
+        if scratch.set.get(plan.raw_field) {
             return Err(whole(AddError::KeyExists, "raw", ""));
         }
         let mut recovered = String::with_capacity(plan.quoted_header.len() + last_line.len() + 2);
@@ -1019,10 +1051,10 @@ fn parse_row(
             s.clear();
             base64::engine::general_purpose::STANDARD.encode_string(recovered.as_bytes(), s);
         }
-        scratch.set[field] = true;
+        scratch.set.set(field);
     }
 
-    let mut any_extra = scratch.pending.iter().any(|&p| p);
+    let mut any_extra = scratch.pending.any();
     for (slot, &n) in counts.iter().enumerate() {
         if n == 0 {
             continue;
@@ -1092,14 +1124,10 @@ impl<R: Read> Parser<R> {
             message: format!("cannot read the header: {e}"),
         })?;
         let header: Vec<String> = if has_header {
-            let (text, ends) = records.fields();
-            let mut start = 0;
-            ends.iter()
-                .map(|&end| {
-                    let cell = decode_ignore(&text[start..end]).into_owned();
-                    start = end;
-                    cell
-                })
+            let (text, spans) = records.fields();
+            spans
+                .iter()
+                .map(|&(from, to)| decode_ignore(&text[from..to]).into_owned())
                 .collect()
         } else {
             Vec::new()
@@ -1184,19 +1212,21 @@ impl<R: Read + Send> RowStream for Parser<R> {
                 let last_line = text
                     .as_deref()
                     .map_or("", |t| t.rfind(['\r', '\n']).map_or(t, |i| &t[i + 1..]));
-                let (cells, ends) = self.records.fields();
+                let (cells, spans) = self.records.fields();
                 let cells = match std::str::from_utf8(cells) {
-                    // every cell is valid when the whole is and no cell starts mid-character
-                    Ok(text) if ends.iter().all(|&e| text.is_char_boundary(e)) => {
-                        Cells::Text { text, ends }
+                    // every cell is valid when the whole is and none is cut mid-character
+                    Ok(text)
+                        if spans.iter().all(|&(from, to)| {
+                            text.is_char_boundary(from) && text.is_char_boundary(to)
+                        }) =>
+                    {
+                        Cells::Text { text, spans }
                     }
                     _ => {
                         self.decoded.clear();
-                        let mut start = 0;
-                        for &end in ends {
+                        for &(from, to) in spans {
                             self.decoded
-                                .push(decode_ignore(&cells[start..end]).into_owned());
-                            start = end;
+                                .push(decode_ignore(&cells[from..to]).into_owned());
                         }
                         Cells::Decoded(&self.decoded)
                     }

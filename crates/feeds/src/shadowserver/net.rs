@@ -94,27 +94,37 @@ impl std::fmt::Display for Addr {
     }
 }
 
-/// Python's `IPv4Address(str)` parser: four decimal octets, no leading zeros.
+/// Python's `IPv4Address(str)` parser: four decimal octets, no leading zeros. One pass over
+/// the bytes (every address of every report goes through here, several times).
 pub(crate) fn parse_v4(s: &str) -> Option<u32> {
-    let mut out: u32 = 0;
-    let mut n = 0;
-    for part in s.split('.') {
-        n += 1;
-        if n > 4
-            || part.is_empty()
-            || part.len() > 3
-            || !part.bytes().all(|c| c.is_ascii_digit())
-            || (part.len() > 1 && part.starts_with('0'))
-        {
-            return None;
-        }
-        let v: u32 = part.parse().ok()?;
-        if v > 255 {
-            return None;
-        }
-        out = (out << 8) | v;
+    let b = s.as_bytes();
+    if !(7..=15).contains(&b.len()) {
+        return None;
     }
-    (n == 4).then_some(out)
+    let (mut out, mut octet, mut digits, mut dots) = (0u32, 0u32, 0u32, 0u32);
+    for &c in b {
+        if c == b'.' {
+            if digits == 0 || dots == 3 {
+                return None;
+            }
+            out = (out << 8) | octet;
+            (octet, digits) = (0, 0);
+            dots += 1;
+        } else if c.is_ascii_digit() {
+            // a second digit after a leading zero, or a fourth digit
+            if (digits == 1 && octet == 0) || digits == 3 {
+                return None;
+            }
+            octet = octet * 10 + u32::from(c - b'0');
+            digits += 1;
+            if octet > 255 {
+                return None;
+            }
+        } else {
+            return None;
+        }
+    }
+    (dots == 3 && digits > 0).then_some((out << 8) | octet)
 }
 
 /// Python's `IPv6Address(str)` parser (scope IDs are the caller's business).
@@ -372,4 +382,65 @@ fn punycode(input: &str) -> Option<String> {
         n += 1;
     }
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The definition `parse_v4` implements: split on dots, four parts of one to three
+    /// digits, no leading zero, each at most 255.
+    fn parse_v4_by_parts(s: &str) -> Option<u32> {
+        let parts: Vec<&str> = s.split('.').collect();
+        if parts.len() != 4 {
+            return None;
+        }
+        let mut out = 0u32;
+        for p in parts {
+            if p.is_empty()
+                || p.len() > 3
+                || !p.bytes().all(|c| c.is_ascii_digit())
+                || (p.len() > 1 && p.starts_with('0'))
+            {
+                return None;
+            }
+            let v: u32 = p.parse().ok()?;
+            if v > 255 {
+                return None;
+            }
+            out = (out << 8) | v;
+        }
+        Some(out)
+    }
+
+    #[test]
+    fn parse_v4_equals_its_definition() {
+        let parts = [
+            "0", "1", "9", "10", "99", "100", "255", "256", "00", "01", "010", "1000", "", "a",
+            "-1", " 1", "+1",
+        ];
+        let mut valid = 0;
+        for a in parts {
+            for b in ["0", "18", "255", "256", "01", ""] {
+                for tail in ["", ".", ".5", ".0.0"] {
+                    let s = format!("{a}.{b}.7.{a}{tail}");
+                    let got = parse_v4(&s);
+                    assert_eq!(got, parse_v4_by_parts(&s), "{s:?}");
+                    valid += usize::from(got.is_some());
+                }
+            }
+        }
+        assert!(valid > 20, "{valid}");
+        for s in [
+            "198.18.0.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "1.2.3",
+            "1.2.3.4.5",
+            "1..2.3",
+            "1.2.3.4 ",
+        ] {
+            assert_eq!(parse_v4(s), parse_v4_by_parts(s), "{s:?}");
+        }
+    }
 }

@@ -56,35 +56,36 @@ pub(crate) fn iso(dt: &NaiveDateTime) -> String {
         };
     }
     // what the chrono format above gives for four-digit years, without parsing a format
-    let mut out = String::with_capacity(32);
-    push_digits(&mut out, year as u32, 4);
-    out.push('-');
-    push_digits(&mut out, dt.month(), 2);
-    out.push('-');
-    push_digits(&mut out, dt.day(), 2);
-    out.push('T');
-    push_digits(&mut out, dt.hour(), 2);
-    out.push(':');
-    push_digits(&mut out, dt.minute(), 2);
-    out.push(':');
-    push_digits(&mut out, dt.second(), 2);
+    let mut out = [0u8; 32];
+    let mut n = 0;
+    let mut put = |v: u32, width: usize, sep: u8| {
+        let mut v = v;
+        for i in (0..width).rev() {
+            out[n + i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+        n += width;
+        if sep != 0 {
+            out[n] = sep;
+            n += 1;
+        }
+    };
+    put(year as u32, 4, b'-');
+    put(dt.month(), 2, b'-');
+    put(dt.day(), 2, b'T');
+    put(dt.hour(), 2, b':');
+    put(dt.minute(), 2, b':');
     if micros != 0 {
-        out.push('.');
-        push_digits(&mut out, micros, 6);
+        put(dt.second(), 2, b'.');
+        put(micros, 6, 0);
+    } else {
+        put(dt.second(), 2, 0);
     }
-    out.push_str("+00:00");
-    out
-}
-
-/// Appends `n` zero-padded to `width` digits.
-fn push_digits(out: &mut String, n: u32, width: usize) {
-    let mut digits = [b'0'; 6];
-    let mut n = n;
-    for d in digits[..width].iter_mut().rev() {
-        *d = b'0' + (n % 10) as u8;
-        n /= 10;
-    }
-    out.push_str(std::str::from_utf8(&digits[..width]).expect("ASCII digits"));
+    let mut s = String::with_capacity(n + 6);
+    // only ASCII digits and separators were written
+    s.extend(out[..n].iter().map(|&b| char::from(b)));
+    s.push_str("+00:00");
+    s
 }
 
 /// Fast path of the fuzzy parser for the forms Shadowserver writes:
@@ -198,6 +199,38 @@ const DIGIT: (u8, u8) = (b'0', b'9');
 /// Whether `datetime.strptime(value, '%Y-%m-%dT%H:%M:%S+00:00')` (or the `.%f` variant)
 /// succeeds.
 fn from_isoformat_ok(value: &str) -> bool {
+    let b = value.as_bytes();
+    // `%Y-%m-%dT`: four digits, a dash, one or two for the month, a dash, one or two (or a
+    // space and one) for the day, so the literal `T` is at 8, 9 or 10
+    if !b.get(8..11).is_some_and(|t| t.contains(&b'T')) {
+        return false;
+    }
+    // the form IntelMQ writes (`2026-03-24T10:11:12+00:00`) can only be read one way
+    if b.len() == 25 && &b[19..] == b"+00:00" {
+        let digits = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
+        if digits.iter().all(|&i| b[i].is_ascii_digit())
+            && b[4] == b'-'
+            && b[7] == b'-'
+            && b[10] == b'T'
+            && b[13] == b':'
+            && b[16] == b':'
+        {
+            let n = |i: usize, len: usize| {
+                b[i..i + len]
+                    .iter()
+                    .fold(0u32, |acc, &c| acc * 10 + u32::from(c - b'0'))
+            };
+            let y = n(0, 4);
+            return y >= 1
+                && NaiveDate::from_ymd_opt(y as i32, n(5, 2), n(8, 2)).is_some()
+                && NaiveTime::from_hms_opt(n(11, 2), n(14, 2), n(17, 2)).is_some();
+        }
+    }
+    from_isoformat_general(value)
+}
+
+/// [`from_isoformat_ok`] by `strptime`'s regular expressions, alternative by alternative.
+fn from_isoformat_general(value: &str) -> bool {
     const Y: &[Alt] = &[&[DIGIT, DIGIT, DIGIT, DIGIT]];
     const M: &[Alt] = &[
         &[(b'1', b'1'), (b'0', b'2')],
@@ -552,6 +585,48 @@ mod tests {
                 .unwrap();
             assert_eq!(iso(&dt), iso_by_chrono(&dt), "{dt:?}");
         }
+    }
+
+    #[test]
+    fn isoformat_fast_paths_equal_the_general_check() {
+        let dates = [
+            "2026-03-24",
+            "0000-01-01",
+            "0001-01-01",
+            "2024-02-29",
+            "2023-02-29",
+            "2026-13-01",
+            "2026-00-10",
+            "2026-04-31",
+            "2026-3-24",
+        ];
+        let times = [
+            "00:00:00", "23:59:59", "24:00:00", "12:60:00", "12:00:60", "12:00:61", "07:08:09",
+            "7:08:09",
+        ];
+        let seps = ["T", " ", "t"];
+        let tails = [
+            "+00:00",
+            ".5+00:00",
+            ".123456+00:00",
+            "",
+            " UTC",
+            "+01:00",
+            "+00:00 ",
+        ];
+        let mut fast = 0;
+        for d in dates {
+            for t in times {
+                for sep in seps {
+                    for tail in tails {
+                        let v = format!("{d}{sep}{t}{tail}");
+                        fast += usize::from(v.len() == 25 || !v[8..].starts_with('T'));
+                        assert_eq!(from_isoformat_ok(&v), from_isoformat_general(&v), "{v:?}");
+                    }
+                }
+            }
+        }
+        assert!(fast > 300, "{fast}");
     }
 
     #[test]

@@ -754,3 +754,54 @@ fn remembered_outcomes_change_nothing() {
         assert_eq!(plain, refilled, "raw {raw}, strict {strict}");
     }
 }
+
+#[test]
+fn plain_host_names_are_judged_as_the_general_fqdn_check_judges_them() {
+    use super::harmonize::{fqdn_is_valid_general, plain_host_name};
+    let long = "a".repeat(63);
+    let too_long = "a".repeat(64);
+    let labels = [
+        "host-198-18-0-1",
+        "example",
+        "nl",
+        "a",
+        "1",
+        "123",
+        "-",
+        "a-",
+        "x1",
+        "",
+        "xn--bcher-kva",
+        long.as_str(),
+        too_long.as_str(),
+        "Host",
+        "h_st",
+        "h st",
+        "ü",
+    ];
+    let mut fast = 0;
+    for a in labels {
+        for b in labels {
+            for shape in [
+                format!("{a}.{b}"),
+                a.to_string(),
+                format!("{a}.{b}."),
+                format!(".{a}"),
+                format!("{a}..{b}"),
+                format!("{a}.{b}.example"),
+            ] {
+                if let Some(valid) = plain_host_name(&shape) {
+                    fast += 1;
+                    assert_eq!(valid, fqdn_is_valid_general(&shape), "{shape:?}");
+                }
+            }
+        }
+    }
+    assert!(fast > 200, "{fast}");
+    // names without a letter are left to the general check, which tells addresses apart
+    // (IntelMQ takes 0.0.0.0, which is not a valid address, for a host name)
+    for (ip_like, valid) in [("198.18.0.1", false), ("1.2.3.4", false), ("0.0.0.0", true)] {
+        assert_eq!(plain_host_name(ip_like), None, "{ip_like}");
+        assert_eq!(fqdn_is_valid_general(ip_like), valid, "{ip_like}");
+    }
+}
