@@ -644,15 +644,21 @@ fn cmd_parse(
         observation_time: None,
         strict: false,
     };
-    let rows = baken_feeds::open(feed, file, &options)?;
+    let mut rows = baken_feeds::open(feed, file, &options)?;
     let stdout = std::io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
+    let mut out = BufWriter::with_capacity(256 * 1024, stdout.lock());
     let (mut ok, mut bad) = (0u64, 0u64);
-    for row in rows {
+    // one event refilled row after row, one line buffer: nothing allocated per row
+    let mut event = baken_feeds::Event::new();
+    let mut line = Vec::with_capacity(4096);
+    while let Some(row) = rows.next_into(&mut event) {
         match row.outcome {
-            Ok(event) => {
+            Ok(()) => {
                 ok += 1;
-                if writeln!(out, "{}", event.to_json_line()).is_err() {
+                line.clear();
+                event.write_json_line(&mut line);
+                line.push(b'\n');
+                if out.write_all(&line).is_err() {
                     return Ok(()); // stdout closed (e.g. piped into head)
                 }
             }

@@ -234,6 +234,20 @@ impl Event {
     pub fn write_json_line(&self, out: &mut Vec<u8>) {
         // Written here rather than through serde's serialiser (a hot path of every writer);
         // strings are escaped exactly as serde_json escapes them, the rest is serde_json's.
+        // Room for the whole line once, rather than growing it field by field.
+        let size: usize = self
+            .fields
+            .iter()
+            .map(|(k, v)| {
+                k.as_str().len()
+                    + 6
+                    + match v {
+                        Value::String(s) => s.len(),
+                        _ => 24,
+                    }
+            })
+            .sum();
+        out.reserve(size + 2);
         out.push(b'{');
         for (i, (k, v)) in self.fields.iter().enumerate() {
             if i > 0 {
@@ -409,11 +423,23 @@ fn write_json_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
+/// Whether JSON needs the byte escaped: control characters, `"` and `\\`.
+const NEEDS_ESCAPE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 0x20 {
+        t[c] = true;
+        c += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
+
 /// The index of the first byte at or after `from` that JSON needs escaped.
 fn next_escape(b: &[u8], from: usize) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let needs = |c: u8| c < 0x20 || c == b'"' || c == b'\\';
     let mut i = from;
     // eight bytes at a time: is any byte < 0x20, == '"' or == '\\'?
     while i + 8 <= b.len() {
@@ -431,7 +457,13 @@ fn next_escape(b: &[u8], from: usize) -> Option<usize> {
         }
         i += 8;
     }
-    b[i..].iter().position(|&c| needs(c)).map(|p| i + p)
+    while i < b.len() {
+        if NEEDS_ESCAPE[usize::from(b[i])] {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
 }
 
 fn write_escape(out: &mut Vec<u8>, c: u8) {
