@@ -54,6 +54,10 @@ enum Command {
         /// Add IntelMQ's `raw` field (base64 of the input row).
         #[arg(long)]
         raw: bool,
+        /// Threads parsing a Shadowserver report at once (the output keeps the file's
+        /// order); default: one per processor core.
+        #[arg(long)]
+        threads: Option<usize>,
         /// The file to parse.
         file: PathBuf,
     },
@@ -423,8 +427,9 @@ fn run(cli: Cli) -> Result<()> {
             schema,
             format: Format::Jsonl,
             raw,
+            threads,
             file,
-        } => cmd_parse(feed, report, schema, raw, &file),
+        } => cmd_parse(feed, report, schema, raw, threads, &file),
         Command::Registry { command } => cmd_registry(&cli.data, command),
         Command::Ingest {
             feed,
@@ -635,6 +640,7 @@ fn cmd_parse(
     report: Option<String>,
     schema: Option<PathBuf>,
     raw: bool,
+    threads: Option<usize>,
     file: &Path,
 ) -> Result<()> {
     let options = Options {
@@ -644,31 +650,51 @@ fn cmd_parse(
         observation_time: None,
         strict: false,
     };
-    let mut rows = baken_feeds::open(feed, file, &options)?;
+    let threads = threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(256 * 1024, stdout.lock());
     let (mut ok, mut bad) = (0u64, 0u64);
-    // one event refilled row after row, one line buffer: nothing allocated per row
-    let mut event = baken_feeds::Event::new();
-    let mut line = Vec::with_capacity(4096);
-    while let Some(row) = rows.next_into(&mut event) {
-        match row.outcome {
-            Ok(()) => {
-                ok += 1;
-                line.clear();
-                event.write_json_line(&mut line);
-                line.push(b'\n');
-                if out.write_all(&line).is_err() {
-                    return Ok(()); // stdout closed (e.g. piped into head)
+    let mut closed = false;
+    // each chunk of rows becomes JSON lines and messages on a worker thread (one event and
+    // one buffer refilled row after row); here they are written in the file's order
+    baken_feeds::par_chunks(
+        feed,
+        file,
+        &options,
+        threads,
+        |rows| {
+            let mut event = baken_feeds::Event::new();
+            let mut lines = Vec::with_capacity(1 << 20);
+            let mut errors = Vec::new();
+            let mut n = 0u64;
+            while let Some(row) = rows.next_into(&mut event) {
+                match row.outcome {
+                    Ok(()) => {
+                        n += 1;
+                        event.write_json_line(&mut lines);
+                        lines.push(b'\n');
+                    }
+                    Err(e) => errors.push(format!("{}:{}: {e}", file.display(), row.line)),
                 }
             }
-            Err(e) => {
-                bad += 1;
-                eprintln!("{}:{}: {e}", file.display(), row.line);
+            (lines, n, errors)
+        },
+        |(lines, n, errors)| {
+            ok += n;
+            bad += errors.len() as u64;
+            for e in errors {
+                eprintln!("{e}");
             }
-        }
+            // stdout closed (e.g. piped into head): stop
+            closed = out.write_all(&lines).is_err();
+            !closed
+        },
+    )?;
+    if !closed {
+        out.flush().ok();
     }
-    out.flush().ok();
     eprintln!("{}: {} events, {} rows rejected", file.display(), ok, bad);
     Ok(())
 }

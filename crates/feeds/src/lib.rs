@@ -188,6 +188,98 @@ pub trait RowStream: Iterator<Item = Row> + Send {
 /// A stream of rows from one file.
 pub type Rows = Box<dyn RowStream>;
 
+/// Parses `path` as a feed of `kind` on `threads` threads where the feed allows it
+/// (Shadowserver reports; see [`shadowserver::par_chunks`]): `work` runs on a worker thread
+/// for each chunk of rows, `done` receives its results in file order on the calling thread
+/// and returns whether to go on. `work` is meant to read its chunk to the end; rows it
+/// leaves are skipped. Other feeds, and `threads` ≤ 1, run `work` once over all rows on the calling thread.
+pub fn par_chunks<T, W, D>(
+    kind: FeedKind,
+    path: &Path,
+    options: &Options,
+    threads: usize,
+    work: W,
+    done: D,
+) -> Result<(), FeedError>
+where
+    T: Send,
+    W: Fn(&mut dyn RowStream) -> T + Sync,
+    D: FnMut(T) -> bool,
+{
+    match kind {
+        FeedKind::Shadowserver => shadowserver::par_chunks(path, options, threads, work, done),
+        _ => {
+            let mut rows = open(kind, path, options)?;
+            in_chunks(&mut *rows, work, done);
+            Ok(())
+        }
+    }
+}
+
+/// Rows per chunk when [`par_chunks`] works on the calling thread.
+const SEQUENTIAL_CHUNK: usize = 2048;
+
+/// [`par_chunks`] on the calling thread: `work` over [`SEQUENTIAL_CHUNK`] rows at a time, so
+/// that what it returns stays small whatever the file's size.
+pub(crate) fn in_chunks<T, W, D>(rows: &mut dyn RowStream, work: W, mut done: D)
+where
+    W: Fn(&mut dyn RowStream) -> T,
+    D: FnMut(T) -> bool,
+{
+    loop {
+        let mut chunk = Limited {
+            rows: &mut *rows,
+            left: SEQUENTIAL_CHUNK,
+            ended: false,
+        };
+        let out = work(&mut chunk);
+        // rows `work` left unread are skipped, as a worker thread skips them
+        while chunk.left > 0 && !chunk.ended {
+            chunk.next();
+        }
+        if !done(out) || chunk.ended {
+            return;
+        }
+    }
+}
+
+/// At most `left` rows of `rows`.
+struct Limited<'a> {
+    rows: &'a mut dyn RowStream,
+    left: usize,
+    ended: bool,
+}
+
+impl Iterator for Limited<'_> {
+    type Item = Row;
+
+    fn next(&mut self) -> Option<Row> {
+        if self.left == 0 {
+            return None;
+        }
+        let row = self.rows.next();
+        match row {
+            Some(_) => self.left -= 1,
+            None => self.ended = true,
+        }
+        row
+    }
+}
+
+impl RowStream for Limited<'_> {
+    fn next_into(&mut self, event: &mut Event) -> Option<RowInto> {
+        if self.left == 0 {
+            return None;
+        }
+        let row = self.rows.next_into(event);
+        match row {
+            Some(_) => self.left -= 1,
+            None => self.ended = true,
+        }
+        row
+    }
+}
+
 /// Opens `path` as a feed of `kind`.
 pub fn open(kind: FeedKind, path: &Path, options: &Options) -> Result<Rows, FeedError> {
     match kind {

@@ -17,8 +17,8 @@
 //! * `stages CSV PREFIXES OUT [REPEAT]`: on one core, each stage alone (batches of 256
 //!   events through parse, lookup, filter and write in turn, each stage timed, as IntelMQ's
 //!   benchmark times its bots), then the cumulative streaming passes (parse; parse+lookup;
-//!   parse+lookup+filter; all with writing), then end to end on two threads; the fastest of
-//!   REPEAT runs (default 3) of each; prints `key=value` lines.
+//!   parse+lookup+filter; all with writing), then parse+lookup+filter and end to end on two
+//!   threads; the fastest of REPEAT runs (default 3) of each; prints `key=value` lines.
 //! * `e2e CSV PREFIXES OUT [THREADS]`: one end-to-end run (THREADS 1 or 2, default 2), for
 //!   peak-RSS measurement under `/usr/bin/time -v`; prints `key=value` lines.
 //! * `pass parse|lookup|filter|write CSV PREFIXES [OUT]`: one single-threaded pass up to
@@ -28,10 +28,10 @@
 //! * `chart TSV SVG [CAPTION]`: renders the scaling curve (`rows<TAB>events/s<TAB>peak RSS KiB` lines)
 //!   as an SVG chart.
 //!
-//! Two threads: the parser runs on one thread and hands batches of 4,096 events over a
-//! bounded channel to a second thread that does lookup, filter, serialisation and writing,
-//! then hands each batch back so that the parser thread frees what it allocated. Memory
-//! stays bounded by the channels (at most a dozen batches in flight).
+//! Several threads: `baken_feeds::par_chunks`, the parallel parse `baken parse` uses. A
+//! reader thread splits the report into chunks of whole records; each worker parses a
+//! chunk with the shared plan and does lookup, filter and serialisation on it; the calling
+//! thread writes the chunks' JSON lines in file order. Only bytes cross between cores.
 
 // an example binary: its output is the benchmark's report
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -41,7 +41,6 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::mpsc::sync_channel;
 use std::time::{Duration, Instant};
 
 use baken_attribute::Attributor;
@@ -49,10 +48,6 @@ use baken_feeds::{Event, FeedKind, Options};
 
 /// The filter of IntelMQ's benchmark: `source.asn` matches `^4200000[0-7]\d\d$`.
 const KEEP: std::ops::RangeInclusive<u32> = 4_200_000_000..=4_200_000_799;
-/// Events per batch between the two threads.
-const BATCH: usize = 4096;
-/// Batches in flight between the two threads.
-const IN_FLIGHT: usize = 4;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Stage {
@@ -153,73 +148,79 @@ fn pass(upto: Stage, csv: &Path, attributor: &Attributor, out: &Path) -> Result<
     Ok(c)
 }
 
-/// End to end on two threads: parse on one, lookup + filter + serialise + write on the
-/// other. Batches go back to the parser thread, which drops the events it allocated: freeing
-/// memory on the thread that allocated it keeps the allocator's arenas uncontended.
-fn pass_two_threads(csv: &Path, attributor: &Attributor, out: &Path) -> Result<Counts, String> {
-    let rows = open(csv)?;
-    let (tx, rx) = sync_channel::<Vec<Event>>(IN_FLIGHT);
-    let (back_tx, back_rx) = sync_channel::<Vec<Event>>(IN_FLIGHT + 2);
-    std::thread::scope(|s| {
-        let parser = s.spawn(move || {
-            let mut rows = rows;
-            let (mut n_rows, mut n_events) = (0u64, 0u64);
-            // batches come back and their events are refilled: no event is allocated twice
-            let fresh = || (0..BATCH).map(|_| Event::new()).collect::<Vec<_>>();
-            let mut batch = fresh();
-            let mut n = 0;
-            while let Some(row) = rows.next_into(&mut batch[n]) {
-                n_rows += 1;
-                if row.outcome.is_ok() {
-                    n_events += 1;
-                    n += 1;
-                    if n == BATCH {
-                        let next = back_rx.try_recv().unwrap_or_else(|_| fresh());
-                        if tx.send(std::mem::replace(&mut batch, next)).is_err() {
-                            break;
-                        }
-                        n = 0;
-                    }
-                }
-            }
-            if n > 0 {
-                batch.truncate(n);
-                let _ = tx.send(batch);
-            }
-            drop(tx);
-            // the last batches come back here to be dropped, too
-            while back_rx.recv().is_ok() {}
-            (n_rows, n_events)
-        });
-        let file = File::create(out).map_err(|e| format!("{}: {e}", out.display()))?;
-        let mut w = BufWriter::with_capacity(256 * 1024, file);
-        let mut c = Counts::default();
-        let mut line = Vec::with_capacity(1024 * 1024);
-        for mut batch in rx {
-            line.clear();
-            for event in batch.iter_mut() {
-                lookup(event, attributor);
-                if !keep(event) {
+/// One pass on `threads` threads, doing the stages up to `upto`: the product's parallel
+/// parse (`baken_feeds::par_chunks`, as `baken parse` runs it) with lookup, filter and
+/// serialisation on the worker threads, each chunk's JSON lines written in file order by
+/// the calling thread.
+fn pass_parallel(
+    upto: Stage,
+    threads: usize,
+    csv: &Path,
+    attributor: &Attributor,
+    out: &Path,
+) -> Result<Counts, String> {
+    let mut writer = match upto {
+        Stage::Write => Some(BufWriter::with_capacity(
+            256 * 1024,
+            File::create(out).map_err(|e| format!("{}: {e}", out.display()))?,
+        )),
+        _ => None,
+    };
+    let mut c = Counts::default();
+    let mut failed: Option<String> = None;
+    baken_feeds::par_chunks(
+        FeedKind::Shadowserver,
+        csv,
+        &options(),
+        threads,
+        |rows| {
+            let mut k = Counts::default();
+            let mut event = Event::new();
+            let mut lines = Vec::with_capacity(if upto == Stage::Write { 1 << 21 } else { 0 });
+            while let Some(row) = rows.next_into(&mut event) {
+                k.rows += 1;
+                if row.outcome.is_err() {
                     continue;
                 }
-                c.kept += 1;
-                event.write_json_line(&mut line);
-                line.push(b'\n');
+                k.events += 1;
+                if upto >= Stage::Lookup {
+                    lookup(&mut event, attributor);
+                }
+                if upto >= Stage::Filter && !keep(&event) {
+                    continue;
+                }
+                k.kept += 1;
+                if upto == Stage::Write {
+                    event.write_json_line(&mut lines);
+                    lines.push(b'\n');
+                }
+                std::hint::black_box(&event);
             }
-            c.bytes += line.len() as u64;
-            w.write_all(&line)
-                .map_err(|e| format!("{}: {e}", out.display()))?;
-            let _ = back_tx.send(batch);
-        }
-        drop(back_tx);
+            k.bytes = lines.len() as u64;
+            (k, lines)
+        },
+        |(k, lines)| {
+            c.rows += k.rows;
+            c.events += k.events;
+            c.kept += k.kept;
+            c.bytes += k.bytes;
+            if let Some(w) = writer.as_mut()
+                && let Err(e) = w.write_all(&lines)
+            {
+                failed = Some(format!("{}: {e}", out.display()));
+                return false;
+            }
+            true
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    if let Some(mut w) = writer {
         w.flush().map_err(|e| format!("{}: {e}", out.display()))?;
-        let (n_rows, n_events) = parser
-            .join()
-            .map_err(|_| "the parser thread panicked".to_string())?;
-        c.rows = n_rows;
-        c.events = n_events;
-        Ok(c)
-    })
+    }
+    Ok(c)
 }
 
 /// Seconds spent in each stage, measured as IntelMQ's benchmark measures its bots: batches
@@ -395,8 +396,13 @@ fn stages(csv: &Path, prefixes: &Path, out: &Path, repeat: usize) -> Result<(), 
         let (c, d) = best_of(repeat, || pass(stage, csv, &attributor, out))?;
         report(name, c, d);
     }
-    let (c, d) = best_of(repeat, || pass_two_threads(csv, &attributor, out))?;
-    report("end_to_end_2_threads", c, d);
+    for (name, stage) in [
+        ("parse+lookup+filter_2_threads", Stage::Filter),
+        ("end_to_end_2_threads", Stage::Write),
+    ] {
+        let (c, d) = best_of(repeat, || pass_parallel(stage, 2, csv, &attributor, out))?;
+        report(name, c, d);
+    }
     Ok(())
 }
 
@@ -404,7 +410,7 @@ fn e2e(csv: &Path, prefixes: &Path, out: &Path, threads: usize) -> Result<(), St
     let start = Instant::now();
     let attributor = attributor(prefixes)?;
     let (c, d) = if threads >= 2 {
-        timed(|| pass_two_threads(csv, &attributor, out))?
+        timed(|| pass_parallel(Stage::Write, threads, csv, &attributor, out))?
     } else {
         timed(|| pass(Stage::Write, csv, &attributor, out))?
     };

@@ -29,6 +29,7 @@
 mod convert;
 mod harmonize;
 mod net;
+mod parallel;
 mod pydate;
 mod pyval;
 mod records;
@@ -42,11 +43,13 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use base64::Engine;
 use serde_json::Value;
 
 pub use convert::Conversion;
+pub use parallel::par_chunks;
 pub use schema::{
     FieldRule, Report, SCHEMA_ENV, Schema, SchemaError, Target, report_name_from_file_name,
 };
@@ -62,6 +65,11 @@ use records::{Records, is_strip_space};
 /// Opens a Shadowserver CSV report, loading the schema from [`Options::schema`] or
 /// [`Schema::default_path`].
 pub fn open(path: &Path, options: &Options) -> Result<Rows, FeedError> {
+    open_with_schema(path, &load_schema(path, options)?, options)
+}
+
+/// The schema [`open`] uses for `path`.
+fn load_schema(path: &Path, options: &Options) -> Result<Schema, FeedError> {
     let schema_path = match &options.schema {
         Some(p) => p.clone(),
         None => Schema::default_path().map_err(|e| FeedError::Format {
@@ -69,11 +77,10 @@ pub fn open(path: &Path, options: &Options) -> Result<Rows, FeedError> {
             message: e.to_string(),
         })?,
     };
-    let schema = Schema::load(&schema_path).map_err(|e| FeedError::Format {
+    Schema::load(&schema_path).map_err(|e| FeedError::Format {
         path: path.to_path_buf(),
         message: e.to_string(),
-    })?;
-    open_with_schema(path, &schema, options)
+    })
 }
 
 /// Opens a Shadowserver CSV report with an already loaded schema.
@@ -82,6 +89,15 @@ pub fn open_with_schema(
     schema: &Schema,
     options: &Options,
 ) -> Result<Rows, FeedError> {
+    Ok(Box::new(parser(path, schema, options)?))
+}
+
+/// The parser of `path`, its header read.
+fn parser(
+    path: &Path,
+    schema: &Schema,
+    options: &Options,
+) -> Result<Parser<BufReader<File>>, FeedError> {
     let format_error = |message: String| FeedError::Format {
         path: path.to_path_buf(),
         message,
@@ -125,11 +141,10 @@ pub fn open_with_schema(
         options.raw,
         line_ending,
     )?;
-    let parser = Parser {
+    Ok(Parser {
         strict: options.strict,
         ..parser
-    };
-    Ok(Box::new(parser))
+    })
 }
 
 /// `DateTime.generate_datetime_now()`: now in UTC, whole seconds, `+00:00`.
@@ -882,6 +897,19 @@ struct Work {
     counts: Vec<u32>,
 }
 
+impl Work {
+    fn new(plan: &Plan) -> Self {
+        Work {
+            scratch: Scratch::new(plan.order.len()),
+            memos: (0..plan.required.len() + plan.optional.len())
+                .map(|_| Memo::default())
+                .collect(),
+            remember: true,
+            counts: plan.initial_counts.clone(),
+        }
+    }
+}
+
 /// Builds one row's event in `work.scratch` as IntelMQ's `parse_line` and `Message.add`
 /// would.
 fn parse_row(
@@ -1093,7 +1121,7 @@ fn count_line_breaks(b: &[u8], after_cr: bool) -> (u64, u64, bool) {
 /// The streaming parser: one [`Row`] per CSV record.
 struct Parser<R: Read> {
     records: Records<R>,
-    plan: Plan,
+    plan: Arc<Plan>,
     work: Work,
     /// Cells of a row that is not all valid UTF-8, decoded one by one.
     decoded: Vec<String>,
@@ -1148,17 +1176,10 @@ impl<R: Read> Parser<R> {
                 &path,
             )?
         };
-        let work = Work {
-            scratch: Scratch::new(plan.order.len()),
-            memos: (0..plan.required.len() + plan.optional.len())
-                .map(|_| Memo::default())
-                .collect(),
-            remember: true,
-            counts: plan.initial_counts.clone(),
-        };
+        let work = Work::new(&plan);
         Ok(Parser {
             records,
-            plan,
+            plan: Arc::new(plan),
             work,
             decoded: Vec::new(),
             path,

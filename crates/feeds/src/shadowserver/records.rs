@@ -15,6 +15,8 @@ pub(super) fn is_strip_space(b: u8) -> bool {
 /// A reader that applies `strip()` and the NUL removal to the byte stream.
 struct Source<R> {
     inner: R,
+    /// Whether to strip at all (not for a part of a stream stripped already).
+    strip: bool,
     chunk: Box<[u8]>,
     /// White space held back until something other than white space follows.
     pending: Vec<u8>,
@@ -25,9 +27,10 @@ struct Source<R> {
 }
 
 impl<R: Read> Source<R> {
-    fn new(inner: R) -> Self {
+    fn new(inner: R, strip: bool) -> Self {
         Source {
             inner,
+            strip,
             chunk: vec![0u8; 64 * 1024].into_boxed_slice(),
             pending: Vec::new(),
             started: false,
@@ -47,6 +50,10 @@ impl<R: Read> Source<R> {
                 break;
             }
             let mut chunk = &self.chunk[..n];
+            if !self.strip {
+                out.extend_from_slice(chunk);
+                continue;
+            }
             if !self.started {
                 // leading white space is dropped; its newlines are counted
                 let first = chunk.iter().position(|&b| !is_strip_space(b));
@@ -105,8 +112,17 @@ pub(super) struct Records<R> {
 
 impl<R: Read> Records<R> {
     pub(super) fn new(inner: R) -> Self {
+        Self::with_strip(inner, true)
+    }
+
+    /// Records of a part of a stream that was stripped already (see [`super::par_chunks`]).
+    pub(super) fn unstripped(inner: R) -> Self {
+        Self::with_strip(inner, false)
+    }
+
+    fn with_strip(inner: R, strip: bool) -> Self {
         Records {
-            source: Source::new(inner),
+            source: Source::new(inner, strip),
             core: csv_core::Reader::new(),
             buf: Vec::with_capacity(128 * 1024),
             base: 0,

@@ -805,3 +805,66 @@ fn plain_host_names_are_judged_as_the_general_fqdn_check_judges_them() {
         assert_eq!(fqdn_is_valid_general(ip_like), valid, "{ip_like}");
     }
 }
+
+#[test]
+fn parsing_on_several_threads_gives_the_rows_of_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let schema_path = dir.path().join("schema.json");
+    std::fs::write(&schema_path, SCHEMA).expect("write schema");
+    let lf = repetitive_report(9_000);
+    // CRLF line ends, a quoted line break and a stray quote in the middle of the report
+    let mut crlf = lf.replace('\n', "\r\n");
+    let middle = crlf.len() / 2;
+    let cut = middle + crlf[middle..].find("\r\n").expect("a line end") + 2;
+    crlf.insert_str(
+        cut,
+        "2026-03-24 01:02:03,198.18.0.9,443,nl,\"multi\r\nline\",x,a\r\n\
+         2026-03-24 01:02:03,198.18.0.9,4\"43,nl,tag,x,a\r\n\r\n",
+    );
+    for (name, text) in [("lf", lf), ("crlf", crlf)] {
+        let path = dir.path().join(format!("2026-03-24-scan_test-{name}.csv"));
+        std::fs::write(&path, text).expect("write report");
+        for (raw, strict) in [(false, false), (true, true)] {
+            let options = Options {
+                schema: Some(schema_path.clone()),
+                raw,
+                strict,
+                ..opts()
+            };
+            let one: Vec<Row> = open(&path, &options).expect("open").collect();
+            for threads in [1, 2, 3] {
+                let mut many: Vec<Row> = Vec::new();
+                par_chunks(
+                    &path,
+                    &options,
+                    threads,
+                    |rows| rows.collect::<Vec<Row>>(),
+                    |chunk| {
+                        many.extend(chunk);
+                        true
+                    },
+                )
+                .expect("parallel parse");
+                assert_eq!(many.len(), one.len(), "{name}, {threads} threads");
+                assert!(
+                    many == one,
+                    "{name}, raw {raw}, {threads} threads: rows differ"
+                );
+            }
+            // a caller that stops after the first chunk is not kept waiting
+            let mut chunks = 0;
+            par_chunks(
+                &path,
+                &options,
+                2,
+                |rows| rows.count(),
+                |_| {
+                    chunks += 1;
+                    false
+                },
+            )
+            .expect("stopped parse");
+            assert_eq!(chunks, 1);
+        }
+    }
+}

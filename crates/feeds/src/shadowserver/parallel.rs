@@ -1,0 +1,191 @@
+//! One report parsed on several threads, rows handed on in file order.
+//!
+//! A reader thread splits the report into chunks of whole records (with the stream's line
+//! number at each chunk's start), worker threads each run a parser over one chunk at a time
+//! with the shared plan, and the calling thread takes the workers' results in chunk order.
+//! What crosses between cores is the chunk's bytes and whatever the caller's `work` makes
+//! of its rows (serialised lines, counts), not events: an event built on one core and read
+//! on another costs a cache miss per field.
+
+use std::collections::BTreeMap;
+use std::io::Cursor;
+use std::path::Path;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
+
+use super::records::Records;
+use super::{Parser, Schema, Work, count_line_breaks, load_schema, parser};
+use crate::{FeedError, Options, RowStream};
+
+/// Records per chunk: large enough that handing a chunk over is cheap next to parsing it,
+/// small enough that the workers start at once and memory stays small.
+const CHUNK_RECORDS: usize = 2048;
+/// Chunks read ahead of the one the caller waits for, per worker.
+const AHEAD_PER_WORKER: usize = 3;
+
+/// Whole records of the report and where they start.
+struct Chunk {
+    seq: u64,
+    bytes: Vec<u8>,
+    /// The line number at the end of the record before, and whether that record ended in
+    /// `\r` (as the sequential parser keeps them).
+    line: u64,
+    after_cr: bool,
+}
+
+/// Parses the Shadowserver report `path` on `threads` worker threads. `work` runs on a
+/// worker for each chunk of rows (a [`RowStream`] over them, in order) and `done` receives
+/// what it returned, chunk by chunk in file order, on the calling thread; when `done`
+/// returns `false` the parse stops (a reader of the output went away, say). Together the
+/// chunks' rows are exactly the rows [`super::open`] gives, with the same line numbers and
+/// errors; the schema is loaded as [`super::open`] loads it.
+///
+/// With `threads` ≤ 1 no thread is started: `work` runs on the calling thread, a chunk at a
+/// time.
+/// A read error part way through the file ends the parse with that error after the chunks
+/// read before it were handed to `done`.
+pub fn par_chunks<T, W, D>(
+    path: &Path,
+    options: &Options,
+    threads: usize,
+    work: W,
+    mut done: D,
+) -> Result<(), FeedError>
+where
+    T: Send,
+    W: Fn(&mut dyn RowStream) -> T + Sync,
+    D: FnMut(T) -> bool,
+{
+    let schema: Schema = load_schema(path, options)?;
+    let mut head = parser(path, &schema, options)?;
+    if threads <= 1 {
+        crate::in_chunks(&mut head, work, done);
+        return Ok(());
+    }
+    let io_error = |source| FeedError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let window = threads * AHEAD_PER_WORKER;
+    let (chunk_tx, chunk_rx) = sync_channel::<Chunk>(window);
+    let chunk_rx = Mutex::new(chunk_rx);
+    let (result_tx, result_rx) = sync_channel::<(u64, T)>(window);
+    // a chunk is read only when one of `window` tokens is free: memory stays bounded even
+    // when one chunk takes long and the results after it wait for it
+    let (token_tx, token_rx) = sync_channel::<()>(window);
+    for _ in 0..window {
+        token_tx
+            .send(())
+            .expect("the channel has room for every token");
+    }
+    let plan = Arc::clone(&head.plan);
+    let (raw, strict, line_ending) = (head.raw, head.strict, head.line_ending);
+    let path_buf = head.path.clone();
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(move || split(&mut head, chunk_tx, token_rx));
+        for _ in 0..threads {
+            let (chunk_rx, result_tx, plan, work) =
+                (&chunk_rx, result_tx.clone(), Arc::clone(&plan), &work);
+            let path = path_buf.clone();
+            scope.spawn(move || {
+                let mut state = Some(Work::new(&plan));
+                loop {
+                    // one worker at a time takes the next chunk; a poisoned lock still
+                    // holds a working receiver
+                    let next = chunk_rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                    let Ok(chunk) = next else { break };
+                    let mut rows = Parser {
+                        records: Records::unstripped(Cursor::new(chunk.bytes)),
+                        plan: Arc::clone(&plan),
+                        work: state
+                            .take()
+                            .expect("the work state is put back after each chunk"),
+                        decoded: Vec::new(),
+                        path: path.clone(),
+                        raw,
+                        strict,
+                        line_ending,
+                        line: chunk.line,
+                        after_cr: chunk.after_cr,
+                        done: false,
+                    };
+                    let out = work(&mut rows);
+                    state = Some(rows.work);
+                    if result_tx.send((chunk.seq, out)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(result_tx);
+        // hand the results on in chunk order
+        let mut waiting: BTreeMap<u64, T> = BTreeMap::new();
+        let mut next = 0u64;
+        'results: for (seq, out) in &result_rx {
+            waiting.insert(seq, out);
+            while let Some(out) = waiting.remove(&next) {
+                if !done(out) {
+                    break 'results;
+                }
+                next += 1;
+                // the reader may be gone already; then nobody needs the token
+                let _ = token_tx.send(());
+            }
+        }
+        // stopping early: the reader finds no token, the workers nobody to send to
+        drop(token_tx);
+        drop(waiting);
+        drop(result_rx);
+        reader
+            .join()
+            .map_err(|_| FeedError::Format {
+                path: path.to_path_buf(),
+                message: "the reader thread panicked".into(),
+            })?
+            .map_err(io_error)
+    })
+}
+
+/// The reader thread: whole records of `head`'s stream, `CHUNK_RECORDS` at a time.
+fn split<R: std::io::Read>(
+    head: &mut Parser<R>,
+    chunks: SyncSender<Chunk>,
+    tokens: Receiver<()>,
+) -> std::io::Result<()> {
+    if head.done {
+        return Ok(());
+    }
+    let mut seq = 0;
+    loop {
+        if tokens.recv().is_err() {
+            return Ok(());
+        }
+        let mut chunk = Chunk {
+            seq,
+            bytes: Vec::with_capacity(CHUNK_RECORDS * 320),
+            line: head.line,
+            after_cr: head.after_cr,
+        };
+        let mut n = 0;
+        let mut end = false;
+        while n < CHUNK_RECORDS {
+            if !head.records.advance()? {
+                end = true;
+                break;
+            }
+            let bytes = head.records.bytes();
+            let (breaks, _, after_cr) = count_line_breaks(bytes, head.after_cr);
+            head.line += breaks;
+            head.after_cr = after_cr;
+            chunk.bytes.extend_from_slice(bytes);
+            n += 1;
+        }
+        if n > 0 && chunks.send(chunk).is_err() {
+            return Ok(());
+        }
+        if end {
+            return Ok(());
+        }
+        seq += 1;
+    }
+}
