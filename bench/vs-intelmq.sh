@@ -123,8 +123,13 @@ for k, label in (('parse', 'parse'), ('parse+lookup', 'parse → lookup'),
 im_e2e = im['end_to_end_events_per_s']
 b1 = rows / t['end_to_end_1_thread']
 b2 = rows / bk['end_to_end_2_threads']['seconds']
+f2 = rows / bk['parse+lookup+filter_2_threads']['seconds']
+f1 = rows / t['parse+lookup+filter']
+print(f'| **chained, 2 threads** (reader + 2 workers: parse, lookup, filter, serialise; writer in order) | | | |')
+print(f'| parse → lookup → filter, 2 threads | | {fmt(f2)} | |')
+print(f'| **parse → lookup → filter** vs IntelMQ end to end | {fmt(im_e2e)} | {fmt(f1)} (1 thread), {fmt(f2)} (2 threads) | {f1 / im_e2e:,.0f}x, {f2 / im_e2e:,.0f}x |')
 print(f'| **end to end, 1 thread** | {fmt(im_e2e)} | {fmt(b1)} | **{b1 / im_e2e:,.0f}x** |')
-print(f'| end to end, 2 threads (parse / lookup+filter+write) | {fmt(im_e2e)} | {fmt(b2)} | {b2 / im_e2e:,.0f}x |')
+print(f'| **end to end, 2 threads** | {fmt(im_e2e)} | {fmt(b2)} | **{b2 / im_e2e:,.0f}x** |')
 print(f"| end to end, 1 thread, single run under /usr/bin/time (with start-up) | | {fmt(rows / e2e['total']['seconds'])} | |")
 print(f'| peak RSS (whole process) | {int(im_rss) / 1024:,.0f} MiB | {int(bk_rss) / 1024:,.1f} MiB | {int(im_rss) / int(bk_rss):,.0f}x less |')
 rd = bk['read']

@@ -759,6 +759,10 @@ fn assign_value(dst: &mut Value, src: &Value) {
 /// thousand rows.
 #[derive(Default)]
 struct Memo {
+    /// The text looked up last and its outcome: columns often hold the same text row after
+    /// row (a protocol, a country, an empty cell), which this finds without hashing.
+    last_text: String,
+    last: Option<usize>,
     /// (text, index into `outcomes`)
     index: hashbrown::HashTable<(Box<str>, usize)>,
     hasher: foldhash::fast::RandomState,
@@ -813,13 +817,22 @@ impl Memo {
             self.off = true;
             self.index = hashbrown::HashTable::new();
             self.outcomes = Vec::new();
+            self.last = None;
             return Cow::Owned(compute());
+        }
+        if let Some(i) = self.last
+            && same_text(self.last_text.as_bytes(), text.as_bytes())
+        {
+            return Cow::Borrowed(&self.outcomes[i]);
         }
         let hash = self.hasher.hash_one(text);
         if let Some(&(_, i)) = self
             .index
             .find(hash, |(k, _)| same_text(k.as_bytes(), text.as_bytes()))
         {
+            self.last = Some(i);
+            self.last_text.clear();
+            self.last_text.push_str(text);
             return Cow::Borrowed(&self.outcomes[i]);
         }
         if self.lookups < MEMO_TRIAL {
@@ -834,6 +847,9 @@ impl Memo {
             .insert_unique(hash, (text.into(), self.outcomes.len()), |(k, _)| {
                 hasher.hash_one(&**k)
             });
+        self.last = Some(self.outcomes.len());
+        self.last_text.clear();
+        self.last_text.push_str(text);
         self.outcomes.push(outcome);
         Cow::Borrowed(self.outcomes.last().expect("just pushed"))
     }
