@@ -15,7 +15,7 @@
 #    bench/results/vs-intelmq-N.md.
 #
 # Environment: INTELMQ_BENCH_DIR (default /tmp/intelmq-bench), CARGO_TARGET_DIR (default
-# target/), BAKEN_BENCH_REPEAT (runs per baken stage, fastest kept; default 3).
+# target/), BAKEN_BENCH_REPEAT (runs per baken stage, fastest kept; default 5).
 set -euo pipefail
 
 die() { echo "vs-intelmq.sh: $*" >&2; exit 1; }
@@ -24,7 +24,7 @@ log() { printf '\n== %s\n' "$*" >&2; }
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 N_ROWS=${1:-100000}
 case "$N_ROWS" in '' | *[!0-9]*) die "N_ROWS must be a number, got '$N_ROWS'" ;; esac
-REPEAT=${BAKEN_BENCH_REPEAT:-3}
+REPEAT=${BAKEN_BENCH_REPEAT:-5}
 INTELMQ_SH=$ROOT/../shared/bench/intelmq/run.sh
 [ -x "$INTELMQ_SH" ] || [ -f "$INTELMQ_SH" ] || die "not found: $INTELMQ_SH (the shared data must sit beside the clone)"
 export INTELMQ_BENCH_DIR=${INTELMQ_BENCH_DIR:-/tmp/intelmq-bench}

@@ -12,7 +12,7 @@ use std::io::Write;
 use std::net::Ipv4Addr;
 
 use baken_attribute::Attributor;
-use baken_feeds::{FeedKind, Options};
+use baken_feeds::{Event, FeedKind, Options};
 use baken_pipeline::demo::generate::{Params, generate};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rand::rngs::StdRng;
@@ -57,6 +57,7 @@ fn bench(c: &mut Criterion) {
         ..Options::default()
     };
 
+    let rows_total = rows;
     let mut group = c.benchmark_group("chain");
     group.sample_size(10);
     group.throughput(Throughput::Elements(rows));
@@ -69,11 +70,24 @@ fn bench(c: &mut Criterion) {
             assert_eq!(n, rows);
         })
     });
+    group.bench_function("parse_refill", |b| {
+        b.iter(|| {
+            let mut n = 0u64;
+            let mut rows = baken_feeds::open(FeedKind::Shadowserver, &path, &options).unwrap();
+            let mut event = Event::new();
+            while let Some(row) = rows.next_into(&mut event) {
+                n += u64::from(row.outcome.is_ok());
+            }
+            assert_eq!(n, rows_total);
+        })
+    });
     group.bench_function("parse_attribute", |b| {
         b.iter(|| {
             let mut owned = 0u64;
-            for row in baken_feeds::open(FeedKind::Shadowserver, &path, &options).unwrap() {
-                let event = row.outcome.unwrap();
+            let mut rows = baken_feeds::open(FeedKind::Shadowserver, &path, &options).unwrap();
+            let mut event = Event::new();
+            while let Some(row) = rows.next_into(&mut event) {
+                row.outcome.unwrap();
                 let a = attributor.attribute(
                     event.source_ip(),
                     event.source_asn(),

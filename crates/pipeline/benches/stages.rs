@@ -123,6 +123,17 @@ fn bench(c: &mut Criterion) {
             assert_eq!(n, rows);
         })
     });
+    group.bench_function("parse_refill", |b| {
+        b.iter(|| {
+            let mut n = 0u64;
+            let mut stream = baken_feeds::open(FeedKind::Shadowserver, &path, &options).unwrap();
+            let mut event = Event::new();
+            while let Some(row) = stream.next_into(&mut event) {
+                n += u64::from(row.outcome.is_ok());
+            }
+            assert_eq!(n, rows);
+        })
+    });
     let parse_all = || -> Vec<Event> {
         baken_feeds::open(FeedKind::Shadowserver, &path, &options)
             .unwrap()
