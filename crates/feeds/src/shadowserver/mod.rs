@@ -628,6 +628,10 @@ struct Scratch {
     pending: Bits,
     /// How many `extra.*` fields are set by `Message.add`.
     set_extras: usize,
+    /// String buffers set free where a value of another type took a string's place, for the
+    /// next string that takes a place held by another type (the fields of an event shift
+    /// from row to row, and with them the buffers swapped in and out).
+    spare: Vec<String>,
 }
 
 impl Scratch {
@@ -637,6 +641,31 @@ impl Scratch {
             set: Bits::new(n),
             pending: Bits::new(n),
             set_extras: 0,
+            spare: Vec::new(),
+        }
+    }
+
+    /// `values[field] = value.clone()`, reusing the buffer there or a spare one.
+    fn assign(&mut self, field: usize, value: &Value) {
+        let dst = &mut self.values[field];
+        match (dst, value) {
+            (Value::String(d), Value::String(v)) => {
+                d.clear();
+                d.push_str(v);
+            }
+            (dst, Value::String(v)) => {
+                let mut d = self.spare.pop().unwrap_or_default();
+                d.clear();
+                d.push_str(v);
+                *dst = Value::String(d);
+            }
+            (dst, v) => {
+                if let Value::String(old) = std::mem::replace(dst, v.clone())
+                    && self.spare.len() < SPARE_STRINGS
+                {
+                    self.spare.push(old);
+                }
+            }
         }
     }
 
@@ -661,7 +690,7 @@ impl Scratch {
                 self.set_extras += 1;
             }
         }
-        assign_value(&mut self.values[field], value);
+        self.assign(field, value);
     }
 
     /// `del event[key]`.
@@ -719,7 +748,7 @@ impl Scratch {
     /// Sets `field` as `extra` at the end of the row (the last value wins).
     fn pend(&mut self, field: usize, value: &Value) {
         self.pending.set(field);
-        assign_value(&mut self.values[field], value);
+        self.assign(field, value);
     }
 
     fn pend_str(&mut self, field: usize, value: &str) {
@@ -729,7 +758,12 @@ impl Scratch {
                 s.clear();
                 s.push_str(value);
             }
-            v => *v = Value::String(value.to_string()),
+            v => {
+                let mut s = self.spare.pop().unwrap_or_default();
+                s.clear();
+                s.push_str(value);
+                *v = Value::String(s);
+            }
         }
     }
 
@@ -743,16 +777,8 @@ impl Scratch {
     }
 }
 
-/// `*dst = src.clone()`, reusing the buffer of a string `dst` holds.
-fn assign_value(dst: &mut Value, src: &Value) {
-    match (dst, src) {
-        (Value::String(d), Value::String(s)) => {
-            d.clear();
-            d.push_str(s);
-        }
-        (d, s) => *d = s.clone(),
-    }
-}
+/// Spare string buffers a [`Scratch`] keeps at most.
+const SPARE_STRINGS: usize = 64;
 
 /// A step's outcomes remembered per distinct cell text, for as long as that pays: a column
 /// whose texts rarely repeat (addresses, time stamps) stops being remembered after a few
