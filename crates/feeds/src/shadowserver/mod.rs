@@ -271,7 +271,7 @@ enum StepTarget {
 /// What one step makes of one cell before looking at the event: the conversion, and what
 /// `Message.add` would do with the result. It depends on the cell's text alone (for steps
 /// that do not read the whole row), so the parser works it out once per distinct text.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 enum Outcome {
     /// The conversion raised.
     ConvFailed(String),
@@ -899,6 +899,55 @@ fn converted<'a>(
 }
 
 fn outcome(step: &Step, required: bool, cell: Option<&str>, row: &RowView<'_>) -> Outcome {
+    if let Some(known) = cell.and_then(|c| plain_outcome(step, c)) {
+        return known;
+    }
+    general_outcome(step, required, cell, row)
+}
+
+/// The outcome of the commonest cells of the columns whose texts rarely repeat — a plain
+/// time stamp into a date-time key, a dotted quad into an address key, a plain lower-case
+/// host name into a domain key — written down directly where the general path is known to
+/// give the same (each is tested against it). `None`: take the general path.
+fn plain_outcome(step: &Step, cell: &str) -> Option<Outcome> {
+    let StepTarget::Key(target) = &step.target else {
+        return None;
+    };
+    let KeyKind::Field(spec) = &target.kind else {
+        return None;
+    };
+    // no length limit, and no pattern but the one plain host names always meet
+    if spec.length.is_some()
+        || spec.pattern.is_some_and(|p| {
+            p != harmonize::Pattern::NoTrailingDot || spec.kind != harmonize::Kind::Fqdn
+        })
+    {
+        return None;
+    }
+    let stored = |s: String| Some(Outcome::Add(Eval::Store(Value::String(s))));
+    match (&step.conversion, spec.kind) {
+        // `add_UTC_to_timestamp`, then DateTime's sanitise and check
+        (Some(Conversion::AddUtcToTimestamp), harmonize::Kind::DateTime) => {
+            stored(pydate::plain_timestamp_iso(cell)?)
+        }
+        // `validate_ip` (or none), then IPAddress's sanitise and check
+        (Some(Conversion::ValidateIp) | None, harmonize::Kind::IpAddress) => {
+            match net::parse_v4(cell) {
+                Some(a) if a != 0 => stored(cell.to_string()),
+                _ => None,
+            }
+        }
+        // FQDN's sanitise and check
+        (None, harmonize::Kind::Fqdn) => match harmonize::plain_host_name(cell) {
+            Some(true) => stored(cell.to_string()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// [`outcome`] by IntelMQ's general rules: the conversion, then `Message.add`'s value half.
+fn general_outcome(step: &Step, required: bool, cell: Option<&str>, row: &RowView<'_>) -> Outcome {
     let value = match converted(step, required, cell, row) {
         Ok(v) => v,
         Err(e) => return Outcome::ConvFailed(e),

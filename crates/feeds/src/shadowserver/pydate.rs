@@ -126,6 +126,23 @@ fn plain_utc(value: &str) -> Option<Option<NaiveDateTime>> {
     Some(date.zip(time).map(|(d, t)| NaiveDateTime::new(d, t)))
 }
 
+/// What `DateTime.sanitize` makes of `add_UTC_to_timestamp(cell)` when `cell` is a plain
+/// `YYYY-MM-DD HH:MM:SS` (or with `T`) naming a real date of a four-digit year from 1000 and
+/// a real time: that time in IntelMQ's ISO form (the form `sanitize` gives, which `is_valid`
+/// accepts). `None` for anything else, which the general path decides.
+pub(crate) fn plain_timestamp_iso(cell: &str) -> Option<String> {
+    let b = cell.as_bytes();
+    if b.len() != 19 {
+        return None;
+    }
+    let dt = plain_utc(cell)??;
+    use chrono::Datelike;
+    if dt.year() < 1000 {
+        return None;
+    }
+    Some(iso(&dt))
+}
+
 /// The HTTP date of RFC 9110 (`Tue, 24 Mar 2026 10:11:12 GMT`, what `http_date` columns
 /// hold), parsed without the fuzzy parser: the time it gives, when `value` has exactly that
 /// form and names a real date and time; `None` leaves the value to [`fuzzy_parse`].

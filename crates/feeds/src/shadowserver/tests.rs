@@ -456,6 +456,7 @@ const SCHEMA: &str = r#"{
     "optional_fields": [
       ["source.port", "port", "convert_int"],
       ["source.geolocation.cc", "geo"],
+      ["source.reverse_dns", "hostname"],
       ["extra.", "tag", "validate_to_none"],
       ["product.vulnerabilities", "tag", "extract_cve_from_tag"],
       ["extra.", "future", "not_yet_invented"]
@@ -867,4 +868,90 @@ fn parsing_on_several_threads_gives_the_rows_of_one() {
             assert_eq!(chunks, 1);
         }
     }
+}
+
+#[test]
+fn plain_outcomes_equal_the_general_path() {
+    let schema = Schema::from_json(SCHEMA).expect("schema");
+    let report = schema.report("scan_test").expect("report");
+    let header: Vec<String> = ["timestamp", "ip", "hostname"].map(String::from).to_vec();
+    let plan = Plan::new(
+        report,
+        header,
+        "2026-03-24T06:00:00+00:00",
+        std::path::Path::new("test.csv"),
+    )
+    .expect("plan");
+    let column = |steps: &[Step], name: &str| -> Step {
+        steps
+            .iter()
+            .find(|s| s.column == name)
+            .expect("the column has a step")
+            .clone()
+    };
+    let timestamp = column(&plan.required, "timestamp");
+    let ip = column(&plan.required, "ip");
+    let hostname = column(&plan.optional, "hostname");
+    let cells: Vec<String> = vec![];
+    let row = RowView {
+        plan: &plan,
+        cells: Cells::Decoded(&cells),
+    };
+    let mut texts: Vec<String> = Vec::new();
+    for d in [
+        "2026-03-24",
+        "0999-12-31",
+        "1000-01-01",
+        "2024-02-29",
+        "2023-02-29",
+        "2026-13-01",
+        "9999-12-31",
+    ] {
+        for t in ["00:00:00", "23:59:59", "24:00:00", "12:60:00", "07:08:60"] {
+            for sep in [" ", "T", "_"] {
+                texts.push(format!("{d}{sep}{t}"));
+            }
+        }
+    }
+    for ip in [
+        "198.18.0.1",
+        "0.0.0.0",
+        "255.255.255.255",
+        "01.2.3.4",
+        "1.2.3",
+        " 1.2.3.4",
+        "2001:db8::1",
+    ] {
+        texts.push(ip.to_string());
+    }
+    for host in [
+        "host-1.example",
+        "Host.example",
+        "a..b",
+        "example.",
+        "1.2.3.4",
+        "x",
+        "-",
+        "ü.example",
+        "a b",
+    ] {
+        texts.push(host.to_string());
+    }
+    let mut plain = 0;
+    for (step, required) in [(&timestamp, true), (&ip, true), (&hostname, false)] {
+        for text in &texts {
+            if let Some(known) = plain_outcome(step, text) {
+                plain += 1;
+                assert_eq!(
+                    known,
+                    general_outcome(step, required, Some(text), &row),
+                    "{} {text:?}",
+                    step.column
+                );
+            }
+        }
+    }
+    // 4 valid dates (from year 1000) x 2 valid times x 2 separators; 3 addresses (one from
+    // the names); 2 names
+    assert_eq!(plain, 4 * 2 * 2 + 3 + 2);
 }
