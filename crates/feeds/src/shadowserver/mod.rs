@@ -910,8 +910,13 @@ fn outcome(step: &Step, required: bool, cell: Option<&str>, row: &RowView<'_>) -
 /// host name into a domain key — written down directly where the general path is known to
 /// give the same (each is tested against it). `None`: take the general path.
 fn plain_outcome(step: &Step, cell: &str) -> Option<Outcome> {
-    let StepTarget::Key(target) = &step.target else {
-        return None;
+    let target = match (&step.target, &step.conversion) {
+        (StepTarget::Key(target), _) => target,
+        // `convert_date` of an RFC 9110 HTTP date into `extra`
+        (StepTarget::Extra(_), Some(Conversion::ConvertDate)) => {
+            return pydate::http_date_iso(cell).map(|s| Outcome::Extra(Value::String(s)));
+        }
+        _ => return None,
     };
     let KeyKind::Field(spec) = &target.kind else {
         return None;
@@ -1325,12 +1330,14 @@ impl<R: Read + Send> RowStream for Parser<R> {
                     .as_deref()
                     .map_or("", |t| t.rfind(['\r', '\n']).map_or(t, |i| &t[i + 1..]));
                 let (cells, spans) = self.records.fields();
+                let in_place = self.records.split_in_place();
                 let cells = match std::str::from_utf8(cells) {
                     // every cell is valid when the whole is and none is cut mid-character
                     Ok(text)
-                        if spans.iter().all(|&(from, to)| {
-                            text.is_char_boundary(from) && text.is_char_boundary(to)
-                        }) =>
+                        if in_place
+                            || spans.iter().all(|&(from, to)| {
+                                text.is_char_boundary(from) && text.is_char_boundary(to)
+                            }) =>
                     {
                         Cells::Text { text, spans }
                     }

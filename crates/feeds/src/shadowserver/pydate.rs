@@ -143,6 +143,13 @@ pub(crate) fn plain_timestamp_iso(cell: &str) -> Option<String> {
     Some(iso(&dt))
 }
 
+/// What [`sanitize`] gives for an RFC 9110 HTTP date (`Tue, 24 Mar 2026 10:11:12 GMT`)
+/// naming a real date and time: neither the ISO check nor the plain form applies to that
+/// shape, so `sanitize` reaches [`http_date`]. `None` for anything else.
+pub(crate) fn http_date_iso(cell: &str) -> Option<String> {
+    http_date(cell).map(|dt| iso(&dt))
+}
+
 /// The HTTP date of RFC 9110 (`Tue, 24 Mar 2026 10:11:12 GMT`, what `http_date` columns
 /// hold), parsed without the fuzzy parser: the time it gives, when `value` has exactly that
 /// form and names a real date and time; `None` leaves the value to [`fuzzy_parse`].

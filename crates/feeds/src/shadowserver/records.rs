@@ -353,6 +353,13 @@ impl<R: Read> Records<R> {
         (text, &self.spans)
     }
 
+    /// Whether the current record's fields are spans of its line as read: they then start
+    /// and end next to an ASCII comma or quote or at the line's ends, so in valid UTF-8 they
+    /// are on character boundaries.
+    pub(super) fn split_in_place(&self) -> bool {
+        self.in_buf
+    }
+
     /// Newlines dropped from the start of the stream (so far).
     pub(super) fn leading_newlines(&self) -> u64 {
         self.source.leading_newlines

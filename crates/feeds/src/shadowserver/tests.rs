@@ -955,3 +955,46 @@ fn plain_outcomes_equal_the_general_path() {
     // the names); 2 names
     assert_eq!(plain, 4 * 2 * 2 + 3 + 2);
 }
+
+#[test]
+fn plain_http_dates_equal_convert_date() {
+    let date = Step {
+        slot: Some(0),
+        column: "http_date".into(),
+        target: StepTarget::Extra(0),
+        conversion: Some(Conversion::ConvertDate),
+        with_row: false,
+        pure: true,
+    };
+    let schema = Schema::from_json(SCHEMA).expect("schema");
+    let plan = Plan::new(
+        schema.report("scan_test").expect("report"),
+        ["timestamp", "ip", "http_date"].map(String::from).to_vec(),
+        "2026-03-24T06:00:00+00:00",
+        std::path::Path::new("test.csv"),
+    )
+    .expect("plan");
+    let row = RowView {
+        plan: &plan,
+        cells: Cells::Decoded(&[]),
+    };
+    let mut plain = 0;
+    for day in ["Tue", "Xyz"] {
+        for date_text in ["24 Mar 2026", "29 Feb 2023", "01 Foo 2026", "15 Dec 0999"] {
+            for time in ["10:11:12", "24:00:00"] {
+                for tail in [" GMT", " UTC", ""] {
+                    let text = format!("{day}, {date_text} {time}{tail}");
+                    if let Some(known) = plain_outcome(&date, &text) {
+                        plain += 1;
+                        assert_eq!(
+                            known,
+                            general_outcome(&date, false, Some(&text), &row),
+                            "{text:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(plain, 1);
+}
