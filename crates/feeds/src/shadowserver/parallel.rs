@@ -8,12 +8,11 @@
 //! on another costs a cache miss per field.
 
 use std::collections::BTreeMap;
-use std::io::Cursor;
 use std::path::Path;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 
-use super::records::Records;
+use super::records::{Records, Split};
 use super::{Parser, Schema, Work, count_line_breaks, load_schema, parser};
 use crate::{FeedError, Options, RowStream};
 
@@ -27,6 +26,8 @@ const AHEAD_PER_WORKER: usize = 3;
 struct Chunk {
     seq: u64,
     bytes: Vec<u8>,
+    /// How the reader split them.
+    split: Split,
     /// The line number at the end of the record before, and whether that record ended in
     /// `\r` (as the sequential parser keeps them).
     line: u64,
@@ -95,7 +96,7 @@ where
                     let next = chunk_rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
                     let Ok(chunk) = next else { break };
                     let mut rows = Parser {
-                        records: Records::unstripped(Cursor::new(chunk.bytes)),
+                        records: Records::split(chunk.bytes, chunk.split),
                         plan: Arc::clone(&plan),
                         work: state
                             .take()
@@ -163,6 +164,7 @@ fn split<R: std::io::Read>(
         let mut chunk = Chunk {
             seq,
             bytes: Vec::with_capacity(CHUNK_RECORDS * 320),
+            split: Split::default(),
             line: head.line,
             after_cr: head.after_cr,
         };
@@ -178,6 +180,7 @@ fn split<R: std::io::Read>(
             head.line += breaks;
             head.after_cr = after_cr;
             chunk.bytes.extend_from_slice(bytes);
+            chunk.split.push(&head.records);
             n += 1;
         }
         if n > 0 && chunks.send(chunk).is_err() {

@@ -164,16 +164,66 @@ pub(super) struct Records<R> {
     text: (usize, usize),
     source_done: bool,
     done: bool,
+    /// Records split already (a chunk of [`super::par_chunks`]): `buf` holds them all.
+    pre: Option<Split>,
+}
+
+/// Records a reader thread split already, for a worker thread: their lengths one after the
+/// other, and for each line split in place its text and fields, so that the worker does not
+/// look at the bytes again.
+#[derive(Debug, Default)]
+pub(super) struct Split {
+    records: Vec<SplitRecord>,
+    /// The fields of all records split in place, relative to each record's text.
+    spans: Vec<(u32, u32)>,
+    next: usize,
+}
+
+#[derive(Debug)]
+struct SplitRecord {
+    len: usize,
+    /// The text relative to the record's start and the record's range of `Split::spans`;
+    /// `None`: `csv-core` reads the record again.
+    place: Option<((usize, usize), std::ops::Range<usize>)>,
+}
+
+impl Split {
+    /// Appends the current record of `records`.
+    pub(super) fn push<R: Read>(&mut self, records: &Records<R>) {
+        let place = records.in_buf.then(|| {
+            let from = self.spans.len();
+            self.spans
+                .extend(records.spans.iter().map(|&(a, b)| (a as u32, b as u32)));
+            (
+                (
+                    records.text.0 - records.start,
+                    records.text.1 - records.start,
+                ),
+                from..self.spans.len(),
+            )
+        });
+        self.records.push(SplitRecord {
+            len: records.end - records.start,
+            place,
+        });
+    }
+}
+
+impl Records<std::io::Empty> {
+    /// The records of a chunk: `bytes` are the records `split` describes, one after the
+    /// other.
+    pub(super) fn split(bytes: Vec<u8>, split: Split) -> Self {
+        let mut records = Self::with_strip(std::io::empty(), false);
+        records.buf = bytes;
+        records.source_done = true;
+        records.pre = Some(split);
+        records
+    }
 }
 
 impl<R: Read> Records<R> {
     pub(super) fn new(inner: R) -> Self {
         Self::with_strip(inner, true)
-    }
-
-    /// Records of a part of a stream that was stripped already (see [`super::par_chunks`]).
-    pub(super) fn unstripped(inner: R) -> Self {
-        Self::with_strip(inner, false)
     }
 
     fn with_strip(inner: R, strip: bool) -> Self {
@@ -191,6 +241,72 @@ impl<R: Read> Records<R> {
             text: (0, 0),
             source_done: false,
             done: false,
+            pre: None,
+        }
+    }
+
+    /// [`Records::advance`] over records split already.
+    fn advance_split(&mut self) -> io::Result<bool> {
+        let Some(pre) = self.pre.as_mut() else {
+            return Ok(false);
+        };
+        let Some(record) = pre.records.get(pre.next) else {
+            self.done = true;
+            return Ok(false);
+        };
+        pre.next += 1;
+        let (start, end) = (self.end, self.end + record.len);
+        self.start = start;
+        self.end = end;
+        if let Some(((from, to), spans)) = &record.place {
+            self.spans.clear();
+            self.spans.extend(
+                pre.spans[spans.clone()]
+                    .iter()
+                    .map(|&(a, b)| (a as usize, b as usize)),
+            );
+            self.text = (start + from, start + to);
+            self.in_buf = true;
+            return Ok(true);
+        }
+        // one record as `csv-core` read it on the reader thread: the same bytes, then the end
+        self.core.reset();
+        let (mut scan, mut n_out, mut n_ends) = (start, 0, 0);
+        loop {
+            let (result, n_in, out, ends) = self.core.read_record(
+                &self.buf[scan..end],
+                &mut self.fields[n_out..],
+                &mut self.ends[n_ends..],
+            );
+            scan += n_in;
+            n_out += out;
+            n_ends += ends;
+            match result {
+                csv_core::ReadRecordResult::InputEmpty => {}
+                csv_core::ReadRecordResult::OutputFull => {
+                    let n = self.fields.len() * 2;
+                    self.fields.resize(n, 0);
+                }
+                csv_core::ReadRecordResult::OutputEndsFull => {
+                    let n = self.ends.len() * 2;
+                    self.ends.resize(n, 0);
+                }
+                csv_core::ReadRecordResult::Record => {
+                    self.spans.clear();
+                    let mut from = 0;
+                    for &to in &self.ends[..n_ends] {
+                        self.spans.push((from, to));
+                        from = to;
+                    }
+                    self.in_buf = false;
+                    return Ok(true);
+                }
+                csv_core::ReadRecordResult::End => {
+                    return Err(io::Error::other(
+                        "a record split on the reader thread is no record on its own",
+                    ));
+                }
+            }
         }
     }
 
@@ -198,6 +314,9 @@ impl<R: Read> Records<R> {
     pub(super) fn advance(&mut self) -> io::Result<bool> {
         if self.done {
             return Ok(false);
+        }
+        if self.pre.is_some() {
+            return self.advance_split();
         }
         if self.simple_line() {
             return Ok(true);
