@@ -42,7 +42,7 @@ struct Chunk {
 /// errors; the schema is loaded as [`super::open`] loads it.
 ///
 /// With `threads` ≤ 1 no thread is started: `work` runs on the calling thread, a chunk at a
-/// time.
+/// time. A panic in `work` stops the parse and is raised again on the calling thread.
 /// A read error part way through the file ends the parse with that error after the chunks
 /// read before it were handed to `done`.
 pub fn par_chunks<T, W, D>(
@@ -70,7 +70,9 @@ where
     let window = threads * AHEAD_PER_WORKER;
     let (chunk_tx, chunk_rx) = sync_channel::<Chunk>(window);
     let chunk_rx = Mutex::new(chunk_rx);
-    let (result_tx, result_rx) = sync_channel::<(u64, T)>(window);
+    // a worker's result, or the panic of `work` (raised again on the calling thread)
+    type Outcome<T> = Result<T, Box<dyn std::any::Any + Send>>;
+    let (result_tx, result_rx) = sync_channel::<(u64, Outcome<T>)>(window);
     // a chunk is read only when one of `window` tokens is free: memory stays bounded even
     // when one chunk takes long and the results after it wait for it
     let (token_tx, token_rx) = sync_channel::<()>(window);
@@ -110,11 +112,13 @@ where
                         after_cr: chunk.after_cr,
                         done: false,
                     };
-                    let out = work(&mut rows);
-                    state = Some(rows.work);
-                    if result_tx.send((chunk.seq, out)).is_err() {
+                    let out =
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&mut rows)));
+                    let panicked = out.is_err();
+                    if result_tx.send((chunk.seq, out)).is_err() || panicked {
                         break;
                     }
+                    state = Some(rows.work);
                 }
             });
         }
@@ -122,8 +126,15 @@ where
         // hand the results on in chunk order
         let mut waiting: BTreeMap<u64, T> = BTreeMap::new();
         let mut next = 0u64;
+        let mut panic = None;
         'results: for (seq, out) in &result_rx {
-            waiting.insert(seq, out);
+            match out {
+                Ok(out) => waiting.insert(seq, out),
+                Err(payload) => {
+                    panic = Some(payload);
+                    break 'results;
+                }
+            };
             while let Some(out) = waiting.remove(&next) {
                 if !done(out) {
                     break 'results;
@@ -137,13 +148,15 @@ where
         drop(token_tx);
         drop(waiting);
         drop(result_rx);
-        reader
-            .join()
-            .map_err(|_| FeedError::Format {
-                path: path.to_path_buf(),
-                message: "the reader thread panicked".into(),
-            })?
-            .map_err(io_error)
+        let read = reader.join();
+        if let Some(payload) = panic {
+            std::panic::resume_unwind(payload);
+        }
+        read.map_err(|_| FeedError::Format {
+            path: path.to_path_buf(),
+            message: "the reader thread panicked".into(),
+        })?
+        .map_err(io_error)
     })
 }
 

@@ -998,3 +998,49 @@ fn plain_http_dates_equal_convert_date() {
     }
     assert_eq!(plain, 1);
 }
+
+#[test]
+fn a_panic_in_a_worker_reaches_the_caller_instead_of_hanging() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let schema_path = dir.path().join("schema.json");
+    std::fs::write(&schema_path, SCHEMA).expect("write schema");
+    let path = dir.path().join("2026-03-24-scan_test-nl.csv");
+    std::fs::write(&path, repetitive_report(20_000)).expect("write report");
+    let options = Options {
+        schema: Some(schema_path),
+        ..opts()
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let outcome = std::panic::catch_unwind(|| {
+            let mut chunks = 0;
+            let _ = par_chunks(
+                &path,
+                &options,
+                2,
+                |rows| {
+                    let n = rows.count();
+                    assert!(n != 2048 || chunks_seen() < 2, "a bug in the caller's work");
+                    n
+                },
+                |_| {
+                    chunks += 1;
+                    true
+                },
+            );
+        });
+        let _ = tx.send(outcome.is_err());
+    });
+    // every chunk but the last has 2,048 rows: the work panics on one of the first
+    let panicked = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the parse ends instead of hanging");
+    assert!(panicked, "the worker's panic reaches the caller");
+}
+
+/// Chunks the workers of the panic test have finished, across threads.
+fn chunks_seen() -> usize {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static SEEN: AtomicUsize = AtomicUsize::new(0);
+    SEEN.fetch_add(1, Ordering::SeqCst)
+}
