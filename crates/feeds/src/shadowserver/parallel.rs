@@ -44,7 +44,8 @@ struct Chunk {
 /// With `threads` ≤ 1 no thread is started: `work` runs on the calling thread, a chunk at a
 /// time. A panic in `work` stops the parse and is raised again on the calling thread.
 /// A read error part way through the file ends the parse with that error after the chunks
-/// read before it were handed to `done`.
+/// read before it were handed to `done` (on one thread it is the last row's error, as
+/// [`super::open`] gives it).
 pub fn par_chunks<T, W, D>(
     path: &Path,
     options: &Options,
