@@ -124,13 +124,18 @@ impl SqliteStore {
 
 fn event_fingerprint(event: &Event) -> [u8; 32] {
     let mut h = Sha256::new();
+    // each value's JSON text (the bytes of `Value::to_string`), written into one buffer
+    // rather than a new string per field
+    let mut text = Vec::with_capacity(256);
     for (k, v) in event.iter() {
         if k == "time.observation" {
             continue;
         }
         h.update(k.as_bytes());
         h.update([0]);
-        h.update(v.to_string().as_bytes());
+        text.clear();
+        serde_json::to_writer(&mut text, v).expect("a JSON value always serialises");
+        h.update(&text);
         h.update([0]);
     }
     h.finalize().into()
@@ -790,6 +795,28 @@ impl Store for SqliteStore {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_event_fingerprint_hashes_each_value_as_to_string_writes_it() {
+        let mut e = Event::new();
+        e.insert("source.ip", "198.18.0.1");
+        e.insert("source.port", 443);
+        e.insert("extra.note", "quote \" and \\ and \u{1} and ü");
+        e.insert("extra.list", serde_json::json!([1, "a", {"b": null}]));
+        e.insert("extra.flag", true);
+        e.insert("time.observation", "2026-03-24T06:00:00+00:00");
+        // the definition stored fingerprints were made with
+        let mut h = Sha256::new();
+        for (k, v) in e.iter().filter(|(k, _)| *k != "time.observation") {
+            h.update(k.as_bytes());
+            h.update([0]);
+            h.update(v.to_string().as_bytes());
+            h.update([0]);
+        }
+        let want: [u8; 32] = h.finalize().into();
+        assert_eq!(event_fingerprint(&e), want);
+    }
+
     use baken_model::{Attribution, OrgId, Rule};
 
     use super::*;
