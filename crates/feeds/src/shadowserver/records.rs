@@ -271,18 +271,40 @@ impl<R: Read> Records<R> {
         }
         // one record as `csv-core` read it on the reader thread: the same bytes, then the end
         self.core.reset();
-        let (mut scan, mut n_out, mut n_ends) = (start, 0, 0);
+        let (mut scan, mut out) = (start, (0, 0));
         loop {
-            let (result, n_in, out, ends) = self.core.read_record(
-                &self.buf[scan..end],
-                &mut self.fields[n_out..],
-                &mut self.ends[n_ends..],
+            match self.feed_core(&mut scan, end, &mut out) {
+                csv_core::ReadRecordResult::Record => return Ok(true),
+                csv_core::ReadRecordResult::End => {
+                    return Err(io::Error::other(
+                        "a record split on the reader thread is no record on its own",
+                    ));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Feeds `buf[*scan..limit]` to `csv-core` (an empty slice tells it the stream has
+    /// ended), growing the output as it asks; `out` counts the bytes and field ends written
+    /// for the record so far. Returns at a record (its fields then are the spans), at the
+    /// end, or when the input is used up.
+    fn feed_core(
+        &mut self,
+        scan: &mut usize,
+        limit: usize,
+        out: &mut (usize, usize),
+    ) -> csv_core::ReadRecordResult {
+        loop {
+            let (result, n_in, bytes, ends) = self.core.read_record(
+                &self.buf[*scan..limit],
+                &mut self.fields[out.0..],
+                &mut self.ends[out.1..],
             );
-            scan += n_in;
-            n_out += out;
-            n_ends += ends;
+            *scan += n_in;
+            out.0 += bytes;
+            out.1 += ends;
             match result {
-                csv_core::ReadRecordResult::InputEmpty => {}
                 csv_core::ReadRecordResult::OutputFull => {
                     let n = self.fields.len() * 2;
                     self.fields.resize(n, 0);
@@ -294,18 +316,14 @@ impl<R: Read> Records<R> {
                 csv_core::ReadRecordResult::Record => {
                     self.spans.clear();
                     let mut from = 0;
-                    for &to in &self.ends[..n_ends] {
+                    for &to in &self.ends[..out.1] {
                         self.spans.push((from, to));
                         from = to;
                     }
                     self.in_buf = false;
-                    return Ok(true);
+                    return result;
                 }
-                csv_core::ReadRecordResult::End => {
-                    return Err(io::Error::other(
-                        "a record split on the reader thread is no record on its own",
-                    ));
-                }
+                other => return other,
             }
         }
     }
@@ -323,7 +341,7 @@ impl<R: Read> Records<R> {
         }
         let mut start = self.end;
         let mut scan = start;
-        let (mut n_out, mut n_ends) = (0, 0);
+        let mut out = (0, 0);
         loop {
             if scan == self.buf.len() && !self.source_done {
                 // the buffer is used up: drop what earlier records used, read more
@@ -338,35 +356,11 @@ impl<R: Read> Records<R> {
                 self.source_done = self.buf.len() == before;
                 continue;
             }
-            // an empty input tells csv-core that the stream has ended
-            let (result, n_in, out, ends) = self.core.read_record(
-                &self.buf[scan..],
-                &mut self.fields[n_out..],
-                &mut self.ends[n_ends..],
-            );
-            scan += n_in;
-            n_out += out;
-            n_ends += ends;
-            match result {
-                csv_core::ReadRecordResult::InputEmpty => {}
-                csv_core::ReadRecordResult::OutputFull => {
-                    let n = self.fields.len() * 2;
-                    self.fields.resize(n, 0);
-                }
-                csv_core::ReadRecordResult::OutputEndsFull => {
-                    let n = self.ends.len() * 2;
-                    self.ends.resize(n, 0);
-                }
+            let limit = self.buf.len();
+            match self.feed_core(&mut scan, limit, &mut out) {
                 csv_core::ReadRecordResult::Record => {
                     self.start = start;
                     self.end = scan;
-                    self.spans.clear();
-                    let mut from = 0;
-                    for &end in &self.ends[..n_ends] {
-                        self.spans.push((from, end));
-                        from = end;
-                    }
-                    self.in_buf = false;
                     return Ok(true);
                 }
                 csv_core::ReadRecordResult::End => {
@@ -376,6 +370,7 @@ impl<R: Read> Records<R> {
                     self.done = true;
                     return Ok(false);
                 }
+                _ => {}
             }
         }
     }
