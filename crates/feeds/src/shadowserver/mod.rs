@@ -238,10 +238,12 @@ struct Step {
     column: String,
     target: StepTarget,
     conversion: Option<Conversion>,
+    /// The conversion reads the whole row; otherwise the outcome depends on the cell alone
+    /// and is remembered per distinct cell text.
     with_row: bool,
-    /// Whether the step's outcome depends on its cell alone (and so may be remembered per
-    /// distinct cell text).
-    pure: bool,
+    /// For an optional key that is not a field of the harmonisation: the field
+    /// `extra.<key>` its values go to.
+    invalid_key_field: Option<usize>,
 }
 
 /// Where `Message.add` puts a key: the event field it fills.
@@ -449,7 +451,7 @@ impl Plan {
                 target,
                 conversion: rule.conversion.clone(),
                 with_row: rule.with_row,
-                pure: !rule.with_row,
+                invalid_key_field: pre.1.map(extra_field),
             }
         };
         let required: Vec<Step> = report
@@ -1062,7 +1064,7 @@ fn parse_row(
         let cell = row.slot(slot);
         let compute = || outcome(step, true, cell, row);
         let result = match cell {
-            Some(text) if step.pure && remember => memo.get(text, compute),
+            Some(text) if !step.with_row && remember => memo.get(text, compute),
             _ => Cow::Owned(compute()),
         };
         let target = match &step.target {
@@ -1104,7 +1106,7 @@ fn parse_row(
         let cell = row.slot(slot);
         let compute = || outcome(step, false, cell, row);
         let result = match cell {
-            Some(text) if step.pure && remember => memo.get(text, compute),
+            Some(text) if !step.with_row && remember => memo.get(text, compute),
             _ => Cow::Owned(compute()),
         };
         match (&*result, &step.target) {
@@ -1116,12 +1118,11 @@ fn parse_row(
                 scratch.pend(*field, v);
                 counts[slot] -= 1;
             }
-            (Outcome::InvalidKey(v), StepTarget::Key(target)) => {
+            (Outcome::InvalidKey(v), _) => {
                 // the key is never stored, so it is never there already
-                let field = plan
-                    .order
-                    .index(&format!("extra.{}", target.name.as_str()))
-                    .expect("extra.<key> of an invalid key is one of the fields");
+                let field = step
+                    .invalid_key_field
+                    .expect("an invalid key has its extra.<key> field");
                 scratch.pend(field, v);
                 counts[slot] -= 1;
             }

@@ -964,7 +964,7 @@ fn plain_http_dates_equal_convert_date() {
         target: StepTarget::Extra(0),
         conversion: Some(Conversion::ConvertDate),
         with_row: false,
-        pure: true,
+        invalid_key_field: None,
     };
     let schema = Schema::from_json(SCHEMA).expect("schema");
     let plan = Plan::new(
