@@ -15,8 +15,6 @@ pub(super) fn is_strip_space(b: u8) -> bool {
 /// A reader that applies `strip()` and the NUL removal to the byte stream.
 struct Source<R> {
     inner: R,
-    /// Whether to strip at all (not for a part of a stream stripped already).
-    strip: bool,
     chunk: Box<[u8]>,
     /// White space held back until something other than white space follows.
     pending: Vec<u8>,
@@ -27,10 +25,9 @@ struct Source<R> {
 }
 
 impl<R: Read> Source<R> {
-    fn new(inner: R, strip: bool) -> Self {
+    fn new(inner: R) -> Self {
         Source {
             inner,
-            strip,
             chunk: vec![0u8; 64 * 1024].into_boxed_slice(),
             pending: Vec::new(),
             started: false,
@@ -50,10 +47,6 @@ impl<R: Read> Source<R> {
                 break;
             }
             let mut chunk = &self.chunk[..n];
-            if !self.strip {
-                out.extend_from_slice(chunk);
-                continue;
-            }
             if !self.started {
                 // leading white space is dropped; its newlines are counted
                 let first = chunk.iter().position(|&b| !is_strip_space(b));
@@ -213,7 +206,8 @@ impl Records<std::io::Empty> {
     /// The records of a chunk: `bytes` are the records `split` describes, one after the
     /// other.
     pub(super) fn split(bytes: Vec<u8>, split: Split) -> Self {
-        let mut records = Self::with_strip(std::io::empty(), false);
+        // nothing is read from the source: the records are all in `buf`
+        let mut records = Self::new(std::io::empty());
         records.buf = bytes;
         records.source_done = true;
         records.pre = Some(split);
@@ -223,12 +217,8 @@ impl Records<std::io::Empty> {
 
 impl<R: Read> Records<R> {
     pub(super) fn new(inner: R) -> Self {
-        Self::with_strip(inner, true)
-    }
-
-    fn with_strip(inner: R, strip: bool) -> Self {
         Records {
-            source: Source::new(inner, strip),
+            source: Source::new(inner),
             core: csv_core::Reader::new(),
             buf: Vec::with_capacity(128 * 1024),
             base: 0,
