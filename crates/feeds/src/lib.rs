@@ -192,7 +192,8 @@ pub type Rows = Box<dyn RowStream>;
 /// (Shadowserver reports; see [`shadowserver::par_chunks`]): `work` runs on a worker thread
 /// for each chunk of rows, `done` receives its results in file order on the calling thread
 /// and returns whether to go on. `work` is meant to read its chunk to the end; rows it
-/// leaves are skipped. Other feeds, and `threads` ≤ 1, run `work` once over all rows on the calling thread.
+/// leaves are skipped. Other feeds, and `threads` ≤ 1, run `work` on the calling thread, a
+/// chunk of [`CHUNK_ROWS`] rows at a time.
 pub fn par_chunks<T, W, D>(
     kind: FeedKind,
     path: &Path,
@@ -216,11 +217,12 @@ where
     }
 }
 
-/// Rows per chunk when [`par_chunks`] works on the calling thread.
-const SEQUENTIAL_CHUNK: usize = 2048;
+/// Rows per chunk of [`par_chunks`]: large enough that handing a chunk between threads is
+/// cheap next to parsing it, small enough that the workers start at once and what a chunk's
+/// work returns stays small.
+pub(crate) const CHUNK_ROWS: usize = 2048;
 
-/// [`par_chunks`] on the calling thread: `work` over [`SEQUENTIAL_CHUNK`] rows at a time, so
-/// that what it returns stays small whatever the file's size.
+/// [`par_chunks`] on the calling thread: `work` over [`CHUNK_ROWS`] rows at a time.
 pub(crate) fn in_chunks<T, W, D>(rows: &mut dyn RowStream, work: W, mut done: D)
 where
     W: Fn(&mut dyn RowStream) -> T,
@@ -229,7 +231,7 @@ where
     loop {
         let mut chunk = Limited {
             rows: &mut *rows,
-            left: SEQUENTIAL_CHUNK,
+            left: CHUNK_ROWS,
             ended: false,
         };
         let out = work(&mut chunk);

@@ -14,11 +14,8 @@ use std::sync::{Arc, Mutex};
 
 use super::records::{Records, Split};
 use super::{Parser, Schema, Work, count_line_breaks, load_schema, parser};
-use crate::{FeedError, Options, RowStream};
+use crate::{CHUNK_ROWS, FeedError, Options, RowStream};
 
-/// Records per chunk: large enough that handing a chunk over is cheap next to parsing it,
-/// small enough that the workers start at once and memory stays small.
-const CHUNK_RECORDS: usize = 2048;
 /// Chunks read ahead of the one the caller waits for, per worker.
 const AHEAD_PER_WORKER: usize = 3;
 
@@ -161,7 +158,7 @@ where
     })
 }
 
-/// The reader thread: whole records of `head`'s stream, `CHUNK_RECORDS` at a time.
+/// The reader thread: whole records of `head`'s stream, `CHUNK_ROWS` at a time.
 fn split<R: std::io::Read>(
     head: &mut Parser<R>,
     chunks: SyncSender<Chunk>,
@@ -177,14 +174,14 @@ fn split<R: std::io::Read>(
         }
         let mut chunk = Chunk {
             seq,
-            bytes: Vec::with_capacity(CHUNK_RECORDS * 320),
+            bytes: Vec::with_capacity(CHUNK_ROWS * 320),
             split: Split::default(),
             line: head.line,
             after_cr: head.after_cr,
         };
         let mut n = 0;
         let mut end = false;
-        while n < CHUNK_RECORDS {
+        while n < CHUNK_ROWS {
             if !head.records.advance()? {
                 end = true;
                 break;
