@@ -380,6 +380,64 @@ impl Event {
         }
         self.fields.truncate(n);
     }
+
+    /// Gives the event the fields `indices` of `order` (ascending) and hands out their
+    /// values by position, to be overwritten: a reader that fills one event per row
+    /// writes each row's values into the buffers the last row left, without moving any.
+    /// The value at a position is whatever was at that position before (`null` past the
+    /// old end), not necessarily the value of the field now named there: every value
+    /// must be written.
+    ///
+    /// # Panics
+    ///
+    /// When the indices do not ascend or one is out of `order`'s range.
+    pub fn reshape(&mut self, order: &FieldOrder, indices: &[usize]) -> FieldValues<'_> {
+        self.changed();
+        self.fields.truncate(indices.len());
+        let mut last = None;
+        for (at, &i) in indices.iter().enumerate() {
+            assert!(
+                last.is_none_or(|l| l < i) && i < order.names.len(),
+                "Event::reshape: field indices must ascend within the order"
+            );
+            last = Some(i);
+            let name = &order.names[i];
+            match self.fields.get_mut(at) {
+                Some((k, _)) => {
+                    let same = match (&*k, name) {
+                        (FieldName::Static(a), FieldName::Static(b)) => std::ptr::eq(*a, *b),
+                        _ => false,
+                    };
+                    if !same {
+                        *k = name.clone();
+                    }
+                }
+                None => self.fields.push((name.clone(), Value::Null)),
+            }
+        }
+        FieldValues(&mut self.fields)
+    }
+}
+
+/// The values of an event's fields by position, as [`Event::reshape`] hands them out.
+pub struct FieldValues<'a>(&'a mut [(FieldName, Value)]);
+
+impl FieldValues<'_> {
+    /// The value of the field at `position` (the position in the `indices` given to
+    /// [`Event::reshape`]).
+    pub fn get(&mut self, position: usize) -> &mut Value {
+        &mut self.0[position].1
+    }
+
+    /// How many fields there are.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// `a.cmp(b)` (the order of `str`), eight bytes at a time: field names are short and share
@@ -575,6 +633,62 @@ mod tests {
         assert_eq!(e.to_json_line(), r#"{"source.ip":"198.18.0.2"}"#);
         assert_eq!(e.get_str("source.ip"), Some("198.18.0.2"));
         assert!(!e.contains("extra.tag"));
+    }
+
+    #[test]
+    fn reshape_names_the_fields_and_hands_out_every_value_to_overwrite() {
+        let order = FieldOrder::new(
+            ["extra.tag", "source.ip", "source.port", "time.source"]
+                .map(std::borrow::Cow::Borrowed),
+        );
+        let [tag, ip, port, time] = ["extra.tag", "source.ip", "source.port", "time.source"]
+            .map(|n| order.index(n).unwrap());
+        let mut e = Event::new();
+        e.insert("source.ip", "198.18.0.1");
+        e.insert_static("source.asn", 64496);
+        e.insert("zzz", true);
+        // three fields become four: the old values stay by position, the new one is null
+        let mut values = e.reshape(&order, &[tag, ip, port, time]);
+        assert_eq!(values.len(), 4);
+        assert_eq!(*values.get(0), Value::from(64496));
+        assert_eq!(*values.get(3), Value::Null);
+        for (at, v) in [
+            Value::from("citrix"),
+            Value::from("198.18.0.2"),
+            Value::from(443),
+            Value::from("2026-03-24T00:00:00+00:00"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            *values.get(at) = v;
+        }
+        let mut expected = Event::new();
+        expected.insert("extra.tag", "citrix");
+        expected.insert("source.ip", "198.18.0.2");
+        expected.insert("source.port", 443);
+        expected.insert("time.source", "2026-03-24T00:00:00+00:00");
+        assert_eq!(e, expected);
+        assert_eq!(e.to_json_line(), expected.to_json_line());
+        // fewer fields; then none
+        let mut values = e.reshape(&order, &[port]);
+        *values.get(0) = Value::from(80);
+        assert_eq!(e.to_json_line(), r#"{"source.port":80}"#);
+        assert_eq!(e.get("source.port"), Some(&Value::from(80)));
+        assert!(e.reshape(&order, &[]).is_empty());
+        assert!(e.is_empty());
+        // owned names are replaced by the order's
+        let mut e = Event::new();
+        e.insert(String::from("a"), 1);
+        *e.reshape(&order, &[ip]).get(0) = Value::from("198.18.0.3");
+        assert_eq!(e.to_json_line(), r#"{"source.ip":"198.18.0.3"}"#);
+    }
+
+    #[test]
+    #[should_panic(expected = "must ascend")]
+    fn reshape_refuses_indices_out_of_order() {
+        let order = FieldOrder::new(["a", "b"].map(std::borrow::Cow::Borrowed));
+        Event::new().reshape(&order, &[1, 0]);
     }
 
     #[test]

@@ -34,6 +34,7 @@ mod pydate;
 mod pyval;
 mod records;
 mod schema;
+mod shape;
 
 #[cfg(test)]
 mod tests;
@@ -61,6 +62,7 @@ use convert::RowLookup;
 use harmonize::{AddError, Added, Eval, KeyKind, Name, Overwrite};
 use pyval::PyVal;
 use records::{Records, is_strip_space};
+use shape::{CellClass, SKIP, Shapes, Src, code};
 
 /// Opens a Shadowserver CSV report, loading the schema from [`Options::schema`] or
 /// [`Schema::default_path`].
@@ -554,6 +556,7 @@ enum Cells<'a> {
 }
 
 impl<'a> RowView<'a> {
+    #[inline]
     fn cell(&self, col: usize) -> Option<&'a str> {
         match self.cells {
             Cells::Text { text, spans } => {
@@ -564,6 +567,7 @@ impl<'a> RowView<'a> {
         }
     }
 
+    #[inline]
     fn slot(&self, slot: usize) -> Option<&'a str> {
         self.cell(self.plan.name_col[slot])
     }
@@ -634,6 +638,10 @@ struct Scratch {
     /// next string that takes a place held by another type (the fields of an event shift
     /// from row to row, and with them the buffers swapped in and out).
     spare: Vec<String>,
+    /// Where each field's value came from (see [`Shape`]), and where the values written
+    /// now come from.
+    sources: Vec<Src>,
+    src: Src,
 }
 
 impl Scratch {
@@ -644,11 +652,14 @@ impl Scratch {
             pending: Bits::new(n),
             set_extras: 0,
             spare: Vec::new(),
+            sources: vec![Src::Const; n],
+            src: Src::Const,
         }
     }
 
     /// `values[field] = value.clone()`, reusing the buffer there or a spare one.
     fn assign(&mut self, field: usize, value: &Value) {
+        self.sources[field] = self.src;
         let dst = &mut self.values[field];
         match (dst, value) {
             (Value::String(d), Value::String(v)) => {
@@ -755,6 +766,7 @@ impl Scratch {
 
     fn pend_str(&mut self, field: usize, value: &str) {
         self.pending.set(field);
+        self.sources[field] = self.src;
         match &mut self.values[field] {
             Value::String(s) => {
                 s.clear();
@@ -787,13 +799,13 @@ const SPARE_STRINGS: usize = 64;
 /// thousand rows.
 #[derive(Default)]
 struct Memo {
-    /// The text looked up last and its outcome: columns often hold the same text row after
-    /// row (a protocol, a country, an empty cell), which this finds without hashing.
-    last_text: String,
+    /// The outcome looked up last: columns often hold the same text row after row (a
+    /// protocol, a country, an empty cell), which this finds without hashing.
     last: Option<usize>,
-    /// (text, index into `outcomes`)
-    index: hashbrown::HashTable<(Box<str>, usize)>,
+    /// Indices into `texts` and `outcomes`, by the hash of the text.
+    index: hashbrown::HashTable<usize>,
     hasher: foldhash::fast::RandomState,
+    texts: Vec<Box<str>>,
     outcomes: Vec<Outcome>,
     lookups: u32,
     misses: u32,
@@ -835,51 +847,67 @@ fn same_text(a: &[u8], b: &[u8]) -> bool {
 impl Memo {
     /// The outcome for `text`, computed by `compute` unless remembered.
     fn get(&mut self, text: &str, compute: impl FnOnce() -> Outcome) -> Cow<'_, Outcome> {
+        match self.index(text, compute) {
+            Ok(i) => Cow::Borrowed(&self.outcomes[i]),
+            Err(outcome) => Cow::Owned(outcome),
+        }
+    }
+
+    /// The outcome for `text`: where it is remembered ([`Memo::outcome`]), or, when it is
+    /// not, the outcome `compute` gives.
+    fn index(&mut self, text: &str, compute: impl FnOnce() -> Outcome) -> Result<usize, Outcome> {
         use std::hash::BuildHasher;
         if self.off {
-            return Cow::Owned(compute());
+            return Err(compute());
         }
         if self.lookups < MEMO_TRIAL {
             self.lookups += 1;
         } else if self.misses * 2 > self.lookups {
             self.off = true;
             self.index = hashbrown::HashTable::new();
+            self.texts = Vec::new();
             self.outcomes = Vec::new();
             self.last = None;
-            return Cow::Owned(compute());
+            return Err(compute());
         }
         if let Some(i) = self.last
-            && same_text(self.last_text.as_bytes(), text.as_bytes())
+            && same_text(self.texts[i].as_bytes(), text.as_bytes())
         {
-            return Cow::Borrowed(&self.outcomes[i]);
+            return Ok(i);
         }
         let hash = self.hasher.hash_one(text);
-        if let Some(&(_, i)) = self
+        let texts = &self.texts;
+        if let Some(&i) = self
             .index
-            .find(hash, |(k, _)| same_text(k.as_bytes(), text.as_bytes()))
+            .find(hash, |&i| same_text(texts[i].as_bytes(), text.as_bytes()))
         {
             self.last = Some(i);
-            self.last_text.clear();
-            self.last_text.push_str(text);
-            return Cow::Borrowed(&self.outcomes[i]);
+            return Ok(i);
         }
         if self.lookups < MEMO_TRIAL {
             self.misses += 1;
         }
         let outcome = compute();
         if self.outcomes.len() >= MEMO_CAPACITY {
-            return Cow::Owned(outcome);
+            return Err(outcome);
         }
-        let hasher = &self.hasher;
+        let (hasher, texts) = (&self.hasher, &self.texts);
         self.index
-            .insert_unique(hash, (text.into(), self.outcomes.len()), |(k, _)| {
-                hasher.hash_one(&**k)
-            });
+            .insert_unique(hash, self.outcomes.len(), |&i| hasher.hash_one(&*texts[i]));
         self.last = Some(self.outcomes.len());
-        self.last_text.clear();
-        self.last_text.push_str(text);
+        self.texts.push(text.into());
         self.outcomes.push(outcome);
-        Cow::Borrowed(self.outcomes.last().expect("just pushed"))
+        Ok(self.outcomes.len() - 1)
+    }
+
+    /// Whether this step's outcomes are no longer remembered.
+    fn is_off(&self) -> bool {
+        self.off
+    }
+
+    /// A remembered outcome, by the index [`Memo::index`] gave.
+    fn outcome(&self, i: usize) -> &Outcome {
+        &self.outcomes[i]
     }
 }
 
@@ -912,45 +940,88 @@ fn outcome(step: &Step, required: bool, cell: Option<&str>, row: &RowView<'_>) -
 /// host name into a domain key — written down directly where the general path is known to
 /// give the same (each is tested against it). `None`: take the general path.
 fn plain_outcome(step: &Step, cell: &str) -> Option<Outcome> {
-    let target = match (&step.target, &step.conversion) {
-        (StepTarget::Key(target), _) => target,
-        // `convert_date` of an RFC 9110 HTTP date into `extra`
-        (StepTarget::Extra(_), Some(Conversion::ConvertDate)) => {
-            return pydate::http_date_iso(cell).map(|s| Outcome::Extra(Value::String(s)));
-        }
-        _ => return None,
-    };
-    let KeyKind::Field(spec) = &target.kind else {
-        return None;
-    };
-    // no length limit, and no pattern but the one plain host names always meet
-    if spec.length.is_some()
-        || spec.pattern.is_some_and(|p| {
-            p != harmonize::Pattern::NoTrailingDot || spec.kind != harmonize::Kind::Fqdn
-        })
-    {
-        return None;
+    let mut out = Outcome::NoValue;
+    plain_into(step, cell, &mut out).then_some(out)
+}
+
+/// [`plain_outcome`] written over `out`, reusing its string: `false` (and `out` left to be
+/// overwritten) for cells it does not know.
+fn plain_into(step: &Step, cell: &str, out: &mut Outcome) -> bool {
+    enum Plain {
+        HttpDate,
+        Timestamp,
+        Address,
+        HostName,
     }
-    let stored = |s: String| Some(Outcome::Add(Eval::Store(Value::String(s))));
-    match (&step.conversion, spec.kind) {
-        // `add_UTC_to_timestamp`, then DateTime's sanitise and check
-        (Some(Conversion::AddUtcToTimestamp), harmonize::Kind::DateTime) => {
-            stored(pydate::plain_timestamp_iso(cell)?)
-        }
-        // `validate_ip` (or none), then IPAddress's sanitise and check
-        (Some(Conversion::ValidateIp) | None, harmonize::Kind::IpAddress) => {
-            match net::parse_v4(cell) {
-                Some(a) if a != 0 => stored(cell.to_string()),
-                _ => None,
+    let plain = match (&step.target, &step.conversion) {
+        // `convert_date` of an RFC 9110 HTTP date into `extra`
+        (StepTarget::Extra(_), Some(Conversion::ConvertDate)) => Plain::HttpDate,
+        (StepTarget::Key(target), conversion) => {
+            let KeyKind::Field(spec) = &target.kind else {
+                return false;
+            };
+            // no length limit, and no pattern but the one plain host names always meet
+            if spec.length.is_some()
+                || spec.pattern.is_some_and(|p| {
+                    p != harmonize::Pattern::NoTrailingDot || spec.kind != harmonize::Kind::Fqdn
+                })
+            {
+                return false;
+            }
+            match (conversion, spec.kind) {
+                // `add_UTC_to_timestamp`, then DateTime's sanitise and check
+                (Some(Conversion::AddUtcToTimestamp), harmonize::Kind::DateTime) => {
+                    Plain::Timestamp
+                }
+                // `validate_ip` (or none), then IPAddress's sanitise and check
+                (Some(Conversion::ValidateIp) | None, harmonize::Kind::IpAddress) => Plain::Address,
+                // FQDN's sanitise and check
+                (None, harmonize::Kind::Fqdn) => Plain::HostName,
+                _ => return false,
             }
         }
-        // FQDN's sanitise and check
-        (None, harmonize::Kind::Fqdn) => match harmonize::plain_host_name(cell) {
-            Some(true) => stored(cell.to_string()),
-            _ => None,
-        },
-        _ => None,
+        _ => return false,
+    };
+    let mut text = match out {
+        Outcome::Extra(Value::String(s)) | Outcome::Add(Eval::Store(Value::String(s))) => {
+            std::mem::take(s)
+        }
+        _ => String::new(),
+    };
+    text.clear();
+    let known = match plain {
+        Plain::HttpDate => pydate::http_date_iso_into(cell, &mut text),
+        Plain::Timestamp => pydate::plain_timestamp_iso_into(cell, &mut text),
+        Plain::Address => net::parse_v4(cell).is_some_and(|a| a != 0),
+        Plain::HostName => harmonize::plain_host_name(cell) == Some(true),
+    };
+    if !known {
+        return false;
     }
+    if matches!(plain, Plain::Address | Plain::HostName) {
+        text.push_str(cell);
+    }
+    *out = match plain {
+        Plain::HttpDate => Outcome::Extra(Value::String(text)),
+        _ => Outcome::Add(Eval::Store(Value::String(text))),
+    };
+    true
+}
+
+/// [`outcome`] written over `out`, reusing its string where the cell is a plain one.
+fn outcome_into(
+    step: &Step,
+    required: bool,
+    cell: Option<&str>,
+    row: &RowView<'_>,
+    out: &mut Outcome,
+) {
+    if let Some(c) = cell
+        && plain_into(step, c, out)
+    {
+        return;
+    }
+    *out = general_outcome(step, required, cell, row);
 }
 
 /// [`outcome`] by IntelMQ's general rules: the conversion, then `Message.add`'s value half.
@@ -993,17 +1064,34 @@ struct Work {
     /// Whether outcomes are remembered at all (tests compare with and without).
     remember: bool,
     counts: Vec<u32>,
+    /// The shapes of the rows read so far, and whether rows are filled by them (tests
+    /// compare with and without).
+    shapes: Shapes,
+    shaped: bool,
+    /// The row just read by [`parse_row`]: each step's [`code`], and the columns left to
+    /// `extra` with their cells' [`CellClass`].
+    codes: Vec<u8>,
+    leftover: Vec<(usize, CellClass)>,
+    /// The row being filled by a shape: each step's outcome, remembered by its memo (the
+    /// index) or worked out for this row alone (in `owned`).
+    got: Vec<Result<usize, ()>>,
+    owned: Vec<Outcome>,
 }
 
 impl Work {
     fn new(plan: &Plan) -> Self {
+        let steps = plan.required.len() + plan.optional.len();
         Work {
             scratch: Scratch::new(plan.order.len()),
-            memos: (0..plan.required.len() + plan.optional.len())
-                .map(|_| Memo::default())
-                .collect(),
+            memos: (0..steps).map(|_| Memo::default()).collect(),
             remember: true,
             counts: plan.initial_counts.clone(),
+            shapes: Shapes::default(),
+            shaped: true,
+            codes: vec![SKIP; steps],
+            leftover: Vec::new(),
+            got: vec![Err(()); steps],
+            owned: vec![Outcome::NoValue; steps],
         }
     }
 }
@@ -1022,10 +1110,15 @@ fn parse_row(
         memos,
         remember,
         counts,
+        codes,
+        leftover,
+        ..
     } = work;
     let remember = *remember;
     scratch.clear();
+    scratch.src = Src::Const;
     counts.copy_from_slice(&plan.initial_counts);
+    leftover.clear();
     let fail = |column: &str, message: String| Failure {
         column: Some(column.to_string()),
         message,
@@ -1054,7 +1147,8 @@ fn parse_row(
     };
     let (required_memos, optional_memos) = memos.split_at_mut(plan.required.len());
 
-    for (step, memo) in plan.required.iter().zip(required_memos) {
+    for (j, (step, memo)) in plan.required.iter().zip(required_memos).enumerate() {
+        scratch.src = Src::Step(j as u32);
         let slot = step
             .slot
             .expect("required columns were checked against the header");
@@ -1067,6 +1161,7 @@ fn parse_row(
             Some(text) if !step.with_row && remember => memo.get(text, compute),
             _ => Cow::Owned(compute()),
         };
+        codes[j] = code(&result);
         let target = match &step.target {
             StepTarget::Key(t) | StepTarget::Broken(t) => t,
             _ => unreachable!("required steps add a key or fail"),
@@ -1098,7 +1193,9 @@ fn parse_row(
         }
     }
 
-    for (step, memo) in plan.optional.iter().zip(optional_memos) {
+    for (j, (step, memo)) in plan.optional.iter().zip(optional_memos).enumerate() {
+        let j = plan.required.len() + j;
+        scratch.src = Src::Step(j as u32);
         let Some(slot) = step.slot else { continue };
         if counts[slot] == 0 {
             counts[slot] += 1;
@@ -1109,6 +1206,7 @@ fn parse_row(
             Some(text) if !step.with_row && remember => memo.get(text, compute),
             _ => Cow::Owned(compute()),
         };
+        codes[j] = code(&result);
         match (&*result, &step.target) {
             (Outcome::ConvFailed(e), _) => {
                 return Err(fail(&step.column, format!("conversion failed: {e}")));
@@ -1151,6 +1249,7 @@ fn parse_row(
     }
 
     // event.update(constant_fields)
+    scratch.src = Src::Const;
     for (target, first, second, value) in &plan.constants {
         if scratch.add(plan, target, first, Overwrite::Replace, false) != Ok(Added::Yes) {
             scratch
@@ -1163,20 +1262,15 @@ fn parse_row(
         if scratch.set.get(plan.raw_field) {
             return Err(whole(AddError::KeyExists, "raw", ""));
         }
-        let mut recovered = String::with_capacity(plan.quoted_header.len() + last_line.len() + 2);
-        recovered.push_str(&plan.quoted_header);
-        recovered.push_str(line_ending);
-        recovered.push_str(last_line);
-        let recovered = pyval::py_strip(&recovered);
         let field = plan.raw_field;
         if !matches!(scratch.values[field], Value::String(_)) {
             scratch.values[field] = Value::String(String::new());
         }
         if let Value::String(s) = &mut scratch.values[field] {
-            s.clear();
-            base64::engine::general_purpose::STANDARD.encode_string(recovered.as_bytes(), s);
+            raw_value(plan, line_ending, last_line, s);
         }
         scratch.set.set(field);
+        scratch.sources[field] = Src::Raw;
     }
 
     let mut any_extra = scratch.pending.any();
@@ -1184,7 +1278,10 @@ fn parse_row(
         if n == 0 {
             continue;
         }
-        match row.slot(slot) {
+        let cell = row.slot(slot);
+        leftover.push((slot, CellClass::of(cell)));
+        scratch.src = Src::Cell(slot as u32);
+        match cell {
             Some("") => {}
             Some(v) => {
                 scratch.pend_str(plan.extra_fields[slot], v);
@@ -1200,6 +1297,18 @@ fn parse_row(
         return Err(whole(AddError::KeyExists, "extra", ""));
     }
     Ok(())
+}
+
+/// `raw`: base64 of the header (quoted) and the row's last physical line, as IntelMQ's
+/// `recover_line_csv_dict` gives them, written over `out`.
+fn raw_value(plan: &Plan, line_ending: &str, last_line: &str, out: &mut String) {
+    let mut recovered = String::with_capacity(plan.quoted_header.len() + last_line.len() + 2);
+    recovered.push_str(&plan.quoted_header);
+    recovered.push_str(line_ending);
+    recovered.push_str(last_line);
+    let recovered = pyval::py_strip(&recovered);
+    out.clear();
+    base64::engine::general_purpose::STANDARD.encode_string(recovered.as_bytes(), out);
 }
 
 /// Line breaks (`\r\n`, `\r`, `\n`) in `b`, as [`line_breaks`] counts them, without a
@@ -1356,9 +1465,22 @@ impl<R: Read + Send> RowStream for Parser<R> {
                     cells,
                 };
                 let raw = self.raw.then_some((self.line_ending, last_line));
-                let outcome = match parse_row(&self.plan, &mut self.work, &row, self.strict, raw) {
+                let plan = &*self.plan;
+                let work = &mut self.work;
+                if shape::fill(plan, work, &row, raw, event) {
+                    return Some(RowInto {
+                        line,
+                        outcome: Ok(()),
+                    });
+                }
+                let outcome = match parse_row(plan, work, &row, self.strict, raw) {
                     Ok(()) => {
-                        event.refill(&self.plan.order, self.work.scratch.fields());
+                        // (learnt before the values move into the event)
+                        if work.shaped {
+                            work.shapes
+                                .learn(&work.scratch, &work.codes, &work.leftover);
+                        }
+                        event.refill(&plan.order, work.scratch.fields());
                         Ok(())
                     }
                     Err(f) => Err(RowError {

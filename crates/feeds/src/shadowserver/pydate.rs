@@ -130,36 +130,110 @@ fn plain_utc(value: &str) -> Option<Option<NaiveDateTime>> {
 /// `YYYY-MM-DD HH:MM:SS` (or with `T`) naming a real date of a four-digit year from 1000 and
 /// a real time: that time in IntelMQ's ISO form (the form `sanitize` gives, which `is_valid`
 /// accepts). `None` for anything else, which the general path decides.
+#[cfg(test)]
 pub(crate) fn plain_timestamp_iso(cell: &str) -> Option<String> {
+    let mut out = String::new();
+    plain_timestamp_iso_into(cell, &mut out).then_some(out)
+}
+
+/// [`plain_timestamp_iso`] appended to `out`: `false` (and `out` as it was) for any other
+/// text. The ISO form of such a time is its own digits with `T` between date and time and
+/// `+00:00` after, so only the date and time need checking.
+pub(crate) fn plain_timestamp_iso_into(cell: &str, out: &mut String) -> bool {
     let b = cell.as_bytes();
-    if b.len() != 19 {
-        return None;
+    if b.len() != 19
+        || !(b[4] == b'-' && b[7] == b'-' && (b[10] == b' ' || b[10] == b'T'))
+        || !(b[13] == b':' && b[16] == b':')
+    {
+        return false;
     }
-    let dt = plain_utc(cell)??;
-    use chrono::Datelike;
-    if dt.year() < 1000 {
-        return None;
+    let Some([year, month, day, hour, minute, second]) =
+        numbers(b, [(0, 4), (5, 2), (8, 2), (11, 2), (14, 2), (17, 2)])
+    else {
+        return false;
+    };
+    if year < 1000 || !real_date(year, month, day) || hour > 23 || minute > 59 || second > 59 {
+        return false;
     }
-    Some(iso(&dt))
+    out.push_str(&cell[..10]);
+    out.push('T');
+    out.push_str(&cell[11..]);
+    out.push_str("+00:00");
+    true
+}
+
+/// The decimal numbers at `(start, length)` of `b`, when they are all ASCII digits.
+fn numbers<const N: usize>(b: &[u8], at: [(usize, usize); N]) -> Option<[u32; N]> {
+    let mut out = [0; N];
+    for (n, (start, len)) in out.iter_mut().zip(at) {
+        for &c in &b[start..start + len] {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            *n = *n * 10 + u32::from(c - b'0');
+        }
+    }
+    Some(out)
+}
+
+/// Whether `year-month-day` is a date of the proleptic Gregorian calendar.
+fn real_date(year: u32, month: u32, day: u32) -> bool {
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days).contains(&day)
 }
 
 /// What [`sanitize`] gives for an RFC 9110 HTTP date (`Tue, 24 Mar 2026 10:11:12 GMT`)
 /// naming a real date and time: neither the ISO check nor the plain form applies to that
 /// shape, so `sanitize` reaches [`http_date`]. `None` for anything else.
+#[cfg(test)]
 pub(crate) fn http_date_iso(cell: &str) -> Option<String> {
-    http_date(cell).map(|dt| iso(&dt))
+    let mut out = String::new();
+    http_date_iso_into(cell, &mut out).then_some(out)
 }
+
+/// [`http_date_iso`] appended to `out`: `false` (and `out` as it was) for any other text.
+pub(crate) fn http_date_iso_into(cell: &str, out: &mut String) -> bool {
+    if http_date(cell).is_none() {
+        return false;
+    }
+    let b = cell.as_bytes();
+    // a real date from the year 1000 on, a real time: the ISO form is these digits
+    out.push_str(&cell[12..16]);
+    out.push('-');
+    let m = MONTH_NAMES
+        .iter()
+        .position(|m| &b[8..11] == *m)
+        .expect("http_date read the month") as u8
+        + 1;
+    out.push(char::from(b'0' + m / 10));
+    out.push(char::from(b'0' + m % 10));
+    out.push('-');
+    out.push_str(&cell[5..7]);
+    out.push('T');
+    out.push_str(&cell[17..25]);
+    out.push_str("+00:00");
+    true
+}
+
+/// The month names of RFC 9110 dates.
+const MONTH_NAMES: [&[u8; 3]; 12] = [
+    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
+];
 
 /// The HTTP date of RFC 9110 (`Tue, 24 Mar 2026 10:11:12 GMT`, what `http_date` columns
 /// hold), parsed without the fuzzy parser: the time it gives, when `value` has exactly that
 /// form and names a real date and time; `None` leaves the value to [`fuzzy_parse`].
 /// dateutil ignores the day name when the date is given, as here.
 fn http_date(value: &str) -> Option<NaiveDateTime> {
+    // the checks below are what `http_date_iso_into` relies on to copy the digits
     const DAYS: [&[u8; 3]; 7] = [b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"Sun"];
-    const MONTHS: [&[u8; 3]; 12] = [
-        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
-        b"Dec",
-    ];
     let b = value.as_bytes();
     if b.len() != 29 || &b[3..5] != b", " || &b[25..] != b" GMT" {
         return None;
@@ -175,7 +249,7 @@ fn http_date(value: &str) -> Option<NaiveDateTime> {
     if !shape {
         return None;
     }
-    let month = MONTHS.iter().position(|m| &b[8..11] == *m)? as u32 + 1;
+    let month = MONTH_NAMES.iter().position(|m| &b[8..11] == *m)? as u32 + 1;
     let n = |i: usize, len: usize| {
         b[i..i + len]
             .iter()
