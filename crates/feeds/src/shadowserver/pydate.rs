@@ -129,15 +129,8 @@ fn plain_utc(value: &str) -> Option<Option<NaiveDateTime>> {
 /// What `DateTime.sanitize` makes of `add_UTC_to_timestamp(cell)` when `cell` is a plain
 /// `YYYY-MM-DD HH:MM:SS` (or with `T`) naming a real date of a four-digit year from 1000 and
 /// a real time: that time in IntelMQ's ISO form (the form `sanitize` gives, which `is_valid`
-/// accepts). `None` for anything else, which the general path decides.
-#[cfg(test)]
-pub(crate) fn plain_timestamp_iso(cell: &str) -> Option<String> {
-    let mut out = String::new();
-    plain_timestamp_iso_into(cell, &mut out).then_some(out)
-}
-
-/// [`plain_timestamp_iso`] appended to `out`: `false` (and `out` as it was) for any other
-/// text. The ISO form of such a time is its own digits with `T` between date and time and
+/// accepts), appended to `out`. `false` (and `out` as it was) for anything else, which the
+/// general path decides. The ISO form of such a time is its own digits with `T` between date and time and
 /// `+00:00` after, so only the date and time need checking.
 pub(crate) fn plain_timestamp_iso_into(cell: &str, out: &mut String) -> bool {
     let b = cell.as_bytes();
@@ -191,14 +184,8 @@ fn real_date(year: u32, month: u32, day: u32) -> bool {
 
 /// What [`sanitize`] gives for an RFC 9110 HTTP date (`Tue, 24 Mar 2026 10:11:12 GMT`)
 /// naming a real date and time: neither the ISO check nor the plain form applies to that
-/// shape, so `sanitize` reaches [`http_date`]. `None` for anything else.
-#[cfg(test)]
-pub(crate) fn http_date_iso(cell: &str) -> Option<String> {
-    let mut out = String::new();
-    http_date_iso_into(cell, &mut out).then_some(out)
-}
-
-/// [`http_date_iso`] appended to `out`: `false` (and `out` as it was) for any other text.
+/// shape, so `sanitize` reaches [`http_date`]. Appended to `out`; `false` (and `out` as it
+/// was) for anything else.
 pub(crate) fn http_date_iso_into(cell: &str, out: &mut String) -> bool {
     if http_date(cell).is_none() {
         return false;
