@@ -403,15 +403,10 @@ impl Event {
             last = Some(i);
             let name = &order.names[i];
             match self.fields.get_mut(at) {
-                Some((k, _)) => {
-                    let same = match (&*k, name) {
-                        (FieldName::Static(a), FieldName::Static(b)) => std::ptr::eq(*a, *b),
-                        _ => false,
-                    };
-                    if !same {
-                        *k = name.clone();
-                    }
-                }
+                Some((k, _)) => match (k, name) {
+                    (FieldName::Static(a), FieldName::Static(b)) => *a = b,
+                    (k, name) => *k = name.clone(),
+                },
                 None => self.fields.push((name.clone(), Value::Null)),
             }
         }

@@ -284,7 +284,11 @@ pub(super) fn fill(
         let c = match cell {
             Some(text) if !step.with_row && remember && !memo.is_off() => {
                 let compute = || outcome(step, j < required, cell, row);
-                match memo.index(text, compute) {
+                let got = match memo.again(text) {
+                    Some(i) => Ok(i),
+                    None => memo.index(text, compute),
+                };
+                match got {
                     Ok(i) => {
                         work.got[j] = Ok(i);
                         code(memo.outcome(i))
