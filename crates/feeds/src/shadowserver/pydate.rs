@@ -148,11 +148,26 @@ pub(crate) fn plain_timestamp_iso_into(cell: &str, out: &mut String) -> bool {
     if year < 1000 || !real_date(year, month, day) || hour > 23 || minute > 59 || second > 59 {
         return false;
     }
-    out.push_str(&cell[..10]);
-    out.push('T');
-    out.push_str(&cell[11..]);
-    out.push_str("+00:00");
-    true
+    let mut iso = *b"0000-00-00T00:00:00+00:00";
+    iso[..10].copy_from_slice(&b[..10]);
+    iso[11..19].copy_from_slice(&b[11..]);
+    push_ascii(out, &iso)
+}
+
+/// Appends ASCII bytes to `out` (one copy); `false` if they are not ASCII after all.
+fn push_ascii(out: &mut String, ascii: &[u8]) -> bool {
+    match std::str::from_utf8(ascii) {
+        Ok(text) if ascii.is_ascii() => {
+            out.push_str(text);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Three ASCII letters as one number, for comparing names of days and months.
+const fn tag3(name: &[u8; 3]) -> u32 {
+    u32::from_le_bytes([name[0], name[1], name[2], 0])
 }
 
 /// The decimal numbers at `(start, length)` of `b`, when they are all ASCII digits.
@@ -187,26 +202,59 @@ fn real_date(year: u32, month: u32, day: u32) -> bool {
 /// shape, so `sanitize` reaches [`http_date`]. Appended to `out`; `false` (and `out` as it
 /// was) for anything else.
 pub(crate) fn http_date_iso_into(cell: &str, out: &mut String) -> bool {
-    if http_date(cell).is_none() {
+    const DAYS: [u32; 7] = [
+        tag3(b"Mon"),
+        tag3(b"Tue"),
+        tag3(b"Wed"),
+        tag3(b"Thu"),
+        tag3(b"Fri"),
+        tag3(b"Sat"),
+        tag3(b"Sun"),
+    ];
+    const MONTHS: [u32; 12] = {
+        let mut tags = [0; 12];
+        let mut i = 0;
+        while i < 12 {
+            tags[i] = tag3(MONTH_NAMES[i]);
+            i += 1;
+        }
+        tags
+    };
+    // the form [`http_date`] reads, checked the same way without building a date
+    let b = cell.as_bytes();
+    if b.len() != 29
+        || !(b[3] == b',' && b[4] == b' ' && b[7] == b' ' && b[11] == b' ' && b[16] == b' ')
+        || !(b[19] == b':' && b[22] == b':')
+        || b[25..] != *b" GMT"
+    {
         return false;
     }
-    let b = cell.as_bytes();
+    let day_name = tag3(&[b[0], b[1], b[2]]);
+    let month_name = tag3(&[b[8], b[9], b[10]]);
+    if !DAYS.contains(&day_name) {
+        return false;
+    }
+    let Some(month) = MONTHS.iter().position(|&m| m == month_name) else {
+        return false;
+    };
+    let month = month as u32 + 1;
+    let Some([day, year, hour, minute, second]) =
+        numbers(b, [(5, 2), (12, 4), (17, 2), (20, 2), (23, 2)])
+    else {
+        return false;
+    };
+    // dateutil's years before 1000 and Python's year 0 are left to the general parser
+    if year < 1000 || !real_date(year, month, day) || hour > 23 || minute > 59 || second > 59 {
+        return false;
+    }
     // a real date from the year 1000 on, a real time: the ISO form is these digits
-    out.push_str(&cell[12..16]);
-    out.push('-');
-    let m = MONTH_NAMES
-        .iter()
-        .position(|m| &b[8..11] == *m)
-        .expect("http_date read the month") as u8
-        + 1;
-    out.push(char::from(b'0' + m / 10));
-    out.push(char::from(b'0' + m % 10));
-    out.push('-');
-    out.push_str(&cell[5..7]);
-    out.push('T');
-    out.push_str(&cell[17..25]);
-    out.push_str("+00:00");
-    true
+    let mut iso = *b"0000-00-00T00:00:00+00:00";
+    iso[..4].copy_from_slice(&b[12..16]);
+    iso[5] = b'0' + (month / 10) as u8;
+    iso[6] = b'0' + (month % 10) as u8;
+    iso[8..10].copy_from_slice(&b[5..7]);
+    iso[11..19].copy_from_slice(&b[17..25]);
+    push_ascii(out, &iso)
 }
 
 /// The month names of RFC 9110 dates.
@@ -219,7 +267,7 @@ const MONTH_NAMES: [&[u8; 3]; 12] = [
 /// form and names a real date and time; `None` leaves the value to [`fuzzy_parse`].
 /// dateutil ignores the day name when the date is given, as here.
 fn http_date(value: &str) -> Option<NaiveDateTime> {
-    // the checks below are what `http_date_iso_into` relies on to copy the digits
+    // `http_date_iso_into` checks the same form (tests compare both)
     const DAYS: [&[u8; 3]; 7] = [b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"Sun"];
     let b = value.as_bytes();
     if b.len() != 29 || &b[3..5] != b", " || &b[25..] != b" GMT" {
@@ -719,6 +767,13 @@ mod tests {
         let days = ["Tue", "Mon", "Xyz", "tue", "Tuesday"];
         let dates = [
             "24 Mar 2026",
+            "31 Dec 2026",
+            "30 Nov 2026",
+            "31 Nov 2026",
+            "29 Feb 2000",
+            "29 Feb 2100",
+            "1 Mar 2026",
+            "01 Mar 026x",
             "29 Feb 2024",
             "29 Feb 2023",
             "31 Apr 2026",
@@ -743,13 +798,17 @@ mod tests {
                             fast += 1;
                             assert_eq!(Some(got), fuzzy_parse(&v), "{v:?}");
                         }
+                        // the ISO form written without building a date is chrono's
+                        let mut iso_text = String::new();
+                        let written = http_date_iso_into(&v, &mut iso_text).then_some(iso_text);
+                        assert_eq!(written, http_date(&v).map(|d| iso(&d)), "{v:?}");
                     }
                 }
             }
         }
-        // 2 day names x 4 valid dates (a leap day and the two four-digit year edges) x 3
-        // valid times x one tail
-        assert_eq!(fast, 2 * 4 * 3);
+        // 2 day names x 7 valid dates (month ends, leap days and the two four-digit year
+        // edges) x 3 valid times x one tail
+        assert_eq!(fast, 2 * 7 * 3);
     }
 
     #[test]
