@@ -79,60 +79,73 @@ impl<R: Read> Source<R> {
     }
 }
 
-/// The positions of the commas, quotes and carriage returns in a line, eight bytes at a
-/// time: fields are short, so these bytes are dense and a search call per byte found
-/// (`memchr3`) costs more than looking at every word once.
-struct Marks<'a> {
-    line: &'a [u8],
-    /// Where the current word starts, and its marks not yet handed out (the high bit of
-    /// each marked byte).
-    base: usize,
-    bits: u64,
+/// The commas and quotes of a 64-byte block of a line, one bit per byte (bit `i`: byte
+/// `i`). A line is split from these bits rather than byte by byte: fields are short, so
+/// commas are dense, and a look at each one's byte (or a search call per byte found, as
+/// with `memchr3`) costs more than finding all of a block's at once.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct BlockMarks {
+    comma: u64,
+    quote: u64,
 }
 
-impl<'a> Marks<'a> {
-    fn new(line: &'a [u8]) -> Self {
-        let mut marks = Marks {
-            line,
-            base: 0,
-            bits: 0,
-        };
-        marks.bits = marks.word_marks(0);
-        marks
+/// The [`BlockMarks`] of a block, sixteen bytes at a time with SSE2, which every x86_64
+/// processor has (through `safe_arch`, as `std::arch` would need `unsafe` here).
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+fn block_marks(block: &[u8; 64]) -> BlockMarks {
+    use safe_arch::{
+        cmp_eq_mask_i8_m128i, load_unaligned_m128i, move_mask_i8_m128i, set_splat_i8_m128i,
+    };
+    let (comma, quote) = (
+        set_splat_i8_m128i(b',' as i8),
+        set_splat_i8_m128i(b'"' as i8),
+    );
+    let mut marks = BlockMarks::default();
+    for (i, lane) in block.chunks_exact(16).enumerate() {
+        let v = load_unaligned_m128i(lane.try_into().expect("16 bytes"));
+        // one bit per byte, in the low 16 bits
+        let bits = |c| u64::from(move_mask_i8_m128i(cmp_eq_mask_i8_m128i(v, c)) as u16);
+        marks.comma |= bits(comma) << (16 * i);
+        marks.quote |= bits(quote) << (16 * i);
     }
-
-    /// The marked bytes of the word at `at` (zero-padded past the end of the line).
-    fn word_marks(&self, at: usize) -> u64 {
-        const ONES: u64 = 0x0101_0101_0101_0101;
-        const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-        let mut word = [0u8; 8];
-        let rest = &self.line[at.min(self.line.len())..];
-        let n = rest.len().min(8);
-        word[..n].copy_from_slice(&rest[..n]);
-        let x = u64::from_le_bytes(word);
-        // the high bit of every byte of `v` that is zero, exactly (no borrow between bytes)
-        let zeros = |v: u64| !(((v & LOW7) + LOW7) | v | LOW7);
-        zeros(x ^ (ONES * u64::from(b',')))
-            | zeros(x ^ (ONES * u64::from(b'"')))
-            | zeros(x ^ (ONES * u64::from(b'\r')))
-    }
+    marks
 }
 
-impl Iterator for Marks<'_> {
-    type Item = usize;
+/// The [`BlockMarks`] of a block, where SSE2 is not at hand.
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+fn block_marks(block: &[u8; 64]) -> BlockMarks {
+    block_marks_swar(block)
+}
 
-    fn next(&mut self) -> Option<usize> {
-        while self.bits == 0 {
-            self.base += 8;
-            if self.base >= self.line.len() {
-                return None;
-            }
-            self.bits = self.word_marks(self.base);
-        }
-        let at = self.base + (self.bits.trailing_zeros() / 8) as usize;
-        self.bits &= self.bits - 1;
-        Some(at)
+/// [`BlockMarks`] eight bytes at a time in a plain `u64`, without SIMD (on x86_64 only for
+/// the tests, against the SSE2 version).
+#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
+fn block_marks_swar(block: &[u8; 64]) -> BlockMarks {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    // the high bit of every byte of `v` that is zero, exactly (no borrow between bytes)
+    let zeros = |v: u64| !(((v & LOW7) + LOW7) | v | LOW7);
+    // those high bits gathered into the low eight bits, byte `k`'s to bit `k`: the product
+    // puts each at bit 56 + k, and no two of its terms meet, so nothing carries
+    let gather = |high: u64| ((high >> 7).wrapping_mul(0x0102_0408_1020_4080)) >> 56;
+    let mut marks = BlockMarks::default();
+    for (i, lane) in block.chunks_exact(8).enumerate() {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(lane);
+        let x = u64::from_le_bytes(bytes);
+        marks.comma |= gather(zeros(x ^ (ONES * u64::from(b',')))) << (8 * i);
+        marks.quote |= gather(zeros(x ^ (ONES * u64::from(b'"')))) << (8 * i);
     }
+    marks
+}
+
+/// Bit `i` of the result is the parity of the set bits `0..=i` of `x`: whether byte `i`
+/// is inside quotes, when `x` marks the quotes.
+fn prefix_xor(mut x: u64) -> u64 {
+    for shift in [1, 2, 4, 8, 16, 32] {
+        x ^= x << shift;
+    }
+    x
 }
 
 /// CSV records (`csv`'s default dialect: comma, double quotes, any line ending) read from a
@@ -367,71 +380,111 @@ impl<R: Read> Records<R> {
 
     /// The next record when it is one line whose quoting is plain (what nearly every line
     /// of a report is): fields separated by commas, each either without quotes or wholly
-    /// quoted without inner quotes. Its fields are then spans of the line itself, found in
-    /// one vectorised pass over its commas and quotes: what `csv-core` would make of it,
-    /// without copying. Anything else (doubled or stray quotes, a quoted line break, a lone
-    /// `\r`, no line end in the buffer yet, an empty line, which `csv-core` skips) is left
-    /// to `csv-core`, which stays at the start of a record throughout.
+    /// quoted without inner quotes. Its fields are then spans of the line itself, found
+    /// from the [`BlockMarks`] of its blocks: what `csv-core` would make of it, without
+    /// copying. Anything else (doubled or stray quotes, a quoted line break, a lone `\r`,
+    /// no line end in the buffer yet, an empty line, which `csv-core` skips) is left to
+    /// `csv-core`, which stays at the start of a record throughout.
     fn simple_line(&mut self) -> bool {
         let rest = &self.buf[self.end..];
         // the `\n` of a `\r\n` whose `\r` ended the last record belongs to no record
         let skip = usize::from(
             rest.first() == Some(&b'\n') && self.end > 0 && self.buf[self.end - 1] == b'\r',
         );
-        let Some(nl) = memchr::memchr(b'\n', &rest[skip..]).map(|i| i + skip) else {
+        let rest = &rest[skip..];
+        // the line ends at its first `\n` or `\r`: a `\r` anywhere but before the `\n` is
+        // for `csv-core`
+        let Some(len) = memchr::memchr2(b'\n', b'\r', rest) else {
             return false;
         };
-        let line = &rest[skip..nl];
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.is_empty() {
+        let ending = match &rest[len..] {
+            [b'\n', ..] => 1,
+            [b'\r', b'\n', ..] => 2,
+            _ => return false,
+        };
+        if len == 0 {
             return false;
         }
         self.spans.clear();
-        // the field being read starts at `at`; `quoted`: it opened with a quote at `at`
-        let (mut at, mut quoted, mut closed) = (0, line[0] == b'"', None);
-        let mut marks = Marks::new(line);
-        if quoted {
-            marks.next();
-        }
-        for m in marks {
-            match (line[m], quoted, closed) {
-                (b'\r', ..) => return false,
-                // a comma inside quotes is text
-                (b',', true, None) => {}
-                (b',', false, _) => {
-                    self.spans.push((at, m));
-                    at = m + 1;
-                    quoted = line.get(at) == Some(&b'"');
-                    closed = None;
+        // Quotes open and close in turn, so the bytes inside quotes are those after an odd
+        // number of quotes, and the commas outside them separate the fields. The quoting
+        // is plain when every opening quote starts a field and every closing one ends it.
+        // Carried from block to block: whether its end is inside quotes (all ones then),
+        // whether its last byte separates fields (or is before the line) and whether it
+        // closes quotes, and where the field being read starts.
+        // `at`: where the field being read starts, past its opening quote if it has one
+        let (mut inside, mut sep_before, mut close_before, mut at) = (0u64, 1u64, 0u64, 0);
+        let mut closes_at_end = 0;
+        let spans = &mut self.spans;
+        for i in 0..len.div_ceil(64) {
+            let from = 64 * i;
+            // the last block of the line has the bytes after it too, left out of `here`
+            let marks = match rest.get(from..from + 64) {
+                Some(block) => block_marks(block.try_into().expect("64 bytes")),
+                None => {
+                    // near the end of the buffer: zeros after it, which mark nothing
+                    let mut padded = [0u8; 64];
+                    padded[..rest.len() - from].copy_from_slice(&rest[from..]);
+                    block_marks(&padded)
                 }
-                (b',', true, Some(q)) => {
-                    // a closing quote must be right before the comma
-                    if q + 1 != m {
-                        return false;
-                    }
-                    self.spans.push((at + 1, q));
-                    at = m + 1;
-                    quoted = line.get(at) == Some(&b'"');
-                    closed = None;
-                }
-                (b'"', true, None) if m > at => closed = Some(m),
-                // the opening quote of the next field, which the comma arm saw
-                (b'"', true, None) => {}
-                // a quote inside an unquoted field, a doubled or a stray one
-                _ => return false,
+            };
+            let here = match len - from {
+                n @ ..64 => (1u64 << n) - 1,
+                _ => !0,
+            };
+            let (comma, quote) = (marks.comma & here, marks.quote & here);
+            let odd = if quote == 0 {
+                inside
+            } else {
+                prefix_xor(quote) ^ inside
+            };
+            inside = 0u64.wrapping_sub(odd >> 63);
+            let sep = comma & !odd;
+            let (opens, closes) = (quote & odd, quote & !odd);
+            // bit `b`: byte `b - 1` closes quotes
+            let closed = (closes << 1) | close_before;
+            // a closing quote in the line's last byte is followed by its end, which is not
+            // among the bytes `here`
+            if opens & !((sep << 1) | sep_before) != 0 || closed & here & !sep != 0 {
+                return false;
             }
-        }
-        match (quoted, closed) {
-            (false, _) => self.spans.push((at, line.len())),
-            (true, Some(q)) if q + 1 == line.len() => {
-                self.spans.push((at + 1, q));
+            // a field quoted from the block's first byte on (after a separator at the end
+            // of the last block, or at the line's start)
+            at += (opens & sep_before) as usize;
+            sep_before = sep >> 63;
+            close_before = closes >> 63;
+            closes_at_end = (closes >> ((len - 1 - from) % 64)) & 1;
+            // the fields ending in this block, their quotes left out (`extend` over a
+            // counted range writes them without a capacity check each)
+            let mut seps = sep;
+            if quote == 0 && closed == 0 {
+                // no quotes at all, what most blocks are
+                spans.extend((0..sep.count_ones()).map(|_| {
+                    let end = from + seps.trailing_zeros() as usize;
+                    seps &= seps - 1;
+                    let field = (at, end);
+                    at = end + 1;
+                    field
+                }));
+                continue;
             }
-            _ => return false,
+            spans.extend((0..sep.count_ones()).map(|_| {
+                let b = seps.trailing_zeros();
+                seps &= seps - 1;
+                let end = from + b as usize;
+                let field = (at, end - ((closed >> b) & 1) as usize);
+                at = end + 1 + ((opens >> b >> 1) & 1) as usize;
+                field
+            }));
         }
+        if inside != 0 {
+            return false;
+        }
+        spans.push((at, len - closes_at_end as usize));
         let line_start = self.end + skip;
-        self.text = (line_start, line_start + line.len());
+        self.text = (line_start, line_start + len);
         self.start = self.end;
-        self.end += nl + 1;
+        self.end += skip + len + ending;
         self.in_buf = true;
         true
     }
@@ -474,17 +527,19 @@ impl<R: Read> Records<R> {
 mod tests {
     use super::*;
 
-    fn all(input: &[u8], chunk: usize) -> Vec<(Vec<String>, String, u64)> {
-        /// Hands out at most `n` bytes per read, to cross buffer edges everywhere.
-        struct Trickle<'a>(&'a [u8], usize);
-        impl Read for Trickle<'_> {
-            fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-                let n = self.0.len().min(self.1).min(out.len());
-                out[..n].copy_from_slice(&self.0[..n]);
-                self.0 = &self.0[n..];
-                Ok(n)
-            }
+    /// Hands out at most `n` bytes per read, to cross buffer edges everywhere.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            let n = self.0.len().min(self.1).min(out.len());
+            out[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
         }
+    }
+
+    fn all(input: &[u8], chunk: usize) -> Vec<(Vec<String>, String, u64)> {
         let mut r = Records::new(Trickle(input, chunk));
         let mut out = Vec::new();
         while r.advance().unwrap() {
@@ -576,6 +631,269 @@ mod tests {
             assert_eq!(fields, expected, "chunk {chunk}");
             let joined: String = got.iter().map(|g| g.1.as_str()).collect();
             assert_eq!(joined.as_bytes(), &input[..], "chunk {chunk}");
+        }
+    }
+
+    /// The commas, quotes and carriage returns of a line, from its blocks' marks (the
+    /// carriage returns, which end a line for the fast path, from `memchr`).
+    struct Marks(std::vec::IntoIter<usize>);
+
+    impl Iterator for Marks {
+        type Item = usize;
+
+        fn next(&mut self) -> Option<usize> {
+            self.0.next()
+        }
+    }
+
+    impl Marks {
+        fn new(line: &[u8]) -> Self {
+            let mut all: Vec<usize> = memchr::memchr_iter(b'\r', line).collect();
+            for (i, block) in line.chunks(64).enumerate() {
+                let mut padded = [0u8; 64];
+                padded[..block.len()].copy_from_slice(block);
+                let m = block_marks(&padded);
+                let mut bits = m.comma | m.quote;
+                while bits != 0 {
+                    all.push(64 * i + bits.trailing_zeros() as usize);
+                    bits &= bits - 1;
+                }
+            }
+            all.sort_unstable();
+            Marks(all.into_iter())
+        }
+    }
+
+    /// A small deterministic generator (xorshift), for random lines.
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n as u64) as usize
+        }
+
+        /// A line of `len` bytes mostly from `alphabet`, now and then any byte at all.
+        fn line(&mut self, len: usize, alphabet: &[u8]) -> Vec<u8> {
+            (0..len)
+                .map(|_| match self.below(16) {
+                    0 => self.below(256) as u8,
+                    _ => alphabet[self.below(alphabet.len())],
+                })
+                .collect()
+        }
+    }
+
+    #[test]
+    fn block_marks_are_the_commas_and_quotes_with_and_without_simd() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        // the marked bytes, their neighbours and their high-bit twins (0x80 | b',' ...)
+        let alphabet = b",\"\r\n+-!#\x0c\x0e\xac\xa2\x8d\x8a\xff\x00ax";
+        for round in 0..20_000 {
+            let len = round % 65;
+            let bytes = rng.line(len, alphabet);
+            let bit = |c: u8| {
+                bytes
+                    .iter()
+                    .enumerate()
+                    .filter(|&(_, &b)| b == c)
+                    .fold(0u64, |m, (i, _)| m | 1 << i)
+            };
+            let want = BlockMarks {
+                comma: bit(b','),
+                quote: bit(b'"'),
+            };
+            let mut block = [0u8; 64];
+            block[..len].copy_from_slice(&bytes);
+            assert_eq!(block_marks(&block), want, "{bytes:?}");
+            assert_eq!(block_marks_swar(&block), want, "{bytes:?}");
+            assert_eq!(block_marks_swar(&block), want, "{bytes:?}");
+        }
+    }
+
+    #[test]
+    fn prefix_xor_is_the_parity_of_the_bits_up_to_each() {
+        let mut rng = Rng(7);
+        for _ in 0..1000 {
+            let x = (rng.below(1 << 32) as u64) << 32 | rng.below(1 << 32) as u64;
+            let want = (0..64).fold(0u64, |m, i| {
+                m | u64::from((x & (u64::MAX >> (63 - i))).count_ones() % 2 == 1) << i
+            });
+            assert_eq!(prefix_xor(x), want, "{x:#x}");
+        }
+    }
+
+    /// The fields of `line` when its quoting is plain (the one-line fast path's promise),
+    /// read byte by byte.
+    fn plain_fields(line: &[u8]) -> Option<Vec<Vec<u8>>> {
+        enum State {
+            Start,
+            Bare,
+            Quoted,
+            Closed,
+        }
+        let (mut state, mut fields, mut field) = (State::Start, Vec::new(), Vec::new());
+        for &b in line {
+            state = match (state, b) {
+                (_, b'\r') => return None,
+                (State::Start | State::Bare | State::Closed, b',') => {
+                    fields.push(std::mem::take(&mut field));
+                    State::Start
+                }
+                (State::Start, b'"') => State::Quoted,
+                (State::Quoted, b'"') => State::Closed,
+                (State::Bare, b'"') | (State::Closed, _) => return None,
+                (State::Start | State::Bare, _) => {
+                    field.push(b);
+                    State::Bare
+                }
+                (State::Quoted, _) => {
+                    field.push(b);
+                    State::Quoted
+                }
+            };
+        }
+        match state {
+            State::Quoted => None,
+            _ if line.is_empty() => None,
+            _ => {
+                fields.push(field);
+                Some(fields)
+            }
+        }
+    }
+
+    #[test]
+    fn the_one_line_fast_path_takes_exactly_the_plainly_quoted_lines() {
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        let (mut plain, mut other) = (0, 0);
+        for round in 0..6_000 {
+            let len = round % 200;
+            // quotes rarer than commas, as in reports (else few lines would be plain)
+            let alphabet: &[u8] = match round % 4 {
+                0 => b"aaaaaaa,,,\"\xc3\xa9 ",
+                1 => b"aaaaaaa,,,\xc3\xa9 ",
+                2 => b"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa,,,,,,\"",
+                _ => b"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa,,,,,,\"\"\r\x00",
+            };
+            let mut line = rng.line(len, alphabet);
+            line.retain(|&b| b != b'\n');
+            // now and then a wholly quoted field somewhere, commas inside
+            if round % 2 == 0 && len > 7 {
+                let at = rng.below(len - 7);
+                line[at..at + 7].copy_from_slice(b",\"a,b\",");
+            }
+            for (ending, after) in [(&b"\n"[..], &b"next"[..]), (b"\r\n", b""), (b"\n", b"")] {
+                // the record, as `csv-core` would end it: at the `\n`, a `\r` before it left
+                // out (any other `\r` ends it earlier, which the fast path leaves alone)
+                let record = [&line[..], ending].concat();
+                let record = &record[..record.len() - 1];
+                let record = record.strip_suffix(b"\r").unwrap_or(record);
+                let want = plain_fields(record);
+                let mut r = Records::new(io::empty());
+                r.buf = [&line[..], ending, after].concat();
+                r.source_done = true;
+                let took = r.simple_line();
+                assert_eq!(took, want.is_some(), "{line:?}");
+                let Some(want) = want else {
+                    other += 1;
+                    continue;
+                };
+                plain += 1;
+                let (text, spans) = r.fields();
+                let got: Vec<Vec<u8>> = spans.iter().map(|&(a, b)| text[a..b].to_vec()).collect();
+                assert_eq!(got, want, "{line:?}");
+                assert_eq!(r.bytes(), [&line[..], ending].concat(), "{line:?}");
+                // and the fields are what `csv` reads
+                let mut rdr = csv::ReaderBuilder::new()
+                    .has_headers(false)
+                    .flexible(true)
+                    .from_reader(record);
+                let mut rec = csv::ByteRecord::new();
+                assert!(rdr.read_byte_record(&mut rec).unwrap());
+                let expected: Vec<Vec<u8>> = rec.iter().map(<[u8]>::to_vec).collect();
+                assert_eq!(&got, &expected, "{line:?}");
+            }
+        }
+        assert!(plain > 4_000 && other > 4_000, "{plain} plain, {other} not");
+    }
+
+    #[test]
+    fn quoted_fields_at_every_offset_across_block_edges_are_read_in_place() {
+        // a quoted field (with a comma inside) at every offset, so that its quotes and the
+        // commas around it fall on either side of the 64-byte block edges
+        for before in 0..140 {
+            for after in [
+                &b""[..],
+                b",tail",
+                b",\"q\"",
+                b",b,b,b,b,b,b,b,b,b,b,b,b,b,b,b",
+            ] {
+                let mut line = vec![b'a'; before];
+                line.extend_from_slice(b",\"q,q\"");
+                line.extend_from_slice(after);
+                let mut r = Records::new(io::empty());
+                r.buf = [&line[..], b"\r\n"].concat();
+                r.source_done = true;
+                assert!(r.simple_line(), "{before}");
+                let (text, spans) = r.fields();
+                let got: Vec<&[u8]> = spans.iter().map(|&(a, b)| &text[a..b]).collect();
+                let mut rdr = csv::ReaderBuilder::new()
+                    .has_headers(false)
+                    .flexible(true)
+                    .from_reader(&line[..]);
+                let mut rec = csv::ByteRecord::new();
+                assert!(rdr.read_byte_record(&mut rec).unwrap());
+                assert_eq!(got, rec.iter().collect::<Vec<_>>(), "{before}");
+            }
+        }
+    }
+
+    #[test]
+    fn random_reports_read_as_the_csv_crate_reads_them() {
+        let mut rng = Rng(0xdead_beef_cafe_f00d);
+        for round in 0..300 {
+            let mut input = Vec::new();
+            for _ in 0..rng.below(20) {
+                let len = rng.below(150);
+                input.extend(rng.line(len, b"aaaaaaaaaaaaaaaaaaaa,,,,,\"\r\xc3"));
+                input.extend_from_slice(if rng.below(2) == 0 { b"\n" } else { b"\r\n" });
+            }
+            // what `Source` leaves of it: white space at either end stripped, NULs dropped
+            input.retain(|&b| b != 0);
+            let Some(first) = input.iter().position(|&b| !is_strip_space(b)) else {
+                continue;
+            };
+            let last = input.iter().rposition(|&b| !is_strip_space(b)).unwrap();
+            let stripped = &input[first..=last];
+            let mut expected = Vec::new();
+            let mut rdr = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(stripped);
+            let mut rec = csv::ByteRecord::new();
+            while rdr.read_byte_record(&mut rec).unwrap() {
+                expected.push(rec.iter().map(<[u8]>::to_vec).collect::<Vec<_>>());
+            }
+            for chunk in [1, 7, 64, 1 << 20] {
+                let mut r = Records::new(Trickle(&input, chunk));
+                let mut got = Vec::new();
+                let mut bytes = Vec::new();
+                while r.advance().unwrap() {
+                    let (text, spans) = r.fields();
+                    got.push(
+                        spans
+                            .iter()
+                            .map(|&(a, b)| text[a..b].to_vec())
+                            .collect::<Vec<_>>(),
+                    );
+                    bytes.extend_from_slice(r.bytes());
+                }
+                assert_eq!(got, expected, "round {round} chunk {chunk}");
+                assert_eq!(bytes, stripped, "round {round} chunk {chunk}");
+            }
         }
     }
 
