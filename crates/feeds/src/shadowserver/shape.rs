@@ -9,14 +9,15 @@
 //! through it and give events of the same fields, each field's value from the same place:
 //! the same step's outcome, the same left-over cell, or a constant.
 //!
-//! A [`Shape`] records those places, learnt from a row the general path read. A later
-//! row is first tried against the shape of the row before it: its outcomes are worked out
-//! step by step as usual (remembered per distinct text by the memos) and written straight
-//! into the caller's event at their places, the event's fields set once by
-//! [`Event::reshape`]. Where a step's outcome is of another kind, a remembered shape that
-//! agrees up to that step takes over; when none does, the row goes the general way and its
-//! shape is learnt. The result is the same event either way (tests compare both paths on
-//! every report of the IntelMQ differential test and on generated rows).
+//! A [`Shape`] records those places, learnt from a row the general path read. For a later
+//! row the outcomes are worked out step by step as usual (remembered per distinct text by
+//! the memos, or written into a buffer reused from row to row), their codes looked up among
+//! the shapes (the last row's first), and the values written straight into the caller's
+//! event at their places, its fields set by [`Event::reshape`]. A row of a shape not seen
+//! yet, or one that fails, goes the general way, and its shape is learnt. The result is the
+//! same event either way: tests compare both paths on generated rows, with and without
+//! remembered outcomes and with a caller that changes the event between rows, and the
+//! IntelMQ differential test runs over every report type with both paths in use.
 
 use serde_json::Value;
 
