@@ -193,7 +193,7 @@ impl Event {
 
     /// `source.ip`, parsed.
     pub fn source_ip(&self) -> Option<IpAddr> {
-        self.get_str("source.ip").and_then(|s| s.parse().ok())
+        self.get_str("source.ip").and_then(crate::net::parse_ip)
     }
 
     /// `source.asn`, when it is a number.
