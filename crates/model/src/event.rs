@@ -114,9 +114,7 @@ impl Event {
     }
 
     fn position(&self, key: &str) -> Result<usize, usize> {
-        let key = key.as_bytes();
-        self.fields
-            .binary_search_by(|(k, _)| cmp_bytes(k.as_str().as_bytes(), key))
+        position_in(&self.fields, key)
     }
 
     fn changed(&mut self) {
@@ -382,6 +380,27 @@ impl Event {
     }
 }
 
+/// Where `key` is in `fields` (sorted by name), or where it would go.
+fn position_in(fields: &[(FieldName, Value)], key: &str) -> Result<usize, usize> {
+    let key = key.as_bytes();
+    // Most names are eight bytes or longer and most probes differ in the first eight: those
+    // are compared as one number, the key's read once (a search in an event of 30 fields:
+    // about 210 instructions with `cmp_bytes` per probe, 150 so).
+    let Some(head) = key.first_chunk::<8>().map(|w| u64::from_be_bytes(*w)) else {
+        return fields.binary_search_by(|(k, _)| cmp_bytes(k.as_str().as_bytes(), key));
+    };
+    fields.binary_search_by(|(k, _)| {
+        let k = k.as_str().as_bytes();
+        match k.first_chunk::<8>() {
+            Some(w) => match u64::from_be_bytes(*w).cmp(&head) {
+                Ordering::Equal => cmp_bytes(&k[8..], &key[8..]),
+                other => other,
+            },
+            None => cmp_bytes(k, key),
+        }
+    })
+}
+
 /// `a.cmp(b)` (the order of `str`), eight bytes at a time: field names are short and share
 /// long prefixes (`source.geolocation.`), where a call into `memcmp` per probe costs more.
 fn cmp_bytes(a: &[u8], b: &[u8]) -> Ordering {
@@ -640,6 +659,43 @@ mod tests {
         assert_eq!(back, e);
         let collected: super::Event = map.into_iter().collect();
         assert_eq!(collected, e);
+    }
+
+    #[test]
+    fn position_is_that_of_a_plain_search() {
+        let names = [
+            "",
+            "a",
+            "abcdefg",
+            "abcdefgh",
+            "abcdefghi",
+            "abcdefgg",
+            "abcdefgi",
+            "extra.http",
+            "extra.http_code",
+            "source.geolocation.cc",
+            "source.geolocation.city",
+            "source.ip",
+            "source.ipa",
+            "source.i",
+            "source.",
+            "é",
+            "zzzzzzzzz",
+        ];
+        for n in 0..names.len() {
+            let mut fields: Vec<(FieldName, Value)> = names[..n]
+                .iter()
+                .map(|k| (FieldName::Static(k), Value::Null))
+                .collect();
+            fields.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+            for key in names
+                .iter()
+                .chain(&["abcdefgh\0", "source.h", "source.j", "zz"])
+            {
+                let plain = fields.binary_search_by(|(k, _)| k.as_str().cmp(key));
+                assert_eq!(position_in(&fields, key), plain, "{key:?} in {n} names");
+            }
+        }
     }
 
     #[test]
