@@ -141,7 +141,9 @@ impl Event {
         self.changed();
         match self.fields.last() {
             // names often come in order: append without searching
-            Some((last, _)) if last.as_str().cmp(key) == Ordering::Less => {
+            Some((last, _))
+                if cmp_bytes(last.as_str().as_bytes(), key.as_bytes()) == Ordering::Less =>
+            {
                 self.fields.push((FieldName::Static(key), value));
             }
             None => self.fields.push((FieldName::Static(key), value)),
@@ -274,6 +276,48 @@ impl Event {
                 .map(|(k, v)| (k.as_str().to_string(), v.clone()))
                 .collect()
         })
+    }
+}
+
+impl Event {
+    /// Sets several fields with `'static` names at once, as [`Event::insert_static`] one
+    /// after the other would: for a stage that adds the same few fields to every event
+    /// (attribution adds `source.asn` and `source.network`). With the names in ascending
+    /// order each is searched for only after the place of the one before; names out of
+    /// order are searched for in the whole event, and of equal names the last value wins.
+    ///
+    /// ```
+    /// use baken_model::Event;
+    /// let mut e = Event::new();
+    /// e.insert("source.ip", "198.18.0.1");
+    /// e.insert_static_sorted([("source.asn", 64496.into()), ("source.network", "198.18.0.0/15".into())]);
+    /// assert_eq!(
+    ///     e.to_json_line(),
+    ///     r#"{"source.asn":64496,"source.ip":"198.18.0.1","source.network":"198.18.0.0/15"}"#
+    /// );
+    /// ```
+    pub fn insert_static_sorted<const N: usize>(&mut self, fields: [(&'static str, Value); N]) {
+        self.changed();
+        let mut from = 0;
+        let mut previous: &[u8] = &[];
+        for (key, value) in fields {
+            if cmp_bytes(previous, key.as_bytes()) != Ordering::Less {
+                from = 0;
+            }
+            let at = match position_in(&self.fields[from..], key) {
+                Ok(i) => {
+                    self.fields[from + i].1 = value;
+                    from + i
+                }
+                Err(i) => {
+                    self.fields
+                        .insert(from + i, (FieldName::Static(key), value));
+                    from + i
+                }
+            };
+            from = at + 1;
+            previous = key.as_bytes();
+        }
     }
 }
 
@@ -659,6 +703,67 @@ mod tests {
         assert_eq!(back, e);
         let collected: super::Event = map.into_iter().collect();
         assert_eq!(collected, e);
+    }
+
+    #[test]
+    fn inserting_sorted_equals_inserting_one_by_one() {
+        let names = [
+            "",
+            "a",
+            "b.x",
+            "c",
+            "d",
+            "source.asn",
+            "source.network",
+            "zz",
+        ];
+        let base = |present: u32| {
+            let mut e = Event::new();
+            for (i, n) in names.iter().enumerate() {
+                if present & (1 << i) != 0 {
+                    e.insert(*n, format!("old {n}"));
+                }
+            }
+            e
+        };
+        // every subset of names present before, every pair and triple of names inserted,
+        // in order or not, equal names included
+        for present in 0..(1u32 << names.len()) {
+            for a in names {
+                for b in names {
+                    let mut one = base(present);
+                    one.insert_static(a, 1);
+                    one.insert_static(b, 2);
+                    let mut both = base(present);
+                    both.insert_static_sorted([(a, 1.into()), (b, 2.into())]);
+                    assert_eq!(both, one, "{present:b} {a:?} {b:?}");
+                    let keys: Vec<&str> = both.iter().map(|(k, _)| k).collect();
+                    assert!(keys.windows(2).all(|w| w[0] < w[1]), "{keys:?}");
+                    if present % 7 == 0 {
+                        for c in names {
+                            one.insert_static(c, 3);
+                            let mut three = base(present);
+                            three.insert_static_sorted([
+                                (a, 1.into()),
+                                (b, 2.into()),
+                                (c, 3.into()),
+                            ]);
+                            assert_eq!(three, one, "{present:b} {a:?} {b:?} {c:?}");
+                            one = base(present);
+                            one.insert_static(a, 1);
+                            one.insert_static(b, 2);
+                        }
+                    }
+                }
+            }
+        }
+        let mut e = Event::new();
+        e.insert("x", 1);
+        assert_eq!(e.as_map().len(), 1);
+        e.insert_static_sorted([("a", 0.into())]);
+        assert_eq!(e.as_map().len(), 2, "the map follows");
+        e.insert_static_sorted::<0>([]);
+        assert_eq!(e.len(), 2);
     }
 
     #[test]
