@@ -114,9 +114,7 @@ impl Event {
     }
 
     fn position(&self, key: &str) -> Result<usize, usize> {
-        let key = key.as_bytes();
-        self.fields
-            .binary_search_by(|(k, _)| cmp_bytes(k.as_str().as_bytes(), key))
+        position_in(&self.fields, key)
     }
 
     fn changed(&mut self) {
@@ -143,7 +141,9 @@ impl Event {
         self.changed();
         match self.fields.last() {
             // names often come in order: append without searching
-            Some((last, _)) if last.as_str().cmp(key) == Ordering::Less => {
+            Some((last, _))
+                if cmp_bytes(last.as_str().as_bytes(), key.as_bytes()) == Ordering::Less =>
+            {
                 self.fields.push((FieldName::Static(key), value));
             }
             None => self.fields.push((FieldName::Static(key), value)),
@@ -193,7 +193,7 @@ impl Event {
 
     /// `source.ip`, parsed.
     pub fn source_ip(&self) -> Option<IpAddr> {
-        self.get_str("source.ip").and_then(|s| s.parse().ok())
+        self.get_str("source.ip").and_then(crate::net::parse_ip)
     }
 
     /// `source.asn`, when it is a number.
@@ -276,6 +276,48 @@ impl Event {
                 .map(|(k, v)| (k.as_str().to_string(), v.clone()))
                 .collect()
         })
+    }
+}
+
+impl Event {
+    /// Sets several fields with `'static` names at once, as [`Event::insert_static`] one
+    /// after the other would: for a stage that adds the same few fields to every event
+    /// (attribution adds `source.asn` and `source.network`). With the names in ascending
+    /// order each is searched for only after the place of the one before; names out of
+    /// order are searched for in the whole event, and of equal names the last value wins.
+    ///
+    /// ```
+    /// use baken_model::Event;
+    /// let mut e = Event::new();
+    /// e.insert("source.ip", "198.18.0.1");
+    /// e.insert_static_sorted([("source.asn", 64496.into()), ("source.network", "198.18.0.0/15".into())]);
+    /// assert_eq!(
+    ///     e.to_json_line(),
+    ///     r#"{"source.asn":64496,"source.ip":"198.18.0.1","source.network":"198.18.0.0/15"}"#
+    /// );
+    /// ```
+    pub fn insert_static_sorted<const N: usize>(&mut self, fields: [(&'static str, Value); N]) {
+        self.changed();
+        let mut from = 0;
+        let mut previous: &[u8] = &[];
+        for (key, value) in fields {
+            if cmp_bytes(previous, key.as_bytes()) != Ordering::Less {
+                from = 0;
+            }
+            let at = match position_in(&self.fields[from..], key) {
+                Ok(i) => {
+                    self.fields[from + i].1 = value;
+                    from + i
+                }
+                Err(i) => {
+                    self.fields
+                        .insert(from + i, (FieldName::Static(key), value));
+                    from + i
+                }
+            };
+            from = at + 1;
+            previous = key.as_bytes();
+        }
     }
 }
 
@@ -433,6 +475,27 @@ impl FieldValues<'_> {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+}
+
+/// Where `key` is in `fields` (sorted by name), or where it would go.
+fn position_in(fields: &[(FieldName, Value)], key: &str) -> Result<usize, usize> {
+    let key = key.as_bytes();
+    // Most names are eight bytes or longer and most probes differ in the first eight: those
+    // are compared as one number, the key's read once (a search in an event of 30 fields:
+    // about 210 instructions with `cmp_bytes` per probe, 150 so).
+    let Some(head) = key.first_chunk::<8>().map(|w| u64::from_be_bytes(*w)) else {
+        return fields.binary_search_by(|(k, _)| cmp_bytes(k.as_str().as_bytes(), key));
+    };
+    fields.binary_search_by(|(k, _)| {
+        let k = k.as_str().as_bytes();
+        match k.first_chunk::<8>() {
+            Some(w) => match u64::from_be_bytes(*w).cmp(&head) {
+                Ordering::Equal => cmp_bytes(&k[8..], &key[8..]),
+                other => other,
+            },
+            None => cmp_bytes(k, key),
+        }
+    })
 }
 
 /// `a.cmp(b)` (the order of `str`), eight bytes at a time: field names are short and share
@@ -749,6 +812,104 @@ mod tests {
         assert_eq!(back, e);
         let collected: super::Event = map.into_iter().collect();
         assert_eq!(collected, e);
+    }
+
+    #[test]
+    fn inserting_sorted_equals_inserting_one_by_one() {
+        let names = [
+            "",
+            "a",
+            "b.x",
+            "c",
+            "d",
+            "source.asn",
+            "source.network",
+            "zz",
+        ];
+        let base = |present: u32| {
+            let mut e = Event::new();
+            for (i, n) in names.iter().enumerate() {
+                if present & (1 << i) != 0 {
+                    e.insert(*n, format!("old {n}"));
+                }
+            }
+            e
+        };
+        // every subset of names present before, every pair and triple of names inserted,
+        // in order or not, equal names included
+        for present in 0..(1u32 << names.len()) {
+            for a in names {
+                for b in names {
+                    let mut one = base(present);
+                    one.insert_static(a, 1);
+                    one.insert_static(b, 2);
+                    let mut both = base(present);
+                    both.insert_static_sorted([(a, 1.into()), (b, 2.into())]);
+                    assert_eq!(both, one, "{present:b} {a:?} {b:?}");
+                    let keys: Vec<&str> = both.iter().map(|(k, _)| k).collect();
+                    assert!(keys.windows(2).all(|w| w[0] < w[1]), "{keys:?}");
+                    if present % 7 == 0 {
+                        for c in names {
+                            one.insert_static(c, 3);
+                            let mut three = base(present);
+                            three.insert_static_sorted([
+                                (a, 1.into()),
+                                (b, 2.into()),
+                                (c, 3.into()),
+                            ]);
+                            assert_eq!(three, one, "{present:b} {a:?} {b:?} {c:?}");
+                            one = base(present);
+                            one.insert_static(a, 1);
+                            one.insert_static(b, 2);
+                        }
+                    }
+                }
+            }
+        }
+        let mut e = Event::new();
+        e.insert("x", 1);
+        assert_eq!(e.as_map().len(), 1);
+        e.insert_static_sorted([("a", 0.into())]);
+        assert_eq!(e.as_map().len(), 2, "the map follows");
+        e.insert_static_sorted::<0>([]);
+        assert_eq!(e.len(), 2);
+    }
+
+    #[test]
+    fn position_is_that_of_a_plain_search() {
+        let names = [
+            "",
+            "a",
+            "abcdefg",
+            "abcdefgh",
+            "abcdefghi",
+            "abcdefgg",
+            "abcdefgi",
+            "extra.http",
+            "extra.http_code",
+            "source.geolocation.cc",
+            "source.geolocation.city",
+            "source.ip",
+            "source.ipa",
+            "source.i",
+            "source.",
+            "é",
+            "zzzzzzzzz",
+        ];
+        for n in 0..names.len() {
+            let mut fields: Vec<(FieldName, Value)> = names[..n]
+                .iter()
+                .map(|k| (FieldName::Static(k), Value::Null))
+                .collect();
+            fields.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+            for key in names
+                .iter()
+                .chain(&["abcdefgh\0", "source.h", "source.j", "zz"])
+            {
+                let plain = fields.binary_search_by(|(k, _)| k.as_str().cmp(key));
+                assert_eq!(position_in(&fields, key), plain, "{key:?} in {n} names");
+            }
+        }
     }
 
     #[test]

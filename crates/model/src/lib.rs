@@ -25,7 +25,7 @@ mod org;
 mod tlp;
 
 pub use event::{Event, FieldOrder, FieldValues};
-pub use net::{DottedQuad, network_text};
+pub use net::{DottedQuad, network_text, parse_ip, push_network_text};
 pub use org::{
     AbuseContact, AbuseRecord, AbuseScope, Attribution, Contact, ContactRole, OrgId, OrgKind,
     Organisation, Owner, RoutedPrefix, Rule, WbniDuties,

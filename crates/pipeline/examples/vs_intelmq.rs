@@ -95,8 +95,10 @@ fn lookup(event: &mut Event, attributor: &Attributor) {
     if let Some(ip) = event.source_ip()
         && let Some((net, asn)) = attributor.routed(ip)
     {
-        event.insert_static("source.network", baken_model::network_text(&net));
-        event.insert_static("source.asn", asn);
+        event.insert_static_sorted([
+            ("source.asn", asn.into()),
+            ("source.network", baken_model::network_text(&net).into()),
+        ]);
     }
 }
 
