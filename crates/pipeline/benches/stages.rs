@@ -77,14 +77,7 @@ fn routing() -> Vec<RoutedPrefix> {
 
 /// IntelMQ's `asn_lookup`: `source.network` and `source.asn` from the routing table.
 fn lookup(event: &mut Event, attributor: &Attributor) {
-    if let Some(ip) = event.source_ip()
-        && let Some((net, asn)) = attributor.routed(ip)
-    {
-        event.insert_static_sorted([
-            ("source.asn", asn.into()),
-            ("source.network", baken_model::network_text(&net).into()),
-        ]);
-    }
+    attributor.set_routed(event);
 }
 
 fn keep(event: &Event) -> bool {

@@ -4,7 +4,7 @@
 //! * parse: `baken_feeds::open(FeedKind::Shadowserver, ..)`, the parser that equals IntelMQ
 //!   3.5.0's Shadowserver parser, run as `baken parse` runs it (no `raw`: IntelMQ's file
 //!   output drops it);
-//! * lookup: `Attributor::routed` over the prefix table read by
+//! * lookup: `Attributor::set_routed` (`Attributor::routed`) over the prefix table read by
 //!   `baken_attribute::routing::load_routing`, setting `source.network` and `source.asn` as
 //!   IntelMQ's `asn_lookup` expert does;
 //! * filter: keep events whose `source.asn` is 4200000000..=4200000799 (IntelMQ's filter
@@ -92,14 +92,7 @@ fn attributor(prefixes: &Path) -> Result<Attributor, String> {
 
 /// IntelMQ's `asn_lookup`: `source.network` and `source.asn` from the routing table.
 fn lookup(event: &mut Event, attributor: &Attributor) {
-    if let Some(ip) = event.source_ip()
-        && let Some((net, asn)) = attributor.routed(ip)
-    {
-        event.insert_static_sorted([
-            ("source.asn", asn.into()),
-            ("source.network", baken_model::network_text(&net).into()),
-        ]);
-    }
+    attributor.set_routed(event);
 }
 
 /// IntelMQ's filter expert with the benchmark's rule.
