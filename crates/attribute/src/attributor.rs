@@ -268,9 +268,11 @@ impl Attributor {
         let Some((net, asn)) = event.source_ip().and_then(|ip| self.routed(ip)) else {
             return false;
         };
+        let mut network = event.spare_string();
+        baken_model::push_network_text(&net, &mut network);
         event.insert_static_sorted([
             ("source.asn", asn.into()),
-            ("source.network", baken_model::network_text(&net).into()),
+            ("source.network", network.into()),
         ]);
         true
     }

@@ -48,13 +48,17 @@ pub struct Event {
     /// The fields as a `BTreeMap`, built on the first [`Event::as_map`] call and dropped on
     /// every change.
     map: OnceLock<BTreeMap<String, Value>>,
+    /// Strings of values [`Event::reshape`] dropped or [`FieldValues`] overwrote, kept for
+    /// the values of later rows: a reader that fills one event per row then allocates
+    /// nothing once the first rows are read, even when fields come and go.
+    spare: Vec<String>,
 }
 
 impl Clone for Event {
     fn clone(&self) -> Self {
         Event {
             fields: self.fields.clone(),
-            map: OnceLock::new(),
+            ..Event::default()
         }
     }
 }
@@ -109,7 +113,7 @@ impl Event {
     pub fn with_capacity(n: usize) -> Self {
         Event {
             fields: Vec::with_capacity(n),
-            map: OnceLock::new(),
+            ..Event::default()
         }
     }
 
@@ -280,6 +284,15 @@ impl Event {
 }
 
 impl Event {
+    /// An empty string, in the buffer of a string value the event dropped before when it
+    /// kept one (see [`FieldValues::set`]): for a stage that adds a string to every event
+    /// of a stream, so that it allocates nothing row after row.
+    pub fn spare_string(&mut self) -> String {
+        let mut s = self.spare.pop().unwrap_or_default();
+        s.clear();
+        s
+    }
+
     /// Sets several fields with `'static` names at once, as [`Event::insert_static`] one
     /// after the other would: for a stage that adds the same few fields to every event
     /// (attribution adds `source.asn` and `source.network`). With the names in ascending
@@ -306,7 +319,8 @@ impl Event {
             }
             let at = match position_in(&self.fields[from..], key) {
                 Ok(i) => {
-                    self.fields[from + i].1 = value;
+                    let old = std::mem::replace(&mut self.fields[from + i].1, value);
+                    keep_string(&mut self.spare, old);
                     from + i
                 }
                 Err(i) => {
@@ -428,14 +442,17 @@ impl Event {
     /// writes each row's values into the buffers the last row left, without moving any.
     /// The value at a position is whatever was at that position before (`null` past the
     /// old end), not necessarily the value of the field now named there: every value
-    /// must be written.
+    /// must be written, best through [`FieldValues::set`] and [`FieldValues::set_str`],
+    /// which reuse the strings of values dropped or overwritten.
     ///
     /// # Panics
     ///
     /// When the indices do not ascend or one is out of `order`'s range.
     pub fn reshape(&mut self, order: &FieldOrder, indices: &[usize]) -> FieldValues<'_> {
         self.changed();
-        self.fields.truncate(indices.len());
+        for (_, v) in self.fields.drain(indices.len().min(self.fields.len())..) {
+            keep_string(&mut self.spare, v);
+        }
         let mut last = None;
         for (at, &i) in indices.iter().enumerate() {
             assert!(
@@ -452,28 +469,72 @@ impl Event {
                 None => self.fields.push((name.clone(), Value::Null)),
             }
         }
-        FieldValues(&mut self.fields)
+        FieldValues {
+            fields: &mut self.fields,
+            spare: &mut self.spare,
+        }
+    }
+}
+
+/// Strings an [`Event`] keeps at most for later values.
+const SPARE_STRINGS: usize = 16;
+
+/// Keeps `value`'s string, if it is one and there is room, for a later value.
+fn keep_string(spare: &mut Vec<String>, value: Value) {
+    if let Value::String(s) = value
+        && spare.len() < SPARE_STRINGS
+    {
+        spare.push(s);
     }
 }
 
 /// The values of an event's fields by position, as [`Event::reshape`] hands them out.
-pub struct FieldValues<'a>(&'a mut [(FieldName, Value)]);
+pub struct FieldValues<'a> {
+    fields: &'a mut [(FieldName, Value)],
+    spare: &'a mut Vec<String>,
+}
 
 impl FieldValues<'_> {
     /// The value of the field at `position` (the position in the `indices` given to
     /// [`Event::reshape`]).
     pub fn get(&mut self, position: usize) -> &mut Value {
-        &mut self.0[position].1
+        &mut self.fields[position].1
+    }
+
+    /// Sets the value at `position` to a copy of `value`, into the string already there
+    /// or one kept from a value dropped before when `value` is a string.
+    pub fn set(&mut self, position: usize, value: &Value) {
+        match value {
+            Value::String(s) => self.set_str(position, s),
+            value => {
+                let old = std::mem::replace(&mut self.fields[position].1, value.clone());
+                keep_string(self.spare, old);
+            }
+        }
+    }
+
+    /// Sets the value at `position` to the string `text`, as [`FieldValues::set`] does.
+    pub fn set_str(&mut self, position: usize, text: &str) {
+        let dst = &mut self.fields[position].1;
+        if let Value::String(d) = dst {
+            d.clear();
+            d.push_str(text);
+            return;
+        }
+        let mut s = self.spare.pop().unwrap_or_default();
+        s.clear();
+        s.push_str(text);
+        *dst = Value::String(s);
     }
 
     /// How many fields there are.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.fields.len()
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.fields.is_empty()
     }
 }
 
@@ -618,7 +679,7 @@ impl From<BTreeMap<String, Value>> for Event {
                 .into_iter()
                 .map(|(k, v)| (FieldName::from(k), v))
                 .collect(),
-            map: OnceLock::new(),
+            ..Event::default()
         }
     }
 }
@@ -740,6 +801,43 @@ mod tests {
         e.insert(String::from("a"), 1);
         *e.reshape(&order, &[ip]).get(0) = Value::from("198.18.0.3");
         assert_eq!(e.to_json_line(), r#"{"source.ip":"198.18.0.3"}"#);
+    }
+
+    #[test]
+    fn strings_dropped_or_overwritten_are_reused_for_later_values() {
+        let order = FieldOrder::new(["a", "b", "c"].map(std::borrow::Cow::Borrowed));
+        let mut e = Event::new();
+        let mut values = e.reshape(&order, &[0, 1, 2]);
+        values.set_str(0, "a string of row one");
+        values.set(1, &Value::from(7));
+        values.set_str(2, "another string of row one");
+        let c = e.get_str("c").unwrap().as_ptr();
+        // `c` is dropped: its string is kept, and `b`, a number until now, takes it
+        let mut values = e.reshape(&order, &[0, 1]);
+        values.set_str(1, "b of row two");
+        assert_eq!(e.get_str("b").unwrap().as_ptr(), c);
+        assert_eq!(e.get_str("b"), Some("b of row two"));
+        // a string overwritten by a number is kept too, for `c` when it is back
+        let a = e.get_str("a").unwrap().as_ptr();
+        let mut values = e.reshape(&order, &[0, 1, 2]);
+        values.set(0, &Value::Null);
+        values.set(1, &Value::from("b of row three"));
+        values.set(2, &Value::from("c of row three"));
+        assert_eq!(e.get_str("c").unwrap().as_ptr(), a);
+        assert_eq!(
+            e.to_json_line(),
+            r#"{"a":null,"b":"b of row three","c":"c of row three"}"#
+        );
+        // a later stage's string: a dropped one's buffer, and the one it replaces is kept
+        let dropped = ["b", "c"].map(|k| e.get_str(k).unwrap().as_ptr());
+        e.reshape(&order, &[0]);
+        let mut text = e.spare_string();
+        assert!(text.is_empty() && dropped.contains(&text.as_ptr()));
+        text.push_str("198.18.0.0/15");
+        let d = text.as_ptr();
+        e.insert_static_sorted([("d", text.into())]);
+        e.insert_static_sorted([("d", Value::Null)]);
+        assert_eq!(e.spare_string().as_ptr(), d);
     }
 
     #[test]

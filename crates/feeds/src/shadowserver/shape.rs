@@ -23,6 +23,7 @@ use serde_json::Value;
 
 use super::harmonize::{AddError, Eval};
 use super::{Event, Outcome, Plan, RowView, Scratch, Work, outcome, outcome_into, raw_value};
+use baken_model::FieldValues;
 
 /// The code of a step that has no column in this report (optional steps only).
 pub(super) const SKIP: u8 = 0;
@@ -219,33 +220,13 @@ impl Shapes {
     }
 }
 
-/// `dst = v`, reusing `dst`'s buffer when both are strings.
-fn put(dst: &mut Value, v: &Value) {
-    match (dst, v) {
-        (Value::String(d), Value::String(s)) => {
-            d.clear();
-            d.push_str(s);
-        }
-        (dst, v) => *dst = v.clone(),
-    }
-}
-
-/// `dst = text`, reusing `dst`'s buffer when it is a string.
-fn put_str(dst: &mut Value, text: &str) {
-    match dst {
-        Value::String(d) => {
-            d.clear();
-            d.push_str(text);
-        }
-        dst => *dst = Value::String(text.to_string()),
-    }
-}
-
-/// Writes a step's remembered value to `dst`; `false` when the outcome has none (cannot
+/// Writes a step's remembered value at `pos`; `false` when the outcome has none (cannot
 /// happen for a step whose code has a place, but the caller then takes the general path).
-fn put_outcome(dst: &mut Value, outcome: &Outcome) -> bool {
+fn put_outcome(values: &mut FieldValues<'_>, pos: usize, outcome: &Outcome) -> bool {
     match outcome {
-        Outcome::Add(Eval::Store(v)) | Outcome::Extra(v) | Outcome::InvalidKey(v) => put(dst, v),
+        Outcome::Add(Eval::Store(v)) | Outcome::Extra(v) | Outcome::InvalidKey(v) => {
+            values.set(pos, v);
+        }
         _ => return false,
     }
     true
@@ -329,16 +310,15 @@ pub(super) fn fill(
     // the values, each at its place
     let mut values = event.reshape(&plan.order, &shape.fields);
     for (pos, v) in &shape.consts {
-        put(values.get(*pos as usize), v);
+        values.set(*pos as usize, v);
     }
     for (j, &pos) in shape.dest.iter().enumerate() {
         if pos == NOWHERE {
             continue;
         }
-        let dst = values.get(pos as usize);
         let written = match work.got[j] {
-            Ok(i) => put_outcome(dst, work.memos[j].outcome(i)),
-            Err(()) => swap_outcome(dst, &mut work.owned[j]),
+            Ok(i) => put_outcome(&mut values, pos as usize, work.memos[j].outcome(i)),
+            Err(()) => swap_outcome(values.get(pos as usize), &mut work.owned[j]),
         };
         if !written {
             return false;
@@ -346,21 +326,17 @@ pub(super) fn fill(
     }
     for &(slot, _, pos) in &shape.cells {
         if pos != NOWHERE {
-            let dst = values.get(pos as usize);
             match row.slot(slot) {
-                Some(text) => put_str(dst, text),
-                None => *dst = Value::Null,
+                Some(text) => values.set_str(pos as usize, text),
+                None => values.set(pos as usize, &Value::Null),
             }
         }
     }
     match (raw, shape.raw) {
         (None, NOWHERE) => true,
         (Some((line_ending, last_line)), pos) if pos != NOWHERE => {
-            let dst = values.get(pos as usize);
-            if !matches!(dst, Value::String(_)) {
-                *dst = Value::String(String::new());
-            }
-            if let Value::String(s) = dst {
+            values.set_str(pos as usize, "");
+            if let Value::String(s) = values.get(pos as usize) {
                 raw_value(plan, line_ending, last_line, s);
             }
             true
