@@ -837,7 +837,8 @@ mod tests {
         let d = text.as_ptr();
         e.insert_static_sorted([("d", text.into())]);
         e.insert_static_sorted([("d", Value::Null)]);
-        assert_eq!(e.spare_string().as_ptr(), d);
+        let again = e.spare_string();
+        assert_eq!(again.as_ptr(), d);
     }
 
     #[test]
