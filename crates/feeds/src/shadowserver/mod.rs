@@ -325,6 +325,14 @@ struct Plan {
 }
 
 impl Plan {
+    /// Step `j` of the required steps, then the optional ones.
+    fn step(&self, j: usize) -> &Step {
+        match j.checked_sub(self.required.len()) {
+            None => &self.required[j],
+            Some(k) => &self.optional[k],
+        }
+    }
+
     fn new(
         report: &Report,
         header: Vec<String>,
@@ -807,6 +815,8 @@ struct Memo {
     hasher: foldhash::fast::RandomState,
     texts: Vec<Box<str>>,
     outcomes: Vec<Outcome>,
+    /// Each outcome's [`shape::code`].
+    codes: Vec<u8>,
     lookups: u32,
     misses: u32,
     off: bool,
@@ -819,29 +829,38 @@ const MEMO_CAPACITY: usize = 1024;
 const MEMO_TRIAL: u32 = 4096;
 
 /// `a == b`, eight bytes at a time and inline: cell texts are short, where a call into
-/// `memcmp` per comparison costs more than the comparison.
+/// `memcmp` per comparison costs more than the comparison. The last bytes are compared as
+/// one (overlapping) word rather than one by one.
+#[inline]
 fn same_text(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
+    let n = a.len();
+    if n != b.len() {
         return false;
     }
-    let mut i = 0;
-    while i + 8 <= a.len() {
-        let mut x = [0u8; 8];
-        let mut y = [0u8; 8];
-        x.copy_from_slice(&a[i..i + 8]);
-        y.copy_from_slice(&b[i..i + 8]);
-        if x != y {
-            return false;
-        }
-        i += 8;
+    // the first `N` bytes and the last `N` (which may overlap), as numbers
+    fn ends<const N: usize>(x: &[u8]) -> ([u8; N], [u8; N]) {
+        let first = x.first_chunk::<N>().copied().unwrap_or([0; N]);
+        let last = x.last_chunk::<N>().copied().unwrap_or([0; N]);
+        (first, last)
     }
-    while i < a.len() {
-        if a[i] != b[i] {
-            return false;
+    match n {
+        0 => true,
+        1 => a[0] == b[0],
+        2..=3 => ends::<2>(a) == ends::<2>(b),
+        4..=7 => ends::<4>(a) == ends::<4>(b),
+        _ => {
+            let mut i = 0;
+            while i + 8 < n {
+                let (x, _) = ends::<8>(&a[i..]);
+                let (y, _) = ends::<8>(&b[i..]);
+                if x != y {
+                    return false;
+                }
+                i += 8;
+            }
+            ends::<8>(a).1 == ends::<8>(b).1
         }
-        i += 1;
     }
-    true
 }
 
 impl Memo {
@@ -867,6 +886,7 @@ impl Memo {
             self.index = hashbrown::HashTable::new();
             self.texts = Vec::new();
             self.outcomes = Vec::new();
+            self.codes = Vec::new();
             self.last = None;
             return Err(compute());
         }
@@ -896,6 +916,7 @@ impl Memo {
             .insert_unique(hash, self.outcomes.len(), |&i| hasher.hash_one(&*texts[i]));
         self.last = Some(self.outcomes.len());
         self.texts.push(text.into());
+        self.codes.push(shape::code(&outcome));
         self.outcomes.push(outcome);
         Ok(self.outcomes.len() - 1)
     }
@@ -917,6 +938,11 @@ impl Memo {
     /// A remembered outcome, by the index [`Memo::index`] gave.
     fn outcome(&self, i: usize) -> &Outcome {
         &self.outcomes[i]
+    }
+
+    /// The [`shape::code`] of a remembered outcome.
+    fn code(&self, i: usize) -> u8 {
+        self.codes[i]
     }
 }
 
@@ -1085,6 +1111,8 @@ struct Work {
     /// index) or worked out for this row alone (in `owned`).
     got: Vec<Result<usize, ()>>,
     owned: Vec<Outcome>,
+    /// Per step, what the shape path needs to know of it in every row.
+    lanes: Vec<shape::Lane>,
 }
 
 impl Work {
@@ -1101,6 +1129,12 @@ impl Work {
             leftover: Vec::new(),
             got: vec![Err(()); steps],
             owned: vec![Outcome::NoValue; steps],
+            lanes: (plan.required.iter().chain(&plan.optional))
+                .map(|step| shape::Lane {
+                    slot: step.slot,
+                    remembered: !step.with_row,
+                })
+                .collect(),
         }
     }
 }

@@ -244,6 +244,41 @@ fn swap_outcome(dst: &mut Value, outcome: &mut Outcome) -> bool {
     true
 }
 
+/// What [`fill`] needs to know of a step in every row.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Lane {
+    /// The step's column (`None`: not in this report).
+    pub(super) slot: Option<usize>,
+    /// Its outcome depends on the cell alone, so its memo may remember it.
+    pub(super) remembered: bool,
+}
+
+/// Step `j`'s outcome for `text` through its memo, when it is not the text of the last row:
+/// where the memo keeps it (`got`), or worked out into `owned`. Its code.
+#[inline(never)]
+fn look_up(
+    plan: &Plan,
+    j: usize,
+    memo: &mut super::Memo,
+    text: &str,
+    row: &RowView<'_>,
+    got: &mut Result<usize, ()>,
+    owned: &mut Outcome,
+) -> u8 {
+    let required = j < plan.required.len();
+    match memo.index(text, || outcome(plan.step(j), required, Some(text), row)) {
+        Ok(i) => {
+            *got = Ok(i);
+            memo.code(i)
+        }
+        Err(outcome) => {
+            *owned = outcome;
+            *got = Err(());
+            code(owned)
+        }
+    }
+}
+
 /// Fills `event` with `row` by a remembered shape: `true` when done, `false` when the row
 /// must take the general path (its shape is new, it fails, or shapes are off).
 pub(super) fn fill(
@@ -259,33 +294,23 @@ pub(super) fn fill(
     let remember = work.remember;
     let required = plan.required.len();
     // every step's outcome, and its code
-    let steps = plan.required.iter().chain(&plan.optional);
-    for (j, (step, memo)) in steps.zip(work.memos.iter_mut()).enumerate() {
-        let Some(slot) = step.slot else { continue };
+    for (j, lane) in work.lanes.iter().enumerate() {
+        let Some(slot) = lane.slot else { continue };
         let cell = row.slot(slot);
+        let memo = &mut work.memos[j];
         let c = match cell {
-            Some(text) if !step.with_row && remember && !memo.is_off() => {
-                let compute = || outcome(step, j < required, cell, row);
-                let got = match memo.again(text) {
-                    Some(i) => Ok(i),
-                    None => memo.index(text, compute),
-                };
-                match got {
-                    Ok(i) => {
-                        work.got[j] = Ok(i);
-                        code(memo.outcome(i))
-                    }
-                    Err(outcome) => {
-                        work.owned[j] = outcome;
-                        work.got[j] = Err(());
-                        code(&work.owned[j])
-                    }
+            Some(text) if lane.remembered && remember && !memo.is_off() => match memo.again(text) {
+                Some(i) => {
+                    work.got[j] = Ok(i);
+                    memo.code(i)
                 }
-            }
+                None => look_up(plan, j, memo, text, row, &mut work.got[j], &mut work.owned[j]),
+            },
             _ => {
-                outcome_into(step, j < required, cell, row, &mut work.owned[j]);
+                let owned = &mut work.owned[j];
+                outcome_into(plan.step(j), j < required, cell, row, owned);
                 work.got[j] = Err(());
-                code(&work.owned[j])
+                code(owned)
             }
         };
         if c == FAILS {

@@ -1162,3 +1162,19 @@ fn chunks_seen() -> usize {
     static SEEN: AtomicUsize = AtomicUsize::new(0);
     SEEN.fetch_add(1, Ordering::SeqCst)
 }
+
+#[test]
+fn same_text_is_byte_equality_at_every_length_and_every_differing_byte() {
+    for n in 0..=40usize {
+        let a: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
+        assert!(same_text(&a, &a.clone()), "length {n}");
+        for at in 0..n {
+            let mut b = a.clone();
+            b[at] ^= 0x20;
+            assert!(!same_text(&a, &b), "length {n}, byte {at} differs");
+        }
+        let mut longer = a.clone();
+        longer.push(b'a');
+        assert!(!same_text(&a, &longer) && !same_text(&longer, &a), "lengths {n}, {}", n + 1);
+    }
+}
