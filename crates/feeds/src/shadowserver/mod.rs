@@ -810,6 +810,10 @@ struct Memo {
     /// The outcome looked up last: columns often hold the same text row after row (a
     /// protocol, a country, an empty cell), which this finds without hashing.
     last: Option<usize>,
+    /// The index of the text seen last at each place of a small table, placed by a cheap
+    /// hash of the text ([`front_place`]), or [`NO_TEXT`]: most lookups end here, without
+    /// hashing the whole text and probing `index`.
+    front: Vec<u16>,
     /// Indices into `texts` and `outcomes`, by the hash of the text.
     index: hashbrown::HashTable<usize>,
     hasher: foldhash::fast::RandomState,
@@ -822,8 +826,27 @@ struct Memo {
     off: bool,
 }
 
-/// At most this many outcomes are remembered per step.
+/// At most this many outcomes are remembered per step (their indices fit `u16`).
 const MEMO_CAPACITY: usize = 1024;
+/// The size of a memo's front table, and the empty place.
+const FRONT_BITS: u32 = 10;
+const NO_TEXT: u16 = u16::MAX;
+
+/// A text's place in a memo's front table: a hash of its length and its first and last
+/// eight bytes (cell texts are short, and differ there when they differ).
+#[inline]
+fn front_place(text: &[u8]) -> usize {
+    let word = |w: Option<&[u8; 8]>| w.map_or(0, |w| u64::from_le_bytes(*w));
+    let (first, last) = if text.len() >= 8 {
+        (word(text.first_chunk()), word(text.last_chunk()))
+    } else {
+        let mut w = [0u8; 8];
+        w[..text.len()].copy_from_slice(text);
+        (u64::from_le_bytes(w), 0)
+    };
+    let h = (first ^ last.rotate_left(29) ^ text.len() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (h >> (64 - FRONT_BITS)) as usize
+}
 /// After this many lookups a step whose texts repeat less than half of the time is no
 /// longer remembered.
 const MEMO_TRIAL: u32 = 4096;
@@ -884,6 +907,7 @@ impl Memo {
         } else if self.misses * 2 > self.lookups {
             self.off = true;
             self.index = hashbrown::HashTable::new();
+            self.front = Vec::new();
             self.texts = Vec::new();
             self.outcomes = Vec::new();
             self.codes = Vec::new();
@@ -895,6 +919,17 @@ impl Memo {
         {
             return Ok(i);
         }
+        let place = front_place(text.as_bytes());
+        if let Some(&i) = self.front.get(place)
+            && i != NO_TEXT
+            && same_text(self.texts[usize::from(i)].as_bytes(), text.as_bytes())
+        {
+            self.last = Some(usize::from(i));
+            return Ok(usize::from(i));
+        }
+        if self.front.is_empty() {
+            self.front = vec![NO_TEXT; 1 << FRONT_BITS];
+        }
         let hash = self.hasher.hash_one(text);
         let texts = &self.texts;
         if let Some(&i) = self
@@ -902,6 +937,7 @@ impl Memo {
             .find(hash, |&i| same_text(texts[i].as_bytes(), text.as_bytes()))
         {
             self.last = Some(i);
+            self.front[place] = i as u16;
             return Ok(i);
         }
         if self.lookups < MEMO_TRIAL {
@@ -915,6 +951,7 @@ impl Memo {
         self.index
             .insert_unique(hash, self.outcomes.len(), |&i| hasher.hash_one(&*texts[i]));
         self.last = Some(self.outcomes.len());
+        self.front[place] = self.outcomes.len() as u16;
         self.texts.push(text.into());
         self.codes.push(shape::code(&outcome));
         self.outcomes.push(outcome);
