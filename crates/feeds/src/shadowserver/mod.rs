@@ -1450,7 +1450,7 @@ impl<R: Read + Send> RowStream for Parser<R> {
                     .map_or("", |t| t.rfind(['\r', '\n']).map_or(t, |i| &t[i + 1..]));
                 let (cells, spans) = self.records.fields();
                 let in_place = self.records.split_in_place();
-                let cells = match std::str::from_utf8(cells) {
+                let cells = match simdutf8::basic::from_utf8(cells) {
                     // every cell is valid when the whole is and none is cut mid-character
                     Ok(text)
                         if in_place
