@@ -1434,7 +1434,12 @@ impl<R: Read + Send> RowStream for Parser<R> {
             }
             Ok(true) => {
                 let bytes = self.records.bytes();
-                let (breaks, leading, after_cr) = count_line_breaks(bytes, self.after_cr);
+                // a record read as one line has one break, its end: nothing to count
+                let (breaks, leading, after_cr) = if self.records.is_one_line() {
+                    (1, 0, false)
+                } else {
+                    count_line_breaks(bytes, self.after_cr)
+                };
                 let line = self.line + leading;
                 self.line += breaks;
                 self.after_cr = after_cr;

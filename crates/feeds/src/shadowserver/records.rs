@@ -517,6 +517,14 @@ impl<R: Read> Records<R> {
         self.in_buf
     }
 
+    /// Whether the current record is one line read by the fast path: its bytes are that
+    /// line and its ending (`\n` or `\r\n`), after the `\n` of a `\r\n` whose `\r` ended
+    /// the record before, if there is one. It holds one line break then, its last, which a
+    /// caller counting lines need not look for.
+    pub(super) fn is_one_line(&self) -> bool {
+        self.in_buf
+    }
+
     /// Newlines dropped from the start of the stream (so far).
     pub(super) fn leading_newlines(&self) -> u64 {
         self.source.leading_newlines
@@ -854,6 +862,7 @@ mod tests {
     #[test]
     fn random_reports_read_as_the_csv_crate_reads_them() {
         let mut rng = Rng(0xdead_beef_cafe_f00d);
+        let mut one_line = 0;
         for round in 0..300 {
             let mut input = Vec::new();
             for _ in 0..rng.below(20) {
@@ -881,7 +890,15 @@ mod tests {
                 let mut r = Records::new(Trickle(&input, chunk));
                 let mut got = Vec::new();
                 let mut bytes = Vec::new();
+                let mut after_cr = false;
                 while r.advance().unwrap() {
+                    // a record read as one line has exactly one line break, at its end
+                    let breaks = super::super::line_breaks(r.bytes(), after_cr);
+                    if r.is_one_line() {
+                        assert_eq!(breaks, (1, 0, false), "round {round} chunk {chunk}");
+                        one_line += 1;
+                    }
+                    after_cr = breaks.2;
                     let (text, spans) = r.fields();
                     got.push(
                         spans
@@ -895,6 +912,7 @@ mod tests {
                 assert_eq!(bytes, stripped, "round {round} chunk {chunk}");
             }
         }
+        assert!(one_line > 1_000, "{one_line} records read as one line");
     }
 
     #[test]
