@@ -12,12 +12,13 @@ pub(super) fn is_strip_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c | 0x1c..=0x1f)
 }
 
-/// A reader that applies `strip()` and the NUL removal to the byte stream.
+/// A reader that applies `strip()` and the NUL removal to the byte stream, reading straight
+/// into the records' buffer (a copy from a buffer of its own cost an instruction per byte).
 struct Source<R> {
     inner: R,
-    chunk: Box<[u8]>,
-    /// White space held back until something other than white space follows.
-    pending: Vec<u8>,
+    /// White space held back until something other than white space follows: the bytes of
+    /// the buffer right after the stream read so far.
+    held: usize,
     started: bool,
     /// Newlines dropped before the first non-space byte.
     leading_newlines: u64,
@@ -28,54 +29,69 @@ impl<R: Read> Source<R> {
     fn new(inner: R) -> Self {
         Source {
             inner,
-            chunk: vec![0u8; 64 * 1024].into_boxed_slice(),
-            pending: Vec::new(),
+            held: 0,
             started: false,
             leading_newlines: 0,
             eof: false,
         }
     }
 
-    /// Appends the next bytes of the stripped stream to `out`; appends nothing only at the
-    /// end of the stream.
-    fn fill_into(&mut self, out: &mut Vec<u8>) -> io::Result<()> {
-        let before = out.len();
-        while out.len() == before && !self.eof {
-            let n = self.inner.read(&mut self.chunk)?;
+    /// Reads the next bytes of the stripped stream into `buf` from `*filled` on (where the
+    /// white space held back is) and moves `*filled` past them; reads nothing only at the
+    /// end of the stream. `buf` is all initialised and is grown when the room after the
+    /// bytes held is short of a quarter of it, so that reads stay large.
+    fn fill(&mut self, buf: &mut Vec<u8>, filled: &mut usize) -> io::Result<()> {
+        let before = *filled;
+        while *filled == before && !self.eof {
+            let at = *filled + self.held;
+            if buf.len() - at < (buf.len() / 4).max(1) {
+                buf.resize((2 * buf.len()).max(at + 1), 0);
+            }
+            let n = self.inner.read(&mut buf[at..])?;
             if n == 0 {
                 self.eof = true;
                 break;
             }
-            let mut chunk = &self.chunk[..n];
+            let mut to = at + n;
             if !self.started {
-                // leading white space is dropped; its newlines are counted
-                let first = chunk.iter().position(|&b| !is_strip_space(b));
-                let skipped = &chunk[..first.unwrap_or(chunk.len())];
+                // leading white space is dropped; its newlines are counted (nothing is held
+                // yet, so `at` is where the stream goes on)
+                let first = buf[at..to].iter().position(|&b| !is_strip_space(b));
+                let skipped = &buf[at..first.map_or(to, |i| at + i)];
                 self.leading_newlines += memchr::memchr_iter(b'\n', skipped).count() as u64;
-                match first {
-                    Some(i) => {
-                        chunk = &chunk[i..];
-                        self.started = true;
-                    }
-                    None => continue,
-                }
+                let Some(i) = first else {
+                    continue;
+                };
+                buf.copy_within(at + i..to, at);
+                to -= i;
+                self.started = true;
             }
-            // white space is held back until something other than white space follows it
-            match chunk.iter().rposition(|&b| !is_strip_space(b)) {
-                None => self.pending.extend_from_slice(chunk),
-                Some(last) => {
-                    out.append(&mut self.pending);
-                    let body = &chunk[..=last];
-                    if memchr::memchr(0, body).is_some() {
-                        out.extend(body.iter().copied().filter(|&b| b != 0));
-                    } else {
-                        out.extend_from_slice(body);
-                    }
-                    self.pending.extend_from_slice(&chunk[last + 1..]);
-                }
-            }
+            self.take(buf, filled, at, to);
         }
         Ok(())
+    }
+
+    /// Takes the bytes just read, `buf[from..to]`, right after those held: up to the last
+    /// that is not white space (a NUL is not) they join the stream, NULs dropped; the white
+    /// space after it is held back.
+    fn take(&mut self, buf: &mut [u8], filled: &mut usize, from: usize, to: usize) {
+        let Some(last) = buf[from..to].iter().rposition(|&b| !is_strip_space(b)) else {
+            self.held += to - from;
+            return;
+        };
+        let body_end = from + last + 1;
+        let mut end = body_end;
+        if memchr::memchr(0, &buf[from..body_end]).is_some() {
+            end = from;
+            for i in from..body_end {
+                let b = buf[i];
+                buf[end] = b;
+                end += usize::from(b != 0);
+            }
+            buf.copy_within(body_end..to, end);
+        }
+        *filled = end;
+        self.held = to - body_end;
     }
 }
 
@@ -153,8 +169,10 @@ fn prefix_xor(mut x: u64) -> u64 {
 pub(super) struct Records<R> {
     source: Source<R>,
     core: csv_core::Reader,
-    /// Bytes of the stripped stream from stream offset `base`.
+    /// Bytes of the stripped stream from stream offset `base`: `buf[..filled]` (after them
+    /// the white space the source holds back, then room to read into).
     buf: Vec<u8>,
+    filled: usize,
     base: u64,
     /// The current record: `buf[start..end]`.
     start: usize,
@@ -221,6 +239,7 @@ impl Records<std::io::Empty> {
     pub(super) fn split(bytes: Vec<u8>, split: Split) -> Self {
         // nothing is read from the source: the records are all in `buf`
         let mut records = Self::new(std::io::empty());
+        records.filled = bytes.len();
         records.buf = bytes;
         records.source_done = true;
         records.pre = Some(split);
@@ -230,10 +249,17 @@ impl Records<std::io::Empty> {
 
 impl<R: Read> Records<R> {
     pub(super) fn new(inner: R) -> Self {
+        Self::with_buffer(inner, 128 * 1024)
+    }
+
+    /// Records read into a buffer of `len` bytes at first (the tests start small, so that
+    /// it moves and grows often).
+    fn with_buffer(inner: R, len: usize) -> Self {
         Records {
             source: Source::new(inner),
             core: csv_core::Reader::new(),
-            buf: Vec::with_capacity(128 * 1024),
+            buf: vec![0; len],
+            filled: 0,
             base: 0,
             start: 0,
             end: 0,
@@ -346,20 +372,22 @@ impl<R: Read> Records<R> {
         let mut scan = start;
         let mut out = (0, 0);
         loop {
-            if scan == self.buf.len() && !self.source_done {
+            if scan == self.filled && !self.source_done {
                 // the buffer is used up: drop what earlier records used, read more
                 if start > 0 {
-                    self.buf.drain(..start);
+                    self.buf
+                        .copy_within(start..self.filled + self.source.held, 0);
+                    self.filled -= start;
                     self.base += start as u64;
                     scan -= start;
                     start = 0;
                 }
-                let before = self.buf.len();
-                self.source.fill_into(&mut self.buf)?;
-                self.source_done = self.buf.len() == before;
+                let before = self.filled;
+                self.source.fill(&mut self.buf, &mut self.filled)?;
+                self.source_done = self.filled == before;
                 continue;
             }
-            let limit = self.buf.len();
+            let limit = self.filled;
             match self.feed_core(&mut scan, limit, &mut out) {
                 csv_core::ReadRecordResult::Record => {
                     self.start = start;
@@ -386,7 +414,7 @@ impl<R: Read> Records<R> {
     /// no line end in the buffer yet, an empty line, which `csv-core` skips) is left to
     /// `csv-core`, which stays at the start of a record throughout.
     fn simple_line(&mut self) -> bool {
-        let rest = &self.buf[self.end..];
+        let rest = &self.buf[self.end..self.filled];
         // the `\n` of a `\r\n` whose `\r` ended the last record belongs to no record
         let skip = usize::from(
             rest.first() == Some(&b'\n') && self.end > 0 && self.buf[self.end - 1] == b'\r',
@@ -802,6 +830,7 @@ mod tests {
                 let want = plain_fields(record);
                 let mut r = Records::new(io::empty());
                 r.buf = [&line[..], ending, after].concat();
+                r.filled = r.buf.len();
                 r.source_done = true;
                 let took = r.simple_line();
                 assert_eq!(took, want.is_some(), "{line:?}");
@@ -844,6 +873,7 @@ mod tests {
                 line.extend_from_slice(after);
                 let mut r = Records::new(io::empty());
                 r.buf = [&line[..], b"\r\n"].concat();
+                r.filled = r.buf.len();
                 r.source_done = true;
                 assert!(r.simple_line(), "{before}");
                 let (text, spans) = r.fields();
@@ -886,8 +916,12 @@ mod tests {
             while rdr.read_byte_record(&mut rec).unwrap() {
                 expected.push(rec.iter().map(<[u8]>::to_vec).collect::<Vec<_>>());
             }
-            for chunk in [1, 7, 64, 1 << 20] {
-                let mut r = Records::new(Trickle(&input, chunk));
+            // reads of every size into buffers that start too small and grow
+            for (chunk, len) in [(1, 1), (7, 2), (7, 100), (64, 5), (64, 64), (1 << 20, 3)]
+                .into_iter()
+                .chain([1 << 20, 1].map(|chunk| (chunk, 128 * 1024)))
+            {
+                let mut r = Records::with_buffer(Trickle(&input, chunk), len);
                 let mut got = Vec::new();
                 let mut bytes = Vec::new();
                 let mut after_cr = false;
@@ -908,8 +942,8 @@ mod tests {
                     );
                     bytes.extend_from_slice(r.bytes());
                 }
-                assert_eq!(got, expected, "round {round} chunk {chunk}");
-                assert_eq!(bytes, stripped, "round {round} chunk {chunk}");
+                assert_eq!(got, expected, "round {round} chunk {chunk} buffer {len}");
+                assert_eq!(bytes, stripped, "round {round} chunk {chunk} buffer {len}");
             }
         }
         assert!(one_line > 1_000, "{one_line} records read as one line");
@@ -937,6 +971,53 @@ mod tests {
                 "{} bytes",
                 line.len()
             );
+        }
+    }
+
+    #[test]
+    fn the_source_is_the_stream_stripped_then_without_nuls_at_every_read_size() {
+        let mut rng = Rng(0x0123_4567_89ab_cdef);
+        for _ in 0..2_000 {
+            let len = rng.below(40);
+            // white space of every kind (and NULs, which are not white space) at both ends
+            // and inside
+            let input = rng.line(len, b" \t\r\n\x0b\x0c\x1c\x1f\0\0a,");
+            // Python's `strip()`, then `translate({0: None})`
+            let first = input.iter().position(|&b| !is_strip_space(b));
+            let want: Vec<u8> = match first {
+                None => Vec::new(),
+                Some(first) => {
+                    let last = input.iter().rposition(|&b| !is_strip_space(b)).unwrap();
+                    input[first..=last]
+                        .iter()
+                        .copied()
+                        .filter(|&b| b != 0)
+                        .collect()
+                }
+            };
+            let newlines = input[..first.unwrap_or(len)]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count() as u64;
+            for chunk in [1, 2, 3, 5, 8, 64] {
+                for start in [1, 2, 7, 64] {
+                    let mut source = Source::new(Trickle(&input, chunk));
+                    let (mut buf, mut filled) = (vec![0; start], 0);
+                    loop {
+                        let before = filled;
+                        source.fill(&mut buf, &mut filled).unwrap();
+                        if filled == before {
+                            break;
+                        }
+                    }
+                    assert_eq!(
+                        buf[..filled],
+                        want,
+                        "{input:?} chunk {chunk} buffer {start}"
+                    );
+                    assert_eq!(source.leading_newlines, newlines, "{input:?}");
+                }
+            }
         }
     }
 
