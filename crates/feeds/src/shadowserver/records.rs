@@ -180,9 +180,12 @@ pub(super) struct Records<R> {
     /// `csv-core`'s output: the unescaped fields one after the other, and where each ends.
     fields: Vec<u8>,
     ends: Vec<usize>,
-    /// The current record's fields: where each starts and ends in `buf` (a line read by
-    /// [`Records::simple_line`]) or in `fields` (a record `csv-core` read).
+    /// The current record's fields, `spans[..n_spans]`: where each starts and ends in `buf`
+    /// (a line read by [`Records::simple_line`]) or in `fields` (a record `csv-core` read).
+    /// Slots past those are kept, so that the fast path writes into them by index, without
+    /// a capacity check per field or a count of the fields first.
     spans: Vec<(usize, usize)>,
+    n_spans: usize,
     /// The spans are of `buf[text.0..text.1]` (else of `fields`).
     in_buf: bool,
     text: (usize, usize),
@@ -216,8 +219,11 @@ impl Split {
     pub(super) fn push<R: Read>(&mut self, records: &Records<R>) {
         let place = records.in_buf.then(|| {
             let from = self.spans.len();
-            self.spans
-                .extend(records.spans.iter().map(|&(a, b)| (a as u32, b as u32)));
+            self.spans.extend(
+                records.spans[..records.n_spans]
+                    .iter()
+                    .map(|&(a, b)| (a as u32, b as u32)),
+            );
             (
                 (
                     records.text.0 - records.start,
@@ -266,6 +272,7 @@ impl<R: Read> Records<R> {
             fields: vec![0; 4096],
             ends: vec![0; 64],
             spans: Vec::with_capacity(64),
+            n_spans: 0,
             in_buf: false,
             text: (0, 0),
             source_done: false,
@@ -294,6 +301,7 @@ impl<R: Read> Records<R> {
                     .iter()
                     .map(|&(a, b)| (a as usize, b as usize)),
             );
+            self.n_spans = self.spans.len();
             self.text = (start + from, start + to);
             self.in_buf = true;
             return Ok(true);
@@ -349,6 +357,7 @@ impl<R: Read> Records<R> {
                         self.spans.push((from, to));
                         from = to;
                     }
+                    self.n_spans = self.spans.len();
                     self.in_buf = false;
                     return result;
                 }
@@ -397,7 +406,7 @@ impl<R: Read> Records<R> {
                 csv_core::ReadRecordResult::End => {
                     self.start = scan;
                     self.end = scan;
-                    self.spans.clear();
+                    self.n_spans = 0;
                     self.done = true;
                     return Ok(false);
                 }
@@ -433,7 +442,6 @@ impl<R: Read> Records<R> {
         if len == 0 {
             return false;
         }
-        self.spans.clear();
         // Quotes open and close in turn, so the bytes inside quotes are those after an odd
         // number of quotes, and the commas outside them separate the fields. The quoting
         // is plain when every opening quote starts a field and every closing one ends it.
@@ -444,6 +452,8 @@ impl<R: Read> Records<R> {
         let (mut inside, mut sep_before, mut close_before, mut at) = (0u64, 1u64, 0u64, 0);
         let mut closes_at_end = 0;
         let spans = &mut self.spans;
+        // fields written so far
+        let mut count = 0;
         for i in 0..len.div_ceil(64) {
             let from = 64 * i;
             // the last block of the line has the bytes after it too, left out of `here`
@@ -482,33 +492,40 @@ impl<R: Read> Records<R> {
             sep_before = sep >> 63;
             close_before = closes >> 63;
             closes_at_end = (closes >> ((len - 1 - from) % 64)) & 1;
-            // the fields ending in this block, their quotes left out (`extend` over a
-            // counted range writes them without a capacity check each)
+            // the fields ending in this block, their quotes left out, written into slots
+            // of which there are enough for one per byte and the line's last
+            if spans.len() < count + 65 {
+                spans.resize(count + 65, (0, 0));
+            }
+            let slots = &mut spans[count..count + 64];
             let mut seps = sep;
+            let mut k = 0;
             if quote == 0 && closed == 0 {
                 // no quotes at all, what most blocks are
-                spans.extend((0..sep.count_ones()).map(|_| {
+                while seps != 0 {
                     let end = from + seps.trailing_zeros() as usize;
                     seps &= seps - 1;
-                    let field = (at, end);
+                    slots[k] = (at, end);
+                    k += 1;
                     at = end + 1;
-                    field
-                }));
-                continue;
+                }
+            } else {
+                while seps != 0 {
+                    let b = seps.trailing_zeros();
+                    seps &= seps - 1;
+                    let end = from + b as usize;
+                    slots[k] = (at, end - ((closed >> b) & 1) as usize);
+                    k += 1;
+                    at = end + 1 + ((opens >> b >> 1) & 1) as usize;
+                }
             }
-            spans.extend((0..sep.count_ones()).map(|_| {
-                let b = seps.trailing_zeros();
-                seps &= seps - 1;
-                let end = from + b as usize;
-                let field = (at, end - ((closed >> b) & 1) as usize);
-                at = end + 1 + ((opens >> b >> 1) & 1) as usize;
-                field
-            }));
+            count += k;
         }
         if inside != 0 {
             return false;
         }
-        spans.push((at, len - closes_at_end as usize));
+        spans[count] = (at, len - closes_at_end as usize);
+        self.n_spans = count + 1;
         let line_start = self.end + skip;
         self.text = (line_start, line_start + len);
         self.start = self.end;
@@ -533,9 +550,9 @@ impl<R: Read> Records<R> {
         let text = if self.in_buf {
             &self.buf[self.text.0..self.text.1]
         } else {
-            &self.fields[..self.spans.last().map_or(0, |s| s.1)]
+            &self.fields[..self.n_spans.checked_sub(1).map_or(0, |i| self.spans[i].1)]
         };
-        (text, &self.spans)
+        (text, &self.spans[..self.n_spans])
     }
 
     /// Whether the current record's fields are spans of its line as read: they then start
@@ -886,6 +903,34 @@ mod tests {
                 assert!(rdr.read_byte_record(&mut rec).unwrap());
                 assert_eq!(got, rec.iter().collect::<Vec<_>>(), "{before}");
             }
+        }
+    }
+
+    #[test]
+    fn lines_of_separators_only_fill_every_slot_of_the_fast_path() {
+        // up to a field per byte in every block, between records `csv-core` reads (which
+        // leave fewer slots behind)
+        for len in 1..300 {
+            let commas = ",".repeat(len);
+            let input = format!("{commas}\n\"a\"\"b\",c\n{commas}\r\n\"\",{commas}\"\"\nx");
+            let mut rdr = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(input.as_bytes());
+            let mut rec = csv::ByteRecord::new();
+            let mut expected = Vec::new();
+            while rdr.read_byte_record(&mut rec).unwrap() {
+                expected.push(
+                    rec.iter()
+                        .map(|f| String::from_utf8(f.to_vec()).unwrap())
+                        .collect::<Vec<_>>(),
+                );
+            }
+            let got: Vec<Vec<String>> = all(input.as_bytes(), 1 << 20)
+                .into_iter()
+                .map(|g| g.0)
+                .collect();
+            assert_eq!(got, expected, "{len}");
         }
     }
 
