@@ -1505,7 +1505,12 @@ impl<R: Read + Send> RowStream for Parser<R> {
             }
             Ok(true) => {
                 let bytes = self.records.bytes();
-                let (breaks, leading, after_cr) = count_line_breaks(bytes, self.after_cr);
+                // a record read as one line has one break, its end: nothing to count
+                let (breaks, leading, after_cr) = if self.records.is_one_line() {
+                    (1, 0, false)
+                } else {
+                    count_line_breaks(bytes, self.after_cr)
+                };
                 let line = self.line + leading;
                 self.line += breaks;
                 self.after_cr = after_cr;
@@ -1521,7 +1526,7 @@ impl<R: Read + Send> RowStream for Parser<R> {
                     .map_or("", |t| t.rfind(['\r', '\n']).map_or(t, |i| &t[i + 1..]));
                 let (cells, spans) = self.records.fields();
                 let in_place = self.records.split_in_place();
-                let cells = match std::str::from_utf8(cells) {
+                let cells = match simdutf8::basic::from_utf8(cells) {
                     // every cell is valid when the whole is and none is cut mid-character
                     Ok(text)
                         if in_place

@@ -12,12 +12,13 @@ pub(super) fn is_strip_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c | 0x1c..=0x1f)
 }
 
-/// A reader that applies `strip()` and the NUL removal to the byte stream.
+/// A reader that applies `strip()` and the NUL removal to the byte stream, reading straight
+/// into the records' buffer (a copy from a buffer of its own cost an instruction per byte).
 struct Source<R> {
     inner: R,
-    chunk: Box<[u8]>,
-    /// White space held back until something other than white space follows.
-    pending: Vec<u8>,
+    /// White space held back until something other than white space follows: the bytes of
+    /// the buffer right after the stream read so far.
+    held: usize,
     started: bool,
     /// Newlines dropped before the first non-space byte.
     leading_newlines: u64,
@@ -28,54 +29,69 @@ impl<R: Read> Source<R> {
     fn new(inner: R) -> Self {
         Source {
             inner,
-            chunk: vec![0u8; 64 * 1024].into_boxed_slice(),
-            pending: Vec::new(),
+            held: 0,
             started: false,
             leading_newlines: 0,
             eof: false,
         }
     }
 
-    /// Appends the next bytes of the stripped stream to `out`; appends nothing only at the
-    /// end of the stream.
-    fn fill_into(&mut self, out: &mut Vec<u8>) -> io::Result<()> {
-        let before = out.len();
-        while out.len() == before && !self.eof {
-            let n = self.inner.read(&mut self.chunk)?;
+    /// Reads the next bytes of the stripped stream into `buf` from `*filled` on (where the
+    /// white space held back is) and moves `*filled` past them; reads nothing only at the
+    /// end of the stream. `buf` is all initialised and is grown when the room after the
+    /// bytes held is short of a quarter of it, so that reads stay large.
+    fn fill(&mut self, buf: &mut Vec<u8>, filled: &mut usize) -> io::Result<()> {
+        let before = *filled;
+        while *filled == before && !self.eof {
+            let at = *filled + self.held;
+            if buf.len() - at < (buf.len() / 4).max(1) {
+                buf.resize((2 * buf.len()).max(at + 1), 0);
+            }
+            let n = self.inner.read(&mut buf[at..])?;
             if n == 0 {
                 self.eof = true;
                 break;
             }
-            let mut chunk = &self.chunk[..n];
+            let mut to = at + n;
             if !self.started {
-                // leading white space is dropped; its newlines are counted
-                let first = chunk.iter().position(|&b| !is_strip_space(b));
-                let skipped = &chunk[..first.unwrap_or(chunk.len())];
+                // leading white space is dropped; its newlines are counted (nothing is held
+                // yet, so `at` is where the stream goes on)
+                let first = buf[at..to].iter().position(|&b| !is_strip_space(b));
+                let skipped = &buf[at..first.map_or(to, |i| at + i)];
                 self.leading_newlines += memchr::memchr_iter(b'\n', skipped).count() as u64;
-                match first {
-                    Some(i) => {
-                        chunk = &chunk[i..];
-                        self.started = true;
-                    }
-                    None => continue,
-                }
+                let Some(i) = first else {
+                    continue;
+                };
+                buf.copy_within(at + i..to, at);
+                to -= i;
+                self.started = true;
             }
-            // white space is held back until something other than white space follows it
-            match chunk.iter().rposition(|&b| !is_strip_space(b)) {
-                None => self.pending.extend_from_slice(chunk),
-                Some(last) => {
-                    out.append(&mut self.pending);
-                    let body = &chunk[..=last];
-                    if memchr::memchr(0, body).is_some() {
-                        out.extend(body.iter().copied().filter(|&b| b != 0));
-                    } else {
-                        out.extend_from_slice(body);
-                    }
-                    self.pending.extend_from_slice(&chunk[last + 1..]);
-                }
-            }
+            self.take(buf, filled, at, to);
         }
         Ok(())
+    }
+
+    /// Takes the bytes just read, `buf[from..to]`, right after those held: up to the last
+    /// that is not white space (a NUL is not) they join the stream, NULs dropped; the white
+    /// space after it is held back.
+    fn take(&mut self, buf: &mut [u8], filled: &mut usize, from: usize, to: usize) {
+        let Some(last) = buf[from..to].iter().rposition(|&b| !is_strip_space(b)) else {
+            self.held += to - from;
+            return;
+        };
+        let body_end = from + last + 1;
+        let mut end = body_end;
+        if memchr::memchr(0, &buf[from..body_end]).is_some() {
+            end = from;
+            for i in from..body_end {
+                let b = buf[i];
+                buf[end] = b;
+                end += usize::from(b != 0);
+            }
+            buf.copy_within(body_end..to, end);
+        }
+        *filled = end;
+        self.held = to - body_end;
     }
 }
 
@@ -153,8 +169,10 @@ fn prefix_xor(mut x: u64) -> u64 {
 pub(super) struct Records<R> {
     source: Source<R>,
     core: csv_core::Reader,
-    /// Bytes of the stripped stream from stream offset `base`.
+    /// Bytes of the stripped stream from stream offset `base`: `buf[..filled]` (after them
+    /// the white space the source holds back, then room to read into).
     buf: Vec<u8>,
+    filled: usize,
     base: u64,
     /// The current record: `buf[start..end]`.
     start: usize,
@@ -162,9 +180,12 @@ pub(super) struct Records<R> {
     /// `csv-core`'s output: the unescaped fields one after the other, and where each ends.
     fields: Vec<u8>,
     ends: Vec<usize>,
-    /// The current record's fields: where each starts and ends in `buf` (a line read by
-    /// [`Records::simple_line`]) or in `fields` (a record `csv-core` read).
+    /// The current record's fields, `spans[..n_spans]`: where each starts and ends in `buf`
+    /// (a line read by [`Records::simple_line`]) or in `fields` (a record `csv-core` read).
+    /// Slots past those are kept, so that the fast path writes into them by index, without
+    /// a capacity check per field or a count of the fields first.
     spans: Vec<(usize, usize)>,
+    n_spans: usize,
     /// The spans are of `buf[text.0..text.1]` (else of `fields`).
     in_buf: bool,
     text: (usize, usize),
@@ -198,8 +219,11 @@ impl Split {
     pub(super) fn push<R: Read>(&mut self, records: &Records<R>) {
         let place = records.in_buf.then(|| {
             let from = self.spans.len();
-            self.spans
-                .extend(records.spans.iter().map(|&(a, b)| (a as u32, b as u32)));
+            self.spans.extend(
+                records.spans[..records.n_spans]
+                    .iter()
+                    .map(|&(a, b)| (a as u32, b as u32)),
+            );
             (
                 (
                     records.text.0 - records.start,
@@ -221,6 +245,7 @@ impl Records<std::io::Empty> {
     pub(super) fn split(bytes: Vec<u8>, split: Split) -> Self {
         // nothing is read from the source: the records are all in `buf`
         let mut records = Self::new(std::io::empty());
+        records.filled = bytes.len();
         records.buf = bytes;
         records.source_done = true;
         records.pre = Some(split);
@@ -230,16 +255,24 @@ impl Records<std::io::Empty> {
 
 impl<R: Read> Records<R> {
     pub(super) fn new(inner: R) -> Self {
+        Self::with_buffer(inner, 128 * 1024)
+    }
+
+    /// Records read into a buffer of `len` bytes at first (the tests start small, so that
+    /// it moves and grows often).
+    fn with_buffer(inner: R, len: usize) -> Self {
         Records {
             source: Source::new(inner),
             core: csv_core::Reader::new(),
-            buf: Vec::with_capacity(128 * 1024),
+            buf: vec![0; len],
+            filled: 0,
             base: 0,
             start: 0,
             end: 0,
             fields: vec![0; 4096],
             ends: vec![0; 64],
             spans: Vec::with_capacity(64),
+            n_spans: 0,
             in_buf: false,
             text: (0, 0),
             source_done: false,
@@ -268,6 +301,7 @@ impl<R: Read> Records<R> {
                     .iter()
                     .map(|&(a, b)| (a as usize, b as usize)),
             );
+            self.n_spans = self.spans.len();
             self.text = (start + from, start + to);
             self.in_buf = true;
             return Ok(true);
@@ -323,6 +357,7 @@ impl<R: Read> Records<R> {
                         self.spans.push((from, to));
                         from = to;
                     }
+                    self.n_spans = self.spans.len();
                     self.in_buf = false;
                     return result;
                 }
@@ -346,20 +381,22 @@ impl<R: Read> Records<R> {
         let mut scan = start;
         let mut out = (0, 0);
         loop {
-            if scan == self.buf.len() && !self.source_done {
+            if scan == self.filled && !self.source_done {
                 // the buffer is used up: drop what earlier records used, read more
                 if start > 0 {
-                    self.buf.drain(..start);
+                    self.buf
+                        .copy_within(start..self.filled + self.source.held, 0);
+                    self.filled -= start;
                     self.base += start as u64;
                     scan -= start;
                     start = 0;
                 }
-                let before = self.buf.len();
-                self.source.fill_into(&mut self.buf)?;
-                self.source_done = self.buf.len() == before;
+                let before = self.filled;
+                self.source.fill(&mut self.buf, &mut self.filled)?;
+                self.source_done = self.filled == before;
                 continue;
             }
-            let limit = self.buf.len();
+            let limit = self.filled;
             match self.feed_core(&mut scan, limit, &mut out) {
                 csv_core::ReadRecordResult::Record => {
                     self.start = start;
@@ -369,7 +406,7 @@ impl<R: Read> Records<R> {
                 csv_core::ReadRecordResult::End => {
                     self.start = scan;
                     self.end = scan;
-                    self.spans.clear();
+                    self.n_spans = 0;
                     self.done = true;
                     return Ok(false);
                 }
@@ -386,7 +423,7 @@ impl<R: Read> Records<R> {
     /// no line end in the buffer yet, an empty line, which `csv-core` skips) is left to
     /// `csv-core`, which stays at the start of a record throughout.
     fn simple_line(&mut self) -> bool {
-        let rest = &self.buf[self.end..];
+        let rest = &self.buf[self.end..self.filled];
         // the `\n` of a `\r\n` whose `\r` ended the last record belongs to no record
         let skip = usize::from(
             rest.first() == Some(&b'\n') && self.end > 0 && self.buf[self.end - 1] == b'\r',
@@ -405,7 +442,6 @@ impl<R: Read> Records<R> {
         if len == 0 {
             return false;
         }
-        self.spans.clear();
         // Quotes open and close in turn, so the bytes inside quotes are those after an odd
         // number of quotes, and the commas outside them separate the fields. The quoting
         // is plain when every opening quote starts a field and every closing one ends it.
@@ -416,6 +452,8 @@ impl<R: Read> Records<R> {
         let (mut inside, mut sep_before, mut close_before, mut at) = (0u64, 1u64, 0u64, 0);
         let mut closes_at_end = 0;
         let spans = &mut self.spans;
+        // fields written so far
+        let mut count = 0;
         for i in 0..len.div_ceil(64) {
             let from = 64 * i;
             // the last block of the line has the bytes after it too, left out of `here`
@@ -454,33 +492,40 @@ impl<R: Read> Records<R> {
             sep_before = sep >> 63;
             close_before = closes >> 63;
             closes_at_end = (closes >> ((len - 1 - from) % 64)) & 1;
-            // the fields ending in this block, their quotes left out (`extend` over a
-            // counted range writes them without a capacity check each)
+            // the fields ending in this block, their quotes left out, written into slots
+            // of which there are enough for one per byte and the line's last
+            if spans.len() < count + 65 {
+                spans.resize(count + 65, (0, 0));
+            }
+            let slots = &mut spans[count..count + 64];
             let mut seps = sep;
+            let mut k = 0;
             if quote == 0 && closed == 0 {
                 // no quotes at all, what most blocks are
-                spans.extend((0..sep.count_ones()).map(|_| {
+                while seps != 0 {
                     let end = from + seps.trailing_zeros() as usize;
                     seps &= seps - 1;
-                    let field = (at, end);
+                    slots[k] = (at, end);
+                    k += 1;
                     at = end + 1;
-                    field
-                }));
-                continue;
+                }
+            } else {
+                while seps != 0 {
+                    let b = seps.trailing_zeros();
+                    seps &= seps - 1;
+                    let end = from + b as usize;
+                    slots[k] = (at, end - ((closed >> b) & 1) as usize);
+                    k += 1;
+                    at = end + 1 + ((opens >> b >> 1) & 1) as usize;
+                }
             }
-            spans.extend((0..sep.count_ones()).map(|_| {
-                let b = seps.trailing_zeros();
-                seps &= seps - 1;
-                let end = from + b as usize;
-                let field = (at, end - ((closed >> b) & 1) as usize);
-                at = end + 1 + ((opens >> b >> 1) & 1) as usize;
-                field
-            }));
+            count += k;
         }
         if inside != 0 {
             return false;
         }
-        spans.push((at, len - closes_at_end as usize));
+        spans[count] = (at, len - closes_at_end as usize);
+        self.n_spans = count + 1;
         let line_start = self.end + skip;
         self.text = (line_start, line_start + len);
         self.start = self.end;
@@ -505,15 +550,23 @@ impl<R: Read> Records<R> {
         let text = if self.in_buf {
             &self.buf[self.text.0..self.text.1]
         } else {
-            &self.fields[..self.spans.last().map_or(0, |s| s.1)]
+            &self.fields[..self.n_spans.checked_sub(1).map_or(0, |i| self.spans[i].1)]
         };
-        (text, &self.spans)
+        (text, &self.spans[..self.n_spans])
     }
 
     /// Whether the current record's fields are spans of its line as read: they then start
     /// and end next to an ASCII comma or quote or at the line's ends, so in valid UTF-8 they
     /// are on character boundaries.
     pub(super) fn split_in_place(&self) -> bool {
+        self.in_buf
+    }
+
+    /// Whether the current record is one line read by the fast path: its bytes are that
+    /// line and its ending (`\n` or `\r\n`), after the `\n` of a `\r\n` whose `\r` ended
+    /// the record before, if there is one. It holds one line break then, its last, which a
+    /// caller counting lines need not look for.
+    pub(super) fn is_one_line(&self) -> bool {
         self.in_buf
     }
 
@@ -794,6 +847,7 @@ mod tests {
                 let want = plain_fields(record);
                 let mut r = Records::new(io::empty());
                 r.buf = [&line[..], ending, after].concat();
+                r.filled = r.buf.len();
                 r.source_done = true;
                 let took = r.simple_line();
                 assert_eq!(took, want.is_some(), "{line:?}");
@@ -836,6 +890,7 @@ mod tests {
                 line.extend_from_slice(after);
                 let mut r = Records::new(io::empty());
                 r.buf = [&line[..], b"\r\n"].concat();
+                r.filled = r.buf.len();
                 r.source_done = true;
                 assert!(r.simple_line(), "{before}");
                 let (text, spans) = r.fields();
@@ -852,8 +907,37 @@ mod tests {
     }
 
     #[test]
+    fn lines_of_separators_only_fill_every_slot_of_the_fast_path() {
+        // up to a field per byte in every block, between records `csv-core` reads (which
+        // leave fewer slots behind)
+        for len in 1..300 {
+            let commas = ",".repeat(len);
+            let input = format!("{commas}\n\"a\"\"b\",c\n{commas}\r\n\"\",{commas}\"\"\nx");
+            let mut rdr = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(input.as_bytes());
+            let mut rec = csv::ByteRecord::new();
+            let mut expected = Vec::new();
+            while rdr.read_byte_record(&mut rec).unwrap() {
+                expected.push(
+                    rec.iter()
+                        .map(|f| String::from_utf8(f.to_vec()).unwrap())
+                        .collect::<Vec<_>>(),
+                );
+            }
+            let got: Vec<Vec<String>> = all(input.as_bytes(), 1 << 20)
+                .into_iter()
+                .map(|g| g.0)
+                .collect();
+            assert_eq!(got, expected, "{len}");
+        }
+    }
+
+    #[test]
     fn random_reports_read_as_the_csv_crate_reads_them() {
         let mut rng = Rng(0xdead_beef_cafe_f00d);
+        let mut one_line = 0;
         for round in 0..300 {
             let mut input = Vec::new();
             for _ in 0..rng.below(20) {
@@ -877,11 +961,23 @@ mod tests {
             while rdr.read_byte_record(&mut rec).unwrap() {
                 expected.push(rec.iter().map(<[u8]>::to_vec).collect::<Vec<_>>());
             }
-            for chunk in [1, 7, 64, 1 << 20] {
-                let mut r = Records::new(Trickle(&input, chunk));
+            // reads of every size into buffers that start too small and grow
+            for (chunk, len) in [(1, 1), (7, 2), (7, 100), (64, 5), (64, 64), (1 << 20, 3)]
+                .into_iter()
+                .chain([1 << 20, 1].map(|chunk| (chunk, 128 * 1024)))
+            {
+                let mut r = Records::with_buffer(Trickle(&input, chunk), len);
                 let mut got = Vec::new();
                 let mut bytes = Vec::new();
+                let mut after_cr = false;
                 while r.advance().unwrap() {
+                    // a record read as one line has exactly one line break, at its end
+                    let breaks = super::super::line_breaks(r.bytes(), after_cr);
+                    if r.is_one_line() {
+                        assert_eq!(breaks, (1, 0, false), "round {round} chunk {chunk}");
+                        one_line += 1;
+                    }
+                    after_cr = breaks.2;
                     let (text, spans) = r.fields();
                     got.push(
                         spans
@@ -891,10 +987,11 @@ mod tests {
                     );
                     bytes.extend_from_slice(r.bytes());
                 }
-                assert_eq!(got, expected, "round {round} chunk {chunk}");
-                assert_eq!(bytes, stripped, "round {round} chunk {chunk}");
+                assert_eq!(got, expected, "round {round} chunk {chunk} buffer {len}");
+                assert_eq!(bytes, stripped, "round {round} chunk {chunk} buffer {len}");
             }
         }
+        assert!(one_line > 1_000, "{one_line} records read as one line");
     }
 
     #[test]
@@ -919,6 +1016,53 @@ mod tests {
                 "{} bytes",
                 line.len()
             );
+        }
+    }
+
+    #[test]
+    fn the_source_is_the_stream_stripped_then_without_nuls_at_every_read_size() {
+        let mut rng = Rng(0x0123_4567_89ab_cdef);
+        for _ in 0..2_000 {
+            let len = rng.below(40);
+            // white space of every kind (and NULs, which are not white space) at both ends
+            // and inside
+            let input = rng.line(len, b" \t\r\n\x0b\x0c\x1c\x1f\0\0a,");
+            // Python's `strip()`, then `translate({0: None})`
+            let first = input.iter().position(|&b| !is_strip_space(b));
+            let want: Vec<u8> = match first {
+                None => Vec::new(),
+                Some(first) => {
+                    let last = input.iter().rposition(|&b| !is_strip_space(b)).unwrap();
+                    input[first..=last]
+                        .iter()
+                        .copied()
+                        .filter(|&b| b != 0)
+                        .collect()
+                }
+            };
+            let newlines = input[..first.unwrap_or(len)]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count() as u64;
+            for chunk in [1, 2, 3, 5, 8, 64] {
+                for start in [1, 2, 7, 64] {
+                    let mut source = Source::new(Trickle(&input, chunk));
+                    let (mut buf, mut filled) = (vec![0; start], 0);
+                    loop {
+                        let before = filled;
+                        source.fill(&mut buf, &mut filled).unwrap();
+                        if filled == before {
+                            break;
+                        }
+                    }
+                    assert_eq!(
+                        buf[..filled],
+                        want,
+                        "{input:?} chunk {chunk} buffer {start}"
+                    );
+                    assert_eq!(source.leading_newlines, newlines, "{input:?}");
+                }
+            }
         }
     }
 
