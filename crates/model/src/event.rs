@@ -166,11 +166,13 @@ impl Event {
     }
 
     /// The value of `key`.
+    #[inline]
     pub fn get(&self, key: &str) -> Option<&Value> {
         self.position(key).ok().map(|i| &self.fields[i].1)
     }
 
     /// The value of `key` when it is a string.
+    #[inline]
     pub fn get_str(&self, key: &str) -> Option<&str> {
         self.get(key).and_then(Value::as_str)
     }
@@ -201,6 +203,7 @@ impl Event {
     }
 
     /// `source.asn`, when it is a number.
+    #[inline]
     pub fn source_asn(&self) -> Option<u32> {
         self.get("source.asn")
             .and_then(Value::as_u64)
@@ -497,12 +500,14 @@ pub struct FieldValues<'a> {
 impl FieldValues<'_> {
     /// The value of the field at `position` (the position in the `indices` given to
     /// [`Event::reshape`]).
+    #[inline]
     pub fn get(&mut self, position: usize) -> &mut Value {
         &mut self.fields[position].1
     }
 
     /// Sets the value at `position` to a copy of `value`, into the string already there
     /// or one kept from a value dropped before when `value` is a string.
+    #[inline]
     pub fn set(&mut self, position: usize, value: &Value) {
         match value {
             Value::String(s) => self.set_str(position, s),
@@ -514,6 +519,7 @@ impl FieldValues<'_> {
     }
 
     /// Sets the value at `position` to the string `text`, as [`FieldValues::set`] does.
+    #[inline]
     pub fn set_str(&mut self, position: usize, text: &str) {
         let dst = &mut self.fields[position].1;
         if let Value::String(d) = dst {
