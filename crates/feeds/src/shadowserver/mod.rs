@@ -1168,7 +1168,7 @@ impl Work {
             owned: vec![Outcome::NoValue; steps],
             lanes: (plan.required.iter().chain(&plan.optional))
                 .map(|step| shape::Lane {
-                    slot: step.slot,
+                    column: step.slot.map(|slot| plan.name_col[slot]),
                     remembered: !step.with_row,
                 })
                 .collect(),

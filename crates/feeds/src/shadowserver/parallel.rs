@@ -187,7 +187,12 @@ fn split<R: std::io::Read>(
                 break;
             }
             let bytes = head.records.bytes();
-            let (breaks, _, after_cr) = count_line_breaks(bytes, head.after_cr);
+            // a record read as one line has one break, its end: nothing to count
+            let (breaks, _, after_cr) = if head.records.is_one_line() {
+                (1, 0, false)
+            } else {
+                count_line_breaks(bytes, head.after_cr)
+            };
             head.line += breaks;
             head.after_cr = after_cr;
             chunk.bytes.extend_from_slice(bytes);

@@ -247,8 +247,8 @@ fn swap_outcome(dst: &mut Value, outcome: &mut Outcome) -> bool {
 /// What [`fill`] needs to know of a step in every row.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Lane {
-    /// The step's column (`None`: not in this report).
-    pub(super) slot: Option<usize>,
+    /// The column the step reads (`None`: none in this report).
+    pub(super) column: Option<usize>,
     /// Its outcome depends on the cell alone, so its memo may remember it.
     pub(super) remembered: bool,
 }
@@ -295,8 +295,8 @@ pub(super) fn fill(
     let required = plan.required.len();
     // every step's outcome, and its code
     for (j, lane) in work.lanes.iter().enumerate() {
-        let Some(slot) = lane.slot else { continue };
-        let cell = row.slot(slot);
+        let Some(column) = lane.column else { continue };
+        let cell = row.cell(column);
         let memo = &mut work.memos[j];
         let c = match cell {
             Some(text) if lane.remembered && remember && !memo.is_off() => match memo.again(text) {
@@ -304,7 +304,15 @@ pub(super) fn fill(
                     work.got[j] = Ok(i);
                     memo.code(i)
                 }
-                None => look_up(plan, j, memo, text, row, &mut work.got[j], &mut work.owned[j]),
+                None => look_up(
+                    plan,
+                    j,
+                    memo,
+                    text,
+                    row,
+                    &mut work.got[j],
+                    &mut work.owned[j],
+                ),
             },
             _ => {
                 let owned = &mut work.owned[j];

@@ -1175,6 +1175,10 @@ fn same_text_is_byte_equality_at_every_length_and_every_differing_byte() {
         }
         let mut longer = a.clone();
         longer.push(b'a');
-        assert!(!same_text(&a, &longer) && !same_text(&longer, &a), "lengths {n}, {}", n + 1);
+        assert!(
+            !same_text(&a, &longer) && !same_text(&longer, &a),
+            "lengths {n}, {}",
+            n + 1
+        );
     }
 }
