@@ -1026,6 +1026,10 @@ fn plain_into(step: &Step, cell: &str, out: &mut Outcome) -> bool {
         HostName,
     }
     let plain = match (&step.target, &step.conversion) {
+        // `convert_int` of plain decimal digits into `extra`
+        (StepTarget::Extra(_), Some(Conversion::ConvertInt)) => {
+            return plain_integer_into(cell, out);
+        }
         // `convert_date` of an RFC 9110 HTTP date into `extra`
         (StepTarget::Extra(_), Some(Conversion::ConvertDate)) => Plain::HttpDate,
         (StepTarget::Key(target), conversion) => {
@@ -1077,6 +1081,19 @@ fn plain_into(step: &Step, cell: &str, out: &mut Outcome) -> bool {
         Plain::HttpDate => Outcome::Extra(Value::String(text)),
         _ => Outcome::Add(Eval::Store(Value::String(text))),
     };
+    true
+}
+
+/// What `convert_int` into an `extra.` field makes of one to eighteen ASCII digits (leading
+/// zeros too, as Python's `int` reads them): their value, which `u64` and JSON hold as it is.
+/// `false` (and `out` left to be overwritten) for anything else.
+fn plain_integer_into(cell: &str, out: &mut Outcome) -> bool {
+    let b = cell.as_bytes();
+    if !(1..=18).contains(&b.len()) || !b.iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let n = b.iter().fold(0u64, |n, &c| n * 10 + u64::from(c - b'0'));
+    *out = Outcome::Extra(Value::from(n));
     true
 }
 

@@ -1182,3 +1182,51 @@ fn same_text_is_byte_equality_at_every_length_and_every_differing_byte() {
         );
     }
 }
+
+#[test]
+fn plain_integers_equal_convert_int() {
+    let length = Step {
+        slot: Some(0),
+        column: "content_length".into(),
+        target: StepTarget::Extra(0),
+        conversion: Some(Conversion::ConvertInt),
+        with_row: false,
+        invalid_key_field: None,
+    };
+    let schema = Schema::from_json(SCHEMA).expect("schema");
+    let plan = Plan::new(
+        schema.report("scan_test").expect("report"),
+        ["timestamp", "ip", "content_length"]
+            .map(String::from)
+            .to_vec(),
+        "2026-03-24T06:00:00+00:00",
+        std::path::Path::new("test.csv"),
+    )
+    .expect("plan");
+    let row = RowView {
+        plan: &plan,
+        cells: Cells::Decoded(&[]),
+    };
+    let mut texts: Vec<String> = [
+        "0", "00", "007", "6699", "-1", "+1", "1_000", " 1", "1 ", "", "1.0", "1e3", "٣", "x",
+    ]
+    .map(String::from)
+    .to_vec();
+    for digits in 15..=21 {
+        texts.push("9".repeat(digits));
+        texts.push(format!("1{}", "0".repeat(digits - 1)));
+    }
+    let mut plain = 0;
+    for text in &texts {
+        if let Some(known) = plain_outcome(&length, text) {
+            plain += 1;
+            assert_eq!(
+                known,
+                general_outcome(&length, false, Some(text), &row),
+                "{text:?}"
+            );
+        }
+    }
+    // "0", "00", "007", "6699", and the 9s and powers of ten of 15 to 18 digits
+    assert_eq!(plain, 4 + 4 * 2);
+}
