@@ -293,38 +293,33 @@ pub(super) fn fill(
     }
     let remember = work.remember;
     let required = plan.required.len();
-    // every step's outcome, and its code
-    for (j, lane) in work.lanes.iter().enumerate() {
+    // every step's outcome, and its code (the step's parts zipped: no index checks)
+    let steps = (work.lanes.iter())
+        .zip(work.memos.iter_mut())
+        .zip(work.got.iter_mut())
+        .zip(work.owned.iter_mut())
+        .zip(work.codes.iter_mut());
+    for (j, ((((lane, memo), got), owned), code_of)) in steps.enumerate() {
         let Some(column) = lane.column else { continue };
         let cell = row.cell(column);
-        let memo = &mut work.memos[j];
         let c = match cell {
             Some(text) if lane.remembered && remember && !memo.is_off() => match memo.again(text) {
                 Some(i) => {
-                    work.got[j] = Ok(i);
+                    *got = Ok(i);
                     memo.code(i)
                 }
-                None => look_up(
-                    plan,
-                    j,
-                    memo,
-                    text,
-                    row,
-                    &mut work.got[j],
-                    &mut work.owned[j],
-                ),
+                None => look_up(plan, j, memo, text, row, got, owned),
             },
             _ => {
-                let owned = &mut work.owned[j];
                 outcome_into(plan.step(j), j < required, cell, row, owned);
-                work.got[j] = Err(());
+                *got = Err(());
                 code(owned)
             }
         };
         if c == FAILS {
             return false;
         }
-        work.codes[j] = c;
+        *code_of = c;
     }
     // the shape of those outcomes: most often the last row's
     let shapes = &mut work.shapes;
@@ -345,13 +340,17 @@ pub(super) fn fill(
     for (pos, v) in &shape.consts {
         values.set(*pos as usize, v);
     }
-    for (j, &pos) in shape.dest.iter().enumerate() {
+    let steps = (shape.dest.iter())
+        .zip(&work.got)
+        .zip(&work.memos)
+        .zip(work.owned.iter_mut());
+    for (((&pos, got), memo), owned) in steps {
         if pos == NOWHERE {
             continue;
         }
-        let written = match work.got[j] {
-            Ok(i) => put_outcome(&mut values, pos as usize, work.memos[j].outcome(i)),
-            Err(()) => swap_outcome(values.get(pos as usize), &mut work.owned[j]),
+        let written = match *got {
+            Ok(i) => put_outcome(&mut values, pos as usize, memo.outcome(i)),
+            Err(()) => swap_outcome(values.get(pos as usize), owned),
         };
         if !written {
             return false;
