@@ -140,48 +140,44 @@ pub(crate) fn plain_timestamp_iso_into(cell: &str, out: &mut String) -> bool {
     {
         return false;
     }
-    let Some([year, month, day, hour, minute, second]) =
-        numbers(b, [(0, 4), (5, 2), (8, 2), (11, 2), (14, 2), (17, 2)])
-    else {
+    let (Some(year), Some(month), Some(day), Some(hour), Some(minute), Some(second)) = (
+        four_digits(b, 0),
+        two_digits(b, 5),
+        two_digits(b, 8),
+        two_digits(b, 11),
+        two_digits(b, 14),
+        two_digits(b, 17),
+    ) else {
         return false;
     };
     if year < 1000 || !real_date(year, month, day) || hour > 23 || minute > 59 || second > 59 {
         return false;
     }
-    let mut iso = *b"0000-00-00T00:00:00+00:00";
-    iso[..10].copy_from_slice(&b[..10]);
-    iso[11..19].copy_from_slice(&b[11..]);
-    push_ascii(out, &iso)
+    // the date, `T`, the time and the offset: pieces of the cell (ASCII, checked above)
+    out.reserve(25);
+    out.push_str(&cell[..10]);
+    out.push('T');
+    out.push_str(&cell[11..]);
+    out.push_str("+00:00");
+    true
 }
 
-/// Appends ASCII bytes to `out` (one copy); `false` if they are not ASCII after all.
-fn push_ascii(out: &mut String, ascii: &[u8]) -> bool {
-    match std::str::from_utf8(ascii) {
-        Ok(text) if ascii.is_ascii() => {
-            out.push_str(text);
-            true
-        }
-        _ => false,
-    }
+/// The number of the two ASCII digits at `b[at..at + 2]`, if both are digits.
+#[inline]
+fn two_digits(b: &[u8], at: usize) -> Option<u32> {
+    let (d0, d1) = (b[at].wrapping_sub(b'0'), b[at + 1].wrapping_sub(b'0'));
+    (d0 <= 9 && d1 <= 9).then(|| u32::from(d0) * 10 + u32::from(d1))
+}
+
+/// The number of the four ASCII digits at `b[at..at + 4]`, if all are digits.
+#[inline]
+fn four_digits(b: &[u8], at: usize) -> Option<u32> {
+    Some(two_digits(b, at)? * 100 + two_digits(b, at + 2)?)
 }
 
 /// Three ASCII letters as one number, for comparing names of days and months.
 const fn tag3(name: &[u8; 3]) -> u32 {
     u32::from_le_bytes([name[0], name[1], name[2], 0])
-}
-
-/// The decimal numbers at `(start, length)` of `b`, when they are all ASCII digits.
-fn numbers<const N: usize>(b: &[u8], at: [(usize, usize); N]) -> Option<[u32; N]> {
-    let mut out = [0; N];
-    for (n, (start, len)) in out.iter_mut().zip(at) {
-        for &c in &b[start..start + len] {
-            if !c.is_ascii_digit() {
-                return None;
-            }
-            *n = *n * 10 + u32::from(c - b'0');
-        }
-    }
-    Some(out)
 }
 
 /// Whether `year-month-day` is a date of the proleptic Gregorian calendar.
@@ -238,23 +234,33 @@ pub(crate) fn http_date_iso_into(cell: &str, out: &mut String) -> bool {
         return false;
     };
     let month = month as u32 + 1;
-    let Some([day, year, hour, minute, second]) =
-        numbers(b, [(5, 2), (12, 4), (17, 2), (20, 2), (23, 2)])
-    else {
+    let (Some(day), Some(year), Some(hour), Some(minute), Some(second)) = (
+        two_digits(b, 5),
+        four_digits(b, 12),
+        two_digits(b, 17),
+        two_digits(b, 20),
+        two_digits(b, 23),
+    ) else {
         return false;
     };
     // dateutil's years before 1000 and Python's year 0 are left to the general parser
     if year < 1000 || !real_date(year, month, day) || hour > 23 || minute > 59 || second > 59 {
         return false;
     }
-    // a real date from the year 1000 on, a real time: the ISO form is these digits
-    let mut iso = *b"0000-00-00T00:00:00+00:00";
-    iso[..4].copy_from_slice(&b[12..16]);
-    iso[5] = b'0' + (month / 10) as u8;
-    iso[6] = b'0' + (month % 10) as u8;
-    iso[8..10].copy_from_slice(&b[5..7]);
-    iso[11..19].copy_from_slice(&b[17..25]);
-    push_ascii(out, &iso)
+    // a real date from the year 1000 on, a real time: the ISO form is these digits, pieces
+    // of the cell (ASCII, checked above) and the month's number
+    const MONTH_NUMBERS: [&str; 12] = [
+        "-01-", "-02-", "-03-", "-04-", "-05-", "-06-", "-07-", "-08-", "-09-", "-10-", "-11-",
+        "-12-",
+    ];
+    out.reserve(25);
+    out.push_str(&cell[12..16]);
+    out.push_str(MONTH_NUMBERS[month as usize - 1]);
+    out.push_str(&cell[5..7]);
+    out.push('T');
+    out.push_str(&cell[17..25]);
+    out.push_str("+00:00");
+    true
 }
 
 /// The month names of RFC 9110 dates.
