@@ -967,6 +967,22 @@ impl Memo {
             .then_some(i)
     }
 
+    /// The outcome for `text` when the front table holds it and the trial is over (when
+    /// [`Memo::index`] would find it there without counting): the lookup of most rows,
+    /// small enough to inline.
+    #[inline]
+    fn in_front(&mut self, text: &[u8]) -> Option<usize> {
+        if self.lookups < MEMO_TRIAL {
+            return None;
+        }
+        let i = usize::from(*self.front.get(front_place(text))?);
+        if i == usize::from(NO_TEXT) || !same_text(self.texts[i].as_bytes(), text) {
+            return None;
+        }
+        self.last = Some(i);
+        Some(i)
+    }
+
     /// Whether this step's outcomes are no longer remembered.
     fn is_off(&self) -> bool {
         self.off

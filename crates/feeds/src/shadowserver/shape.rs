@@ -255,7 +255,6 @@ pub(super) struct Lane {
 
 /// Step `j`'s outcome for `text` through its memo, when it is not the text of the last row:
 /// where the memo keeps it (`got`), or worked out into `owned`. Its code.
-#[inline(never)]
 fn look_up(
     plan: &Plan,
     j: usize,
@@ -265,6 +264,10 @@ fn look_up(
     got: &mut Result<usize, ()>,
     owned: &mut Outcome,
 ) -> u8 {
+    if let Some(i) = memo.in_front(text.as_bytes()) {
+        *got = Ok(i);
+        return memo.code(i);
+    }
     let required = j < plan.required.len();
     match memo.index(text, || outcome(plan.step(j), required, Some(text), row)) {
         Ok(i) => {
