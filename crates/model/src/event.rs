@@ -457,20 +457,25 @@ impl Event {
             keep_string(&mut self.spare, v);
         }
         let mut last = None;
-        for (at, &i) in indices.iter().enumerate() {
+        let mut ascending = |i: usize| {
             assert!(
                 last.is_none_or(|l| l < i) && i < order.names.len(),
                 "Event::reshape: field indices must ascend within the order"
             );
             last = Some(i);
-            let name = &order.names[i];
-            match self.fields.get_mut(at) {
-                Some((k, _)) => match (k, name) {
-                    (FieldName::Static(a), FieldName::Static(b)) => *a = b,
-                    (k, name) => *k = name.clone(),
-                },
-                None => self.fields.push((name.clone(), Value::Null)),
+            &order.names[i]
+        };
+        // the fields the event has, renamed in place; then new ones, null
+        let kept = self.fields.len();
+        for ((k, _), &i) in self.fields.iter_mut().zip(indices) {
+            match (k, ascending(i)) {
+                (FieldName::Static(a), FieldName::Static(b)) => *a = b,
+                (k, name) => *k = name.clone(),
             }
+        }
+        for &i in indices.iter().skip(kept) {
+            let name = ascending(i).clone();
+            self.fields.push((name, Value::Null));
         }
         FieldValues {
             fields: &mut self.fields,
