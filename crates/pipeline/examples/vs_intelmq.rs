@@ -34,7 +34,7 @@
 //! thread writes the chunks' JSON lines in file order. Only bytes cross between cores.
 
 // an example binary: its output is the benchmark's report
-#![allow(clippy::print_stdout, clippy::print_stderr)]
+#![allow(clippy::print_stderr)]
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -317,14 +317,14 @@ fn best_of(
 
 fn report(name: &str, c: Counts, d: Duration) {
     let s = d.as_secs_f64();
-    println!(
+    say(format_args!(
         "{name}: rows={} events={} kept={} bytes={} seconds={s:.6} rows_per_s={:.0}",
         c.rows,
         c.events,
         c.kept,
         c.bytes,
         c.rows as f64 / s
-    );
+    ));
 }
 
 /// A plain read of the file (the floor any parser stands on).
@@ -351,15 +351,18 @@ fn bytecount(buf: &[u8]) -> usize {
 fn stages(csv: &Path, prefixes: &Path, out: &Path, repeat: usize) -> Result<(), String> {
     let t = Instant::now();
     let attributor = attributor(prefixes)?;
-    println!("load_prefixes: seconds={:.6}", t.elapsed().as_secs_f64());
+    say(format_args!(
+        "load_prefixes: seconds={:.6}",
+        t.elapsed().as_secs_f64()
+    ));
     let (c, d) = best_of(repeat, || plain_read(csv))?;
-    println!(
+    say(format_args!(
         "read: lines={} bytes={} seconds={:.6} bytes_per_s={:.0}",
         c.rows,
         c.bytes,
         d.as_secs_f64(),
         c.bytes as f64 / d.as_secs_f64()
-    );
+    ));
     // per stage, the fastest of `repeat` staged passes (by their total)
     let mut best: Option<(Counts, StageTimes)> = None;
     for _ in 0..repeat.max(1) {
@@ -376,11 +379,11 @@ fn stages(csv: &Path, prefixes: &Path, out: &Path, repeat: usize) -> Result<(), 
         ("stage_filter", c.events, t.filter),
         ("stage_write", c.kept, t.write),
     ] {
-        println!(
+        say(format_args!(
             "{name}: events={n} seconds={:.6} events_per_s={:.0}",
             d.as_secs_f64(),
             n as f64 / d.as_secs_f64()
-        );
+        ));
     }
     for (name, stage) in [
         ("parse", Stage::Parse),
@@ -410,7 +413,10 @@ fn e2e(csv: &Path, prefixes: &Path, out: &Path, threads: usize) -> Result<(), St
         timed(|| pass(Stage::Write, csv, &attributor, out))?
     };
     report(&format!("end_to_end_{threads}_threads"), c, d);
-    println!("total: seconds={:.6}", start.elapsed().as_secs_f64());
+    say(format_args!(
+        "total: seconds={:.6}",
+        start.elapsed().as_secs_f64()
+    ));
     Ok(())
 }
 
@@ -459,7 +465,7 @@ fn check(baken: &Path, intelmq: &Path) -> Result<bool, String> {
     let sa: HashSet<_> = a.iter().cloned().collect();
     let sb: HashSet<_> = b.iter().cloned().collect();
     let same = a.len() == b.len() && sa == sb;
-    println!(
+    say(format_args!(
         "check: baken_events={} intelmq_events={} baken_distinct_pairs={} intelmq_distinct_pairs={} only_baken={} only_intelmq={} same={}",
         a.len(),
         b.len(),
@@ -468,7 +474,7 @@ fn check(baken: &Path, intelmq: &Path) -> Result<bool, String> {
         sa.difference(&sb).count(),
         sb.difference(&sa).count(),
         same
-    );
+    ));
     Ok(same)
 }
 
@@ -567,6 +573,19 @@ const USAGE: &str = "usage: vs_intelmq stages CSV PREFIXES OUT [REPEAT]
        vs_intelmq e2e CSV PREFIXES OUT [THREADS]
        vs_intelmq check BAKEN_OUT INTELMQ_OUT
        vs_intelmq chart TSV SVG [CAPTION]";
+
+/// Prints a line of the report. A reader that has gone (`| head`) ends the run quietly rather
+/// than with a panic, as `println!` would.
+fn say(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    if let Err(e) = writeln!(std::io::stdout().lock(), "{line}") {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("vs_intelmq: cannot write the report: {e}");
+        std::process::exit(1);
+    }
+}
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
