@@ -1063,20 +1063,25 @@ fn plain_outcomes_equal_the_general_path() {
     assert_eq!(plain, real_dates * 2 * 2 + 3 + 2);
 }
 
-#[test]
-fn plain_http_dates_equal_convert_date() {
-    let date = Step {
+/// How many of `texts` an optional `extra.` step of `column` with `conversion` takes by its
+/// plain path, each checked against the general path's outcome.
+fn plain_extra_outcomes_equal_the_general_path(
+    column: &str,
+    conversion: Conversion,
+    texts: &[String],
+) -> usize {
+    let step = Step {
         slot: Some(0),
-        column: "http_date".into(),
+        column: column.into(),
         target: StepTarget::Extra(0),
-        conversion: Some(Conversion::ConvertDate),
+        conversion: Some(conversion),
         with_row: false,
         invalid_key_field: None,
     };
     let schema = Schema::from_json(SCHEMA).expect("schema");
     let plan = Plan::new(
         schema.report("scan_test").expect("report"),
-        ["timestamp", "ip", "http_date"].map(String::from).to_vec(),
+        ["timestamp", "ip", column].map(String::from).to_vec(),
         "2026-03-24T06:00:00+00:00",
         std::path::Path::new("test.csv"),
     )
@@ -1086,6 +1091,19 @@ fn plain_http_dates_equal_convert_date() {
         cells: Cells::Decoded(&[]),
     };
     let mut plain = 0;
+    for text in texts {
+        if let Some(known) = plain_outcome(&step, text) {
+            plain += 1;
+            let general = general_outcome(&step, false, Some(text), &row);
+            assert_eq!(known, general, "{column} {text:?}");
+        }
+    }
+    plain
+}
+
+#[test]
+fn plain_http_dates_equal_convert_date() {
+    let mut texts = Vec::new();
     for day in ["Tue", "Xyz"] {
         for date_text in [
             "24 Mar 2026",
@@ -1100,19 +1118,13 @@ fn plain_http_dates_equal_convert_date() {
         ] {
             for time in ["10:11:12", "24:00:00", "23:59:59", "00:00:00"] {
                 for tail in [" GMT", " UTC", ""] {
-                    let text = format!("{day}, {date_text} {time}{tail}");
-                    if let Some(known) = plain_outcome(&date, &text) {
-                        plain += 1;
-                        assert_eq!(
-                            known,
-                            general_outcome(&date, false, Some(&text), &row),
-                            "{text:?}"
-                        );
-                    }
+                    texts.push(format!("{day}, {date_text} {time}{tail}"));
                 }
             }
         }
     }
+    let plain =
+        plain_extra_outcomes_equal_the_general_path("http_date", Conversion::ConvertDate, &texts);
     // Tue (the day name is not checked against the date) x 5 real dates x 3 real times
     assert_eq!(plain, 5 * 3);
 }
@@ -1185,28 +1197,6 @@ fn same_text_is_byte_equality_at_every_length_and_every_differing_byte() {
 
 #[test]
 fn plain_integers_equal_convert_int() {
-    let length = Step {
-        slot: Some(0),
-        column: "content_length".into(),
-        target: StepTarget::Extra(0),
-        conversion: Some(Conversion::ConvertInt),
-        with_row: false,
-        invalid_key_field: None,
-    };
-    let schema = Schema::from_json(SCHEMA).expect("schema");
-    let plan = Plan::new(
-        schema.report("scan_test").expect("report"),
-        ["timestamp", "ip", "content_length"]
-            .map(String::from)
-            .to_vec(),
-        "2026-03-24T06:00:00+00:00",
-        std::path::Path::new("test.csv"),
-    )
-    .expect("plan");
-    let row = RowView {
-        plan: &plan,
-        cells: Cells::Decoded(&[]),
-    };
     let mut texts: Vec<String> = [
         "0", "00", "007", "6699", "-1", "+1", "1_000", " 1", "1 ", "", "1.0", "1e3", "٣", "x",
     ]
@@ -1216,17 +1206,11 @@ fn plain_integers_equal_convert_int() {
         texts.push("9".repeat(digits));
         texts.push(format!("1{}", "0".repeat(digits - 1)));
     }
-    let mut plain = 0;
-    for text in &texts {
-        if let Some(known) = plain_outcome(&length, text) {
-            plain += 1;
-            assert_eq!(
-                known,
-                general_outcome(&length, false, Some(text), &row),
-                "{text:?}"
-            );
-        }
-    }
+    let plain = plain_extra_outcomes_equal_the_general_path(
+        "content_length",
+        Conversion::ConvertInt,
+        &texts,
+    );
     // "0", "00", "007", "6699", and the 9s and powers of ten of 15 to 18 digits
     assert_eq!(plain, 4 + 4 * 2);
 }
