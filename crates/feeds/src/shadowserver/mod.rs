@@ -920,12 +920,8 @@ impl Memo {
             return Ok(i);
         }
         let place = front_place(text.as_bytes());
-        if let Some(&i) = self.front.get(place)
-            && i != NO_TEXT
-            && same_text(self.texts[usize::from(i)].as_bytes(), text.as_bytes())
-        {
-            self.last = Some(usize::from(i));
-            return Ok(usize::from(i));
+        if let Some(i) = self.front_hit(place, text.as_bytes()) {
+            return Ok(i);
         }
         if self.front.is_empty() {
             self.front = vec![NO_TEXT; 1 << FRONT_BITS];
@@ -975,7 +971,13 @@ impl Memo {
         if self.lookups < MEMO_TRIAL {
             return None;
         }
-        let i = usize::from(*self.front.get(front_place(text))?);
+        self.front_hit(front_place(text), text)
+    }
+
+    /// The outcome of `text` when the front table holds it at `place`, made the last one.
+    #[inline]
+    fn front_hit(&mut self, place: usize, text: &[u8]) -> Option<usize> {
+        let i = usize::from(*self.front.get(place)?);
         if i == usize::from(NO_TEXT) || !same_text(self.texts[i].as_bytes(), text) {
             return None;
         }
