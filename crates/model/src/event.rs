@@ -291,9 +291,7 @@ impl Event {
     /// kept one (see [`FieldValues::set`]): for a stage that adds a string to every event
     /// of a stream, so that it allocates nothing row after row.
     pub fn spare_string(&mut self) -> String {
-        let mut s = self.spare.pop().unwrap_or_default();
-        s.clear();
-        s
+        take_string(&mut self.spare)
     }
 
     /// Sets several fields with `'static` names at once, as [`Event::insert_static`] one
@@ -487,6 +485,13 @@ impl Event {
 /// Strings an [`Event`] keeps at most for later values.
 const SPARE_STRINGS: usize = 16;
 
+/// An empty string: one kept in `spare`, or a new one.
+fn take_string(spare: &mut Vec<String>) -> String {
+    let mut s = spare.pop().unwrap_or_default();
+    s.clear();
+    s
+}
+
 /// Keeps `value`'s string, if it is one and there is room, for a later value.
 fn keep_string(spare: &mut Vec<String>, value: Value) {
     if let Value::String(s) = value
@@ -532,8 +537,7 @@ impl FieldValues<'_> {
             d.push_str(text);
             return;
         }
-        let mut s = self.spare.pop().unwrap_or_default();
-        s.clear();
+        let mut s = take_string(self.spare);
         s.push_str(text);
         *dst = Value::String(s);
     }
