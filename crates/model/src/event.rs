@@ -542,6 +542,24 @@ impl FieldValues<'_> {
         *dst = Value::String(s);
     }
 
+    /// Puts `value` at `position`. A string moves in, and leaves in `value` the string that
+    /// was there, or an empty one kept from a value dropped before (or a new one); any other
+    /// value is copied in, its string kept, as by [`FieldValues::set`]. For a writer that
+    /// works strings out in its own buffers and trades them for the event's, so that
+    /// strings go back and forth rather than being dropped and made anew.
+    #[inline]
+    pub fn trade(&mut self, position: usize, value: &mut Value) {
+        if !matches!(value, Value::String(_)) {
+            self.set(position, value);
+            return;
+        }
+        let dst = &mut self.fields[position].1;
+        std::mem::swap(dst, value);
+        if !matches!(value, Value::String(_)) {
+            *value = Value::String(take_string(self.spare));
+        }
+    }
+
     /// How many fields there are.
     pub fn len(&self) -> usize {
         self.fields.len()
@@ -854,6 +872,39 @@ mod tests {
         e.insert_static_sorted([("d", Value::Null)]);
         let again = e.spare_string();
         assert_eq!(again.as_ptr(), d);
+    }
+
+    #[test]
+    fn traded_strings_go_back_and_forth_and_numbers_are_copied() {
+        let order = FieldOrder::new(["a", "b"].map(std::borrow::Cow::Borrowed));
+        let mut e = Event::new();
+        let mut values = e.reshape(&order, &[0, 1]);
+        values.set_str(0, "the event's a");
+        values.set(1, &Value::from(7));
+        let a = e.get_str("a").unwrap().as_ptr();
+        // a string moves in, and the one it replaces moves out
+        let mut mine = Value::from("my a");
+        let m = mine.as_str().unwrap().as_ptr();
+        let mut values = e.reshape(&order, &[0, 1]);
+        values.trade(0, &mut mine);
+        assert_eq!(mine.as_str().map(str::as_ptr), Some(a));
+        assert_eq!(e.get_str("a").map(str::as_ptr), Some(m));
+        // where the event has no string, a kept one comes out: `a`'s, overwritten by a number
+        let mut values = e.reshape(&order, &[0, 1]);
+        values.set(0, &Value::from(1));
+        let mut values = e.reshape(&order, &[0, 1]);
+        let mut again = Value::from("b now");
+        values.trade(1, &mut again);
+        assert_eq!(again.as_str().map(|s| (s, s.as_ptr())), Some(("", m)));
+        // a number is copied in and stays the trader's; the string it replaces is kept
+        let b = e.get_str("b").unwrap().as_ptr();
+        let mut values = e.reshape(&order, &[0, 1]);
+        let mut number = Value::from(8);
+        values.trade(1, &mut number);
+        assert_eq!(number, Value::from(8));
+        let kept = e.spare_string();
+        assert_eq!(kept.as_ptr(), b);
+        assert_eq!(e.to_json_line(), r#"{"a":1,"b":8}"#);
     }
 
     #[test]

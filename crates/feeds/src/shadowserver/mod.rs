@@ -1031,12 +1031,16 @@ fn outcome(step: &Step, required: bool, cell: Option<&str>, row: &RowView<'_>) -
 /// give the same (each is tested against it). `None`: take the general path.
 fn plain_outcome(step: &Step, cell: &str) -> Option<Outcome> {
     let mut out = Outcome::NoValue;
-    plain_into(step, cell, &mut out).then_some(out)
+    plain_into(step, cell, &mut out, &mut Vec::new()).then_some(out)
 }
 
-/// [`plain_outcome`] written over `out`, reusing its string: `false` (and `out` left to be
-/// overwritten) for cells it does not know.
-fn plain_into(step: &Step, cell: &str, out: &mut Outcome) -> bool {
+/// Room for the longest of [`plain_into`]'s values: an IPv4 address, a host name of usual
+/// length, an ISO 8601 time stamp with its offset (25 bytes).
+const PLAIN_ROOM: usize = 64;
+
+/// [`plain_outcome`] written over `out`, reusing its string (or one of `spare`): `false`
+/// (and `out` left to be overwritten, its string in `spare`) for cells it does not know.
+fn plain_into(step: &Step, cell: &str, out: &mut Outcome, spare: &mut Vec<String>) -> bool {
     enum Plain {
         HttpDate,
         Timestamp,
@@ -1080,9 +1084,13 @@ fn plain_into(step: &Step, cell: &str, out: &mut Outcome) -> bool {
         Outcome::Extra(Value::String(s)) | Outcome::Add(Eval::Store(Value::String(s))) => {
             std::mem::take(s)
         }
-        _ => String::new(),
+        _ => spare.pop().unwrap_or_default(),
     };
     text.clear();
+    // the strings of these outcomes trade places with the event's values (see
+    // `shape::fill`), so one that comes back may be a short one's: room for the longest
+    // plain value once, rather than growing it row after row
+    text.reserve(PLAIN_ROOM);
     let known = match plain {
         Plain::HttpDate => pydate::http_date_iso_into(cell, &mut text),
         Plain::Timestamp => pydate::plain_timestamp_iso_into(cell, &mut text),
@@ -1090,6 +1098,7 @@ fn plain_into(step: &Step, cell: &str, out: &mut Outcome) -> bool {
         Plain::HostName => harmonize::plain_host_name(cell) == Some(true),
     };
     if !known {
+        keep_spare(spare, text);
         return false;
     }
     if matches!(plain, Plain::Address | Plain::HostName) {
@@ -1115,20 +1124,35 @@ fn plain_integer_into(cell: &str, out: &mut Outcome) -> bool {
     true
 }
 
-/// [`outcome`] written over `out`, reusing its string where the cell is a plain one.
+/// [`outcome`] written over `out`, reusing its string where the cell is a plain one. The
+/// string of an outcome overwritten otherwise goes to `spare`, for a later plain one.
 fn outcome_into(
     step: &Step,
     required: bool,
     cell: Option<&str>,
     row: &RowView<'_>,
     out: &mut Outcome,
+    spare: &mut Vec<String>,
 ) {
     if let Some(c) = cell
-        && plain_into(step, c, out)
+        && plain_into(step, c, out, spare)
     {
         return;
     }
-    *out = general_outcome(step, required, cell, row);
+    let old = std::mem::replace(out, general_outcome(step, required, cell, row));
+    if let Outcome::Extra(Value::String(s)) | Outcome::Add(Eval::Store(Value::String(s))) = old {
+        keep_spare(spare, s);
+    }
+}
+
+/// Strings [`outcome_into`] keeps at most for later outcomes.
+const SPARE_OUTCOME_STRINGS: usize = 8;
+
+/// Keeps `s` in `spare` when there is room.
+fn keep_spare(spare: &mut Vec<String>, s: String) {
+    if spare.len() < SPARE_OUTCOME_STRINGS && s.capacity() > 0 {
+        spare.push(s);
+    }
 }
 
 /// [`outcome`] by IntelMQ's general rules: the conversion, then `Message.add`'s value half.
@@ -1183,6 +1207,8 @@ struct Work {
     /// index) or worked out for this row alone (in `owned`).
     got: Vec<Result<usize, ()>>,
     owned: Vec<Outcome>,
+    /// Strings of outcomes in `owned` overwritten by ones without a string.
+    spare: Vec<String>,
     /// Per step, what the shape path needs to know of it in every row.
     lanes: Vec<shape::Lane>,
 }
@@ -1201,6 +1227,7 @@ impl Work {
             leftover: Vec::new(),
             got: vec![Err(()); steps],
             owned: vec![Outcome::NoValue; steps],
+            spare: Vec::new(),
             lanes: (plan.required.iter().chain(&plan.optional))
                 .map(|step| shape::Lane {
                     column: step.slot.map(|slot| plan.name_col[slot]),

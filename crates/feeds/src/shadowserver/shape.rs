@@ -233,11 +233,12 @@ fn put_outcome(values: &mut FieldValues<'_>, pos: usize, outcome: &Outcome) -> b
 }
 
 /// [`put_outcome`] with an outcome worked out for this row alone: its value moves in,
-/// and the one it replaces moves out, to lend its buffer to the next row's outcome.
-fn swap_outcome(dst: &mut Value, outcome: &mut Outcome) -> bool {
+/// and the event's string it replaces (or a spare one) moves out, to lend its buffer to the
+/// next row's outcome.
+fn swap_outcome(values: &mut FieldValues<'_>, pos: usize, outcome: &mut Outcome) -> bool {
     match outcome {
         Outcome::Add(Eval::Store(v)) | Outcome::Extra(v) | Outcome::InvalidKey(v) => {
-            std::mem::swap(dst, v);
+            values.trade(pos, v);
         }
         _ => return false,
     }
@@ -314,7 +315,14 @@ pub(super) fn fill(
                 None => look_up(plan, j, memo, text, row, got, owned),
             },
             _ => {
-                outcome_into(plan.step(j), j < required, cell, row, owned);
+                outcome_into(
+                    plan.step(j),
+                    j < required,
+                    cell,
+                    row,
+                    owned,
+                    &mut work.spare,
+                );
                 *got = Err(());
                 code(owned)
             }
@@ -353,7 +361,7 @@ pub(super) fn fill(
         }
         let written = match *got {
             Ok(i) => put_outcome(&mut values, pos as usize, memo.outcome(i)),
-            Err(()) => swap_outcome(values.get(pos as usize), owned),
+            Err(()) => swap_outcome(&mut values, pos as usize, owned),
         };
         if !written {
             return false;
