@@ -164,6 +164,99 @@ fn prefix_xor(mut x: u64) -> u64 {
     x
 }
 
+/// A line being split by [`Records::simple_line`], between its 64-byte blocks.
+///
+/// Quotes open and close in turn, so the bytes inside quotes are those after an odd number
+/// of quotes, and the commas outside them separate the fields. The quoting is plain when
+/// every opening quote starts a field and every closing one ends it.
+struct LineSplit {
+    /// Whether the end of the last block is inside quotes (all ones then).
+    inside: u64,
+    /// Whether the last block's last byte separates fields (or is before the line).
+    sep_before: u64,
+    /// Whether the last block's last byte closes quotes.
+    close_before: u64,
+    /// Where the field being read starts, past its opening quote if it has one.
+    at: usize,
+    /// Fields written so far.
+    count: usize,
+}
+
+impl Default for LineSplit {
+    fn default() -> Self {
+        LineSplit {
+            inside: 0,
+            sep_before: 1,
+            close_before: 0,
+            at: 0,
+            count: 0,
+        }
+    }
+}
+
+impl LineSplit {
+    /// Takes the block of the line from byte `from` on, `here` its bits that are the
+    /// line's: writes the fields ending in it into `spans` from `count` on (which has a
+    /// slot for each of its bytes) and returns its closing quotes; `None` when the quoting
+    /// is not plain. Inlined, so that the blocks with all bits `here` lose that mask.
+    #[inline(always)]
+    fn block(
+        &mut self,
+        marks: BlockMarks,
+        from: usize,
+        here: u64,
+        spans: &mut [(usize, usize)],
+    ) -> Option<u64> {
+        let (comma, quote) = (marks.comma & here, marks.quote & here);
+        let odd = if quote == 0 {
+            self.inside
+        } else {
+            prefix_xor(quote) ^ self.inside
+        };
+        self.inside = 0u64.wrapping_sub(odd >> 63);
+        let sep = comma & !odd;
+        let (opens, closes) = (quote & odd, quote & !odd);
+        // bit `b`: byte `b - 1` closes quotes
+        let closed = (closes << 1) | self.close_before;
+        // a closing quote in the line's last byte is followed by its end, which is not
+        // among the bytes `here`
+        if opens & !((sep << 1) | self.sep_before) != 0 || closed & here & !sep != 0 {
+            return None;
+        }
+        // a field quoted from the block's first byte on (after a separator at the end of
+        // the last block, or at the line's start)
+        let mut at = self.at + (opens & self.sep_before) as usize;
+        self.sep_before = sep >> 63;
+        self.close_before = closes >> 63;
+        // the fields ending in this block, their quotes left out
+        let slots = &mut spans[self.count..self.count + 64];
+        let mut seps = sep;
+        let mut k = 0;
+        if quote == 0 && closed == 0 {
+            // no quotes at all, what most blocks are
+            while seps != 0 {
+                let end = from + seps.trailing_zeros() as usize;
+                seps &= seps - 1;
+                slots[k] = (at, end);
+                k += 1;
+                at = end + 1;
+            }
+        } else {
+            while seps != 0 {
+                let b = seps.trailing_zeros();
+                seps &= seps - 1;
+                let end = from + b as usize;
+                slots[k] = (at, end - ((closed >> b) & 1) as usize);
+                k += 1;
+                at = end + 1 + ((opens >> b >> 1) & 1) as usize;
+            }
+        }
+        self.at = at;
+        self.count += k;
+        Some(closes)
+    }
+}
+
 /// CSV records (`csv`'s default dialect: comma, double quotes, any line ending) read from a
 /// stripped stream.
 pub(super) struct Records<R> {
@@ -442,90 +535,43 @@ impl<R: Read> Records<R> {
         if len == 0 {
             return false;
         }
-        // Quotes open and close in turn, so the bytes inside quotes are those after an odd
-        // number of quotes, and the commas outside them separate the fields. The quoting
-        // is plain when every opening quote starts a field and every closing one ends it.
-        // Carried from block to block: whether its end is inside quotes (all ones then),
-        // whether its last byte separates fields (or is before the line) and whether it
-        // closes quotes, and where the field being read starts.
-        // `at`: where the field being read starts, past its opening quote if it has one
-        let (mut inside, mut sep_before, mut close_before, mut at) = (0u64, 1u64, 0u64, 0);
-        let mut closes_at_end = 0;
+        // the line's blocks: all the bytes of those before the last are the line's; the
+        // last (1 to 64 of the line's bytes) has the bytes after it too, left out of `here`
+        let blocks = len.div_ceil(64);
+        let last = 64 * (blocks - 1);
+        // a slot per byte and one for the line's last field, so that the blocks write their
+        // fields into them without growing them on the way
         let spans = &mut self.spans;
-        // fields written so far
-        let mut count = 0;
-        for i in 0..len.div_ceil(64) {
-            let from = 64 * i;
-            // the last block of the line has the bytes after it too, left out of `here`
-            let marks = match rest.get(from..from + 64) {
-                Some(block) => block_marks(block.try_into().expect("64 bytes")),
-                None => {
-                    // near the end of the buffer: zeros after it, which mark nothing
-                    let mut padded = [0u8; 64];
-                    padded[..rest.len() - from].copy_from_slice(&rest[from..]);
-                    block_marks(&padded)
-                }
-            };
-            let here = match len - from {
-                n @ ..64 => (1u64 << n) - 1,
-                _ => !0,
-            };
-            let (comma, quote) = (marks.comma & here, marks.quote & here);
-            let odd = if quote == 0 {
-                inside
-            } else {
-                prefix_xor(quote) ^ inside
-            };
-            inside = 0u64.wrapping_sub(odd >> 63);
-            let sep = comma & !odd;
-            let (opens, closes) = (quote & odd, quote & !odd);
-            // bit `b`: byte `b - 1` closes quotes
-            let closed = (closes << 1) | close_before;
-            // a closing quote in the line's last byte is followed by its end, which is not
-            // among the bytes `here`
-            if opens & !((sep << 1) | sep_before) != 0 || closed & here & !sep != 0 {
+        if spans.len() < last + 65 {
+            spans.resize(last + 65, (0, 0));
+        }
+        let mut split = LineSplit::default();
+        for (i, block) in rest[..last].chunks_exact(64).enumerate() {
+            let marks = block_marks(block.try_into().expect("64 bytes"));
+            if split.block(marks, 64 * i, !0, spans).is_none() {
                 return false;
             }
-            // a field quoted from the block's first byte on (after a separator at the end
-            // of the last block, or at the line's start)
-            at += (opens & sep_before) as usize;
-            sep_before = sep >> 63;
-            close_before = closes >> 63;
-            closes_at_end = (closes >> ((len - 1 - from) % 64)) & 1;
-            // the fields ending in this block, their quotes left out, written into slots
-            // of which there are enough for one per byte and the line's last
-            if spans.len() < count + 65 {
-                spans.resize(count + 65, (0, 0));
-            }
-            let slots = &mut spans[count..count + 64];
-            let mut seps = sep;
-            let mut k = 0;
-            if quote == 0 && closed == 0 {
-                // no quotes at all, what most blocks are
-                while seps != 0 {
-                    let end = from + seps.trailing_zeros() as usize;
-                    seps &= seps - 1;
-                    slots[k] = (at, end);
-                    k += 1;
-                    at = end + 1;
-                }
-            } else {
-                while seps != 0 {
-                    let b = seps.trailing_zeros();
-                    seps &= seps - 1;
-                    let end = from + b as usize;
-                    slots[k] = (at, end - ((closed >> b) & 1) as usize);
-                    k += 1;
-                    at = end + 1 + ((opens >> b >> 1) & 1) as usize;
-                }
-            }
-            count += k;
         }
-        if inside != 0 {
+        let marks = match rest.get(last..last + 64) {
+            Some(block) => block_marks(block.try_into().expect("64 bytes")),
+            None => {
+                // near the end of the buffer: zeros after it, which mark nothing
+                let mut padded = [0u8; 64];
+                padded[..rest.len() - last].copy_from_slice(&rest[last..]);
+                block_marks(&padded)
+            }
+        };
+        let n = len - last;
+        let Some(closes) = split.block(marks, last, !0 >> (64 - n), spans) else {
+            return false;
+        };
+        if split.inside != 0 {
             return false;
         }
-        spans[count] = (at, len - closes_at_end as usize);
-        self.n_spans = count + 1;
+        // a closing quote in the line's last byte is followed by its end
+        let closes_at_end = (closes >> (n - 1)) & 1;
+        spans[split.count] = (split.at, len - closes_at_end as usize);
+        self.n_spans = split.count + 1;
         let line_start = self.end + skip;
         self.text = (line_start, line_start + len);
         self.start = self.end;
