@@ -220,6 +220,23 @@ impl LineSplit {
         spans: &mut [(usize, usize)],
     ) -> Option<u64> {
         let (comma, quote) = (marks.comma & here, marks.quote & here);
+        if quote | self.inside | self.close_before == 0 {
+            // no quotes in the block or open at its start, nor one closed just before it,
+            // what most blocks are: every comma separates fields
+            self.sep_before = comma >> 63;
+            let slots = &mut spans[self.count..self.count + 64];
+            let (mut seps, mut at, mut k) = (comma, self.at, 0);
+            while seps != 0 {
+                let end = from + seps.trailing_zeros() as usize;
+                seps &= seps - 1;
+                slots[k] = (at, end);
+                k += 1;
+                at = end + 1;
+            }
+            self.at = at;
+            self.count += k;
+            return Some(0);
+        }
         let odd = if quote == 0 {
             self.inside
         } else {
