@@ -257,28 +257,28 @@ impl LineSplit {
         let mut at = self.at + (opens & self.sep_before) as usize;
         self.sep_before = sep >> 63;
         self.close_before = closes >> 63;
-        // the fields ending in this block, their quotes left out
+        // the fields ending in this block, their quotes left out: those before the first
+        // separator next to a quote as in a block without quotes, the others with a look
+        // at the bits around their separator
         let slots = &mut spans[self.count..self.count + 64];
-        let mut seps = sep;
-        let mut k = 0;
-        if quote == 0 && closed == 0 {
-            // no quotes at all, what most blocks are
-            while seps != 0 {
-                let end = from + seps.trailing_zeros() as usize;
-                seps &= seps - 1;
-                slots[k] = (at, end);
-                k += 1;
-                at = end + 1;
-            }
-        } else {
-            while seps != 0 {
-                let b = seps.trailing_zeros();
-                seps &= seps - 1;
-                let end = from + b as usize;
-                slots[k] = (at, end - ((closed >> b) & 1) as usize);
-                k += 1;
-                at = end + 1 + ((opens >> b >> 1) & 1) as usize;
-            }
+        let next_to_quote = sep & (closed | (opens >> 1));
+        let before = sep & (next_to_quote & next_to_quote.wrapping_neg()).wrapping_sub(1);
+        let (mut seps, mut k) = (before, 0);
+        while seps != 0 {
+            let end = from + seps.trailing_zeros() as usize;
+            seps &= seps - 1;
+            slots[k] = (at, end);
+            k += 1;
+            at = end + 1;
+        }
+        seps = sep ^ before;
+        while seps != 0 {
+            let b = seps.trailing_zeros();
+            seps &= seps - 1;
+            let end = from + b as usize;
+            slots[k] = (at, end - ((closed >> b) & 1) as usize);
+            k += 1;
+            at = end + 1 + ((opens >> b >> 1) & 1) as usize;
         }
         self.at = at;
         self.count += k;
