@@ -1092,6 +1092,90 @@ mod tests {
     }
 
     #[test]
+    fn plainly_quoted_lines_of_every_length_read_as_the_csv_crate_reads_them() {
+        // lines of bare, empty and quoted fields (commas inside some), so that the quotes
+        // and separators of lines the fast path takes fall everywhere in and around its
+        // 64-byte blocks (blocks with and without quotes, quotes open across a block edge,
+        // a quote closed in a block's last byte or the line's), with LF and CRLF endings and
+        // NULs the source drops
+        let mut rng = Rng(0x1234_5678_9abc_def1);
+        let (mut one_line, mut quoted) = (0, 0);
+        for round in 0..1_200 {
+            let mut input = Vec::new();
+            // (the first record is read before the buffer is filled, by `csv-core`)
+            for _ in 0..2 + rng.below(10) {
+                let target = rng.below(260);
+                let mut line = Vec::new();
+                loop {
+                    match rng.below(6) {
+                        0 => {}
+                        1 => line.extend_from_slice(b"\"\""),
+                        2 | 3 => {
+                            line.push(b'"');
+                            let n = rng.below(40);
+                            line.extend((0..n).map(|_| b"ab ,,;:\0"[rng.below(8)]));
+                            line.push(b'"');
+                        }
+                        _ => {
+                            let n = 1 + rng.below(12);
+                            line.extend((0..n).map(|_| b"abcdef 0123.;-\0"[rng.below(15)]));
+                        }
+                    }
+                    if line.len() >= target {
+                        break;
+                    }
+                    line.push(b',');
+                }
+                input.extend(line);
+                input.extend_from_slice(if rng.below(3) == 0 { b"\r\n" } else { b"\n" });
+            }
+            // what `Source` leaves of it: white space at either end stripped, NULs dropped
+            let Some(first) = input.iter().position(|&b| !is_strip_space(b)) else {
+                continue;
+            };
+            let last = input.iter().rposition(|&b| !is_strip_space(b)).unwrap();
+            let stripped: Vec<u8> = input[first..=last]
+                .iter()
+                .copied()
+                .filter(|&b| b != 0)
+                .collect();
+            let mut expected = Vec::new();
+            let mut rdr = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(&stripped[..]);
+            let mut rec = csv::ByteRecord::new();
+            while rdr.read_byte_record(&mut rec).unwrap() {
+                expected.push(rec.iter().map(<[u8]>::to_vec).collect::<Vec<_>>());
+            }
+            for (chunk, len) in [(1 << 20, 128 * 1024), (61, 64), (64, 1), (1 << 20, 100)] {
+                let mut r = Records::with_buffer(Trickle(&input, chunk), len);
+                let (mut got, mut bytes) = (Vec::new(), Vec::new());
+                while r.advance().unwrap() {
+                    if r.is_one_line() {
+                        one_line += 1;
+                        quoted += usize::from(r.bytes().contains(&b'"'));
+                    }
+                    let (text, spans) = r.fields();
+                    got.push(
+                        spans
+                            .iter()
+                            .map(|&(a, b)| text[a..b].to_vec())
+                            .collect::<Vec<_>>(),
+                    );
+                    bytes.extend_from_slice(r.bytes());
+                }
+                assert_eq!(got, expected, "round {round} chunk {chunk} buffer {len}");
+                assert_eq!(bytes, stripped, "round {round} chunk {chunk} buffer {len}");
+            }
+        }
+        assert!(
+            one_line > 6_000 && quoted > 6_000,
+            "{one_line} records read as one line, {quoted} with quotes"
+        );
+    }
+
+    #[test]
     fn marks_are_every_comma_quote_and_carriage_return() {
         let mut line: Vec<u8> = Vec::new();
         for i in 0..300u32 {
