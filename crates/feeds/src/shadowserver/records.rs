@@ -164,6 +164,128 @@ fn prefix_xor(mut x: u64) -> u64 {
     x
 }
 
+/// [`prefix_xor`] of a block's quotes, the cheap way when there are at most two (those of
+/// one quoted field, mostly): ones from the lower bit up to the higher, or to the end.
+fn quote_parity(x: u64) -> u64 {
+    let low = x & x.wrapping_neg();
+    let high = x ^ low;
+    if high & high.wrapping_sub(1) == 0 {
+        high.wrapping_sub(low)
+    } else {
+        prefix_xor(x)
+    }
+}
+
+/// A line being split by [`Records::simple_line`], between its 64-byte blocks.
+///
+/// Quotes open and close in turn, so the bytes inside quotes are those after an odd number
+/// of quotes, and the commas outside them separate the fields. The quoting is plain when
+/// every opening quote starts a field and every closing one ends it.
+struct LineSplit {
+    /// Whether the end of the last block is inside quotes (all ones then).
+    inside: u64,
+    /// Whether the last block's last byte separates fields (or is before the line).
+    sep_before: u64,
+    /// Whether the last block's last byte closes quotes.
+    close_before: u64,
+    /// Where the field being read starts, past its opening quote if it has one.
+    at: usize,
+    /// Fields written so far.
+    count: usize,
+}
+
+impl Default for LineSplit {
+    fn default() -> Self {
+        LineSplit {
+            inside: 0,
+            sep_before: 1,
+            close_before: 0,
+            at: 0,
+            count: 0,
+        }
+    }
+}
+
+impl LineSplit {
+    /// Takes the block of the line from byte `from` on, `here` its bits that are the
+    /// line's: writes the fields ending in it into `spans` from `count` on (which has a
+    /// slot for each of its bytes) and returns its closing quotes; `None` when the quoting
+    /// is not plain. Inlined, so that the blocks with all bits `here` lose that mask.
+    #[inline(always)]
+    fn block(
+        &mut self,
+        marks: BlockMarks,
+        from: usize,
+        here: u64,
+        spans: &mut [(usize, usize)],
+    ) -> Option<u64> {
+        let (comma, quote) = (marks.comma & here, marks.quote & here);
+        if quote | self.inside | self.close_before == 0 {
+            // no quotes in the block or open at its start, nor one closed just before it,
+            // what most blocks are: every comma separates fields
+            self.sep_before = comma >> 63;
+            let slots = &mut spans[self.count..self.count + 64];
+            let (mut seps, mut at, mut k) = (comma, self.at, 0);
+            while seps != 0 {
+                let end = from + seps.trailing_zeros() as usize;
+                seps &= seps - 1;
+                slots[k] = (at, end);
+                k += 1;
+                at = end + 1;
+            }
+            self.at = at;
+            self.count += k;
+            return Some(0);
+        }
+        let odd = if quote == 0 {
+            self.inside
+        } else {
+            quote_parity(quote) ^ self.inside
+        };
+        self.inside = 0u64.wrapping_sub(odd >> 63);
+        let sep = comma & !odd;
+        let (opens, closes) = (quote & odd, quote & !odd);
+        // bit `b`: byte `b - 1` closes quotes
+        let closed = (closes << 1) | self.close_before;
+        // a closing quote in the line's last byte is followed by its end, which is not
+        // among the bytes `here`
+        if opens & !((sep << 1) | self.sep_before) != 0 || closed & here & !sep != 0 {
+            return None;
+        }
+        // a field quoted from the block's first byte on (after a separator at the end of
+        // the last block, or at the line's start)
+        let mut at = self.at + (opens & self.sep_before) as usize;
+        self.sep_before = sep >> 63;
+        self.close_before = closes >> 63;
+        // the fields ending in this block, their quotes left out: those before the first
+        // separator next to a quote as in a block without quotes, the others with a look
+        // at the bits around their separator
+        let slots = &mut spans[self.count..self.count + 64];
+        let next_to_quote = sep & (closed | (opens >> 1));
+        let before = sep & (next_to_quote & next_to_quote.wrapping_neg()).wrapping_sub(1);
+        let (mut seps, mut k) = (before, 0);
+        while seps != 0 {
+            let end = from + seps.trailing_zeros() as usize;
+            seps &= seps - 1;
+            slots[k] = (at, end);
+            k += 1;
+            at = end + 1;
+        }
+        seps = sep ^ before;
+        while seps != 0 {
+            let b = seps.trailing_zeros();
+            seps &= seps - 1;
+            let end = from + b as usize;
+            slots[k] = (at, end - ((closed >> b) & 1) as usize);
+            k += 1;
+            at = end + 1 + ((opens >> b >> 1) & 1) as usize;
+        }
+        self.at = at;
+        self.count += k;
+        Some(closes)
+    }
+}
+
 /// CSV records (`csv`'s default dialect: comma, double quotes, any line ending) read from a
 /// stripped stream.
 pub(super) struct Records<R> {
@@ -442,90 +564,43 @@ impl<R: Read> Records<R> {
         if len == 0 {
             return false;
         }
-        // Quotes open and close in turn, so the bytes inside quotes are those after an odd
-        // number of quotes, and the commas outside them separate the fields. The quoting
-        // is plain when every opening quote starts a field and every closing one ends it.
-        // Carried from block to block: whether its end is inside quotes (all ones then),
-        // whether its last byte separates fields (or is before the line) and whether it
-        // closes quotes, and where the field being read starts.
-        // `at`: where the field being read starts, past its opening quote if it has one
-        let (mut inside, mut sep_before, mut close_before, mut at) = (0u64, 1u64, 0u64, 0);
-        let mut closes_at_end = 0;
+        // the line's blocks: all the bytes of those before the last are the line's; the
+        // last (1 to 64 of the line's bytes) has the bytes after it too, left out of `here`
+        let blocks = len.div_ceil(64);
+        let last = 64 * (blocks - 1);
+        // a slot per byte and one for the line's last field, so that the blocks write their
+        // fields into them without growing them on the way
         let spans = &mut self.spans;
-        // fields written so far
-        let mut count = 0;
-        for i in 0..len.div_ceil(64) {
-            let from = 64 * i;
-            // the last block of the line has the bytes after it too, left out of `here`
-            let marks = match rest.get(from..from + 64) {
-                Some(block) => block_marks(block.try_into().expect("64 bytes")),
-                None => {
-                    // near the end of the buffer: zeros after it, which mark nothing
-                    let mut padded = [0u8; 64];
-                    padded[..rest.len() - from].copy_from_slice(&rest[from..]);
-                    block_marks(&padded)
-                }
-            };
-            let here = match len - from {
-                n @ ..64 => (1u64 << n) - 1,
-                _ => !0,
-            };
-            let (comma, quote) = (marks.comma & here, marks.quote & here);
-            let odd = if quote == 0 {
-                inside
-            } else {
-                prefix_xor(quote) ^ inside
-            };
-            inside = 0u64.wrapping_sub(odd >> 63);
-            let sep = comma & !odd;
-            let (opens, closes) = (quote & odd, quote & !odd);
-            // bit `b`: byte `b - 1` closes quotes
-            let closed = (closes << 1) | close_before;
-            // a closing quote in the line's last byte is followed by its end, which is not
-            // among the bytes `here`
-            if opens & !((sep << 1) | sep_before) != 0 || closed & here & !sep != 0 {
+        if spans.len() < last + 65 {
+            spans.resize(last + 65, (0, 0));
+        }
+        let mut split = LineSplit::default();
+        for (i, block) in rest[..last].chunks_exact(64).enumerate() {
+            let marks = block_marks(block.try_into().expect("64 bytes"));
+            if split.block(marks, 64 * i, !0, spans).is_none() {
                 return false;
             }
-            // a field quoted from the block's first byte on (after a separator at the end
-            // of the last block, or at the line's start)
-            at += (opens & sep_before) as usize;
-            sep_before = sep >> 63;
-            close_before = closes >> 63;
-            closes_at_end = (closes >> ((len - 1 - from) % 64)) & 1;
-            // the fields ending in this block, their quotes left out, written into slots
-            // of which there are enough for one per byte and the line's last
-            if spans.len() < count + 65 {
-                spans.resize(count + 65, (0, 0));
-            }
-            let slots = &mut spans[count..count + 64];
-            let mut seps = sep;
-            let mut k = 0;
-            if quote == 0 && closed == 0 {
-                // no quotes at all, what most blocks are
-                while seps != 0 {
-                    let end = from + seps.trailing_zeros() as usize;
-                    seps &= seps - 1;
-                    slots[k] = (at, end);
-                    k += 1;
-                    at = end + 1;
-                }
-            } else {
-                while seps != 0 {
-                    let b = seps.trailing_zeros();
-                    seps &= seps - 1;
-                    let end = from + b as usize;
-                    slots[k] = (at, end - ((closed >> b) & 1) as usize);
-                    k += 1;
-                    at = end + 1 + ((opens >> b >> 1) & 1) as usize;
-                }
-            }
-            count += k;
         }
-        if inside != 0 {
+        let marks = match rest.get(last..last + 64) {
+            Some(block) => block_marks(block.try_into().expect("64 bytes")),
+            None => {
+                // near the end of the buffer: zeros after it, which mark nothing
+                let mut padded = [0u8; 64];
+                padded[..rest.len() - last].copy_from_slice(&rest[last..]);
+                block_marks(&padded)
+            }
+        };
+        let n = len - last;
+        let Some(closes) = split.block(marks, last, !0 >> (64 - n), spans) else {
+            return false;
+        };
+        if split.inside != 0 {
             return false;
         }
-        spans[count] = (at, len - closes_at_end as usize);
-        self.n_spans = count + 1;
+        // a closing quote in the line's last byte is followed by its end
+        let closes_at_end = (closes >> (n - 1)) & 1;
+        spans[split.count] = (split.at, len - closes_at_end as usize);
+        self.n_spans = split.count + 1;
         let line_start = self.end + skip;
         self.text = (line_start, line_start + len);
         self.start = self.end;
@@ -778,6 +853,28 @@ mod tests {
         }
     }
 
+    #[test]
+    fn quote_parity_is_prefix_xor_with_few_bits_and_many() {
+        let mut rng = Rng(0x5851_f42d_4c95_7f2d);
+        let mut cases = vec![0, 1, 1 << 63, u64::MAX, (1 << 63) | 1];
+        for a in 0..64 {
+            for b in a..64 {
+                cases.push((1u64 << a) | (1u64 << b));
+            }
+        }
+        for _ in 0..2000 {
+            let x = (rng.below(1 << 32) as u64) << 32 | rng.below(1 << 32) as u64;
+            // its lowest one, two and three bits, and all of it
+            let low = |v: u64| v & v.wrapping_neg();
+            let (b1, b2) = (low(x), low(x ^ low(x)));
+            let b3 = low(x ^ b1 ^ b2);
+            cases.extend([b1, b1 | b2, b1 | b2 | b3, x]);
+        }
+        for x in cases {
+            assert_eq!(quote_parity(x), prefix_xor(x), "{x:#x}");
+        }
+    }
+
     /// The fields of `line` when its quoting is plain (the one-line fast path's promise),
     /// read byte by byte.
     fn plain_fields(line: &[u8]) -> Option<Vec<Vec<u8>>> {
@@ -992,6 +1089,90 @@ mod tests {
             }
         }
         assert!(one_line > 1_000, "{one_line} records read as one line");
+    }
+
+    #[test]
+    fn plainly_quoted_lines_of_every_length_read_as_the_csv_crate_reads_them() {
+        // lines of bare, empty and quoted fields (commas inside some), so that the quotes
+        // and separators of lines the fast path takes fall everywhere in and around its
+        // 64-byte blocks (blocks with and without quotes, quotes open across a block edge,
+        // a quote closed in a block's last byte or the line's), with LF and CRLF endings and
+        // NULs the source drops
+        let mut rng = Rng(0x1234_5678_9abc_def1);
+        let (mut one_line, mut quoted) = (0, 0);
+        for round in 0..1_200 {
+            let mut input = Vec::new();
+            // (the first record is read before the buffer is filled, by `csv-core`)
+            for _ in 0..2 + rng.below(10) {
+                let target = rng.below(260);
+                let mut line = Vec::new();
+                loop {
+                    match rng.below(6) {
+                        0 => {}
+                        1 => line.extend_from_slice(b"\"\""),
+                        2 | 3 => {
+                            line.push(b'"');
+                            let n = rng.below(40);
+                            line.extend((0..n).map(|_| b"ab ,,;:\0"[rng.below(8)]));
+                            line.push(b'"');
+                        }
+                        _ => {
+                            let n = 1 + rng.below(12);
+                            line.extend((0..n).map(|_| b"abcdef 0123.;-\0"[rng.below(15)]));
+                        }
+                    }
+                    if line.len() >= target {
+                        break;
+                    }
+                    line.push(b',');
+                }
+                input.extend(line);
+                input.extend_from_slice(if rng.below(3) == 0 { b"\r\n" } else { b"\n" });
+            }
+            // what `Source` leaves of it: white space at either end stripped, NULs dropped
+            let Some(first) = input.iter().position(|&b| !is_strip_space(b)) else {
+                continue;
+            };
+            let last = input.iter().rposition(|&b| !is_strip_space(b)).unwrap();
+            let stripped: Vec<u8> = input[first..=last]
+                .iter()
+                .copied()
+                .filter(|&b| b != 0)
+                .collect();
+            let mut expected = Vec::new();
+            let mut rdr = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(&stripped[..]);
+            let mut rec = csv::ByteRecord::new();
+            while rdr.read_byte_record(&mut rec).unwrap() {
+                expected.push(rec.iter().map(<[u8]>::to_vec).collect::<Vec<_>>());
+            }
+            for (chunk, len) in [(1 << 20, 128 * 1024), (61, 64), (64, 1), (1 << 20, 100)] {
+                let mut r = Records::with_buffer(Trickle(&input, chunk), len);
+                let (mut got, mut bytes) = (Vec::new(), Vec::new());
+                while r.advance().unwrap() {
+                    if r.is_one_line() {
+                        one_line += 1;
+                        quoted += usize::from(r.bytes().contains(&b'"'));
+                    }
+                    let (text, spans) = r.fields();
+                    got.push(
+                        spans
+                            .iter()
+                            .map(|&(a, b)| text[a..b].to_vec())
+                            .collect::<Vec<_>>(),
+                    );
+                    bytes.extend_from_slice(r.bytes());
+                }
+                assert_eq!(got, expected, "round {round} chunk {chunk} buffer {len}");
+                assert_eq!(bytes, stripped, "round {round} chunk {chunk} buffer {len}");
+            }
+        }
+        assert!(
+            one_line > 6_000 && quoted > 6_000,
+            "{one_line} records read as one line, {quoted} with quotes"
+        );
     }
 
     #[test]
