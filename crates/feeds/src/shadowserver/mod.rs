@@ -575,6 +575,19 @@ impl<'a> RowView<'a> {
         }
     }
 
+    /// [`RowView::cell`]'s bytes, without making them a `str` again (whose ends would be
+    /// checked to be character boundaries): for comparing a cell with remembered texts.
+    #[inline]
+    fn cell_bytes(&self, col: usize) -> Option<&'a [u8]> {
+        match self.cells {
+            Cells::Text { text, spans } => {
+                let &(from, to) = spans.get(col)?;
+                text.as_bytes().get(from..to)
+            }
+            Cells::Decoded(cells) => cells.get(col).map(String::as_bytes),
+        }
+    }
+
     #[inline]
     fn slot(&self, slot: usize) -> Option<&'a str> {
         self.cell(self.plan.name_col[slot])
@@ -957,10 +970,9 @@ impl Memo {
     /// The outcome for `text` when it is the text looked up last and the trial is over
     /// (when [`Memo::index`] would find it without hashing and without counting).
     #[inline]
-    fn again(&self, text: &str) -> Option<usize> {
+    fn again(&self, text: &[u8]) -> Option<usize> {
         let i = self.last?;
-        (self.lookups >= MEMO_TRIAL && same_text(self.texts[i].as_bytes(), text.as_bytes()))
-            .then_some(i)
+        (self.lookups >= MEMO_TRIAL && same_text(self.texts[i].as_bytes(), text)).then_some(i)
     }
 
     /// The outcome for `text` when the front table holds it and the trial is over (when
@@ -1104,10 +1116,17 @@ fn plain_into(step: &Step, cell: &str, out: &mut Outcome, spare: &mut Vec<String
     if matches!(plain, Plain::Address | Plain::HostName) {
         text.push_str(cell);
     }
-    *out = match plain {
-        Plain::HttpDate => Outcome::Extra(Value::String(text)),
-        _ => Outcome::Add(Eval::Store(Value::String(text))),
-    };
+    // back where it was taken from when that is the outcome's place (most rows), without
+    // dropping and rebuilding the outcome
+    match (plain, &mut *out) {
+        (Plain::HttpDate, Outcome::Extra(Value::String(s)))
+        | (
+            Plain::Timestamp | Plain::Address | Plain::HostName,
+            Outcome::Add(Eval::Store(Value::String(s))),
+        ) => *s = text,
+        (Plain::HttpDate, out) => *out = Outcome::Extra(Value::String(text)),
+        (_, out) => *out = Outcome::Add(Eval::Store(Value::String(text))),
+    }
     true
 }
 

@@ -254,21 +254,25 @@ pub(super) struct Lane {
     pub(super) remembered: bool,
 }
 
-/// Step `j`'s outcome for `text` through its memo, when it is not the text of the last row:
-/// where the memo keeps it (`got`), or worked out into `owned`. Its code.
+/// Step `j`'s outcome for the cell `bytes` of `column` through its memo, when it is not
+/// the text of the last row: where the memo keeps it (`got`), or worked out into `owned`.
+/// Its code.
+#[allow(clippy::too_many_arguments)]
 fn look_up(
     plan: &Plan,
     j: usize,
     memo: &mut super::Memo,
-    text: &str,
+    column: usize,
+    bytes: &[u8],
     row: &RowView<'_>,
     got: &mut Result<usize, ()>,
     owned: &mut Outcome,
 ) -> u8 {
-    if let Some(i) = memo.in_front(text.as_bytes()) {
+    if let Some(i) = memo.in_front(bytes) {
         *got = Ok(i);
         return memo.code(i);
     }
+    let text = row.cell(column).unwrap_or_default();
     let required = j < plan.required.len();
     match memo.index(text, || outcome(plan.step(j), required, Some(text), row)) {
         Ok(i) => {
@@ -305,16 +309,18 @@ pub(super) fn fill(
         .zip(work.codes.iter_mut());
     for (j, ((((lane, memo), got), owned), code_of)) in steps.enumerate() {
         let Some(column) = lane.column else { continue };
-        let cell = row.cell(column);
-        let c = match cell {
-            Some(text) if lane.remembered && remember && !memo.is_off() => match memo.again(text) {
-                Some(i) => {
-                    *got = Ok(i);
-                    memo.code(i)
+        let c = match row.cell_bytes(column) {
+            Some(bytes) if lane.remembered && remember && !memo.is_off() => {
+                match memo.again(bytes) {
+                    Some(i) => {
+                        *got = Ok(i);
+                        memo.code(i)
+                    }
+                    None => look_up(plan, j, memo, column, bytes, row, got, owned),
                 }
-                None => look_up(plan, j, memo, text, row, got, owned),
-            },
+            }
             _ => {
+                let cell = row.cell(column);
                 outcome_into(
                     plan.step(j),
                     j < required,
