@@ -450,35 +450,94 @@ impl Event {
     ///
     /// When the indices do not ascend or one is out of `order`'s range.
     pub fn reshape(&mut self, order: &FieldOrder, indices: &[usize]) -> FieldValues<'_> {
-        self.changed();
-        for (_, v) in self.fields.drain(indices.len().min(self.fields.len())..) {
-            keep_string(&mut self.spare, v);
-        }
         let mut last = None;
-        let mut ascending = |i: usize| {
+        let names = indices.iter().map(|&i| {
             assert!(
                 last.is_none_or(|l| l < i) && i < order.names.len(),
                 "Event::reshape: field indices must ascend within the order"
             );
             last = Some(i);
             &order.names[i]
-        };
+        });
+        self.rename(names)
+    }
+
+    /// [`Event::reshape`] with names picked out of an order once ([`FieldOrder::list`]),
+    /// for a reader that gives its events the same few lists of fields row after row.
+    pub fn reshape_to(&mut self, list: &FieldList) -> FieldValues<'_> {
+        self.rename(list.names.iter())
+    }
+
+    /// Gives the event the fields `names` (ascending), keeping the values by position.
+    #[inline]
+    fn rename<'n>(
+        &mut self,
+        names: impl ExactSizeIterator<Item = &'n FieldName>,
+    ) -> FieldValues<'_> {
+        self.changed();
+        let n = names.len();
+        for (_, v) in self.fields.drain(n.min(self.fields.len())..) {
+            keep_string(&mut self.spare, v);
+        }
         // the fields the event has, renamed in place; then new ones, null
         let kept = self.fields.len();
-        for ((k, _), &i) in self.fields.iter_mut().zip(indices) {
-            match (k, ascending(i)) {
+        let mut names = names;
+        for ((k, _), name) in self.fields.iter_mut().zip(names.by_ref()) {
+            match (k, name) {
                 (FieldName::Static(a), FieldName::Static(b)) => *a = b,
                 (k, name) => *k = name.clone(),
             }
         }
-        for &i in indices.iter().skip(kept) {
-            let name = ascending(i).clone();
-            self.fields.push((name, Value::Null));
+        debug_assert_eq!(self.fields.len(), kept);
+        for name in names {
+            self.fields.push((name.clone(), Value::Null));
         }
         FieldValues {
             fields: &mut self.fields,
             spare: &mut self.spare,
         }
+    }
+}
+
+/// Names of a [`FieldOrder`], ascending, picked out once by [`FieldOrder::list`] for
+/// [`Event::reshape_to`].
+#[derive(Debug, Clone, Default)]
+pub struct FieldList {
+    names: Vec<FieldName>,
+}
+
+impl FieldList {
+    /// How many names there are.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+}
+
+impl FieldOrder {
+    /// The names at `indices`, for [`Event::reshape_to`].
+    ///
+    /// # Panics
+    ///
+    /// When the indices do not ascend or one is out of range, as [`Event::reshape`].
+    pub fn list(&self, indices: &[usize]) -> FieldList {
+        let mut last = None;
+        let names = indices
+            .iter()
+            .map(|&i| {
+                assert!(
+                    last.is_none_or(|l| l < i) && i < self.names.len(),
+                    "FieldOrder::list: field indices must ascend within the order"
+                );
+                last = Some(i);
+                self.names[i].clone()
+            })
+            .collect();
+        FieldList { names }
     }
 }
 
@@ -905,6 +964,40 @@ mod tests {
         let kept = e.spare_string();
         assert_eq!(kept.as_ptr(), b);
         assert_eq!(e.to_json_line(), r#"{"a":1,"b":8}"#);
+    }
+
+    #[test]
+    fn reshape_to_a_list_is_reshape_by_indices() {
+        let order = FieldOrder::new(
+            ["a", "b", "c", "d"]
+                .map(std::borrow::Cow::Borrowed)
+                .into_iter()
+                .chain([std::borrow::Cow::Owned("extra.e".to_string())]),
+        );
+        let lists: [&[usize]; 6] = [&[0, 1, 2, 3, 4], &[1, 3], &[], &[0, 4], &[2], &[0, 1, 2, 3]];
+        let (mut by_indices, mut by_list) = (Event::new(), Event::new());
+        for (row, indices) in lists.iter().enumerate() {
+            let list = order.list(indices);
+            assert_eq!(list.len(), indices.len());
+            let mut a = by_indices.reshape(&order, indices);
+            let mut b = by_list.reshape_to(&list);
+            assert_eq!(a.len(), b.len());
+            for pos in 0..a.len() {
+                a.set_str(pos, &format!("{row}.{pos}"));
+                b.set_str(pos, &format!("{row}.{pos}"));
+            }
+            assert_eq!(by_indices, by_list);
+            let names: Vec<&str> = by_list.iter().map(|(k, _)| k).collect();
+            let wanted: Vec<&str> = indices.iter().map(|&i| order.name(i)).collect();
+            assert_eq!(names, wanted);
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "must ascend")]
+    fn a_list_refuses_indices_out_of_order() {
+        let order = FieldOrder::new(["a", "b"].map(std::borrow::Cow::Borrowed));
+        order.list(&[1, 0]);
     }
 
     #[test]

@@ -1643,8 +1643,12 @@ impl<R: Read + Send> RowStream for Parser<R> {
                     Ok(()) => {
                         // (learnt before the values move into the event)
                         if work.shaped {
-                            work.shapes
-                                .learn(&work.scratch, &work.codes, &work.leftover);
+                            work.shapes.learn(
+                                &plan.order,
+                                &work.scratch,
+                                &work.codes,
+                                &work.leftover,
+                            );
                         }
                         event.refill(&plan.order, work.scratch.fields());
                         Ok(())

@@ -23,7 +23,7 @@ use serde_json::Value;
 
 use super::harmonize::{AddError, Eval};
 use super::{Event, Outcome, Plan, RowView, Scratch, Work, outcome, outcome_into, raw_value};
-use baken_model::FieldValues;
+use baken_model::{FieldList, FieldOrder, FieldValues};
 
 /// The code of a step that has no column in this report (optional steps only).
 pub(super) const SKIP: u8 = 0;
@@ -85,8 +85,8 @@ pub(super) struct Shape {
     codes: Vec<u8>,
     /// The columns left to `extra`, with their cells' class, as [`parse_row`] lists them.
     leftover: Vec<(usize, CellClass)>,
-    /// The event's fields: ascending indices into [`Plan::order`].
-    fields: Vec<usize>,
+    /// The event's fields: their names, picked out of [`Plan::order`].
+    fields: FieldList,
     /// Per step: the position in `fields` its value goes to, or [`NOWHERE`].
     dest: Vec<u32>,
     /// Constant fields: position and value.
@@ -123,6 +123,7 @@ impl Shapes {
     /// `scratch` (successfully), and makes it the current one.
     pub(super) fn learn(
         &mut self,
+        order: &FieldOrder,
         scratch: &Scratch,
         codes: &[u8],
         leftover: &[(usize, CellClass)],
@@ -152,7 +153,7 @@ impl Shapes {
                 .map(|&(slot, class)| (slot, class, NOWHERE))
                 .collect(),
             raw: NOWHERE,
-            fields: Vec::new(),
+            fields: FieldList::default(),
         };
         for (pos, &f) in fields.iter().enumerate() {
             let pos = u32::try_from(pos).expect("an event has fewer than 2^32 fields");
@@ -177,7 +178,7 @@ impl Shapes {
             self.current = None;
             return;
         }
-        shape.fields = fields;
+        shape.fields = order.list(&fields);
         let i = if self.list.len() < MAX_SHAPES {
             self.list.push(shape);
             self.list.len() - 1
@@ -353,7 +354,7 @@ pub(super) fn fill(
     shapes.current = Some(current);
     let shape = &shapes.list[current];
     // the values, each at its place
-    let mut values = event.reshape(&plan.order, &shape.fields);
+    let mut values = event.reshape_to(&shape.fields);
     for (pos, v) in &shape.consts {
         values.set(*pos as usize, v);
     }
