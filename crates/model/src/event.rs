@@ -592,8 +592,12 @@ impl FieldValues<'_> {
     pub fn set_str(&mut self, position: usize, text: &str) {
         let dst = &mut self.fields[position].1;
         if let Value::String(d) = dst {
-            d.clear();
-            d.push_str(text);
+            // rows often repeat a value at the same place: a comparison inline is cheaper
+            // than a copy through `memcpy`
+            if !same_text(d.as_bytes(), text.as_bytes()) {
+                d.clear();
+                d.push_str(text);
+            }
             return;
         }
         let mut s = take_string(self.spare);
@@ -649,6 +653,41 @@ fn position_in(fields: &[(FieldName, Value)], key: &str) -> Result<usize, usize>
             None => cmp_bytes(k, key),
         }
     })
+}
+
+/// `a == b`, eight bytes at a time and inline: field values and cell texts are short, where
+/// a call into `memcmp` per comparison costs more than the comparison. The last bytes are compared as
+/// one (overlapping) word rather than one by one.
+#[inline]
+pub fn same_text(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    // the first `N` bytes and the last `N` (which may overlap), as numbers
+    fn ends<const N: usize>(x: &[u8]) -> ([u8; N], [u8; N]) {
+        let first = x.first_chunk::<N>().copied().unwrap_or([0; N]);
+        let last = x.last_chunk::<N>().copied().unwrap_or([0; N]);
+        (first, last)
+    }
+    match n {
+        0 => true,
+        1 => a[0] == b[0],
+        2..=3 => ends::<2>(a) == ends::<2>(b),
+        4..=7 => ends::<4>(a) == ends::<4>(b),
+        _ => {
+            let mut i = 0;
+            while i + 8 < n {
+                let (x, _) = ends::<8>(&a[i..]);
+                let (y, _) = ends::<8>(&b[i..]);
+                if x != y {
+                    return false;
+                }
+                i += 8;
+            }
+            ends::<8>(a).1 == ends::<8>(b).1
+        }
+    }
 }
 
 /// `a.cmp(b)` (the order of `str`), eight bytes at a time: field names are short and share
@@ -964,6 +1003,26 @@ mod tests {
         let kept = e.spare_string();
         assert_eq!(kept.as_ptr(), b);
         assert_eq!(e.to_json_line(), r#"{"a":1,"b":8}"#);
+    }
+
+    #[test]
+    fn same_text_is_byte_equality_at_every_length_and_every_differing_byte() {
+        for n in 0..=40usize {
+            let a: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
+            assert!(same_text(&a, &a.clone()), "length {n}");
+            for at in 0..n {
+                let mut b = a.clone();
+                b[at] ^= 0x20;
+                assert!(!same_text(&a, &b), "length {n}, byte {at} differs");
+            }
+            let mut longer = a.clone();
+            longer.push(b'a');
+            assert!(
+                !same_text(&a, &longer) && !same_text(&longer, &a),
+                "lengths {n}, {}",
+                n + 1
+            );
+        }
     }
 
     #[test]

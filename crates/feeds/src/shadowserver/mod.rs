@@ -55,7 +55,7 @@ pub use schema::{
     FieldRule, Report, SCHEMA_ENV, Schema, SchemaError, Target, report_name_from_file_name,
 };
 
-use baken_model::FieldOrder;
+use baken_model::{FieldOrder, same_text};
 
 use crate::{Event, FeedError, Options, Row, RowError, RowInto, RowStream, Rows};
 use convert::RowLookup;
@@ -863,41 +863,6 @@ fn front_place(text: &[u8]) -> usize {
 /// After this many lookups a step whose texts repeat less than half of the time is no
 /// longer remembered.
 const MEMO_TRIAL: u32 = 4096;
-
-/// `a == b`, eight bytes at a time and inline: cell texts are short, where a call into
-/// `memcmp` per comparison costs more than the comparison. The last bytes are compared as
-/// one (overlapping) word rather than one by one.
-#[inline]
-fn same_text(a: &[u8], b: &[u8]) -> bool {
-    let n = a.len();
-    if n != b.len() {
-        return false;
-    }
-    // the first `N` bytes and the last `N` (which may overlap), as numbers
-    fn ends<const N: usize>(x: &[u8]) -> ([u8; N], [u8; N]) {
-        let first = x.first_chunk::<N>().copied().unwrap_or([0; N]);
-        let last = x.last_chunk::<N>().copied().unwrap_or([0; N]);
-        (first, last)
-    }
-    match n {
-        0 => true,
-        1 => a[0] == b[0],
-        2..=3 => ends::<2>(a) == ends::<2>(b),
-        4..=7 => ends::<4>(a) == ends::<4>(b),
-        _ => {
-            let mut i = 0;
-            while i + 8 < n {
-                let (x, _) = ends::<8>(&a[i..]);
-                let (y, _) = ends::<8>(&b[i..]);
-                if x != y {
-                    return false;
-                }
-                i += 8;
-            }
-            ends::<8>(a).1 == ends::<8>(b).1
-        }
-    }
-}
 
 impl Memo {
     /// The outcome for `text`, computed by `compute` unless remembered.
