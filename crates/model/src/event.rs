@@ -596,12 +596,12 @@ impl FieldValues<'_> {
             // than a copy through `memcpy`
             if !same_text(d.as_bytes(), text.as_bytes()) {
                 d.clear();
-                d.push_str(text);
+                push_short(d, text);
             }
             return;
         }
         let mut s = take_string(self.spare);
-        s.push_str(text);
+        push_short(&mut s, text);
         *dst = Value::String(s);
     }
 
@@ -688,6 +688,21 @@ pub fn same_text(a: &[u8], b: &[u8]) -> bool {
             ends::<8>(a).1 == ends::<8>(b).1
         }
     }
+}
+
+/// `out.push_str(text)`, with the copy of a text of up to 24 bytes (most values) written
+/// inline for its length rather than through a call into `memcpy`.
+#[inline]
+fn push_short(out: &mut String, text: &str) {
+    macro_rules! by_length {
+        ($($n:literal)*) => {
+            match text.len() {
+                $($n => out.push_str(&text[..$n]),)*
+                _ => out.push_str(text),
+            }
+        };
+    }
+    by_length!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24)
 }
 
 /// `a.cmp(b)` (the order of `str`), eight bytes at a time: field names are short and share
