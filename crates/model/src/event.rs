@@ -1041,6 +1041,17 @@ mod tests {
     }
 
     #[test]
+    fn short_strings_are_pushed_whole_at_every_length() {
+        for n in 0..40 {
+            for text in ["a".repeat(n), "é".repeat(n / 2), "x€".repeat(n / 4)] {
+                let mut out = String::from("before ");
+                push_short(&mut out, &text);
+                assert_eq!(out, format!("before {text}"), "length {}", text.len());
+            }
+        }
+    }
+
+    #[test]
     fn reshape_to_a_list_is_reshape_by_indices() {
         let order = FieldOrder::new(
             ["a", "b", "c", "d"]
