@@ -5,7 +5,7 @@
 //! 16 address bits) and a binary search over the few range starts in that bucket: two or
 //! three cache lines per lookup, whatever the size of the table.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
@@ -187,18 +187,25 @@ impl PrefixMap {
     #[inline]
     pub(crate) fn longest(&self, ip: IpAddr) -> Option<(IpNet, u32)> {
         match ip {
+            // the host bits cleared here: `trunc` is not inlined and computes the mask again
             IpAddr::V4(a) => {
-                let hit = self.v4.find(u32::from(a));
+                let a = u32::from(a);
+                let hit = self.v4.find(a);
                 (hit.len != NONE).then(|| {
-                    let net = Ipv4Net::new(a, hit.len).expect("a stored prefix length");
-                    (IpNet::V4(net.trunc()), hit.value)
+                    let mask = u32::MAX.checked_shl(32 - u32::from(hit.len)).unwrap_or(0);
+                    let net = Ipv4Net::new(Ipv4Addr::from(a & mask), hit.len)
+                        .expect("a stored prefix length");
+                    (IpNet::V4(net), hit.value)
                 })
             }
             IpAddr::V6(a) => {
-                let hit = self.v6.find(u128::from(a));
+                let a = u128::from(a);
+                let hit = self.v6.find(a);
                 (hit.len != NONE).then(|| {
-                    let net = Ipv6Net::new(a, hit.len).expect("a stored prefix length");
-                    (IpNet::V6(net.trunc()), hit.value)
+                    let mask = u128::MAX.checked_shl(128 - u32::from(hit.len)).unwrap_or(0);
+                    let net = Ipv6Net::new(Ipv6Addr::from(a & mask), hit.len)
+                        .expect("a stored prefix length");
+                    (IpNet::V6(net), hit.value)
                 })
             }
         }
@@ -239,8 +246,6 @@ impl PrefixMap {
 
 #[cfg(test)]
 mod tests {
-    use std::net::{Ipv4Addr, Ipv6Addr};
-
     use super::*;
 
     fn v4(s: &str) -> IpAddr {
@@ -304,6 +309,28 @@ mod tests {
         check(&m, v6("2001:db9::"), None);
         check(&m, v6("::"), None);
         check(&m, v6("ffff::"), None);
+    }
+
+    #[test]
+    fn the_longest_network_has_its_host_bits_cleared_at_every_length() {
+        for addr in [v4("198.18.185.155"), v4("255.255.255.255"), v4("0.0.0.1")] {
+            for len in 0..=32 {
+                let net = IpNet::new(addr, len).unwrap().trunc();
+                let m = PrefixMap::new(vec![(net, 7)]);
+                assert_eq!(m.longest(addr), Some((net, 7)), "{addr} in {net}");
+            }
+        }
+        for addr in [
+            v6("2001:db8:85a3::8a2e:370:7334"),
+            v6("ffff::ffff"),
+            v6("::1"),
+        ] {
+            for len in 0..=128 {
+                let net = IpNet::new(addr, len).unwrap().trunc();
+                let m = PrefixMap::new(vec![(net, 7)]);
+                assert_eq!(m.longest(addr), Some((net, 7)), "{addr} in {net}");
+            }
+        }
     }
 
     #[test]
