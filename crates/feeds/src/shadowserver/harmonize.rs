@@ -512,6 +512,7 @@ pub(crate) fn fqdn_sanitize(v: PyVal<'_>) -> Option<String> {
 /// digits, hyphens and dots, at least one letter, labels of 1 to 63 characters. Such a name
 /// is no IP address (a letter), has no URL parts (no `:`, `/`, `?` or `#`), is lower case
 /// (a letter and no capital) and is its own IDNA form. `None`: not of that form.
+#[inline]
 pub(crate) fn plain_host_name(s: &str) -> Option<bool> {
     let b = s.as_bytes();
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]

@@ -257,6 +257,7 @@ fn real_date(year: u32, month: u32, day: u32) -> bool {
 /// naming a real date and time: neither the ISO check nor the plain form applies to that
 /// shape, so `sanitize` reaches [`http_date`]. Appended to `out`; `false` (and `out` as it
 /// was) for anything else.
+#[inline]
 pub(crate) fn http_date_iso_into(cell: &str, out: &mut String) -> bool {
     const DAYS: NameTable<8> = NameTable::new(&DAY_NAMES, 0xb337_ff2d);
     const MONTHS: NameTable<16> = NameTable::new(&MONTH_NAMES, 0xcf24_cf6f);
