@@ -1122,6 +1122,20 @@ mod tests {
             check_host_name(&"1.".repeat(len)[..len]);
         }
         assert!(plain > 200, "{plain}");
+        // every byte, not only those of UTF-8 text, in every place of the SSE2 path's names
+        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+        for len in 16..=64 {
+            let name: Vec<u8> = b"a0-z.9q".iter().copied().cycle().take(len).collect();
+            assert_eq!(plain_host_name_sse2(&name), plain_host_name_bytes(&name));
+            for at in 0..len {
+                for c in 0..=255 {
+                    let mut other = name.clone();
+                    other[at] = c;
+                    let got = plain_host_name_sse2(&other);
+                    assert_eq!(got, plain_host_name_bytes(&other), "{other:?}");
+                }
+            }
+        }
         for (name, plain) in [
             ("a".repeat(63), true),
             ("a".repeat(64), false),
