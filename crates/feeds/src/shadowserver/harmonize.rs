@@ -512,8 +512,18 @@ pub(crate) fn fqdn_sanitize(v: PyVal<'_>) -> Option<String> {
 /// digits, hyphens and dots, at least one letter, labels of 1 to 63 characters. Such a name
 /// is no IP address (a letter), has no URL parts (no `:`, `/`, `?` or `#`), is lower case
 /// (a letter and no capital) and is its own IDNA form. `None`: not of that form.
+#[inline]
 pub(crate) fn plain_host_name(s: &str) -> Option<bool> {
     let b = s.as_bytes();
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    if (16..=64).contains(&b.len()) {
+        return plain_host_name_sse2(b);
+    }
+    plain_host_name_bytes(b)
+}
+
+/// [`plain_host_name`] one byte at a time, for any length (and where SSE2 is not at hand).
+fn plain_host_name_bytes(b: &[u8]) -> Option<bool> {
     let mut letter = false;
     let mut label = 0usize;
     for &c in b {
@@ -532,6 +542,50 @@ pub(crate) fn plain_host_name(s: &str) -> Option<bool> {
         }
     }
     (letter && label > 0).then_some(true)
+}
+
+/// [`plain_host_name`] for a name of 16 to 64 bytes, sixteen bytes at a time with SSE2
+/// (through `safe_arch`, as `std::arch` would need `unsafe` here): one bit per byte for
+/// the bytes of the name's alphabet, the letters and the dots, then the labels from the dots.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+fn plain_host_name_sse2(b: &[u8]) -> Option<bool> {
+    use safe_arch::{
+        bitand_m128i, bitor_m128i, cmp_eq_mask_i8_m128i, cmp_gt_mask_i8_m128i,
+        cmp_lt_mask_i8_m128i, load_unaligned_m128i, move_mask_i8_m128i, set_splat_i8_m128i,
+    };
+    let n = b.len();
+    assert!((16..=64).contains(&n), "a name of 16 to 64 bytes");
+    // bytes from `lo` to `hi` (ASCII): bytes from 0x80 are negative as `i8`, below both
+    let range = |v, lo: u8, hi: u8| {
+        let above = cmp_gt_mask_i8_m128i(v, set_splat_i8_m128i(lo as i8 - 1));
+        bitand_m128i(
+            above,
+            cmp_lt_mask_i8_m128i(v, set_splat_i8_m128i(hi as i8 + 1)),
+        )
+    };
+    let bits = |mask| u64::from(move_mask_i8_m128i(mask) as u16);
+    let (mut alphabet, mut letters, mut dots) = (0u64, 0u64, 0u64);
+    let mut next = 0;
+    while next < n {
+        // the last block ends at the name's end, over part of the one before it
+        let at = next.min(n - 16);
+        let v = load_unaligned_m128i(b[at..at + 16].try_into().expect("16 bytes"));
+        let letter = range(v, b'a', b'z');
+        let dot = cmp_eq_mask_i8_m128i(v, set_splat_i8_m128i(b'.' as i8));
+        let digit_or_hyphen = bitor_m128i(
+            range(v, b'0', b'9'),
+            cmp_eq_mask_i8_m128i(v, set_splat_i8_m128i(b'-' as i8)),
+        );
+        alphabet |= bits(bitor_m128i(bitor_m128i(letter, dot), digit_or_hyphen)) << at;
+        letters |= bits(letter) << at;
+        dots |= bits(dot) << at;
+        next += 16;
+    }
+    let all = u64::MAX >> (64 - n);
+    // no dot first, last or after a dot: labels of at least one byte; and of at most 63,
+    // as all are when the name is shorter than 64 bytes or has a dot
+    let labels = dots & 1 == 0 && dots >> (n - 1) == 0 && dots & (dots >> 1) == 0;
+    (alphabet == all && letters != 0 && labels && (n < 64 || dots != 0)).then_some(true)
 }
 
 /// `FQDN.is_valid(value)` without sanitising.
@@ -1003,4 +1057,99 @@ fn transport_ok(s: &str) -> bool {
     // `ax.25`: the dot matches any character but a newline
     let c: Vec<char> = s.chars().collect();
     c.len() == 5 && c[0] == 'a' && c[1] == 'x' && c[2] != '\n' && c[3] == '2' && c[4] == '5'
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Checks [`plain_host_name`] against [`plain_host_name_bytes`] (the same on machines
+    /// without SSE2).
+    fn check_host_name(name: &str) -> Option<bool> {
+        let got = plain_host_name(name);
+        assert_eq!(got, plain_host_name_bytes(name.as_bytes()), "{name:?}");
+        got
+    }
+
+    /// Every ASCII character and a few longer ones.
+    fn every_char() -> impl Iterator<Item = char> {
+        (0..=127u8)
+            .map(char::from)
+            .chain(['\u{80}', 'é', 'ü', '€', '\u{10ffff}'])
+    }
+
+    #[test]
+    fn plain_host_names_in_blocks_equal_byte_by_byte() {
+        let mut plain = 0;
+        for len in 1..=80 {
+            // letters, digits and hyphens, with dots every few bytes or none
+            for every in [0, 2, 5, 16, 63, 64] {
+                let name: String = (0..len)
+                    .map(|i| match i % 7 {
+                        _ if every > 0 && i % (every + 1) == every => '.',
+                        0 => 'a',
+                        1 => 'z',
+                        2 => '0',
+                        3 => '9',
+                        4 => '-',
+                        5 => 'q',
+                        _ => '5',
+                    })
+                    .collect();
+                plain += usize::from(check_host_name(&name) == Some(true));
+                // every character in every place
+                for at in 0..len {
+                    for c in every_char() {
+                        let mut other = name.clone();
+                        other.replace_range(at..at + 1, c.encode_utf8(&mut [0; 4]));
+                        check_host_name(&other);
+                    }
+                }
+            }
+            // one dot or two in every place (first, last, doubled), around labels of 63
+            // and 64 bytes
+            let name = "x".repeat(len);
+            for i in 0..len {
+                for j in i..len {
+                    let mut other = name.clone().into_bytes();
+                    other[i] = b'.';
+                    other[j] = b'.';
+                    check_host_name(std::str::from_utf8(&other).unwrap());
+                }
+            }
+            // no letter
+            check_host_name(&"7".repeat(len));
+            check_host_name(&"1.".repeat(len)[..len]);
+        }
+        assert!(plain > 200, "{plain}");
+        // every byte, not only those of UTF-8 text, in every place of the SSE2 path's names
+        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+        for len in 16..=64 {
+            let name: Vec<u8> = b"a0-z.9q".iter().copied().cycle().take(len).collect();
+            assert_eq!(plain_host_name_sse2(&name), plain_host_name_bytes(&name));
+            for at in 0..len {
+                for c in 0..=255 {
+                    let mut other = name.clone();
+                    other[at] = c;
+                    let got = plain_host_name_sse2(&other);
+                    assert_eq!(got, plain_host_name_bytes(&other), "{other:?}");
+                }
+            }
+        }
+        for (name, plain) in [
+            ("a".repeat(63), true),
+            ("a".repeat(64), false),
+            (format!("{}.{}", "a".repeat(63), "b".repeat(63)), true),
+            (format!("{}.{}", "a".repeat(64), "b".repeat(3)), false),
+            (format!("{}.{}", "a".repeat(3), "b".repeat(64)), false),
+            (format!("{}.{}", "a".repeat(31), "b".repeat(32)), true),
+            (format!("{}-{}", "a".repeat(31), "b".repeat(32)), false),
+            ("host-198-51-100-7.example.net".to_string(), true),
+            ("host-198-51-100-7.Example.net".to_string(), false),
+            ("198-51-100-7.0123456789.net".to_string(), true),
+            ("198-51-100-7.0123456789.123".to_string(), false),
+        ] {
+            assert_eq!(check_host_name(&name), plain.then_some(true), "{name:?}");
+        }
+    }
 }

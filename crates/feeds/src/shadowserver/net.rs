@@ -94,37 +94,47 @@ impl std::fmt::Display for Addr {
     }
 }
 
-/// Python's `IPv4Address(str)` parser: four decimal octets, no leading zeros. One pass over
-/// the bytes (every address of every report goes through here, several times).
+/// Python's `IPv4Address(str)` parser: four decimal octets, no leading zeros. One octet at
+/// a time, its one to three digits read in turn (every address of every report goes through
+/// here, several times).
 pub(crate) fn parse_v4(s: &str) -> Option<u32> {
     let b = s.as_bytes();
     if !(7..=15).contains(&b.len()) {
         return None;
     }
-    let (mut out, mut octet, mut digits, mut dots) = (0u32, 0u32, 0u32, 0u32);
-    for &c in b {
-        if c == b'.' {
-            if digits == 0 || dots == 3 {
+    let digit = |i: usize| {
+        let d = b.get(i)?.wrapping_sub(b'0');
+        (d <= 9).then_some(u32::from(d))
+    };
+    let (mut out, mut at) = (0u32, 0usize);
+    for octet in 0..4 {
+        if octet > 0 {
+            if b.get(at) != Some(&b'.') {
                 return None;
             }
-            out = (out << 8) | octet;
-            (octet, digits) = (0, 0);
-            dots += 1;
-        } else if c.is_ascii_digit() {
-            // a second digit after a leading zero, or a fourth digit
-            if (digits == 1 && octet == 0) || digits == 3 {
-                return None;
-            }
-            octet = octet * 10 + u32::from(c - b'0');
-            digits += 1;
-            if octet > 255 {
-                return None;
-            }
-        } else {
-            return None;
+            at += 1;
         }
+        let mut value = digit(at)?;
+        at += 1;
+        // a second digit, not after a leading zero, and a third
+        if let Some(d) = digit(at) {
+            if value == 0 {
+                return None;
+            }
+            value = value * 10 + d;
+            at += 1;
+            if let Some(d) = digit(at) {
+                value = value * 10 + d;
+                at += 1;
+                if value > 255 {
+                    return None;
+                }
+            }
+        }
+        out = (out << 8) | value;
     }
-    (dots == 3 && digits > 0).then_some((out << 8) | octet)
+    // a fourth digit or anything else after the last octet
+    (at == b.len()).then_some(out)
 }
 
 /// Python's `IPv6Address(str)` parser (scope IDs are the caller's business).
@@ -411,6 +421,57 @@ mod tests {
             out = (out << 8) | v;
         }
         Some(out)
+    }
+
+    /// Every ASCII character and a few longer ones.
+    fn every_char() -> impl Iterator<Item = char> {
+        (0..=127u8)
+            .map(char::from)
+            .chain(['\u{80}', 'é', '٣', '€', '\u{10ffff}'])
+    }
+
+    #[test]
+    fn parse_v4_equals_its_definition_everywhere() {
+        // every octet from 0 to 999, with and without leading zeros, in every place
+        for n in 0..=999u32 {
+            for octet in [
+                n.to_string(),
+                format!("{n:02}"),
+                format!("{n:03}"),
+                format!("{n:04}"),
+            ] {
+                for s in [
+                    format!("{octet}.2.3.4"),
+                    format!("1.{octet}.3.4"),
+                    format!("1.2.{octet}.4"),
+                    format!("1.2.3.{octet}"),
+                    format!("{octet}.{octet}.{octet}.{octet}"),
+                ] {
+                    assert_eq!(parse_v4(&s), parse_v4_by_parts(&s), "{s:?}");
+                }
+            }
+        }
+        // every character in every place, and the lengths around
+        for s in ["1.2.3.4", "198.18.0.1", "255.255.255.255", "10.0.100.9"] {
+            for at in 0..s.len() {
+                for c in every_char() {
+                    let mut other = s.to_string();
+                    other.replace_range(at..at + 1, c.encode_utf8(&mut [0; 4]));
+                    assert_eq!(parse_v4(&other), parse_v4_by_parts(&other), "{other:?}");
+                    other = s.to_string();
+                    other.insert(at, c);
+                    assert_eq!(parse_v4(&other), parse_v4_by_parts(&other), "{other:?}");
+                }
+            }
+            for c in every_char() {
+                let other = format!("{s}{c}");
+                assert_eq!(parse_v4(&other), parse_v4_by_parts(&other), "{other:?}");
+            }
+            for cut in 0..s.len() {
+                assert_eq!(parse_v4(&s[..cut]), parse_v4_by_parts(&s[..cut]), "{s:?}");
+                assert_eq!(parse_v4(&s[cut..]), parse_v4_by_parts(&s[cut..]), "{s:?}");
+            }
+        }
     }
 
     #[test]

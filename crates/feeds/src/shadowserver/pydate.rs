@@ -133,28 +133,34 @@ fn plain_utc(value: &str) -> Option<Option<NaiveDateTime>> {
 /// general path decides. The ISO form of such a time is its own digits with `T` between date and time and
 /// `+00:00` after, so only the date and time need checking.
 pub(crate) fn plain_timestamp_iso_into(cell: &str, out: &mut String) -> bool {
-    let b = cell.as_bytes();
-    if b.len() != 19
-        || !(b[4] == b'-' && b[7] == b'-' && (b[10] == b' ' || b[10] == b'T'))
-        || !(b[13] == b':' && b[16] == b':')
+    const DATE: Shape = Shape::new(b"####-##-");
+    const DAY_HOUR: Shape = Shape::new(b"##_##:##");
+    const TIME: Shape = Shape::new(b"##:##:##");
+    let Ok(b) = <&[u8; 19]>::try_from(cell.as_bytes()) else {
+        return false;
+    };
+    if !(DATE.fits(le8(b, 0)) && DAY_HOUR.fits(le8(b, 8)) && TIME.fits(le8(b, 11)))
+        || !(b[10] == b' ' || b[10] == b'T')
     {
         return false;
     }
-    let (Some(year), Some(month), Some(day), Some(hour), Some(minute), Some(second)) = (
-        four_digits(b, 0),
-        two_digits(b, 5),
-        two_digits(b, 8),
-        two_digits(b, 11),
-        two_digits(b, 14),
-        two_digits(b, 17),
-    ) else {
+    // all digits where digits belong, so the fields compare as their two-byte texts do
+    if b[0] == b'0'
+        || !(be2(b"01")..=be2(b"12")).contains(&be2(&[b[5], b[6]]))
+        || !(be2(b"01")..=be2(b"31")).contains(&be2(&[b[8], b[9]]))
+        || be2(&[b[11], b[12]]) > be2(b"23")
+        || be2(&[b[14], b[15]]) > be2(b"59")
+        || be2(&[b[17], b[18]]) > be2(b"59")
+    {
         return false;
-    };
-    if year < 1000 || !real_date(year, month, day) || hour > 23 || minute > 59 || second > 59 {
+    }
+    // days 1 to 28 are in every month
+    if be2(&[b[8], b[9]]) > be2(b"28")
+        && !real_date(number(b, 0, 4), number(b, 5, 2), number(b, 8, 2))
+    {
         return false;
     }
     // the date, `T`, the time and the offset: pieces of the cell (ASCII, checked above)
-    out.reserve(25);
     out.push_str(&cell[..10]);
     out.push('T');
     out.push_str(&cell[11..]);
@@ -162,17 +168,71 @@ pub(crate) fn plain_timestamp_iso_into(cell: &str, out: &mut String) -> bool {
     true
 }
 
-/// The number of the two ASCII digits at `b[at..at + 2]`, if both are digits.
-#[inline]
-fn two_digits(b: &[u8], at: usize) -> Option<u32> {
-    let (d0, d1) = (b[at].wrapping_sub(b'0'), b[at + 1].wrapping_sub(b'0'));
-    (d0 <= 9 && d1 <= 9).then(|| u32::from(d0) * 10 + u32::from(d1))
+/// What eight bytes must be, read as one little-endian `u64`: a byte of the pattern given to
+/// [`Shape::new`] is `#` for an ASCII digit, `_` for any byte, else the byte itself.
+struct Shape {
+    /// the bits that matter: the high half of a digit's byte, all of a literal's
+    mask: u64,
+    /// those bits as they must be: `3` for a digit's high half, a literal's own byte
+    want: u64,
+    /// 6 added to each digit: `0`–`9` stay in `0x30..=0x3f`, `:` to `?` leave it
+    add: u64,
 }
 
-/// The number of the four ASCII digits at `b[at..at + 4]`, if all are digits.
+impl Shape {
+    const fn new(pattern: &[u8; 8]) -> Shape {
+        let mut shape = Shape {
+            mask: 0,
+            want: 0,
+            add: 0,
+        };
+        let mut i = 0;
+        while i < 8 {
+            let at = 8 * i;
+            match pattern[i] {
+                b'#' => {
+                    shape.mask |= 0xf0 << at;
+                    shape.want |= 0x30 << at;
+                    shape.add |= 0x06 << at;
+                }
+                b'_' => {}
+                literal => {
+                    shape.mask |= 0xff << at;
+                    shape.want |= (literal as u64) << at;
+                }
+            }
+            i += 1;
+        }
+        shape
+    }
+
+    /// Whether the bytes of `x` fit. A carry out of a byte (a digit's byte from `0xfa`)
+    /// can spoil only the bytes above it, and that byte itself fails the first check.
+    #[inline]
+    fn fits(&self, x: u64) -> bool {
+        (x & self.mask) == self.want && (x.wrapping_add(self.add) & self.mask) == self.want
+    }
+}
+
+/// The eight bytes at `b[at..at + 8]` as one little-endian number.
 #[inline]
-fn four_digits(b: &[u8], at: usize) -> Option<u32> {
-    Some(two_digits(b, at)? * 100 + two_digits(b, at + 2)?)
+fn le8(b: &[u8], at: usize) -> u64 {
+    let mut bytes = [0; 8];
+    bytes.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(bytes)
+}
+
+/// Two bytes as one big-endian number: for two ASCII digits, in the order of their values.
+#[inline]
+const fn be2(two: &[u8; 2]) -> u16 {
+    u16::from_be_bytes(*two)
+}
+
+/// The number of the ASCII digits at `b[at..at + len]`, which the caller checked.
+fn number(b: &[u8], at: usize, len: usize) -> u32 {
+    b[at..at + len]
+        .iter()
+        .fold(0, |acc, &c| acc * 10 + u32::from(c - b'0'))
 }
 
 /// Three ASCII letters as one number, for comparing names of days and months.
@@ -197,54 +257,45 @@ fn real_date(year: u32, month: u32, day: u32) -> bool {
 /// naming a real date and time: neither the ISO check nor the plain form applies to that
 /// shape, so `sanitize` reaches [`http_date`]. Appended to `out`; `false` (and `out` as it
 /// was) for anything else.
+#[inline]
 pub(crate) fn http_date_iso_into(cell: &str, out: &mut String) -> bool {
-    const DAYS: [u32; 7] = [
-        tag3(b"Mon"),
-        tag3(b"Tue"),
-        tag3(b"Wed"),
-        tag3(b"Thu"),
-        tag3(b"Fri"),
-        tag3(b"Sat"),
-        tag3(b"Sun"),
-    ];
-    const MONTHS: [u32; 12] = {
-        let mut tags = [0; 12];
-        let mut i = 0;
-        while i < 12 {
-            tags[i] = tag3(MONTH_NAMES[i]);
-            i += 1;
-        }
-        tags
-    };
+    const DAYS: NameTable<8> = NameTable::new(&DAY_NAMES, 0xb337_ff2d);
+    const MONTHS: NameTable<16> = NameTable::new(&MONTH_NAMES, 0xcf24_cf6f);
     // the form [`http_date`] reads, checked the same way without building a date
-    let b = cell.as_bytes();
-    if b.len() != 29
-        || !(b[3] == b',' && b[4] == b' ' && b[7] == b' ' && b[11] == b' ' && b[16] == b' ')
-        || !(b[19] == b':' && b[22] == b':')
-        || b[25..] != *b" GMT"
+    const DAY: Shape = Shape::new(b"___, ## ");
+    const YEAR: Shape = Shape::new(b"___ ####");
+    const HOUR: Shape = Shape::new(b" ##:##:#");
+    const SECOND: Shape = Shape::new(b"#:## GMT");
+    let Ok(b) = <&[u8; 29]>::try_from(cell.as_bytes()) else {
+        return false;
+    };
+    let (day_part, year_part) = (le8(b, 0), le8(b, 8));
+    let fits = DAY.fits(day_part) && YEAR.fits(year_part);
+    if !(fits && HOUR.fits(le8(b, 16)) && SECOND.fits(le8(b, 21))) {
+        return false;
+    }
+    // the low three bytes of each part: the name's letters
+    let (day_name, month_name) = (day_part as u32 & 0xff_ffff, year_part as u32 & 0xff_ffff);
+    let Some(month) = MONTHS.find(month_name) else {
+        return false;
+    };
+    if DAYS.find(day_name).is_none() {
+        return false;
+    }
+    // all digits where digits belong, so the fields compare as their two-byte texts do;
+    // dateutil's years before 1000 and Python's year 0 are left to the general parser
+    if b[12] == b'0'
+        || !(be2(b"01")..=be2(b"31")).contains(&be2(&[b[5], b[6]]))
+        || be2(&[b[17], b[18]]) > be2(b"23")
+        || be2(&[b[20], b[21]]) > be2(b"59")
+        || be2(&[b[23], b[24]]) > be2(b"59")
     {
         return false;
     }
-    let day_name = tag3(&[b[0], b[1], b[2]]);
-    let month_name = tag3(&[b[8], b[9], b[10]]);
-    if !DAYS.contains(&day_name) {
-        return false;
-    }
-    let Some(month) = MONTHS.iter().position(|&m| m == month_name) else {
-        return false;
-    };
-    let month = month as u32 + 1;
-    let (Some(day), Some(year), Some(hour), Some(minute), Some(second)) = (
-        two_digits(b, 5),
-        four_digits(b, 12),
-        two_digits(b, 17),
-        two_digits(b, 20),
-        two_digits(b, 23),
-    ) else {
-        return false;
-    };
-    // dateutil's years before 1000 and Python's year 0 are left to the general parser
-    if year < 1000 || !real_date(year, month, day) || hour > 23 || minute > 59 || second > 59 {
+    // days 1 to 28 are in every month
+    if be2(&[b[5], b[6]]) > be2(b"28")
+        && !real_date(number(b, 12, 4), month as u32 + 1, number(b, 5, 2))
+    {
         return false;
     }
     // a real date from the year 1000 on, a real time: the ISO form is these digits, pieces
@@ -253,15 +304,60 @@ pub(crate) fn http_date_iso_into(cell: &str, out: &mut String) -> bool {
         "-01-", "-02-", "-03-", "-04-", "-05-", "-06-", "-07-", "-08-", "-09-", "-10-", "-11-",
         "-12-",
     ];
-    out.reserve(25);
     out.push_str(&cell[12..16]);
-    out.push_str(MONTH_NUMBERS[month as usize - 1]);
+    out.push_str(MONTH_NUMBERS[month]);
     out.push_str(&cell[5..7]);
     out.push('T');
     out.push_str(&cell[17..25]);
     out.push_str("+00:00");
     true
 }
+
+/// Names of three ASCII letters (as [`tag3`] numbers), each in the slot its tag multiplied
+/// by a constant picks (the top bits of the product): one look instead of a search.
+struct NameTable<const SLOTS: usize> {
+    /// the tag in each slot; `u32::MAX`, which no tag is, in empty ones
+    tags: [u32; SLOTS],
+    /// the index in the names of the tag in each slot
+    index: [u8; SLOTS],
+    multiplier: u32,
+}
+
+impl<const SLOTS: usize> NameTable<SLOTS> {
+    /// The table of `names`; does not compile when two of them share a slot.
+    const fn new(names: &[&[u8; 3]], multiplier: u32) -> Self {
+        let mut table = NameTable {
+            tags: [u32::MAX; SLOTS],
+            index: [0; SLOTS],
+            multiplier,
+        };
+        let mut i = 0;
+        while i < names.len() {
+            let tag = tag3(names[i]);
+            let slot = table.slot(tag);
+            assert!(table.tags[slot] == u32::MAX, "two names share a slot");
+            table.tags[slot] = tag;
+            table.index[slot] = i as u8;
+            i += 1;
+        }
+        table
+    }
+
+    #[inline]
+    const fn slot(&self, tag: u32) -> usize {
+        (tag.wrapping_mul(self.multiplier) >> (32 - SLOTS.trailing_zeros())) as usize
+    }
+
+    /// The index of the name whose tag is `tag`, if one is.
+    #[inline]
+    fn find(&self, tag: u32) -> Option<usize> {
+        let slot = self.slot(tag);
+        (self.tags[slot] == tag).then_some(usize::from(self.index[slot]))
+    }
+}
+
+/// The day names of RFC 9110 dates.
+const DAY_NAMES: [&[u8; 3]; 7] = [b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"Sun"];
 
 /// The month names of RFC 9110 dates.
 const MONTH_NAMES: [&[u8; 3]; 12] = [
@@ -274,7 +370,6 @@ const MONTH_NAMES: [&[u8; 3]; 12] = [
 /// dateutil ignores the day name when the date is given, as here.
 fn http_date(value: &str) -> Option<NaiveDateTime> {
     // `http_date_iso_into` checks the same form (tests compare both)
-    const DAYS: [&[u8; 3]; 7] = [b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"Sun"];
     let b = value.as_bytes();
     if b.len() != 29 || &b[3..5] != b", " || &b[25..] != b" GMT" {
         return None;
@@ -286,7 +381,7 @@ fn http_date(value: &str) -> Option<NaiveDateTime> {
         && b[16] == b' '
         && b[19] == b':'
         && b[22] == b':'
-        && DAYS.iter().any(|d| &b[..3] == *d);
+        && DAY_NAMES.iter().any(|d| &b[..3] == *d);
     if !shape {
         return None;
     }
@@ -863,5 +958,220 @@ mod tests {
         }
         // the fast path was taken: 7 dates x 6 times x 2 separators x 3 tails
         assert_eq!(fast, 7 * 6 * 2 * 3);
+    }
+
+    /// `plain_timestamp_iso_into` as it was before it read eight bytes at a time: field by
+    /// field, each number parsed and compared.
+    fn plain_timestamp_by_fields(cell: &str, out: &mut String) -> bool {
+        let b = cell.as_bytes();
+        if b.len() != 19
+            || !(b[4] == b'-' && b[7] == b'-' && (b[10] == b' ' || b[10] == b'T'))
+            || !(b[13] == b':' && b[16] == b':')
+        {
+            return false;
+        }
+        let field = |at: usize, len: usize| {
+            b[at..at + len].iter().try_fold(0, |acc, &c| {
+                c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+            })
+        };
+        let (Some(year), Some(month), Some(day), Some(hour), Some(minute), Some(second)) = (
+            field(0, 4),
+            field(5, 2),
+            field(8, 2),
+            field(11, 2),
+            field(14, 2),
+            field(17, 2),
+        ) else {
+            return false;
+        };
+        if year < 1000 || !real_date(year, month, day) || hour > 23 || minute > 59 || second > 59 {
+            return false;
+        }
+        out.push_str(&cell[..10]);
+        out.push('T');
+        out.push_str(&cell[11..]);
+        out.push_str("+00:00");
+        true
+    }
+
+    /// Every ASCII character and a few longer ones, to put in every place of a date.
+    fn every_char() -> impl Iterator<Item = char> {
+        (0..=127u8)
+            .map(char::from)
+            .chain(['\u{80}', 'é', '٣', '€', '\u{10ffff}'])
+    }
+
+    /// `cell` with the character at byte `at` replaced by `c`.
+    fn with_char_at(cell: &str, at: usize, c: char) -> String {
+        let mut v = cell.to_string();
+        v.replace_range(at..at + 1, c.encode_utf8(&mut [0; 4]));
+        v
+    }
+
+    /// Checks `plain_timestamp_iso_into` against its field by field form and, where it
+    /// writes, against `sanitize` of the cell with ` UTC` appended (what the general path
+    /// does); whether it wrote.
+    fn check_plain_timestamp(cell: &str) -> bool {
+        let (mut fast, mut by_fields) = (String::from("x"), String::from("x"));
+        let written = plain_timestamp_iso_into(cell, &mut fast);
+        assert_eq!(
+            (written, &fast),
+            (plain_timestamp_by_fields(cell, &mut by_fields), &by_fields),
+            "{cell:?}"
+        );
+        if written {
+            let general = sanitize(&format!("{cell} UTC")).expect("a plain timestamp");
+            assert_eq!(fast[1..], general, "{cell:?}");
+            assert!(is_valid(&general), "{cell:?}");
+        } else {
+            assert_eq!(fast, "x", "{cell:?}");
+        }
+        written
+    }
+
+    #[test]
+    fn plain_timestamp_fast_path_equals_its_fields_and_sanitize() {
+        let years = [
+            "0000", "0001", "0999", "1000", "1582", "1899", "1900", "2000", "2023", "2024", "2100",
+            "2400", "9999",
+        ];
+        let times = [
+            "00:00:00", "23:59:59", "24:00:00", "12:60:00", "12:00:60", "99:99:99",
+        ];
+        let mut written = 0;
+        // every month and day number from 0 to the first invalid one, at the year edges
+        for year in years {
+            for month in 0..=13 {
+                for day in 0..=32 {
+                    for (sep, time) in [(" ", times[0]), ("T", times[1])] {
+                        let cell = format!("{year}-{month:02}-{day:02}{sep}{time}");
+                        written += usize::from(check_plain_timestamp(&cell));
+                    }
+                }
+            }
+        }
+        // 10 years from 1000 x 365 days, and the leap days of 2000, 2024 and 2400 (not of
+        // 1900 or 2100), x 2 times
+        assert_eq!(written, (10 * 365 + 3) * 2);
+        // every hour, minute and second from 0 to 99
+        for n in 0..=99 {
+            for time in [
+                format!("{n:02}:00:00"),
+                format!("00:{n:02}:00"),
+                format!("00:00:{n:02}"),
+            ] {
+                let cell = format!("2026-03-24 {time}");
+                assert_eq!(
+                    check_plain_timestamp(&cell),
+                    n < 24 || (n < 60 && !time.starts_with(&format!("{n:02}"))),
+                    "{cell}"
+                );
+            }
+        }
+        // every character in every place, and the lengths around
+        for cell in [
+            "2026-03-24 10:11:12",
+            "2024-02-29T23:59:59",
+            "1000-01-01 00:00:00",
+        ] {
+            assert!(check_plain_timestamp(cell));
+            for at in 0..cell.len() {
+                for c in every_char() {
+                    check_plain_timestamp(&with_char_at(cell, at, c));
+                }
+            }
+            for cut in 0..cell.len() {
+                assert!(!check_plain_timestamp(&cell[..cut]));
+            }
+            for c in every_char() {
+                assert!(!check_plain_timestamp(&format!("{cell}{c}")));
+                assert!(!check_plain_timestamp(&format!("{c}{cell}")));
+            }
+        }
+    }
+
+    /// Checks `http_date_iso_into` against `http_date` formatted as `iso`; whether it wrote.
+    fn check_http_date(cell: &str) -> bool {
+        let mut fast = String::from("x");
+        let written = http_date_iso_into(cell, &mut fast);
+        let general = http_date(cell).map(|d| format!("x{}", iso(&d)));
+        assert_eq!(
+            written.then_some(fast.as_str()),
+            general.as_deref(),
+            "{cell:?}"
+        );
+        if !written {
+            assert_eq!(fast, "x", "{cell:?}");
+        }
+        written
+    }
+
+    #[test]
+    fn http_date_fast_path_equals_http_date_everywhere() {
+        let years = [
+            "0000", "0999", "1000", "1900", "2000", "2023", "2024", "2100", "9999",
+        ];
+        let mut written = 0;
+        // every day name, month name and day number from 0 to 32, at the year edges
+        for day_name in DAY_NAMES {
+            let day_name = std::str::from_utf8(day_name).unwrap();
+            for month in MONTH_NAMES {
+                let month = std::str::from_utf8(month).unwrap();
+                for year in years {
+                    for day in 0..=32 {
+                        let cell = format!("{day_name}, {day:02} {month} {year} 23:59:59 GMT");
+                        written += usize::from(check_http_date(&cell));
+                    }
+                }
+            }
+        }
+        // 7 day names x (7 years from 1000 x 365 days, and the leap days of 2000 and 2024)
+        assert_eq!(written, 7 * (7 * 365 + 2));
+        // every hour, minute and second from 0 to 99
+        for n in 0..=99 {
+            for time in [
+                format!("{n:02}:00:00"),
+                format!("00:{n:02}:00"),
+                format!("00:00:{n:02}"),
+            ] {
+                let cell = format!("Tue, 24 Mar 2026 {time} GMT");
+                assert_eq!(
+                    check_http_date(&cell),
+                    n < 24 || (n < 60 && !time.starts_with(&format!("{n:02}"))),
+                    "{cell}"
+                );
+            }
+        }
+        // names that are no day's or month's, however near
+        for name in [
+            "Moo", "Tu ", "\0\0\0", "MON", "mon", "Ja ", "Janu", "Dez", "Sept",
+        ] {
+            assert!(!check_http_date(&format!(
+                "{name}, 24 Mar 2026 10:11:12 GMT"
+            )));
+            assert!(!check_http_date(&format!(
+                "Tue, 24 {name} 2026 10:11:12 GMT"
+            )));
+        }
+        // every character in every place, and the lengths around
+        for cell in [
+            "Tue, 24 Mar 2026 10:11:12 GMT",
+            "Thu, 29 Feb 2024 00:00:00 GMT",
+        ] {
+            assert!(check_http_date(cell));
+            for at in 0..cell.len() {
+                for c in every_char() {
+                    check_http_date(&with_char_at(cell, at, c));
+                }
+            }
+            for cut in 0..cell.len() {
+                assert!(!check_http_date(&cell[..cut]));
+            }
+            for c in every_char() {
+                assert!(!check_http_date(&format!("{cell}{c}")));
+                assert!(!check_http_date(&format!("{c}{cell}")));
+            }
+        }
     }
 }
