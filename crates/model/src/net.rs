@@ -257,16 +257,20 @@ mod tests {
         }
     }
 
-    #[test]
-    fn parse_ip_answers_as_the_standard_library_on_random_strings() {
-        // deterministic pseudo-random strings over an alphabet of what addresses are made of
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
+    /// Deterministic pseudo-random numbers (xorshift) from `state`.
+    fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
+        move || {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
             state
-        };
+        }
+    }
+
+    #[test]
+    fn parse_ip_answers_as_the_standard_library_on_random_strings() {
+        // deterministic pseudo-random strings over an alphabet of what addresses are made of
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15u64);
         const ALPHABET: &[u8] = b"0123456789......:abfx/ 9521";
         for _ in 0..200_000 {
             let len = (next() % 18) as usize;
@@ -311,13 +315,7 @@ mod tests {
             }
         }
         // deterministic pseudo-random networks of both families
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = xorshift(0x2545_f491_4f6c_dd1du64);
         for _ in 0..20_000 {
             let v4 = ipnet::Ipv4Net::new(Ipv4Addr::from(next() as u32), (next() % 33) as u8);
             check(IpNet::V4(v4.unwrap().trunc()));

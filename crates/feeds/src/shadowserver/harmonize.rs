@@ -1062,6 +1062,7 @@ fn transport_ok(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::shadowserver::tests::every_char;
 
     /// Checks [`plain_host_name`] against [`plain_host_name_bytes`] (the same on machines
     /// without SSE2).
@@ -1069,13 +1070,6 @@ mod tests {
         let got = plain_host_name(name);
         assert_eq!(got, plain_host_name_bytes(name.as_bytes()), "{name:?}");
         got
-    }
-
-    /// Every ASCII character and a few longer ones.
-    fn every_char() -> impl Iterator<Item = char> {
-        (0..=127u8)
-            .map(char::from)
-            .chain(['\u{80}', 'é', 'ü', '€', '\u{10ffff}'])
     }
 
     #[test]

@@ -397,6 +397,7 @@ fn punycode(input: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::shadowserver::tests::every_char;
 
     /// The definition `parse_v4` implements: split on dots, four parts of one to three
     /// digits, no leading zero, each at most 255.
@@ -421,13 +422,6 @@ mod tests {
             out = (out << 8) | v;
         }
         Some(out)
-    }
-
-    /// Every ASCII character and a few longer ones.
-    fn every_char() -> impl Iterator<Item = char> {
-        (0..=127u8)
-            .map(char::from)
-            .chain(['\u{80}', 'é', '٣', '€', '\u{10ffff}'])
     }
 
     #[test]

@@ -793,6 +793,7 @@ fn fuzzy_parse(value: &str) -> Option<NaiveDateTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::shadowserver::tests::every_char;
 
     /// The slow general code the fast paths stand in for.
     fn iso_by_chrono(dt: &NaiveDateTime) -> String {
@@ -995,13 +996,6 @@ mod tests {
         true
     }
 
-    /// Every ASCII character and a few longer ones, to put in every place of a date.
-    fn every_char() -> impl Iterator<Item = char> {
-        (0..=127u8)
-            .map(char::from)
-            .chain(['\u{80}', 'é', '٣', '€', '\u{10ffff}'])
-    }
-
     /// `cell` with the character at byte `at` replaced by `c`.
     fn with_char_at(cell: &str, at: usize, c: char) -> String {
         let mut v = cell.to_string();
@@ -1055,39 +1049,52 @@ mod tests {
         // 1900 or 2100), x 2 times
         assert_eq!(written, (10 * 365 + 3) * 2);
         // every hour, minute and second from 0 to 99
-        for n in 0..=99 {
-            for time in [
-                format!("{n:02}:00:00"),
-                format!("00:{n:02}:00"),
-                format!("00:00:{n:02}"),
-            ] {
-                let cell = format!("2026-03-24 {time}");
-                assert_eq!(
-                    check_plain_timestamp(&cell),
-                    n < 24 || (n < 60 && !time.starts_with(&format!("{n:02}"))),
-                    "{cell}"
-                );
-            }
-        }
+        every_time(|time| format!("2026-03-24 {time}"), check_plain_timestamp);
         // every character in every place, and the lengths around
         for cell in [
             "2026-03-24 10:11:12",
             "2024-02-29T23:59:59",
             "1000-01-01 00:00:00",
         ] {
-            assert!(check_plain_timestamp(cell));
-            for at in 0..cell.len() {
-                for c in every_char() {
-                    check_plain_timestamp(&with_char_at(cell, at, c));
-                }
+            every_char_around(cell, check_plain_timestamp);
+        }
+    }
+
+    /// `check` on a cell of every hour, minute and second from 0 to 99 (`cell` puts the
+    /// time into its form): true exactly for the real times.
+    fn every_time(cell: impl Fn(&str) -> String, check: fn(&str) -> bool) {
+        for n in 0..=99 {
+            for time in [
+                format!("{n:02}:00:00"),
+                format!("00:{n:02}:00"),
+                format!("00:00:{n:02}"),
+            ] {
+                let cell = cell(&time);
+                assert_eq!(
+                    check(&cell),
+                    n < 24 || (n < 60 && !time.starts_with(&format!("{n:02}"))),
+                    "{cell}"
+                );
             }
-            for cut in 0..cell.len() {
-                assert!(!check_plain_timestamp(&cell[..cut]));
-            }
+        }
+    }
+
+    /// `check` on a valid `cell` (true), on it with every character in every place (each
+    /// check compares with the general path), cut short, and with a character before or
+    /// after it (false).
+    fn every_char_around(cell: &str, check: fn(&str) -> bool) {
+        assert!(check(cell));
+        for at in 0..cell.len() {
             for c in every_char() {
-                assert!(!check_plain_timestamp(&format!("{cell}{c}")));
-                assert!(!check_plain_timestamp(&format!("{c}{cell}")));
+                check(&with_char_at(cell, at, c));
             }
+        }
+        for cut in 0..cell.len() {
+            assert!(!check(&cell[..cut]));
+        }
+        for c in every_char() {
+            assert!(!check(&format!("{cell}{c}")));
+            assert!(!check(&format!("{c}{cell}")));
         }
     }
 
@@ -1129,20 +1136,10 @@ mod tests {
         // 7 day names x (7 years from 1000 x 365 days, and the leap days of 2000 and 2024)
         assert_eq!(written, 7 * (7 * 365 + 2));
         // every hour, minute and second from 0 to 99
-        for n in 0..=99 {
-            for time in [
-                format!("{n:02}:00:00"),
-                format!("00:{n:02}:00"),
-                format!("00:00:{n:02}"),
-            ] {
-                let cell = format!("Tue, 24 Mar 2026 {time} GMT");
-                assert_eq!(
-                    check_http_date(&cell),
-                    n < 24 || (n < 60 && !time.starts_with(&format!("{n:02}"))),
-                    "{cell}"
-                );
-            }
-        }
+        every_time(
+            |time| format!("Tue, 24 Mar 2026 {time} GMT"),
+            check_http_date,
+        );
         // names that are no day's or month's, however near
         for name in [
             "Moo", "Tu ", "\0\0\0", "MON", "mon", "Ja ", "Janu", "Dez", "Sept",
@@ -1159,19 +1156,7 @@ mod tests {
             "Tue, 24 Mar 2026 10:11:12 GMT",
             "Thu, 29 Feb 2024 00:00:00 GMT",
         ] {
-            assert!(check_http_date(cell));
-            for at in 0..cell.len() {
-                for c in every_char() {
-                    check_http_date(&with_char_at(cell, at, c));
-                }
-            }
-            for cut in 0..cell.len() {
-                assert!(!check_http_date(&cell[..cut]));
-            }
-            for c in every_char() {
-                assert!(!check_http_date(&format!("{cell}{c}")));
-                assert!(!check_http_date(&format!("{c}{cell}")));
-            }
+            every_char_around(cell, check_http_date);
         }
     }
 }

@@ -655,6 +655,12 @@ impl<R: Read> Records<R> {
 mod tests {
     use super::*;
 
+    /// The current record's fields, each as its bytes.
+    fn field_bytes<R: Read>(r: &Records<R>) -> Vec<Vec<u8>> {
+        let (text, spans) = r.fields();
+        spans.iter().map(|&(a, b)| text[a..b].to_vec()).collect()
+    }
+
     /// Hands out at most `n` bytes per read, to cross buffer edges everywhere.
     struct Trickle<'a>(&'a [u8], usize);
 
@@ -953,8 +959,7 @@ mod tests {
                     continue;
                 };
                 plain += 1;
-                let (text, spans) = r.fields();
-                let got: Vec<Vec<u8>> = spans.iter().map(|&(a, b)| text[a..b].to_vec()).collect();
+                let got = field_bytes(&r);
                 assert_eq!(got, want, "{line:?}");
                 assert_eq!(r.bytes(), [&line[..], ending].concat(), "{line:?}");
                 // and the fields are what `csv` reads
@@ -1075,13 +1080,7 @@ mod tests {
                         one_line += 1;
                     }
                     after_cr = breaks.2;
-                    let (text, spans) = r.fields();
-                    got.push(
-                        spans
-                            .iter()
-                            .map(|&(a, b)| text[a..b].to_vec())
-                            .collect::<Vec<_>>(),
-                    );
+                    got.push(field_bytes(&r));
                     bytes.extend_from_slice(r.bytes());
                 }
                 assert_eq!(got, expected, "round {round} chunk {chunk} buffer {len}");
@@ -1156,13 +1155,7 @@ mod tests {
                         one_line += 1;
                         quoted += usize::from(r.bytes().contains(&b'"'));
                     }
-                    let (text, spans) = r.fields();
-                    got.push(
-                        spans
-                            .iter()
-                            .map(|&(a, b)| text[a..b].to_vec())
-                            .collect::<Vec<_>>(),
-                    );
+                    got.push(field_bytes(&r));
                     bytes.extend_from_slice(r.bytes());
                 }
                 assert_eq!(got, expected, "round {round} chunk {chunk} buffer {len}");

@@ -1194,3 +1194,11 @@ fn plain_integers_equal_convert_int() {
     // "0", "00", "007", "6699", and the 9s and powers of ten of 15 to 18 digits
     assert_eq!(plain, 4 + 4 * 2);
 }
+
+/// Every ASCII character and a few longer ones (a non-ASCII digit among them), to put in
+/// every place of a cell the fast paths read.
+pub(super) fn every_char() -> impl Iterator<Item = char> {
+    (0..=127u8)
+        .map(char::from)
+        .chain(['\u{80}', 'é', 'ü', '٣', '€', '\u{10ffff}'])
+}
