@@ -147,25 +147,23 @@ pub(crate) fn plain_timestamp_iso_into(cell: &str, out: &mut String) -> bool {
     // all digits where digits belong, so the fields compare as their two-byte texts do
     if b[0] == b'0'
         || !(be2(b"01")..=be2(b"12")).contains(&be2(&[b[5], b[6]]))
-        || !(be2(b"01")..=be2(b"31")).contains(&be2(&[b[8], b[9]]))
-        || be2(&[b[11], b[12]]) > be2(b"23")
-        || be2(&[b[14], b[15]]) > be2(b"59")
-        || be2(&[b[17], b[18]]) > be2(b"59")
+        || !real_time(b, 11)
+        || !day_in_month(b, 8, || (number(b, 0, 4), number(b, 5, 2)))
     {
         return false;
     }
-    // days 1 to 28 are in every month
-    if be2(&[b[8], b[9]]) > be2(b"28")
-        && !real_date(number(b, 0, 4), number(b, 5, 2), number(b, 8, 2))
-    {
-        return false;
-    }
-    // the date, `T`, the time and the offset: pieces of the cell (ASCII, checked above)
+    push_iso_timestamp(cell, out);
+    true
+}
+
+/// The ISO form of a plain time stamp `cell` checked by [`plain_timestamp_iso_into`]: the
+/// date, `T`, the time and the offset, pieces of the cell (ASCII, checked), appended to `out`.
+#[inline]
+fn push_iso_timestamp(cell: &str, out: &mut String) {
     out.push_str(&cell[..10]);
     out.push('T');
     out.push_str(&cell[11..]);
     out.push_str("+00:00");
-    true
 }
 
 /// What eight bytes must be, read as one little-endian `u64`: a byte of the pattern given to
@@ -228,6 +226,28 @@ const fn be2(two: &[u8; 2]) -> u16 {
     u16::from_be_bytes(*two)
 }
 
+/// Whether `hh:mm:ss` at `b[at..]` (digits the caller checked) is a time of day.
+#[inline]
+fn real_time(b: &[u8], at: usize) -> bool {
+    be2(&[b[at], b[at + 1]]) <= be2(b"23")
+        && be2(&[b[at + 3], b[at + 4]]) <= be2(b"59")
+        && be2(&[b[at + 6], b[at + 7]]) <= be2(b"59")
+}
+
+/// Whether the day `dd` at `b[at..]` (digits the caller checked) is in its month:
+/// days 1 to 28 are in every month; a later one asks `year_month`, a valid month.
+#[inline]
+fn day_in_month(b: &[u8], at: usize, year_month: impl FnOnce() -> (u32, u32)) -> bool {
+    let day = be2(&[b[at], b[at + 1]]);
+    if !(be2(b"01")..=be2(b"31")).contains(&day) {
+        return false;
+    }
+    day <= be2(b"28") || {
+        let (year, month) = year_month();
+        real_date(year, month, number(b, at, 2))
+    }
+}
+
 /// The number of the ASCII digits at `b[at..at + len]`, which the caller checked.
 fn number(b: &[u8], at: usize, len: usize) -> u32 {
     b[at..at + len]
@@ -285,16 +305,8 @@ pub(crate) fn http_date_iso_into(cell: &str, out: &mut String) -> bool {
     // all digits where digits belong, so the fields compare as their two-byte texts do;
     // dateutil's years before 1000 and Python's year 0 are left to the general parser
     if b[12] == b'0'
-        || !(be2(b"01")..=be2(b"31")).contains(&be2(&[b[5], b[6]]))
-        || be2(&[b[17], b[18]]) > be2(b"23")
-        || be2(&[b[20], b[21]]) > be2(b"59")
-        || be2(&[b[23], b[24]]) > be2(b"59")
-    {
-        return false;
-    }
-    // days 1 to 28 are in every month
-    if be2(&[b[5], b[6]]) > be2(b"28")
-        && !real_date(number(b, 12, 4), month as u32 + 1, number(b, 5, 2))
+        || !real_time(b, 17)
+        || !day_in_month(b, 5, || (number(b, 12, 4), month as u32 + 1))
     {
         return false;
     }
@@ -989,10 +1001,7 @@ mod tests {
         if year < 1000 || !real_date(year, month, day) || hour > 23 || minute > 59 || second > 59 {
             return false;
         }
-        out.push_str(&cell[..10]);
-        out.push('T');
-        out.push_str(&cell[11..]);
-        out.push_str("+00:00");
+        push_iso_timestamp(cell, out);
         true
     }
 

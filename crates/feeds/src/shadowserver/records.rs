@@ -176,6 +176,27 @@ fn quote_parity(x: u64) -> u64 {
     }
 }
 
+/// The fields ending at the separators `seps` of the block from byte `from` on, where no
+/// quote is near them: each from `at` (the start of the first) to its separator, written
+/// into `slots`. Where the next field starts, and how many were written.
+#[inline(always)]
+fn plain_fields(
+    mut seps: u64,
+    from: usize,
+    mut at: usize,
+    slots: &mut [(usize, usize)],
+) -> (usize, usize) {
+    let mut k = 0;
+    while seps != 0 {
+        let end = from + seps.trailing_zeros() as usize;
+        seps &= seps - 1;
+        slots[k] = (at, end);
+        k += 1;
+        at = end + 1;
+    }
+    (at, k)
+}
+
 /// A line being split by [`Records::simple_line`], between its 64-byte blocks.
 ///
 /// Quotes open and close in turn, so the bytes inside quotes are those after an odd number
@@ -225,14 +246,7 @@ impl LineSplit {
             // what most blocks are: every comma separates fields
             self.sep_before = comma >> 63;
             let slots = &mut spans[self.count..self.count + 64];
-            let (mut seps, mut at, mut k) = (comma, self.at, 0);
-            while seps != 0 {
-                let end = from + seps.trailing_zeros() as usize;
-                seps &= seps - 1;
-                slots[k] = (at, end);
-                k += 1;
-                at = end + 1;
-            }
+            let (at, k) = plain_fields(comma, from, self.at, slots);
             self.at = at;
             self.count += k;
             return Some(0);
@@ -254,7 +268,7 @@ impl LineSplit {
         }
         // a field quoted from the block's first byte on (after a separator at the end of
         // the last block, or at the line's start)
-        let mut at = self.at + (opens & self.sep_before) as usize;
+        let at = self.at + (opens & self.sep_before) as usize;
         self.sep_before = sep >> 63;
         self.close_before = closes >> 63;
         // the fields ending in this block, their quotes left out: those before the first
@@ -263,15 +277,8 @@ impl LineSplit {
         let slots = &mut spans[self.count..self.count + 64];
         let next_to_quote = sep & (closed | (opens >> 1));
         let before = sep & (next_to_quote & next_to_quote.wrapping_neg()).wrapping_sub(1);
-        let (mut seps, mut k) = (before, 0);
-        while seps != 0 {
-            let end = from + seps.trailing_zeros() as usize;
-            seps &= seps - 1;
-            slots[k] = (at, end);
-            k += 1;
-            at = end + 1;
-        }
-        seps = sep ^ before;
+        let (mut at, mut k) = plain_fields(before, from, at, slots);
+        let mut seps = sep ^ before;
         while seps != 0 {
             let b = seps.trailing_zeros();
             seps &= seps - 1;
@@ -655,6 +662,32 @@ impl<R: Read> Records<R> {
 mod tests {
     use super::*;
 
+    /// The records the `csv` crate reads from `input` (its default dialect, any number of
+    /// fields), each field as its bytes.
+    fn csv_fields(input: &[u8]) -> Vec<Vec<Vec<u8>>> {
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(input);
+        let mut rec = csv::ByteRecord::new();
+        let mut records = Vec::new();
+        while rdr.read_byte_record(&mut rec).unwrap() {
+            records.push(rec.iter().map(<[u8]>::to_vec).collect());
+        }
+        records
+    }
+
+    /// [`csv_fields`] as text.
+    fn csv_texts(input: &[u8]) -> Vec<Vec<String>> {
+        (csv_fields(input).into_iter())
+            .map(|r| {
+                r.into_iter()
+                    .map(|f| String::from_utf8(f).unwrap())
+                    .collect()
+            })
+            .collect()
+    }
+
     /// The current record's fields, each as its bytes.
     fn field_bytes<R: Read>(r: &Records<R>) -> Vec<Vec<u8>> {
         let (text, spans) = r.fields();
@@ -695,19 +728,7 @@ mod tests {
     #[test]
     fn records_fields_and_bytes_match_the_csv_crate_at_every_buffer_size() {
         let input = b"\n \r\na,b,c\r\n\"x,\"\"y\"\"\",2,\"multi\nline\"\n\n\nlast,\0row,  \n\t ";
-        let mut expected = Vec::new();
-        let mut rdr = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(&b"a,b,c\r\n\"x,\"\"y\"\"\",2,\"multi\nline\"\n\n\nlast,row,"[..]);
-        let mut rec = csv::ByteRecord::new();
-        while rdr.read_byte_record(&mut rec).unwrap() {
-            expected.push(
-                rec.iter()
-                    .map(|f| String::from_utf8(f.to_vec()).unwrap())
-                    .collect::<Vec<_>>(),
-            );
-        }
+        let expected = csv_texts(&b"a,b,c\r\n\"x,\"\"y\"\"\",2,\"multi\nline\"\n\n\nlast,row,"[..]);
         for chunk in [1, 2, 3, 7, 64, 1 << 20] {
             let got = all(input, chunk);
             let fields: Vec<Vec<String>> = got.iter().map(|g| g.0.clone()).collect();
@@ -745,19 +766,7 @@ mod tests {
         let input =
             b"h1,h2,h3\r\na,,c\r\n\"q\",2,3\r\n\r\nx,y\nlone\rcr,1\n,,\n\"multi\nline\",z\n\
               \"\",\"\"\"\",\"a,\"\"b\"\"\",\"\"\nbad\"quote,\"x\"y,z\nlast,1";
-        let mut expected = Vec::new();
-        let mut rdr = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(&input[..]);
-        let mut rec = csv::ByteRecord::new();
-        while rdr.read_byte_record(&mut rec).unwrap() {
-            expected.push(
-                rec.iter()
-                    .map(|f| String::from_utf8(f.to_vec()).unwrap())
-                    .collect::<Vec<_>>(),
-            );
-        }
+        let expected = csv_texts(&input[..]);
         assert_eq!(expected.len(), 11, "{expected:?}");
         for chunk in [1, 5, 13, 1 << 20] {
             let got = all(input, chunk);
@@ -1015,19 +1024,7 @@ mod tests {
         for len in 1..300 {
             let commas = ",".repeat(len);
             let input = format!("{commas}\n\"a\"\"b\",c\n{commas}\r\n\"\",{commas}\"\"\nx");
-            let mut rdr = csv::ReaderBuilder::new()
-                .has_headers(false)
-                .flexible(true)
-                .from_reader(input.as_bytes());
-            let mut rec = csv::ByteRecord::new();
-            let mut expected = Vec::new();
-            while rdr.read_byte_record(&mut rec).unwrap() {
-                expected.push(
-                    rec.iter()
-                        .map(|f| String::from_utf8(f.to_vec()).unwrap())
-                        .collect::<Vec<_>>(),
-                );
-            }
+            let expected = csv_texts(input.as_bytes());
             let got: Vec<Vec<String>> = all(input.as_bytes(), 1 << 20)
                 .into_iter()
                 .map(|g| g.0)
@@ -1054,15 +1051,7 @@ mod tests {
             };
             let last = input.iter().rposition(|&b| !is_strip_space(b)).unwrap();
             let stripped = &input[first..=last];
-            let mut expected = Vec::new();
-            let mut rdr = csv::ReaderBuilder::new()
-                .has_headers(false)
-                .flexible(true)
-                .from_reader(stripped);
-            let mut rec = csv::ByteRecord::new();
-            while rdr.read_byte_record(&mut rec).unwrap() {
-                expected.push(rec.iter().map(<[u8]>::to_vec).collect::<Vec<_>>());
-            }
+            let expected = csv_fields(stripped);
             // reads of every size into buffers that start too small and grow
             for (chunk, len) in [(1, 1), (7, 2), (7, 100), (64, 5), (64, 64), (1 << 20, 3)]
                 .into_iter()
@@ -1138,15 +1127,7 @@ mod tests {
                 .copied()
                 .filter(|&b| b != 0)
                 .collect();
-            let mut expected = Vec::new();
-            let mut rdr = csv::ReaderBuilder::new()
-                .has_headers(false)
-                .flexible(true)
-                .from_reader(&stripped[..]);
-            let mut rec = csv::ByteRecord::new();
-            while rdr.read_byte_record(&mut rec).unwrap() {
-                expected.push(rec.iter().map(<[u8]>::to_vec).collect::<Vec<_>>());
-            }
+            let expected = csv_fields(&stripped[..]);
             for (chunk, len) in [(1 << 20, 128 * 1024), (61, 64), (64, 1), (1 << 20, 100)] {
                 let mut r = Records::with_buffer(Trickle(&input, chunk), len);
                 let (mut got, mut bytes) = (Vec::new(), Vec::new());
