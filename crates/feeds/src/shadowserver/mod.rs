@@ -860,9 +860,12 @@ fn front_place(text: &[u8]) -> usize {
     let h = (first ^ last.rotate_left(29) ^ text.len() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     (h >> (64 - FRONT_BITS)) as usize
 }
-/// After this many lookups a step whose texts repeat less than half of the time is no
-/// longer remembered.
-const MEMO_TRIAL: u32 = 4096;
+/// After this many lookups a step whose texts repeated less than half of the time in the
+/// second half of them is no longer remembered. Only the second half counts: a column of a
+/// few hundred distinct texts misses at first, each text being new, and then hits every
+/// time. A longer trial judged better but cost every run more (4,096 lookups: 13 million
+/// instructions more per run of the benchmark's report, for the same decisions there).
+const MEMO_TRIAL: u32 = 1024;
 
 impl Memo {
     /// The outcome for `text`, computed by `compute` unless remembered.
@@ -880,9 +883,10 @@ impl Memo {
         if self.off {
             return Err(compute());
         }
-        if self.lookups < MEMO_TRIAL {
+        let in_trial = self.lookups < MEMO_TRIAL;
+        if in_trial {
             self.lookups += 1;
-        } else if self.misses * 2 > self.lookups {
+        } else if self.misses * 4 > MEMO_TRIAL {
             self.off = true;
             self.index = hashbrown::HashTable::new();
             self.front = Vec::new();
@@ -914,7 +918,7 @@ impl Memo {
             self.front[place] = i as u16;
             return Ok(i);
         }
-        if self.lookups < MEMO_TRIAL {
+        if in_trial && self.lookups > MEMO_TRIAL / 2 {
             self.misses += 1;
         }
         let outcome = compute();

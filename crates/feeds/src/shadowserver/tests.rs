@@ -1202,3 +1202,30 @@ pub(super) fn every_char() -> impl Iterator<Item = char> {
         .map(char::from)
         .chain(['\u{80}', 'é', 'ü', '٣', '€', '\u{10ffff}'])
 }
+
+/// A memo's trial keeps a column of some hundreds of distinct texts, which miss at first and
+/// then hit every time, and drops one whose texts never repeat (addresses, time stamps).
+#[test]
+fn a_memo_keeps_a_column_of_hundreds_of_texts_and_drops_one_that_never_repeats() {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut draw = move || {
+        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        state >> 33
+    };
+    let (mut some, mut unique) = (Memo::default(), Memo::default());
+    let mut late_hits = 0;
+    for i in 0..3 * MEMO_TRIAL {
+        // 800 texts: more than half of the trial's 1,024 lookups miss, but fewer than half
+        // of its second half do
+        let city = format!("city {}", draw() % 800);
+        let found = some.index(&city, || Outcome::NoValue);
+        if i >= 2 * MEMO_TRIAL && found.is_ok() {
+            late_hits += 1;
+        }
+        let address = format!("198.18.{}.{}", i / 256, i % 256);
+        let _ = unique.index(&address, || Outcome::NoValue);
+    }
+    assert!(!some.is_off(), "a column of 800 texts is remembered");
+    assert!(late_hits > MEMO_TRIAL * 9 / 10, "{late_hits} late hits");
+    assert!(unique.is_off(), "a column that never repeats is not remembered");
+}
