@@ -576,7 +576,7 @@ impl FieldValues<'_> {
 
     /// Sets the value at `position` to a copy of `value`, into the string already there
     /// or one kept from a value dropped before when `value` is a string.
-    #[inline]
+    #[inline(always)]
     pub fn set(&mut self, position: usize, value: &Value) {
         match value {
             Value::String(s) => self.set_str(position, s),
@@ -588,7 +588,7 @@ impl FieldValues<'_> {
     }
 
     /// Sets the value at `position` to the string `text`, as [`FieldValues::set`] does.
-    #[inline]
+    #[inline(always)]
     pub fn set_str(&mut self, position: usize, text: &str) {
         let dst = &mut self.fields[position].1;
         if let Value::String(d) = dst {
@@ -692,7 +692,7 @@ pub fn same_text(a: &[u8], b: &[u8]) -> bool {
 
 /// `out.push_str(text)`, with the copy of a text of up to 24 bytes (most values) written
 /// inline for its length rather than through a call into `memcpy`.
-#[inline]
+#[inline(always)]
 fn push_short(out: &mut String, text: &str) {
     macro_rules! by_length {
         ($($n:literal)*) => {
