@@ -1012,55 +1012,71 @@ fn outcome(step: &Step, required: bool, cell: Option<&str>, row: &RowView<'_>) -
 /// give the same (each is tested against it). `None`: take the general path.
 fn plain_outcome(step: &Step, cell: &str) -> Option<Outcome> {
     let mut out = Outcome::NoValue;
-    plain_into(step, cell, &mut out, &mut Vec::new()).then_some(out)
+    let plain = Plain::of(step)?;
+    plain_into(plain, cell, &mut out, &mut Vec::new()).then_some(out)
 }
 
 /// Room for the longest of [`plain_into`]'s values: an IPv4 address, a host name of usual
 /// length, an ISO 8601 time stamp with its offset (25 bytes).
 const PLAIN_ROOM: usize = 64;
 
+/// The kinds of cell [`plain_into`] knows, one per step: what the step does to its cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Plain {
+    /// `convert_int` of plain decimal digits into `extra`.
+    Integer,
+    /// `convert_date` of an RFC 9110 HTTP date into `extra`.
+    HttpDate,
+    /// `add_UTC_to_timestamp`, then DateTime's sanitise and check.
+    Timestamp,
+    /// `validate_ip` (or none), then IPAddress's sanitise and check.
+    Address,
+    /// FQDN's sanitise and check.
+    HostName,
+}
+
+impl Plain {
+    /// The kind of plain cell `step` knows, if any: worked out once per step, rather than
+    /// from its target and conversion for every cell.
+    fn of(step: &Step) -> Option<Plain> {
+        match (&step.target, &step.conversion) {
+            (StepTarget::Extra(_), Some(Conversion::ConvertInt)) => Some(Plain::Integer),
+            (StepTarget::Extra(_), Some(Conversion::ConvertDate)) => Some(Plain::HttpDate),
+            (StepTarget::Key(target), conversion) => {
+                let KeyKind::Field(spec) = &target.kind else {
+                    return None;
+                };
+                // no length limit, and no pattern but the one plain host names always meet
+                if spec.length.is_some()
+                    || spec.pattern.is_some_and(|p| {
+                        p != harmonize::Pattern::NoTrailingDot || spec.kind != harmonize::Kind::Fqdn
+                    })
+                {
+                    return None;
+                }
+                match (conversion, spec.kind) {
+                    (Some(Conversion::AddUtcToTimestamp), harmonize::Kind::DateTime) => {
+                        Some(Plain::Timestamp)
+                    }
+                    (Some(Conversion::ValidateIp) | None, harmonize::Kind::IpAddress) => {
+                        Some(Plain::Address)
+                    }
+                    (None, harmonize::Kind::Fqdn) => Some(Plain::HostName),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+}
+
 /// [`plain_outcome`] written over `out`, reusing its string (or one of `spare`): `false`
 /// (and `out` left to be overwritten, its string in `spare`) for cells it does not know.
-fn plain_into(step: &Step, cell: &str, out: &mut Outcome, spare: &mut Vec<String>) -> bool {
-    enum Plain {
-        HttpDate,
-        Timestamp,
-        Address,
-        HostName,
+/// `plain` is [`Plain::of`] the step.
+fn plain_into(plain: Plain, cell: &str, out: &mut Outcome, spare: &mut Vec<String>) -> bool {
+    if plain == Plain::Integer {
+        return plain_integer_into(cell, out);
     }
-    let plain = match (&step.target, &step.conversion) {
-        // `convert_int` of plain decimal digits into `extra`
-        (StepTarget::Extra(_), Some(Conversion::ConvertInt)) => {
-            return plain_integer_into(cell, out);
-        }
-        // `convert_date` of an RFC 9110 HTTP date into `extra`
-        (StepTarget::Extra(_), Some(Conversion::ConvertDate)) => Plain::HttpDate,
-        (StepTarget::Key(target), conversion) => {
-            let KeyKind::Field(spec) = &target.kind else {
-                return false;
-            };
-            // no length limit, and no pattern but the one plain host names always meet
-            if spec.length.is_some()
-                || spec.pattern.is_some_and(|p| {
-                    p != harmonize::Pattern::NoTrailingDot || spec.kind != harmonize::Kind::Fqdn
-                })
-            {
-                return false;
-            }
-            match (conversion, spec.kind) {
-                // `add_UTC_to_timestamp`, then DateTime's sanitise and check
-                (Some(Conversion::AddUtcToTimestamp), harmonize::Kind::DateTime) => {
-                    Plain::Timestamp
-                }
-                // `validate_ip` (or none), then IPAddress's sanitise and check
-                (Some(Conversion::ValidateIp) | None, harmonize::Kind::IpAddress) => Plain::Address,
-                // FQDN's sanitise and check
-                (None, harmonize::Kind::Fqdn) => Plain::HostName,
-                _ => return false,
-            }
-        }
-        _ => return false,
-    };
     let mut text = match out {
         Outcome::Extra(Value::String(s)) | Outcome::Add(Eval::Store(Value::String(s))) => {
             std::mem::take(s)
@@ -1077,6 +1093,7 @@ fn plain_into(step: &Step, cell: &str, out: &mut Outcome, spare: &mut Vec<String
         Plain::Timestamp => pydate::plain_timestamp_iso_into(cell, &mut text),
         Plain::Address => net::parse_v4(cell).is_some_and(|a| a != 0),
         Plain::HostName => harmonize::plain_host_name(cell) == Some(true),
+        Plain::Integer => false,
     };
     if !known {
         keep_spare(spare, text);
@@ -1112,18 +1129,21 @@ fn plain_integer_into(cell: &str, out: &mut Outcome) -> bool {
     true
 }
 
-/// [`outcome`] written over `out`, reusing its string where the cell is a plain one. The
-/// string of an outcome overwritten otherwise goes to `spare`, for a later plain one.
+/// [`outcome`] written over `out`, reusing its string where the cell is a plain one (`plain`
+/// is [`Plain::of`] the step). The string of an outcome overwritten otherwise goes to
+/// `spare`, for a later plain one.
+#[allow(clippy::too_many_arguments)]
 fn outcome_into(
     step: &Step,
+    plain: Option<Plain>,
     required: bool,
     cell: Option<&str>,
     row: &RowView<'_>,
     out: &mut Outcome,
     spare: &mut Vec<String>,
 ) {
-    if let Some(c) = cell
-        && plain_into(step, c, out, spare)
+    if let (Some(c), Some(plain)) = (cell, plain)
+        && plain_into(plain, c, out, spare)
     {
         return;
     }
@@ -1220,6 +1240,7 @@ impl Work {
                 .map(|step| shape::Lane {
                     column: step.slot.map(|slot| plan.name_col[slot]),
                     remembered: !step.with_row,
+                    plain: Plain::of(step),
                 })
                 .collect(),
         }

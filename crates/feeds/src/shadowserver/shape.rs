@@ -22,7 +22,9 @@
 use serde_json::Value;
 
 use super::harmonize::{AddError, Eval};
-use super::{Event, Outcome, Plan, RowView, Scratch, Work, outcome, outcome_into, raw_value};
+use super::{
+    Event, Outcome, Plain, Plan, RowView, Scratch, Work, outcome, outcome_into, raw_value,
+};
 use baken_model::{FieldList, FieldOrder, FieldValues};
 
 /// The code of a step that has no column in this report (optional steps only).
@@ -253,6 +255,8 @@ pub(super) struct Lane {
     pub(super) column: Option<usize>,
     /// Its outcome depends on the cell alone, so its memo may remember it.
     pub(super) remembered: bool,
+    /// The kind of plain cell it knows ([`Plain::of`]).
+    pub(super) plain: Option<Plain>,
 }
 
 /// Step `j`'s outcome for the cell `bytes` of `column` through its memo, when it is not
@@ -324,6 +328,7 @@ pub(super) fn fill(
                 let cell = row.cell(column);
                 outcome_into(
                     plan.step(j),
+                    lane.plain,
                     j < required,
                     cell,
                     row,
