@@ -265,16 +265,11 @@ impl Attributor {
     /// `source.network` from the longest routed prefix containing `source.ip`. `false`
     /// (and the event unchanged) when it has no address or no route covers it.
     pub fn set_routed(&self, event: &mut Event) -> bool {
-        let Some((net, asn)) = event.source_ip().and_then(|ip| self.routed(ip)) else {
-            return false;
-        };
-        let mut network = event.spare_string();
-        baken_model::push_network_text(&net, &mut network);
-        event.insert_static_sorted([
-            ("source.asn", asn.into()),
-            ("source.network", network.into()),
-        ]);
-        true
+        event.route_source_ip(|ip, network| {
+            let (net, asn) = self.routed(ip)?;
+            baken_model::push_network_text(&net, network);
+            Some(asn)
+        })
     }
 
     fn org_owner(&self, i: u32) -> (Owner, &Organisation) {

@@ -336,6 +336,75 @@ impl Event {
     }
 }
 
+impl Event {
+    /// What a routing lookup such as IntelMQ's `asn_lookup` expert does to an event, with
+    /// one search for the address: `route` is given `source.ip`, parsed, and an empty string
+    /// (a spare one) to write the text of the routed network into, and gives the AS number
+    /// announcing it. The event then has `source.asn` and `source.network` as
+    /// [`Event::insert_static_sorted`] would set them. `false`, and the event unchanged,
+    /// when it has no address or `route` gives `None`.
+    ///
+    /// ```
+    /// use baken_model::Event;
+    /// let mut e = Event::new();
+    /// e.insert("source.ip", "198.18.0.1");
+    /// assert!(e.route_source_ip(|_ip, network| {
+    ///     network.push_str("198.18.0.0/15");
+    ///     Some(64496)
+    /// }));
+    /// assert_eq!(
+    ///     e.to_json_line(),
+    ///     r#"{"source.asn":64496,"source.ip":"198.18.0.1","source.network":"198.18.0.0/15"}"#
+    /// );
+    /// ```
+    pub fn route_source_ip(
+        &mut self,
+        route: impl FnOnce(IpAddr, &mut String) -> Option<u32>,
+    ) -> bool {
+        const ASN: &str = "source.asn";
+        const NETWORK: &str = "source.network";
+        let Ok(ip_at) = self.position("source.ip") else {
+            return false;
+        };
+        let Some(ip) = self.fields[ip_at].1.as_str().and_then(crate::net::parse_ip) else {
+            return false;
+        };
+        let mut network = take_string(&mut self.spare);
+        let Some(asn) = route(ip, &mut network) else {
+            keep_string(&mut self.spare, Value::String(network));
+            return false;
+        };
+        self.changed();
+        // `source.network` sorts after `source.ip`, and few names sort between them
+        let after = &self.fields[ip_at + 1..];
+        let at = ip_at
+            + 1
+            + after
+                .iter()
+                .position(|(k, _)| cmp_bytes(k.as_str().as_bytes(), NETWORK.as_bytes()).is_ge())
+                .unwrap_or(after.len());
+        self.put_static(at, NETWORK, Value::String(network));
+        // `source.asn` sorts before `source.ip`: only the fields before it are searched
+        let at = match position_in(&self.fields[..ip_at], ASN) {
+            Ok(i) | Err(i) => i,
+        };
+        self.put_static(at, ASN, asn.into());
+        true
+    }
+
+    /// Sets `key` at `at`, where it is or where it goes: the value of a field of that name
+    /// there is replaced (its string kept for a later value), else the field is inserted.
+    fn put_static(&mut self, at: usize, key: &'static str, value: Value) {
+        match self.fields.get_mut(at) {
+            Some((k, v)) if k.as_str() == key => {
+                let old = std::mem::replace(v, value);
+                keep_string(&mut self.spare, old);
+            }
+            _ => self.fields.insert(at, (FieldName::Static(key), value)),
+        }
+    }
+}
+
 /// The names an [`Event`] may be refilled with, in order: made once per input format (a
 /// report's header, say) so that [`Event::refill`] can rebuild an event row after row
 /// without comparing names.
@@ -1216,6 +1285,70 @@ mod tests {
         assert_eq!(e.as_map().len(), 2, "the map follows");
         e.insert_static_sorted::<0>([]);
         assert_eq!(e.len(), 2);
+    }
+
+    #[test]
+    fn routing_the_address_equals_inserting_both_fields() {
+        // names around and between the three, and the three themselves
+        let names = [
+            "a",
+            "source.as",
+            "source.asn",
+            "source.asn.x",
+            "source.geolocation.cc",
+            "source.ip",
+            "source.ip_x",
+            "source.local_ip",
+            "source.network",
+            "source.networks",
+            "source.port",
+            "time.source",
+        ];
+        let ip_at = names.iter().position(|&n| n == "source.ip").unwrap();
+        for present in 0..(1u32 << names.len()) {
+            let mut e = Event::new();
+            for (i, n) in names.iter().enumerate() {
+                if present & (1 << i) != 0 {
+                    let value = if i == ip_at {
+                        "198.18.7.10".to_string()
+                    } else {
+                        format!("old {n}")
+                    };
+                    e.insert(*n, value);
+                }
+            }
+            let _ = e.as_map();
+            let before = e.clone();
+            let mut routed = e.clone();
+            let mut seen = None;
+            let done = routed.route_source_ip(|ip, network| {
+                seen = Some(ip);
+                network.push_str("198.18.0.0/15");
+                Some(64496)
+            });
+            assert_eq!(done, present & (1 << ip_at) != 0, "{present:b}");
+            if done {
+                assert_eq!(seen, Some("198.18.7.10".parse().unwrap()));
+                e.insert_static_sorted([
+                    ("source.asn", 64496.into()),
+                    ("source.network", "198.18.0.0/15".into()),
+                ]);
+                assert_eq!(routed.as_map().len(), e.len(), "the map follows");
+            }
+            assert_eq!(routed, e, "{present:b}");
+            // no route: nothing changes
+            let mut unrouted = before.clone();
+            assert!(!unrouted.route_source_ip(|_, network| {
+                network.push_str("spoilt");
+                None
+            }));
+            assert_eq!(unrouted, before);
+        }
+        // an address that is not one
+        let mut e = Event::new();
+        e.insert("source.ip", "198.18.0.256");
+        assert!(!e.route_source_ip(|_, _| Some(1)));
+        assert_eq!(e.len(), 1);
     }
 
     #[test]
