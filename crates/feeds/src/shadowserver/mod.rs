@@ -850,12 +850,17 @@ const NO_TEXT: u16 = u16::MAX;
 #[inline]
 fn front_place(text: &[u8]) -> usize {
     let word = |w: Option<&[u8; 8]>| w.map_or(0, |w| u64::from_le_bytes(*w));
-    let (first, last) = if text.len() >= 8 {
-        (word(text.first_chunk()), word(text.last_chunk()))
-    } else {
-        let mut w = [0u8; 8];
-        w[..text.len()].copy_from_slice(text);
-        (u64::from_le_bytes(w), 0)
+    let half = |w: Option<&[u8; 4]>| w.map_or(0, |w| u64::from(u32::from_le_bytes(*w)));
+    // a short text is read as whole words too (overlapping), not copied into one byte by
+    // byte: a copy through `memcpy`, then read back as a word, stalls the processor
+    let (first, last) = match text.len() {
+        8.. => (word(text.first_chunk()), word(text.last_chunk())),
+        4..=7 => (half(text.first_chunk()), half(text.last_chunk())),
+        1..=3 => {
+            let b = |i: usize| u64::from(text[i]);
+            (b(0) | b(text.len() / 2) << 8 | b(text.len() - 1) << 16, 0)
+        }
+        0 => (0, 0),
     };
     let h = (first ^ last.rotate_left(29) ^ text.len() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     (h >> (64 - FRONT_BITS)) as usize
