@@ -67,22 +67,47 @@ use shape::{CellClass, SKIP, Shapes, Src, code};
 /// Opens a Shadowserver CSV report, loading the schema from [`Options::schema`] or
 /// [`Schema::default_path`].
 pub fn open(path: &Path, options: &Options) -> Result<Rows, FeedError> {
-    open_with_schema(path, &load_schema(path, options)?, options)
+    open_with_schema(path, &*load_schema(path, options)?, options)
 }
 
-/// The schema [`open`] uses for `path`.
-fn load_schema(path: &Path, options: &Options) -> Result<Schema, FeedError> {
+/// The schema [`open`] uses for `path`: read once per process, and again only when the
+/// file changes (its length or modification time), so that a run over a day's reports
+/// (a hundred files or so) parses the 700 KB schema once rather than per report.
+fn load_schema(path: &Path, options: &Options) -> Result<Arc<Schema>, FeedError> {
+    use std::sync::{Mutex, OnceLock};
+    type Stamp = (u64, Option<std::time::SystemTime>);
+    /// Schemas read so far: their file, its stamp when read, and the schema.
+    static LOADED: OnceLock<Mutex<Vec<(PathBuf, Stamp, Arc<Schema>)>>> = OnceLock::new();
+    /// At most this many schema files are kept.
+    const KEPT: usize = 4;
+    let format_error = |message: String| FeedError::Format {
+        path: path.to_path_buf(),
+        message,
+    };
     let schema_path = match &options.schema {
         Some(p) => p.clone(),
-        None => Schema::default_path().map_err(|e| FeedError::Format {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?,
+        None => Schema::default_path().map_err(|e| format_error(e.to_string()))?,
     };
-    Schema::load(&schema_path).map_err(|e| FeedError::Format {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })
+    let load = || Schema::load(&schema_path).map_err(|e| format_error(e.to_string()));
+    // a file whose stamp cannot be read is read every time (and its error reported)
+    let Ok(meta) = std::fs::metadata(&schema_path) else {
+        return load().map(Arc::new);
+    };
+    let stamp: Stamp = (meta.len(), meta.modified().ok());
+    let loaded = LOADED.get_or_init(Mutex::default);
+    // a poisoned lock still holds whole entries: nothing panics while changing one
+    let mut loaded = loaded.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, _, schema)) = (loaded.iter()).find(|(p, s, _)| *p == schema_path && *s == stamp)
+    {
+        return Ok(Arc::clone(schema));
+    }
+    let schema = Arc::new(load()?);
+    loaded.retain(|(p, _, _)| *p != schema_path);
+    if loaded.len() >= KEPT {
+        loaded.remove(0);
+    }
+    loaded.push((schema_path.clone(), stamp, Arc::clone(&schema)));
+    Ok(schema)
 }
 
 /// Opens a Shadowserver CSV report with an already loaded schema.

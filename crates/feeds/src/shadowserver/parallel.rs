@@ -13,7 +13,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 
 use super::records::{Records, Split};
-use super::{Parser, Schema, Work, count_line_breaks, load_schema, parser};
+use super::{Parser, Work, count_line_breaks, load_schema, parser};
 use crate::{CHUNK_ROWS, FeedError, Options, RowStream};
 
 /// Chunks read ahead of the one the caller waits for, per worker.
@@ -55,7 +55,7 @@ where
     W: Fn(&mut dyn RowStream) -> T + Sync,
     D: FnMut(T) -> bool,
 {
-    let schema: Schema = load_schema(path, options)?;
+    let schema = load_schema(path, options)?;
     let mut head = parser(path, &schema, options)?;
     if threads <= 1 {
         crate::in_chunks(&mut head, work, done);

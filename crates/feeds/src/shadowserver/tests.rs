@@ -1229,3 +1229,29 @@ fn a_memo_keeps_a_column_of_hundreds_of_texts_and_drops_one_that_never_repeats()
     assert!(late_hits > MEMO_TRIAL * 9 / 10, "{late_hits} late hits");
     assert!(unique.is_off(), "a column that never repeats is not remembered");
 }
+
+/// A schema file is read once per process, and again when it changes.
+#[test]
+fn a_schema_file_is_read_once_and_again_when_it_changes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let schema_path = dir.path().join("schema.json");
+    std::fs::write(&schema_path, SCHEMA).expect("write");
+    let options = Options {
+        schema: Some(schema_path.clone()),
+        ..opts()
+    };
+    let csv = dir.path().join("2026-03-24-scan_test-nl.csv");
+    let first = load_schema(&csv, &options).expect("schema");
+    let again = load_schema(&csv, &options).expect("schema");
+    assert!(Arc::ptr_eq(&first, &again), "read once");
+    assert_eq!(first.reports()[0].feed_name, "Test-Report");
+    // changed (and longer): read again
+    std::fs::write(&schema_path, SCHEMA.replace("Test-Report", "Test-Report-2")).expect("write");
+    let changed = load_schema(&csv, &options).expect("schema");
+    assert!(!Arc::ptr_eq(&first, &changed), "read again");
+    assert_eq!(changed.reports()[0].feed_name, "Test-Report-2");
+    // gone: its error, not the schema read before
+    std::fs::remove_file(&schema_path).expect("remove");
+    let gone = load_schema(&csv, &options).expect_err("no schema file");
+    assert!(gone.to_string().contains("schema.json"), "{gone}");
+}
