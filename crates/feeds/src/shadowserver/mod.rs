@@ -76,8 +76,10 @@ pub fn open(path: &Path, options: &Options) -> Result<Rows, FeedError> {
 fn load_schema(path: &Path, options: &Options) -> Result<Arc<Schema>, FeedError> {
     use std::sync::{Mutex, OnceLock};
     type Stamp = (u64, Option<std::time::SystemTime>);
-    /// Schemas read so far: their file, its stamp when read, and the schema.
-    static LOADED: OnceLock<Mutex<Vec<(PathBuf, Stamp, Arc<Schema>)>>> = OnceLock::new();
+    /// A schema read: its file, the file's stamp when read, and the schema.
+    type Loaded = (PathBuf, Stamp, Arc<Schema>);
+    /// Schemas read so far.
+    static LOADED: OnceLock<Mutex<Vec<Loaded>>> = OnceLock::new();
     /// At most this many schema files are kept.
     const KEPT: usize = 4;
     let format_error = |message: String| FeedError::Format {

@@ -1209,7 +1209,9 @@ pub(super) fn every_char() -> impl Iterator<Item = char> {
 fn a_memo_keeps_a_column_of_hundreds_of_texts_and_drops_one_that_never_repeats() {
     let mut state = 0x9e37_79b9_7f4a_7c15u64;
     let mut draw = move || {
-        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1);
         state >> 33
     };
     let (mut some, mut unique) = (Memo::default(), Memo::default());
@@ -1227,7 +1229,10 @@ fn a_memo_keeps_a_column_of_hundreds_of_texts_and_drops_one_that_never_repeats()
     }
     assert!(!some.is_off(), "a column of 800 texts is remembered");
     assert!(late_hits > MEMO_TRIAL * 9 / 10, "{late_hits} late hits");
-    assert!(unique.is_off(), "a column that never repeats is not remembered");
+    assert!(
+        unique.is_off(),
+        "a column that never repeats is not remembered"
+    );
 }
 
 /// A schema file is read once per process, and again when it changes.
