@@ -1165,6 +1165,7 @@ fn plain_integer_into(cell: &str, out: &mut Outcome) -> bool {
 /// is [`Plain::of`] the step). The string of an outcome overwritten otherwise goes to
 /// `spare`, for a later plain one.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 fn outcome_into(
     step: &Step,
     plain: Option<Plain>,
