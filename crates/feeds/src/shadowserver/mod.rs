@@ -847,9 +847,9 @@ const SPARE_STRINGS: usize = 64;
 /// thousand rows.
 #[derive(Default)]
 struct Memo {
-    /// The outcome looked up last: columns often hold the same text row after row (a
-    /// protocol, a country, an empty cell), which this finds without hashing.
-    last: Option<usize>,
+    /// The outcome looked up last, and its code: columns often hold the same text row after
+    /// row (a protocol, a country, an empty cell), which this finds without hashing.
+    last: Option<(usize, u8)>,
     /// The index of the text seen last at each place of a small table, placed by a cheap
     /// hash of the text ([`front_place`]), or [`NO_TEXT`]: most lookups end here, without
     /// hashing the whole text and probing `index`.
@@ -928,7 +928,7 @@ impl Memo {
             self.last = None;
             return Err(compute());
         }
-        if let Some(i) = self.last
+        if let Some((i, _)) = self.last
             && same_text(self.texts[i].as_bytes(), text.as_bytes())
         {
             return Ok(i);
@@ -946,7 +946,7 @@ impl Memo {
             .index
             .find(hash, |&i| same_text(texts[i].as_bytes(), text.as_bytes()))
         {
-            self.last = Some(i);
+            self.last = Some((i, self.codes[i]));
             self.front[place] = i as u16;
             return Ok(i);
         }
@@ -960,20 +960,23 @@ impl Memo {
         let (hasher, texts) = (&self.hasher, &self.texts);
         self.index
             .insert_unique(hash, self.outcomes.len(), |&i| hasher.hash_one(&*texts[i]));
-        self.last = Some(self.outcomes.len());
+        let code = shape::code(&outcome);
+        self.last = Some((self.outcomes.len(), code));
         self.front[place] = self.outcomes.len() as u16;
         self.texts.push(text.into());
-        self.codes.push(shape::code(&outcome));
+        self.codes.push(code);
         self.outcomes.push(outcome);
         Ok(self.outcomes.len() - 1)
     }
 
     /// The outcome for `text` when it is the text looked up last and the trial is over
-    /// (when [`Memo::index`] would find it without hashing and without counting).
+    /// (when [`Memo::index`] would find it without hashing and without counting): its index
+    /// and its code, kept beside the index rather than looked up.
     #[inline]
-    fn again(&self, text: &[u8]) -> Option<usize> {
-        let i = self.last?;
-        (self.lookups >= MEMO_TRIAL && same_text(self.texts[i].as_bytes(), text)).then_some(i)
+    fn again(&self, text: &[u8]) -> Option<(usize, u8)> {
+        let (i, code) = self.last?;
+        (self.lookups >= MEMO_TRIAL && same_text(self.texts[i].as_bytes(), text))
+            .then_some((i, code))
     }
 
     /// The outcome for `text` when the front table holds it and the trial is over (when
@@ -994,7 +997,7 @@ impl Memo {
         if i == usize::from(NO_TEXT) || !same_text(self.texts[i].as_bytes(), text) {
             return None;
         }
-        self.last = Some(i);
+        self.last = Some((i, self.codes[i]));
         Some(i)
     }
 

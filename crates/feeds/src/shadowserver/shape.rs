@@ -317,9 +317,9 @@ pub(super) fn fill(
         let c = match row.cell_bytes(column) {
             Some(bytes) if lane.remembered && remember && !memo.is_off() => {
                 match memo.again(bytes) {
-                    Some(i) => {
+                    Some((i, code)) => {
                         *got = Ok(i);
-                        memo.code(i)
+                        code
                     }
                     None => look_up(plan, j, memo, column, bytes, row, got, owned),
                 }
