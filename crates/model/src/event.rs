@@ -534,7 +534,32 @@ impl Event {
     /// [`Event::reshape`] with names picked out of an order once ([`FieldOrder::list`]),
     /// for a reader that gives its events the same few lists of fields row after row.
     pub fn reshape_to(&mut self, list: &FieldList) -> FieldValues<'_> {
-        self.rename(list.names.iter())
+        match &list.statics {
+            Some(names) => self.rename_static(names),
+            None => self.rename(list.names.iter()),
+        }
+    }
+
+    /// [`Event::rename`] with `'static` names only (the names of most lists): each is
+    /// written over the name in place, whatever that was, without telling the two kinds of
+    /// name apart first.
+    fn rename_static(&mut self, names: &[&'static str]) -> FieldValues<'_> {
+        self.changed();
+        let n = names.len();
+        for (_, v) in self.fields.drain(n.min(self.fields.len())..) {
+            keep_string(&mut self.spare, v);
+        }
+        let kept = self.fields.len();
+        for ((k, _), &name) in self.fields.iter_mut().zip(names) {
+            *k = FieldName::Static(name);
+        }
+        for &name in &names[kept..] {
+            self.fields.push((FieldName::Static(name), Value::Null));
+        }
+        FieldValues {
+            fields: &mut self.fields,
+            spare: &mut self.spare,
+        }
     }
 
     /// Gives the event the fields `names` (ascending), keeping the values by position.
@@ -573,6 +598,8 @@ impl Event {
 #[derive(Debug, Clone, Default)]
 pub struct FieldList {
     names: Vec<FieldName>,
+    /// The same names when all are `'static`.
+    statics: Option<Vec<&'static str>>,
 }
 
 impl FieldList {
@@ -595,7 +622,7 @@ impl FieldOrder {
     /// When the indices do not ascend or one is out of range, as [`Event::reshape`].
     pub fn list(&self, indices: &[usize]) -> FieldList {
         let mut last = None;
-        let names = indices
+        let names: Vec<FieldName> = indices
             .iter()
             .map(|&i| {
                 assert!(
@@ -606,7 +633,14 @@ impl FieldOrder {
                 self.names[i].clone()
             })
             .collect();
-        FieldList { names }
+        let statics = names
+            .iter()
+            .map(|n| match n {
+                FieldName::Static(s) => Some(*s),
+                FieldName::Owned(_) => None,
+            })
+            .collect();
+        FieldList { names, statics }
     }
 }
 
@@ -1131,6 +1165,9 @@ mod tests {
         let lists: [&[usize]; 6] = [&[0, 1, 2, 3, 4], &[1, 3], &[], &[0, 4], &[2], &[0, 1, 2, 3]];
         let (mut by_indices, mut by_list) = (Event::new(), Event::new());
         for (row, indices) in lists.iter().enumerate() {
+            // a later stage's fields, with names of its own, are renamed over or dropped
+            by_indices.insert(format!("0{row}"), 1);
+            by_list.insert(format!("0{row}"), 1);
             let list = order.list(indices);
             assert_eq!(list.len(), indices.len());
             let mut a = by_indices.reshape(&order, indices);
