@@ -1248,8 +1248,8 @@ struct Work {
     codes: Vec<u8>,
     leftover: Vec<(usize, CellClass)>,
     /// The row being filled by a shape: each step's outcome, remembered by its memo (the
-    /// index) or worked out for this row alone (in `owned`).
-    got: Vec<Result<usize, ()>>,
+    /// index) or worked out for this row alone (in `owned`; [`shape::OWNED`]).
+    got: Vec<u32>,
     owned: Vec<Outcome>,
     /// Strings of outcomes in `owned` overwritten by ones without a string.
     spare: Vec<String>,
@@ -1269,7 +1269,7 @@ impl Work {
             shaped: true,
             codes: vec![SKIP; steps],
             leftover: Vec::new(),
-            got: vec![Err(()); steps],
+            got: vec![shape::OWNED; steps],
             owned: vec![Outcome::NoValue; steps],
             spare: Vec::new(),
             lanes: (plan.required.iter().chain(&plan.optional))

@@ -80,6 +80,9 @@ impl CellClass {
 
 /// No place in the event.
 const NOWHERE: u32 = u32::MAX;
+/// In [`Work`]'s `got`: the step's outcome is in `owned`, worked out for this row alone
+/// (any other value is the index of the outcome its memo keeps).
+pub(super) const OWNED: u32 = u32::MAX;
 
 /// The fields of the event a row of one shape gives, and where each takes its value.
 pub(super) struct Shape {
@@ -270,23 +273,23 @@ fn look_up(
     column: usize,
     bytes: &[u8],
     row: &RowView<'_>,
-    got: &mut Result<usize, ()>,
+    got: &mut u32,
     owned: &mut Outcome,
 ) -> u8 {
     if let Some(i) = memo.in_front(bytes) {
-        *got = Ok(i);
+        *got = i as u32;
         return memo.code(i);
     }
     let text = row.cell(column).unwrap_or_default();
     let required = j < plan.required.len();
     match memo.index(text, || outcome(plan.step(j), required, Some(text), row)) {
         Ok(i) => {
-            *got = Ok(i);
+            *got = i as u32;
             memo.code(i)
         }
         Err(outcome) => {
             *owned = outcome;
-            *got = Err(());
+            *got = OWNED;
             code(owned)
         }
     }
@@ -318,7 +321,7 @@ pub(super) fn fill(
             Some(bytes) if lane.remembered && remember && !memo.is_off() => {
                 match memo.again(bytes) {
                     Some((i, code)) => {
-                        *got = Ok(i);
+                        *got = i as u32;
                         code
                     }
                     None => look_up(plan, j, memo, column, bytes, row, got, owned),
@@ -335,7 +338,7 @@ pub(super) fn fill(
                     owned,
                     &mut work.spare,
                 );
-                *got = Err(());
+                *got = OWNED;
                 code(owned)
             }
         };
@@ -372,8 +375,8 @@ pub(super) fn fill(
             continue;
         }
         let written = match *got {
-            Ok(i) => put_outcome(&mut values, pos as usize, memo.outcome(i)),
-            Err(()) => swap_outcome(&mut values, pos as usize, owned),
+            OWNED => swap_outcome(&mut values, pos as usize, owned),
+            i => put_outcome(&mut values, pos as usize, memo.outcome(i as usize)),
         };
         if !written {
             return false;
