@@ -134,6 +134,11 @@ print(f"| end to end, 1 thread, single run under /usr/bin/time (with start-up) |
 print(f'| peak RSS (whole process) | {int(im_rss) / 1024:,.0f} MiB | {int(bk_rss) / 1024:,.1f} MiB | {int(im_rss) / int(bk_rss):,.0f}x less |')
 rd = bk['read']
 print()
+init = bk.get('load_schema', {}).get('seconds')
+if init is not None:
+    print(f"Initialisation, outside every figure above as IntelMQ's bot initialisation is outside its figures: "
+          f"prefix table {bk['load_prefixes']['seconds'] * 1000:,.1f} ms, Shadowserver schema and header "
+          f"{init * 1000:,.1f} ms (once per process).")
 print(f"Plain read of the CSV: {rd['bytes_per_s'] / 1e6:,.0f} MB/s; baken end to end on 1 thread: "
       f"{rd['bytes'] / t['end_to_end_1_thread'] / 1e6:,.0f} MB/s of input.")
 print(f'IntelMQ: its own per-stage figures (library mode, each bot over all events, events passed as '
