@@ -363,7 +363,8 @@ impl Event {
     ) -> bool {
         const ASN: &str = "source.asn";
         const NETWORK: &str = "source.network";
-        let Ok(ip_at) = self.position("source.ip") else {
+        // the names are constants here, and so are their first eight bytes in the search
+        let Ok(ip_at) = find_name(&self.fields, "source.ip") else {
             return false;
         };
         let Some(ip) = self.fields[ip_at].1.as_str().and_then(crate::net::parse_ip) else {
@@ -381,13 +382,26 @@ impl Event {
             + 1
             + after
                 .iter()
-                .position(|(k, _)| cmp_bytes(k.as_str().as_bytes(), NETWORK.as_bytes()).is_ge())
+                .position(|(k, _)| cmp_name(k.as_str().as_bytes(), NETWORK).is_ge())
                 .unwrap_or(after.len());
         self.put_static(at, NETWORK, Value::String(network));
-        // `source.asn` sorts before `source.ip`: only the fields before it are searched
-        let at = match position_in(&self.fields[..ip_at], ASN) {
-            Ok(i) | Err(i) => i,
-        };
+        // `source.asn` sorts before `source.ip`, and few names sort between them (those of the
+        // geolocation, `source.fqdn`): a few steps back from the address, then a search of
+        // the fields before those when there are more
+        let mut at = ip_at;
+        let mut steps = 0;
+        while let Some(before) = at.checked_sub(1)
+            && cmp_name(self.fields[before].0.as_str().as_bytes(), ASN).is_ge()
+        {
+            at = before;
+            steps += 1;
+            if steps == 8 {
+                at = match position_in(&self.fields[..at], ASN) {
+                    Ok(i) | Err(i) => i,
+                };
+                break;
+            }
+        }
         self.put_static(at, ASN, asn.into());
         true
     }
@@ -396,12 +410,33 @@ impl Event {
     /// there is replaced (its string kept for a later value), else the field is inserted.
     fn put_static(&mut self, at: usize, key: &'static str, value: Value) {
         match self.fields.get_mut(at) {
-            Some((k, v)) if k.as_str() == key => {
+            Some((k, v)) if same_text(k.as_str().as_bytes(), key.as_bytes()) => {
                 let old = std::mem::replace(v, value);
                 keep_string(&mut self.spare, old);
             }
             _ => self.fields.insert(at, (FieldName::Static(key), value)),
         }
+    }
+}
+
+/// [`position_in`] for a name known where it is called: inlined there, so that the first
+/// eight bytes of the name are a constant of the code.
+#[inline(always)]
+fn find_name(fields: &[(FieldName, Value)], name: &'static str) -> Result<usize, usize> {
+    fields.binary_search_by(|(k, _)| cmp_name(k.as_str().as_bytes(), name))
+}
+
+/// `a.cmp(b)` as [`position_in`] compares names: the first eight bytes as one number, then
+/// the rest.
+#[inline(always)]
+fn cmp_name(a: &[u8], b: &'static str) -> Ordering {
+    let b = b.as_bytes();
+    match (a.first_chunk::<8>(), b.first_chunk::<8>()) {
+        (Some(x), Some(y)) => match u64::from_be_bytes(*x).cmp(&u64::from_be_bytes(*y)) {
+            Ordering::Equal => cmp_bytes(&a[8..], &b[8..]),
+            other => other,
+        },
+        _ => cmp_bytes(a, b),
     }
 }
 
@@ -1349,6 +1384,45 @@ mod tests {
         e.insert("source.ip", "198.18.0.256");
         assert!(!e.route_source_ip(|_, _| Some(1)));
         assert_eq!(e.len(), 1);
+    }
+
+    #[test]
+    fn routing_finds_the_fields_however_many_names_are_between() {
+        // from none to many names between `source.asn` and `source.ip` (the steps back from
+        // the address, then the search), and before them
+        for between in 0..20 {
+            for before in 0..4 {
+                for with_asn in [false, true] {
+                    for with_network in [false, true] {
+                        let mut e = Event::new();
+                        for i in 0..before {
+                            e.insert(format!("source.abuse{i}"), "x");
+                        }
+                        for i in 0..between {
+                            e.insert(format!("source.geolocation.f{i:02}"), "x");
+                        }
+                        if with_asn {
+                            e.insert("source.asn", 1);
+                        }
+                        if with_network {
+                            e.insert("source.network", "old");
+                        }
+                        e.insert("source.ip", "198.18.7.10");
+                        e.insert("time.source", "x");
+                        let mut expected = e.clone();
+                        expected.insert_static_sorted([
+                            ("source.asn", 64496.into()),
+                            ("source.network", "198.18.0.0/15".into()),
+                        ]);
+                        assert!(e.route_source_ip(|_, network| {
+                            network.push_str("198.18.0.0/15");
+                            Some(64496)
+                        }));
+                        assert_eq!(e, expected, "{between} {before} {with_asn}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
