@@ -363,7 +363,7 @@ impl Event {
     ) -> bool {
         const ASN: &str = "source.asn";
         const NETWORK: &str = "source.network";
-        // the names are constants here, and so are their first eight bytes in the search
+        // the names are constants here, and so are their first eight bytes in the searches
         let Ok(ip_at) = find_name(&self.fields, "source.ip") else {
             return false;
         };
@@ -376,33 +376,34 @@ impl Event {
             return false;
         };
         self.changed();
+        // `source.asn` sorts before `source.ip`, and few names sort between them (those of the
+        // geolocation, `source.fqdn`): a few steps back from the address, then a search of
+        // the fields before those when there are more
+        let before = &self.fields[..ip_at];
+        let mut asn_at = ip_at;
+        while let Some((k, _)) = asn_at.checked_sub(1).map(|i| &before[i]) {
+            if ip_at - asn_at == 8 {
+                asn_at = match position_in(&before[..asn_at], ASN) {
+                    Ok(i) | Err(i) => i,
+                };
+                break;
+            }
+            if cmp_name(k.as_str().as_bytes(), ASN).is_lt() {
+                break;
+            }
+            asn_at -= 1;
+        }
         // `source.network` sorts after `source.ip`, and few names sort between them
         let after = &self.fields[ip_at + 1..];
-        let at = ip_at
+        let network_at = ip_at
             + 1
             + after
                 .iter()
                 .position(|(k, _)| cmp_name(k.as_str().as_bytes(), NETWORK).is_ge())
                 .unwrap_or(after.len());
-        self.put_static(at, NETWORK, Value::String(network));
-        // `source.asn` sorts before `source.ip`, and few names sort between them (those of the
-        // geolocation, `source.fqdn`): a few steps back from the address, then a search of
-        // the fields before those when there are more
-        let mut at = ip_at;
-        let mut steps = 0;
-        while let Some(before) = at.checked_sub(1)
-            && cmp_name(self.fields[before].0.as_str().as_bytes(), ASN).is_ge()
-        {
-            at = before;
-            steps += 1;
-            if steps == 8 {
-                at = match position_in(&self.fields[..at], ASN) {
-                    Ok(i) | Err(i) => i,
-                };
-                break;
-            }
-        }
-        self.put_static(at, ASN, asn.into());
+        // the later place first, so that the earlier one stays where it is
+        self.put_static(network_at, NETWORK, Value::String(network));
+        self.put_static(asn_at, ASN, asn.into());
         true
     }
 
@@ -419,11 +420,36 @@ impl Event {
     }
 }
 
-/// [`position_in`] for a name known where it is called: inlined there, so that the first
-/// eight bytes of the name are a constant of the code.
+/// [`position_in`] for a name of eight bytes or more known where it is called (inlined
+/// there). The search compares the first eight bytes of each name, as one number, with those
+/// of `name`, a constant: it finds the first name not before them; names that start with them
+/// but sort before `name` (few if any) are then stepped over one by one.
 #[inline(always)]
 fn find_name(fields: &[(FieldName, Value)], name: &'static str) -> Result<usize, usize> {
-    fields.binary_search_by(|(k, _)| cmp_name(k.as_str().as_bytes(), name))
+    let Some(start) = name.as_bytes().first_chunk::<8>() else {
+        return position_in(fields, name);
+    };
+    let name = name.as_bytes();
+    let head = u64::from_be_bytes(*start);
+    let mut at = fields.partition_point(|(k, _)| {
+        let k = k.as_str().as_bytes();
+        match k.first_chunk::<8>() {
+            Some(w) => u64::from_be_bytes(*w) < head,
+            // shorter than eight bytes: before `name` if before its first eight
+            None => cmp_bytes(k, start).is_lt(),
+        }
+    });
+    while let Some((k, _)) = fields.get(at) {
+        let k = k.as_str().as_bytes();
+        if same_text(k, name) {
+            return Ok(at);
+        }
+        if cmp_bytes(k, name).is_gt() {
+            break;
+        }
+        at += 1;
+    }
+    Err(at)
 }
 
 /// `a.cmp(b)` as [`position_in`] compares names: the first eight bytes as one number, then
@@ -1458,6 +1484,46 @@ mod tests {
             {
                 let plain = fields.binary_search_by(|(k, _)| k.as_str().cmp(key));
                 assert_eq!(position_in(&fields, key), plain, "{key:?} in {n} names");
+            }
+        }
+    }
+
+    #[test]
+    fn find_name_is_that_of_a_plain_search() {
+        // names around `source.ip` and `source.asn`: sharing their first eight bytes or not,
+        // shorter than eight bytes, with bytes below and above theirs
+        let names = [
+            "",
+            "sourc",
+            "source.",
+            "source.a",
+            "source.as",
+            "source.asn",
+            "source.asn\0",
+            "source.asz",
+            "source.h",
+            "source.i",
+            "source.i\0",
+            "source.iface",
+            "source.ip",
+            "source.ip_x",
+            "source.ipa",
+            "source.iz",
+            "source.j",
+            "é",
+        ];
+        for present in (0..1u32 << names.len()).step_by(3) {
+            let mut fields: Vec<(FieldName, Value)> = (0..names.len())
+                .filter(|i| present & (1 << i) != 0)
+                .map(|i| (FieldName::Static(names[i]), Value::Null))
+                .collect();
+            fields.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+            for key in names
+                .iter()
+                .chain(&["source.ip\0", "source.b", "abcdefghi", "zzz"])
+            {
+                let plain = fields.binary_search_by(|(k, _)| k.as_str().cmp(key));
+                assert_eq!(find_name(&fields, key), plain, "{key:?} in {present:b}");
             }
         }
     }
