@@ -388,7 +388,7 @@ impl Event {
                 };
                 break;
             }
-            if cmp_name(k.as_str().as_bytes(), ASN).is_lt() {
+            if sorts_before(k.as_str().as_bytes(), ASN) {
                 break;
             }
             asn_at -= 1;
@@ -399,7 +399,7 @@ impl Event {
             + 1
             + after
                 .iter()
-                .position(|(k, _)| cmp_name(k.as_str().as_bytes(), NETWORK).is_ge())
+                .position(|(k, _)| !sorts_before(k.as_str().as_bytes(), NETWORK))
                 .unwrap_or(after.len());
         // the later place first, so that the earlier one stays where it is
         self.put_static(network_at, NETWORK, Value::String(network));
@@ -452,17 +452,21 @@ fn find_name(fields: &[(FieldName, Value)], name: &'static str) -> Result<usize,
     Err(at)
 }
 
-/// `a.cmp(b)` as [`position_in`] compares names: the first eight bytes as one number, then
-/// the rest.
+/// `a < b` as [`position_in`] compares names: the first eight bytes as one number, then the
+/// rest.
 #[inline(always)]
-fn cmp_name(a: &[u8], b: &'static str) -> Ordering {
+fn sorts_before(a: &[u8], b: &'static str) -> bool {
     let b = b.as_bytes();
     match (a.first_chunk::<8>(), b.first_chunk::<8>()) {
-        (Some(x), Some(y)) => match u64::from_be_bytes(*x).cmp(&u64::from_be_bytes(*y)) {
-            Ordering::Equal => cmp_bytes(&a[8..], &b[8..]),
-            other => other,
-        },
-        _ => cmp_bytes(a, b),
+        (Some(x), Some(y)) => {
+            let (x, y) = (u64::from_be_bytes(*x), u64::from_be_bytes(*y));
+            if x == y {
+                cmp_bytes(&a[8..], &b[8..]).is_lt()
+            } else {
+                x < y
+            }
+        }
+        _ => cmp_bytes(a, b).is_lt(),
     }
 }
 
