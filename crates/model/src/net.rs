@@ -93,15 +93,18 @@ const fn as_str(bytes: &'static [u8]) -> &'static str {
 }
 
 /// Appends the text of `v` from `slots` (four bytes each, see [`OCTET_DOT`]) and `extra`
-/// bytes more (the dot after it, the slash before it). The four bytes are copied as one and
-/// the string cut back after them: one check of the string's room and no call into `memcpy`
-/// for a text of one to four bytes.
+/// bytes more (the dot after it, the slash before it), copied as a text of one to four bytes
+/// known where it is written: no call into `memcpy`, and no check that the text starts and
+/// ends at characters (the compiler sees that every byte of the table is ASCII).
 #[inline(always)]
 fn push_slot(out: &mut String, slots: &'static str, v: u8, extra: usize) {
-    let len = out.len();
     let at = 4 * usize::from(v);
-    out.push_str(&slots[at..at + 4]);
-    out.truncate(len + 1 + usize::from(v >= 10) + usize::from(v >= 100) + extra);
+    match 1 + usize::from(v >= 10) + usize::from(v >= 100) + extra {
+        1 => out.push_str(&slots[at..at + 1]),
+        2 => out.push_str(&slots[at..at + 2]),
+        3 => out.push_str(&slots[at..at + 3]),
+        _ => out.push_str(&slots[at..at + 4]),
+    }
 }
 
 impl fmt::Display for DottedQuad {
