@@ -85,6 +85,17 @@ const fn slots(before: &[u8], pad: u8) -> [u8; 1024] {
     out
 }
 
+/// How many digits each octet value has.
+const DIGITS: [u8; 256] = {
+    let mut out = [1; 256];
+    let mut v = 10;
+    while v < 256 {
+        out[v] = if v < 100 { 2 } else { 3 };
+        v += 1;
+    }
+    out
+};
+
 const fn as_str(bytes: &'static [u8]) -> &'static str {
     match std::str::from_utf8(bytes) {
         Ok(s) => s,
@@ -99,7 +110,7 @@ const fn as_str(bytes: &'static [u8]) -> &'static str {
 #[inline(always)]
 fn push_slot(out: &mut String, slots: &'static str, v: u8, extra: usize) {
     let at = 4 * usize::from(v);
-    match 1 + usize::from(v >= 10) + usize::from(v >= 100) + extra {
+    match usize::from(DIGITS[usize::from(v)]) + extra {
         1 => out.push_str(&slots[at..at + 1]),
         2 => out.push_str(&slots[at..at + 2]),
         3 => out.push_str(&slots[at..at + 3]),
