@@ -2,8 +2,8 @@
 //!
 //! The prefixes are flattened once into sorted, disjoint address ranges, each carrying the
 //! most specific prefix that covers it. A lookup is then one bucket read (indexed by the top
-//! address bits), for the densest buckets a second read (indexed by the next eight bits), and
-//! a binary search over the few range starts there: two to four cache lines per lookup,
+//! address bits), for a bucket of many ranges a second read (indexed by the next few bits),
+//! and a binary search over the few range starts there: two to four cache lines per lookup,
 //! whatever the size of the table.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -22,12 +22,12 @@ trait Addr: Copy + Ord {
     /// Tables of at most this many ranges get no bucket index: they are searched whole.
     const UNINDEXED: usize;
     fn bucket(self) -> usize;
-    /// The next [`SUB_BITS`] bits after the bucket's.
-    fn sub_bucket(self) -> usize;
+    /// The next `bits` bits after the bucket's.
+    fn sub_bucket(self, bits: u32) -> usize;
     /// The first address of a bucket.
     fn bucket_start(bucket: usize) -> Self;
-    /// The first address of sub-bucket `sub` of a bucket.
-    fn sub_bucket_start(bucket: usize, sub: usize) -> Self;
+    /// The first address of sub-bucket `sub` of a bucket split by the next `bits` bits.
+    fn sub_bucket_start(bucket: usize, bits: u32, sub: usize) -> Self;
     fn next(self) -> Self;
 }
 
@@ -35,20 +35,20 @@ impl Addr for u32 {
     const ZERO: Self = 0;
     const MAX: Self = u32::MAX;
     // 2^16 buckets (a 256 KiB index): a bucket of a full routing table holds from none to
-    // hundreds of ranges; the densest get a sub-index of /24s
+    // hundreds of ranges, and those of many a sub-index of up to /24s
     const BUCKET_BITS: u32 = 16;
     const UNINDEXED: usize = 64;
     fn bucket(self) -> usize {
         (self >> (32 - Self::BUCKET_BITS)) as usize
     }
-    fn sub_bucket(self) -> usize {
-        (self >> (32 - Self::BUCKET_BITS - SUB_BITS)) as usize & (SUBS - 1)
+    fn sub_bucket(self, bits: u32) -> usize {
+        (self << Self::BUCKET_BITS >> (32 - bits)) as usize
     }
     fn bucket_start(bucket: usize) -> Self {
         (bucket as u32) << (32 - Self::BUCKET_BITS)
     }
-    fn sub_bucket_start(bucket: usize, sub: usize) -> Self {
-        Self::bucket_start(bucket) | (sub as u32) << (32 - Self::BUCKET_BITS - SUB_BITS)
+    fn sub_bucket_start(bucket: usize, bits: u32, sub: usize) -> Self {
+        Self::bucket_start(bucket) | (sub as u32) << (32 - Self::BUCKET_BITS - bits)
     }
     fn next(self) -> Self {
         self + 1
@@ -64,34 +64,28 @@ impl Addr for u128 {
     fn bucket(self) -> usize {
         (self >> (128 - Self::BUCKET_BITS)) as usize
     }
-    fn sub_bucket(self) -> usize {
-        (self >> (128 - Self::BUCKET_BITS - SUB_BITS)) as usize & (SUBS - 1)
+    fn sub_bucket(self, bits: u32) -> usize {
+        (self << Self::BUCKET_BITS >> (128 - bits)) as usize
     }
     fn bucket_start(bucket: usize) -> Self {
         (bucket as u128) << (128 - Self::BUCKET_BITS)
     }
-    fn sub_bucket_start(bucket: usize, sub: usize) -> Self {
-        Self::bucket_start(bucket) | (sub as u128) << (128 - Self::BUCKET_BITS - SUB_BITS)
+    fn sub_bucket_start(bucket: usize, bits: u32, sub: usize) -> Self {
+        Self::bucket_start(bucket) | (sub as u128) << (128 - Self::BUCKET_BITS - bits)
     }
     fn next(self) -> Self {
         self + 1
     }
 }
 
-/// Bits of the address, after the bucket's, that pick a sub-bucket of a dense bucket.
-const SUB_BITS: u32 = 8;
-const SUBS: usize = 1 << SUB_BITS;
-
-/// Buckets with more ranges than this may get a sub-index; fewer are searched whole.
+/// Buckets with more ranges than this get a sub-index; fewer are searched whole.
 const DENSE: usize = 16;
 
-/// At most one sub-index (518 bytes) for this many ranges (12 bytes each for IPv4), given to
-/// the densest buckets: about 4 MiB for a full routing table of a million prefixes (two
-/// million ranges)...
-const RANGES_PER_SUB_INDEX: usize = 256;
-
-/// ... and at least this many (32 KiB, against the index's 256 KiB), for smaller tables.
-const MIN_SUB_INDEXES: usize = 64;
+/// A sub-index splits its bucket by the next few address bits, into as many sub-buckets as
+/// the bucket has ranges (rounded up to a power of two) but at most 2^8 (/24s for IPv4): a
+/// sub-bucket holds a range or two, and the sub-indexes take two to three bytes per range
+/// (some 5 MiB for a full routing table of a million prefixes, against 24 MiB of ranges).
+const MAX_SUB_BITS: u32 = 8;
 
 /// In a bucket index entry, marks the number of a sub-index rather than a range.
 const SUB_INDEX: u32 = 1 << 31;
@@ -108,6 +102,17 @@ const MISS: Hit = Hit {
     len: NONE,
 };
 
+/// Where a dense bucket's sub-index is.
+#[derive(Debug, Clone, Copy)]
+struct SubIndex {
+    /// The first range starting in the bucket or after it.
+    base: u32,
+    /// Where its entries start in [`Ranges::sub`].
+    at: u32,
+    /// The address bits after the bucket's that pick a sub-bucket.
+    bits: u32,
+}
+
 /// Disjoint ranges of one address family: range `i` runs from `ranges[i].0` to
 /// `ranges[i + 1].0 - 1` and is covered by `ranges[i].1` (or by nothing).
 #[derive(Debug, Clone)]
@@ -117,10 +122,11 @@ struct Ranges<A> {
     /// it, or (with [`SUB_INDEX`] set) the number of its sub-index. One more entry at the
     /// end: `ranges.len()`.
     index: Vec<u32>,
-    /// Per sub-index: the first range starting in its bucket or after it.
-    sub_base: Vec<u32>,
-    /// Per sub-index, `SUBS + 1` entries: the first range starting in each sub-bucket or
-    /// after it, less the base, then the number of ranges starting in the bucket.
+    /// The sub-indexes, by number.
+    subs: Vec<SubIndex>,
+    /// Per sub-index, from its `at`, one entry per sub-bucket: the first range starting in it
+    /// or after it, less the sub-index's `base`; then one more, the number of ranges starting
+    /// in the bucket.
     sub: Vec<u16>,
 }
 
@@ -158,7 +164,7 @@ impl<A: Addr> Ranges<A> {
         let mut table = Ranges {
             ranges,
             index: Vec::new(),
-            sub_base: Vec::new(),
+            subs: Vec::new(),
             sub: Vec::new(),
         };
         // Small tables are searched whole; the index would only cost memory.
@@ -168,7 +174,7 @@ impl<A: Addr> Ranges<A> {
         table
     }
 
-    /// The bucket index, and the sub-indexes of the densest buckets.
+    /// The bucket index, and the sub-indexes of the dense buckets.
     fn build_index(&mut self) {
         let ranges = &self.ranges;
         assert!(
@@ -186,26 +192,27 @@ impl<A: Addr> Ranges<A> {
             index.push(at as u32);
         }
         index.push(ranges.len() as u32);
-        // the densest buckets, as many as the table pays for (a bucket of 2^16 ranges or
-        // more would not fit a sub-index's numbers, and is searched whole)
-        let mut dense: Vec<(usize, usize)> = (0..buckets)
-            .map(|b| (b, (index[b + 1] - index[b]) as usize))
-            .filter(|&(_, n)| n > DENSE && n < usize::from(u16::MAX))
-            .collect();
-        dense.sort_by_key(|&(b, n)| (std::cmp::Reverse(n), b));
-        dense.truncate((ranges.len() / RANGES_PER_SUB_INDEX).max(MIN_SUB_INDEXES));
-        dense.sort_unstable();
-        for (number, &(bucket, _)) in dense.iter().enumerate() {
-            let base = index[bucket] as usize;
-            let end = index[bucket + 1] as usize;
+        // a sub-index for every dense bucket (a bucket of 2^16 ranges or more would not fit
+        // its numbers, and is searched whole)
+        for bucket in 0..buckets {
+            let (base, end) = (index[bucket] as usize, index[bucket + 1] as usize);
+            let count = end - base;
+            if count <= DENSE || count >= usize::from(u16::MAX) {
+                continue;
+            }
+            let bits = (usize::BITS - (count - 1).leading_zeros()).min(MAX_SUB_BITS);
+            index[bucket] = SUB_INDEX | self.subs.len() as u32;
+            self.subs.push(SubIndex {
+                base: base as u32,
+                at: self.sub.len() as u32,
+                bits,
+            });
             let mut at = base;
-            for sub in 0..SUBS {
-                at = first_from(at, A::sub_bucket_start(bucket, sub)).min(end);
+            for sub in 0..1 << bits {
+                at = first_from(at, A::sub_bucket_start(bucket, bits, sub)).min(end);
                 self.sub.push((at - base) as u16);
             }
-            self.sub.push((end - base) as u16);
-            self.sub_base.push(base as u32);
-            index[bucket] = SUB_INDEX | number as u32;
+            self.sub.push(count as u16);
         }
         self.index = index;
     }
@@ -217,7 +224,7 @@ impl<A: Addr> Ranges<A> {
         if entry & SUB_INDEX == 0 {
             entry as usize
         } else {
-            self.sub_base[(entry & !SUB_INDEX) as usize] as usize
+            self.subs[(entry & !SUB_INDEX) as usize].base as usize
         }
     }
 
@@ -231,9 +238,9 @@ impl<A: Addr> Ranges<A> {
             if entry & SUB_INDEX == 0 {
                 (entry as usize, self.bucket_first(bucket + 1))
             } else {
-                let number = (entry & !SUB_INDEX) as usize;
-                let base = self.sub_base[number] as usize;
-                let at = number * (SUBS + 1) + addr.sub_bucket();
+                let sub = self.subs[(entry & !SUB_INDEX) as usize];
+                let base = sub.base as usize;
+                let at = sub.at as usize + addr.sub_bucket(sub.bits);
                 (
                     base + usize::from(self.sub[at]),
                     base + usize::from(self.sub[at + 1]),
@@ -545,7 +552,8 @@ mod tests {
             })
             .collect();
         let m = check_against_naive(nets.clone(), 20_000, 1);
-        assert_eq!(m.v4.sub_base.len(), 2);
+        assert_eq!(m.v4.subs.len(), 2);
+        assert!(m.v4.subs.iter().all(|s| s.bits == MAX_SUB_BITS));
         // with networks elsewhere, /0 and /32 among them
         nets.extend(
             [
@@ -578,16 +586,17 @@ mod tests {
             })
             .collect();
         let m = check_against_naive(spread, 50_000, 4);
-        let left_dense = (0..1 << 16).filter(|&b| {
-            m.v4.index[b] & SUB_INDEX == 0
-                && m.v4.bucket_first(b + 1) - m.v4.bucket_first(b) > DENSE
-        });
-        assert!(left_dense.count() > 0);
-        assert_eq!(
-            m.v4.sub_base.len(),
-            m.v4.ranges.len() / RANGES_PER_SUB_INDEX
-        );
-        assert!(m.v4.sub_base.len() > MIN_SUB_INDEXES);
+        // every bucket of more than a few ranges has a sub-index, of as many sub-buckets
+        for b in 0..1 << 16 {
+            let count = m.v4.bucket_first(b + 1) - m.v4.bucket_first(b);
+            let entry = m.v4.index[b];
+            assert_eq!(entry & SUB_INDEX != 0, count > DENSE, "bucket {b}");
+            if entry & SUB_INDEX != 0 {
+                let bits = m.v4.subs[(entry & !SUB_INDEX) as usize].bits;
+                let fits = count <= 1 << bits || bits == MAX_SUB_BITS;
+                assert!(fits && count > 1 << (bits - 1), "bucket {b}");
+            }
+        }
         // one bucket of more ranges than a sub-index numbers: every /32 of a /16
         let full: Vec<(IpNet, u32)> = (0..1u32 << 16)
             .map(|i| {
@@ -598,7 +607,7 @@ mod tests {
             })
             .collect();
         let m = check_against_naive(full, 2_000, 5);
-        assert!(m.v4.sub_base.is_empty());
+        assert!(m.v4.subs.is_empty());
         // IPv6: small, and indexed with sub-indexes
         for (count, seed) in [(300, 6), (5_000, 7)] {
             let v6: Vec<(IpNet, u32)> = (0..count)
@@ -611,7 +620,7 @@ mod tests {
                 })
                 .collect();
             let m = check_against_naive(v6, 20_000, seed);
-            assert_eq!(m.v6.sub_base.is_empty(), count < 1024);
+            assert_eq!(m.v6.subs.is_empty(), count < 1024);
         }
     }
 
