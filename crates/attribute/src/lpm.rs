@@ -2,8 +2,9 @@
 //!
 //! The prefixes are flattened once into sorted, disjoint address ranges, each carrying the
 //! most specific prefix that covers it. A lookup is then one bucket read (indexed by the top
-//! 16 address bits) and a binary search over the few range starts in that bucket: two or
-//! three cache lines per lookup, whatever the size of the table.
+//! address bits), for a bucket of many ranges a second read (indexed by the next few bits),
+//! and a binary search over the few range starts there: two to four cache lines per lookup,
+//! whatever the size of the table.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -18,23 +19,36 @@ trait Addr: Copy + Ord {
     const MAX: Self;
     /// Bits of the address used to pick a bucket.
     const BUCKET_BITS: u32;
+    /// Tables of at most this many ranges get no bucket index: they are searched whole.
+    const UNINDEXED: usize;
     fn bucket(self) -> usize;
+    /// The next `bits` bits after the bucket's.
+    fn sub_bucket(self, bits: u32) -> usize;
     /// The first address of a bucket.
     fn bucket_start(bucket: usize) -> Self;
+    /// The first address of sub-bucket `sub` of a bucket split by the next `bits` bits.
+    fn sub_bucket_start(bucket: usize, bits: u32, sub: usize) -> Self;
     fn next(self) -> Self;
 }
 
 impl Addr for u32 {
     const ZERO: Self = 0;
     const MAX: Self = u32::MAX;
-    // 2^20 buckets of 4096 addresses (a 4 MiB index): with a full routing table a bucket
-    // holds one or two ranges, so a lookup touches about two cache lines.
-    const BUCKET_BITS: u32 = 20;
+    // 2^16 buckets (a 256 KiB index): a bucket of a full routing table holds from none to
+    // hundreds of ranges, and those of many a sub-index of up to /24s
+    const BUCKET_BITS: u32 = 16;
+    const UNINDEXED: usize = 64;
     fn bucket(self) -> usize {
         (self >> (32 - Self::BUCKET_BITS)) as usize
     }
+    fn sub_bucket(self, bits: u32) -> usize {
+        (self << Self::BUCKET_BITS >> (32 - bits)) as usize
+    }
     fn bucket_start(bucket: usize) -> Self {
         (bucket as u32) << (32 - Self::BUCKET_BITS)
+    }
+    fn sub_bucket_start(bucket: usize, bits: u32, sub: usize) -> Self {
+        Self::bucket_start(bucket) | (sub as u32) << (32 - Self::BUCKET_BITS - bits)
     }
     fn next(self) -> Self {
         self + 1
@@ -44,17 +58,37 @@ impl Addr for u32 {
 impl Addr for u128 {
     const ZERO: Self = 0;
     const MAX: Self = u128::MAX;
+    // 2^20 buckets (a 4 MiB index), as most IPv6 prefixes share their first 16 bits or so
     const BUCKET_BITS: u32 = 20;
+    const UNINDEXED: usize = 1024;
     fn bucket(self) -> usize {
         (self >> (128 - Self::BUCKET_BITS)) as usize
     }
+    fn sub_bucket(self, bits: u32) -> usize {
+        (self << Self::BUCKET_BITS >> (128 - bits)) as usize
+    }
     fn bucket_start(bucket: usize) -> Self {
         (bucket as u128) << (128 - Self::BUCKET_BITS)
+    }
+    fn sub_bucket_start(bucket: usize, bits: u32, sub: usize) -> Self {
+        Self::bucket_start(bucket) | (sub as u128) << (128 - Self::BUCKET_BITS - bits)
     }
     fn next(self) -> Self {
         self + 1
     }
 }
+
+/// Buckets with more ranges than this get a sub-index; fewer are searched whole.
+const DENSE: usize = 16;
+
+/// A sub-index splits its bucket by the next few address bits, into as many sub-buckets as
+/// the bucket has ranges (rounded up to a power of two) but at most 2^8 (/24s for IPv4): a
+/// sub-bucket holds a range or two, and the sub-indexes take two to three bytes per range
+/// (some 5 MiB for a full routing table of a million prefixes, against 24 MiB of ranges).
+const MAX_SUB_BITS: u32 = 8;
+
+/// In a bucket index entry, marks the number of a sub-index rather than a range.
+const SUB_INDEX: u32 = 1 << 31;
 
 /// What covers a range: the value and prefix length of the most specific network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,21 +97,37 @@ struct Hit {
     len: u8,
 }
 
-/// Tables of at most this many ranges get no bucket index.
-const SMALL: usize = 1024;
-
 const MISS: Hit = Hit {
     value: 0,
     len: NONE,
 };
+
+/// Where a dense bucket's sub-index is.
+#[derive(Debug, Clone, Copy)]
+struct SubIndex {
+    /// The first range starting in the bucket or after it.
+    base: u32,
+    /// Where its entries start in [`Ranges::sub`].
+    at: u32,
+    /// The address bits after the bucket's that pick a sub-bucket.
+    bits: u32,
+}
 
 /// Disjoint ranges of one address family: range `i` runs from `ranges[i].0` to
 /// `ranges[i + 1].0 - 1` and is covered by `ranges[i].1` (or by nothing).
 #[derive(Debug, Clone)]
 struct Ranges<A> {
     ranges: Vec<(A, Hit)>,
-    /// `index[b]..index[b + 1]` are the ranges starting inside bucket `b`.
+    /// Empty for a small table, else per bucket `b`: the first range starting in it or after
+    /// it, or (with [`SUB_INDEX`] set) the number of its sub-index. One more entry at the
+    /// end: `ranges.len()`.
     index: Vec<u32>,
+    /// The sub-indexes, by number.
+    subs: Vec<SubIndex>,
+    /// Per sub-index, from its `at`, one entry per sub-bucket: the first range starting in it
+    /// or after it, less the sub-index's `base`; then one more, the number of ranges starting
+    /// in the bucket.
+    sub: Vec<u16>,
 }
 
 impl<A: Addr> Ranges<A> {
@@ -110,19 +160,72 @@ impl<A: Addr> Ranges<A> {
                 emit(end.next(), open.last().map_or(MISS, |o| o.1));
             }
         }
-        // Small tables are searched whole; the index would only cost memory.
-        let mut index = Vec::new();
-        if ranges.len() > SMALL {
-            let buckets = 1usize << A::BUCKET_BITS;
-            index.reserve_exact(buckets + 1);
-            for bucket in 0..buckets {
-                let start = A::bucket_start(bucket);
-                index.push(ranges.partition_point(|r| r.0 < start) as u32);
-            }
-            index.push(ranges.len() as u32);
-        }
         ranges.shrink_to_fit();
-        Ranges { ranges, index }
+        let mut table = Ranges {
+            ranges,
+            index: Vec::new(),
+            subs: Vec::new(),
+            sub: Vec::new(),
+        };
+        // Small tables are searched whole; the index would only cost memory.
+        if table.ranges.len() > A::UNINDEXED {
+            table.build_index();
+        }
+        table
+    }
+
+    /// The bucket index, and the sub-indexes of the dense buckets.
+    fn build_index(&mut self) {
+        let ranges = &self.ranges;
+        assert!(
+            ranges.len() < SUB_INDEX as usize,
+            "too many ranges to index"
+        );
+        let buckets = 1usize << A::BUCKET_BITS;
+        // the first range starting at `start` or after it, from `from` on
+        let first_from =
+            |from: usize, start: A| from + ranges[from..].partition_point(|r| r.0 < start);
+        let mut index = Vec::with_capacity(buckets + 1);
+        let mut at = 0;
+        for bucket in 0..buckets {
+            at = first_from(at, A::bucket_start(bucket));
+            index.push(at as u32);
+        }
+        index.push(ranges.len() as u32);
+        // a sub-index for every dense bucket (a bucket of 2^16 ranges or more would not fit
+        // its numbers, and is searched whole)
+        for bucket in 0..buckets {
+            let (base, end) = (index[bucket] as usize, index[bucket + 1] as usize);
+            let count = end - base;
+            if count <= DENSE || count >= usize::from(u16::MAX) {
+                continue;
+            }
+            let bits = (usize::BITS - (count - 1).leading_zeros()).min(MAX_SUB_BITS);
+            index[bucket] = SUB_INDEX | self.subs.len() as u32;
+            self.subs.push(SubIndex {
+                base: base as u32,
+                at: self.sub.len() as u32,
+                bits,
+            });
+            let mut at = base;
+            for sub in 0..1 << bits {
+                at = first_from(at, A::sub_bucket_start(bucket, bits, sub)).min(end);
+                self.sub.push((at - base) as u16);
+            }
+            self.sub.push(count as u16);
+        }
+        self.index = index;
+    }
+
+    /// The first range starting in bucket `bucket` or after it.
+    #[inline]
+    fn bucket_first(&self, bucket: usize) -> usize {
+        let entry = self.index[bucket];
+        if entry & SUB_INDEX == 0 {
+            entry as usize
+        } else {
+            self.subs[(entry & !SUB_INDEX) as usize].base as usize
+        }
     }
 
     #[inline]
@@ -131,9 +234,21 @@ impl<A: Addr> Ranges<A> {
             (0, self.ranges.len())
         } else {
             let bucket = addr.bucket();
-            (self.index[bucket] as usize, self.index[bucket + 1] as usize)
+            let entry = self.index[bucket];
+            if entry & SUB_INDEX == 0 {
+                (entry as usize, self.bucket_first(bucket + 1))
+            } else {
+                let sub = self.subs[(entry & !SUB_INDEX) as usize];
+                let base = sub.base as usize;
+                let at = sub.at as usize + addr.sub_bucket(sub.bits);
+                (
+                    base + usize::from(self.sub[at]),
+                    base + usize::from(self.sub[at + 1]),
+                )
+            }
         };
-        // ranges[0] starts at 0, so at least one start is <= addr and `pos >= 1`.
+        // The range containing `addr` is the last one starting at it or before; ranges[0]
+        // starts at 0, and every range before `lo` starts before `addr`, so `pos >= 1`.
         let pos = lo + self.ranges[lo..hi].partition_point(|r| r.0 <= addr);
         self.ranges[pos - 1].1
     }
@@ -338,6 +453,175 @@ mod tests {
         let m = map(&["10.0.0.0/8", "10.0.0.0/8"]);
         assert_eq!(m.len(), 1);
         assert_eq!(m.longest(v4("10.0.0.1")).unwrap().1, 0);
+    }
+
+    /// The longest of `nets` containing `ip`, by trying every prefix length.
+    fn naive(nets: &std::collections::HashMap<IpNet, u32>, ip: IpAddr) -> Option<(IpNet, u32)> {
+        let max = if ip.is_ipv4() { 32 } else { 128 };
+        (0..=max).rev().find_map(|len| {
+            let net = IpNet::new(ip, len).unwrap().trunc();
+            nets.get(&net).map(|&v| (net, v))
+        })
+    }
+
+    /// Deterministic pseudo-random numbers (xorshift) from `state`.
+    fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
+        move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        }
+    }
+
+    /// Checks `longest` against [`naive`] for the addresses around the networks' ends and for
+    /// `probes` random addresses in the networks and anywhere.
+    fn check_against_naive(nets: Vec<(IpNet, u32)>, probes: usize, seed: u64) -> PrefixMap {
+        let m = PrefixMap::new(nets.clone());
+        let mut first = std::collections::HashMap::new();
+        for &(net, v) in &nets {
+            first.entry(net.trunc()).or_insert(v);
+        }
+        let mut next = xorshift(seed);
+        let check = |ip: IpAddr| assert_eq!(m.longest(ip), naive(&first, ip), "{ip}");
+        let step = |ip: IpAddr, up: bool| match ip {
+            IpAddr::V4(a) => {
+                let a = u32::from(a);
+                IpAddr::V4(
+                    if up {
+                        a.wrapping_add(1)
+                    } else {
+                        a.wrapping_sub(1)
+                    }
+                    .into(),
+                )
+            }
+            IpAddr::V6(a) => {
+                let a = u128::from(a);
+                IpAddr::V6(
+                    if up {
+                        a.wrapping_add(1)
+                    } else {
+                        a.wrapping_sub(1)
+                    }
+                    .into(),
+                )
+            }
+        };
+        // (of large tables, every few networks)
+        for &(net, _) in nets.iter().step_by(nets.len().div_ceil(5_000)) {
+            for ip in [net.network(), net.broadcast()] {
+                check(ip);
+                check(step(ip, true));
+                check(step(ip, false));
+            }
+        }
+        for _ in 0..probes {
+            let (net, _) = nets[(next() % nets.len() as u64) as usize];
+            let bits = u128::from(next()) << 64 | u128::from(next());
+            match net {
+                IpNet::V4(n) => {
+                    let host = bits as u32 & u32::from(n.hostmask());
+                    check(IpAddr::V4((u32::from(n.network()) | host).into()));
+                    check(IpAddr::V4(Ipv4Addr::from(bits as u32)));
+                }
+                IpNet::V6(n) => {
+                    let host = bits & u128::from(n.hostmask());
+                    check(IpAddr::V6((u128::from(n.network()) | host).into()));
+                    check(IpAddr::V6(Ipv6Addr::from(bits)));
+                }
+            }
+        }
+        m
+    }
+
+    #[test]
+    fn every_index_shape_matches_a_naive_search() {
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
+        // a routing table as the throughput benchmark has it: mostly /24s in one /15, a few
+        // wider prefixes over them (sub-indexes for both of its /16s)
+        let mut nets: Vec<(IpNet, u32)> = (0..380)
+            .map(|i| {
+                let len = if i % 20 == 0 {
+                    19 + (next() % 5) as u8
+                } else {
+                    24
+                };
+                let addr = Ipv4Addr::from(0xc612_0000 | (next() as u32 & 0x1_ffff));
+                (IpNet::V4(Ipv4Net::new(addr, len).unwrap().trunc()), i)
+            })
+            .collect();
+        let m = check_against_naive(nets.clone(), 20_000, 1);
+        assert_eq!(m.v4.subs.len(), 2);
+        assert!(m.v4.subs.iter().all(|s| s.bits == MAX_SUB_BITS));
+        // with networks elsewhere, /0 and /32 among them
+        nets.extend(
+            [
+                "0.0.0.0/0",
+                "198.18.7.10/32",
+                "255.255.255.255/32",
+                "10.0.0.0/8",
+                "198.0.0.0/8",
+            ]
+            .iter()
+            .map(|n| (n.parse().unwrap(), 7)),
+        );
+        check_against_naive(nets, 20_000, 2);
+        // small tables, searched whole
+        let small: Vec<(IpNet, u32)> = (0..20)
+            .map(|i| {
+                let net = Ipv4Net::new(Ipv4Addr::from(next() as u32), (next() % 33) as u8);
+                (IpNet::V4(net.unwrap().trunc()), i)
+            })
+            .collect();
+        let m = check_against_naive(small, 5_000, 3);
+        assert!(m.v4.index.is_empty());
+        // a full table's mix: many buckets, more dense ones than get a sub-index
+        let spread: Vec<(IpNet, u32)> = (0..30_000)
+            .map(|i| {
+                let bucket = (next() % 2000) as u32 * 32;
+                let addr = Ipv4Addr::from(bucket << 16 | (next() as u32 & 0xffff));
+                let len = [8, 12, 16, 20, 22, 24, 24, 24, 25, 28, 32][(next() % 11) as usize];
+                (IpNet::V4(Ipv4Net::new(addr, len).unwrap().trunc()), i)
+            })
+            .collect();
+        let m = check_against_naive(spread, 50_000, 4);
+        // every bucket of more than a few ranges has a sub-index, of as many sub-buckets
+        for b in 0..1 << 16 {
+            let count = m.v4.bucket_first(b + 1) - m.v4.bucket_first(b);
+            let entry = m.v4.index[b];
+            assert_eq!(entry & SUB_INDEX != 0, count > DENSE, "bucket {b}");
+            if entry & SUB_INDEX != 0 {
+                let bits = m.v4.subs[(entry & !SUB_INDEX) as usize].bits;
+                let fits = count <= 1 << bits || bits == MAX_SUB_BITS;
+                assert!(fits && count > 1 << (bits - 1), "bucket {b}");
+            }
+        }
+        // one bucket of more ranges than a sub-index numbers: every /32 of a /16
+        let full: Vec<(IpNet, u32)> = (0..1u32 << 16)
+            .map(|i| {
+                (
+                    IpNet::V4(Ipv4Net::new((0x0a01_0000 | i).into(), 32).unwrap()),
+                    i,
+                )
+            })
+            .collect();
+        let m = check_against_naive(full, 2_000, 5);
+        assert!(m.v4.subs.is_empty());
+        // IPv6: small, and indexed with sub-indexes
+        for (count, seed) in [(300, 6), (5_000, 7)] {
+            let v6: Vec<(IpNet, u32)> = (0..count)
+                .map(|i| {
+                    let top = [0x2001_0db8u128, 0x2a02_0000, 0x2600_0000][(next() % 3) as usize];
+                    let bits = top << 96 | (u128::from(next()) << 64 | u128::from(next())) >> 40;
+                    let len = [20, 29, 32, 36, 40, 44, 48, 56, 64, 128][(next() % 10) as usize];
+                    let net = Ipv6Net::new(bits.into(), len).unwrap().trunc();
+                    (IpNet::V6(net), i)
+                })
+                .collect();
+            let m = check_against_naive(v6, 20_000, seed);
+            assert_eq!(m.v6.subs.is_empty(), count < 1024);
+        }
     }
 
     #[test]

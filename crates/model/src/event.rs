@@ -363,7 +363,8 @@ impl Event {
     ) -> bool {
         const ASN: &str = "source.asn";
         const NETWORK: &str = "source.network";
-        let Ok(ip_at) = self.position("source.ip") else {
+        // the names are constants here, and so are their first eight bytes in the searches
+        let Ok(ip_at) = find_name(&self.fields, "source.ip") else {
             return false;
         };
         let Some(ip) = self.fields[ip_at].1.as_str().and_then(crate::net::parse_ip) else {
@@ -375,20 +376,34 @@ impl Event {
             return false;
         };
         self.changed();
+        // `source.asn` sorts before `source.ip`, and few names sort between them (those of the
+        // geolocation, `source.fqdn`): a few steps back from the address, then a search of
+        // the fields before those when there are more
+        let before = &self.fields[..ip_at];
+        let mut asn_at = ip_at;
+        while let Some((k, _)) = asn_at.checked_sub(1).map(|i| &before[i]) {
+            if ip_at - asn_at == 8 {
+                asn_at = match position_in(&before[..asn_at], ASN) {
+                    Ok(i) | Err(i) => i,
+                };
+                break;
+            }
+            if sorts_before(k.as_str().as_bytes(), ASN) {
+                break;
+            }
+            asn_at -= 1;
+        }
         // `source.network` sorts after `source.ip`, and few names sort between them
         let after = &self.fields[ip_at + 1..];
-        let at = ip_at
+        let network_at = ip_at
             + 1
             + after
                 .iter()
-                .position(|(k, _)| cmp_bytes(k.as_str().as_bytes(), NETWORK.as_bytes()).is_ge())
+                .position(|(k, _)| !sorts_before(k.as_str().as_bytes(), NETWORK))
                 .unwrap_or(after.len());
-        self.put_static(at, NETWORK, Value::String(network));
-        // `source.asn` sorts before `source.ip`: only the fields before it are searched
-        let at = match position_in(&self.fields[..ip_at], ASN) {
-            Ok(i) | Err(i) => i,
-        };
-        self.put_static(at, ASN, asn.into());
+        // the later place first, so that the earlier one stays where it is
+        self.put_static(network_at, NETWORK, Value::String(network));
+        self.put_static(asn_at, ASN, asn.into());
         true
     }
 
@@ -396,12 +411,62 @@ impl Event {
     /// there is replaced (its string kept for a later value), else the field is inserted.
     fn put_static(&mut self, at: usize, key: &'static str, value: Value) {
         match self.fields.get_mut(at) {
-            Some((k, v)) if k.as_str() == key => {
+            Some((k, v)) if same_text(k.as_str().as_bytes(), key.as_bytes()) => {
                 let old = std::mem::replace(v, value);
                 keep_string(&mut self.spare, old);
             }
             _ => self.fields.insert(at, (FieldName::Static(key), value)),
         }
+    }
+}
+
+/// [`position_in`] for a name of eight bytes or more known where it is called (inlined
+/// there). The search compares the first eight bytes of each name, as one number, with those
+/// of `name`, a constant: it finds the first name not before them; names that start with them
+/// but sort before `name` (few if any) are then stepped over one by one.
+#[inline(always)]
+fn find_name(fields: &[(FieldName, Value)], name: &'static str) -> Result<usize, usize> {
+    let Some(start) = name.as_bytes().first_chunk::<8>() else {
+        return position_in(fields, name);
+    };
+    let name = name.as_bytes();
+    let head = u64::from_be_bytes(*start);
+    let mut at = fields.partition_point(|(k, _)| {
+        let k = k.as_str().as_bytes();
+        match k.first_chunk::<8>() {
+            Some(w) => u64::from_be_bytes(*w) < head,
+            // shorter than eight bytes: before `name` if before its first eight
+            None => cmp_bytes(k, start).is_lt(),
+        }
+    });
+    while let Some((k, _)) = fields.get(at) {
+        let k = k.as_str().as_bytes();
+        if same_text(k, name) {
+            return Ok(at);
+        }
+        if cmp_bytes(k, name).is_gt() {
+            break;
+        }
+        at += 1;
+    }
+    Err(at)
+}
+
+/// `a < b` as [`position_in`] compares names: the first eight bytes as one number, then the
+/// rest.
+#[inline(always)]
+fn sorts_before(a: &[u8], b: &'static str) -> bool {
+    let b = b.as_bytes();
+    match (a.first_chunk::<8>(), b.first_chunk::<8>()) {
+        (Some(x), Some(y)) => {
+            let (x, y) = (u64::from_be_bytes(*x), u64::from_be_bytes(*y));
+            if x == y {
+                cmp_bytes(&a[8..], &b[8..]).is_lt()
+            } else {
+                x < y
+            }
+        }
+        _ => cmp_bytes(a, b).is_lt(),
     }
 }
 
@@ -1389,6 +1454,45 @@ mod tests {
     }
 
     #[test]
+    fn routing_finds_the_fields_however_many_names_are_between() {
+        // from none to many names between `source.asn` and `source.ip` (the steps back from
+        // the address, then the search), and before them
+        for between in 0..20 {
+            for before in 0..4 {
+                for with_asn in [false, true] {
+                    for with_network in [false, true] {
+                        let mut e = Event::new();
+                        for i in 0..before {
+                            e.insert(format!("source.abuse{i}"), "x");
+                        }
+                        for i in 0..between {
+                            e.insert(format!("source.geolocation.f{i:02}"), "x");
+                        }
+                        if with_asn {
+                            e.insert("source.asn", 1);
+                        }
+                        if with_network {
+                            e.insert("source.network", "old");
+                        }
+                        e.insert("source.ip", "198.18.7.10");
+                        e.insert("time.source", "x");
+                        let mut expected = e.clone();
+                        expected.insert_static_sorted([
+                            ("source.asn", 64496.into()),
+                            ("source.network", "198.18.0.0/15".into()),
+                        ]);
+                        assert!(e.route_source_ip(|_, network| {
+                            network.push_str("198.18.0.0/15");
+                            Some(64496)
+                        }));
+                        assert_eq!(e, expected, "{between} {before} {with_asn}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn position_is_that_of_a_plain_search() {
         let names = [
             "",
@@ -1421,6 +1525,46 @@ mod tests {
             {
                 let plain = fields.binary_search_by(|(k, _)| k.as_str().cmp(key));
                 assert_eq!(position_in(&fields, key), plain, "{key:?} in {n} names");
+            }
+        }
+    }
+
+    #[test]
+    fn find_name_is_that_of_a_plain_search() {
+        // names around `source.ip` and `source.asn`: sharing their first eight bytes or not,
+        // shorter than eight bytes, with bytes below and above theirs
+        let names = [
+            "",
+            "sourc",
+            "source.",
+            "source.a",
+            "source.as",
+            "source.asn",
+            "source.asn\0",
+            "source.asz",
+            "source.h",
+            "source.i",
+            "source.i\0",
+            "source.iface",
+            "source.ip",
+            "source.ip_x",
+            "source.ipa",
+            "source.iz",
+            "source.j",
+            "é",
+        ];
+        for present in (0..1u32 << names.len()).step_by(3) {
+            let mut fields: Vec<(FieldName, Value)> = (0..names.len())
+                .filter(|i| present & (1 << i) != 0)
+                .map(|i| (FieldName::Static(names[i]), Value::Null))
+                .collect();
+            fields.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+            for key in names
+                .iter()
+                .chain(&["source.ip\0", "source.b", "abcdefghi", "zzz"])
+            {
+                let plain = fields.binary_search_by(|(k, _)| k.as_str().cmp(key));
+                assert_eq!(find_name(&fields, key), plain, "{key:?} in {present:b}");
             }
         }
     }
