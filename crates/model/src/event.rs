@@ -1492,6 +1492,19 @@ mod tests {
         }
     }
 
+    /// Fields of `names`, null, sorted as an event keeps them.
+    fn sorted_fields(names: impl Iterator<Item = &'static str>) -> Vec<(FieldName, Value)> {
+        let mut fields: Vec<(FieldName, Value)> =
+            names.map(|k| (FieldName::Static(k), Value::Null)).collect();
+        fields.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+        fields
+    }
+
+    /// Where `key` is in `fields`, by the standard library's search and `str`'s order.
+    fn plain_search(fields: &[(FieldName, Value)], key: &str) -> Result<usize, usize> {
+        fields.binary_search_by(|(k, _)| k.as_str().cmp(key))
+    }
+
     #[test]
     fn position_is_that_of_a_plain_search() {
         let names = [
@@ -1514,16 +1527,12 @@ mod tests {
             "zzzzzzzzz",
         ];
         for n in 0..names.len() {
-            let mut fields: Vec<(FieldName, Value)> = names[..n]
-                .iter()
-                .map(|k| (FieldName::Static(k), Value::Null))
-                .collect();
-            fields.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+            let fields = sorted_fields(names[..n].iter().copied());
             for key in names
                 .iter()
                 .chain(&["abcdefgh\0", "source.h", "source.j", "zz"])
             {
-                let plain = fields.binary_search_by(|(k, _)| k.as_str().cmp(key));
+                let plain = plain_search(&fields, key);
                 assert_eq!(position_in(&fields, key), plain, "{key:?} in {n} names");
             }
         }
@@ -1554,16 +1563,16 @@ mod tests {
             "é",
         ];
         for present in (0..1u32 << names.len()).step_by(3) {
-            let mut fields: Vec<(FieldName, Value)> = (0..names.len())
-                .filter(|i| present & (1 << i) != 0)
-                .map(|i| (FieldName::Static(names[i]), Value::Null))
-                .collect();
-            fields.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+            let fields = sorted_fields(
+                (0..names.len())
+                    .filter(|i| present & (1 << i) != 0)
+                    .map(|i| names[i]),
+            );
             for key in names
                 .iter()
                 .chain(&["source.ip\0", "source.b", "abcdefghi", "zzz"])
             {
-                let plain = fields.binary_search_by(|(k, _)| k.as_str().cmp(key));
+                let plain = plain_search(&fields, key);
                 assert_eq!(find_name(&fields, key), plain, "{key:?} in {present:b}");
             }
         }
