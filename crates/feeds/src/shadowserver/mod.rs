@@ -895,8 +895,8 @@ fn front_place(text: &[u8]) -> usize {
 /// After this many lookups a step whose texts repeated less than half of the time in the
 /// second half of them is no longer remembered. Only the second half counts: a column of a
 /// few hundred distinct texts misses at first, each text being new, and then hits every
-/// time. A longer trial judged better but cost every run more (4,096 lookups: 13 million
-/// instructions more per run of the benchmark's report, for the same decisions there).
+/// time. The trial was 4,096 lookups, judged as a whole: that cost 13 million instructions
+/// more per run of the benchmark's report, for the same decisions there.
 const MEMO_TRIAL: u32 = 1024;
 
 impl Memo {
