@@ -133,7 +133,7 @@ impl Event {
         let value = value.into();
         self.changed();
         match self.position(&key) {
-            Ok(i) => self.fields[i].1 = value,
+            Ok(i) => self.replace_at(i, value),
             Err(i) => self.fields.insert(i, (FieldName::from(key), value)),
         }
     }
@@ -152,10 +152,16 @@ impl Event {
             }
             None => self.fields.push((FieldName::Static(key), value)),
             Some(_) => match self.position(key) {
-                Ok(i) => self.fields[i].1 = value,
+                Ok(i) => self.replace_at(i, value),
                 Err(i) => self.fields.insert(i, (FieldName::Static(key), value)),
             },
         }
+    }
+
+    /// Replaces the value at `i`, keeping its string for a later value.
+    fn replace_at(&mut self, i: usize, value: Value) {
+        let old = std::mem::replace(&mut self.fields[i].1, value);
+        keep_string(&mut self.spare, old);
     }
 
     /// Removes `key`, returning its value.
@@ -289,50 +295,9 @@ impl Event {
 impl Event {
     /// An empty string, in the buffer of a string value the event dropped before when it
     /// kept one (see [`FieldValues::set`]): for a stage that adds a string to every event
-    /// of a stream, so that it allocates nothing row after row.
-    pub fn spare_string(&mut self) -> String {
+    /// of a stream ([`Event::route_source_ip`]), so that it allocates nothing row after row.
+    fn spare_string(&mut self) -> String {
         take_string(&mut self.spare)
-    }
-
-    /// Sets several fields with `'static` names at once, as [`Event::insert_static`] one
-    /// after the other would: for a stage that adds the same few fields to every event
-    /// (attribution adds `source.asn` and `source.network`). With the names in ascending
-    /// order each is searched for only after the place of the one before; names out of
-    /// order are searched for in the whole event, and of equal names the last value wins.
-    ///
-    /// ```
-    /// use baken_model::Event;
-    /// let mut e = Event::new();
-    /// e.insert("source.ip", "198.18.0.1");
-    /// e.insert_static_sorted([("source.asn", 64496.into()), ("source.network", "198.18.0.0/15".into())]);
-    /// assert_eq!(
-    ///     e.to_json_line(),
-    ///     r#"{"source.asn":64496,"source.ip":"198.18.0.1","source.network":"198.18.0.0/15"}"#
-    /// );
-    /// ```
-    pub fn insert_static_sorted<const N: usize>(&mut self, fields: [(&'static str, Value); N]) {
-        self.changed();
-        let mut from = 0;
-        let mut previous: &[u8] = &[];
-        for (key, value) in fields {
-            if cmp_bytes(previous, key.as_bytes()) != Ordering::Less {
-                from = 0;
-            }
-            let at = match position_in(&self.fields[from..], key) {
-                Ok(i) => {
-                    let old = std::mem::replace(&mut self.fields[from + i].1, value);
-                    keep_string(&mut self.spare, old);
-                    from + i
-                }
-                Err(i) => {
-                    self.fields
-                        .insert(from + i, (FieldName::Static(key), value));
-                    from + i
-                }
-            };
-            from = at + 1;
-            previous = key.as_bytes();
-        }
     }
 }
 
@@ -340,8 +305,8 @@ impl Event {
     /// What a routing lookup such as IntelMQ's `asn_lookup` expert does to an event, with
     /// one search for the address: `route` is given `source.ip`, parsed, and an empty string
     /// (a spare one) to write the text of the routed network into, and gives the AS number
-    /// announcing it. The event then has `source.asn` and `source.network` as
-    /// [`Event::insert_static_sorted`] would set them. `false`, and the event unchanged,
+    /// announcing it. The event then has `source.asn` and `source.network` as two
+    /// [`Event::insert_static`]s would set them. `false`, and the event unchanged,
     /// when it has no address or `route` gives `None`.
     ///
     /// ```
@@ -370,7 +335,7 @@ impl Event {
         let Some(ip) = self.fields[ip_at].1.as_str().and_then(crate::net::parse_ip) else {
             return false;
         };
-        let mut network = take_string(&mut self.spare);
+        let mut network = self.spare_string();
         let Some(asn) = route(ip, &mut network) else {
             keep_string(&mut self.spare, Value::String(network));
             return false;
@@ -411,9 +376,8 @@ impl Event {
     /// there is replaced (its string kept for a later value), else the field is inserted.
     fn put_static(&mut self, at: usize, key: &'static str, value: Value) {
         match self.fields.get_mut(at) {
-            Some((k, v)) if same_text(k.as_str().as_bytes(), key.as_bytes()) => {
-                let old = std::mem::replace(v, value);
-                keep_string(&mut self.spare, old);
+            Some((k, _)) if same_text(k.as_str().as_bytes(), key.as_bytes()) => {
+                self.replace_at(at, value)
             }
             _ => self.fields.insert(at, (FieldName::Static(key), value)),
         }
@@ -1149,8 +1113,8 @@ mod tests {
         assert!(text.is_empty() && dropped.contains(&text.as_ptr()));
         text.push_str("198.18.0.0/15");
         let d = text.as_ptr();
-        e.insert_static_sorted([("d", text.into())]);
-        e.insert_static_sorted([("d", Value::Null)]);
+        e.insert_static("d", text);
+        e.insert_static("d", Value::Null);
         let again = e.spare_string();
         assert_eq!(again.as_ptr(), d);
     }
@@ -1329,67 +1293,6 @@ mod tests {
     }
 
     #[test]
-    fn inserting_sorted_equals_inserting_one_by_one() {
-        let names = [
-            "",
-            "a",
-            "b.x",
-            "c",
-            "d",
-            "source.asn",
-            "source.network",
-            "zz",
-        ];
-        let base = |present: u32| {
-            let mut e = Event::new();
-            for (i, n) in names.iter().enumerate() {
-                if present & (1 << i) != 0 {
-                    e.insert(*n, format!("old {n}"));
-                }
-            }
-            e
-        };
-        // every subset of names present before, every pair and triple of names inserted,
-        // in order or not, equal names included
-        for present in 0..(1u32 << names.len()) {
-            for a in names {
-                for b in names {
-                    let mut one = base(present);
-                    one.insert_static(a, 1);
-                    one.insert_static(b, 2);
-                    let mut both = base(present);
-                    both.insert_static_sorted([(a, 1.into()), (b, 2.into())]);
-                    assert_eq!(both, one, "{present:b} {a:?} {b:?}");
-                    let keys: Vec<&str> = both.iter().map(|(k, _)| k).collect();
-                    assert!(keys.windows(2).all(|w| w[0] < w[1]), "{keys:?}");
-                    if present % 7 == 0 {
-                        for c in names {
-                            one.insert_static(c, 3);
-                            let mut three = base(present);
-                            three.insert_static_sorted([
-                                (a, 1.into()),
-                                (b, 2.into()),
-                                (c, 3.into()),
-                            ]);
-                            assert_eq!(three, one, "{present:b} {a:?} {b:?} {c:?}");
-                            one = base(present);
-                            one.insert_static(a, 1);
-                            one.insert_static(b, 2);
-                        }
-                    }
-                }
-            }
-        }
-        let mut e = Event::new();
-        e.insert("x", 1);
-        assert_eq!(e.as_map().len(), 1);
-        e.insert_static_sorted([("a", 0.into())]);
-        assert_eq!(e.as_map().len(), 2, "the map follows");
-        e.insert_static_sorted::<0>([]);
-        assert_eq!(e.len(), 2);
-    }
-
-    #[test]
     fn routing_the_address_equals_inserting_both_fields() {
         // names around and between the three, and the three themselves
         let names = [
@@ -1431,10 +1334,8 @@ mod tests {
             assert_eq!(done, present & (1 << ip_at) != 0, "{present:b}");
             if done {
                 assert_eq!(seen, Some("198.18.7.10".parse().unwrap()));
-                e.insert_static_sorted([
-                    ("source.asn", 64496.into()),
-                    ("source.network", "198.18.0.0/15".into()),
-                ]);
+                e.insert_static("source.asn", 64496);
+                e.insert_static("source.network", "198.18.0.0/15");
                 assert_eq!(routed.as_map().len(), e.len(), "the map follows");
             }
             assert_eq!(routed, e, "{present:b}");
@@ -1477,10 +1378,8 @@ mod tests {
                         e.insert("source.ip", "198.18.7.10");
                         e.insert("time.source", "x");
                         let mut expected = e.clone();
-                        expected.insert_static_sorted([
-                            ("source.asn", 64496.into()),
-                            ("source.network", "198.18.0.0/15".into()),
-                        ]);
+                        expected.insert_static("source.asn", 64496);
+                        expected.insert_static("source.network", "198.18.0.0/15");
                         assert!(e.route_source_ip(|_, network| {
                             network.push_str("198.18.0.0/15");
                             Some(64496)
