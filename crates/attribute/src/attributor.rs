@@ -12,8 +12,10 @@ use baken_model::{
 };
 use ipnet::IpNet;
 
-use crate::lpm::PrefixMap;
+use crate::lpm::{PrefixMap, RangeMap};
+use crate::orgs::{Label, Map, Orgs};
 use crate::registry::{normalise_domain, parse_asn};
+use crate::snapshot::{self, Reader, SnapshotError, Writer};
 
 /// Two registry entries claim the same thing; the registry must be fixed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,15 +124,14 @@ pub struct Lookup {
 /// Built once, then shared read-only (it is `Send + Sync`).
 #[derive(Debug, Clone)]
 pub struct Attributor {
-    orgs: Vec<Organisation>,
-    by_id: HashMap<OrgId, u32>,
+    orgs: Orgs,
     networks: PrefixMap,
-    asns: HashMap<u32, u32>,
-    domains: HashMap<String, u32>,
-    routed: PrefixMap,
+    asns: Map<u32>,
+    domains: Map<String>,
+    routed: RangeMap,
     abuse: Vec<AbuseRecord>,
     abuse_networks: PrefixMap,
-    abuse_asns: HashMap<u32, u32>,
+    abuse_asns: Map<u32>,
 }
 
 impl Attributor {
@@ -142,10 +143,10 @@ impl Attributor {
         abuse: Vec<AbuseRecord>,
     ) -> Result<Self, AttributorError> {
         let mut conflicts = Vec::new();
-        let mut by_id = HashMap::with_capacity(orgs.len());
+        let mut by_id = Map::with_capacity_and_hasher(orgs.len(), Default::default());
         let mut network_owner: HashMap<IpNet, u32> = HashMap::new();
-        let mut asns = HashMap::new();
-        let mut domains = HashMap::new();
+        let mut asns = Map::default();
+        let mut domains = Map::default();
         for (i, org) in orgs.iter().enumerate() {
             let i = i as u32;
             if by_id.insert(org.id.clone(), i).is_some() {
@@ -203,8 +204,9 @@ impl Attributor {
         }
         let networks = PrefixMap::new(network_owner.into_iter().collect());
         let routed = PrefixMap::new(routed.into_iter().map(|r| (r.net, r.asn)).collect());
+        let routed = routed.into_ranges();
         let mut abuse_nets = Vec::new();
-        let mut abuse_asns = HashMap::new();
+        let mut abuse_asns = Map::default();
         for (i, record) in abuse.iter().enumerate() {
             match record.scope {
                 AbuseScope::Network(net) => abuse_nets.push((net, i as u32)),
@@ -214,8 +216,7 @@ impl Attributor {
             }
         }
         Ok(Attributor {
-            orgs,
-            by_id,
+            orgs: Orgs::new(orgs, by_id),
             networks,
             asns,
             domains,
@@ -226,14 +227,77 @@ impl Attributor {
         })
     }
 
-    /// The organisation with this id.
-    pub fn organisation(&self, id: &OrgId) -> Option<&Organisation> {
-        self.by_id.get(id).map(|&i| &self.orgs[i as usize])
+    /// The built index as bytes, for [`Attributor::from_snapshot`] to load without building
+    /// it again: the organisations, the AS and domain tables, the prefix tables as built and
+    /// the abuse records, behind a versioned header with a checksum. The format is described
+    /// in the [`snapshot`] module. Equal indexes give equal bytes.
+    pub fn snapshot(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        self.orgs.write(&mut w);
+        w.pairs(self.asns.iter(), |w, &asn| w.u32(asn));
+        w.pairs(self.domains.iter(), |w, domain| w.str(domain));
+        self.networks.write(&mut w);
+        self.routed.write(&mut w);
+        w.count(self.abuse.len());
+        for record in &self.abuse {
+            snapshot::write_abuse_record(&mut w, record);
+        }
+        self.abuse_networks.write(&mut w);
+        w.pairs(self.abuse_asns.iter(), |w, &asn| w.u32(asn));
+        w.finish()
     }
 
-    /// Every organisation, in registry order.
+    /// Loads an index written by [`Attributor::snapshot`]. It answers every query as the
+    /// index that wrote it did. Nothing is sorted: the hash maps and the prefix tables' bucket
+    /// indexes are built again in one pass each, and the organisations are checked but
+    /// decoded only when first asked for.
+    ///
+    /// A snapshot that is not one, of another format version, truncated or damaged is an
+    /// error, whatever its bytes: loading never panics, and a loaded index cannot read out
+    /// of bounds.
+    pub fn from_snapshot(bytes: &[u8]) -> Result<Self, SnapshotError> {
+        let mut r = Reader::open(bytes)?;
+        let orgs = Orgs::read(&mut r)?;
+        // (a count is a u32, so the number of organisations and records is one too)
+        let org_count = Some(orgs.len() as u32);
+        let asns = read_numbers(&mut r, org_count, Reader::u32)?;
+        let domains = read_numbers(&mut r, org_count, Reader::string)?;
+        let networks = PrefixMap::read(&mut r, org_count)?;
+        let routed = RangeMap::read(&mut r, None)?;
+        let n = r.count(snapshot::MIN_ABUSE_RECORD)?;
+        let abuse = (0..n)
+            .map(|_| snapshot::read_abuse_record(&mut r))
+            .collect::<Result<Vec<_>, _>>()?;
+        let record_count = Some(n as u32);
+        let abuse_networks = PrefixMap::read(&mut r, record_count)?;
+        let abuse_asns = read_numbers(&mut r, record_count, Reader::u32)?;
+        r.end()?;
+        Ok(Attributor {
+            orgs,
+            networks,
+            asns,
+            domains,
+            routed,
+            abuse,
+            abuse_networks,
+            abuse_asns,
+        })
+    }
+
+    /// The organisation with this id.
+    ///
+    /// On an index loaded from a snapshot, the first call to this or
+    /// [`Attributor::organisations`] decodes the organisations, which takes about as long as
+    /// loading did; [`Attributor::attribute`] and [`Attributor::lookup`] need only their ids
+    /// and names, and never do.
+    pub fn organisation(&self, id: &OrgId) -> Option<&Organisation> {
+        self.orgs.get(id)
+    }
+
+    /// Every organisation, in registry order (decoded on first use on an index loaded from a
+    /// snapshot; see [`Attributor::organisation`]).
     pub fn organisations(&self) -> &[Organisation] {
-        &self.orgs
+        self.orgs.all()
     }
 
     /// Counts of what the index holds: organisations, registered networks, routed prefixes
@@ -272,9 +336,10 @@ impl Attributor {
         })
     }
 
-    fn org_owner(&self, i: u32) -> (Owner, &Organisation) {
-        let org = &self.orgs[i as usize];
-        (Owner::Organisation { id: org.id.clone() }, org)
+    fn org_owner(&self, i: u32) -> (Owner, Label<'_>) {
+        let org = self.orgs.label(i);
+        let id = OrgId(org.id.to_string());
+        (Owner::Organisation { id }, org)
     }
 
     /// The longest registered domain suffix of `host` (label-boundary), with the org index.
@@ -542,6 +607,32 @@ impl Attributor {
             note: format!("abuse contact {} from {}", contact.email, contact.via),
         }
     }
+}
+
+/// A map written by [`Writer::pairs`]: keys read by `key`, numbers below `below`.
+fn read_numbers<'a, K: std::hash::Hash + Eq + fmt::Debug>(
+    r: &mut Reader<'a>,
+    below: Option<u32>,
+    mut key: impl FnMut(&mut Reader<'a>) -> Result<K, SnapshotError>,
+) -> Result<Map<K>, SnapshotError> {
+    // a key takes four bytes at least (an AS number, a string's length), and its number four
+    let n = r.count(8)?;
+    let mut map = Map::with_capacity_and_hasher(n, Default::default());
+    for _ in 0..n {
+        let at = r.offset();
+        let k = key(r)?;
+        let v = r.u32()?;
+        if below.is_some_and(|b| v >= b) {
+            return Err(Reader::corrupt_at(
+                at,
+                format!("{k:?} points at {v}, past the end"),
+            ));
+        }
+        if map.insert(k, v).is_some() {
+            return Err(Reader::corrupt_at(at, "a key that appears twice"));
+        }
+    }
+    Ok(map)
 }
 
 /// Sizes of an [`Attributor`]'s tables.

@@ -5,6 +5,8 @@
 //! * [`routing`] reads prefix-to-AS tables (CAIDA pfx2as, iptoasn, `prefix<TAB>asn`).
 //! * [`rpsl`] reads RIPE database dumps and resolves abuse mailboxes.
 //! * [`Attributor`] is the lookup index that applies the rules below.
+//! * [`snapshot`] is its binary form: [`Attributor::snapshot`] writes a built index,
+//!   [`Attributor::from_snapshot`] loads it in milliseconds instead of building it again.
 //!
 //! Parsing is the only IO: the loaders read the files they are handed; the [`Attributor`]
 //! does none.
@@ -150,10 +152,13 @@
 
 mod attributor;
 mod lpm;
+mod orgs;
 pub mod registry;
 pub mod routing;
 pub mod rpsl;
+pub mod snapshot;
 
 pub use attributor::{
     Attributor, AttributorError, Candidate, Conflict, Lookup, Query, QueryError, Stats,
 };
+pub use snapshot::SnapshotError;

@@ -5,10 +5,16 @@
 //! address bits), for a bucket of many ranges a second read (indexed by the next few bits),
 //! and a binary search over the few range starts there: two to four cache lines per lookup,
 //! whatever the size of the table.
+//!
+//! Sorting the prefixes and flattening them is what takes time. An attributor's snapshot
+//! (`crate::snapshot`) stores the networks and the ranges as built; loading checks them and
+//! builds the bucket index again in one pass over the ranges.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+
+use crate::snapshot::{Reader, SnapshotError, Writer, u32_le, u128_le};
 
 /// The prefix length that marks "no prefix covers this range".
 const NONE: u8 = u8::MAX;
@@ -25,10 +31,19 @@ trait Addr: Copy + Ord {
     /// The next `bits` bits after the bucket's.
     fn sub_bucket(self, bits: u32) -> usize;
     /// The first address of a bucket.
+    #[cfg(test)]
     fn bucket_start(bucket: usize) -> Self;
     /// The first address of sub-bucket `sub` of a bucket split by the next `bits` bits.
+    #[cfg(test)]
     fn sub_bucket_start(bucket: usize, bits: u32, sub: usize) -> Self;
     fn next(self) -> Self;
+    /// The longest prefix length.
+    const LEN: u8;
+    /// Bytes of an address in a snapshot.
+    const BYTES: usize;
+    fn write(self, w: &mut Writer);
+    /// From the first [`Addr::BYTES`] bytes, little-endian.
+    fn read(bytes: &[u8]) -> Self;
 }
 
 impl Addr for u32 {
@@ -44,14 +59,24 @@ impl Addr for u32 {
     fn sub_bucket(self, bits: u32) -> usize {
         (self << Self::BUCKET_BITS >> (32 - bits)) as usize
     }
+    #[cfg(test)]
     fn bucket_start(bucket: usize) -> Self {
         (bucket as u32) << (32 - Self::BUCKET_BITS)
     }
+    #[cfg(test)]
     fn sub_bucket_start(bucket: usize, bits: u32, sub: usize) -> Self {
         Self::bucket_start(bucket) | (sub as u32) << (32 - Self::BUCKET_BITS - bits)
     }
     fn next(self) -> Self {
         self + 1
+    }
+    const LEN: u8 = 32;
+    const BYTES: usize = 4;
+    fn write(self, w: &mut Writer) {
+        w.u32(self);
+    }
+    fn read(bytes: &[u8]) -> Self {
+        u32_le(bytes)
     }
 }
 
@@ -67,14 +92,24 @@ impl Addr for u128 {
     fn sub_bucket(self, bits: u32) -> usize {
         (self << Self::BUCKET_BITS >> (128 - bits)) as usize
     }
+    #[cfg(test)]
     fn bucket_start(bucket: usize) -> Self {
         (bucket as u128) << (128 - Self::BUCKET_BITS)
     }
+    #[cfg(test)]
     fn sub_bucket_start(bucket: usize, bits: u32, sub: usize) -> Self {
         Self::bucket_start(bucket) | (sub as u128) << (128 - Self::BUCKET_BITS - bits)
     }
     fn next(self) -> Self {
         self + 1
+    }
+    const LEN: u8 = 128;
+    const BYTES: usize = 16;
+    fn write(self, w: &mut Writer) {
+        w.u128(self);
+    }
+    fn read(bytes: &[u8]) -> Self {
+        u128_le(bytes)
     }
 }
 
@@ -103,7 +138,7 @@ const MISS: Hit = Hit {
 };
 
 /// Where a dense bucket's sub-index is.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct SubIndex {
     /// The first range starting in the bucket or after it.
     base: u32,
@@ -161,6 +196,11 @@ impl<A: Addr> Ranges<A> {
             }
         }
         ranges.shrink_to_fit();
+        Self::indexed(ranges)
+    }
+
+    /// The table of these ranges, with its index.
+    fn indexed(ranges: Vec<(A, Hit)>) -> Self {
         let mut table = Ranges {
             ranges,
             index: Vec::new(),
@@ -174,7 +214,12 @@ impl<A: Addr> Ranges<A> {
         table
     }
 
-    /// The bucket index, and the sub-indexes of the dense buckets.
+    /// The bucket index, and the sub-indexes of the dense buckets, in one pass over the
+    /// ranges: per bucket, the first range starting in it or after it; per sub-bucket of a
+    /// dense bucket, the same less the bucket's first (`index_by_search` in the tests is the
+    /// plain statement of it, a binary search each). A snapshot stores only the ranges and
+    /// this builds the rest when it is loaded, faster than reading it would be
+    /// (`benches/snapshot.rs`).
     fn build_index(&mut self) {
         let ranges = &self.ranges;
         assert!(
@@ -182,38 +227,51 @@ impl<A: Addr> Ranges<A> {
             "too many ranges to index"
         );
         let buckets = 1usize << A::BUCKET_BITS;
-        // the first range starting at `start` or after it, from `from` on
-        let first_from =
-            |from: usize, start: A| from + ranges[from..].partition_point(|r| r.0 < start);
         let mut index = Vec::with_capacity(buckets + 1);
-        let mut at = 0;
-        for bucket in 0..buckets {
-            at = first_from(at, A::bucket_start(bucket));
-            index.push(at as u32);
-        }
-        index.push(ranges.len() as u32);
-        // a sub-index for every dense bucket (a bucket of 2^16 ranges or more would not fit
-        // its numbers, and is searched whole)
-        for bucket in 0..buckets {
-            let (base, end) = (index[bucket] as usize, index[bucket + 1] as usize);
+        // the first range of the next bucket with ranges
+        let mut base = 0;
+        while let Some(&(start, _)) = ranges.get(base) {
+            let bucket = start.bucket();
+            let mut end = base + 1;
+            while end < ranges.len() && ranges[end].0.bucket() == bucket {
+                end += 1;
+            }
+            // the empty buckets before it have its first range first
+            index.resize(bucket, base as u32);
+            // a sub-index for a dense bucket (a bucket of 2^16 ranges or more would not fit
+            // its numbers, and is searched whole)
             let count = end - base;
             if count <= DENSE || count >= usize::from(u16::MAX) {
+                index.push(base as u32);
+                base = end;
                 continue;
             }
             let bits = (usize::BITS - (count - 1).leading_zeros()).min(MAX_SUB_BITS);
-            index[bucket] = SUB_INDEX | self.subs.len() as u32;
+            index.push(SUB_INDEX | self.subs.len() as u32);
             self.subs.push(SubIndex {
                 base: base as u32,
                 at: self.sub.len() as u32,
                 bits,
             });
-            let mut at = base;
-            for sub in 0..1 << bits {
-                at = first_from(at, A::sub_bucket_start(bucket, bits, sub)).min(end);
-                self.sub.push((at - base) as u16);
+            // range `j` of the bucket is the first of the sub-buckets after the previous
+            // range's up to its own; the bucket's end, of those after the last range's, and
+            // one more entry
+            self.sub.reserve((1 << bits) + 1);
+            let mut sub_bucket = 0;
+            for j in 0..count {
+                let last = ranges[base + j].0.sub_bucket(bits);
+                while sub_bucket <= last {
+                    self.sub.push(j as u16);
+                    sub_bucket += 1;
+                }
             }
-            self.sub.push(count as u16);
+            while sub_bucket <= 1 << bits {
+                self.sub.push(count as u16);
+                sub_bucket += 1;
+            }
+            base = end;
         }
+        index.resize(buckets + 1, ranges.len() as u32);
         self.index = index;
     }
 
@@ -252,52 +310,104 @@ impl<A: Addr> Ranges<A> {
         let pos = lo + self.ranges[lo..hi].partition_point(|r| r.0 <= addr);
         self.ranges[pos - 1].1
     }
-}
 
-/// A map from networks to `u32` values answering "which is the longest network containing
-/// this address". Built once; read-only afterwards.
-#[derive(Debug, Clone)]
-pub(crate) struct PrefixMap {
-    /// Sorted by network (family, address, length); duplicates removed (the first one kept).
-    entries: Vec<(IpNet, u32)>,
-    v4: Ranges<u32>,
-    v6: Ranges<u128>,
-}
-
-impl PrefixMap {
-    /// Builds the map. Host bits are cleared; of two equal networks the first is kept.
-    pub(crate) fn new(mut entries: Vec<(IpNet, u32)>) -> Self {
-        for (net, _) in &mut entries {
-            *net = net.trunc();
+    /// Writes the ranges as they are (the index is built again when they are read); the
+    /// layout is in the `snapshot` module's documentation.
+    fn write(&self, w: &mut Writer) {
+        w.count(self.ranges.len());
+        for &(start, hit) in &self.ranges {
+            start.write(w);
+            w.u32(hit.value);
+            w.u8(hit.len);
         }
-        entries.sort_by_key(|e| e.0);
-        entries.dedup_by(|later, earlier| later.0 == earlier.0);
-        let v4 = Ranges::build(entries.iter().filter_map(|&(net, value)| match net {
-            IpNet::V4(n) => Some((
-                u32::from(n.network()),
-                u32::from(n.broadcast()),
-                Hit {
-                    value,
-                    len: n.prefix_len(),
-                },
-            )),
-            IpNet::V6(_) => None,
-        }));
-        let v6 = Ranges::build(entries.iter().filter_map(|&(net, value)| match net {
-            IpNet::V6(n) => Some((
-                u128::from(n.network()),
-                u128::from(n.broadcast()),
-                Hit {
-                    value,
-                    len: n.prefix_len(),
-                },
-            )),
-            IpNet::V4(_) => None,
-        }));
-        entries.shrink_to_fit();
-        PrefixMap { entries, v4, v6 }
     }
 
+    /// Reads ranges written by [`Ranges::write`], checks them (see [`check_ranges`]; hits'
+    /// values must be below `values`, if given) and indexes them.
+    fn read(r: &mut Reader<'_>, values: Option<u32>) -> Result<Self, SnapshotError> {
+        let start = r.offset();
+        let size = A::BYTES + 5;
+        let n = r.count(size)?;
+        let mut ranges = Vec::with_capacity(n);
+        for c in r.items(n, size)?.chunks_exact(size) {
+            let hit = Hit {
+                value: u32_le(&c[A::BYTES..]),
+                len: c[A::BYTES + 4],
+            };
+            ranges.push((A::read(c), hit));
+        }
+        check_ranges(&ranges, values).map_err(|what| Reader::corrupt_at(start, what))?;
+        Ok(Self::indexed(ranges))
+    }
+}
+
+/// Checks ranges as [`Ranges::build`] makes them, which is what [`Ranges::find`] and
+/// [`RangeMap::longest`] rely on: in order from address 0, each hit's prefix length in range
+/// (or none) and its value below `values`, if given.
+fn check_ranges<A: Addr>(ranges: &[(A, Hit)], values: Option<u32>) -> Result<(), String> {
+    if ranges.first().map(|r| r.0) != Some(A::ZERO) {
+        return Err("a range table that does not start at address 0".into());
+    }
+    let limit = values.map_or(u64::MAX, u64::from);
+    let mut previous = None;
+    for (i, &(start, hit)) in ranges.iter().enumerate() {
+        if previous >= Some(start) {
+            return Err(format!("ranges {} and {i} out of order", i - 1));
+        }
+        previous = Some(start);
+        if hit != MISS && (hit.len > A::LEN || u64::from(hit.value) >= limit) {
+            return Err(format!(
+                "range {i}: prefix length {} or value {} out of range",
+                hit.len, hit.value
+            ));
+        }
+    }
+    if ranges.len() >= SUB_INDEX as usize {
+        return Err(format!("{} ranges, too many to index", ranges.len()));
+    }
+    Ok(())
+}
+
+/// Reads the entries of one family as [`PrefixMap::write`] writes them (address, length,
+/// value), checking that they are sorted and distinct, their values below `values` if given,
+/// and that `net` makes a network of each (a length in range, no host bits).
+fn read_entries<A: Addr, N: std::fmt::Display>(
+    bytes: &[u8],
+    values: Option<u32>,
+    net: impl Fn(A, u8) -> Option<N>,
+) -> Result<Vec<(N, u32)>, String> {
+    let mut entries = Vec::with_capacity(bytes.len() / (A::BYTES + 5));
+    let mut previous = None;
+    for c in bytes.chunks_exact(A::BYTES + 5) {
+        let (addr, len) = (A::read(c), c[A::BYTES]);
+        let value = u32_le(&c[A::BYTES + 1..]);
+        let (Some(net), true) = (net(addr, len), previous < Some((addr, len))) else {
+            return Err(format!(
+                "entry {}: a network out of order, too long or with host bits",
+                entries.len()
+            ));
+        };
+        if values.is_some_and(|n| value >= n) {
+            return Err(format!("entry {net}: value {value} out of range"));
+        }
+        previous = Some((addr, len));
+        entries.push((net, value));
+    }
+    Ok(entries)
+}
+
+/// The longest-prefix index of a [`PrefixMap`] alone: answers [`RangeMap::longest`] but
+/// cannot find or list networks. The routing table keeps only this: nothing asks it for more,
+/// and a full table's networks are a fifth of its memory.
+#[derive(Debug, Clone)]
+pub(crate) struct RangeMap {
+    v4: Ranges<u32>,
+    v6: Ranges<u128>,
+    /// The number of distinct networks it was made of.
+    len: usize,
+}
+
+impl RangeMap {
     /// The longest network containing `ip`, with its value.
     #[inline]
     pub(crate) fn longest(&self, ip: IpAddr) -> Option<(IpNet, u32)> {
@@ -326,6 +436,90 @@ impl PrefixMap {
         }
     }
 
+    /// Number of distinct networks it was made of.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Writes the number of networks and the ranges (not their index, built again when they
+    /// are read); the layout is in the `snapshot` module's documentation.
+    pub(crate) fn write(&self, w: &mut Writer) {
+        w.count(self.len);
+        self.v4.write(w);
+        self.v6.write(w);
+    }
+
+    /// Reads a map written by [`RangeMap::write`]; every value must be below `values`, if
+    /// given.
+    pub(crate) fn read(r: &mut Reader<'_>, values: Option<u32>) -> Result<Self, SnapshotError> {
+        let len = r.u32()? as usize;
+        Ok(RangeMap {
+            v4: Ranges::read(r, values)?,
+            v6: Ranges::read(r, values)?,
+            len,
+        })
+    }
+}
+
+/// A map from networks to `u32` values answering "which is the longest network containing
+/// this address" (and which contain it, and which is exactly this one). Built once; read-only
+/// afterwards.
+#[derive(Debug, Clone)]
+pub(crate) struct PrefixMap {
+    /// The IPv4 networks, sorted (by address, then length); duplicates removed (the first
+    /// one kept). Apart from the IPv6 ones, at half the size of an `IpNet` each.
+    v4_entries: Vec<(Ipv4Net, u32)>,
+    /// The IPv6 networks, likewise.
+    v6_entries: Vec<(Ipv6Net, u32)>,
+    ranges: RangeMap,
+}
+
+impl PrefixMap {
+    /// Builds the map. Host bits are cleared; of two equal networks the first is kept.
+    pub(crate) fn new(mut entries: Vec<(IpNet, u32)>) -> Self {
+        for (net, _) in &mut entries {
+            *net = net.trunc();
+        }
+        entries.sort_by_key(|e| e.0);
+        entries.dedup_by(|later, earlier| later.0 == earlier.0);
+        let mut v4_entries = Vec::new();
+        let mut v6_entries = Vec::new();
+        for (net, value) in entries {
+            match net {
+                IpNet::V4(n) => v4_entries.push((n, value)),
+                IpNet::V6(n) => v6_entries.push((n, value)),
+            }
+        }
+        let hit = |value, len| Hit { value, len };
+        let v4 = Ranges::build(v4_entries.iter().map(|&(n, value)| {
+            let (first, last) = (n.network().into(), n.broadcast().into());
+            (first, last, hit(value, n.prefix_len()))
+        }));
+        let v6 = Ranges::build(v6_entries.iter().map(|&(n, value)| {
+            let (first, last) = (n.network().into(), n.broadcast().into());
+            (first, last, hit(value, n.prefix_len()))
+        }));
+        v4_entries.shrink_to_fit();
+        v6_entries.shrink_to_fit();
+        let len = v4_entries.len() + v6_entries.len();
+        PrefixMap {
+            v4_entries,
+            v6_entries,
+            ranges: RangeMap { v4, v6, len },
+        }
+    }
+
+    /// The longest-prefix index alone.
+    pub(crate) fn into_ranges(self) -> RangeMap {
+        self.ranges
+    }
+
+    /// The longest network containing `ip`, with its value.
+    #[inline]
+    pub(crate) fn longest(&self, ip: IpAddr) -> Option<(IpNet, u32)> {
+        self.ranges.longest(ip)
+    }
+
     /// Every network containing `ip`, longest first. Slower than [`PrefixMap::longest`]:
     /// one binary search per prefix length.
     pub(crate) fn covering(&self, ip: IpAddr) -> Vec<(IpNet, u32)> {
@@ -347,16 +541,77 @@ impl PrefixMap {
 
     /// The entry for exactly this network.
     pub(crate) fn exact(&self, net: &IpNet) -> Option<(IpNet, u32)> {
-        self.entries
-            .binary_search_by(|(n, _)| n.cmp(net))
-            .ok()
-            .map(|i| self.entries[i])
+        match net {
+            IpNet::V4(net) => exact(&self.v4_entries, net).map(|(n, v)| (IpNet::V4(n), v)),
+            IpNet::V6(net) => exact(&self.v6_entries, net).map(|(n, v)| (IpNet::V6(n), v)),
+        }
     }
 
     /// Number of distinct networks.
     pub(crate) fn len(&self) -> usize {
-        self.entries.len()
+        self.v4_entries.len() + self.v6_entries.len()
     }
+
+    /// Writes the map as built, entries and ranges; the layout is in the `snapshot` module's
+    /// documentation.
+    pub(crate) fn write(&self, w: &mut Writer) {
+        w.count(self.v4_entries.len());
+        for &(net, value) in &self.v4_entries {
+            w.u32(u32::from(net.addr()));
+            w.u8(net.prefix_len());
+            w.u32(value);
+        }
+        w.count(self.v6_entries.len());
+        for &(net, value) in &self.v6_entries {
+            w.u128(u128::from(net.addr()));
+            w.u8(net.prefix_len());
+            w.u32(value);
+        }
+        self.ranges.write(w);
+    }
+
+    /// Reads a map written by [`PrefixMap::write`], checking what its lookups rely on (the
+    /// entries sorted, distinct and without host bits, the ranges as [`check_ranges`] says);
+    /// every value must be below `values`, if given.
+    pub(crate) fn read(r: &mut Reader<'_>, values: Option<u32>) -> Result<Self, SnapshotError> {
+        let start = r.offset();
+        let n = r.count(9)?;
+        let v4 = r.items(n, 9)?;
+        let v4_entries = read_entries(v4, values, |a: u32, len| {
+            let net = Ipv4Net::new(Ipv4Addr::from(a), len).ok()?;
+            (u32::from(net.network()) == a).then_some(net)
+        });
+        let v4_entries = v4_entries.map_err(|what| Reader::corrupt_at(start, what))?;
+        let start = r.offset();
+        let n = r.count(21)?;
+        let v6 = r.items(n, 21)?;
+        let v6_entries = read_entries(v6, values, |a: u128, len| {
+            let net = Ipv6Net::new(Ipv6Addr::from(a), len).ok()?;
+            (u128::from(net.network()) == a).then_some(net)
+        });
+        let v6_entries = v6_entries.map_err(|what| Reader::corrupt_at(start, what))?;
+        let start = r.offset();
+        let ranges = RangeMap::read(r, values)?;
+        if ranges.len != v4_entries.len() + v6_entries.len() {
+            let what = format!(
+                "ranges of {} networks for {} entries",
+                ranges.len,
+                v4_entries.len() + v6_entries.len()
+            );
+            return Err(Reader::corrupt_at(start, what));
+        }
+        Ok(PrefixMap {
+            v4_entries,
+            v6_entries,
+            ranges,
+        })
+    }
+}
+
+/// The entry for exactly `net` in sorted `entries`.
+fn exact<N: Ord + Copy>(entries: &[(N, u32)], net: &N) -> Option<(N, u32)> {
+    let i = entries.binary_search_by(|(n, _)| n.cmp(net)).ok()?;
+    Some(entries[i])
 }
 
 #[cfg(test)]
@@ -472,9 +727,12 @@ mod tests {
     }
 
     /// Checks `longest` against [`naive`] for the addresses around the networks' ends and for
-    /// `probes` random addresses in the networks and anywhere.
+    /// `probes` random addresses in the networks and anywhere, and the index against
+    /// [`index_by_search`].
     fn check_against_naive(nets: Vec<(IpNet, u32)>, probes: usize, seed: u64) -> PrefixMap {
         let m = PrefixMap::new(nets.clone());
+        check_index(&m.ranges.v4);
+        check_index(&m.ranges.v6);
         let mut first = std::collections::HashMap::new();
         for &(net, v) in &nets {
             first.entry(net.trunc()).or_insert(v);
@@ -533,8 +791,8 @@ mod tests {
             })
             .collect();
         let m = check_against_naive(nets.clone(), 20_000, 1);
-        assert_eq!(m.v4.subs.len(), 2);
-        assert!(m.v4.subs.iter().all(|s| s.bits == MAX_SUB_BITS));
+        assert_eq!(m.ranges.v4.subs.len(), 2);
+        assert!(m.ranges.v4.subs.iter().all(|s| s.bits == MAX_SUB_BITS));
         // with networks elsewhere, /0 and /32 among them
         nets.extend(
             [
@@ -556,7 +814,7 @@ mod tests {
             })
             .collect();
         let m = check_against_naive(small, 5_000, 3);
-        assert!(m.v4.index.is_empty());
+        assert!(m.ranges.v4.index.is_empty());
         // a full table's mix: many buckets, more dense ones than get a sub-index
         let spread: Vec<(IpNet, u32)> = (0..30_000)
             .map(|i| {
@@ -569,11 +827,11 @@ mod tests {
         let m = check_against_naive(spread, 50_000, 4);
         // every bucket of more than a few ranges has a sub-index, of as many sub-buckets
         for b in 0..1 << 16 {
-            let count = m.v4.bucket_first(b + 1) - m.v4.bucket_first(b);
-            let entry = m.v4.index[b];
+            let count = m.ranges.v4.bucket_first(b + 1) - m.ranges.v4.bucket_first(b);
+            let entry = m.ranges.v4.index[b];
             assert_eq!(entry & SUB_INDEX != 0, count > DENSE, "bucket {b}");
             if entry & SUB_INDEX != 0 {
-                let bits = m.v4.subs[(entry & !SUB_INDEX) as usize].bits;
+                let bits = m.ranges.v4.subs[(entry & !SUB_INDEX) as usize].bits;
                 let fits = count <= 1 << bits || bits == MAX_SUB_BITS;
                 assert!(fits && count > 1 << (bits - 1), "bucket {b}");
             }
@@ -588,7 +846,7 @@ mod tests {
             })
             .collect();
         let m = check_against_naive(full, 2_000, 5);
-        assert!(m.v4.subs.is_empty());
+        assert!(m.ranges.v4.subs.is_empty());
         // IPv6: small, and indexed with sub-indexes
         for (count, seed) in [(300, 6), (5_000, 7)] {
             let v6: Vec<(IpNet, u32)> = (0..count)
@@ -601,8 +859,91 @@ mod tests {
                 })
                 .collect();
             let m = check_against_naive(v6, 20_000, seed);
-            assert_eq!(m.v6.subs.is_empty(), count < 1024);
+            assert_eq!(m.ranges.v6.subs.is_empty(), count < 1024);
         }
+    }
+
+    /// The index `build_index` makes in one pass, as it was first made: by a binary search
+    /// for each bucket's and each sub-bucket's first range.
+    fn index_by_search<A: Addr>(ranges: &[(A, Hit)]) -> (Vec<u32>, Vec<SubIndex>, Vec<u16>) {
+        let buckets = 1usize << A::BUCKET_BITS;
+        let first_from =
+            |from: usize, start: A| from + ranges[from..].partition_point(|r| r.0 < start);
+        let mut index = Vec::with_capacity(buckets + 1);
+        let mut at = 0;
+        for bucket in 0..buckets {
+            at = first_from(at, A::bucket_start(bucket));
+            index.push(at as u32);
+        }
+        index.push(ranges.len() as u32);
+        let (mut subs, mut sub) = (Vec::new(), Vec::new());
+        for bucket in 0..buckets {
+            let (base, end) = (index[bucket] as usize, index[bucket + 1] as usize);
+            let count = end - base;
+            if count <= DENSE || count >= usize::from(u16::MAX) {
+                continue;
+            }
+            let bits = (usize::BITS - (count - 1).leading_zeros()).min(MAX_SUB_BITS);
+            index[bucket] = SUB_INDEX | subs.len() as u32;
+            subs.push(SubIndex {
+                base: base as u32,
+                at: sub.len() as u32,
+                bits,
+            });
+            let mut at = base;
+            for k in 0..1 << bits {
+                at = first_from(at, A::sub_bucket_start(bucket, bits, k)).min(end);
+                sub.push((at - base) as u16);
+            }
+            sub.push(count as u16);
+        }
+        (index, subs, sub)
+    }
+
+    /// Checks a table's index against [`index_by_search`].
+    fn check_index<A: Addr>(table: &Ranges<A>) {
+        if table.ranges.len() <= A::UNINDEXED {
+            assert!(table.index.is_empty() && table.subs.is_empty() && table.sub.is_empty());
+        } else {
+            let (index, subs, sub) = index_by_search(&table.ranges);
+            assert!(table.index == index && table.subs == subs && table.sub == sub);
+        }
+    }
+
+    /// Loading a snapshot relies on `check_ranges` accepting every table `build` makes and
+    /// refusing what a lookup cannot take.
+    #[test]
+    fn check_ranges_accepts_built_tables_and_refuses_broken_ones() {
+        let mut next = numbers(0x5eed);
+        let nets: Vec<(IpNet, u32)> = (0..5_000)
+            .map(|i| {
+                let addr = Ipv4Addr::from(((next() % 50) as u32 * 64) << 16 | next() as u32 >> 16);
+                let len = [8, 16, 20, 22, 24, 24, 24, 28, 32][(next() % 9) as usize];
+                let v4 = IpNet::V4(Ipv4Net::new(addr, len).unwrap().trunc());
+                let bits = 0x2001_0db8u128 << 96 | u128::from(next()) << 40;
+                let v6 = IpNet::V6(Ipv6Net::new(bits.into(), 48).unwrap().trunc());
+                (if i % 4 == 0 { v6 } else { v4 }, i)
+            })
+            .collect();
+        let m = PrefixMap::new(nets);
+        assert_eq!(check_ranges(&m.ranges.v4.ranges, Some(5_000)), Ok(()));
+        assert_eq!(check_ranges(&m.ranges.v6.ranges, Some(5_000)), Ok(()));
+        assert!(check_ranges(&m.ranges.v4.ranges, Some(4_999)).is_err());
+        let broken = |change: fn(&mut Vec<(u32, Hit)>)| {
+            let mut ranges = m.ranges.v4.ranges.clone();
+            change(&mut ranges);
+            check_ranges(&ranges, None).is_err()
+        };
+        assert!(broken(|r| r.swap(10, 11)));
+        assert!(broken(|r| r[10].0 = r[9].0));
+        assert!(broken(|r| r[10].1.len = 33));
+        assert!(broken(|r| {
+            r.remove(0);
+        }));
+        assert!(broken(|r| r.clear()));
+        let mut ranges = m.ranges.v6.ranges.clone();
+        ranges[3].1.len = 129;
+        assert!(check_ranges(&ranges, None).is_err());
     }
 
     #[test]

@@ -1,0 +1,151 @@
+//! The registry's organisations inside an [`Attributor`](crate::Attributor): the id and name of
+//! each, which attribution needs, always at hand in one text; the organisations themselves and
+//! the map from id to number, which only `organisation` and `organisations` need, built from a
+//! snapshot's bytes when first asked for.
+//!
+//! Decoding 100 k organisations is a million small allocations: most of the time of loading a
+//! snapshot if done up front (`benches/snapshot.rs`), and nothing `attribute` uses.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
+
+use baken_model::{OrgId, Organisation};
+
+use crate::snapshot::{self, Reader, SnapshotError, Writer};
+
+/// A map to organisation or record numbers. foldhash, not SipHash: loading a snapshot builds
+/// the maps again and SipHash was a tenth of it (`benches/snapshot.rs`); the keys are the
+/// registry's and public registry data's, not an attacker's.
+pub(crate) type Map<K> = HashMap<K, u32, foldhash::fast::RandomState>;
+
+/// The organisations, and each one's number by id.
+type Full = (Vec<Organisation>, Map<OrgId>);
+
+/// An organisation's id and name, for reasons and notes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Label<'a> {
+    pub(crate) id: &'a str,
+    pub(crate) name: &'a str,
+}
+
+/// The organisations, in registry order.
+#[derive(Debug, Clone)]
+pub(crate) struct Orgs {
+    /// Holds each organisation's id and name: for organisations given to [`Orgs::new`], only
+    /// those; for a snapshot's, the text of all their strings.
+    text: String,
+    /// Per organisation, where its id starts in `text`, where it ends (and the name starts:
+    /// a snapshot has the name's text right after the id's) and where the name ends.
+    labels: Vec<[usize; 3]>,
+    /// Given to [`Orgs::new`], or decoded from `records` and `text` on first use.
+    full: OnceLock<Full>,
+    /// The organisations as a snapshot encodes them, checked when it was loaded; empty for
+    /// organisations given to [`Orgs::new`].
+    records: Vec<u8>,
+}
+
+impl Orgs {
+    /// The organisations and their numbers by id (already checked to be unique).
+    pub(crate) fn new(orgs: Vec<Organisation>, by_id: Map<OrgId>) -> Self {
+        let mut text = String::new();
+        let labels = orgs
+            .iter()
+            .map(|org| {
+                let start = text.len();
+                text.push_str(&org.id.0);
+                let id_end = text.len();
+                text.push_str(&org.name);
+                [start, id_end, text.len()]
+            })
+            .collect();
+        Orgs {
+            text,
+            labels,
+            full: OnceLock::from((orgs, by_id)),
+            records: Vec::new(),
+        }
+    }
+
+    /// How many there are.
+    pub(crate) fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// The id and name of organisation `i`.
+    #[inline]
+    pub(crate) fn label(&self, i: u32) -> Label<'_> {
+        let [start, id_end, name_end] = self.labels[i as usize];
+        Label {
+            id: &self.text[start..id_end],
+            name: &self.text[id_end..name_end],
+        }
+    }
+
+    fn full(&self) -> &Full {
+        self.full.get_or_init(|| {
+            let mut r = Reader::section(&self.records, &self.text);
+            let mut orgs = Vec::with_capacity(self.len());
+            let mut by_id = Map::with_capacity_and_hasher(self.len(), Default::default());
+            for i in 0..self.len() {
+                let org = snapshot::read_organisation(&mut r)
+                    .expect("organisations checked when the snapshot was loaded");
+                by_id.insert(org.id.clone(), i as u32);
+                orgs.push(org);
+            }
+            (orgs, by_id)
+        })
+    }
+
+    /// Every organisation, in registry order.
+    pub(crate) fn all(&self) -> &[Organisation] {
+        &self.full().0
+    }
+
+    /// The organisation with this id.
+    pub(crate) fn get(&self, id: &OrgId) -> Option<&Organisation> {
+        let (orgs, by_id) = self.full();
+        by_id.get(id).map(|&i| &orgs[i as usize])
+    }
+
+    /// Writes the snapshot's section of organisations.
+    pub(crate) fn write(&self, w: &mut Writer) {
+        w.count(self.len());
+        match self.full.get() {
+            // given to `new`
+            Some((orgs, _)) if self.records.is_empty() => {
+                for org in orgs {
+                    snapshot::write_organisation(w, org);
+                }
+            }
+            // loaded: as read (decoding and encoding again gives the same)
+            _ => w.encoded(&self.records, &self.text),
+        }
+    }
+
+    /// Reads a snapshot's section of organisations, checking every one as
+    /// [`snapshot::read_organisation`] would read it, and that no id appears twice; the
+    /// organisations themselves are decoded when first needed.
+    pub(crate) fn read(r: &mut Reader<'_>) -> Result<Self, SnapshotError> {
+        let n = r.count(snapshot::MIN_ORGANISATION)?;
+        let (start, text_start) = (r.offset(), r.text_offset());
+        let mut labels = Vec::with_capacity(n);
+        let mut ids = HashSet::with_capacity_and_hasher(n, foldhash::fast::RandomState::default());
+        for _ in 0..n {
+            let at = r.offset();
+            let label_start = r.text_offset() - text_start;
+            let (id, name) = snapshot::check_organisation(r)?;
+            if !ids.insert(id) {
+                let what = format!("organisation id {id} appears twice");
+                return Err(Reader::corrupt_at(at, what));
+            }
+            let id_end = label_start + id.len();
+            labels.push([label_start, id_end, id_end + name.len()]);
+        }
+        Ok(Orgs {
+            text: r.text_since(text_start).to_string(),
+            labels,
+            full: OnceLock::new(),
+            records: r.since(start).to_vec(),
+        })
+    }
+}
