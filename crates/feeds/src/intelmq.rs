@@ -48,6 +48,14 @@ pub fn open(path: &Path, options: &Options) -> Result<Rows, FeedError> {
     jsonl::open(path, move |line| parse_line(line, &stamp).map(|e| vec![e]))
 }
 
+/// Parses IntelMQ events from `text`, as [`open`] parses a file.
+pub fn read_text(text: Vec<u8>, options: &Options) -> Rows {
+    let stamp = jsonl::Stamp::new(options, FEED_NAME);
+    jsonl::read(Box::new(std::io::Cursor::new(text)), move |line| {
+        parse_line(line, &stamp).map(|e| vec![e])
+    })
+}
+
 /// Parses one line into an event.
 fn parse_line(line: &str, stamp: &jsonl::Stamp) -> Result<Event, Reject> {
     let object = jsonl::parse_object(line)?;
@@ -295,19 +303,27 @@ pub(crate) mod jsonl {
             path: path.to_path_buf(),
             source,
         })?;
-        Ok(Box::new(Lines {
-            reader: BufReader::new(file),
+        Ok(read(Box::new(BufReader::new(file)), parse))
+    }
+
+    /// Streams the non-empty lines of `reader` through `parse`, as [`open`] does a file's.
+    pub(crate) fn read<F>(reader: Box<dyn BufRead + Send>, parse: F) -> Rows
+    where
+        F: FnMut(&str) -> Result<Vec<Event>, Reject> + Send + 'static,
+    {
+        Box::new(Lines {
+            reader,
             buf: Vec::new(),
             line: 0,
             pending: VecDeque::new(),
             parse,
             done: false,
-        }))
+        })
     }
 
     /// The row iterator behind [`open`].
     struct Lines<F> {
-        reader: BufReader<File>,
+        reader: Box<dyn BufRead + Send>,
         buf: Vec<u8>,
         line: u64,
         pending: VecDeque<Row>,

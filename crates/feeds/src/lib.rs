@@ -291,3 +291,20 @@ pub fn open(kind: FeedKind, path: &Path, options: &Options) -> Result<Rows, Feed
         FeedKind::Intelmq => intelmq::open(path, options),
     }
 }
+
+/// Parses `text` as [`open`] parses a file of `kind` named `name`: the same rows, events and
+/// errors, line numbers counted from the start of `text`. A Shadowserver text starts with its
+/// header. This is how a stored row is read again as the event it was.
+pub fn read_text(
+    kind: FeedKind,
+    name: &Path,
+    text: Vec<u8>,
+    options: &Options,
+) -> Result<Rows, FeedError> {
+    Ok(match kind {
+        FeedKind::Shadowserver => shadowserver::read_text(name, text, options)?,
+        FeedKind::Nuclei => nuclei::read_text(text, options),
+        FeedKind::Zgrab2 => zgrab2::read_text(text, options),
+        FeedKind::Intelmq => intelmq::read_text(text, options),
+    })
+}

@@ -57,6 +57,16 @@ pub fn open(path: &Path, options: &Options) -> Result<Rows, FeedError> {
     })
 }
 
+/// Parses lines from `text`, as [`open`] parses a file.
+pub fn read_text(text: Vec<u8>, options: &Options) -> Rows {
+    let stamp = jsonl::Stamp::new(options, FEED_NAME);
+    jsonl::read(Box::new(std::io::Cursor::new(text)), move |line| {
+        let mut event = parse_line(line)?;
+        stamp.apply(&mut event, line);
+        Ok(vec![event])
+    })
+}
+
 /// Parses one finding into an event (without the per-file stamp).
 fn parse_line(line: &str) -> Result<Event, Reject> {
     let object = jsonl::parse_object(line)?;

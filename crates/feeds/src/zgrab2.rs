@@ -61,6 +61,18 @@ pub fn open(path: &Path, options: &Options) -> Result<Rows, FeedError> {
     })
 }
 
+/// Parses lines from `text`, as [`open`] parses a file.
+pub fn read_text(text: Vec<u8>, options: &Options) -> Rows {
+    let stamp = jsonl::Stamp::new(options, FEED_NAME);
+    jsonl::read(Box::new(std::io::Cursor::new(text)), move |line| {
+        let mut events = parse_line(line)?;
+        for event in &mut events {
+            stamp.apply(event, line);
+        }
+        Ok(events)
+    })
+}
+
 /// Parses one line into one event per successful module (without the per-file stamp).
 fn parse_line(line: &str) -> Result<Vec<Event>, Reject> {
     let object = jsonl::parse_object(line)?;

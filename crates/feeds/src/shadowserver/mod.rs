@@ -127,6 +127,54 @@ fn parser(
     schema: &Schema,
     options: &Options,
 ) -> Result<Parser<BufReader<File>>, FeedError> {
+    let io_error = |source| FeedError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let line_ending = if options.raw {
+        detect_line_ending(File::open(path).map_err(io_error)?).map_err(io_error)?
+    } else {
+        "\r\n"
+    };
+    let file = File::open(path).map_err(io_error)?;
+    parser_of(
+        BufReader::with_capacity(64 * 1024, file),
+        path,
+        schema,
+        options,
+        line_ending,
+    )
+}
+
+/// Parses `text`, the lines of a report named `name` (header first), as [`open`] parses a
+/// file: the report type comes from [`Options::report`] or from `name`.
+pub fn read_text(name: &Path, text: Vec<u8>, options: &Options) -> Result<Rows, FeedError> {
+    let schema = load_schema(name, options)?;
+    let line_ending = if options.raw {
+        detect_line_ending(io::Cursor::new(&text)).map_err(|source| FeedError::Io {
+            path: name.to_path_buf(),
+            source,
+        })?
+    } else {
+        "\r\n"
+    };
+    Ok(Box::new(parser_of(
+        io::Cursor::new(text),
+        name,
+        &schema,
+        options,
+        line_ending,
+    )?))
+}
+
+/// The parser of `input`, the bytes of the report `path`, its header read.
+fn parser_of<R: Read>(
+    input: R,
+    path: &Path,
+    schema: &Schema,
+    options: &Options,
+    line_ending: &'static str,
+) -> Result<Parser<R>, FeedError> {
     let format_error = |message: String| FeedError::Format {
         path: path.to_path_buf(),
         message,
@@ -148,22 +196,12 @@ fn parser(
             ))
         })?,
     };
-    let io_error = |source| FeedError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let line_ending = if options.raw {
-        detect_line_ending(File::open(path).map_err(io_error)?).map_err(io_error)?
-    } else {
-        "\r\n"
-    };
-    let file = File::open(path).map_err(io_error)?;
     let observation = options
         .observation_time
         .clone()
         .unwrap_or_else(now_observation);
     let parser = Parser::new(
-        BufReader::with_capacity(64 * 1024, file),
+        input,
         report,
         path.to_path_buf(),
         observation,
@@ -185,7 +223,7 @@ fn now_observation() -> String {
 
 /// The line ending IntelMQ uses in `raw`: `io.StringIO(report, newline='').newlines` of the
 /// stripped report, `\r\n` when there is none or a mix.
-fn detect_line_ending(mut file: File) -> io::Result<&'static str> {
+fn detect_line_ending(mut file: impl Read) -> io::Result<&'static str> {
     const LF: u8 = 1;
     const CRLF: u8 = 2;
     const CR: u8 = 4;
