@@ -219,6 +219,29 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List findings: one vulnerable or exposed service of one owner for one incident.
+    Findings {
+        /// Only this incident (e.g. cve-2019-19781).
+        #[arg(long)]
+        incident: Option<String>,
+        /// Only findings of this organisation (its registry id).
+        #[arg(long)]
+        org: Option<String>,
+        /// Only findings in this state (open).
+        #[arg(long, value_parser = parse_state)]
+        state: Option<baken_store::FindingState>,
+        /// Only findings seen at or after this time (RFC 3339, or a date such as 2026-03-24).
+        #[arg(long)]
+        since: Option<String>,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One finding with every observation, each as the IntelMQ event it was.
+    Finding {
+        #[command(subcommand)]
+        command: FindingCommand,
+    },
     /// Delete raw findings older than the policy's retention period.
     Prune {
         /// Sharing policy whose retention_days applies.
@@ -227,6 +250,18 @@ enum Command {
         /// Count from this time instead of now (RFC 3339).
         #[arg(long)]
         now: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum FindingCommand {
+    /// Show a finding and every observation of it.
+    Show {
+        /// The finding's id (from `baken findings`).
+        id: i64,
+        /// Print it as one JSON object.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -618,6 +653,16 @@ fn run(cli: Cli) -> Result<()> {
             policy_cmds::coverage(&cli.data, &plan.incident, &plan.policy, plan.tlp, json)
         }
         Command::Prune { policy, now } => policy_cmds::prune(&cli.data, &policy, now.as_deref()),
+        Command::Findings {
+            incident,
+            org,
+            state,
+            since,
+            json,
+        } => cmd_findings(&cli.data, incident, org, state, since.as_deref(), json),
+        Command::Finding {
+            command: FindingCommand::Show { id, json },
+        } => cmd_finding_show(&cli.data, id, json),
     }
 }
 
@@ -871,8 +916,13 @@ fn cmd_ingest(
         drop(progress);
         if !json {
             println!(
-                "{}: read {} = stored {} + duplicate {} + quarantined {}",
-                summary.file, summary.read, summary.stored, summary.duplicate, summary.quarantined
+                "{}: read {} = stored {} + duplicate {} + quarantined {}; {} new findings",
+                summary.file,
+                summary.read,
+                summary.stored,
+                summary.duplicate,
+                summary.quarantined,
+                summary.new_findings
             );
             for q in &summary.quarantine_samples {
                 println!("  quarantined {q}");
@@ -882,6 +932,146 @@ fn cmd_ingest(
     }
     if json {
         println!("{}", serde_json::to_string_pretty(&summaries)?);
+    }
+    Ok(())
+}
+
+fn parse_state(s: &str) -> Result<baken_store::FindingState, String> {
+    baken_store::FindingState::parse(s).ok_or_else(|| format!("unknown state {s:?}; use open"))
+}
+
+/// `--since`: an RFC 3339 time or a date (midnight UTC), as Unix seconds.
+fn parse_since(text: &str) -> Result<i64> {
+    if let Some(t) = baken_store::keys::parse_time(text) {
+        return Ok(t);
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc().timestamp())
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "--since {text:?}: not a time; write e.g. 2026-03-24 or 2026-03-24T06:00:00Z"
+            )
+        })
+}
+
+fn cmd_findings(
+    data: &Path,
+    incident: Option<String>,
+    org: Option<String>,
+    state: Option<baken_store::FindingState>,
+    since: Option<&str>,
+    json: bool,
+) -> Result<()> {
+    let store = open_store(data)?;
+    let query = baken_store::FindingQuery {
+        incident: incident.map(|i| i.to_ascii_lowercase()),
+        org,
+        state,
+        since: since.map(parse_since).transpose()?,
+        id: None,
+    };
+    let records = store.finding_records(&query)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if !json {
+        writeln!(
+            out,
+            "{:>8}  {:<16} {:<28} {:<24} {:<6} {:<20} {:<20} {:>5}",
+            "id", "incident", "address", "owner", "state", "first seen", "last seen", "seen"
+        )?;
+    }
+    for r in &records {
+        let view = baken_pipeline::findings::FindingView::from(r);
+        if json {
+            serde_json::to_writer(&mut out, &view)?;
+            writeln!(out)?;
+        } else {
+            let addr = match (r.port, r.transport.as_str()) {
+                (0, _) => r.addr.clone(),
+                (p, "") => format!("{}:{p}", r.addr),
+                (p, t) => format!("{}:{p}/{t}", r.addr),
+            };
+            let owner = view
+                .org
+                .clone()
+                .or(view.abuse.clone().map(|a| format!("abuse {a}")))
+                .unwrap_or_else(|| "unknown".into());
+            writeln!(
+                out,
+                "{:>8}  {:<16} {:<28} {:<24} {:<6} {:<20} {:<20} {:>5}",
+                r.id,
+                r.incident,
+                addr,
+                owner,
+                view.state,
+                view.first_seen,
+                view.last_seen,
+                r.times_seen
+            )?;
+        }
+    }
+    if !json {
+        writeln!(out, "{} finding(s)", records.len())?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn cmd_finding_show(data: &Path, id: i64, json: bool) -> Result<()> {
+    let store = open_store(data)?;
+    let attributor = attributor_from_store(&store)?;
+    let Some(detail) = baken_pipeline::findings::detail(&store, &attributor, id)? else {
+        bail!("no finding {id}; `baken findings` lists them");
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&detail)?);
+        return Ok(());
+    }
+    let f = &detail.finding;
+    println!("finding {} of {}", f.id, f.incident);
+    let addr = f
+        .source_ip
+        .clone()
+        .or(f.source_fqdn.clone())
+        .unwrap_or_else(|| "-".into());
+    let port = f.source_port.map(|p| format!(":{p}")).unwrap_or_default();
+    let transport = f
+        .protocol_transport
+        .as_deref()
+        .map(|t| format!("/{t}"))
+        .unwrap_or_default();
+    println!("  address     {addr}{port}{transport}");
+    println!(
+        "  owner       {} (rule {}: {})",
+        f.org
+            .clone()
+            .or(f.abuse.clone())
+            .unwrap_or_else(|| "unknown".into()),
+        f.rule,
+        detail.reason
+    );
+    println!("  state       {}", f.state);
+    println!(
+        "  seen        {} times, first {}, last {}",
+        f.times_seen, f.first_seen, f.last_seen
+    );
+    println!("observations:");
+    for o in &detail.observations {
+        println!(
+            "  {} {}:{} ({}{}, {}, run {})",
+            o.seen_at.as_deref().unwrap_or("(no time.source)"),
+            o.file,
+            o.line,
+            o.feed,
+            o.report
+                .as_deref()
+                .map(|r| format!(" {r}"))
+                .unwrap_or_default(),
+            o.tlp,
+            o.run
+        );
+        println!("    {}", o.event.to_json_line());
     }
     Ok(())
 }

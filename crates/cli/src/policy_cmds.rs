@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Result, bail};
+use baken_attribute::Attributor;
 use baken_model::Tlp;
 use baken_pipeline::notify::{delivered_coverage, plan_incident};
 use baken_pipeline::plan::{Affected, Coverage, Plan};
@@ -14,7 +15,12 @@ fn open(data: &Path) -> Result<SqliteStore> {
     Ok(SqliteStore::open(data)?)
 }
 
-fn load_plan(data: &Path, incident: &str, policy: &str, tlp: Tlp) -> Result<(SqliteStore, Plan)> {
+fn load_plan(
+    data: &Path,
+    incident: &str,
+    policy: &str,
+    tlp: Tlp,
+) -> Result<(SqliteStore, Attributor, Plan)> {
     let store = open(data)?;
     let attributor = attributor_from_store(&store)?;
     let policy = load_policy(policy)?;
@@ -25,7 +31,7 @@ fn load_plan(data: &Path, incident: &str, policy: &str, tlp: Tlp) -> Result<(Sql
             data.display()
         );
     }
-    Ok((store, plan))
+    Ok((store, attributor, plan))
 }
 
 fn coverage_line(c: &Coverage) -> String {
@@ -44,10 +50,10 @@ fn coverage_line(c: &Coverage) -> String {
 
 /// `baken why TARGET --incident ID`.
 pub fn why(data: &Path, target: &str, incident: &str, policy: &str, tlp: Tlp) -> Result<()> {
-    let (store, plan) = load_plan(data, incident, policy, tlp)?;
+    let (store, attributor, plan) = load_plan(data, incident, policy, tlp)?;
     // A finding (store id or address) stands for the organisation it is about.
     let mut subject = target.to_string();
-    let findings = store.findings(&incident.to_ascii_lowercase())?;
+    let findings = baken_pipeline::findings::of_incident(&store, &attributor, incident)?;
     let finding = findings
         .iter()
         .find(|f| f.id.to_string() == target || f.event.get_str("source.ip") == Some(target));
@@ -178,8 +184,8 @@ pub fn whatif(
     tlp: Tlp,
     json: bool,
 ) -> Result<()> {
-    let (_store, base) = load_plan(data, incident, against, tlp)?;
-    let (_store, alt) = load_plan(data, incident, other, tlp)?;
+    let (_store, _, base) = load_plan(data, incident, against, tlp)?;
+    let (_store, _, alt) = load_plan(data, incident, other, tlp)?;
     let paths = |a: &Affected| match &a.coverage {
         Coverage::Reached { paths } => paths.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
         Coverage::Unreachable { .. } => Vec::new(),
@@ -258,7 +264,7 @@ pub fn whatif(
 
 /// `baken coverage --incident ID`.
 pub fn coverage(data: &Path, incident: &str, policy: &str, tlp: Tlp, json: bool) -> Result<()> {
-    let (store, plan) = load_plan(data, incident, policy, tlp)?;
+    let (store, _, plan) = load_plan(data, incident, policy, tlp)?;
     let affected = delivered_coverage(&store, &plan)?;
     let mut by_path: BTreeMap<String, usize> = BTreeMap::new();
     let mut reached = 0;
@@ -319,9 +325,12 @@ pub fn prune(data: &Path, policy: &str, now: Option<&str>) -> Result<()> {
     let cutoff = now - chrono::Duration::days(i64::from(policy.retention_days()));
     let cutoff = cutoff.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     let mut store = open(data)?;
-    let (events, quarantined) = store.prune(&cutoff)?;
+    let pruned = store.prune(&cutoff)?;
     println!(
-        "pruned {events} findings and {quarantined} quarantined rows stored before {cutoff} (policy {}: keep {} days)",
+        "pruned {} observations, {} findings left without one, and {} quarantined rows of runs before {cutoff} (policy {}: keep {} days)",
+        pruned.observations,
+        pruned.findings,
+        pruned.quarantined,
         policy.name(),
         policy.retention_days()
     );

@@ -28,7 +28,10 @@ fn exposure_counts_scanned_and_declared_systems_and_notify_carries_them() {
     // Ground truth: who the scans saw (as attributed) and what the inventories declare.
     let store = SqliteStore::open(&data).unwrap();
     let scanned: BTreeSet<String> = store
-        .findings("cve-2019-19781")
+        .finding_records(&baken_store::FindingQuery {
+            incident: Some("cve-2019-19781".into()),
+            ..Default::default()
+        })
         .unwrap()
         .iter()
         .filter_map(|f| match &f.attribution.owner {

@@ -55,13 +55,22 @@ fn ingest_reconciles_and_a_second_ingest_stores_nothing_new() {
     assert_eq!(second["quarantined"].as_u64(), Some(quar));
 
     let store = SqliteStore::open(&data).unwrap();
-    let (events, quarantined) = store.totals().unwrap();
-    assert_eq!(events, stored);
+    let totals = store.totals().unwrap();
+    let quarantined = totals.quarantined;
+    assert_eq!(
+        totals.observations, stored,
+        "one observation per stored row"
+    );
     assert_eq!(
         quarantined, quar,
         "the quarantine does not grow on re-ingest"
     );
-    let citrix = store.findings("cve-2019-19781").unwrap();
+    let citrix = store
+        .finding_records(&baken_store::FindingQuery {
+            incident: Some("cve-2019-19781".into()),
+            ..Default::default()
+        })
+        .unwrap();
     assert_eq!(citrix.len() as u64, g.citrix_rows);
 }
 
@@ -106,7 +115,7 @@ fn a_kill_during_ingest_leaves_only_whole_batches_and_a_rerun_completes() {
         let stored = SqliteStore::open(&data)
             .ok()
             .and_then(|s| s.totals().ok())
-            .map(|t| t.0)
+            .map(|t| t.observations)
             .unwrap_or(0);
         if stored >= 3 * batch {
             break;
@@ -125,7 +134,7 @@ fn a_kill_during_ingest_leaves_only_whole_batches_and_a_rerun_completes() {
 
     let store = SqliteStore::open(&data).expect("the database opens after a kill");
     assert_eq!(store.integrity_check().unwrap(), Ok(()));
-    let per_run = store.events_per_run().unwrap();
+    let per_run = store.observations_per_run().unwrap();
     assert_eq!(per_run.len(), 1);
     let stored_before = per_run[0].1;
     assert!(
@@ -148,5 +157,5 @@ fn a_kill_during_ingest_leaves_only_whole_batches_and_a_rerun_completes() {
         Some(u64::from(rows) - stored_before)
     );
     let store = SqliteStore::open(&data).unwrap();
-    assert_eq!(store.totals().unwrap().0, u64::from(rows));
+    assert_eq!(store.totals().unwrap().observations, u64::from(rows));
 }

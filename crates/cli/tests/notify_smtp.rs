@@ -60,7 +60,8 @@ fn run_policy(
         .collect();
     // Whom each address is about, as attribution decided.
     let mut subject_of = BTreeMap::new();
-    for f in store.findings(INCIDENT).unwrap() {
+    let attributor = baken_pipeline::attributor_from_store(&store).unwrap();
+    for f in baken_pipeline::findings::of_incident(&store, &attributor, INCIDENT).unwrap() {
         let ip = f.event.source_ip().unwrap();
         let subject = match &f.attribution.owner {
             Owner::Organisation { id } => id.0.clone(),

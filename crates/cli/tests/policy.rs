@@ -71,11 +71,16 @@ fn coverage_why_whatif_and_prune_read_the_plan() {
     assert!(why.contains("unreachable"), "{why}");
     // … and for a finding, by its address: the attribution first.
     let store = baken_store::SqliteStore::open(&data).unwrap();
-    let ip = baken_store::Store::findings(&store, INCIDENT).unwrap()[0]
-        .event
-        .get_str("source.ip")
-        .unwrap()
-        .to_string();
+    let ip = baken_store::Store::finding_records(
+        &store,
+        &baken_store::FindingQuery {
+            incident: Some(INCIDENT.into()),
+            ..Default::default()
+        },
+    )
+    .unwrap()[0]
+        .addr
+        .clone();
     let why = run_ok(&data, &["why", &ip, "--incident", INCIDENT]);
     assert!(why.contains("is attributed by rule"), "{why}");
 
@@ -108,7 +113,7 @@ fn coverage_why_whatif_and_prune_read_the_plan() {
 
     // prune: nothing is older than the retention period yet; 181 days on, everything is.
     let out = run_ok(&data, &["prune"]);
-    assert!(out.starts_with("pruned 0 findings"), "{out}");
+    assert!(out.starts_with("pruned 0 observations"), "{out}");
     let later = (chrono::Utc::now() + chrono::Duration::days(181)).to_rfc3339();
     let out = run_ok(&data, &["prune", "--now", &later]);
     let n: u64 = out.split_whitespace().nth(1).unwrap().parse().unwrap();

@@ -9,7 +9,7 @@ use std::path::Path;
 use baken_attribute::Attributor;
 use baken_matching::{Evidence, InventoryEntry, Match, MatchStatus, Matcher, ScanObservation};
 use baken_model::{Attribution, Event, OrgId, Owner, Rule};
-use baken_store::{InventoryRecord, NewEvent, Store, TimelineStep, now};
+use baken_store::{InventoryRecord, Store, TimelineStep, now};
 use serde::Serialize;
 
 use crate::PipelineError;
@@ -166,7 +166,7 @@ pub fn exposure(
     let mut scan_events: BTreeMap<String, Vec<i64>> = BTreeMap::new();
     let mut seen_events = BTreeSet::new();
     for cve in &advisory.cves {
-        for f in store.findings(&cve.to_ascii_lowercase())? {
+        for f in crate::findings::of_incident(store, attributor, cve)? {
             if !seen_events.insert(f.id) {
                 continue;
             }
@@ -348,25 +348,32 @@ fn record_matches(
     let file = format!("exposure:{advisory_id}");
     let run = store.begin_run(
         &file,
-        "inventory",
+        &baken_store::RunSource {
+            feed: "inventory".into(),
+            ..baken_store::RunSource::default()
+        },
         &baken_store::Label {
             tlp: baken_model::Tlp::Amber,
             supplied_by: Some("the organisations' own inventories".into()),
         },
     )?;
-    let incidents = vec![incident.clone()];
-    let rows: Vec<NewEvent<'_>> = events
+    let incidents: std::sync::Arc<[String]> = vec![incident.clone()].into();
+    let observed = events
         .iter()
         .enumerate()
-        .map(|(i, (event, attribution))| NewEvent {
-            file: &file,
-            line: i as u64 + 1,
-            event,
-            attribution,
-            incidents: &incidents,
+        .map(|(i, (event, attribution))| {
+            baken_store::Observed::of(event, i as u32, attribution, incidents.clone())
         })
         .collect();
-    let counts = store.store_batch(run, &rows, &[])?;
+    let list: Vec<&Event> = events.iter().map(|(e, _)| e).collect();
+    let mut batch = baken_store::Batch::default();
+    if !list.is_empty() {
+        batch
+            .chunks
+            .push(baken_store::KeptChunk::events(1, &list, observed)?);
+    }
+    let counts = store.store_batch(run, &batch)?;
+    let rows = list;
     store.finish_run(run, rows.len() as u64, counts)?;
     store.add_step(&TimelineStep {
         incident,

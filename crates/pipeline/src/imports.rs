@@ -19,6 +19,7 @@ pub fn import_registry(store: &mut dyn Store, path: &Path) -> Result<u64, Pipeli
     // domains before anything is replaced.
     Attributor::new(orgs.clone(), Vec::new(), Vec::new())?;
     store.replace_organisations(&orgs)?;
+    crate::save_attribution_index(store)?;
     Ok(orgs.len() as u64)
 }
 
@@ -39,6 +40,7 @@ pub fn import_routing(store: &mut dyn Store, path: &Path) -> Result<DataImport, 
     let table = load_routing(path)?;
     let source = source_name(path);
     store.replace_routing(&source, &table.prefixes)?;
+    crate::save_attribution_index(store)?;
     Ok(DataImport {
         entries: table.prefixes.len() as u64,
         skipped: table.errors.iter().map(ToString::to_string).collect(),
@@ -54,6 +56,7 @@ pub fn import_rpsl(
 ) -> Result<DataImport, PipelineError> {
     let data = load_rpsl(paths)?;
     store.replace_abuse("rpsl", &data.records)?;
+    crate::save_attribution_index(store)?;
     Ok(DataImport {
         entries: data.records.len() as u64,
         skipped: data.problems.iter().map(ToString::to_string).collect(),

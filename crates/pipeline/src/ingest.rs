@@ -1,17 +1,27 @@
 //! Ingest: parse → attribute → store, streaming, in whole batches.
 
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use baken_attribute::Attributor;
-use baken_feeds::{FeedKind, Options, Row};
+use baken_feeds::{FeedKind, Options, RowInto};
 use baken_model::Event;
-use baken_store::{BatchCounts, Label, NewEvent, QuarantinedRow, Store, TimelineStep, now};
+use baken_store::{
+    Batch, BatchCounts, KeptChunk, Label, Observed, QuarantinedRow, RunSource, Store, TimelineStep,
+    now,
+};
 use serde::Serialize;
 
 use crate::{PipelineError, Progress};
 
 /// Rows stored per transaction. A kill leaves only whole batches behind.
-pub const DEFAULT_BATCH: usize = 5_000;
+pub const DEFAULT_BATCH: usize = 100_000;
+
+/// Rows per kept chunk: reading one row again parses its chunk, some milliseconds.
+const CHUNK_ROWS: usize = 4_096;
 
 /// One file to ingest.
 #[derive(Debug, Clone)]
@@ -31,12 +41,14 @@ pub struct FileSummary {
     pub feed: String,
     /// Rows read.
     pub read: u64,
-    /// New events stored.
+    /// Rows that gave a new observation of a finding.
     pub stored: u64,
-    /// Events already in the store.
+    /// Rows already in the store (the same finding at the same `time.source`).
     pub duplicate: u64,
     /// Rows quarantined.
     pub quarantined: u64,
+    /// Findings seen for the first time.
+    pub new_findings: u64,
     /// The first quarantine reasons (file:line: field: reason), at most 20.
     pub quarantine_samples: Vec<String>,
 }
@@ -67,10 +79,57 @@ pub fn incidents_of(event: &Event) -> Vec<String> {
     vec!["unclassified".into()]
 }
 
+/// The incidents of events, remembered by the text they come from: a feed repeats a few
+/// lists of CVEs and classifications over millions of rows.
+#[derive(Default)]
+struct Incidents {
+    by_vulnerabilities: HashMap<String, Arc<[String]>>,
+    by_identifier: HashMap<String, Arc<[String]>>,
+}
+
+impl Incidents {
+    /// Distinct texts kept before the memory starts over.
+    const KEPT: usize = 4096;
+
+    /// [`incidents_of`] the event.
+    fn of(&mut self, event: &Event) -> Arc<[String]> {
+        if let Some(text) = event.get_str("product.vulnerabilities") {
+            let list = match self.by_vulnerabilities.get(text) {
+                Some(list) => list.clone(),
+                None => {
+                    let list: Arc<[String]> = event.vulnerabilities().into();
+                    if self.by_vulnerabilities.len() >= Self::KEPT {
+                        self.by_vulnerabilities.clear();
+                    }
+                    self.by_vulnerabilities
+                        .insert(text.to_string(), list.clone());
+                    list
+                }
+            };
+            if !list.is_empty() {
+                return list;
+            }
+        }
+        if let Some(id) = event.get_str("classification.identifier") {
+            if let Some(list) = self.by_identifier.get(id) {
+                return list.clone();
+            }
+            let list: Arc<[String]> = incidents_of(event).into();
+            if self.by_identifier.len() >= Self::KEPT {
+                self.by_identifier.clear();
+            }
+            self.by_identifier.insert(id.to_string(), list.clone());
+            return list;
+        }
+        incidents_of(event).into()
+    }
+}
+
 /// Ingests one file into `store`, attributing every event with `attributor`.
 ///
 /// Rows whose required fields have no valid value are quarantined (strict parsing). Every
-/// stored event carries `label`: its TLP and who supplied it.
+/// stored event carries `label`: its TLP and who supplied it. Each batch is stored with the
+/// input text it was parsed from, so that every row can be read again as the event it was.
 pub fn ingest_file(
     store: &mut dyn Store,
     attributor: &Attributor,
@@ -81,13 +140,36 @@ pub fn ingest_file(
     progress: &dyn Progress,
 ) -> Result<FileSummary, PipelineError> {
     let file = input.path.display().to_string();
-    // Ingest never accepts a row whose required fields are invalid (see `Options::strict`).
+    // Ingest never accepts a row whose required fields are invalid (see `Options::strict`),
+    // and fixes the observation time so that a kept row reads again as the same event.
+    let observation_time = options
+        .observation_time
+        .clone()
+        .unwrap_or_else(observation_now);
     let options = Options {
         strict: true,
+        observation_time: Some(observation_time.clone()),
         ..options.clone()
     };
-    let rows = baken_feeds::open(input.feed, &input.path, &options)?;
-    let run = store.begin_run(&file, input.feed.name(), label)?;
+    let mut rows = baken_feeds::open(input.feed, &input.path, &options)?;
+    // Events are parsed into the same few buffers batch after batch (the parsers reuse an
+    // event's allocations), and one row is read ahead to know where a batch's text ends.
+    let mut ahead_event = Event::new();
+    let mut ahead = rows.next_into(&mut ahead_event);
+    let mut text = LineText::open(&input.path)?;
+    let first_line = ahead.as_ref().map_or(1, |r| r.line);
+    let mut header = Vec::new();
+    text.take(1, Some(first_line - 1), &mut header)
+        .map_err(crate::io_error(&input.path))?;
+    let source = RunSource {
+        feed: input.feed.name().into(),
+        report: options.report.clone(),
+        header: String::from_utf8_lossy(&header).into_owned(),
+        header_lines: first_line - 1,
+        observation_time: Some(observation_time),
+        raw: options.raw,
+    };
+    let run = store.begin_run(&file, &source, label)?;
     store.add_step(&TimelineStep {
         incident: "*".into(),
         step: "feed-received".into(),
@@ -99,16 +181,93 @@ pub fn ingest_file(
         feed: input.feed.name().into(),
         ..FileSummary::default()
     };
+    let batch_size = batch_size.max(1);
+    let chunk_rows = CHUNK_ROWS.min(batch_size);
     let mut counts = BatchCounts::default();
-    let mut batch: Vec<Row> = Vec::with_capacity(batch_size);
-    let mut rows = rows.peekable();
-    while rows.peek().is_some() {
-        batch.clear();
-        batch.extend(rows.by_ref().take(batch_size.max(1)));
-        summary.read += batch.len() as u64;
-        let done = store_rows(store, attributor, run, &file, &batch, &mut summary)?;
-        counts += done;
-        progress.advance(batch.len() as u64);
+    let mut events: Vec<Event> = Vec::new();
+    let mut rows_read: Vec<RowInto> = Vec::with_capacity(chunk_rows);
+    let mut kept = Vec::new();
+    let mut known = Incidents::default();
+    let mut pending = Batch::default();
+    // the last line of the chunk before, and how many of its rows came from that line
+    let mut before: Option<(u64, u32)> = None;
+    while let Some(first) = ahead.take() {
+        rows_read.clear();
+        if events.is_empty() {
+            events.push(Event::new());
+        }
+        std::mem::swap(&mut events[0], &mut ahead_event);
+        rows_read.push(first);
+        while rows_read.len() < chunk_rows {
+            if events.len() == rows_read.len() {
+                events.push(Event::new());
+            }
+            match rows.next_into(&mut events[rows_read.len()]) {
+                Some(row) => rows_read.push(row),
+                None => break,
+            }
+        }
+        if rows_read.len() == chunk_rows {
+            ahead = rows.next_into(&mut ahead_event);
+        }
+        let start = rows_read[0].line;
+        let last = rows_read[rows_read.len() - 1].line;
+        let skip = match before {
+            Some((line, n)) if line == start => n,
+            _ => 0,
+        };
+        // the text runs to the line before the next row, or through the last line when the
+        // next row comes from it too
+        let end = ahead
+            .as_ref()
+            .map(|next| next.line.saturating_sub(1).max(last));
+        text.take(start, end, &mut kept)
+            .map_err(crate::io_error(&input.path))?;
+        let tail = rows_read
+            .iter()
+            .rev()
+            .take_while(|r| r.line == last)
+            .count() as u32;
+        before = Some((last, if start == last { skip + tail } else { tail }));
+        summary.read += rows_read.len() as u64;
+        let mut observed = Vec::with_capacity(rows_read.len());
+        for (i, (row, event)) in rows_read.iter().zip(&events).enumerate() {
+            match &row.outcome {
+                Ok(()) => {
+                    let attribution = attributor.attribute(
+                        event.source_ip(),
+                        event.source_asn(),
+                        event.source_domain(),
+                    );
+                    observed.push(Observed::of(event, i as u32, &attribution, known.of(event)));
+                }
+                Err(e) => {
+                    if summary.quarantine_samples.len() < 20 {
+                        summary
+                            .quarantine_samples
+                            .push(format!("{file}:{}: {e}", row.line));
+                    }
+                    pending.quarantined.push(QuarantinedRow {
+                        file: file.clone(),
+                        line: row.line,
+                        field: e.field.clone(),
+                        reason: e.message.clone(),
+                        raw: e.raw.clone(),
+                    });
+                }
+            }
+        }
+        if !observed.is_empty() {
+            pending
+                .chunks
+                .push(KeptChunk::text(start, skip, &kept, observed)?);
+        }
+        if pending.rows() >= batch_size || ahead.is_none() {
+            let rows = pending.rows() as u64;
+            counts += store.store_batch(run, &pending)?;
+            pending = Batch::default();
+            progress.advance(rows);
+        }
     }
     store.finish_run(run, summary.read, counts)?;
     store.add_step(&TimelineStep {
@@ -116,69 +275,75 @@ pub fn ingest_file(
         step: "ingested".into(),
         at: now(),
         detail: format!(
-            "{file}: {} read, {} stored, {} duplicate, {} quarantined",
-            summary.read, counts.stored, counts.duplicate, counts.quarantined
+            "{file}: {} read, {} stored, {} duplicate, {} quarantined, {} new findings",
+            summary.read, counts.stored, counts.duplicate, counts.quarantined, counts.new_findings
         ),
     })?;
     summary.stored = counts.stored;
     summary.duplicate = counts.duplicate;
     summary.quarantined = counts.quarantined;
+    summary.new_findings = counts.new_findings;
     debug_assert!(summary.reconciles());
     Ok(summary)
 }
 
-fn store_rows(
-    store: &mut dyn Store,
-    attributor: &Attributor,
-    run: i64,
-    file: &str,
-    batch: &[Row],
-    summary: &mut FileSummary,
-) -> Result<BatchCounts, PipelineError> {
-    let mut attributions = Vec::with_capacity(batch.len());
-    let mut incidents = Vec::with_capacity(batch.len());
-    for row in batch {
-        if let Ok(event) = &row.outcome {
-            attributions.push(attributor.attribute(
-                event.source_ip(),
-                event.source_asn(),
-                event.source_domain(),
-            ));
-            incidents.push(incidents_of(event));
-        }
+/// Now as IntelMQ writes `time.observation`: UTC, whole seconds, `+00:00`.
+fn observation_now() -> String {
+    chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S+00:00")
+        .to_string()
+}
+
+/// The lines of an input file, handed out as the text of each batch.
+struct LineText {
+    reader: BufReader<File>,
+    /// The number of the next line to read.
+    next: u64,
+    /// The line before it, as read.
+    last: Vec<u8>,
+}
+
+impl LineText {
+    fn open(path: &Path) -> Result<Self, PipelineError> {
+        let file = File::open(path).map_err(crate::io_error(path))?;
+        Ok(Self {
+            reader: BufReader::with_capacity(256 * 1024, file),
+            next: 1,
+            last: Vec::new(),
+        })
     }
-    let mut events = Vec::with_capacity(attributions.len());
-    let mut quarantined = Vec::new();
-    let mut accepted = 0;
-    for row in batch {
-        match &row.outcome {
-            Ok(event) => {
-                events.push(NewEvent {
-                    file,
-                    line: row.line,
-                    event,
-                    attribution: &attributions[accepted],
-                    incidents: &incidents[accepted],
-                });
-                accepted += 1;
-            }
-            Err(e) => {
-                if summary.quarantine_samples.len() < 20 {
-                    summary
-                        .quarantine_samples
-                        .push(format!("{file}:{}: {e}", row.line));
-                }
-                quarantined.push(QuarantinedRow {
-                    file,
-                    line: row.line,
-                    field: e.field.as_deref(),
-                    reason: &e.message,
-                    raw: &e.raw,
-                });
-            }
+
+    /// Puts lines `from` through `to` (to the end when `None`) into `out`, line breaks
+    /// included. `from` may be the last line handed out before (a line split between two
+    /// batches); lines before `from` not yet read are skipped.
+    fn take(&mut self, from: u64, to: Option<u64>, out: &mut Vec<u8>) -> std::io::Result<()> {
+        out.clear();
+        if from + 1 == self.next && from > 0 {
+            out.extend_from_slice(&self.last);
         }
+        let mut skipped = Vec::new();
+        while self.next < from {
+            skipped.clear();
+            if self.reader.read_until(b'\n', &mut skipped)? == 0 {
+                return Ok(());
+            }
+            self.next += 1;
+            std::mem::swap(&mut self.last, &mut skipped);
+        }
+        let mut line_start = out.len();
+        while to.is_none_or(|to| self.next <= to) {
+            line_start = out.len();
+            if self.reader.read_until(b'\n', out)? == 0 {
+                break;
+            }
+            self.next += 1;
+        }
+        if line_start < out.len() {
+            self.last.clear();
+            self.last.extend_from_slice(&out[line_start..]);
+        }
+        Ok(())
     }
-    Ok(store.store_batch(run, &events, &quarantined)?)
 }
 
 /// Guesses the feed of `path`, or says what to pass.

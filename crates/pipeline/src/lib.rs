@@ -19,6 +19,7 @@
 pub mod advisories;
 pub mod demo;
 pub mod exposure;
+pub mod findings;
 pub mod imports;
 pub mod ingest;
 pub mod notify;
@@ -81,13 +82,38 @@ impl Progress for NoProgress {
     fn advance(&self, _n: u64) {}
 }
 
-/// Builds the attribution index from the registry, routing table and abuse records in `store`.
+/// The attribution index over the registry, routing table and abuse records in `store`: the
+/// one saved at the last import, else built from them.
 pub fn attributor_from_store(store: &dyn Store) -> Result<Attributor, PipelineError> {
+    // The index saved at the last import loads in milliseconds; building it from the
+    // registry, routing table and abuse records takes seconds at national size.
+    if let Some(bytes) = store.attribution_index()? {
+        match Attributor::from_snapshot(&bytes) {
+            Ok(attributor) => return Ok(attributor),
+            // written by another release, or damaged: built again below
+            Err(e) => {
+                tracing::warn!(error = %e, "the saved attribution index is not usable; building it")
+            }
+        }
+    }
+    build_attributor(store)
+}
+
+/// Builds the attribution index from the store's registry, routing table and abuse records.
+fn build_attributor(store: &dyn Store) -> Result<Attributor, PipelineError> {
     Ok(Attributor::new(
         store.organisations()?,
         store.routing()?,
         store.abuse_records()?,
     )?)
+}
+
+/// Builds the attribution index from what the store holds now and saves it, so that every
+/// later command loads it rather than building it. The imports call this.
+pub fn save_attribution_index(store: &mut dyn Store) -> Result<Attributor, PipelineError> {
+    let attributor = build_attributor(store)?;
+    store.put_attribution_index(&attributor.snapshot())?;
+    Ok(attributor)
 }
 
 /// The sharing policy named `spec`: a shipped one (`nl-2020`, `nl-dtc-oktt`) or a TOML file.

@@ -219,7 +219,7 @@ pub fn plan_incident(
     incident: &str,
     tlp: Tlp,
 ) -> Result<Plan, PipelineError> {
-    let findings = store.findings(&incident.to_ascii_lowercase())?;
+    let findings = crate::findings::of_incident(store, attributor, incident)?;
     Ok(plan::plan(
         policy,
         attributor,

@@ -7,8 +7,13 @@
 //! What is kept:
 //!
 //! * ingest runs with their reconciled counts (`read = stored + duplicate + quarantined`);
-//! * accepted events with their attribution, de-duplicated by a fingerprint of their content
-//!   (everything but `time.observation`), and the incidents each belongs to;
+//! * **findings**: one vulnerable or exposed service of one owner for one incident — the key
+//!   is (incident, address, port, transport) — with its owner, first and last time seen,
+//!   how often it was seen and its state;
+//! * **observations**: each input row that saw a finding (its `time.source`), pointing at
+//!   the row as it came in. Rows are kept compactly: the input text of each batch,
+//!   compressed with zstd (a *chunk*), from which a row is read again as the event it was;
+//!   a row seen again at the same `time.source` is a duplicate;
 //! * quarantined rows with file, line, field and reason;
 //! * the registry of organisations, the routing table and public abuse records;
 //! * one row per outgoing message with its delivery state, so a restart never sends a digest
@@ -23,10 +28,12 @@
 //! ```
 
 pub mod audit;
+pub mod contract;
+pub mod keys;
 mod schema;
 mod sqlite;
 
-use baken_model::{AbuseRecord, Attribution, Event, Organisation, RoutedPrefix, Tlp};
+use baken_model::{AbuseRecord, Attribution, Event, Organisation, Owner, RoutedPrefix, Rule, Tlp};
 use serde::{Deserialize, Serialize};
 
 pub use sqlite::SqliteStore;
@@ -65,45 +72,154 @@ pub enum StoreError {
 /// Result of store operations.
 pub type Result<T> = std::result::Result<T, StoreError>;
 
-/// One accepted event, attributed, ready to be stored.
-#[derive(Debug, Clone)]
-pub struct NewEvent<'a> {
-    /// The file it came from.
-    pub file: &'a str,
-    /// The line it starts on.
-    pub line: u64,
-    /// The event.
-    pub event: &'a Event,
+/// One accepted row, reduced to what the store keeps of it: the finding it observes (per
+/// incident), when, and whose it is. The row itself is kept in its [`KeptChunk`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observed {
+    /// Its place among the rows of its chunk (after the chunk's skipped ones).
+    pub row: u32,
+    /// The finding key: `source.ip`, else `source.fqdn`, else empty.
+    pub addr: String,
+    /// `source.port`, 0 when none.
+    pub port: u16,
+    /// `protocol.transport`, empty when none.
+    pub transport: String,
+    /// `time.source` (Unix seconds), when the row has one.
+    pub seen_at: Option<i64>,
     /// Who owns it.
-    pub attribution: &'a Attribution,
+    pub owner: Owner,
+    /// By which rule.
+    pub rule: Rule,
     /// The incidents it belongs to (CVE ids, else its classification).
-    pub incidents: &'a [String],
+    pub incidents: std::sync::Arc<[String]>,
+}
+
+impl Observed {
+    /// What the store keeps of `event`, the `row`-th row of its chunk.
+    pub fn of(
+        event: &Event,
+        row: u32,
+        attribution: &Attribution,
+        incidents: std::sync::Arc<[String]>,
+    ) -> Self {
+        let (addr, port, transport) = keys::finding_key(event);
+        Observed {
+            row,
+            addr: addr.to_string(),
+            port,
+            transport: transport.to_string(),
+            seen_at: keys::seen_at(event),
+            owner: attribution.owner.clone(),
+            rule: attribution.rule,
+            incidents,
+        }
+    }
+}
+
+/// The rows of part of a batch, kept compressed so that each can be read again as the event
+/// it was, and what they observed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptChunk {
+    /// How the rows are kept.
+    pub kind: ChunkKind,
+    /// The line its text starts on (for events: the first event's line).
+    pub first_line: u64,
+    /// Rows at its start that belong to the chunk before (a line that gave several rows
+    /// split between two chunks).
+    pub skip: u32,
+    /// The text, zstd-compressed.
+    pub data: Vec<u8>,
+    /// The accepted rows.
+    pub observed: Vec<Observed>,
+}
+
+/// zstd level of kept rows: level 1 keeps a Shadowserver row in about 30 bytes, at several
+/// hundred MB/s; higher levels save little on such text and cost ingest time.
+const ZSTD_LEVEL: i32 = 1;
+
+impl KeptChunk {
+    /// Input text: whole lines from `first_line` on, which parsed again after the run's
+    /// header give the chunk's rows in order, the first `skip` of them belonging to the
+    /// chunk before.
+    pub fn text(first_line: u64, skip: u32, text: &[u8], observed: Vec<Observed>) -> Result<Self> {
+        Ok(KeptChunk {
+            kind: ChunkKind::Text,
+            first_line,
+            skip,
+            data: compress(text)?,
+            observed,
+        })
+    }
+
+    /// Events baken made itself (no input text), kept as IntelMQ JSON lines; row `i` of
+    /// `observed` must be event `i`.
+    pub fn events(first_line: u64, events: &[&Event], observed: Vec<Observed>) -> Result<Self> {
+        let mut text = Vec::new();
+        for e in events {
+            e.write_json_line(&mut text);
+            text.push(b'\n');
+        }
+        Ok(KeptChunk {
+            kind: ChunkKind::Events,
+            first_line,
+            skip: 0,
+            data: compress(&text)?,
+            observed,
+        })
+    }
+}
+
+fn compress(text: &[u8]) -> Result<Vec<u8>> {
+    zstd::bulk::compress(text, ZSTD_LEVEL).map_err(|e| StoreError::Corrupt {
+        what: "kept rows",
+        detail: format!("cannot compress: {e}"),
+    })
+}
+
+/// One batch to store, atomically: chunks of kept rows with what they observed, and the
+/// rows quarantined.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Batch {
+    /// The chunks.
+    pub chunks: Vec<KeptChunk>,
+    /// The rejected rows.
+    pub quarantined: Vec<QuarantinedRow>,
+}
+
+impl Batch {
+    /// Rows in the batch: accepted and quarantined.
+    pub fn rows(&self) -> usize {
+        self.chunks.iter().map(|c| c.observed.len()).sum::<usize>() + self.quarantined.len()
+    }
 }
 
 /// One rejected row, to be quarantined.
-#[derive(Debug, Clone)]
-pub struct QuarantinedRow<'a> {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuarantinedRow {
     /// The file it came from.
-    pub file: &'a str,
+    pub file: String,
     /// The line it starts on.
     pub line: u64,
     /// The field at fault, when one is.
-    pub field: Option<&'a str>,
+    pub field: Option<String>,
     /// Why it was rejected.
-    pub reason: &'a str,
+    pub reason: String,
     /// The row as read.
-    pub raw: &'a str,
+    pub raw: String,
 }
 
-/// What storing one batch did.
+/// What storing one batch did, counted in rows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BatchCounts {
-    /// New events stored.
+    /// Rows that gave at least one new observation.
     pub stored: u64,
-    /// Events already in the store (same fingerprint).
+    /// Rows whose every observation was already in the store (same finding, same
+    /// `time.source`).
     pub duplicate: u64,
     /// Rows quarantined.
     pub quarantined: u64,
+    /// Findings seen for the first time.
+    pub new_findings: u64,
 }
 
 impl std::ops::AddAssign for BatchCounts {
@@ -111,6 +227,184 @@ impl std::ops::AddAssign for BatchCounts {
         self.stored += other.stored;
         self.duplicate += other.duplicate;
         self.quarantined += other.quarantined;
+        self.new_findings += other.new_findings;
+    }
+}
+
+/// How an ingest run's rows are parsed, kept with the run so that a stored row can be read
+/// again as the event it was.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunSource {
+    /// The feed (`shadowserver`, `nuclei`, `zgrab2`, `intelmq`, or `inventory` for events
+    /// baken made).
+    pub feed: String,
+    /// The Shadowserver report type, when one was named or detected.
+    #[serde(default)]
+    pub report: Option<String>,
+    /// The lines before the first row (a CSV header), as read.
+    #[serde(default)]
+    pub header: String,
+    /// How many lines `header` holds.
+    #[serde(default)]
+    pub header_lines: u64,
+    /// `time.observation` of the run's events.
+    #[serde(default)]
+    pub observation_time: Option<String>,
+    /// Whether events carry IntelMQ's `raw` field.
+    #[serde(default)]
+    pub raw: bool,
+}
+
+/// Totals over the store.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    /// Findings.
+    pub findings: u64,
+    /// Observations (rows that saw a finding).
+    pub observations: u64,
+    /// Quarantined rows.
+    pub quarantined: u64,
+}
+
+/// The lifecycle state of a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FindingState {
+    /// Seen and not known to be fixed.
+    Open,
+}
+
+impl FindingState {
+    /// Stable name, as stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingState::Open => "open",
+        }
+    }
+
+    /// The state named `s`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "open" => Some(FindingState::Open),
+            _ => None,
+        }
+    }
+}
+
+/// Which findings to list. Every condition given must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FindingQuery {
+    /// Of this incident.
+    pub incident: Option<String>,
+    /// Owned by this organisation.
+    pub org: Option<String>,
+    /// In this state.
+    pub state: Option<FindingState>,
+    /// Last seen at or after this time (Unix seconds).
+    pub since: Option<i64>,
+    /// This finding only.
+    pub id: Option<i64>,
+}
+
+/// Where a row is kept: a chunk and the row's place in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RowRef {
+    /// The chunk.
+    pub chunk: i64,
+    /// The row's place among the chunk's rows (after its skipped ones).
+    pub row: u32,
+}
+
+/// A stored finding, without its event (see [`Store::chunk`] to read the row again).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FindingRecord {
+    /// Store id.
+    pub id: i64,
+    /// The incident.
+    pub incident: String,
+    /// `source.ip`, else `source.fqdn`, else empty.
+    pub addr: String,
+    /// `source.port`, 0 when none.
+    pub port: u16,
+    /// `protocol.transport`, empty when none.
+    pub transport: String,
+    /// Who owns it and by which rule, as last attributed; the reason is empty (it is
+    /// worked out again from the event when read, see `baken_pipeline::findings`).
+    pub attribution: Attribution,
+    /// First `time.source` seen (Unix seconds).
+    pub first_seen: i64,
+    /// Last `time.source` seen (Unix seconds).
+    pub last_seen: i64,
+    /// Observations.
+    pub times_seen: u64,
+    /// Lifecycle state.
+    pub state: FindingState,
+    /// The row of its latest observation.
+    pub last_row: RowRef,
+    /// The ingest run of that row.
+    pub run: i64,
+}
+
+/// One stored observation of a finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ObservationRecord {
+    /// The finding.
+    pub finding: i64,
+    /// `time.source` (Unix seconds; 0 when the row had none).
+    pub seen_at: i64,
+    /// Where the row is kept.
+    pub row: RowRef,
+}
+
+/// A chunk of kept rows, decompressed, with what is needed to parse it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chunk {
+    /// Store id.
+    pub id: i64,
+    /// The ingest run.
+    pub run: i64,
+    /// How its rows are kept: `text` or `events`.
+    pub kind: ChunkKind,
+    /// The line its text starts on.
+    pub first_line: u64,
+    /// Rows at its start that belong to the chunk before.
+    pub skip: u32,
+    /// The kept rows: input text, or IntelMQ JSON lines.
+    pub data: Vec<u8>,
+}
+
+/// How a chunk keeps its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChunkKind {
+    /// The input text, parsed again with the run's [`RunSource`].
+    Text,
+    /// IntelMQ events, one JSON object per line.
+    Events,
+}
+
+/// An ingest run as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunRecord {
+    /// Store id.
+    pub id: i64,
+    /// The input file.
+    pub file: String,
+    /// How it was parsed.
+    pub source: RunSource,
+    /// The TLP label and supplier of its items.
+    pub label: Label,
+    /// When it started (RFC 3339).
+    pub started_at: String,
+}
+
+impl RunRecord {
+    /// Where its items came from: feed, file and who supplied them.
+    pub fn provenance(&self) -> String {
+        match &self.label.supplied_by {
+            Some(by) => format!("{} {} (supplied by {by})", self.source.feed, self.file),
+            None => format!("{} {}", self.source.feed, self.file),
+        }
     }
 }
 
@@ -133,12 +427,12 @@ impl Default for Label {
     }
 }
 
-/// A stored event as the notifier needs it.
+/// A finding with the event of its latest observation, as the notifier needs it.
 #[derive(Debug, Clone)]
 pub struct Finding {
     /// Store id.
     pub id: i64,
-    /// The event.
+    /// The event of its latest observation.
     pub event: Event,
     /// Who owns it.
     pub attribution: Attribution,
@@ -237,6 +531,17 @@ pub struct RunSummary {
     pub counts: BatchCounts,
 }
 
+/// What [`Store::prune`] deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Pruned {
+    /// Findings left with no observation.
+    pub findings: u64,
+    /// Observations.
+    pub observations: u64,
+    /// Quarantined rows.
+    pub quarantined: u64,
+}
+
 /// One imported revision of an advisory. The document is kept as it came, so the advisory
 /// can always be re-read from the original.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -314,25 +619,39 @@ pub trait Store {
     fn replace_abuse(&mut self, source: &str, records: &[AbuseRecord]) -> Result<()>;
     /// All abuse records.
     fn abuse_records(&self) -> Result<Vec<AbuseRecord>>;
+    /// The attribution index built from the registry, routing table and abuse records, as
+    /// last saved with [`Store::put_attribution_index`]; `None` when none was saved since
+    /// any of the three last changed.
+    fn attribution_index(&self) -> Result<Option<Vec<u8>>>;
+    /// Saves the attribution index built from the registry, routing table and abuse records
+    /// as they are now.
+    fn put_attribution_index(&mut self, index: &[u8]) -> Result<()>;
 
-    /// Starts an ingest run of `file`, whose items carry `label`.
-    fn begin_run(&mut self, file: &str, feed: &str, label: &Label) -> Result<i64>;
+    /// Starts an ingest run of `file`, whose items carry `label` and were parsed as `source`
+    /// says.
+    fn begin_run(&mut self, file: &str, source: &RunSource, label: &Label) -> Result<i64>;
     /// Stores one batch atomically: either all of it is in the store afterwards or none.
-    fn store_batch(
-        &mut self,
-        run: i64,
-        events: &[NewEvent<'_>],
-        quarantined: &[QuarantinedRow<'_>],
-    ) -> Result<BatchCounts>;
+    /// Each event gives one observation per incident, of the finding (incident, address,
+    /// port, transport), created when new.
+    fn store_batch(&mut self, run: i64, batch: &Batch) -> Result<BatchCounts>;
     /// Closes a run with its totals.
     fn finish_run(&mut self, run: i64, read: u64, counts: BatchCounts) -> Result<()>;
-    /// Totals over all events: (events, quarantined rows).
-    fn totals(&self) -> Result<(u64, u64)>;
+    /// Totals over the store.
+    fn totals(&self) -> Result<Totals>;
+    /// An ingest run.
+    fn run(&self, id: i64) -> Result<RunRecord>;
 
-    /// The incidents with their number of events, largest first.
+    /// The incidents with their number of findings, largest first.
     fn incidents(&self) -> Result<Vec<(String, u64)>>;
-    /// The events of an incident, in store order.
-    fn findings(&self, incident: &str) -> Result<Vec<Finding>>;
+    /// The findings that `query` selects, by id.
+    fn finding_records(&self, query: &FindingQuery) -> Result<Vec<FindingRecord>>;
+    /// The observations of a finding, oldest `time.source` first.
+    fn observations(&self, finding: i64) -> Result<Vec<ObservationRecord>>;
+    /// A chunk of kept rows, decompressed.
+    fn chunk(&self, id: i64) -> Result<Chunk>;
+    /// Adds findings to an incident (e.g. the scan findings an advisory covers): each gets a
+    /// finding of `incident` with the same address, port, transport, owner and observations.
+    fn link_incident(&mut self, incident: &str, finding_ids: &[i64]) -> Result<()>;
 
     /// The message with this key, if recorded.
     fn message(&self, key: &str) -> Result<Option<MessageRecord>>;
@@ -359,13 +678,11 @@ pub trait Store {
     ) -> Result<()>;
     /// Every inventory entry.
     fn inventory(&self) -> Result<Vec<InventoryRecord>>;
-    /// Adds stored events to an incident (e.g. the scan findings an advisory covers).
-    fn link_incident(&mut self, incident: &str, event_ids: &[i64]) -> Result<()>;
-
-    /// Deletes raw findings (events, their incident links, quarantined rows) stored before
-    /// `before` (RFC 3339). Returns (events, quarantined rows) deleted. Messages and the
-    /// audit log stay: they record who was told what, not the raw data.
-    fn prune(&mut self, before: &str) -> Result<(u64, u64)>;
+    /// Deletes the raw data of ingest runs started before `before` (RFC 3339): their kept
+    /// rows, the observations those rows made, their quarantined rows, and the findings left
+    /// with no observation. Messages and the audit log stay: they record who was told what,
+    /// not the raw data.
+    fn prune(&mut self, before: &str) -> Result<Pruned>;
 
     /// The saved state of the last sync of an advisory source (JSON), if any.
     fn sync_state(&self, source: &str) -> Result<Option<String>>;

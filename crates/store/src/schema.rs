@@ -144,4 +144,60 @@ CREATE INDEX inventory_org ON inventory(org, source);
 ALTER TABLE ingest_run ADD COLUMN tlp TEXT;
 ALTER TABLE ingest_run ADD COLUMN supplied_by TEXT;
 "#,
+    // 7: findings and observations replace one stored JSON event per row; the rows are
+    // kept as compressed chunks of their input text. `migrate_events` moves the events of
+    // a store written before into findings, then the old tables go.
+    r#"
+CREATE TABLE incident (
+    id   INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+);
+CREATE TABLE chunk (
+    id         INTEGER PRIMARY KEY,
+    run_id     INTEGER NOT NULL REFERENCES ingest_run(id),
+    kind       TEXT NOT NULL,        -- text | events
+    first_line INTEGER NOT NULL,
+    skip       INTEGER NOT NULL,     -- rows at its start that belong to the chunk before
+    data       BLOB NOT NULL         -- zstd
+);
+CREATE INDEX chunk_run ON chunk(run_id);
+CREATE TABLE finding (
+    id          INTEGER PRIMARY KEY,
+    incident_id INTEGER NOT NULL REFERENCES incident(id),
+    addr        TEXT NOT NULL,       -- source.ip, else source.fqdn, else ''
+    port        INTEGER NOT NULL,    -- source.port, else 0
+    transport   TEXT NOT NULL,       -- protocol.transport, else ''
+    owner_kind  TEXT NOT NULL,       -- organisation | abuse | unknown
+    owner       TEXT,                -- the organisation id, or the abuse contact as JSON
+    rule        TEXT NOT NULL,       -- the reason is worked out again when read
+    first_seen  INTEGER NOT NULL,    -- time.source, Unix seconds
+    last_seen   INTEGER NOT NULL,
+    times_seen  INTEGER NOT NULL,
+    state       TEXT NOT NULL,
+    last_chunk  INTEGER NOT NULL,    -- the row of the latest observation
+    last_row    INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX finding_key ON finding(incident_id, addr, port, transport);
+CREATE TABLE observation (
+    finding_id INTEGER NOT NULL,
+    seen_at    INTEGER NOT NULL,     -- time.source, Unix seconds; 0 when the row had none
+    chunk_id   INTEGER NOT NULL,
+    row        INTEGER NOT NULL,
+    PRIMARY KEY (finding_id, seen_at)
+) WITHOUT ROWID;
+CREATE TABLE attribution_index (
+    id   INTEGER PRIMARY KEY CHECK (id = 1),
+    data BLOB NOT NULL
+);
+ALTER TABLE ingest_run ADD COLUMN source TEXT;   -- RunSource as JSON
+"#,
+    // 8: the events of a store written before 7 are findings now (moved by code between 7
+    // and 8); the old tables go.
+    r#"
+DROP TABLE event_incident;
+DROP TABLE event;
+"#,
 ];
+
+/// The migration after which [`crate::sqlite`] moves old events into findings.
+pub(crate) const EVENTS_MOVED_AFTER: usize = 7;

@@ -2,16 +2,25 @@
 
 use std::path::{Path, PathBuf};
 
-use baken_model::{AbuseRecord, Attribution, Event, Organisation, Owner, RoutedPrefix};
-use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::HashMap;
+
+use baken_model::{AbuseRecord, Event, Organisation, RoutedPrefix};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
 
 use crate::audit::{self, AuditEntry, NewAuditEntry};
-use crate::schema::MIGRATIONS;
+use crate::keys::{self, attribution_from_columns, owner_columns};
+use crate::schema::{EVENTS_MOVED_AFTER, MIGRATIONS};
 use crate::{
-    AdvisoryPut, AdvisoryRecord, BatchCounts, Finding, InventoryRecord, Label, MessageRecord,
-    MessageState, NewEvent, QuarantinedRow, Result, Store, StoreError, TimelineStep, now,
+    AdvisoryPut, AdvisoryRecord, Batch, BatchCounts, Chunk, ChunkKind, FindingQuery, FindingRecord,
+    FindingState, InventoryRecord, KeptChunk, Label, MessageRecord, MessageState,
+    ObservationRecord, Observed, Pruned, QuarantinedRow, Result, RowRef, RunRecord, RunSource,
+    Store, StoreError, TimelineStep, Totals, now,
 };
+
+/// Page cache per connection (KiB, as SQLite's negative `cache_size`): the finding key index
+/// of a few million findings stays in memory while a batch updates it.
+const CACHE_KIB: i64 = 48 * 1024;
 
 /// The file name of the database inside the data directory.
 pub const DB_FILE: &str = "baken.db";
@@ -20,6 +29,10 @@ pub const DB_FILE: &str = "baken.db";
 pub struct SqliteStore {
     conn: Connection,
     path: PathBuf,
+    /// Incident ids by name, as stored.
+    incidents: HashMap<String, i64>,
+    /// About what share of the findings stored last were new (see `insert_batch`).
+    new_share: f64,
 }
 
 impl SqliteStore {
@@ -34,9 +47,15 @@ impl SqliteStore {
             path: path.display().to_string(),
             source,
         })?;
-        let mut store = Self { conn, path };
+        let mut store = Self {
+            conn,
+            path,
+            incidents: HashMap::new(),
+            new_share: 0.5,
+        };
         store.configure()?;
         store.migrate()?;
+        store.incidents = store.incident_ids()?;
         Ok(store)
     }
 
@@ -59,9 +78,21 @@ impl SqliteStore {
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
              PRAGMA foreign_keys = ON;
+             PRAGMA temp_store = MEMORY;
              PRAGMA busy_timeout = 10000;",
         );
+        self.db(r)?;
+        let r = self
+            .conn
+            .execute_batch(&format!("PRAGMA cache_size = -{CACHE_KIB};"));
         self.db(r)
+    }
+
+    fn incident_ids(&self) -> Result<HashMap<String, i64>> {
+        let mut stmt = self.db(self.conn.prepare("SELECT name, id FROM incident"))?;
+        let rows = self.db(stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))))?;
+        let collected: rusqlite::Result<HashMap<_, _>> = rows.collect();
+        self.db(collected)
     }
 
     fn migrate(&mut self) -> Result<()> {
@@ -71,12 +102,30 @@ impl SqliteStore {
                 .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0));
             self.db(r)? as usize
         };
+        if version > MIGRATIONS.len() {
+            return Err(StoreError::Corrupt {
+                what: "schema version",
+                detail: format!(
+                    "{} has schema version {version}, newer than this baken knows ({}); use the baken release that wrote it",
+                    self.path.display(),
+                    MIGRATIONS.len()
+                ),
+            });
+        }
+        let path = self.path.display().to_string();
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
-            let r = self.conn.execute_batch(&format!(
-                "BEGIN; {sql}; PRAGMA user_version = {}; COMMIT;",
-                i + 1
-            ));
-            self.db(r)?;
+            let wrap = |source| StoreError::Database {
+                path: path.clone(),
+                source,
+            };
+            let tx = self.conn.transaction().map_err(wrap)?;
+            if i == EVENTS_MOVED_AFTER {
+                move_events(&tx, &path)?;
+            }
+            tx.execute_batch(sql).map_err(wrap)?;
+            tx.execute_batch(&format!("PRAGMA user_version = {};", i + 1))
+                .map_err(wrap)?;
+            tx.commit().map_err(wrap)?;
         }
         Ok(())
     }
@@ -90,11 +139,12 @@ impl SqliteStore {
         Ok(if answer == "ok" { Ok(()) } else { Err(answer) })
     }
 
-    /// Number of stored events per ingest run id, for checking that batches are whole.
-    pub fn events_per_run(&self) -> Result<Vec<(i64, u64)>> {
-        let mut stmt = self.db(self
-            .conn
-            .prepare("SELECT run_id, COUNT(*) FROM event GROUP BY run_id ORDER BY run_id"))?;
+    /// Number of observations per ingest run id, for checking that batches are whole.
+    pub fn observations_per_run(&self) -> Result<Vec<(i64, u64)>> {
+        let mut stmt = self.db(self.conn.prepare(
+            "SELECT c.run_id, COUNT(*) FROM observation o JOIN chunk c ON c.id = o.chunk_id
+             GROUP BY c.run_id ORDER BY c.run_id",
+        ))?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)));
         let rows = self.db(rows)?;
         let collected: rusqlite::Result<Vec<_>> = rows.collect();
@@ -122,26 +172,7 @@ impl SqliteStore {
     }
 }
 
-fn event_fingerprint(event: &Event) -> [u8; 32] {
-    let mut h = Sha256::new();
-    // each value's JSON text (the bytes of `Value::to_string`), written into one buffer
-    // rather than a new string per field
-    let mut text = Vec::with_capacity(256);
-    for (k, v) in event.iter() {
-        if k == "time.observation" {
-            continue;
-        }
-        h.update(k.as_bytes());
-        h.update([0]);
-        text.clear();
-        serde_json::to_writer(&mut text, v).expect("a JSON value always serialises");
-        h.update(&text);
-        h.update([0]);
-    }
-    h.finalize().into()
-}
-
-fn quarantine_fingerprint(row: &QuarantinedRow<'_>) -> [u8; 32] {
+fn quarantine_fingerprint(row: &QuarantinedRow) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(row.file.as_bytes());
     h.update([0]);
@@ -163,11 +194,351 @@ fn message_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRecord> {
         party: r.get(3)?,
         path: r.get(4)?,
         findings: r.get::<_, i64>(5)? as u64,
-        state: MessageState::parse(&state).unwrap_or(MessageState::Pending),
+        // A state that cannot be read is an error, never `pending` (which would send again).
+        state: MessageState::parse(&state).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                6,
+                rusqlite::types::Type::Text,
+                format!("message state {state:?} is not one baken writes").into(),
+            )
+        })?,
         detail: r.get(7)?,
         created_at: r.get(8)?,
         sent_at: r.get(9)?,
     })
+}
+
+/// Writes one batch in `tx`: per chunk its kept rows, and per row and incident a finding
+/// (created when new) and an observation of it; then the quarantined rows.
+fn insert_batch(
+    tx: &Transaction<'_>,
+    incidents: &mut HashMap<String, i64>,
+    new_share: &mut f64,
+    run: i64,
+    run_time: i64,
+    batch: &Batch,
+    wrap: &dyn Fn(rusqlite::Error) -> StoreError,
+) -> Result<BatchCounts> {
+    let mut counts = BatchCounts::default();
+    let mut find = tx
+        .prepare_cached(
+            "SELECT id, last_seen FROM finding
+             WHERE incident_id = ?1 AND addr = ?2 AND port = ?3 AND transport = ?4",
+        )
+        .map_err(wrap)?;
+    let mut create = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO finding (incident_id, addr, port, transport, owner_kind, owner,
+                 rule, first_seen, last_seen, times_seen, state, last_chunk, last_row)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, 1, 'open', ?9, ?10)",
+        )
+        .map_err(wrap)?;
+    let mut observe = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO observation (finding_id, seen_at, chunk_id, row)
+             VALUES (?1, ?2, ?3, ?4)",
+        )
+        .map_err(wrap)?;
+    // seen later than before: the latest row and owner change
+    let mut seen_later = tx
+        .prepare_cached(
+            "UPDATE finding SET times_seen = times_seen + 1, last_seen = ?2, owner_kind = ?3,
+                 owner = ?4, rule = ?5, last_chunk = ?6, last_row = ?7
+             WHERE id = ?1",
+        )
+        .map_err(wrap)?;
+    // seen at an earlier time (an older file ingested later)
+    let mut seen_earlier = tx
+        .prepare_cached(
+            "UPDATE finding SET times_seen = times_seen + 1, first_seen = min(first_seen, ?2)
+             WHERE id = ?1",
+        )
+        .map_err(wrap)?;
+    let mut insert_chunk = tx
+        .prepare_cached(
+            "INSERT INTO chunk (run_id, kind, first_line, skip, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .map_err(wrap)?;
+    let mut chunk_ids = Vec::with_capacity(batch.chunks.len());
+    for kept in &batch.chunks {
+        let kind = match kept.kind {
+            ChunkKind::Text => "text",
+            ChunkKind::Events => "events",
+        };
+        insert_chunk
+            .execute(params![
+                run,
+                kind,
+                kept.first_line as i64,
+                kept.skip,
+                kept.data
+            ])
+            .map_err(wrap)?;
+        chunk_ids.push(tx.last_insert_rowid());
+    }
+    // The findings are written in key order, not in the order of the feed: consecutive
+    // writes then touch the same pages of the key index, and a finding's later observations
+    // land near each other, where the feed's order would scatter them over the whole store.
+    let mut work: Vec<(i64, &Observed, usize)> = Vec::new();
+    for (c, kept) in batch.chunks.iter().enumerate() {
+        for o in &kept.observed {
+            for incident in o.incidents.iter() {
+                work.push((incident_id(tx, incidents, incident, wrap)?, o, c));
+            }
+        }
+    }
+    work.sort_by(|a, b| {
+        (a.0, &a.1.addr, a.1.port, &a.1.transport, a.1.seen_at).cmp(&(
+            b.0,
+            &b.1.addr,
+            b.1.port,
+            &b.1.transport,
+            b.1.seen_at,
+        ))
+    });
+    // per chunk and row: whether it gave a new observation
+    let mut fresh: Vec<Vec<bool>> = batch
+        .chunks
+        .iter()
+        .map(|k| {
+            vec![
+                false;
+                k.observed
+                    .iter()
+                    .map(|o| o.row as usize + 1)
+                    .max()
+                    .unwrap_or(0)
+            ]
+        })
+        .collect();
+    for (incident_id, o, c) in work {
+        let chunk = chunk_ids[c];
+        let seen_time = o.seen_at.unwrap_or(run_time);
+        let (owner_kind, owner) = owner_columns(&o.owner);
+        let rule = o.rule.as_str();
+        let values = params![
+            incident_id,
+            o.addr,
+            o.port,
+            o.transport,
+            owner_kind,
+            owner,
+            rule,
+            seen_time,
+            chunk,
+            o.row,
+        ];
+        // Where most findings are new (a first day), trying the insert first saves a
+        // search; where most are known (the days after), the search comes first.
+        let mut known: Option<(i64, i64)> = None;
+        let mut created = *new_share >= 0.5 && create.execute(values).map_err(wrap)? == 1;
+        if !created {
+            known = find
+                .query_row(params![incident_id, o.addr, o.port, o.transport], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()
+                .map_err(wrap)?;
+            if known.is_none() {
+                create.execute(values).map_err(wrap)?;
+                created = true;
+            }
+        }
+        *new_share = *new_share * 0.99 + if created { 0.01 } else { 0.0 };
+        let seen_key = o.seen_at.unwrap_or(0);
+        let Some((finding, last_seen)) = known else {
+            let finding = tx.last_insert_rowid();
+            observe
+                .execute(params![finding, seen_key, chunk, o.row])
+                .map_err(wrap)?;
+            counts.new_findings += 1;
+            fresh[c][o.row as usize] = true;
+            continue;
+        };
+        let added = observe
+            .execute(params![finding, seen_key, chunk, o.row])
+            .map_err(wrap)?;
+        if added == 0 {
+            // the same finding seen at the same time: a duplicate
+            continue;
+        }
+        fresh[c][o.row as usize] = true;
+        if seen_time > last_seen {
+            seen_later
+                .execute(params![
+                    finding, seen_time, owner_kind, owner, rule, chunk, o.row
+                ])
+                .map_err(wrap)?;
+        } else {
+            seen_earlier
+                .execute(params![finding, seen_time])
+                .map_err(wrap)?;
+        }
+    }
+    for (kept, fresh) in batch.chunks.iter().zip(&fresh) {
+        for o in &kept.observed {
+            if fresh[o.row as usize] {
+                counts.stored += 1;
+            } else {
+                counts.duplicate += 1;
+            }
+        }
+    }
+    let mut quarantine = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO quarantine (fingerprint, run_id, file, line, field, reason, raw)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .map_err(wrap)?;
+    for q in &batch.quarantined {
+        quarantine
+            .execute(params![
+                &quarantine_fingerprint(q)[..],
+                run,
+                q.file,
+                q.line as i64,
+                q.field,
+                q.reason,
+                q.raw
+            ])
+            .map_err(wrap)?;
+        counts.quarantined += 1;
+    }
+    Ok(counts)
+}
+
+/// The id of incident `name`, added when new.
+fn incident_id(
+    tx: &Transaction<'_>,
+    incidents: &mut HashMap<String, i64>,
+    name: &str,
+    wrap: &dyn Fn(rusqlite::Error) -> StoreError,
+) -> Result<i64> {
+    if let Some(&id) = incidents.get(name) {
+        return Ok(id);
+    }
+    tx.execute(
+        "INSERT INTO incident (name) VALUES (?1) ON CONFLICT (name) DO NOTHING",
+        [name],
+    )
+    .map_err(wrap)?;
+    let id: i64 = tx
+        .query_row("SELECT id FROM incident WHERE name = ?1", [name], |r| {
+            r.get(0)
+        })
+        .map_err(wrap)?;
+    incidents.insert(name.to_string(), id);
+    Ok(id)
+}
+
+/// Moves the events of a store written before findings existed (one JSON event per row,
+/// linked to incidents) into findings and observations, keeping each event as an IntelMQ
+/// JSON line in the chunks of its run.
+fn move_events(tx: &Transaction<'_>, path: &str) -> Result<()> {
+    let wrap = |source| StoreError::Database {
+        path: path.to_string(),
+        source,
+    };
+    let corrupt = |id: i64, e: serde_json::Error| StoreError::Corrupt {
+        what: "event",
+        detail: format!("event {id}: {e}"),
+    };
+    let mut incidents = HashMap::new();
+    let runs: Vec<(i64, String)> = {
+        let mut stmt = tx
+            .prepare("SELECT DISTINCT e.run_id, r.started_at FROM event e JOIN ingest_run r ON r.id = e.run_id ORDER BY e.run_id")
+            .map_err(wrap)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(wrap)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(wrap)?
+    };
+    for (run, started_at) in runs {
+        let run_time = keys::parse_time(&started_at).unwrap_or(0);
+        let mut stmt = tx
+            .prepare(
+                "SELECT e.id, e.file, e.line, e.body, e.attribution,
+                     (SELECT group_concat(incident, char(10)) FROM event_incident i WHERE i.event_id = e.id)
+                 FROM event e WHERE e.run_id = ?1 ORDER BY e.id",
+            )
+            .map_err(wrap)?;
+        let rows = stmt
+            .query_map([run], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                ))
+            })
+            .map_err(wrap)?;
+        let mut events = Vec::new();
+        for row in rows {
+            let (id, file, line, body, attribution, linked) = row.map_err(wrap)?;
+            let event: Event = serde_json::from_str(&body).map_err(|e| corrupt(id, e))?;
+            let attribution: baken_model::Attribution =
+                serde_json::from_str(&attribution).map_err(|e| corrupt(id, e))?;
+            let linked: Vec<String> = linked
+                .unwrap_or_default()
+                .split('\n')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect();
+            events.push((file, line as u64, event, attribution, linked));
+        }
+        for part in events.chunks(5_000) {
+            let observed = part
+                .iter()
+                .enumerate()
+                .map(|(i, (_, _, event, attribution, linked))| {
+                    Observed::of(event, i as u32, attribution, linked.clone().into())
+                })
+                .collect();
+            let list: Vec<&Event> = part.iter().map(|(_, _, e, _, _)| e).collect();
+            let first_line = part.first().map_or(1, |p| p.1);
+            let batch = Batch {
+                chunks: vec![KeptChunk::events(first_line, &list, observed)?],
+                quarantined: Vec::new(),
+            };
+            insert_batch(tx, &mut incidents, &mut 0.5, run, run_time, &batch, &wrap)?;
+        }
+    }
+    Ok(())
+}
+
+const FINDING_COLUMNS: &str = "f.id, i.name, f.addr, f.port, f.transport, f.owner_kind, f.owner,
+     f.rule, f.first_seen, f.last_seen, f.times_seen, f.state, f.last_chunk, f.last_row,
+     c.run_id";
+
+fn finding_from_row(
+    r: &rusqlite::Row<'_>,
+) -> rusqlite::Result<(FindingRecord, String, Option<String>, String, String)> {
+    let port: i64 = r.get(3)?;
+    Ok((
+        FindingRecord {
+            id: r.get(0)?,
+            incident: r.get(1)?,
+            addr: r.get(2)?,
+            port: port as u16,
+            transport: r.get(4)?,
+            attribution: baken_model::Attribution::unknown(""),
+            first_seen: r.get(8)?,
+            last_seen: r.get(9)?,
+            times_seen: r.get::<_, i64>(10)? as u64,
+            state: FindingState::Open,
+            last_row: RowRef {
+                chunk: r.get(12)?,
+                row: r.get(13)?,
+            },
+            run: r.get(14)?,
+        },
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(11)?,
+    ))
 }
 
 const ADVISORY_COLUMNS: &str = "id, sha256, revision, format, released, title, tlp, highest_score,
@@ -201,6 +572,8 @@ impl Store for SqliteStore {
             source,
         };
         let tx = self.conn.transaction().map_err(wrap)?;
+        tx.execute("DELETE FROM attribution_index", [])
+            .map_err(wrap)?;
         tx.execute("DELETE FROM organisation", []).map_err(wrap)?;
         {
             let mut stmt = tx
@@ -224,6 +597,8 @@ impl Store for SqliteStore {
             source,
         };
         let tx = self.conn.transaction().map_err(wrap)?;
+        tx.execute("DELETE FROM attribution_index", [])
+            .map_err(wrap)?;
         tx.execute("DELETE FROM routed_prefix WHERE source = ?1", [source])
             .map_err(wrap)?;
         {
@@ -261,6 +636,8 @@ impl Store for SqliteStore {
             source,
         };
         let tx = self.conn.transaction().map_err(wrap)?;
+        tx.execute("DELETE FROM attribution_index", [])
+            .map_err(wrap)?;
         tx.execute("DELETE FROM abuse_record WHERE source = ?1", [source])
             .map_err(wrap)?;
         {
@@ -278,104 +655,75 @@ impl Store for SqliteStore {
         self.query_json("SELECT body FROM abuse_record", "abuse record")
     }
 
-    fn begin_run(&mut self, file: &str, feed: &str, label: &Label) -> Result<i64> {
+    fn attribution_index(&self) -> Result<Option<Vec<u8>>> {
+        let r = self
+            .conn
+            .query_row("SELECT data FROM attribution_index WHERE id = 1", [], |r| {
+                r.get(0)
+            })
+            .optional();
+        self.db(r)
+    }
+
+    fn put_attribution_index(&mut self, index: &[u8]) -> Result<()> {
         let r = self.conn.execute(
-            "INSERT INTO ingest_run (file, feed, started_at, tlp, supplied_by)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO attribution_index (id, data) VALUES (1, ?1)
+             ON CONFLICT (id) DO UPDATE SET data = excluded.data",
+            [index],
+        );
+        self.db(r).map(drop)
+    }
+
+    fn begin_run(&mut self, file: &str, source: &RunSource, label: &Label) -> Result<i64> {
+        let r = self.conn.execute(
+            "INSERT INTO ingest_run (file, feed, started_at, tlp, supplied_by, source)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![
                 file,
-                feed,
+                source.feed,
                 now(),
                 label.tlp.label().trim_start_matches("TLP:"),
-                label.supplied_by
+                label.supplied_by,
+                serde_json::to_string(source).expect("a run source always serialises"),
             ],
         );
         self.db(r)?;
         Ok(self.conn.last_insert_rowid())
     }
 
-    fn store_batch(
-        &mut self,
-        run: i64,
-        events: &[NewEvent<'_>],
-        quarantined: &[QuarantinedRow<'_>],
-    ) -> Result<BatchCounts> {
+    fn store_batch(&mut self, run: i64, batch: &Batch) -> Result<BatchCounts> {
         let path = self.path.display().to_string();
         let wrap = |source| StoreError::Database {
             path: path.clone(),
             source,
         };
-        let stored_at = now();
-        let mut counts = BatchCounts::default();
+        let started: String = self
+            .conn
+            .prepare_cached("SELECT started_at FROM ingest_run WHERE id = ?1")
+            .and_then(|mut s| s.query_row([run], |r| r.get(0)))
+            .map_err(wrap)?;
+        let run_time = keys::parse_time(&started).unwrap_or(0);
+        let mut incidents = std::mem::take(&mut self.incidents);
         let tx = self.conn.transaction().map_err(wrap)?;
-        {
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO event (fingerprint, run_id, file, line, source_ip,
-                         owner_kind, org_id, abuse_email, rule, attribution, stored_at, body)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                )
-                .map_err(wrap)?;
-            let mut link = tx
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO event_incident (incident, event_id) VALUES (?1, ?2)",
-                )
-                .map_err(wrap)?;
-            for e in events {
-                let (kind, org, abuse) = match &e.attribution.owner {
-                    Owner::Organisation { id } => ("organisation", Some(id.0.as_str()), None),
-                    Owner::Abuse(c) => ("abuse", None, Some(c.email.as_str())),
-                    Owner::Unknown => ("unknown", None, None),
-                };
-                let changed = insert
-                    .execute(params![
-                        &event_fingerprint(e.event)[..],
-                        run,
-                        e.file,
-                        e.line as i64,
-                        e.event.get_str("source.ip"),
-                        kind,
-                        org,
-                        abuse,
-                        e.attribution.rule.as_str(),
-                        json(e.attribution),
-                        stored_at,
-                        e.event.to_json_line(),
-                    ])
-                    .map_err(wrap)?;
-                if changed == 0 {
-                    counts.duplicate += 1;
-                    continue;
-                }
-                counts.stored += 1;
-                let id = tx.last_insert_rowid();
-                for incident in e.incidents {
-                    link.execute(params![incident, id]).map_err(wrap)?;
-                }
-            }
-            let mut quarantine = tx
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO quarantine (fingerprint, run_id, file, line, field, reason, raw)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                )
-                .map_err(wrap)?;
-            for q in quarantined {
-                quarantine
-                    .execute(params![
-                        &quarantine_fingerprint(q)[..],
-                        run,
-                        q.file,
-                        q.line as i64,
-                        q.field,
-                        q.reason,
-                        q.raw
-                    ])
-                    .map_err(wrap)?;
-                counts.quarantined += 1;
-            }
+        let done = insert_batch(
+            &tx,
+            &mut incidents,
+            &mut self.new_share,
+            run,
+            run_time,
+            batch,
+            &wrap,
+        )
+        .and_then(|counts| tx.commit().map_err(wrap).map(|()| counts));
+        if done.is_err() {
+            // ids added in the rolled-back transaction are not in the store
+            incidents = HashMap::new();
         }
-        tx.commit().map_err(wrap)?;
-        Ok(counts)
+        self.incidents = incidents;
+        if self.incidents.is_empty() {
+            self.incidents = self.incident_ids()?;
+        }
+        done
     }
 
     fn finish_run(&mut self, run: i64, read: u64, counts: BatchCounts) -> Result<()> {
@@ -394,19 +742,69 @@ impl Store for SqliteStore {
         self.db(r).map(drop)
     }
 
-    fn totals(&self) -> Result<(u64, u64)> {
+    fn totals(&self) -> Result<Totals> {
         let r = self.conn.query_row(
-            "SELECT (SELECT COUNT(*) FROM event), (SELECT COUNT(*) FROM quarantine)",
+            "SELECT (SELECT COUNT(*) FROM finding), (SELECT COUNT(*) FROM observation),
+                    (SELECT COUNT(*) FROM quarantine)",
             [],
-            |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+            |r| {
+                Ok(Totals {
+                    findings: r.get::<_, i64>(0)? as u64,
+                    observations: r.get::<_, i64>(1)? as u64,
+                    quarantined: r.get::<_, i64>(2)? as u64,
+                })
+            },
         );
         self.db(r)
     }
 
+    fn run(&self, id: i64) -> Result<RunRecord> {
+        let r = self.conn.query_row(
+            "SELECT file, feed, started_at, tlp, supplied_by, source FROM ingest_run WHERE id = ?1",
+            [id],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                ))
+            },
+        );
+        let (file, feed, started_at, tlp, supplied_by, source) = self.db(r)?;
+        let source = match source {
+            Some(json) => serde_json::from_str(&json).map_err(|e| StoreError::Corrupt {
+                what: "ingest run",
+                detail: format!("run {id}: {e}"),
+            })?,
+            None => RunSource {
+                feed,
+                ..RunSource::default()
+            },
+        };
+        let tlp = match tlp {
+            Some(t) => t.parse().map_err(|e| StoreError::Corrupt {
+                what: "ingest run",
+                detail: format!("run {id}: TLP {t:?}: {e}"),
+            })?,
+            // runs from before labels existed: scan feeds are shared as AMBER
+            None => Label::default().tlp,
+        };
+        Ok(RunRecord {
+            id,
+            file,
+            source,
+            label: Label { tlp, supplied_by },
+            started_at,
+        })
+    }
+
     fn incidents(&self) -> Result<Vec<(String, u64)>> {
         let mut stmt = self.db(self.conn.prepare(
-            "SELECT incident, COUNT(*) AS n FROM event_incident GROUP BY incident
-             ORDER BY n DESC, incident",
+            "SELECT i.name, COUNT(*) AS n FROM finding f JOIN incident i ON i.id = f.incident_id
+             GROUP BY i.name ORDER BY n DESC, i.name",
         ))?;
         let rows = self.db(stmt.query_map([], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
@@ -415,50 +813,150 @@ impl Store for SqliteStore {
         self.db(collected)
     }
 
-    fn findings(&self, incident: &str) -> Result<Vec<Finding>> {
-        let mut stmt = self.db(self.conn.prepare(
-            "SELECT e.id, e.body, e.attribution, r.tlp, r.feed, r.file, r.supplied_by
-             FROM event_incident i JOIN event e ON e.id = i.event_id
-             JOIN ingest_run r ON r.id = e.run_id
-             WHERE i.incident = ?1 ORDER BY e.id",
-        ))?;
-        let rows = self.db(stmt.query_map([incident], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, Option<String>>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, String>(5)?,
-                r.get::<_, Option<String>>(6)?,
-            ))
-        }))?;
+    fn finding_records(&self, q: &FindingQuery) -> Result<Vec<FindingRecord>> {
+        let mut sql = format!(
+            "SELECT {FINDING_COLUMNS} FROM finding f JOIN incident i ON i.id = f.incident_id
+             JOIN chunk c ON c.id = f.last_chunk WHERE 1"
+        );
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        let mut arg = |sql: &mut String, cond: &str, v: rusqlite::types::Value| {
+            args.push(v);
+            sql.push_str(&cond.replace('?', &format!("?{}", args.len())));
+        };
+        if let Some(incident) = &q.incident {
+            arg(&mut sql, " AND i.name = ?", incident.clone().into());
+        }
+        if let Some(org) = &q.org {
+            arg(
+                &mut sql,
+                " AND f.owner_kind = 'organisation' AND f.owner = ?",
+                org.clone().into(),
+            );
+        }
+        if let Some(state) = q.state {
+            arg(
+                &mut sql,
+                " AND f.state = ?",
+                state.as_str().to_string().into(),
+            );
+        }
+        if let Some(since) = q.since {
+            arg(&mut sql, " AND f.last_seen >= ?", since.into());
+        }
+        if let Some(id) = q.id {
+            arg(&mut sql, " AND f.id = ?", id.into());
+        }
+        sql.push_str(" ORDER BY f.id");
+        let mut stmt = self.db(self.conn.prepare(&sql))?;
+        let rows = self.db(stmt.query_map(rusqlite::params_from_iter(args), finding_from_row))?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, body, attribution, tlp, feed, file, supplied_by) = self.db(row)?;
-            let provenance = match supplied_by {
-                Some(by) => format!("{feed} {file} (supplied by {by})"),
-                None => format!("{feed} {file}"),
-            };
-            let tlp = tlp.and_then(|t| t.parse().ok());
-            let event: Event = serde_json::from_str(&body).map_err(|e| StoreError::Corrupt {
-                what: "event",
-                detail: format!("event {id}: {e}"),
+            let (mut f, kind, owner, rule, state) = self.db(row)?;
+            f.attribution = attribution_from_columns(&kind, owner, &rule, String::new())?;
+            f.state = FindingState::parse(&state).ok_or_else(|| StoreError::Corrupt {
+                what: "finding state",
+                detail: format!("finding {}: {state:?}", f.id),
             })?;
-            let attribution: Attribution =
-                serde_json::from_str(&attribution).map_err(|e| StoreError::Corrupt {
-                    what: "attribution",
-                    detail: format!("event {id}: {e}"),
-                })?;
-            out.push(Finding {
-                id,
-                event,
-                attribution,
-                tlp,
-                provenance,
-            });
+            out.push(f);
         }
         Ok(out)
+    }
+
+    fn observations(&self, finding: i64) -> Result<Vec<ObservationRecord>> {
+        let mut stmt = self.db(self.conn.prepare(
+            "SELECT seen_at, chunk_id, row FROM observation WHERE finding_id = ?1 ORDER BY seen_at",
+        ))?;
+        let rows = self.db(stmt.query_map([finding], |r| {
+            Ok(ObservationRecord {
+                finding,
+                seen_at: r.get(0)?,
+                row: RowRef {
+                    chunk: r.get(1)?,
+                    row: r.get(2)?,
+                },
+            })
+        }))?;
+        let collected: rusqlite::Result<Vec<_>> = rows.collect();
+        self.db(collected)
+    }
+
+    fn chunk(&self, id: i64) -> Result<Chunk> {
+        let r = self.conn.query_row(
+            "SELECT run_id, kind, first_line, skip, data FROM chunk WHERE id = ?1",
+            [id],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, u32>(3)?,
+                    r.get::<_, Vec<u8>>(4)?,
+                ))
+            },
+        );
+        let (run, kind, first_line, skip, data) = self.db(r)?;
+        let corrupt = |detail: String| StoreError::Corrupt {
+            what: "kept rows",
+            detail: format!("chunk {id}: {detail}"),
+        };
+        let kind = match kind.as_str() {
+            "text" => ChunkKind::Text,
+            "events" => ChunkKind::Events,
+            other => return Err(corrupt(format!("kind {other:?}"))),
+        };
+        let data = zstd::stream::decode_all(&data[..]).map_err(|e| corrupt(e.to_string()))?;
+        Ok(Chunk {
+            id,
+            run,
+            kind,
+            first_line: first_line as u64,
+            skip,
+            data,
+        })
+    }
+
+    fn link_incident(&mut self, incident: &str, finding_ids: &[i64]) -> Result<()> {
+        let path = self.path.display().to_string();
+        let wrap = |source| StoreError::Database {
+            path: path.clone(),
+            source,
+        };
+        let mut incidents = std::mem::take(&mut self.incidents);
+        let tx = self.conn.transaction().map_err(wrap)?;
+        let done = (|| {
+            let target = incident_id(&tx, &mut incidents, incident, &wrap)?;
+            let mut copy = tx
+                .prepare(
+                    "INSERT INTO finding (incident_id, addr, port, transport, owner_kind, owner,
+                         rule, first_seen, last_seen, times_seen, state, last_chunk, last_row)
+                     SELECT ?1, addr, port, transport, owner_kind, owner, rule, first_seen,
+                         last_seen, times_seen, state, last_chunk, last_row
+                     FROM finding WHERE id = ?2
+                     ON CONFLICT (incident_id, addr, port, transport) DO NOTHING",
+                )
+                .map_err(wrap)?;
+            let mut observations = tx
+                .prepare(
+                    "INSERT OR IGNORE INTO observation (finding_id, seen_at, chunk_id, row)
+                     SELECT ?1, seen_at, chunk_id, row FROM observation WHERE finding_id = ?2",
+                )
+                .map_err(wrap)?;
+            for &id in finding_ids {
+                if copy.execute(params![target, id]).map_err(wrap)? == 1 {
+                    observations
+                        .execute(params![tx.last_insert_rowid(), id])
+                        .map_err(wrap)?;
+                }
+            }
+            Ok(())
+        })();
+        let done = done.and_then(|()| tx.commit().map_err(wrap));
+        self.incidents = incidents;
+        if done.is_err() {
+            // ids added in the rolled-back transaction are not in the store
+            self.incidents = self.incident_ids()?;
+        }
+        done
     }
 
     fn message(&self, key: &str) -> Result<Option<MessageRecord>> {
@@ -645,49 +1143,65 @@ impl Store for SqliteStore {
         self.db(collected)
     }
 
-    fn link_incident(&mut self, incident: &str, event_ids: &[i64]) -> Result<()> {
+    fn prune(&mut self, before: &str) -> Result<Pruned> {
         let path = self.path.display().to_string();
         let wrap = |source| StoreError::Database {
             path: path.clone(),
             source,
         };
         let tx = self.conn.transaction().map_err(wrap)?;
-        {
-            let mut stmt = tx
-                .prepare(
-                    "INSERT OR IGNORE INTO event_incident (incident, event_id) VALUES (?1, ?2)",
-                )
-                .map_err(wrap)?;
-            for id in event_ids {
-                stmt.execute(params![incident, id]).map_err(wrap)?;
-            }
-        }
-        tx.commit().map_err(wrap)
-    }
-
-    fn prune(&mut self, before: &str) -> Result<(u64, u64)> {
-        let path = self.path.display().to_string();
-        let wrap = |source| StoreError::Database {
-            path: path.clone(),
-            source,
-        };
-        let tx = self.conn.transaction().map_err(wrap)?;
+        tx.execute_batch(
+            "CREATE TEMP TABLE IF NOT EXISTS pruned_chunk (id INTEGER PRIMARY KEY);
+             DELETE FROM pruned_chunk;",
+        )
+        .map_err(wrap)?;
         tx.execute(
-            "DELETE FROM event_incident WHERE event_id IN (SELECT id FROM event WHERE stored_at < ?1)",
+            "INSERT INTO pruned_chunk SELECT c.id FROM chunk c JOIN ingest_run r ON r.id = c.run_id
+             WHERE r.started_at < ?1",
             [before],
         )
         .map_err(wrap)?;
-        let events = tx
-            .execute("DELETE FROM event WHERE stored_at < ?1", [before])
+        let observations = tx
+            .execute(
+                "DELETE FROM observation WHERE chunk_id IN (SELECT id FROM pruned_chunk)",
+                [],
+            )
             .map_err(wrap)?;
+        let findings = tx
+            .execute(
+                "DELETE FROM finding WHERE NOT EXISTS
+                     (SELECT 1 FROM observation o WHERE o.finding_id = finding.id)",
+                [],
+            )
+            .map_err(wrap)?;
+        // a finding whose latest row went (an older file ingested later) points at the
+        // latest row it still has
+        tx.execute(
+            "UPDATE finding SET (last_chunk, last_row) = (
+                 SELECT o.chunk_id, o.row FROM observation o WHERE o.finding_id = finding.id
+                 ORDER BY o.seen_at DESC LIMIT 1)
+             WHERE last_chunk IN (SELECT id FROM pruned_chunk)",
+            [],
+        )
+        .map_err(wrap)?;
+        tx.execute(
+            "DELETE FROM chunk WHERE id IN (SELECT id FROM pruned_chunk)",
+            [],
+        )
+        .map_err(wrap)?;
         let quarantined = tx
             .execute(
                 "DELETE FROM quarantine WHERE run_id IN (SELECT id FROM ingest_run WHERE started_at < ?1)",
                 [before],
             )
             .map_err(wrap)?;
+        tx.execute_batch("DROP TABLE pruned_chunk;").map_err(wrap)?;
         tx.commit().map_err(wrap)?;
-        Ok((events as u64, quarantined as u64))
+        Ok(Pruned {
+            findings: findings as u64,
+            observations: observations as u64,
+            quarantined: quarantined as u64,
+        })
     }
 
     fn sync_state(&self, source: &str) -> Result<Option<String>> {
@@ -795,157 +1309,7 @@ impl Store for SqliteStore {
 
 #[cfg(test)]
 mod tests {
-
-    #[test]
-    fn the_event_fingerprint_hashes_each_value_as_to_string_writes_it() {
-        let mut e = Event::new();
-        e.insert("source.ip", "198.18.0.1");
-        e.insert("source.port", 443);
-        e.insert("extra.note", "quote \" and \\ and \u{1} and ü");
-        e.insert("extra.list", serde_json::json!([1, "a", {"b": null}]));
-        e.insert("extra.flag", true);
-        e.insert("time.observation", "2026-03-24T06:00:00+00:00");
-        // the definition stored fingerprints were made with
-        let mut h = Sha256::new();
-        for (k, v) in e.iter().filter(|(k, _)| *k != "time.observation") {
-            h.update(k.as_bytes());
-            h.update([0]);
-            h.update(v.to_string().as_bytes());
-            h.update([0]);
-        }
-        let want: [u8; 32] = h.finalize().into();
-        assert_eq!(event_fingerprint(&e), want);
-    }
-
-    use baken_model::{Attribution, OrgId, Rule};
-
     use super::*;
-
-    fn event(ip: &str) -> Event {
-        let mut e = Event::new();
-        e.insert("source.ip", ip);
-        e.insert("time.observation", "2026-01-01T00:00:00+00:00");
-        e
-    }
-
-    #[test]
-    fn duplicate_events_are_counted_not_stored() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut s = SqliteStore::open(dir.path()).unwrap();
-        let run = s
-            .begin_run("f.csv", "shadowserver", &Label::default())
-            .unwrap();
-        let a = Attribution {
-            owner: Owner::Organisation {
-                id: OrgId("org-1".into()),
-            },
-            rule: Rule::Prefix,
-            reason: "test".into(),
-        };
-        let e1 = event("198.18.0.1");
-        // Same content, other observation time: the same event.
-        let mut e2 = e1.clone();
-        e2.insert("time.observation", "2026-02-02T00:00:00+00:00");
-        let inc = vec!["cve-2019-19781".to_string()];
-        let rows = [
-            NewEvent {
-                file: "f.csv",
-                line: 2,
-                event: &e1,
-                attribution: &a,
-                incidents: &inc,
-            },
-            NewEvent {
-                file: "f.csv",
-                line: 3,
-                event: &e2,
-                attribution: &a,
-                incidents: &inc,
-            },
-        ];
-        let q = [QuarantinedRow {
-            file: "f.csv",
-            line: 4,
-            field: Some("ip"),
-            reason: "not an IP address",
-            raw: "x,y",
-        }];
-        let c = s.store_batch(run, &rows, &q).unwrap();
-        assert_eq!(
-            c,
-            BatchCounts {
-                stored: 1,
-                duplicate: 1,
-                quarantined: 1
-            }
-        );
-        // The same batch again stores nothing new, and the quarantine does not grow.
-        let c = s.store_batch(run, &rows, &q).unwrap();
-        assert_eq!((c.stored, c.duplicate), (0, 2));
-        assert_eq!(s.totals().unwrap(), (1, 1));
-        assert_eq!(s.incidents().unwrap(), vec![("cve-2019-19781".into(), 1)]);
-        let f = s.findings("cve-2019-19781").unwrap();
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].attribution, a);
-        assert_eq!(f[0].event.get_str("source.ip"), Some("198.18.0.1"));
-    }
-
-    #[test]
-    fn a_recorded_message_is_not_replaced() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut s = SqliteStore::open(dir.path()).unwrap();
-        let m = MessageRecord {
-            key: "k1".into(),
-            incident: "i".into(),
-            recipient: "soc@a.example".into(),
-            party: "org-1".into(),
-            path: "organisation".into(),
-            findings: 3,
-            state: MessageState::Pending,
-            detail: None,
-            created_at: now(),
-            sent_at: None,
-        };
-        s.record_message(&m).unwrap();
-        s.set_message_state("k1", MessageState::Sent, "outbox/k1.eml")
-            .unwrap();
-        let again = s.record_message(&m).unwrap();
-        assert_eq!(again.state, MessageState::Sent);
-        assert!(again.sent_at.is_some());
-        assert_eq!(s.messages(Some("i")).unwrap().len(), 1);
-        assert!(s.messages(Some("other")).unwrap().is_empty());
-    }
-
-    #[test]
-    fn advisory_revisions_are_kept_and_reimport_is_a_no_op() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut s = SqliteStore::open(dir.path()).unwrap();
-        let rev = |sha: &str, revision: &str, released: &str, score: f64| AdvisoryRecord {
-            id: "ncsc-2020-0001".into(),
-            sha256: sha.into(),
-            revision: Some(revision.into()),
-            format: "csaf".into(),
-            released: Some(released.into()),
-            title: Some("Citrix".into()),
-            tlp: Some("CLEAR".into()),
-            highest_score: Some(score),
-            highest_vector: None,
-            source: "f.json".into(),
-            imported_at: now(),
-            document: b"{}".to_vec(),
-        };
-        let second = rev("bb", "2", "2020-01-14T00:00:00Z", 9.8);
-        assert_eq!(s.put_advisory(&second).unwrap(), AdvisoryPut::New);
-        let first = rev("aa", "1", "2019-12-17T00:00:00Z", 7.5);
-        assert_eq!(s.put_advisory(&first).unwrap(), AdvisoryPut::Revision);
-        assert_eq!(s.put_advisory(&first).unwrap(), AdvisoryPut::Unchanged);
-        let history = s.advisory_revisions("ncsc-2020-0001").unwrap();
-        let scores: Vec<_> = history.iter().map(|r| r.highest_score).collect();
-        assert_eq!(scores, vec![Some(7.5), Some(9.8)], "oldest release first");
-        let latest = s.advisories().unwrap();
-        assert_eq!(latest.len(), 1);
-        assert_eq!(latest[0].revision.as_deref(), Some("2"));
-    }
 
     fn audited(n: usize) -> (tempfile::TempDir, SqliteStore) {
         let dir = tempfile::tempdir().unwrap();
@@ -1066,5 +1430,145 @@ mod tests {
         let s = SqliteStore::open(dir.path()).unwrap();
         assert_eq!(s.routing().unwrap().len(), 1);
         assert_eq!(s.integrity_check().unwrap(), Ok(()));
+    }
+}
+
+#[cfg(test)]
+mod upgrade {
+    use super::*;
+    use crate::FindingQuery;
+
+    /// A store as the release before findings wrote it: schema version 6, one JSON event
+    /// per row, linked to incidents.
+    fn version_6_store(dir: &Path) {
+        let conn = Connection::open(dir.join(DB_FILE)).unwrap();
+        for sql in &MIGRATIONS[..6] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.execute_batch(
+            r#"PRAGMA user_version = 6;
+            INSERT INTO ingest_run (id, file, feed, started_at, finished_at, rows_read, stored,
+                duplicate, quarantined, tlp, supplied_by)
+            VALUES (1, 'day1.csv', 'shadowserver', '2026-03-24T07:00:00.000000Z',
+                '2026-03-24T07:00:01.000000Z', 3, 3, 0, 0, 'AMBER', NULL);
+            INSERT INTO event (id, fingerprint, run_id, file, line, source_ip, owner_kind, org_id,
+                abuse_email, rule, attribution, stored_at, body) VALUES
+            (1, x'01', 1, 'day1.csv', 2, '198.18.0.1', 'organisation', 'org-1', NULL, 'prefix',
+             '{"owner":{"kind":"organisation","id":"org-1"},"rule":"prefix","reason":"198.18.0.1 is in 198.18.0.0/24"}',
+             '2026-03-24T07:00:00.500000Z',
+             '{"source.ip":"198.18.0.1","source.port":443,"protocol.transport":"tcp","time.source":"2026-03-24T06:00:00+00:00","product.vulnerabilities":"cve-2019-19781"}'),
+            (2, x'02', 1, 'day1.csv', 3, '198.18.0.1', 'organisation', 'org-1', NULL, 'prefix',
+             '{"owner":{"kind":"organisation","id":"org-1"},"rule":"prefix","reason":"198.18.0.1 is in 198.18.0.0/24"}',
+             '2026-03-24T07:00:00.500000Z',
+             '{"source.ip":"198.18.0.1","source.port":443,"protocol.transport":"tcp","time.source":"2026-03-24T08:00:00+00:00","product.vulnerabilities":"cve-2019-19781"}'),
+            (3, x'03', 1, 'day1.csv', 4, '198.18.0.7', 'unknown', NULL, NULL, 'none',
+             '{"owner":{"kind":"unknown"},"rule":"none","reason":"no owner found"}',
+             '2026-03-24T07:00:00.500000Z',
+             '{"source.ip":"198.18.0.7","source.port":80,"time.source":"2026-03-24T06:30:00+00:00","classification.identifier":"open-http"}');
+            INSERT INTO event_incident (incident, event_id) VALUES
+                ('cve-2019-19781', 1), ('cve-2019-19781', 2), ('open-http', 3), ('demo-2020-0001', 1);
+            INSERT INTO message (key, incident, recipient, party, path, findings, state, detail,
+                created_at, sent_at)
+            VALUES ('k1', 'cve-2019-19781', 'soc@one.example', 'org-1', 'organisation', 2, 'sent',
+                'outbox/k1.eml', '2026-03-24T07:01:00Z', '2026-03-24T07:01:01Z');"#,
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn a_store_of_the_release_before_findings_opens_with_its_events_as_findings() {
+        let dir = tempfile::tempdir().unwrap();
+        version_6_store(dir.path());
+        let s = SqliteStore::open(dir.path()).expect("the old store opens");
+        let version: i64 = s
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version as usize, MIGRATIONS.len());
+        let citrix = s
+            .finding_records(&FindingQuery {
+                incident: Some("cve-2019-19781".into()),
+                ..FindingQuery::default()
+            })
+            .unwrap();
+        assert_eq!(citrix.len(), 1, "two events of one host: one finding");
+        assert_eq!(citrix[0].times_seen, 2);
+        assert_eq!(citrix[0].addr, "198.18.0.1");
+        assert_eq!((citrix[0].port, citrix[0].transport.as_str()), (443, "tcp"));
+        assert_eq!(
+            citrix[0].attribution.owner,
+            baken_model::Owner::Organisation {
+                id: baken_model::OrgId("org-1".into())
+            }
+        );
+        // the latest event is kept and reads back as it was
+        let chunk = s.chunk(citrix[0].last_row.chunk).unwrap();
+        assert_eq!(chunk.kind, ChunkKind::Events);
+        let line = String::from_utf8(chunk.data).unwrap();
+        let row: Event =
+            serde_json::from_str(line.lines().nth(citrix[0].last_row.row as usize).unwrap())
+                .unwrap();
+        assert_eq!(
+            row.get_str("time.source"),
+            Some("2026-03-24T08:00:00+00:00")
+        );
+        let run = s.run(citrix[0].run).unwrap();
+        assert_eq!(run.file, "day1.csv");
+        assert_eq!(run.source.feed, "shadowserver");
+        assert_eq!(run.label.tlp, baken_model::Tlp::Amber);
+        let incidents = s.incidents().unwrap();
+        assert_eq!(incidents.len(), 3, "{incidents:?}");
+        assert_eq!(s.messages(None).unwrap().len(), 1, "messages stay");
+        let t = s.totals().unwrap();
+        assert_eq!((t.findings, t.observations), (3, 4));
+        assert_eq!(s.integrity_check().unwrap(), Ok(()));
+        // the old tables are gone
+        let left: i64 = s
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_schema WHERE name IN ('event', 'event_incident')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(left, 0);
+    }
+
+    #[test]
+    fn a_store_of_a_newer_release_is_refused_with_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(SqliteStore::open(dir.path()).unwrap());
+        let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+        conn.execute_batch("PRAGMA user_version = 99;").unwrap();
+        drop(conn);
+        let err = SqliteStore::open(dir.path()).err().expect("refused");
+        assert!(
+            err.to_string().contains("newer than this baken knows"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_unreadable_message_state_is_an_error_not_pending() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = SqliteStore::open(dir.path()).unwrap();
+        s.record_message(&MessageRecord {
+            key: "k".into(),
+            incident: "i".into(),
+            recipient: "a@b.example".into(),
+            party: "p".into(),
+            path: "organisation".into(),
+            findings: 1,
+            state: MessageState::Sent,
+            detail: None,
+            created_at: now(),
+            sent_at: None,
+        })
+        .unwrap();
+        s.conn
+            .execute("UPDATE message SET state = 'sent?' WHERE key = 'k'", [])
+            .unwrap();
+        assert!(s.message("k").is_err());
+        assert!(s.messages(None).is_err());
     }
 }

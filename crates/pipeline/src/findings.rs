@@ -1,0 +1,354 @@
+//! Findings with their events: each kept row read again as the event it was.
+//!
+//! The store keeps a finding's key, owner and times, and every row that saw it as part of a
+//! compressed chunk of input text. [`RowReader`] parses a chunk again with the feed parser,
+//! the run's header and its options (report type, observation time), and hands out the
+//! rows; findings are read in chunk order so that each chunk is parsed once.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use baken_attribute::Attributor;
+use baken_feeds::{FeedKind, Options};
+use baken_model::{Attribution, Event, Owner, Rule};
+use baken_store::{
+    Chunk, ChunkKind, Finding, FindingQuery, FindingRecord, RowRef, RunRecord, Store, StoreError,
+    keys,
+};
+use serde::Serialize;
+
+use crate::PipelineError;
+
+/// A kept row read again: the event and the line it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeptRow {
+    /// The ingest run it came in.
+    pub run: i64,
+    /// The line of the input file the row starts on.
+    pub line: u64,
+    /// The event, as it was ingested.
+    pub event: Event,
+}
+
+/// Reads kept rows, one chunk at a time.
+pub struct RowReader<'s> {
+    store: &'s dyn Store,
+    runs: HashMap<i64, RunRecord>,
+    /// The chunk read last and its rows (after its skipped ones).
+    current: Option<(i64, Vec<Option<KeptRow>>)>,
+}
+
+impl<'s> RowReader<'s> {
+    /// A reader over `store`.
+    pub fn new(store: &'s dyn Store) -> Self {
+        Self {
+            store,
+            runs: HashMap::new(),
+            current: None,
+        }
+    }
+
+    /// The ingest run `id`.
+    pub fn run(&mut self, id: i64) -> Result<&RunRecord, PipelineError> {
+        if !self.runs.contains_key(&id) {
+            let run = self.store.run(id)?;
+            self.runs.insert(id, run);
+        }
+        Ok(&self.runs[&id])
+    }
+
+    /// The row at `at`, as the event it was when ingested.
+    pub fn row(&mut self, at: RowRef) -> Result<KeptRow, PipelineError> {
+        if self.current.as_ref().is_none_or(|(id, _)| *id != at.chunk) {
+            let chunk = self.store.chunk(at.chunk)?;
+            let rows = self.parse(&chunk)?;
+            self.current = Some((at.chunk, rows));
+        }
+        let rows = &self.current.as_ref().expect("read above").1;
+        rows.get(at.row as usize)
+            .cloned()
+            .flatten()
+            .ok_or_else(|| corrupt(at, "the kept text has no accepted row there"))
+    }
+
+    fn parse(&mut self, chunk: &Chunk) -> Result<Vec<Option<KeptRow>>, PipelineError> {
+        let at = RowRef {
+            chunk: chunk.id,
+            row: 0,
+        };
+        match chunk.kind {
+            ChunkKind::Events => {
+                let mut rows = Vec::new();
+                let lines = chunk.data.split(|&b| b == b'\n').filter(|l| !l.is_empty());
+                for (line, text) in (chunk.first_line..).zip(lines) {
+                    let event: Event = serde_json::from_slice(text)
+                        .map_err(|e| corrupt(at, &format!("a kept event: {e}")))?;
+                    rows.push(Some(KeptRow {
+                        run: chunk.run,
+                        line,
+                        event,
+                    }));
+                }
+                Ok(rows)
+            }
+            ChunkKind::Text => {
+                let run = self.run(chunk.run)?.clone();
+                let kind: FeedKind = run
+                    .source
+                    .feed
+                    .parse()
+                    .map_err(|e: String| corrupt(at, &e))?;
+                let options = Options {
+                    report: run.source.report.clone(),
+                    raw: run.source.raw,
+                    observation_time: run.source.observation_time.clone(),
+                    strict: true,
+                    ..Options::default()
+                };
+                let mut text = Vec::with_capacity(run.source.header.len() + chunk.data.len());
+                text.extend_from_slice(run.source.header.as_bytes());
+                text.extend_from_slice(&chunk.data);
+                let rows = baken_feeds::read_text(kind, Path::new(&run.file), text, &options)?;
+                // lines of the text count from 1, its header first
+                let offset = run.source.header_lines + 1;
+                Ok(rows
+                    .skip(chunk.skip as usize)
+                    .map(|row| {
+                        row.outcome.ok().map(|event| KeptRow {
+                            run: chunk.run,
+                            line: row.line + chunk.first_line - offset,
+                            event,
+                        })
+                    })
+                    .collect())
+            }
+        }
+    }
+}
+
+fn corrupt(at: RowRef, detail: &str) -> PipelineError {
+    PipelineError::Store(StoreError::Corrupt {
+        what: "kept row",
+        detail: format!("chunk {} row {}: {detail}", at.chunk, at.row),
+    })
+}
+
+/// The findings `query` selects, each with the event of its latest observation, its label,
+/// provenance and the reason for its owner, in store order.
+pub fn load(
+    store: &dyn Store,
+    attributor: &Attributor,
+    query: &FindingQuery,
+) -> Result<Vec<Finding>, PipelineError> {
+    let records = store.finding_records(query)?;
+    with_events(store, attributor, records)
+}
+
+/// The findings of an incident (any case), with their events.
+pub fn of_incident(
+    store: &dyn Store,
+    attributor: &Attributor,
+    incident: &str,
+) -> Result<Vec<Finding>, PipelineError> {
+    load(
+        store,
+        attributor,
+        &FindingQuery {
+            incident: Some(incident.to_ascii_lowercase()),
+            ..FindingQuery::default()
+        },
+    )
+}
+
+/// Why `stored` (an owner and rule, as the store keeps them) holds for `event`: the reason
+/// the registry gives now when it names the same owner by the same rule, else what was
+/// decided when the finding was stored, with what the registry says now.
+pub fn reason(attributor: &Attributor, stored: &Attribution, event: &Event) -> String {
+    let owner = match &stored.owner {
+        Owner::Organisation { id } => id.0.clone(),
+        Owner::Abuse(c) => format!("abuse contact {}", c.email),
+        Owner::Unknown => "nobody".into(),
+    };
+    if stored.rule == Rule::Inventory {
+        let detail = event.get_str("extra.match_detail").unwrap_or("-");
+        return format!("{owner} declared it in its inventory: {detail}");
+    }
+    let now = attributor.attribute(event.source_ip(), event.source_asn(), event.source_domain());
+    if now.owner == stored.owner && now.rule == stored.rule {
+        now.reason
+    } else {
+        format!(
+            "attributed to {owner} by rule {} when stored; the registry now says: {}",
+            stored.rule.as_str(),
+            now.reason
+        )
+    }
+}
+
+/// `records` with the events of their latest observations, in the order given.
+pub fn with_events(
+    store: &dyn Store,
+    attributor: &Attributor,
+    records: Vec<FindingRecord>,
+) -> Result<Vec<Finding>, PipelineError> {
+    let mut reader = RowReader::new(store);
+    // read in chunk order, so that each chunk is parsed once
+    let mut order: Vec<usize> = (0..records.len()).collect();
+    order.sort_by_key(|&i| records[i].last_row);
+    let mut out: Vec<Option<Finding>> = vec![None; records.len()];
+    for i in order {
+        let r = &records[i];
+        let row = reader.row(r.last_row)?;
+        let run = reader.run(r.run)?;
+        let attribution = Attribution {
+            reason: reason(attributor, &r.attribution, &row.event),
+            ..r.attribution.clone()
+        };
+        out[i] = Some(Finding {
+            id: r.id,
+            event: row.event,
+            attribution,
+            tlp: Some(run.label.tlp),
+            provenance: run.provenance(),
+        });
+    }
+    Ok(out.into_iter().flatten().collect())
+}
+
+/// A finding as `baken findings --json` prints it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FindingView {
+    /// Store id.
+    pub id: i64,
+    /// The incident.
+    pub incident: String,
+    /// The address (`source.ip`, else `source.fqdn`).
+    #[serde(rename = "source.ip")]
+    pub source_ip: Option<String>,
+    /// The host name, when the finding has no address.
+    #[serde(rename = "source.fqdn", skip_serializing_if = "Option::is_none")]
+    pub source_fqdn: Option<String>,
+    /// The port.
+    #[serde(rename = "source.port")]
+    pub source_port: Option<u16>,
+    /// The transport.
+    #[serde(rename = "protocol.transport")]
+    pub protocol_transport: Option<String>,
+    /// The organisation that owns it, when one is registered.
+    pub org: Option<String>,
+    /// The abuse contact it goes to, when nobody registered it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub abuse: Option<String>,
+    /// The rule that attributed it.
+    pub rule: String,
+    /// Lifecycle state.
+    pub state: String,
+    /// First `time.source` seen (RFC 3339).
+    pub first_seen: String,
+    /// Last `time.source` seen (RFC 3339).
+    pub last_seen: String,
+    /// Observations.
+    pub times_seen: u64,
+}
+
+impl From<&FindingRecord> for FindingView {
+    fn from(r: &FindingRecord) -> Self {
+        let is_ip = r.addr.parse::<std::net::IpAddr>().is_ok();
+        let (org, abuse) = match &r.attribution.owner {
+            baken_model::Owner::Organisation { id } => (Some(id.0.clone()), None),
+            baken_model::Owner::Abuse(c) => (None, Some(c.email.clone())),
+            baken_model::Owner::Unknown => (None, None),
+        };
+        FindingView {
+            id: r.id,
+            incident: r.incident.clone(),
+            source_ip: is_ip.then(|| r.addr.clone()),
+            source_fqdn: (!is_ip && !r.addr.is_empty()).then(|| r.addr.clone()),
+            source_port: (r.port != 0).then_some(r.port),
+            protocol_transport: (!r.transport.is_empty()).then(|| r.transport.clone()),
+            org,
+            abuse,
+            rule: r.attribution.rule.as_str().to_string(),
+            state: r.state.as_str().to_string(),
+            first_seen: keys::format_time(r.first_seen),
+            last_seen: keys::format_time(r.last_seen),
+            times_seen: r.times_seen,
+        }
+    }
+}
+
+/// One observation of a finding, as `baken finding show` prints it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ObservationView {
+    /// `time.source` (RFC 3339), when the row had one.
+    pub seen_at: Option<String>,
+    /// The ingest run.
+    pub run: i64,
+    /// The input file.
+    pub file: String,
+    /// The line of the row in it.
+    pub line: u64,
+    /// The feed.
+    pub feed: String,
+    /// The Shadowserver report type, when named.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<String>,
+    /// The TLP label of the input.
+    pub tlp: String,
+    /// The event, as ingested (IntelMQ field names).
+    pub event: Event,
+}
+
+/// A finding with every observation, as `baken finding show` prints it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FindingDetail {
+    /// The finding.
+    #[serde(flatten)]
+    pub finding: FindingView,
+    /// Why it is attributed to its owner.
+    pub reason: String,
+    /// Every observation, oldest first.
+    pub observations: Vec<ObservationView>,
+}
+
+/// Finding `id` with every observation read again as the event it was; `None` when there is
+/// no such finding.
+pub fn detail(
+    store: &dyn Store,
+    attributor: &Attributor,
+    id: i64,
+) -> Result<Option<FindingDetail>, PipelineError> {
+    let Some(record) = store
+        .finding_records(&FindingQuery {
+            id: Some(id),
+            ..FindingQuery::default()
+        })?
+        .into_iter()
+        .next()
+    else {
+        return Ok(None);
+    };
+    let mut reader = RowReader::new(store);
+    let latest = reader.row(record.last_row)?;
+    let why = reason(attributor, &record.attribution, &latest.event);
+    let mut observations = Vec::new();
+    for o in store.observations(id)? {
+        let row = reader.row(o.row)?;
+        let run = reader.run(row.run)?;
+        observations.push(ObservationView {
+            seen_at: (o.seen_at != 0).then(|| keys::format_time(o.seen_at)),
+            run: run.id,
+            file: run.file.clone(),
+            line: row.line,
+            feed: run.source.feed.clone(),
+            report: run.source.report.clone(),
+            tlp: run.label.tlp.label().to_string(),
+            event: row.event,
+        });
+    }
+    Ok(Some(FindingDetail {
+        finding: FindingView::from(&record),
+        reason: why,
+        observations,
+    }))
+}

@@ -1,0 +1,531 @@
+//! The store contract: what every [`Store`] implementation must do, as one set of checks run
+//! against any engine.
+//!
+//! Each check takes a fresh, empty store and panics with what went wrong. The SQLite store
+//! runs them in `tests/contract.rs`; another engine runs the same [`CHECKS`] on its own fresh
+//! stores.
+//!
+//! ```
+//! let dir = tempfile::tempdir().unwrap();
+//! for (i, (name, check)) in baken_store::contract::CHECKS.iter().enumerate() {
+//!     let mut store = baken_store::SqliteStore::open(&dir.path().join(i.to_string())).unwrap();
+//!     check(&mut store);
+//!     # let _ = name;
+//! }
+//! ```
+
+use std::sync::Arc;
+
+use baken_model::{AbuseContact, Event, OrgId, Organisation, Owner, Rule, Tlp};
+
+use crate::{
+    AdvisoryPut, AdvisoryRecord, Batch, ChunkKind, FindingQuery, FindingState, KeptChunk, Label,
+    MessageRecord, MessageState, Observed, QuarantinedRow, RowRef, RunSource, Store, now,
+};
+
+/// One check of the contract.
+pub type Check = fn(&mut dyn Store);
+
+/// Every check, by name.
+pub const CHECKS: &[(&str, Check)] = &[
+    (
+        "rows_become_findings_and_observations",
+        rows_become_findings_and_observations,
+    ),
+    (
+        "a_row_seen_again_is_a_duplicate",
+        a_row_seen_again_is_a_duplicate,
+    ),
+    (
+        "a_row_of_two_incidents_is_counted_once",
+        a_row_of_two_incidents_is_counted_once,
+    ),
+    (
+        "an_older_row_moves_first_seen_only",
+        an_older_row_moves_first_seen_only,
+    ),
+    (
+        "kept_rows_come_back_as_they_went_in",
+        kept_rows_come_back_as_they_went_in,
+    ),
+    (
+        "findings_are_selected_by_every_condition",
+        findings_are_selected_by_every_condition,
+    ),
+    ("linking_copies_findings_once", linking_copies_findings_once),
+    (
+        "prune_removes_old_rows_and_orphaned_findings",
+        prune_removes_old_rows_and_orphaned_findings,
+    ),
+    (
+        "quarantined_rows_are_kept_once",
+        quarantined_rows_are_kept_once,
+    ),
+    (
+        "runs_keep_their_source_and_label",
+        runs_keep_their_source_and_label,
+    ),
+    (
+        "a_recorded_message_is_not_replaced",
+        a_recorded_message_is_not_replaced,
+    ),
+    ("advisory_revisions_are_kept", advisory_revisions_are_kept),
+    (
+        "the_attribution_index_goes_with_the_registry",
+        the_attribution_index_goes_with_the_registry,
+    ),
+];
+
+fn event(ip: &str, port: u16, time: &str) -> Event {
+    let mut e = Event::new();
+    e.insert("source.ip", ip);
+    e.insert("source.port", port);
+    e.insert("protocol.transport", "tcp");
+    e.insert("time.source", time);
+    e
+}
+
+fn org(id: &str) -> Owner {
+    Owner::Organisation {
+        id: OrgId(id.into()),
+    }
+}
+
+fn observed(e: &Event, row: u32, owner: &Owner, incidents: &[&str]) -> Observed {
+    let attribution = baken_model::Attribution {
+        owner: owner.clone(),
+        rule: Rule::Prefix,
+        reason: String::new(),
+    };
+    let incidents: Arc<[String]> = incidents.iter().map(|s| s.to_string()).collect();
+    Observed::of(e, row, &attribution, incidents)
+}
+
+/// A batch of `events` kept as events, each owned by `owner`, in `incidents`.
+fn batch(events: &[Event], owner: &Owner, incidents: &[&str]) -> Batch {
+    let observed = events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| observed(e, i as u32, owner, incidents))
+        .collect();
+    let list: Vec<&Event> = events.iter().collect();
+    Batch {
+        chunks: vec![KeptChunk::events(1, &list, observed).unwrap()],
+        quarantined: Vec::new(),
+    }
+}
+
+fn run(store: &mut dyn Store) -> i64 {
+    store
+        .begin_run("f.csv", &RunSource::default(), &Label::default())
+        .unwrap()
+}
+
+fn all(store: &dyn Store) -> Vec<crate::FindingRecord> {
+    store.finding_records(&FindingQuery::default()).unwrap()
+}
+
+const T1: &str = "2026-03-24T06:00:00+00:00";
+const T2: &str = "2026-03-25T06:00:00+00:00";
+const T0: &str = "2026-03-23T06:00:00+00:00";
+
+fn rows_become_findings_and_observations(store: &mut dyn Store) {
+    let r = run(store);
+    let a = event("198.18.0.1", 443, T1);
+    let b = event("198.18.0.2", 443, T1);
+    let c = store
+        .store_batch(r, &batch(&[a, b], &org("org-1"), &["cve-2019-19781"]))
+        .unwrap();
+    assert_eq!((c.stored, c.duplicate, c.new_findings), (2, 0, 2));
+    // the next day: the same hosts again, one more
+    let r2 = run(store);
+    let a2 = event("198.18.0.1", 443, T2);
+    let d = event("198.18.0.3", 443, T2);
+    let c = store
+        .store_batch(r2, &batch(&[a2, d], &org("org-1"), &["cve-2019-19781"]))
+        .unwrap();
+    assert_eq!((c.stored, c.duplicate, c.new_findings), (2, 0, 1));
+    let f = all(store);
+    assert_eq!(f.len(), 3);
+    let first = f.iter().find(|f| f.addr == "198.18.0.1").unwrap();
+    assert_eq!(first.times_seen, 2);
+    assert_eq!(first.port, 443);
+    assert_eq!(first.transport, "tcp");
+    assert_eq!(first.state, FindingState::Open);
+    assert_eq!(first.first_seen, crate::keys::parse_time(T1).unwrap());
+    assert_eq!(first.last_seen, crate::keys::parse_time(T2).unwrap());
+    assert_eq!(first.run, r2, "the latest row is of the second run");
+    assert_eq!(first.attribution.owner, org("org-1"));
+    let obs = store.observations(first.id).unwrap();
+    assert_eq!(obs.len(), 2);
+    assert!(obs[0].seen_at < obs[1].seen_at, "oldest first");
+    let t = store.totals().unwrap();
+    assert_eq!((t.findings, t.observations, t.quarantined), (3, 4, 0));
+    assert_eq!(
+        store.incidents().unwrap(),
+        vec![("cve-2019-19781".to_string(), 3)]
+    );
+}
+
+fn a_row_seen_again_is_a_duplicate(store: &mut dyn Store) {
+    let r = run(store);
+    let rows = [event("198.18.0.1", 443, T1), event("198.18.0.2", 80, T1)];
+    let b = batch(&rows, &org("org-1"), &["open-http"]);
+    store.store_batch(r, &b).unwrap();
+    let again = store.store_batch(r, &b).unwrap();
+    assert_eq!(
+        (again.stored, again.duplicate, again.new_findings),
+        (0, 2, 0)
+    );
+    let f = all(store);
+    assert!(f.iter().all(|f| f.times_seen == 1), "{f:?}");
+    assert_eq!(store.totals().unwrap().observations, 2);
+}
+
+fn a_row_of_two_incidents_is_counted_once(store: &mut dyn Store) {
+    let r = run(store);
+    let c = store
+        .store_batch(
+            r,
+            &batch(
+                &[event("198.18.0.1", 443, T1)],
+                &org("org-1"),
+                &["cve-2023-46805", "cve-2024-21887"],
+            ),
+        )
+        .unwrap();
+    assert_eq!((c.stored, c.new_findings), (1, 2));
+    assert_eq!(store.incidents().unwrap().len(), 2);
+}
+
+fn an_older_row_moves_first_seen_only(store: &mut dyn Store) {
+    let r = run(store);
+    store
+        .store_batch(
+            r,
+            &batch(&[event("198.18.0.1", 443, T1)], &org("org-1"), &["i"]),
+        )
+        .unwrap();
+    let latest = all(store)[0].last_row;
+    // yesterday's file, ingested late, attributed to someone else then
+    store
+        .store_batch(
+            r,
+            &batch(&[event("198.18.0.1", 443, T0)], &org("org-2"), &["i"]),
+        )
+        .unwrap();
+    let f = &all(store)[0];
+    assert_eq!(f.times_seen, 2);
+    assert_eq!(f.first_seen, crate::keys::parse_time(T0).unwrap());
+    assert_eq!(f.last_seen, crate::keys::parse_time(T1).unwrap());
+    assert_eq!(f.last_row, latest, "the latest row stays the latest");
+    assert_eq!(f.attribution.owner, org("org-1"), "the latest owner stays");
+}
+
+fn kept_rows_come_back_as_they_went_in(store: &mut dyn Store) {
+    let r = run(store);
+    let text = b"2026-03-24 06:00:00,198.18.0.1,443\n2026-03-24 06:00:01,198.18.0.2,443\n";
+    let e = event("198.18.0.2", 443, T1);
+    let chunk = KeptChunk::text(7, 1, text, vec![observed(&e, 0, &org("org-1"), &["i"])]).unwrap();
+    assert!(chunk.data.len() < text.len() + 64, "compressed");
+    store
+        .store_batch(
+            r,
+            &Batch {
+                chunks: vec![chunk],
+                quarantined: Vec::new(),
+            },
+        )
+        .unwrap();
+    let f = &all(store)[0];
+    let c = store.chunk(f.last_row.chunk).unwrap();
+    assert_eq!(c.kind, ChunkKind::Text);
+    assert_eq!((c.first_line, c.skip, c.run), (7, 1, r));
+    assert_eq!(c.data, text);
+    assert_eq!(f.last_row.row, 0);
+
+    let events = [event("198.18.0.9", 22, T1)];
+    store
+        .store_batch(r, &batch(&events, &Owner::Unknown, &["j"]))
+        .unwrap();
+    let f = store
+        .finding_records(&FindingQuery {
+            incident: Some("j".into()),
+            ..FindingQuery::default()
+        })
+        .unwrap();
+    let c = store.chunk(f[0].last_row.chunk).unwrap();
+    assert_eq!(c.kind, ChunkKind::Events);
+    let line = String::from_utf8(c.data).unwrap();
+    let back: Event = serde_json::from_str(line.trim_end()).unwrap();
+    assert_eq!(back, events[0]);
+    assert_eq!(f[0].attribution.owner, Owner::Unknown);
+}
+
+fn findings_are_selected_by_every_condition(store: &mut dyn Store) {
+    let r = run(store);
+    let abuse = Owner::Abuse(AbuseContact {
+        email: "abuse@hoster.example".into(),
+        via: "RIPE".into(),
+        holder: Some("hoster".into()),
+    });
+    store
+        .store_batch(
+            r,
+            &batch(&[event("198.18.0.1", 443, T1)], &org("org-1"), &["a"]),
+        )
+        .unwrap();
+    store
+        .store_batch(
+            r,
+            &batch(&[event("198.18.0.2", 443, T2)], &org("org-2"), &["a"]),
+        )
+        .unwrap();
+    store
+        .store_batch(r, &batch(&[event("198.18.0.3", 443, T2)], &abuse, &["b"]))
+        .unwrap();
+    let q = |q: FindingQuery| -> Vec<String> {
+        let mut v: Vec<String> = store
+            .finding_records(&q)
+            .unwrap()
+            .into_iter()
+            .map(|f| f.addr)
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(q(FindingQuery::default()).len(), 3);
+    let by_incident = q(FindingQuery {
+        incident: Some("a".into()),
+        ..FindingQuery::default()
+    });
+    assert_eq!(by_incident, ["198.18.0.1", "198.18.0.2"]);
+    let by_org = q(FindingQuery {
+        org: Some("org-2".into()),
+        ..FindingQuery::default()
+    });
+    assert_eq!(by_org, ["198.18.0.2"]);
+    let since = q(FindingQuery {
+        since: crate::keys::parse_time(T2),
+        ..FindingQuery::default()
+    });
+    assert_eq!(since, ["198.18.0.2", "198.18.0.3"]);
+    let open_a = q(FindingQuery {
+        incident: Some("a".into()),
+        state: Some(FindingState::Open),
+        since: crate::keys::parse_time(T2),
+        ..FindingQuery::default()
+    });
+    assert_eq!(open_a, ["198.18.0.2"]);
+    let id = store.finding_records(&FindingQuery::default()).unwrap()[2].id;
+    let one = store
+        .finding_records(&FindingQuery {
+            id: Some(id),
+            ..FindingQuery::default()
+        })
+        .unwrap();
+    assert_eq!(one.len(), 1);
+    assert_eq!(
+        one[0].attribution.owner, abuse,
+        "an abuse contact comes back whole"
+    );
+}
+
+fn linking_copies_findings_once(store: &mut dyn Store) {
+    let r = run(store);
+    store
+        .store_batch(
+            r,
+            &batch(
+                &[event("198.18.0.1", 443, T1), event("198.18.0.2", 443, T1)],
+                &org("org-1"),
+                &["cve-2019-19781"],
+            ),
+        )
+        .unwrap();
+    let ids: Vec<i64> = all(store).iter().map(|f| f.id).collect();
+    store.link_incident("demo-2020-0001", &ids[..1]).unwrap();
+    store.link_incident("demo-2020-0001", &ids[..1]).unwrap();
+    let linked = store
+        .finding_records(&FindingQuery {
+            incident: Some("demo-2020-0001".into()),
+            ..FindingQuery::default()
+        })
+        .unwrap();
+    assert_eq!(linked.len(), 1);
+    assert_eq!(linked[0].addr, "198.18.0.1");
+    assert_eq!(linked[0].attribution.owner, org("org-1"));
+    assert_eq!(store.observations(linked[0].id).unwrap().len(), 1);
+}
+
+fn prune_removes_old_rows_and_orphaned_findings(store: &mut dyn Store) {
+    let r = run(store);
+    store
+        .store_batch(
+            r,
+            &batch(
+                &[event("198.18.0.1", 443, T1), event("198.18.0.2", 443, T1)],
+                &org("org-1"),
+                &["i"],
+            ),
+        )
+        .unwrap();
+    store
+        .store_batch(
+            r,
+            &Batch {
+                chunks: Vec::new(),
+                quarantined: vec![quarantined(9)],
+            },
+        )
+        .unwrap();
+    // nothing started before a time long past
+    let none = store.prune("2000-01-01T00:00:00Z").unwrap();
+    assert_eq!(
+        (none.findings, none.observations, none.quarantined),
+        (0, 0, 0)
+    );
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let cutoff = now();
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let r2 = run(store);
+    store
+        .store_batch(
+            r2,
+            &batch(&[event("198.18.0.1", 443, T2)], &org("org-1"), &["i"]),
+        )
+        .unwrap();
+    let p = store.prune(&cutoff).unwrap();
+    assert_eq!((p.findings, p.observations, p.quarantined), (1, 2, 1));
+    let f = all(store);
+    assert_eq!(f.len(), 1, "the finding seen since stays");
+    assert_eq!(f[0].addr, "198.18.0.1");
+    assert_eq!(store.observations(f[0].id).unwrap().len(), 1);
+    assert!(store.chunk(f[0].last_row.chunk).is_ok());
+    assert_eq!(store.totals().unwrap().quarantined, 0);
+}
+
+fn quarantined(line: u64) -> QuarantinedRow {
+    QuarantinedRow {
+        file: "f.csv".into(),
+        line,
+        field: Some("ip".into()),
+        reason: "not an IP address".into(),
+        raw: "x,y".into(),
+    }
+}
+
+fn quarantined_rows_are_kept_once(store: &mut dyn Store) {
+    let r = run(store);
+    let b = Batch {
+        chunks: Vec::new(),
+        quarantined: vec![quarantined(4), quarantined(5)],
+    };
+    assert_eq!(store.store_batch(r, &b).unwrap().quarantined, 2);
+    assert_eq!(store.store_batch(r, &b).unwrap().quarantined, 2);
+    assert_eq!(
+        store.totals().unwrap().quarantined,
+        2,
+        "the quarantine does not grow"
+    );
+}
+
+fn runs_keep_their_source_and_label(store: &mut dyn Store) {
+    let source = RunSource {
+        feed: "shadowserver".into(),
+        report: Some("scan_http_vulnerable".into()),
+        header: "timestamp,ip\n".into(),
+        header_lines: 1,
+        observation_time: Some("2026-03-24T07:00:00+00:00".into()),
+        raw: false,
+    };
+    let label = Label {
+        tlp: Tlp::Green,
+        supplied_by: Some("CERT-EU".into()),
+    };
+    let id = store.begin_run("day.csv", &source, &label).unwrap();
+    let run = store.run(id).unwrap();
+    assert_eq!(run.source, source);
+    assert_eq!(run.label, label);
+    assert_eq!(run.file, "day.csv");
+    assert_eq!(
+        run.provenance(),
+        "shadowserver day.csv (supplied by CERT-EU)"
+    );
+}
+
+fn a_recorded_message_is_not_replaced(store: &mut dyn Store) {
+    let m = MessageRecord {
+        key: "k1".into(),
+        incident: "i".into(),
+        recipient: "soc@a.example".into(),
+        party: "org-1".into(),
+        path: "organisation".into(),
+        findings: 3,
+        state: MessageState::Pending,
+        detail: None,
+        created_at: now(),
+        sent_at: None,
+    };
+    store.record_message(&m).unwrap();
+    store
+        .set_message_state("k1", MessageState::Sent, "outbox/k1.eml")
+        .unwrap();
+    let again = store.record_message(&m).unwrap();
+    assert_eq!(again.state, MessageState::Sent);
+    assert!(again.sent_at.is_some());
+    assert_eq!(store.messages(Some("i")).unwrap().len(), 1);
+    assert!(store.messages(Some("other")).unwrap().is_empty());
+}
+
+fn advisory_revisions_are_kept(store: &mut dyn Store) {
+    let rev = |sha: &str, revision: &str, released: &str, score: f64| AdvisoryRecord {
+        id: "ncsc-2020-0001".into(),
+        sha256: sha.into(),
+        revision: Some(revision.into()),
+        format: "csaf".into(),
+        released: Some(released.into()),
+        title: Some("Citrix".into()),
+        tlp: Some("CLEAR".into()),
+        highest_score: Some(score),
+        highest_vector: None,
+        source: "f.json".into(),
+        imported_at: now(),
+        document: b"{}".to_vec(),
+    };
+    let second = rev("bb", "2", "2020-01-14T00:00:00Z", 9.8);
+    assert_eq!(store.put_advisory(&second).unwrap(), AdvisoryPut::New);
+    let first = rev("aa", "1", "2019-12-17T00:00:00Z", 7.5);
+    assert_eq!(store.put_advisory(&first).unwrap(), AdvisoryPut::Revision);
+    assert_eq!(store.put_advisory(&first).unwrap(), AdvisoryPut::Unchanged);
+    let history = store.advisory_revisions("ncsc-2020-0001").unwrap();
+    let scores: Vec<_> = history.iter().map(|r| r.highest_score).collect();
+    assert_eq!(scores, vec![Some(7.5), Some(9.8)], "oldest release first");
+    let latest = store.advisories().unwrap();
+    assert_eq!(latest.len(), 1);
+    assert_eq!(latest[0].revision.as_deref(), Some("2"));
+}
+
+fn the_attribution_index_goes_with_the_registry(store: &mut dyn Store) {
+    assert_eq!(store.attribution_index().unwrap(), None);
+    store.put_attribution_index(b"index").unwrap();
+    assert_eq!(
+        store.attribution_index().unwrap().as_deref(),
+        Some(&b"index"[..])
+    );
+    let o: Organisation =
+        serde_json::from_value(serde_json::json!({"id": "org-1", "name": "One"})).unwrap();
+    store.replace_organisations(&[o]).unwrap();
+    assert_eq!(
+        store.attribution_index().unwrap(),
+        None,
+        "a new registry needs a new index"
+    );
+    store.put_attribution_index(b"index").unwrap();
+    store.replace_routing("t", &[]).unwrap();
+    assert_eq!(store.attribution_index().unwrap(), None);
+    store.put_attribution_index(b"index").unwrap();
+    store.replace_abuse("t", &[]).unwrap();
+    assert_eq!(store.attribution_index().unwrap(), None);
+    let _ = RowRef { chunk: 0, row: 0 };
+}
