@@ -18,7 +18,7 @@ use serde::Serialize;
 use crate::{PipelineError, Progress};
 
 /// Rows stored per transaction. A kill leaves only whole batches behind.
-pub const DEFAULT_BATCH: usize = 100_000;
+pub const DEFAULT_BATCH: usize = 50_000;
 
 /// Rows per kept chunk: reading one row again parses its chunk, some milliseconds.
 const CHUNK_ROWS: usize = 4_096;
