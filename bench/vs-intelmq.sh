@@ -10,9 +10,12 @@
 #    stages with the product's parser, routing lookup and JSON lines writer (per-stage figures
 #    on one core, end to end on one and on two threads), and once more end to end on one thread
 #    under /usr/bin/time -v for its peak RSS;
-# 3. checks that both outputs hold the same events (count and set of source.ip/source.asn);
-# 4. prints the table (events/s per stage and end to end, peak RSS, ratio) and writes it to
-#    bench/results/vs-intelmq-N.md.
+# 3. runs `baken ingest` on the same CSV into a fresh store holding the same prefix table
+#    (whole process under /usr/bin/time -v: parse → attribute → store, the product's end to
+#    end as a user runs it);
+# 4. checks that both outputs hold the same events (count and set of source.ip/source.asn);
+# 5. prints the table (events/s per stage and end to end, `baken ingest` beside them, peak
+#    RSS, ratio) and writes it to bench/results/vs-intelmq-N.md.
 #
 # Environment: INTELMQ_BENCH_DIR (default /tmp/intelmq-bench), CARGO_TARGET_DIR (default
 # target/), BAKEN_BENCH_REPEAT (runs per baken stage, fastest kept; default 5).
@@ -58,7 +61,7 @@ INTELMQ_OUT=$INTELMQ_BENCH_DIR/run/inprocess-events.txt
 
 # --- 2. baken ------------------------------------------------------------------------------
 log "building baken (release)"
-(cd "$ROOT" && cargo build --release -q -p baken-pipeline --example vs_intelmq)
+(cd "$ROOT" && cargo build --release -q -p baken-pipeline --example vs_intelmq -p baken)
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 BIN=$TARGET/release/examples/vs_intelmq
 [ -x "$BIN" ] || die "not built: $BIN"
@@ -74,6 +77,18 @@ log "baken: end to end, one thread, under /usr/bin/time -v"
   "$BIN" e2e "$INTELMQ_BENCH_CSV" "$INTELMQ_BENCH_PREFIXES" "$BAKEN_OUT" 1 \
   | tee "$OUT_DIR/baken-e2e-$N_ROWS.txt" >&2
 
+log "baken ingest: parse → attribute → store into a fresh store, whole process"
+BAKEN=$TARGET/release/baken
+INGEST_DATA=$INTELMQ_BENCH_DIR/run/baken-ingest-data
+rm -rf "$INGEST_DATA"
+"$BAKEN" --data "$INGEST_DATA" registry import-routing "$INTELMQ_BENCH_PREFIXES" >&2
+INGEST_START=$(date +%s.%N)
+/usr/bin/time -v -o "$OUT_DIR/baken-ingest-time-$N_ROWS.txt" \
+  "$BAKEN" --data "$INGEST_DATA" ingest --json "$INTELMQ_BENCH_CSV" > "$OUT_DIR/baken-ingest-$N_ROWS.json" \
+  || die "baken ingest failed"
+INGEST_SECONDS=$(python3 -c "print($(date +%s.%N) - $INGEST_START)")
+echo "baken ingest: $INGEST_SECONDS s" >&2
+
 # --- 3. same events? ------------------------------------------------------------------------
 log "comparing outputs"
 CHECK=$("$BIN" check "$BAKEN_OUT" "$INTELMQ_OUT") || { echo "$CHECK" >&2; die "the outputs differ"; }
@@ -83,9 +98,12 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 # --- 4. table -------------------------------------------------------------------------------
 python3 - "$INTELMQ_JSON" "$OUT_DIR/baken-stages-$N_ROWS.txt" "$OUT_DIR/baken-e2e-$N_ROWS.txt" \
   "$(peak_rss "$OUT_DIR/intelmq-time-$N_ROWS.txt")" "$(peak_rss "$OUT_DIR/baken-time-$N_ROWS.txt")" \
-  "$CHECK" "$LOAD_BEFORE" "$LOAD_AFTER" "$REPEAT" <<'EOF' | tee "$OUT_DIR/vs-intelmq-$N_ROWS.md"
+  "$CHECK" "$LOAD_BEFORE" "$LOAD_AFTER" "$REPEAT" "$INGEST_SECONDS" \
+  "$(peak_rss "$OUT_DIR/baken-ingest-time-$N_ROWS.txt")" "$OUT_DIR/baken-ingest-$N_ROWS.json" <<'EOF' | tee "$OUT_DIR/vs-intelmq-$N_ROWS.md"
 import json, sys
-intelmq_json, stages_txt, e2e_txt, im_rss, bk_rss, check, load0, load1, repeat = sys.argv[1:]
+(intelmq_json, stages_txt, e2e_txt, im_rss, bk_rss, check, load0, load1, repeat,
+ ingest_s, ingest_rss, ingest_json) = sys.argv[1:]
+ingest = json.load(open(ingest_json))[0]
 im = json.load(open(intelmq_json))
 
 def kv(path):
@@ -131,6 +149,11 @@ print(f'| **parse → lookup → filter** vs IntelMQ end to end | {fmt(im_e2e)} 
 print(f'| **end to end, 1 thread** | {fmt(im_e2e)} | {fmt(b1)} | **{b1 / im_e2e:,.0f}x** |')
 print(f'| **end to end, 2 threads** | {fmt(im_e2e)} | {fmt(b2)} | **{b2 / im_e2e:,.0f}x** |')
 print(f"| end to end, 1 thread, single run under /usr/bin/time (with start-up) | | {fmt(rows / e2e['total']['seconds'])} | |")
+ing = ingest['read'] / float(ingest_s)
+print(f"| **`baken ingest`, whole process** (parse → attribute → store: {ingest['stored']:,} stored, "
+      f"{ingest['new_findings']:,} findings) vs IntelMQ end to end | {fmt(im_e2e)} | {fmt(ing)} | "
+      f"**{ing / im_e2e:,.0f}x** |")
+print(f'| `baken ingest` peak RSS | | {int(ingest_rss) / 1024:,.1f} MiB | |')
 print(f'| peak RSS (whole process) | {int(im_rss) / 1024:,.0f} MiB | {int(bk_rss) / 1024:,.1f} MiB | {int(im_rss) / int(bk_rss):,.0f}x less |')
 rd = bk['read']
 print()

@@ -12,8 +12,7 @@ use baken_attribute::Attributor;
 use baken_feeds::{FeedKind, Options};
 use baken_model::{Attribution, Event, Owner, Rule};
 use baken_store::{
-    Chunk, ChunkKind, Finding, FindingQuery, FindingRecord, RowRef, RunRecord, Store, StoreError,
-    keys,
+    ChunkKind, Finding, FindingQuery, FindingRecord, RowRef, RunRecord, Store, StoreError, keys,
 };
 use serde::Serialize;
 
@@ -30,12 +29,10 @@ pub struct KeptRow {
     pub event: Event,
 }
 
-/// Reads kept rows, one chunk at a time.
+/// Reads kept rows, a chunk at a time.
 pub struct RowReader<'s> {
     store: &'s dyn Store,
     runs: HashMap<i64, RunRecord>,
-    /// The chunk read last and its rows (after its skipped ones).
-    current: Option<(i64, Vec<Option<KeptRow>>)>,
 }
 
 impl<'s> RowReader<'s> {
@@ -44,7 +41,6 @@ impl<'s> RowReader<'s> {
         Self {
             store,
             runs: HashMap::new(),
-            current: None,
         }
     }
 
@@ -59,40 +55,62 @@ impl<'s> RowReader<'s> {
 
     /// The row at `at`, as the event it was when ingested.
     pub fn row(&mut self, at: RowRef) -> Result<KeptRow, PipelineError> {
-        if self.current.as_ref().is_none_or(|(id, _)| *id != at.chunk) {
-            let chunk = self.store.chunk(at.chunk)?;
-            let rows = self.parse(&chunk)?;
-            self.current = Some((at.chunk, rows));
-        }
-        let rows = &self.current.as_ref().expect("read above").1;
-        rows.get(at.row as usize)
-            .cloned()
-            .flatten()
-            .ok_or_else(|| corrupt(at, "the kept text has no accepted row there"))
+        let mut found = None;
+        self.rows(at.chunk, &[at.row], |_, row| found = Some(row))?;
+        found.ok_or_else(|| corrupt(at, "the kept text has no accepted row there"))
     }
 
-    fn parse(&mut self, chunk: &Chunk) -> Result<Vec<Option<KeptRow>>, PipelineError> {
-        let at = RowRef {
-            chunk: chunk.id,
-            row: 0,
+    /// Reads the rows `wanted` (ascending places) of chunk `chunk` and hands each to `found`
+    /// with its place. The chunk is parsed once, into one reused event; only the wanted rows
+    /// are copied out. A wanted row the chunk does not give back is an error.
+    pub fn rows(
+        &mut self,
+        chunk: i64,
+        wanted: &[u32],
+        mut found: impl FnMut(u32, KeptRow),
+    ) -> Result<(), PipelineError> {
+        let chunk = self.store.chunk(chunk)?;
+        let mut next = wanted.iter().copied().peekable();
+        let missing = |row: u32| {
+            corrupt(
+                RowRef {
+                    chunk: chunk.id,
+                    row,
+                },
+                "the kept text has no accepted row there",
+            )
         };
         match chunk.kind {
             ChunkKind::Events => {
-                let mut rows = Vec::new();
                 let lines = chunk.data.split(|&b| b == b'\n').filter(|l| !l.is_empty());
-                for (line, text) in (chunk.first_line..).zip(lines) {
+                for (place, (line, text)) in (chunk.first_line..).zip(lines).enumerate() {
+                    let place = place as u32;
+                    if next.peek() != Some(&place) {
+                        continue;
+                    }
+                    next.next();
+                    let at = RowRef {
+                        chunk: chunk.id,
+                        row: place,
+                    };
                     let event: Event = serde_json::from_slice(text)
                         .map_err(|e| corrupt(at, &format!("a kept event: {e}")))?;
-                    rows.push(Some(KeptRow {
-                        run: chunk.run,
-                        line,
-                        event,
-                    }));
+                    found(
+                        place,
+                        KeptRow {
+                            run: chunk.run,
+                            line,
+                            event,
+                        },
+                    );
                 }
-                Ok(rows)
             }
             ChunkKind::Text => {
                 let run = self.run(chunk.run)?.clone();
+                let at = RowRef {
+                    chunk: chunk.id,
+                    row: 0,
+                };
                 let kind: FeedKind = run
                     .source
                     .feed
@@ -107,21 +125,78 @@ impl<'s> RowReader<'s> {
                 };
                 let mut text = Vec::with_capacity(run.source.header.len() + chunk.data.len());
                 text.extend_from_slice(run.source.header.as_bytes());
+                // A report whose every line is one row: the wanted rows' lines alone are parsed.
+                if kind == FeedKind::Shadowserver && chunk.skip == 0 {
+                    let lines: Vec<&[u8]> = chunk.data.split_inclusive(|&b| b == b'\n').collect();
+                    if lines.len() == chunk.rows as usize
+                        && wanted.iter().all(|&w| (w as usize) < lines.len())
+                    {
+                        for &w in wanted {
+                            text.extend_from_slice(lines[w as usize]);
+                            if !lines[w as usize].ends_with(b"\n") {
+                                text.push(b'\n');
+                            }
+                        }
+                        let rows =
+                            baken_feeds::read_text(kind, Path::new(&run.file), text, &options)?;
+                        let mut given = 0;
+                        for (row, &want) in rows.zip(wanted) {
+                            given += 1;
+                            let Ok(event) = row.outcome else {
+                                return Err(missing(want));
+                            };
+                            found(
+                                want,
+                                KeptRow {
+                                    run: chunk.run,
+                                    line: chunk.first_line + u64::from(want),
+                                    event,
+                                },
+                            );
+                        }
+                        if given != wanted.len() {
+                            return Err(missing(wanted[given]));
+                        }
+                        return Ok(());
+                    }
+                }
                 text.extend_from_slice(&chunk.data);
-                let rows = baken_feeds::read_text(kind, Path::new(&run.file), text, &options)?;
+                let mut rows = baken_feeds::read_text(kind, Path::new(&run.file), text, &options)?;
                 // lines of the text count from 1, its header first
                 let offset = run.source.header_lines + 1;
-                Ok(rows
-                    .skip(chunk.skip as usize)
-                    .map(|row| {
-                        row.outcome.ok().map(|event| KeptRow {
+                let mut event = Event::new();
+                let mut place: u64 = 0;
+                while let Some(&want) = next.peek() {
+                    let Some(row) = rows.next_into(&mut event) else {
+                        break;
+                    };
+                    // the rows of the chunk before come first
+                    let Some(here) = place.checked_sub(u64::from(chunk.skip)) else {
+                        place += 1;
+                        continue;
+                    };
+                    place += 1;
+                    if here != u64::from(want) {
+                        continue;
+                    }
+                    next.next();
+                    if row.outcome.is_err() {
+                        return Err(missing(want));
+                    }
+                    found(
+                        want,
+                        KeptRow {
                             run: chunk.run,
                             line: row.line + chunk.first_line - offset,
-                            event,
-                        })
-                    })
-                    .collect())
+                            event: event.clone(),
+                        },
+                    );
+                }
             }
+        }
+        match next.next() {
+            Some(row) => Err(missing(row)),
+            None => Ok(()),
         }
     }
 }
@@ -192,25 +267,34 @@ pub fn with_events(
     records: Vec<FindingRecord>,
 ) -> Result<Vec<Finding>, PipelineError> {
     let mut reader = RowReader::new(store);
-    // read in chunk order, so that each chunk is parsed once
+    // read chunk by chunk, each parsed once
     let mut order: Vec<usize> = (0..records.len()).collect();
     order.sort_by_key(|&i| records[i].last_row);
     let mut out: Vec<Option<Finding>> = vec![None; records.len()];
-    for i in order {
-        let r = &records[i];
-        let row = reader.row(r.last_row)?;
-        let run = reader.run(r.run)?;
-        let attribution = Attribution {
-            reason: reason(attributor, &r.attribution, &row.event),
-            ..r.attribution.clone()
-        };
-        out[i] = Some(Finding {
-            id: r.id,
-            event: row.event,
-            attribution,
-            tlp: Some(run.label.tlp),
-            provenance: run.provenance(),
-        });
+    for group in order.chunk_by(|&a, &b| records[a].last_row.chunk == records[b].last_row.chunk) {
+        let chunk = records[group[0]].last_row.chunk;
+        let mut wanted: Vec<u32> = group.iter().map(|&i| records[i].last_row.row).collect();
+        wanted.dedup();
+        let mut events: HashMap<u32, Event> = HashMap::with_capacity(wanted.len());
+        reader.rows(chunk, &wanted, |row, kept| {
+            events.insert(row, kept.event);
+        })?;
+        for &i in group {
+            let r = &records[i];
+            let event = events[&r.last_row.row].clone();
+            let run = reader.run(r.run)?;
+            let attribution = Attribution {
+                reason: reason(attributor, &r.attribution, &event),
+                ..r.attribution.clone()
+            };
+            out[i] = Some(Finding {
+                id: r.id,
+                event,
+                attribution,
+                tlp: Some(run.label.tlp),
+                provenance: run.provenance(),
+            });
+        }
     }
     Ok(out.into_iter().flatten().collect())
 }

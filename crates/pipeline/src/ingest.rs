@@ -258,9 +258,13 @@ pub fn ingest_file(
             }
         }
         if !observed.is_empty() {
-            pending
-                .chunks
-                .push(KeptChunk::text(start, skip, &kept, observed)?);
+            pending.chunks.push(KeptChunk::text(
+                start,
+                skip,
+                rows_read.len() as u32,
+                &kept,
+                observed,
+            )?);
         }
         if pending.rows() >= batch_size || ahead.is_none() {
             let rows = pending.rows() as u64;

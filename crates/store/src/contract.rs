@@ -226,7 +226,8 @@ fn kept_rows_come_back_as_they_went_in(store: &mut dyn Store) {
     let r = run(store);
     let text = b"2026-03-24 06:00:00,198.18.0.1,443\n2026-03-24 06:00:01,198.18.0.2,443\n";
     let e = event("198.18.0.2", 443, T1);
-    let chunk = KeptChunk::text(7, 1, text, vec![observed(&e, 0, &org("org-1"), &["i"])]).unwrap();
+    let chunk =
+        KeptChunk::text(7, 1, 1, text, vec![observed(&e, 0, &org("org-1"), &["i"])]).unwrap();
     assert!(chunk.data.len() < text.len() + 64, "compressed");
     store
         .store_batch(
@@ -240,7 +241,7 @@ fn kept_rows_come_back_as_they_went_in(store: &mut dyn Store) {
     let f = &all(store)[0];
     let c = store.chunk(f.last_row.chunk).unwrap();
     assert_eq!(c.kind, ChunkKind::Text);
-    assert_eq!((c.first_line, c.skip, c.run), (7, 1, r));
+    assert_eq!((c.first_line, c.skip, c.rows, c.run), (7, 1, 1, r));
     assert_eq!(c.data, text);
     assert_eq!(f.last_row.row, 0);
 

@@ -127,6 +127,8 @@ pub struct KeptChunk {
     /// Rows at its start that belong to the chunk before (a line that gave several rows
     /// split between two chunks).
     pub skip: u32,
+    /// Its own rows, accepted and quarantined (after the skipped ones).
+    pub rows: u32,
     /// The text, zstd-compressed.
     pub data: Vec<u8>,
     /// The accepted rows.
@@ -140,12 +142,19 @@ const ZSTD_LEVEL: i32 = 1;
 impl KeptChunk {
     /// Input text: whole lines from `first_line` on, which parsed again after the run's
     /// header give the chunk's rows in order, the first `skip` of them belonging to the
-    /// chunk before.
-    pub fn text(first_line: u64, skip: u32, text: &[u8], observed: Vec<Observed>) -> Result<Self> {
+    /// chunk before, the next `rows` its own.
+    pub fn text(
+        first_line: u64,
+        skip: u32,
+        rows: u32,
+        text: &[u8],
+        observed: Vec<Observed>,
+    ) -> Result<Self> {
         Ok(KeptChunk {
             kind: ChunkKind::Text,
             first_line,
             skip,
+            rows,
             data: compress(text)?,
             observed,
         })
@@ -163,6 +172,7 @@ impl KeptChunk {
             kind: ChunkKind::Events,
             first_line,
             skip: 0,
+            rows: events.len() as u32,
             data: compress(&text)?,
             observed,
         })
@@ -369,6 +379,8 @@ pub struct Chunk {
     pub first_line: u64,
     /// Rows at its start that belong to the chunk before.
     pub skip: u32,
+    /// Its own rows, accepted and quarantined.
+    pub rows: u32,
     /// The kept rows: input text, or IntelMQ JSON lines.
     pub data: Vec<u8>,
 }

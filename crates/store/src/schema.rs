@@ -158,6 +158,7 @@ CREATE TABLE chunk (
     kind       TEXT NOT NULL,        -- text | events
     first_line INTEGER NOT NULL,
     skip       INTEGER NOT NULL,     -- rows at its start that belong to the chunk before
+    rows       INTEGER NOT NULL,     -- its own rows, accepted and quarantined
     data       BLOB NOT NULL         -- zstd
 );
 CREATE INDEX chunk_run ON chunk(run_id);

@@ -260,7 +260,8 @@ fn insert_batch(
         .map_err(wrap)?;
     let mut insert_chunk = tx
         .prepare_cached(
-            "INSERT INTO chunk (run_id, kind, first_line, skip, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO chunk (run_id, kind, first_line, skip, rows, data)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )
         .map_err(wrap)?;
     let mut chunk_ids = Vec::with_capacity(batch.chunks.len());
@@ -275,6 +276,7 @@ fn insert_batch(
                 kind,
                 kept.first_line as i64,
                 kept.skip,
+                kept.rows,
                 kept.data
             ])
             .map_err(wrap)?;
@@ -892,7 +894,7 @@ impl Store for SqliteStore {
 
     fn chunk(&self, id: i64) -> Result<Chunk> {
         let r = self.conn.query_row(
-            "SELECT run_id, kind, first_line, skip, data FROM chunk WHERE id = ?1",
+            "SELECT run_id, kind, first_line, skip, rows, data FROM chunk WHERE id = ?1",
             [id],
             |r| {
                 Ok((
@@ -900,11 +902,12 @@ impl Store for SqliteStore {
                     r.get::<_, String>(1)?,
                     r.get::<_, i64>(2)?,
                     r.get::<_, u32>(3)?,
-                    r.get::<_, Vec<u8>>(4)?,
+                    r.get::<_, u32>(4)?,
+                    r.get::<_, Vec<u8>>(5)?,
                 ))
             },
         );
-        let (run, kind, first_line, skip, data) = self.db(r)?;
+        let (run, kind, first_line, skip, rows, data) = self.db(r)?;
         let corrupt = |detail: String| StoreError::Corrupt {
             what: "kept rows",
             detail: format!("chunk {id}: {detail}"),
@@ -921,6 +924,7 @@ impl Store for SqliteStore {
             kind,
             first_line: first_line as u64,
             skip,
+            rows,
             data,
         })
     }
