@@ -20,8 +20,9 @@ use crate::{PipelineError, Progress};
 /// Rows stored per transaction. A kill leaves only whole batches behind.
 pub const DEFAULT_BATCH: usize = 50_000;
 
-/// Rows per kept chunk: reading one row again parses its chunk, some milliseconds.
-const CHUNK_ROWS: usize = 4_096;
+/// Rows per kept chunk: reading one row again parses (at most) its chunk, a millisecond or
+/// two; the reader keeps this many events in memory.
+const CHUNK_ROWS: usize = 2_048;
 
 /// One file to ingest.
 #[derive(Debug, Clone)]
@@ -155,7 +156,7 @@ pub fn ingest_file(
     // Events are parsed into the same few buffers batch after batch (the parsers reuse an
     // event's allocations), and one row is read ahead to know where a batch's text ends.
     let mut ahead_event = Event::new();
-    let mut ahead = rows.next_into(&mut ahead_event);
+    let ahead = rows.next_into(&mut ahead_event);
     let mut text = LineText::open(&input.path)?;
     let first_line = ahead.as_ref().map_or(1, |r| r.line);
     let mut header = Vec::new();
@@ -181,98 +182,42 @@ pub fn ingest_file(
         feed: input.feed.name().into(),
         ..FileSummary::default()
     };
-    let batch_size = batch_size.max(1);
-    let chunk_rows = CHUNK_ROWS.min(batch_size);
+    // Reading (parse, attribute, keep the text) runs on a thread of its own and hands
+    // whole batches to this one, which stores them in order: the two overlap, and at most
+    // one batch waits between them.
     let mut counts = BatchCounts::default();
-    let mut events: Vec<Event> = Vec::new();
-    let mut rows_read: Vec<RowInto> = Vec::with_capacity(chunk_rows);
-    let mut kept = Vec::new();
-    let mut known = Incidents::default();
-    let mut pending = Batch::default();
-    // the last line of the chunk before, and how many of its rows came from that line
-    let mut before: Option<(u64, u32)> = None;
-    while let Some(first) = ahead.take() {
-        rows_read.clear();
-        if events.is_empty() {
-            events.push(Event::new());
-        }
-        std::mem::swap(&mut events[0], &mut ahead_event);
-        rows_read.push(first);
-        while rows_read.len() < chunk_rows {
-            if events.len() == rows_read.len() {
-                events.push(Event::new());
-            }
-            match rows.next_into(&mut events[rows_read.len()]) {
-                Some(row) => rows_read.push(row),
-                None => break,
-            }
-        }
-        if rows_read.len() == chunk_rows {
-            ahead = rows.next_into(&mut ahead_event);
-        }
-        let start = rows_read[0].line;
-        let last = rows_read[rows_read.len() - 1].line;
-        let skip = match before {
-            Some((line, n)) if line == start => n,
-            _ => 0,
-        };
-        // the text runs to the line before the next row, or through the last line when the
-        // next row comes from it too
-        let end = ahead
-            .as_ref()
-            .map(|next| next.line.saturating_sub(1).max(last));
-        text.take(start, end, &mut kept)
-            .map_err(crate::io_error(&input.path))?;
-        let tail = rows_read
-            .iter()
-            .rev()
-            .take_while(|r| r.line == last)
-            .count() as u32;
-        before = Some((last, if start == last { skip + tail } else { tail }));
-        summary.read += rows_read.len() as u64;
-        let mut observed = Vec::with_capacity(rows_read.len());
-        for (i, (row, event)) in rows_read.iter().zip(&events).enumerate() {
-            match &row.outcome {
-                Ok(()) => {
-                    let attribution = attributor.attribute(
-                        event.source_ip(),
-                        event.source_asn(),
-                        event.source_domain(),
-                    );
-                    observed.push(Observed::of(event, i as u32, &attribution, known.of(event)));
-                }
-                Err(e) => {
-                    if summary.quarantine_samples.len() < 20 {
-                        summary
-                            .quarantine_samples
-                            .push(format!("{file}:{}: {e}", row.line));
-                    }
-                    pending.quarantined.push(QuarantinedRow {
-                        file: file.clone(),
-                        line: row.line,
-                        field: e.field.clone(),
-                        reason: e.message.clone(),
-                        raw: e.raw.clone(),
-                    });
+    let reader = Reader {
+        attributor,
+        file: &file,
+        path: &input.path,
+        batch_size: batch_size.max(1),
+    };
+    let (batches, received) = std::sync::mpsc::sync_channel::<Result<Batch, PipelineError>>(0);
+    let (read, samples) =
+        std::thread::scope(|scope| -> Result<(u64, Vec<String>), PipelineError> {
+            let reading = scope.spawn(move || reader.read(rows, ahead, ahead_event, text, batches));
+            let mut stored = Ok(());
+            for batch in received.iter() {
+                let done = batch.and_then(|batch| {
+                    counts += store.store_batch(run, &batch)?;
+                    progress.advance(batch.rows() as u64);
+                    Ok(())
+                });
+                if done.is_err() {
+                    // dropping the receiver stops the reader at its next batch
+                    stored = done;
+                    break;
                 }
             }
-        }
-        if !observed.is_empty() {
-            pending.chunks.push(KeptChunk::text(
-                start,
-                skip,
-                rows_read.len() as u32,
-                &kept,
-                observed,
-            )?);
-        }
-        if pending.rows() >= batch_size || ahead.is_none() {
-            let rows = pending.rows() as u64;
-            counts += store.store_batch(run, &pending)?;
-            pending = Batch::default();
-            progress.advance(rows);
-        }
-    }
+            drop(received);
+            let read = reading
+                .join()
+                .map_err(|_| PipelineError::Usage(format!("{file}: the reading thread failed")))?;
+            stored?;
+            Ok(read)
+        })?;
+    summary.read = read;
+    summary.quarantine_samples = samples;
     store.finish_run(run, summary.read, counts)?;
     store.add_step(&TimelineStep {
         incident: "*".into(),
@@ -289,6 +234,126 @@ pub fn ingest_file(
     summary.new_findings = counts.new_findings;
     debug_assert!(summary.reconciles());
     Ok(summary)
+}
+
+/// The reading half of [`ingest_file`]: rows parsed into reused events, attributed, and cut
+/// into chunks of kept text and batches to store.
+struct Reader<'a> {
+    attributor: &'a Attributor,
+    file: &'a str,
+    path: &'a Path,
+    batch_size: usize,
+}
+
+impl Reader<'_> {
+    /// Reads every row from `ahead` (already read into `ahead_event`) on, sending each batch
+    /// to `batches` (an error ends the reading); returns the rows read and the first
+    /// quarantine reasons. Stops early when the receiver is gone.
+    fn read(
+        &self,
+        mut rows: baken_feeds::Rows,
+        mut ahead: Option<RowInto>,
+        mut ahead_event: Event,
+        mut text: LineText,
+        batches: std::sync::mpsc::SyncSender<Result<Batch, PipelineError>>,
+    ) -> (u64, Vec<String>) {
+        let file = self.file;
+        let chunk_rows = CHUNK_ROWS.min(self.batch_size);
+        let mut read = 0u64;
+        let mut samples = Vec::new();
+        let mut events: Vec<Event> = Vec::new();
+        let mut rows_read: Vec<RowInto> = Vec::with_capacity(chunk_rows);
+        let mut kept = Vec::new();
+        let mut known = Incidents::default();
+        let mut pending = Batch::default();
+        // the last line of the chunk before, and how many of its rows came from that line
+        let mut before: Option<(u64, u32)> = None;
+        while let Some(first) = ahead.take() {
+            rows_read.clear();
+            if events.is_empty() {
+                events.push(Event::new());
+            }
+            std::mem::swap(&mut events[0], &mut ahead_event);
+            rows_read.push(first);
+            while rows_read.len() < chunk_rows {
+                if events.len() == rows_read.len() {
+                    events.push(Event::new());
+                }
+                match rows.next_into(&mut events[rows_read.len()]) {
+                    Some(row) => rows_read.push(row),
+                    None => break,
+                }
+            }
+            if rows_read.len() == chunk_rows {
+                ahead = rows.next_into(&mut ahead_event);
+            }
+            let start = rows_read[0].line;
+            let last = rows_read[rows_read.len() - 1].line;
+            let skip = match before {
+                Some((line, n)) if line == start => n,
+                _ => 0,
+            };
+            // the text runs to the line before the next row, or through the last line when
+            // the next row comes from it too
+            let end = ahead
+                .as_ref()
+                .map(|next| next.line.saturating_sub(1).max(last));
+            if let Err(e) = text.take(start, end, &mut kept) {
+                let _ = batches.send(Err(crate::io_error(self.path)(e)));
+                return (read, samples);
+            }
+            let tail = rows_read
+                .iter()
+                .rev()
+                .take_while(|r| r.line == last)
+                .count() as u32;
+            before = Some((last, if start == last { skip + tail } else { tail }));
+            read += rows_read.len() as u64;
+            let mut observed = Vec::with_capacity(rows_read.len());
+            for (i, (row, event)) in rows_read.iter().zip(&events).enumerate() {
+                match &row.outcome {
+                    Ok(()) => {
+                        let attribution = self.attributor.attribute(
+                            event.source_ip(),
+                            event.source_asn(),
+                            event.source_domain(),
+                        );
+                        observed.push(Observed::of(event, i as u32, &attribution, known.of(event)));
+                    }
+                    Err(e) => {
+                        if samples.len() < 20 {
+                            samples.push(format!("{file}:{}: {e}", row.line));
+                        }
+                        pending.quarantined.push(QuarantinedRow {
+                            file: file.to_string(),
+                            line: row.line,
+                            field: e.field.clone(),
+                            reason: e.message.clone(),
+                            raw: e.raw.clone(),
+                        });
+                    }
+                }
+            }
+            if !observed.is_empty() {
+                let rows = rows_read.len() as u32;
+                match KeptChunk::text(start, skip, rows, &kept, observed) {
+                    Ok(chunk) => pending.chunks.push(chunk),
+                    Err(e) => {
+                        let _ = batches.send(Err(e.into()));
+                        return (read, samples);
+                    }
+                }
+            }
+            if pending.rows() >= self.batch_size || ahead.is_none() {
+                let batch = std::mem::take(&mut pending);
+                if batches.send(Ok(batch)).is_err() {
+                    // the store failed; it says why
+                    return (read, samples);
+                }
+            }
+        }
+        (read, samples)
+    }
 }
 
 /// Now as IntelMQ writes `time.observation`: UTC, whole seconds, `+00:00`.

@@ -82,8 +82,8 @@ pub struct Observed {
     pub addr: String,
     /// `source.port`, 0 when none.
     pub port: u16,
-    /// `protocol.transport`, empty when none.
-    pub transport: String,
+    /// `protocol.transport`, empty when none (the usual ones without an allocation).
+    pub transport: std::borrow::Cow<'static, str>,
     /// `time.source` (Unix seconds), when the row has one.
     pub seen_at: Option<i64>,
     /// Who owns it.
@@ -107,7 +107,12 @@ impl Observed {
             row,
             addr: addr.to_string(),
             port,
-            transport: transport.to_string(),
+            transport: match transport {
+                "tcp" => "tcp".into(),
+                "udp" => "udp".into(),
+                "" => "".into(),
+                other => other.to_string().into(),
+            },
             seen_at: keys::seen_at(event),
             owner: attribution.owner.clone(),
             rule: attribution.rule,

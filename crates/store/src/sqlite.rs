@@ -20,7 +20,7 @@ use crate::{
 
 /// Page cache per connection (KiB, as SQLite's negative `cache_size`). Ingest of 1 M rows
 /// into a store of 660,000 findings ran as fast with 32 MiB as with 64 MiB (bench/ingest.sh).
-const CACHE_KIB: i64 = 32 * 1024;
+const CACHE_KIB: i64 = 24 * 1024;
 
 /// The file name of the database inside the data directory.
 pub const DB_FILE: &str = "baken.db";
@@ -301,7 +301,7 @@ fn insert_batch(
             *incident,
             &o.addr,
             o.port,
-            &o.transport,
+            &*o.transport,
             o.seen_at,
             *chunk,
             o.row,
