@@ -183,8 +183,8 @@ pub fn ingest_file(
         ..FileSummary::default()
     };
     // Reading (parse, attribute, keep the text) runs on a thread of its own and hands
-    // whole batches to this one, which stores them in order: the two overlap, and at most
-    // one batch waits between them.
+    // whole batches to this one, which stores them in order: the two overlap, and a batch
+    // read waits until the one before is taken, so that at most two are in memory.
     let mut counts = BatchCounts::default();
     let reader = Reader {
         attributor,
