@@ -20,6 +20,9 @@ use crate::{PipelineError, Progress};
 /// Rows stored per transaction. A kill leaves only whole batches behind.
 pub const DEFAULT_BATCH: usize = 50_000;
 
+/// A header longer than this is not kept (a file without `\n` line breaks reads as one line).
+const MAX_HEADER: usize = 1 << 20;
+
 /// Rows per kept chunk: reading one row again parses (at most) its chunk, a millisecond or
 /// two; the reader keeps this many events in memory.
 const CHUNK_ROWS: usize = 2_048;
@@ -162,6 +165,12 @@ pub fn ingest_file(
     let mut header = Vec::new();
     text.take(1, Some(first_line - 1), &mut header)
         .map_err(crate::io_error(&input.path))?;
+    // The text is kept only where its lines are the parser's lines (line breaks of `\n`, a
+    // header that reads as text); otherwise each row is kept as the event it gave.
+    let keep_text = header.len() <= MAX_HEADER && text.next == first_line;
+    if !keep_text {
+        header.clear();
+    }
     let source = RunSource {
         feed: input.feed.name().into(),
         report: options.report.clone(),
@@ -191,6 +200,7 @@ pub fn ingest_file(
         file: &file,
         path: &input.path,
         batch_size: batch_size.max(1),
+        keep_text,
     };
     let (batches, received) = std::sync::mpsc::sync_channel::<Result<Batch, PipelineError>>(0);
     let (read, samples) =
@@ -243,6 +253,8 @@ struct Reader<'a> {
     file: &'a str,
     path: &'a Path,
     batch_size: usize,
+    /// Whether rows are kept as their input text (else as the events they gave).
+    keep_text: bool,
 }
 
 impl Reader<'_> {
@@ -334,7 +346,26 @@ impl Reader<'_> {
                     }
                 }
             }
-            if !observed.is_empty() {
+            // the text must hold every line of the chunk's rows, else the events are kept
+            let covered = self.keep_text && text.next > last;
+            if !covered && !observed.is_empty() {
+                let accepted: Vec<&Event> = rows_read
+                    .iter()
+                    .zip(&events)
+                    .filter(|(row, _)| row.outcome.is_ok())
+                    .map(|(_, e)| e)
+                    .collect();
+                for (place, o) in observed.iter_mut().enumerate() {
+                    o.row = place as u32;
+                }
+                match KeptChunk::events(start, &accepted, observed) {
+                    Ok(chunk) => pending.chunks.push(chunk),
+                    Err(e) => {
+                        let _ = batches.send(Err(e.into()));
+                        return (read, samples);
+                    }
+                }
+            } else if !observed.is_empty() {
                 let rows = rows_read.len() as u32;
                 match KeptChunk::text(start, skip, rows, &kept, observed) {
                     Ok(chunk) => pending.chunks.push(chunk),

@@ -158,3 +158,18 @@ fn several_events_of_one_line_split_between_chunks_read_back() {
     // an odd chunk size, so that a line's two events fall into two chunks
     assert_eq!(check(&path, FeedKind::Zgrab2, 7), 600, "two events a line");
 }
+
+#[test]
+fn rows_of_a_report_with_carriage_returns_only_are_kept_as_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir
+        .path()
+        .join("2026-03-24-scan_http_vulnerable-nl-geo-asn.csv");
+    let mut text = format!("{HEADER}\r");
+    for i in 0..300 {
+        text.push_str(&csv_row(i, ""));
+        text.push('\r');
+    }
+    std::fs::write(&path, text).unwrap();
+    assert_eq!(check(&path, FeedKind::Shadowserver, 128), 300);
+}
