@@ -98,31 +98,37 @@ fn check(path: &Path, feed: FeedKind, batch: usize) -> u64 {
     summary.read
 }
 
+/// A Vulnerable-HTTP report in `dir`: the header, then what `rows` writes.
+fn report(dir: &Path, rows: impl FnOnce(&mut std::fs::File)) -> std::path::PathBuf {
+    let path = dir.join("2026-03-24-scan_http_vulnerable-nl-geo-asn.csv");
+    let mut f = std::fs::File::create(&path).unwrap();
+    writeln!(f, "{HEADER}").unwrap();
+    rows(&mut f);
+    path
+}
+
 #[test]
 fn rows_of_a_plain_report_read_back_on_the_fast_path() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir
-        .path()
-        .join("2026-03-24-scan_http_vulnerable-nl-geo-asn.csv");
-    let mut f = std::fs::File::create(&path).unwrap();
-    writeln!(f, "{HEADER}").unwrap();
-    for i in 0..700 {
-        writeln!(f, "{}", csv_row(i, "")).unwrap();
-    }
-    drop(f);
+    let path = report(dir.path(), |f| {
+        for i in 0..700 {
+            writeln!(f, "{}", csv_row(i, "")).unwrap();
+        }
+    });
     check(&path, FeedKind::Shadowserver, 128);
 }
 
 #[test]
 fn rows_of_an_irregular_report_read_back_on_the_full_path() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir
-        .path()
-        .join("2026-03-24-scan_http_vulnerable-nl-geo-asn.csv");
-    let mut f = std::fs::File::create(&path).unwrap();
-    writeln!(f, "{HEADER}").unwrap();
+    let path = report(dir.path(), write_irregular);
+    check(&path, FeedKind::Shadowserver, 128);
+}
+
+/// Rows with a quoted detail over two lines now and then, blank lines, and rows that are
+/// quarantined.
+fn write_irregular(f: &mut std::fs::File) {
     for i in 0..700 {
-        // a quoted detail over two lines now and then, blank lines, a row that is quarantined
         let detail = if i % 97 == 5 {
             "\"first line\nsecond line\""
         } else {
@@ -136,8 +142,6 @@ fn rows_of_an_irregular_report_read_back_on_the_full_path() {
             writeln!(f, "2026-03-24 06:00:00,critical,not-an-ip,tcp,443").unwrap();
         }
     }
-    drop(f);
-    check(&path, FeedKind::Shadowserver, 128);
 }
 
 #[test]
