@@ -108,14 +108,6 @@ fn build_attributor(store: &dyn Store) -> Result<Attributor, PipelineError> {
     )?)
 }
 
-/// Builds the attribution index from what the store holds now and saves it, so that every
-/// later command loads it rather than building it. The imports call this.
-pub fn save_attribution_index(store: &mut dyn Store) -> Result<Attributor, PipelineError> {
-    let attributor = build_attributor(store)?;
-    store.put_attribution_index(&attributor.snapshot())?;
-    Ok(attributor)
-}
-
 /// The sharing policy named `spec`: a shipped one (`nl-2020`, `nl-dtc-oktt`) or a TOML file.
 pub fn load_policy(spec: &str) -> Result<baken_policy::Policy, PipelineError> {
     if baken_policy::Policy::builtin_text(spec).is_some() {
