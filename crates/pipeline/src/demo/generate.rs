@@ -158,9 +158,22 @@ pub fn generate(params: &Params, dir: &Path) -> Result<Generated, PipelineError>
     let (orgs, plans) = registry(params, &mut rng);
 
     let registry = dir.join("registry.json");
-    let body = serde_json::to_vec_pretty(&serde_json::json!({ "organisations": orgs }))
-        .expect("organisations serialise");
-    std::fs::write(&registry, body).map_err(io_error(&registry))?;
+    // written as it is serialised: a national registry as one JSON value or text first
+    // would take gigabytes
+    #[derive(serde::Serialize)]
+    struct File<'a> {
+        organisations: &'a [Organisation],
+    }
+    let out = std::fs::File::create(&registry).map_err(io_error(&registry))?;
+    let mut out = std::io::BufWriter::new(out);
+    serde_json::to_writer_pretty(
+        &mut out,
+        &File {
+            organisations: &orgs,
+        },
+    )
+    .map_err(|e| io_error(&registry)(e.into()))?;
+    std::io::Write::flush(&mut out).map_err(io_error(&registry))?;
 
     let pfx2as = dir.join("routeviews-pfx2as.txt");
     write_pfx2as(&pfx2as, &plans)?;
