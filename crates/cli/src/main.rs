@@ -230,7 +230,7 @@ enum Command {
         /// Only findings in this state (open).
         #[arg(long, value_parser = parse_state)]
         state: Option<baken_store::FindingState>,
-        /// Only findings seen at or after this time (RFC 3339, or a date such as 2026-03-24).
+        /// Only findings last seen at or after this time (RFC 3339, or a date such as 2026-03-24).
         #[arg(long)]
         since: Option<String>,
         /// One JSON object per line.
@@ -242,7 +242,8 @@ enum Command {
         #[command(subcommand)]
         command: FindingCommand,
     },
-    /// Delete raw findings older than the policy's retention period.
+    /// Delete the raw data of ingest runs older than the policy's retention period: kept rows,
+    /// observations, quarantined rows, and the findings left without an observation.
     Prune {
         /// Sharing policy whose retention_days applies.
         #[arg(long, env = "BAKEN_POLICY", default_value = "nl-2020")]

@@ -279,9 +279,19 @@ pub fn with_events(
         reader.rows(chunk, &wanted, |row, kept| {
             events.insert(row, kept.event);
         })?;
-        for &i in group {
+        for (k, &i) in group.iter().enumerate() {
             let r = &records[i];
-            let event = events[&r.last_row.row].clone();
+            // the group is in row order: the last finding of a row takes its event
+            let shared = group
+                .get(k + 1)
+                .is_some_and(|&j| records[j].last_row == r.last_row);
+            let event = if shared {
+                events[&r.last_row.row].clone()
+            } else {
+                events
+                    .remove(&r.last_row.row)
+                    .expect("every wanted row was read")
+            };
             let run = reader.run(r.run)?;
             let attribution = Attribution {
                 reason: reason(attributor, &r.attribution, &event),

@@ -167,7 +167,8 @@ pub fn ingest_file(
         .map_err(crate::io_error(&input.path))?;
     // The text is kept only where its lines are the parser's lines (line breaks of `\n`, a
     // header that reads as text); otherwise each row is kept as the event it gave.
-    let keep_text = header.len() <= MAX_HEADER && text.next == first_line;
+    let lone_cr = header.windows(2).any(|w| w[0] == b'\r' && w[1] != b'\n');
+    let keep_text = header.len() <= MAX_HEADER && !lone_cr && text.next == first_line;
     if !keep_text {
         header.clear();
     }
