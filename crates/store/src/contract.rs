@@ -19,8 +19,9 @@ use std::sync::Arc;
 use baken_model::{AbuseContact, Event, OrgId, Organisation, Owner, Rule, Tlp};
 
 use crate::{
-    AdvisoryPut, AdvisoryRecord, Batch, ChunkKind, FindingQuery, FindingState, KeptChunk, Label,
-    MessageRecord, MessageState, Observed, QuarantinedRow, RowRef, RunSource, Store, now,
+    AdvisoryPut, AdvisoryRecord, Batch, Cause, ChunkKind, FindingQuery, FindingState, KeptChunk,
+    Label, MessageFinding, MessageKind, MessageRecord, MessageState, Observed, QuarantinedRow,
+    RowRef, RunSource, Store, Transition, TransitionOutcome, now,
 };
 
 /// One check of the contract.
@@ -73,6 +74,22 @@ pub const CHECKS: &[(&str, Check)] = &[
     (
         "the_attribution_index_goes_with_the_registry",
         the_attribution_index_goes_with_the_registry,
+    ),
+    (
+        "transitions_follow_the_lifecycle_and_are_audited",
+        transitions_follow_the_lifecycle_and_are_audited,
+    ),
+    (
+        "a_later_report_without_a_finding_verifies_it_fixed",
+        a_later_report_without_a_finding_verifies_it_fixed,
+    ),
+    (
+        "fixes_need_as_many_reports_in_a_row_as_asked",
+        fixes_need_as_many_reports_in_a_row_as_asked,
+    ),
+    (
+        "messages_name_their_findings_and_tickets_stay",
+        messages_name_their_findings_and_tickets_stay,
     ),
 ];
 
@@ -458,6 +475,9 @@ fn runs_keep_their_source_and_label(store: &mut dyn Store) {
 fn a_recorded_message_is_not_replaced(store: &mut dyn Store) {
     let m = MessageRecord {
         key: "k1".into(),
+        ticket: None,
+        round: 1,
+        kind: MessageKind::First,
         incident: "i".into(),
         recipient: "soc@a.example".into(),
         party: "org-1".into(),
@@ -468,11 +488,11 @@ fn a_recorded_message_is_not_replaced(store: &mut dyn Store) {
         created_at: now(),
         sent_at: None,
     };
-    store.record_message(&m).unwrap();
+    store.record_message(&m, &[]).unwrap();
     store
         .set_message_state("k1", MessageState::Sent, "outbox/k1.eml")
         .unwrap();
-    let again = store.record_message(&m).unwrap();
+    let again = store.record_message(&m, &[]).unwrap();
     assert_eq!(again.state, MessageState::Sent);
     assert!(again.sent_at.is_some());
     assert_eq!(store.messages(Some("i")).unwrap().len(), 1);
@@ -529,4 +549,248 @@ fn the_attribution_index_goes_with_the_registry(store: &mut dyn Store) {
     store.replace_abuse("t", &[]).unwrap();
     assert_eq!(store.attribution_index().unwrap(), None);
     let _ = RowRef { chunk: 0, row: 0 };
+}
+
+fn shadowserver_run(store: &mut dyn Store, report: &str) -> i64 {
+    let source = RunSource {
+        feed: "shadowserver".into(),
+        report: Some(report.into()),
+        ..RunSource::default()
+    };
+    store
+        .begin_run("day.csv", &source, &Label::default())
+        .unwrap()
+}
+
+fn change(finding: i64, to: Option<FindingState>, cause: Cause) -> Transition {
+    Transition {
+        finding,
+        to,
+        cause,
+        reference: Some("ref".into()),
+        by: Some("analyst@ncsc.example".into()),
+        note: None,
+    }
+}
+
+fn transitions_follow_the_lifecycle_and_are_audited(store: &mut dyn Store) {
+    let r = run(store);
+    store
+        .store_batch(
+            r,
+            &batch(&[event("198.18.0.1", 443, T1)], &org("org-1"), &["i"]),
+        )
+        .unwrap();
+    let id = all(store)[0].id;
+    let audit_before = store.audit_log().unwrap().len();
+    use FindingState::*;
+    let outcomes = store
+        .transition(&[
+            change(id, Some(Acknowledged), Cause::Analyst),
+            change(id, Some(Notified), Cause::Message),
+            change(id, None, Cause::Analyst),
+            change(id, Some(MitigationClaimed), Cause::Reply),
+            change(id, Some(Acknowledged), Cause::Reply),
+            change(id + 100, Some(Acknowledged), Cause::Analyst),
+        ])
+        .unwrap();
+    assert_eq!(outcomes[0], TransitionOutcome::Applied { from: Open });
+    assert!(
+        matches!(&outcomes[1], TransitionOutcome::Refused { from: Acknowledged, why } if why.contains("does not become notified")),
+        "{:?}",
+        outcomes[1]
+    );
+    assert_eq!(
+        outcomes[2],
+        TransitionOutcome::Applied { from: Acknowledged }
+    );
+    assert_eq!(
+        outcomes[3],
+        TransitionOutcome::Applied { from: Acknowledged }
+    );
+    assert!(
+        matches!(outcomes[4], TransitionOutcome::Refused { .. }),
+        "a late acknowledgement does not undo a claim"
+    );
+    assert_eq!(outcomes[5], TransitionOutcome::NoSuchFinding);
+    assert_eq!(all(store)[0].state, MitigationClaimed);
+    let history = store.transitions(id).unwrap();
+    let steps: Vec<_> = history.iter().map(|t| (t.from, t.to, t.cause)).collect();
+    assert_eq!(
+        steps,
+        vec![
+            (Open, Acknowledged, Cause::Analyst),
+            (Acknowledged, Acknowledged, Cause::Analyst),
+            (Acknowledged, MitigationClaimed, Cause::Reply),
+        ]
+    );
+    assert_eq!(history[0].by.as_deref(), Some("analyst@ncsc.example"));
+    assert_eq!(store.incident_transitions("i").unwrap(), history);
+    assert!(store.incident_transitions("other").unwrap().is_empty());
+    let audit = store.audit_log().unwrap();
+    let kinds: Vec<&str> = audit[audit_before..]
+        .iter()
+        .map(|e| e.kind.as_str())
+        .collect();
+    assert_eq!(kinds, vec!["transition", "finding-note", "transition"]);
+    assert!(audit.last().unwrap().subject.ends_with(&format!("/{id}")));
+    // states filter findings
+    let q = |state| FindingQuery {
+        state: Some(state),
+        ..FindingQuery::default()
+    };
+    assert_eq!(
+        store.finding_records(&q(MitigationClaimed)).unwrap().len(),
+        1
+    );
+    assert!(store.finding_records(&q(Open)).unwrap().is_empty());
+}
+
+fn a_later_report_without_a_finding_verifies_it_fixed(store: &mut dyn Store) {
+    let rows = |time: &str, ips: &[&str]| -> Vec<Event> {
+        ips.iter().map(|ip| event(ip, 443, time)).collect()
+    };
+    let day = |store: &mut dyn Store, report: &str, time: &str, ips: &[&str]| {
+        let r = shadowserver_run(store, report);
+        let c = store
+            .store_batch(r, &batch(&rows(time, ips), &org("org-1"), &["i"]))
+            .unwrap();
+        (r, c)
+    };
+    let (_, _) = day(store, "scan_citrix", T0, &["198.18.0.1", "198.18.0.2"]);
+    // another report type says nothing about these
+    let (other, _) = day(store, "scan_http", T1, &["198.18.9.9"]);
+    assert_eq!(store.count_absences(other, 1).unwrap().missing, 0);
+    let (r1, _) = day(store, "scan_citrix", T1, &["198.18.0.1"]);
+    let gone = store.count_absences(r1, 1).unwrap();
+    let fixed_id = all(store)
+        .iter()
+        .find(|f| f.addr == "198.18.0.2")
+        .unwrap()
+        .id;
+    assert_eq!(gone.missing, 1);
+    assert_eq!(gone.verified_fixed, vec![fixed_id]);
+    let state = |store: &dyn Store, ip: &str| {
+        all(store)
+            .iter()
+            .find(|f| f.addr == ip)
+            .map(|f| f.state)
+            .unwrap()
+    };
+    assert_eq!(state(store, "198.18.0.2"), FindingState::VerifiedFixed);
+    assert_eq!(state(store, "198.18.0.1"), FindingState::Open);
+    // the same report counted again, or stored again, changes nothing
+    assert_eq!(store.count_absences(r1, 1).unwrap().missing, 0);
+    let (again, c) = day(store, "scan_citrix", T1, &["198.18.0.1"]);
+    assert_eq!(c.duplicate, 1);
+    assert_eq!(store.count_absences(again, 1).unwrap().missing, 0);
+    // an older report ingested late verifies nothing and reopens nothing
+    let (old, c) = day(store, "scan_citrix", T0, &["198.18.0.2"]);
+    assert_eq!((c.duplicate, c.reopened), (1, 0));
+    assert_eq!(store.count_absences(old, 1).unwrap().missing, 0);
+    // seen again later: reopened, with the report as its cause
+    let (_, c) = day(store, "scan_citrix", T2, &["198.18.0.1", "198.18.0.2"]);
+    assert_eq!(c.reopened, 1);
+    assert_eq!(state(store, "198.18.0.2"), FindingState::Reopened);
+    let history = store.transitions(fixed_id).unwrap();
+    let steps: Vec<_> = history.iter().map(|t| (t.to, t.cause)).collect();
+    assert_eq!(
+        steps,
+        vec![
+            (FindingState::VerifiedFixed, Cause::Report),
+            (FindingState::Reopened, Cause::Report)
+        ]
+    );
+    assert_eq!(history[0].reference.as_deref(), Some(&*format!("run {r1}")));
+}
+
+fn fixes_need_as_many_reports_in_a_row_as_asked(store: &mut dyn Store) {
+    let day = |store: &mut dyn Store, time: &str, ips: &[&str]| {
+        let r = shadowserver_run(store, "scan_citrix");
+        let events: Vec<Event> = ips.iter().map(|ip| event(ip, 443, time)).collect();
+        store
+            .store_batch(r, &batch(&events, &org("org-1"), &["i"]))
+            .unwrap();
+        store.count_absences(r, 2).unwrap()
+    };
+    day(store, T0, &["198.18.0.1", "198.18.0.2"]);
+    let a = day(store, T1, &["198.18.0.1"]);
+    assert_eq!((a.missing, a.verified_fixed.len()), (1, 0), "one of two");
+    // seen again: the count starts over
+    let b = day(store, T2, &["198.18.0.1", "198.18.0.2"]);
+    assert_eq!(b.missing, 0);
+    let c = day(store, "2026-03-26T06:00:00+00:00", &["198.18.0.1"]);
+    assert_eq!((c.missing, c.verified_fixed.len()), (1, 0));
+    let d = day(store, "2026-03-27T06:00:00+00:00", &["198.18.0.1"]);
+    assert_eq!((d.missing, d.verified_fixed.len()), (1, 1));
+}
+
+fn messages_name_their_findings_and_tickets_stay(store: &mut dyn Store) {
+    let t = store.ticket("open.port", "org-1").unwrap();
+    assert_eq!(store.ticket("open.port", "org-1").unwrap(), t);
+    let other = store.ticket("open-port", "org-1").unwrap();
+    assert_ne!(t, other, "incidents are told apart exactly");
+    let m = |key: &str, round: u32, incident: &str| MessageRecord {
+        key: key.into(),
+        ticket: Some(t),
+        round,
+        kind: if round == 1 {
+            MessageKind::First
+        } else {
+            MessageKind::FollowUp
+        },
+        incident: incident.into(),
+        recipient: "soc@a.example".into(),
+        party: "org-1".into(),
+        path: "direct".into(),
+        findings: 2,
+        state: MessageState::Pending,
+        detail: None,
+        created_at: now(),
+        sent_at: None,
+    };
+    let carried = |ids: &[i64]| -> Vec<MessageFinding> {
+        ids.iter()
+            .map(|&finding| MessageFinding {
+                finding,
+                form: "full".into(),
+            })
+            .collect()
+    };
+    store
+        .record_message(&m("a", 1, "open.port"), &carried(&[1, 2]))
+        .unwrap();
+    // recorded again (a rerun after a crash): the findings stay those of the first record
+    store
+        .record_message(&m("a", 1, "open.port"), &carried(&[3]))
+        .unwrap();
+    store
+        .record_message(&m("b", 2, "open.port"), &carried(&[3]))
+        .unwrap();
+    store
+        .set_message_state("a", MessageState::Sent, "outbox")
+        .unwrap();
+    assert_eq!(store.message_findings("a").unwrap(), carried(&[1, 2]));
+    let d = store.disclosures("open.port").unwrap();
+    let seen: Vec<_> = d
+        .iter()
+        .map(|d| (d.message.as_str(), d.finding, d.state))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            ("a", 1, MessageState::Sent),
+            ("a", 2, MessageState::Sent),
+            ("b", 3, MessageState::Pending)
+        ]
+    );
+    assert!(store.disclosures("open-port").unwrap().is_empty());
+    let of_ticket = store.ticket_messages(t).unwrap();
+    assert_eq!(
+        of_ticket
+            .iter()
+            .map(|m| (m.round, m.kind))
+            .collect::<Vec<_>>(),
+        vec![(1, MessageKind::First), (2, MessageKind::FollowUp)]
+    );
 }

@@ -235,6 +235,9 @@ pub struct BatchCounts {
     pub quarantined: u64,
     /// Findings seen for the first time.
     pub new_findings: u64,
+    /// Findings seen again after they were verified fixed (now `reopened`).
+    #[serde(default)]
+    pub reopened: u64,
 }
 
 impl std::ops::AddAssign for BatchCounts {
@@ -243,6 +246,7 @@ impl std::ops::AddAssign for BatchCounts {
         self.duplicate += other.duplicate;
         self.quarantined += other.quarantined;
         self.new_findings += other.new_findings;
+        self.reopened += other.reopened;
     }
 }
 
@@ -282,28 +286,225 @@ pub struct Totals {
 }
 
 /// The lifecycle state of a finding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+///
+/// `open` (seen, nobody told yet) → `notified` → `acknowledged` → `mitigation-claimed` →
+/// `verified-fixed`; `reopened` when seen again after being verified fixed, `overdue` when
+/// still seen after the policy's deadline, `escalated` when that was passed on.
+/// [`FindingState::may_become`] holds the rules; every change is a [`Transition`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FindingState {
-    /// Seen and not known to be fixed.
+    /// Seen; nobody has been told yet.
     Open,
+    /// A message naming it was delivered.
+    Notified,
+    /// The recipient said it received the message.
+    Acknowledged,
+    /// The recipient said it is fixed; no later scan has confirmed it yet.
+    MitigationClaimed,
+    /// Later reports of the same feed and report type no longer held it.
+    VerifiedFixed,
+    /// Seen again after it was verified fixed.
+    Reopened,
+    /// Still seen after the policy's deadline.
+    Overdue,
+    /// Overdue and passed on to whom the policy names.
+    Escalated,
 }
 
 impl FindingState {
+    /// Every state, in lifecycle order.
+    pub const ALL: [FindingState; 8] = [
+        FindingState::Open,
+        FindingState::Notified,
+        FindingState::Acknowledged,
+        FindingState::MitigationClaimed,
+        FindingState::VerifiedFixed,
+        FindingState::Reopened,
+        FindingState::Overdue,
+        FindingState::Escalated,
+    ];
+
     /// Stable name, as stored and shown.
     pub fn as_str(self) -> &'static str {
         match self {
             FindingState::Open => "open",
+            FindingState::Notified => "notified",
+            FindingState::Acknowledged => "acknowledged",
+            FindingState::MitigationClaimed => "mitigation-claimed",
+            FindingState::VerifiedFixed => "verified-fixed",
+            FindingState::Reopened => "reopened",
+            FindingState::Overdue => "overdue",
+            FindingState::Escalated => "escalated",
         }
     }
 
     /// The state named `s`.
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "open" => Some(FindingState::Open),
-            _ => None,
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// Whether the finding still needs fixing as far as anyone has said: not verified fixed
+    /// and not claimed fixed.
+    pub fn is_open(self) -> bool {
+        !matches!(
+            self,
+            FindingState::MitigationClaimed | FindingState::VerifiedFixed
+        )
+    }
+
+    /// How far the owner has come: nobody told (0), told (1), acknowledged (2), claimed
+    /// fixed (3), verified fixed (4).
+    fn progress(self) -> u8 {
+        match self {
+            FindingState::Open | FindingState::Reopened => 0,
+            FindingState::Notified | FindingState::Overdue | FindingState::Escalated => 1,
+            FindingState::Acknowledged => 2,
+            FindingState::MitigationClaimed => 3,
+            FindingState::VerifiedFixed => 4,
         }
     }
+
+    /// Whether a finding in this state may move to `to`, or why not:
+    ///
+    /// * `notified` only from `open` or `reopened` (nobody told yet);
+    /// * `acknowledged` and `mitigation-claimed` only forward (a claim is not undone by a
+    ///   late acknowledgement);
+    /// * `verified-fixed` from any other state (a rescan outranks what was said);
+    /// * `reopened` only from `verified-fixed`;
+    /// * `overdue` from any state that is not fixed, claimed fixed or already overdue or
+    ///   escalated; `escalated` only from `overdue`.
+    pub fn may_become(self, to: FindingState) -> std::result::Result<(), String> {
+        use FindingState::*;
+        let ok = match to {
+            Open => false,
+            Notified => matches!(self, Open | Reopened),
+            Acknowledged | MitigationClaimed => to.progress() > self.progress(),
+            VerifiedFixed => self != VerifiedFixed,
+            Reopened => self == VerifiedFixed,
+            Overdue => matches!(self, Open | Notified | Acknowledged | Reopened),
+            Escalated => self == Overdue,
+        };
+        if ok {
+            Ok(())
+        } else if self == to {
+            Err(format!("it is already {}", self.as_str()))
+        } else {
+            Err(format!(
+                "a finding that is {} does not become {}",
+                self.as_str(),
+                to.as_str()
+            ))
+        }
+    }
+}
+
+/// What caused a change of a finding's state (or a note on it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Cause {
+    /// A message was delivered (reference: its key).
+    Message,
+    /// An ingested report held it, or no longer did (reference: the run).
+    Report,
+    /// A reply from the recipient (reference: its Message-ID).
+    Reply,
+    /// A person said so (`baken finding ack|fixed|note --by`).
+    Analyst,
+    /// The policy's deadline passed (reference: the deadline).
+    Deadline,
+}
+
+impl Cause {
+    /// Stable name, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cause::Message => "message",
+            Cause::Report => "report",
+            Cause::Reply => "reply",
+            Cause::Analyst => "analyst",
+            Cause::Deadline => "deadline",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        [
+            Cause::Message,
+            Cause::Report,
+            Cause::Reply,
+            Cause::Analyst,
+            Cause::Deadline,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
+    }
+}
+
+/// A change of a finding's state to ask for, or a note (`to` is `None`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    /// The finding.
+    pub finding: i64,
+    /// The new state; `None` for a note that changes nothing.
+    pub to: Option<FindingState>,
+    /// What caused it.
+    pub cause: Cause,
+    /// What exactly: a message key, a run id, a Message-ID.
+    pub reference: Option<String>,
+    /// Who (a person, a party).
+    pub by: Option<String>,
+    /// Free text.
+    pub note: Option<String>,
+}
+
+/// What became of an asked-for [`Transition`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+pub enum TransitionOutcome {
+    /// Recorded (a note, or a state change from `from`).
+    Applied {
+        /// The state before.
+        from: FindingState,
+    },
+    /// Not allowed from the finding's state; nothing was recorded.
+    Refused {
+        /// The finding's state.
+        from: FindingState,
+        /// Why.
+        why: String,
+    },
+    /// No finding has that id.
+    NoSuchFinding,
+}
+
+/// A recorded change of a finding's state, or a note.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TransitionRecord {
+    /// The finding.
+    pub finding: i64,
+    /// When (RFC 3339).
+    pub at: String,
+    /// The state before.
+    pub from: FindingState,
+    /// The state after (the same for a note).
+    pub to: FindingState,
+    /// What caused it.
+    pub cause: Cause,
+    /// What exactly (a message key, a run id, a Message-ID).
+    pub reference: Option<String>,
+    /// Who.
+    pub by: Option<String>,
+    /// Free text.
+    pub note: Option<String>,
+}
+
+/// What counting a report's absences did ([`Store::count_absences`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Absences {
+    /// Findings of the report's feed and type, last seen before it, that it did not hold.
+    pub missing: u64,
+    /// Those that became `verified-fixed` with it.
+    pub verified_fixed: Vec<i64>,
 }
 
 /// Which findings to list. Every condition given must hold.
@@ -457,6 +658,12 @@ pub struct Finding {
     pub tlp: Option<Tlp>,
     /// Where it came from: feed, file and who supplied it.
     pub provenance: String,
+    /// Its lifecycle state.
+    pub state: FindingState,
+    /// First `time.source` seen (Unix seconds).
+    pub first_seen: i64,
+    /// Last `time.source` seen (Unix seconds).
+    pub last_seen: i64,
 }
 
 /// Delivery state of one message.
@@ -495,11 +702,87 @@ impl MessageState {
     }
 }
 
+/// What a message is in the exchange with its recipient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MessageKind {
+    /// The first message to a recipient about an incident.
+    First,
+    /// Findings the recipient has not been told about yet.
+    FollowUp,
+    /// Findings still seen after the policy's deadline.
+    Reminder,
+    /// Overdue findings passed on to whom the policy names.
+    Escalation,
+    /// Fixed after exploitation began: please check for compromise.
+    Compromise,
+}
+
+impl MessageKind {
+    /// Stable name, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::First => "first",
+            MessageKind::FollowUp => "follow-up",
+            MessageKind::Reminder => "reminder",
+            MessageKind::Escalation => "escalation",
+            MessageKind::Compromise => "compromise",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        [
+            MessageKind::First,
+            MessageKind::FollowUp,
+            MessageKind::Reminder,
+            MessageKind::Escalation,
+            MessageKind::Compromise,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+/// One finding a message carries, and in which form (`full`, `own-assets`, `aggregate`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MessageFinding {
+    /// The finding.
+    pub finding: i64,
+    /// The form it was disclosed in.
+    pub form: String,
+}
+
+/// A finding disclosed (or being disclosed) to a party by a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Disclosure {
+    /// The message's key.
+    pub message: String,
+    /// The recipient party.
+    pub party: String,
+    /// The finding.
+    pub finding: i64,
+    /// The form.
+    pub form: String,
+    /// The message's state.
+    pub state: MessageState,
+}
+
 /// One outgoing message and its state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageRecord {
-    /// Idempotency key: one per recipient per incident.
+    /// Idempotency key: one per recipient, incident and round.
     pub key: String,
+    /// The ticket of the exchange with this recipient about this incident (see
+    /// [`Store::ticket`]); `None` for messages recorded before tickets existed.
+    #[serde(default)]
+    pub ticket: Option<i64>,
+    /// Which message of the exchange it is: 1 for the first; 0 for messages recorded before
+    /// rounds existed.
+    #[serde(default)]
+    pub round: u32,
+    /// What it is.
+    #[serde(default = "first_kind")]
+    pub kind: MessageKind,
     /// The incident.
     pub incident: String,
     /// Recipient address.
@@ -518,6 +801,10 @@ pub struct MessageRecord {
     pub created_at: String,
     /// When it was delivered (RFC 3339).
     pub sent_at: Option<String>,
+}
+
+fn first_kind() -> MessageKind {
+    MessageKind::First
 }
 
 /// One step of an incident's timeline.
@@ -666,14 +953,42 @@ pub trait Store {
     fn observations(&self, finding: i64) -> Result<Vec<ObservationRecord>>;
     /// A chunk of kept rows, decompressed.
     fn chunk(&self, id: i64) -> Result<Chunk>;
+    /// Applies state changes and notes in order, each checked with
+    /// [`FindingState::may_become`]; every applied one is recorded with its time and cause
+    /// and written to the audit log, in one transaction.
+    fn transition(&mut self, changes: &[Transition]) -> Result<Vec<TransitionOutcome>>;
+    /// The recorded changes and notes of a finding, oldest first.
+    fn transitions(&self, finding: i64) -> Result<Vec<TransitionRecord>>;
+    /// The recorded changes and notes of every finding of an incident, oldest first.
+    fn incident_transitions(&self, incident: &str) -> Result<Vec<TransitionRecord>>;
+    /// Counts run `run` as a later report, of its feed and report type, for the findings of
+    /// that type it did not hold (last seen before its earliest row); a finding missing from
+    /// `needed` such reports in a row becomes `verified-fixed`. Counting the same report, or
+    /// an older one, twice changes nothing.
+    fn count_absences(&mut self, run: i64, needed: u32) -> Result<Absences>;
     /// Adds findings to an incident (e.g. the scan findings an advisory covers): each gets a
     /// finding of `incident` with the same address, port, transport, owner and observations.
     fn link_incident(&mut self, incident: &str, finding_ids: &[i64]) -> Result<()>;
 
     /// The message with this key, if recorded.
     fn message(&self, key: &str) -> Result<Option<MessageRecord>>;
-    /// Records a message (state pending) unless one with its key exists; returns the stored one.
-    fn record_message(&mut self, message: &MessageRecord) -> Result<MessageRecord>;
+    /// Records a message (state pending) with the findings it carries, unless one with its
+    /// key exists; returns the stored one.
+    fn record_message(
+        &mut self,
+        message: &MessageRecord,
+        findings: &[MessageFinding],
+    ) -> Result<MessageRecord>;
+    /// The findings a message carries.
+    fn message_findings(&self, key: &str) -> Result<Vec<MessageFinding>>;
+    /// Every finding of `incident` that a message disclosed or is about to disclose, with
+    /// the party, form and message state.
+    fn disclosures(&self, incident: &str) -> Result<Vec<Disclosure>>;
+    /// The ticket number of the exchange with `party` about `incident`, given when first
+    /// asked for and the same ever after.
+    fn ticket(&mut self, incident: &str, party: &str) -> Result<i64>;
+    /// The messages of a ticket, oldest first.
+    fn ticket_messages(&self, ticket: i64) -> Result<Vec<MessageRecord>>;
     /// Moves a message to a new state with a detail.
     fn set_message_state(&mut self, key: &str, state: MessageState, detail: &str) -> Result<()>;
     /// The messages of an incident (all incidents when `None`).

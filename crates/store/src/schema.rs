@@ -192,13 +192,57 @@ CREATE TABLE attribution_index (
 );
 ALTER TABLE ingest_run ADD COLUMN source TEXT;   -- RunSource as JSON
 "#,
-    // 8: the events of a store written before 7 are findings now (moved by code between 7
-    // and 8); the old tables go.
+    // 8: the events of a store written before 7 become findings. They are moved by code
+    // (`move_events`) after the last migration, which also drops the old tables, so that
+    // they are stored as the current schema stores findings.
     r#"
-DROP TABLE event_incident;
-DROP TABLE event;
+SELECT 1;
+"#,
+    // 9: the lifecycle. Every change of a finding's state is recorded with its cause; a
+    // report of a feed and type that no longer holds a finding counts towards its
+    // verification; each message names the findings it carries, so that a recipient is
+    // never told the same finding twice; an exchange with a recipient has a ticket.
+    r#"
+ALTER TABLE finding ADD COLUMN misses INTEGER NOT NULL DEFAULT 0;  -- later reports in a row without it
+ALTER TABLE finding ADD COLUMN checked_until INTEGER;             -- the latest such report's last time.source
+ALTER TABLE ingest_run ADD COLUMN kind TEXT;         -- feed and report type: what a later run must match
+ALTER TABLE ingest_run ADD COLUMN seen_from INTEGER; -- earliest and latest time.source of its rows
+ALTER TABLE ingest_run ADD COLUMN seen_until INTEGER;
+UPDATE ingest_run SET kind = json_extract(source, '$.feed') || ':' ||
+    COALESCE(json_extract(source, '$.report'), '') WHERE source IS NOT NULL;
+UPDATE ingest_run SET
+    seen_from = (SELECT MIN(o.seen_at) FROM chunk c JOIN observation o ON o.chunk_id = c.id
+                 WHERE c.run_id = ingest_run.id AND o.seen_at > 0),
+    seen_until = (SELECT MAX(o.seen_at) FROM chunk c JOIN observation o ON o.chunk_id = c.id
+                  WHERE c.run_id = ingest_run.id);
+CREATE TABLE transition (
+    id         INTEGER PRIMARY KEY,
+    finding_id INTEGER NOT NULL,
+    at         TEXT NOT NULL,
+    from_state TEXT NOT NULL,
+    to_state   TEXT NOT NULL,     -- the same as from_state for a note
+    cause      TEXT NOT NULL,     -- message | report | reply | analyst | deadline
+    reference  TEXT,
+    by         TEXT,
+    note       TEXT
+);
+CREATE INDEX transition_finding ON transition(finding_id);
+CREATE TABLE ticket (
+    id       INTEGER PRIMARY KEY,
+    incident TEXT NOT NULL,
+    party    TEXT NOT NULL,
+    UNIQUE (incident, party)
+);
+ALTER TABLE message ADD COLUMN ticket INTEGER;
+ALTER TABLE message ADD COLUMN round INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE message ADD COLUMN kind TEXT NOT NULL DEFAULT 'first';
+CREATE INDEX message_ticket ON message(ticket);
+CREATE TABLE message_finding (
+    message_key TEXT NOT NULL,
+    finding_id  INTEGER NOT NULL,
+    form        TEXT NOT NULL,
+    PRIMARY KEY (message_key, finding_id)
+) WITHOUT ROWID;
 "#,
 ];
 
-/// The migration after which [`crate::sqlite`] moves old events into findings.
-pub(crate) const EVENTS_MOVED_AFTER: usize = 7;

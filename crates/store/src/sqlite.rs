@@ -10,12 +10,13 @@ use sha2::{Digest, Sha256};
 
 use crate::audit::{self, AuditEntry, NewAuditEntry};
 use crate::keys::{self, attribution_from_columns, owner_columns};
-use crate::schema::{EVENTS_MOVED_AFTER, MIGRATIONS};
+use crate::schema::MIGRATIONS;
 use crate::{
-    AdvisoryPut, AdvisoryRecord, Batch, BatchCounts, Chunk, ChunkKind, FindingQuery, FindingRecord,
-    FindingState, InventoryRecord, KeptChunk, Label, MessageRecord, MessageState,
-    ObservationRecord, Observed, Pruned, QuarantinedRow, Result, RowRef, RunRecord, RunSource,
-    Store, StoreError, TimelineStep, Totals, now,
+    Absences, AdvisoryPut, AdvisoryRecord, Batch, BatchCounts, Cause, Chunk, ChunkKind, Disclosure,
+    FindingQuery, FindingRecord, FindingState, InventoryRecord, KeptChunk, Label, MessageFinding,
+    MessageKind, MessageRecord, MessageState, ObservationRecord, Observed, Pruned, QuarantinedRow,
+    Result, RowRef, RunRecord, RunSource, Store, StoreError, TimelineStep, Totals, Transition,
+    TransitionOutcome, TransitionRecord, now,
 };
 
 /// Page cache per connection (KiB, as SQLite's negative `cache_size`). Ingest of 1 M rows
@@ -124,11 +125,30 @@ impl SqliteStore {
                 source,
             };
             let tx = self.conn.transaction().map_err(wrap)?;
-            if i == EVENTS_MOVED_AFTER {
-                move_events(&tx, &path)?;
-            }
             tx.execute_batch(sql).map_err(wrap)?;
             tx.execute_batch(&format!("PRAGMA user_version = {};", i + 1))
+                .map_err(wrap)?;
+            tx.commit().map_err(wrap)?;
+        }
+        // A store written before findings existed keeps one JSON event per row: they move
+        // into findings under the current schema, and the old tables go with them (one
+        // transaction: a store left with the tables moves them on its next opening).
+        let wrap = |source| StoreError::Database {
+            path: path.clone(),
+            source,
+        };
+        let old_events: bool = self
+            .conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'event')",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(wrap)?;
+        if old_events {
+            let tx = self.conn.transaction().map_err(wrap)?;
+            move_events(&tx, &path)?;
+            tx.execute_batch("DROP TABLE event_incident; DROP TABLE event;")
                 .map_err(wrap)?;
             tx.commit().map_err(wrap)?;
         }
@@ -152,6 +172,13 @@ impl SqliteStore {
         ))?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)));
         let rows = self.db(rows)?;
+        let collected: rusqlite::Result<Vec<_>> = rows.collect();
+        self.db(collected)
+    }
+
+    fn query_transitions(&self, sql: &str, args: [String; 1]) -> Result<Vec<TransitionRecord>> {
+        let mut stmt = self.db(self.conn.prepare(sql))?;
+        let rows = self.db(stmt.query_map(args, transition_from_row))?;
         let collected: rusqlite::Result<Vec<_>> = rows.collect();
         self.db(collected)
     }
@@ -210,6 +237,18 @@ fn message_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRecord> {
         detail: r.get(7)?,
         created_at: r.get(8)?,
         sent_at: r.get(9)?,
+        ticket: r.get(10)?,
+        round: r.get(11)?,
+        kind: {
+            let kind: String = r.get(12)?;
+            MessageKind::parse(&kind).ok_or_else(|| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    12,
+                    rusqlite::types::Type::Text,
+                    format!("message kind {kind:?} is not one baken writes").into(),
+                )
+            })?
+        },
     })
 }
 
@@ -227,7 +266,7 @@ fn insert_batch(
     let mut counts = BatchCounts::default();
     let mut find = tx
         .prepare_cached(
-            "SELECT id, last_seen FROM finding
+            "SELECT id, last_seen, state = 'verified-fixed' FROM finding
              WHERE incident_id = ?1 AND addr = ?2 AND port = ?3 AND transport = ?4",
         )
         .map_err(wrap)?;
@@ -248,7 +287,8 @@ fn insert_batch(
     let mut seen_later = tx
         .prepare_cached(
             "UPDATE finding SET times_seen = times_seen + 1, last_seen = ?2, owner_kind = ?3,
-                 owner = ?4, rule = ?5, last_chunk = ?6, last_row = ?7
+                 owner = ?4, rule = ?5, last_chunk = ?6, last_row = ?7, misses = 0,
+                 checked_until = NULL
              WHERE id = ?1",
         )
         .map_err(wrap)?;
@@ -324,6 +364,10 @@ fn insert_batch(
             ]
         })
         .collect();
+    // the earliest and latest time.source of the batch's rows, and findings seen again
+    // after they were verified fixed
+    let mut window: Option<(i64, i64)> = None;
+    let mut reopened: Vec<Transition> = Vec::new();
     for (incident_id, o, c) in work {
         let chunk = chunk_ids[c];
         let seen_time = o.seen_at.unwrap_or(run_time);
@@ -343,12 +387,12 @@ fn insert_batch(
         ];
         // Where most findings are new (a first day), trying the insert first saves a
         // search; where most are known (the days after), the search comes first.
-        let mut known: Option<(i64, i64)> = None;
+        let mut known: Option<(i64, i64, bool)> = None;
         let mut created = *new_share >= 0.5 && create.execute(values).map_err(wrap)? == 1;
         if !created {
             known = find
                 .query_row(params![incident_id, o.addr, o.port, o.transport], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
                 })
                 .optional()
                 .map_err(wrap)?;
@@ -359,7 +403,13 @@ fn insert_batch(
         }
         *new_share = *new_share * 0.99 + if created { 0.01 } else { 0.0 };
         let seen_key = o.seen_at.unwrap_or(0);
-        let Some((finding, last_seen)) = known else {
+        if let Some(t) = o.seen_at {
+            window = Some(match window {
+                Some((from, until)) => (from.min(t), until.max(t)),
+                None => (t, t),
+            });
+        }
+        let Some((finding, last_seen, fixed)) = known else {
             let finding = tx.last_insert_rowid();
             observe
                 .execute(params![finding, seen_key, chunk, o.row])
@@ -382,12 +432,34 @@ fn insert_batch(
                     finding, seen_time, owner_kind, owner, rule, chunk, o.row
                 ])
                 .map_err(wrap)?;
+            if fixed && !reopened.iter().any(|t: &Transition| t.finding == finding) {
+                reopened.push(Transition {
+                    finding,
+                    to: Some(FindingState::Reopened),
+                    cause: Cause::Report,
+                    reference: Some(format!("run {run}")),
+                    by: None,
+                    note: Some(format!("seen again at {}", keys::format_time(seen_time))),
+                });
+            }
         } else {
             seen_earlier
                 .execute(params![finding, seen_time])
                 .map_err(wrap)?;
         }
     }
+    if let Some((from, until)) = window {
+        tx.prepare_cached(
+            "UPDATE ingest_run SET seen_from = min(COALESCE(seen_from, ?2), ?2),
+                 seen_until = max(COALESCE(seen_until, ?3), ?3) WHERE id = ?1",
+        )
+        .and_then(|mut st| st.execute(params![run, from, until]))
+        .map_err(wrap)?;
+    }
+    counts.reopened += transition_in(tx, &reopened, wrap)?
+        .iter()
+        .filter(|o| matches!(o, TransitionOutcome::Applied { .. }))
+        .count() as u64;
     for (kept, fresh) in batch.chunks.iter().zip(&fresh) {
         for o in &kept.observed {
             if fresh[o.row as usize] {
@@ -574,8 +646,160 @@ fn advisory_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AdvisoryRecord> 
     })
 }
 
-const MESSAGE_COLUMNS: &str =
-    "key, incident, recipient, party, path, findings, state, detail, created_at, sent_at";
+/// Appends audit entries inside `tx`, chained to the last one.
+fn append_audit_in(
+    tx: &Transaction<'_>,
+    entries: &[NewAuditEntry],
+    wrap: &dyn Fn(rusqlite::Error) -> StoreError,
+) -> Result<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let (mut seq, mut prev): (i64, String) = tx
+        .query_row(
+            "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(wrap)?
+        .unwrap_or((0, audit::GENESIS.to_string()));
+    let mut insert = tx
+        .prepare_cached(
+            "INSERT INTO audit (seq, at, kind, subject, body, prev_hash, hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .map_err(wrap)?;
+    for e in entries {
+        seq += 1;
+        let at = now();
+        let body = e.body.to_string();
+        let hash = audit::entry_hash(&prev, seq, &at, &e.kind, &e.subject, &body);
+        insert
+            .execute(params![seq, at, e.kind, e.subject, body, prev, hash])
+            .map_err(wrap)?;
+        prev = hash;
+    }
+    Ok(())
+}
+
+/// Applies `changes` inside `tx`: each checked against the finding's state as it is by
+/// then, recorded in `transition` and in the audit log.
+fn transition_in(
+    tx: &Transaction<'_>,
+    changes: &[Transition],
+    wrap: &dyn Fn(rusqlite::Error) -> StoreError,
+) -> Result<Vec<TransitionOutcome>> {
+    let mut outcomes = Vec::with_capacity(changes.len());
+    let mut audit_entries = Vec::new();
+    {
+        let mut state_of = tx
+            .prepare_cached(
+                "SELECT f.state, i.name FROM finding f JOIN incident i ON i.id = f.incident_id
+                 WHERE f.id = ?1",
+            )
+            .map_err(wrap)?;
+        let mut set_state = tx
+            .prepare_cached("UPDATE finding SET state = ?2 WHERE id = ?1")
+            .map_err(wrap)?;
+        let mut record = tx
+            .prepare_cached(
+                "INSERT INTO transition (finding_id, at, from_state, to_state, cause, reference,
+                     by, note)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )
+            .map_err(wrap)?;
+        for c in changes {
+            let Some((state, incident)) = state_of
+                .query_row([c.finding], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })
+                .optional()
+                .map_err(wrap)?
+            else {
+                outcomes.push(TransitionOutcome::NoSuchFinding);
+                continue;
+            };
+            let from = FindingState::parse(&state).ok_or_else(|| StoreError::Corrupt {
+                what: "finding state",
+                detail: format!("finding {}: {state:?}", c.finding),
+            })?;
+            let to = c.to.unwrap_or(from);
+            if let Some(to) = c.to {
+                if let Err(why) = from.may_become(to) {
+                    outcomes.push(TransitionOutcome::Refused { from, why });
+                    continue;
+                }
+                set_state
+                    .execute(params![c.finding, to.as_str()])
+                    .map_err(wrap)?;
+            }
+            let at = now();
+            record
+                .execute(params![
+                    c.finding,
+                    at,
+                    from.as_str(),
+                    to.as_str(),
+                    c.cause.as_str(),
+                    c.reference,
+                    c.by,
+                    c.note
+                ])
+                .map_err(wrap)?;
+            audit_entries.push(NewAuditEntry {
+                kind: if c.to.is_some() {
+                    "transition"
+                } else {
+                    "finding-note"
+                }
+                .into(),
+                subject: format!("finding/{}", c.finding),
+                body: serde_json::json!({
+                    "finding": c.finding,
+                    "incident": incident,
+                    "from": from.as_str(),
+                    "to": to.as_str(),
+                    "cause": c.cause.as_str(),
+                    "reference": c.reference,
+                    "by": c.by,
+                    "note": c.note,
+                }),
+            });
+            outcomes.push(TransitionOutcome::Applied { from });
+        }
+    }
+    append_audit_in(tx, &audit_entries, wrap)?;
+    Ok(outcomes)
+}
+
+const TRANSITION_COLUMNS: &str = "finding_id, at, from_state, to_state, cause, reference, by, note";
+
+fn transition_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TransitionRecord> {
+    let bad = |i: usize, what: &str, v: &str| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Text,
+            format!("{what} {v:?} is not one baken writes").into(),
+        )
+    };
+    let from: String = r.get(2)?;
+    let to: String = r.get(3)?;
+    let cause: String = r.get(4)?;
+    Ok(TransitionRecord {
+        finding: r.get(0)?,
+        at: r.get(1)?,
+        from: FindingState::parse(&from).ok_or_else(|| bad(2, "finding state", &from))?,
+        to: FindingState::parse(&to).ok_or_else(|| bad(3, "finding state", &to))?,
+        cause: Cause::parse(&cause).ok_or_else(|| bad(4, "cause", &cause))?,
+        reference: r.get(5)?,
+        by: r.get(6)?,
+        note: r.get(7)?,
+    })
+}
+
+const MESSAGE_COLUMNS: &str = "key, incident, recipient, party, path, findings, state, detail,
+     created_at, sent_at, ticket, round, kind";
 
 impl Store for SqliteStore {
     fn replace_organisations(&mut self, orgs: &[Organisation]) -> Result<()> {
@@ -689,8 +913,8 @@ impl Store for SqliteStore {
 
     fn begin_run(&mut self, file: &str, source: &RunSource, label: &Label) -> Result<i64> {
         let r = self.conn.execute(
-            "INSERT INTO ingest_run (file, feed, started_at, tlp, supplied_by, source)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO ingest_run (file, feed, started_at, tlp, supplied_by, source, kind)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
                 file,
                 source.feed,
@@ -698,6 +922,7 @@ impl Store for SqliteStore {
                 label.tlp.label().trim_start_matches("TLP:"),
                 label.supplied_by,
                 serde_json::to_string(source).expect("a run source always serialises"),
+                format!("{}:{}", source.feed, source.report.as_deref().unwrap_or("")),
             ],
         );
         self.db(r)?;
@@ -986,29 +1211,127 @@ impl Store for SqliteStore {
         self.db(r)
     }
 
-    fn record_message(&mut self, m: &MessageRecord) -> Result<MessageRecord> {
+    fn record_message(
+        &mut self,
+        m: &MessageRecord,
+        findings: &[MessageFinding],
+    ) -> Result<MessageRecord> {
+        let path = self.path.display().to_string();
+        let wrap = |source| StoreError::Database {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(wrap)?;
+        let added = tx
+            .execute(
+                "INSERT OR IGNORE INTO message (key, incident, recipient, party, path, findings,
+                     state, detail, created_at, sent_at, ticket, round, kind)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                params![
+                    m.key,
+                    m.incident,
+                    m.recipient,
+                    m.party,
+                    m.path,
+                    m.findings as i64,
+                    m.state.as_str(),
+                    m.detail,
+                    m.created_at,
+                    m.sent_at,
+                    m.ticket,
+                    m.round,
+                    m.kind.as_str(),
+                ],
+            )
+            .map_err(wrap)?;
+        if added == 1 {
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO message_finding (message_key, finding_id, form)
+                     VALUES (?1, ?2, ?3)",
+                )
+                .map_err(wrap)?;
+            for f in findings {
+                insert
+                    .execute(params![m.key, f.finding, f.form])
+                    .map_err(wrap)?;
+            }
+        }
+        let stored = tx
+            .query_row(
+                &format!("SELECT {MESSAGE_COLUMNS} FROM message WHERE key = ?1"),
+                [&m.key],
+                message_from_row,
+            )
+            .map_err(wrap)?;
+        tx.commit().map_err(wrap)?;
+        Ok(stored)
+    }
+
+    fn message_findings(&self, key: &str) -> Result<Vec<MessageFinding>> {
+        let mut stmt = self.db(self.conn.prepare(
+            "SELECT finding_id, form FROM message_finding WHERE message_key = ?1
+             ORDER BY finding_id",
+        ))?;
+        let rows = self.db(stmt.query_map([key], |r| {
+            Ok(MessageFinding {
+                finding: r.get(0)?,
+                form: r.get(1)?,
+            })
+        }))?;
+        let collected: rusqlite::Result<Vec<_>> = rows.collect();
+        self.db(collected)
+    }
+
+    fn disclosures(&self, incident: &str) -> Result<Vec<Disclosure>> {
+        let mut stmt = self.db(self.conn.prepare(
+            "SELECT m.key, m.party, mf.finding_id, mf.form, m.state
+             FROM message m JOIN message_finding mf ON mf.message_key = m.key
+             WHERE m.incident = ?1 ORDER BY m.party, mf.finding_id",
+        ))?;
+        let rows = self.db(stmt.query_map([incident], |r| {
+            let state: String = r.get(4)?;
+            Ok(Disclosure {
+                message: r.get(0)?,
+                party: r.get(1)?,
+                finding: r.get(2)?,
+                form: r.get(3)?,
+                state: MessageState::parse(&state).ok_or_else(|| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        4,
+                        rusqlite::types::Type::Text,
+                        format!("message state {state:?} is not one baken writes").into(),
+                    )
+                })?,
+            })
+        }))?;
+        let collected: rusqlite::Result<Vec<_>> = rows.collect();
+        self.db(collected)
+    }
+
+    fn ticket(&mut self, incident: &str, party: &str) -> Result<i64> {
         let r = self.conn.execute(
-            "INSERT OR IGNORE INTO message (key, incident, recipient, party, path, findings, state,
-                 detail, created_at, sent_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![
-                m.key,
-                m.incident,
-                m.recipient,
-                m.party,
-                m.path,
-                m.findings as i64,
-                m.state.as_str(),
-                m.detail,
-                m.created_at,
-                m.sent_at
-            ],
+            "INSERT INTO ticket (incident, party) VALUES (?1, ?2)
+             ON CONFLICT (incident, party) DO NOTHING",
+            params![incident, party],
         );
         self.db(r)?;
-        self.message(&m.key)?.ok_or(StoreError::Corrupt {
-            what: "message",
-            detail: format!("{} vanished after insert", m.key),
-        })
+        let r = self.conn.query_row(
+            "SELECT id FROM ticket WHERE incident = ?1 AND party = ?2",
+            params![incident, party],
+            |r| r.get(0),
+        );
+        self.db(r)
+    }
+
+    fn ticket_messages(&self, ticket: i64) -> Result<Vec<MessageRecord>> {
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM message WHERE ticket = ?1 ORDER BY round, created_at"
+        );
+        let mut stmt = self.db(self.conn.prepare(&sql))?;
+        let rows = self.db(stmt.query_map([ticket], message_from_row))?;
+        let collected: rusqlite::Result<Vec<_>> = rows.collect();
+        self.db(collected)
     }
 
     fn set_message_state(&mut self, key: &str, state: MessageState, detail: &str) -> Result<()> {
@@ -1247,34 +1570,107 @@ impl Store for SqliteStore {
             source,
         };
         let tx = self.conn.transaction().map_err(wrap)?;
-        let (mut seq, mut prev): (i64, String) = tx
+        append_audit_in(&tx, entries, &wrap)?;
+        tx.commit().map_err(wrap)
+    }
+
+    fn transition(&mut self, changes: &[Transition]) -> Result<Vec<TransitionOutcome>> {
+        let path = self.path.display().to_string();
+        let wrap = |source| StoreError::Database {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(wrap)?;
+        let outcomes = transition_in(&tx, changes, &wrap)?;
+        tx.commit().map_err(wrap)?;
+        Ok(outcomes)
+    }
+
+    fn transitions(&self, finding: i64) -> Result<Vec<TransitionRecord>> {
+        self.query_transitions(
+            &format!(
+                "SELECT {TRANSITION_COLUMNS} FROM transition WHERE finding_id = ?1 ORDER BY id"
+            ),
+            [finding.to_string()],
+        )
+    }
+
+    fn incident_transitions(&self, incident: &str) -> Result<Vec<TransitionRecord>> {
+        self.query_transitions(
+            &format!(
+                "SELECT {TRANSITION_COLUMNS} FROM transition
+                 WHERE finding_id IN (SELECT f.id FROM finding f JOIN incident i
+                                      ON i.id = f.incident_id WHERE i.name = ?1)
+                 ORDER BY id"
+            ),
+            [incident.to_string()],
+        )
+    }
+
+    fn count_absences(&mut self, run: i64, needed: u32) -> Result<Absences> {
+        let path = self.path.display().to_string();
+        let wrap = |source| StoreError::Database {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(wrap)?;
+        let window: Option<(String, i64, i64)> = tx
             .query_row(
-                "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                "SELECT kind, seen_from, seen_until FROM ingest_run
+                 WHERE id = ?1 AND kind IS NOT NULL AND seen_from IS NOT NULL",
+                [run],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()
-            .map_err(wrap)?
-            .unwrap_or((0, audit::GENESIS.to_string()));
-        {
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT INTO audit (seq, at, kind, subject, body, prev_hash, hash)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            .map_err(wrap)?;
+        let Some((kind, from, until)) = window else {
+            // a run that stored no row with a time says nothing about what it did not hold
+            return Ok(Absences::default());
+        };
+        // Findings whose latest row came from a report of the same kind, last seen before
+        // this report's first row, and not yet counted for a report this late.
+        let missing = tx
+            .execute(
+                "UPDATE finding SET misses = misses + 1, checked_until = ?3
+                 WHERE last_seen < ?2 AND (checked_until IS NULL OR checked_until < ?2)
+                   AND state <> 'verified-fixed'
+                   AND last_chunk IN (SELECT c.id FROM chunk c JOIN ingest_run r
+                                      ON r.id = c.run_id WHERE r.kind = ?1)",
+                params![kind, from, until],
+            )
+            .map_err(wrap)?;
+        let fixed: Vec<i64> = {
+            let mut stmt = tx
+                .prepare(
+                    "SELECT id FROM finding WHERE checked_until = ?1 AND misses >= ?2
+                       AND state <> 'verified-fixed' AND last_seen < ?3 ORDER BY id",
                 )
                 .map_err(wrap)?;
-            for e in entries {
-                seq += 1;
-                let at = now();
-                let body = e.body.to_string();
-                let hash = audit::entry_hash(&prev, seq, &at, &e.kind, &e.subject, &body);
-                insert
-                    .execute(params![seq, at, e.kind, e.subject, body, prev, hash])
-                    .map_err(wrap)?;
-                prev = hash;
-            }
-        }
-        tx.commit().map_err(wrap)
+            let rows = stmt
+                .query_map(params![until, needed.max(1), from], |r| r.get(0))
+                .map_err(wrap)?;
+            rows.collect::<rusqlite::Result<_>>().map_err(wrap)?
+        };
+        let changes: Vec<Transition> = fixed
+            .iter()
+            .map(|&finding| Transition {
+                finding,
+                to: Some(FindingState::VerifiedFixed),
+                cause: Cause::Report,
+                reference: Some(format!("run {run}")),
+                by: None,
+                note: Some(format!(
+                    "not in {needed} later {kind} report(s) in a row",
+                    needed = needed.max(1)
+                )),
+            })
+            .collect();
+        transition_in(&tx, &changes, &wrap)?;
+        tx.commit().map_err(wrap)?;
+        Ok(Absences {
+            missing: missing as u64,
+            verified_fixed: fixed,
+        })
     }
 
     fn audit_log(&self) -> Result<Vec<AuditEntry>> {
@@ -1567,18 +1963,24 @@ mod upgrade {
     fn an_unreadable_message_state_is_an_error_not_pending() {
         let dir = tempfile::tempdir().unwrap();
         let mut s = SqliteStore::open(dir.path()).unwrap();
-        s.record_message(&MessageRecord {
-            key: "k".into(),
-            incident: "i".into(),
-            recipient: "a@b.example".into(),
-            party: "p".into(),
-            path: "organisation".into(),
-            findings: 1,
-            state: MessageState::Sent,
-            detail: None,
-            created_at: now(),
-            sent_at: None,
-        })
+        s.record_message(
+            &MessageRecord {
+                key: "k".into(),
+                ticket: None,
+                round: 1,
+                kind: crate::MessageKind::First,
+                incident: "i".into(),
+                recipient: "a@b.example".into(),
+                party: "p".into(),
+                path: "organisation".into(),
+                findings: 1,
+                state: MessageState::Sent,
+                detail: None,
+                created_at: now(),
+                sent_at: None,
+            },
+            &[],
+        )
         .unwrap();
         s.conn
             .execute("UPDATE message SET state = 'sent?' WHERE key = 'k'", [])
