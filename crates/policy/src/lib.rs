@@ -124,6 +124,8 @@ pub use aggregate::{
 pub use decide::{
     Asset, Decision, Invariant, Item, ItemKind, Provenance, Recipient, Subject, decide, disclose,
 };
-pub use policy::{Case, Designations, Policy, PolicyError, PolicySpec, Problem, RuleSpec};
+pub use policy::{
+    Case, Designations, Lifecycle, Policy, PolicyError, PolicySpec, Problem, RuleSpec,
+};
 pub use route::{MemoryRegistry, Path, Reach, RegistryView, Route, RouteStep, route};
 pub use vocab::{Form, InfoClass, Role, roles};

@@ -88,6 +88,38 @@ pub struct PolicySpec {
     pub oktt: Designations,
     /// The rules, in file order.
     pub rules: Vec<RuleSpec>,
+    /// How findings are followed until they are fixed.
+    #[serde(default)]
+    pub lifecycle: Lifecycle,
+}
+
+/// How findings are followed until they are fixed (the policy's `[lifecycle]` table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Lifecycle {
+    /// Later reports of the same feed and report type in a row that must no longer hold a
+    /// finding before it counts as verified fixed.
+    pub verify_after_reports: u32,
+    /// Hours after a vital provider was told about a finding that it counts as overdue
+    /// when still seen.
+    pub deadline_hours_vital: u32,
+    /// Hours after any other organisation was told that it counts as overdue.
+    pub deadline_hours: u32,
+    /// Hours overdue after which the policy's escalation goes out.
+    pub escalate_after_hours: u32,
+}
+
+impl Default for Lifecycle {
+    /// One report to verify; 72 hours for vital providers, 14 days for others; escalate
+    /// after 72 hours overdue.
+    fn default() -> Self {
+        Self {
+            verify_after_reports: 1,
+            deadline_hours_vital: 72,
+            deadline_hours: 14 * 24,
+            escalate_after_hours: 72,
+        }
+    }
 }
 
 /// One cell of the decision table: information class × TLP × recipient role.
@@ -326,6 +358,8 @@ struct RawPolicy {
     oktt: RawOktt,
     #[serde(default, rename = "rule")]
     rules: Vec<toml::Spanned<RawRule>>,
+    #[serde(default)]
+    lifecycle: Lifecycle,
 }
 
 #[derive(Deserialize, Default)]
@@ -472,6 +506,7 @@ impl Policy {
                 kinds,
             },
             rules,
+            lifecycle: raw.lifecycle,
         };
         Policy::check(spec, problems)
     }
@@ -498,6 +533,30 @@ impl Policy {
                 message: "must be at least 1 (1 shows every count; 5 shows counts below 5 as <5)"
                     .into(),
             });
+        }
+        for (field, value, what) in [
+            (
+                "lifecycle.verify_after_reports",
+                spec.lifecycle.verify_after_reports,
+                "later reports without a finding before it counts as verified fixed",
+            ),
+            (
+                "lifecycle.deadline_hours_vital",
+                spec.lifecycle.deadline_hours_vital,
+                "hours a vital provider has to fix a finding",
+            ),
+            (
+                "lifecycle.deadline_hours",
+                spec.lifecycle.deadline_hours,
+                "hours an organisation has to fix a finding",
+            ),
+        ] {
+            if value == 0 {
+                problems.push(Problem::Setting {
+                    field,
+                    message: format!("must be at least 1 ({what})"),
+                });
+            }
         }
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
         for rule in &spec.rules {
@@ -642,6 +701,11 @@ impl Policy {
     /// The small-count threshold k of aggregates.
     pub fn min_count(&self) -> u32 {
         self.spec.min_count
+    }
+
+    /// How findings are followed until they are fixed.
+    pub fn lifecycle(&self) -> Lifecycle {
+        self.spec.lifecycle
     }
 
     /// OKTT designations.

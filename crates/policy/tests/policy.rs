@@ -223,6 +223,50 @@ fn syntax_errors_and_bad_settings_are_reported() {
     );
 }
 
+#[test]
+fn the_lifecycle_is_read_checked_and_defaults_when_absent() {
+    for name in Policy::builtin_names() {
+        let l = Policy::builtin(name).unwrap().lifecycle();
+        assert_eq!(
+            (l.verify_after_reports, l.deadline_hours_vital, l.deadline_hours),
+            (1, 72, 336)
+        );
+    }
+    let two = Policy::parse(&edited(
+        "verify_after_reports = 1",
+        "verify_after_reports = 2",
+    ))
+    .unwrap();
+    assert_eq!(two.lifecycle().verify_after_reports, 2);
+    let without = edited("[lifecycle]", "[unused_lifecycle]");
+    assert!(
+        problems(&without)
+            .iter()
+            .any(|p| matches!(p, Problem::Syntax(m) if m.contains("unused_lifecycle"))),
+        "an unknown table is refused"
+    );
+    let zero = problems(&edited("deadline_hours = 336", "deadline_hours = 0"));
+    assert!(
+        zero.iter().any(
+            |p| matches!(p, Problem::Setting { field, .. } if *field == "lifecycle.deadline_hours")
+        ),
+        "{zero:?}"
+    );
+    let typo = problems(&edited("deadline_hours = 336", "deadline_hour = 336"));
+    assert!(
+        typo.iter()
+            .any(|p| matches!(p, Problem::Syntax(m) if m.contains("deadline_hour"))),
+        "{typo:?}"
+    );
+    // a policy without the table takes the defaults
+    let text = Policy::builtin_text("nl-2020").unwrap();
+    let bare = &text[..text.find("[lifecycle]").unwrap()];
+    assert_eq!(
+        Policy::parse(bare).unwrap().lifecycle(),
+        baken_policy::Lifecycle::default()
+    );
+}
+
 fn problems_of_empty(settings: &str) -> Vec<Problem> {
     problems(&format!("name = \"empty\"\n{settings}"))
 }

@@ -91,6 +91,7 @@ impl RandomPolicy {
             min_count: 5,
             oktt: self.oktt.clone(),
             rules,
+            lifecycle: Default::default(),
         }
     }
 
