@@ -16,7 +16,7 @@ use baken_pipeline::ingest::{self, Input};
 use baken_pipeline::notify::{self, NotifyOptions};
 use baken_pipeline::plan::Coverage;
 use baken_pipeline::{Progress, attributor_from_store, imports, load_policy, pseudonym_key};
-use baken_store::{SqliteStore, Store};
+use baken_store::{Cause, FindingState, SqliteStore, Store, Transition, TransitionOutcome};
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod policy_cmds;
@@ -86,6 +86,10 @@ enum Command {
         /// Who supplied the files, when not a feed of our own (e.g. a peer CSIRT).
         #[arg(long)]
         supplied_by: Option<String>,
+        /// Sharing policy whose [lifecycle] says how many later reports without a finding
+        /// verify its fix: nl-2020, nl-dtc-oktt, or a policy file.
+        #[arg(long, default_value = "nl-2020")]
+        policy: String,
         /// Print the summary as JSON.
         #[arg(long)]
         json: bool,
@@ -256,7 +260,7 @@ enum Command {
 
 #[derive(Subcommand)]
 enum FindingCommand {
-    /// Show a finding and every observation of it.
+    /// Show a finding, every observation of it, and its history.
     Show {
         /// The finding's id (from `baken findings`).
         id: i64,
@@ -264,6 +268,35 @@ enum FindingCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Record that the recipient acknowledged these findings.
+    Ack(Said),
+    /// Record that the recipient says these findings are fixed (mitigation-claimed; a later
+    /// scan without them makes them verified-fixed).
+    Fixed(Said),
+    /// Add a note to a finding's history.
+    Note {
+        /// The finding's id.
+        id: i64,
+        /// The note.
+        text: String,
+        /// Who wrote or said it.
+        #[arg(long)]
+        by: String,
+    },
+}
+
+/// Findings and who said something about them.
+#[derive(clap::Args)]
+struct Said {
+    /// The findings' ids (from `baken findings`).
+    #[arg(required = true)]
+    ids: Vec<i64>,
+    /// Who said so: the analyst, or the recipient's contact.
+    #[arg(long)]
+    by: String,
+    /// What was said, kept with the change.
+    #[arg(long)]
+    note: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -474,11 +507,19 @@ fn run(cli: Cli) -> Result<()> {
             batch,
             tlp,
             supplied_by,
+            policy,
             json,
             files,
         } => {
-            let label = baken_store::Label { tlp, supplied_by };
-            cmd_ingest(&cli.data, feed, report, schema, batch, &label, json, &files)
+            if batch == 0 {
+                bail!("--batch must be at least 1");
+            }
+            let settings = ingest::Settings {
+                label: baken_store::Label { tlp, supplied_by },
+                batch_size: batch,
+                verify_after_reports: load_policy(&policy)?.lifecycle().verify_after_reports,
+            };
+            cmd_ingest(&cli.data, feed, report, schema, &settings, json, &files)
         }
         Command::Notify {
             incident,
@@ -508,11 +549,27 @@ fn run(cli: Cli) -> Result<()> {
                 progress.as_ref(),
             )?;
             drop(progress);
+            let undelivered: Vec<String> = outcomes
+                .iter()
+                .flat_map(|o| &o.digests)
+                .filter(|d| d.state != baken_store::MessageState::Sent)
+                .map(|d| format!("{} <{}> ({}): {}", d.party, d.recipient, d.key, d.detail))
+                .collect();
             if json {
                 println!("{}", serde_json::to_string_pretty(&outcomes)?);
             } else {
                 for o in &outcomes {
                     let new = o.digests.iter().filter(|d| d.delivered_now).count();
+                    let follow_ups = o
+                        .digests
+                        .iter()
+                        .filter(|d| d.delivered_now && d.kind == baken_store::MessageKind::FollowUp)
+                        .count();
+                    let in_all = store
+                        .messages(Some(&o.incident))?
+                        .iter()
+                        .filter(|m| m.state == baken_store::MessageState::Sent)
+                        .count();
                     let unreachable: Vec<_> = o
                         .affected
                         .iter()
@@ -522,12 +579,13 @@ fn run(cli: Cli) -> Result<()> {
                         })
                         .collect();
                     println!(
-                        "{} (policy {}): {} findings, {} parties affected, {} messages sent ({new} now), {} parties unreachable",
+                        "{} (policy {}): {} findings, {} parties affected, {new} messages sent now \
+                         ({} first, {follow_ups} follow-ups; {in_all} in all), {} parties unreachable",
                         o.incident,
                         o.policy,
                         o.findings,
                         o.affected.len(),
-                        o.sent(),
+                        new - follow_ups,
                         unreachable.len()
                     );
                     for d in o
@@ -555,6 +613,13 @@ fn run(cli: Cli) -> Result<()> {
                     }
                 }
                 println!("delivered through {}", transport.describe());
+            }
+            if !undelivered.is_empty() {
+                bail!(
+                    "{} message(s) not delivered:\n  {}",
+                    undelivered.len(),
+                    undelivered.join("\n  ")
+                );
             }
             Ok(())
         }
@@ -661,9 +726,24 @@ fn run(cli: Cli) -> Result<()> {
             since,
             json,
         } => cmd_findings(&cli.data, incident, org, state, since.as_deref(), json),
-        Command::Finding {
-            command: FindingCommand::Show { id, json },
-        } => cmd_finding_show(&cli.data, id, json),
+        Command::Finding { command } => match command {
+            FindingCommand::Show { id, json } => cmd_finding_show(&cli.data, id, json),
+            FindingCommand::Ack(said) => {
+                cmd_finding_said(&cli.data, Some(FindingState::Acknowledged), said)
+            }
+            FindingCommand::Fixed(said) => {
+                cmd_finding_said(&cli.data, Some(FindingState::MitigationClaimed), said)
+            }
+            FindingCommand::Note { id, text, by } => cmd_finding_said(
+                &cli.data,
+                None,
+                Said {
+                    ids: vec![id],
+                    by,
+                    note: Some(text),
+                },
+            ),
+        },
     }
 }
 
@@ -878,14 +958,10 @@ fn cmd_ingest(
     feed: Option<FeedKind>,
     report: Option<String>,
     schema: Option<PathBuf>,
-    batch: usize,
-    label: &baken_store::Label,
+    settings: &ingest::Settings,
     json: bool,
     files: &[PathBuf],
 ) -> Result<()> {
-    if batch == 0 {
-        bail!("--batch must be at least 1");
-    }
     let mut store = open_store(data)?;
     let attributor = attributor_from_store(&store)?;
     let options = Options {
@@ -910,8 +986,7 @@ fn cmd_ingest(
                 feed,
             },
             &options,
-            label,
-            batch,
+            settings,
             progress.as_ref(),
         )?;
         drop(progress);
@@ -925,6 +1000,13 @@ fn cmd_ingest(
                 summary.quarantined,
                 summary.new_findings
             );
+            if summary.reopened + summary.missing > 0 {
+                println!(
+                    "  {} seen again after being fixed (reopened); {} earlier findings of this \
+                     report type not in it, {} of them now verified fixed",
+                    summary.reopened, summary.missing, summary.verified_fixed
+                );
+            }
             for q in &summary.quarantine_samples {
                 println!("  quarantined {q}");
             }
@@ -938,7 +1020,13 @@ fn cmd_ingest(
 }
 
 fn parse_state(s: &str) -> Result<baken_store::FindingState, String> {
-    baken_store::FindingState::parse(s).ok_or_else(|| format!("unknown state {s:?}; use open"))
+    baken_store::FindingState::parse(s).ok_or_else(|| {
+        let all: Vec<&str> = baken_store::FindingState::ALL
+            .iter()
+            .map(|s| s.as_str())
+            .collect();
+        format!("unknown state {s:?}; use one of {}", all.join(", "))
+    })
 }
 
 /// `--since`: an RFC 3339 time or a date (midnight UTC), as Unix seconds.
@@ -1019,6 +1107,49 @@ fn cmd_findings(
     Ok(())
 }
 
+/// `finding ack|fixed|note`: records what a recipient or analyst said, per finding; fails
+/// when any finding is unknown or refuses the change (the others are recorded).
+fn cmd_finding_said(data: &Path, to: Option<FindingState>, said: Said) -> Result<()> {
+    let mut store = open_store(data)?;
+    let changes: Vec<Transition> = said
+        .ids
+        .iter()
+        .map(|&finding| Transition {
+            finding,
+            to,
+            cause: Cause::Analyst,
+            reference: None,
+            by: Some(said.by.clone()),
+            note: said.note.clone(),
+        })
+        .collect();
+    let outcomes = store.transition(&changes)?;
+    let mut refused = 0;
+    for (id, outcome) in said.ids.iter().zip(&outcomes) {
+        match outcome {
+            TransitionOutcome::Applied { from } => match to {
+                Some(to) => println!("finding {id}: {} → {}", from.as_str(), to.as_str()),
+                None => println!("finding {id}: note added ({})", from.as_str()),
+            },
+            TransitionOutcome::Refused { from, why } => {
+                // asking for the state it is in already is no failure
+                if Some(*from) != to {
+                    refused += 1;
+                }
+                println!("finding {id}: unchanged ({}): {why}", from.as_str());
+            }
+            TransitionOutcome::NoSuchFinding => {
+                refused += 1;
+                println!("finding {id}: no such finding; `baken findings` lists them");
+            }
+        }
+    }
+    if refused > 0 {
+        bail!("{refused} of {} findings not changed", said.ids.len());
+    }
+    Ok(())
+}
+
 fn cmd_finding_show(data: &Path, id: i64, json: bool) -> Result<()> {
     let store = open_store(data)?;
     let attributor = attributor_from_store(&store)?;
@@ -1073,6 +1204,27 @@ fn cmd_finding_show(data: &Path, id: i64, json: bool) -> Result<()> {
             o.run
         );
         println!("    {}", o.event.to_json_line());
+    }
+    if !detail.history.is_empty() {
+        println!("history:");
+        for t in &detail.history {
+            let change = if t.from == t.to {
+                format!("note ({})", t.to.as_str())
+            } else {
+                format!("{} → {}", t.from.as_str(), t.to.as_str())
+            };
+            let mut line = format!("  {} {change}, by {}", t.at, t.cause.as_str());
+            if let Some(r) = &t.reference {
+                line.push_str(&format!(" {r}"));
+            }
+            if let Some(by) = &t.by {
+                line.push_str(&format!(" ({by})"));
+            }
+            if let Some(n) = &t.note {
+                line.push_str(&format!(": {n}"));
+            }
+            println!("{line}");
+        }
     }
     Ok(())
 }

@@ -93,8 +93,8 @@ fn run_policy(
         let parsed = MessageParser::default().parse(&m.raw).expect("valid MIME");
         let subject = parsed.subject().unwrap();
         assert!(
-            subject.starts_with("[TLP:AMBER] CVE-2019-19781: "),
-            "{subject}"
+            subject.starts_with("[TLP:AMBER] [baken#") && subject.contains("] CVE-2019-19781: "),
+            "TLP label, then the ticket, then the vulnerability: {subject}"
         );
         let body = parsed.body_text(0).unwrap();
         assert_eq!(body.lines().next(), Some("TLP:AMBER"), "TLP label first");
@@ -112,8 +112,10 @@ fn run_policy(
             let headers = reader.headers().unwrap().clone();
             let col = |n: &str| headers.iter().position(|h| h == n);
             let (ip_col, org_col) = (col("source.ip").unwrap(), col("organisation"));
+            let status_col = col("status").expect("a status column");
             for r in reader.records() {
                 let r = r.unwrap();
+                assert_eq!(&r[status_col], "confirmed", "scan findings are confirmed");
                 let org = org_col
                     .map(|c| r[c].to_string())
                     .unwrap_or_else(|| recipient.clone());

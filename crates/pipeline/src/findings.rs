@@ -303,6 +303,9 @@ pub fn with_events(
                 attribution,
                 tlp: Some(run.label.tlp),
                 provenance: run.provenance(),
+                state: r.state,
+                first_seen: r.first_seen,
+                last_seen: r.last_seen,
             });
         }
     }
@@ -403,6 +406,8 @@ pub struct FindingDetail {
     pub reason: String,
     /// Every observation, oldest first.
     pub observations: Vec<ObservationView>,
+    /// Every change of its state and every note, oldest first.
+    pub history: Vec<baken_store::TransitionRecord>,
 }
 
 /// Finding `id` with every observation read again as the event it was; `None` when there is
@@ -444,5 +449,6 @@ pub fn detail(
         finding: FindingView::from(&record),
         reason: why,
         observations,
+        history: store.transitions(id)?,
     }))
 }

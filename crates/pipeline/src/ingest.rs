@@ -36,6 +36,29 @@ pub struct Input {
     pub feed: FeedKind,
 }
 
+/// How to store what one file holds.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The TLP label and supplier every stored item carries.
+    pub label: Label,
+    /// Rows per stored batch (one transaction each).
+    pub batch_size: usize,
+    /// Later reports of the same feed and type in a row that must no longer hold a finding
+    /// before it counts as verified fixed (the policy's `verify_after_reports`).
+    pub verify_after_reports: u32,
+}
+
+impl Default for Settings {
+    /// TLP:AMBER from our own feeds, [`DEFAULT_BATCH`] rows a batch, one report to verify.
+    fn default() -> Self {
+        Self {
+            label: Label::default(),
+            batch_size: DEFAULT_BATCH,
+            verify_after_reports: 1,
+        }
+    }
+}
+
 /// What ingesting one file did. `read == stored + duplicate + quarantined` always holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct FileSummary {
@@ -53,6 +76,12 @@ pub struct FileSummary {
     pub quarantined: u64,
     /// Findings seen for the first time.
     pub new_findings: u64,
+    /// Findings seen again after they were verified fixed.
+    pub reopened: u64,
+    /// Findings of this feed and report type seen before and not held by this report.
+    pub missing: u64,
+    /// Those of them that are now verified fixed.
+    pub verified_fixed: u64,
     /// The first quarantine reasons (file:line: field: reason), at most 20.
     pub quarantine_samples: Vec<String>,
 }
@@ -139,10 +168,10 @@ pub fn ingest_file(
     attributor: &Attributor,
     input: &Input,
     options: &Options,
-    label: &Label,
-    batch_size: usize,
+    settings: &Settings,
     progress: &dyn Progress,
 ) -> Result<FileSummary, PipelineError> {
+    let (label, batch_size) = (&settings.label, settings.batch_size);
     let file = input.path.display().to_string();
     // Ingest never accepts a row whose required fields are invalid (see `Options::strict`),
     // and fixes the observation time so that a kept row reads again as the same event.
@@ -230,19 +259,32 @@ pub fn ingest_file(
     summary.read = read;
     summary.quarantine_samples = samples;
     store.finish_run(run, summary.read, counts)?;
+    // What this report no longer holds counts towards verifying the fix.
+    let absences = store.count_absences(run, settings.verify_after_reports)?;
     store.add_step(&TimelineStep {
         incident: "*".into(),
         step: "ingested".into(),
         at: now(),
         detail: format!(
-            "{file}: {} read, {} stored, {} duplicate, {} quarantined, {} new findings",
-            summary.read, counts.stored, counts.duplicate, counts.quarantined, counts.new_findings
+            "{file}: {} read, {} stored, {} duplicate, {} quarantined, {} new findings, \
+             {} reopened, {} no longer seen, {} verified fixed",
+            summary.read,
+            counts.stored,
+            counts.duplicate,
+            counts.quarantined,
+            counts.new_findings,
+            counts.reopened,
+            absences.missing,
+            absences.verified_fixed.len()
         ),
     })?;
     summary.stored = counts.stored;
     summary.duplicate = counts.duplicate;
     summary.quarantined = counts.quarantined;
     summary.new_findings = counts.new_findings;
+    summary.reopened = counts.reopened;
+    summary.missing = absences.missing;
+    summary.verified_fixed = absences.verified_fixed.len() as u64;
     debug_assert!(summary.reconciles());
     Ok(summary)
 }

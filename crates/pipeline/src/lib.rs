@@ -6,12 +6,12 @@
 //! directory) and the scale-out backends are interchangeable.
 //!
 //! ```no_run
-//! use baken_pipeline::{attributor_from_store, ingest::{ingest_file, Input, DEFAULT_BATCH}, NoProgress};
+//! use baken_pipeline::{attributor_from_store, ingest::{ingest_file, Input}, NoProgress};
 //! use baken_store::SqliteStore;
 //! let mut store = SqliteStore::open("baken-data".as_ref())?;
 //! let attributor = attributor_from_store(&store)?;
 //! let input = Input { path: "2026-03-24-scan_http_vulnerable-nl-geo-asn.csv".into(), feed: baken_feeds::FeedKind::Shadowserver };
-//! let summary = ingest_file(&mut store, &attributor, &input, &Default::default(), &Default::default(), DEFAULT_BATCH, &NoProgress)?;
+//! let summary = ingest_file(&mut store, &attributor, &input, &Default::default(), &Default::default(), &NoProgress)?;
 //! assert!(summary.reconciles());
 //! # Ok::<(), baken_pipeline::PipelineError>(())
 //! ```

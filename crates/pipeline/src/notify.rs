@@ -19,13 +19,17 @@ use std::collections::{BTreeMap, BTreeSet};
 use baken_attribute::Attributor;
 use baken_deliver::{Attachment, OutgoingMessage, Transport, header};
 use baken_model::Tlp;
+use baken_policy::Form;
 use baken_policy::{Path, Policy, Pseudonymiser, aggregate};
 use baken_store::audit::NewAuditEntry;
-use baken_store::{Finding, MessageRecord, MessageState, Store, TimelineStep, now};
+use baken_store::{
+    Cause, Finding, MessageFinding, MessageKind, MessageRecord, MessageState, Store, TimelineStep,
+    Transition, keys, now,
+};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::plan::{self, Affected, Coverage, Plan, PlannedDigest};
+use crate::plan::{self, Affected, Counted, Coverage, Plan, PlannedDigest};
 use crate::{PipelineError, Progress};
 
 /// Columns of the CSV attachment, in order (IntelMQ field names).
@@ -87,6 +91,10 @@ impl NotifyOptions {
 pub struct DigestOutcome {
     /// Message key.
     pub key: String,
+    /// What it is in the exchange with its recipient (first, follow-up, …).
+    pub kind: MessageKind,
+    /// The ticket of that exchange (`[baken#N]` in the subject).
+    pub ticket: Option<i64>,
     /// The recipient organisation.
     pub party: String,
     /// Recipient address.
@@ -308,6 +316,7 @@ pub fn deliver_plan(
     let mut digests = Vec::with_capacity(plan.digests.len());
     let mut reached: BTreeMap<String, BTreeSet<Path>> = BTreeMap::new();
     let mut failed: BTreeMap<String, String> = BTreeMap::new();
+    let mut record = Record::load(store, &incident)?;
     for (party, digest) in &plan.digests {
         let writer = Writer {
             options,
@@ -315,24 +324,23 @@ pub fn deliver_plan(
             plan: &plan,
             context,
         };
-        let outcome = deliver_digest(store, transport, &writer, party, digest)?;
+        let outcomes = deliver_party(store, transport, &writer, &mut record, party, digest)?;
+        // the party's subjects are reached when a message to it is (or was) delivered
+        let delivered = record.delivered(party);
         for part in &digest.parts {
-            if outcome.state == MessageState::Sent {
+            if delivered {
                 reached
                     .entry(part.subject.clone())
                     .or_default()
                     .insert(part.path);
-            } else {
+            } else if let Some(o) = outcomes.iter().find(|o| o.state != MessageState::Sent) {
                 failed.insert(
                     part.subject.clone(),
-                    format!(
-                        "the message to {party} was not delivered: {}",
-                        outcome.detail
-                    ),
+                    format!("the message to {party} was not delivered: {}", o.detail),
                 );
             }
         }
-        digests.push(outcome);
+        digests.extend(outcomes);
         progress.advance(1);
     }
     // Coverage as delivered: a party counts as reached only through a message that went out.
@@ -384,10 +392,17 @@ pub fn deliver_plan(
 pub fn delivered_coverage(store: &dyn Store, plan: &Plan) -> Result<Vec<Affected>, PipelineError> {
     let mut sent: BTreeMap<&str, BTreeSet<Path>> = BTreeMap::new();
     let mut waiting: BTreeMap<&str, String> = BTreeMap::new();
+    let record = Record::load(store, &plan.incident)?;
     for (party, digest) in &plan.digests {
-        let state = store
-            .message(&message_key(&plan.incident, party))?
-            .map(|m| m.state);
+        let state = if record.delivered(party) {
+            Some(MessageState::Sent)
+        } else {
+            record
+                .messages
+                .get(party.as_str())
+                .and_then(|m| m.last())
+                .map(|m| m.state)
+        };
         for part in &digest.parts {
             if state == Some(MessageState::Sent) {
                 sent.entry(part.subject.as_str())
@@ -434,39 +449,163 @@ pub fn delivered_coverage(store: &dyn Store, plan: &Plan) -> Result<Vec<Affected
         .collect())
 }
 
-/// The message key: the incident and a digest of the recipient, safe as a file name.
-pub fn message_key(incident: &str, party: &str) -> String {
+/// The message key of round `round` (1 for the first message) of the exchange with `party`
+/// about `incident`: a readable form of the incident and a digest of the exact incident and
+/// party (so that `open.port` and `open-port` never share a key), safe as a file name.
+pub fn message_key(incident: &str, party: &str, round: u32) -> String {
     let slug: String = incident
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect();
-    let hash = Sha256::digest(party.as_bytes());
+    let mut hash = Sha256::new();
+    hash.update(incident.as_bytes());
+    hash.update([0]);
+    hash.update(party.as_bytes());
+    let hash = hash.finalize();
     let hex: String = hash[..8].iter().map(|b| format!("{b:02x}")).collect();
-    format!("{slug}--{hex}")
+    format!("{slug}--{hex}--{round}")
 }
 
-/// What writing a message needs besides its recipient.
-struct Writer<'a> {
-    options: &'a NotifyOptions,
-    pseudonymiser: &'a Pseudonymiser,
-    plan: &'a Plan,
-    context: Option<&'a AdvisoryContext>,
+/// What the store says an incident's recipients were sent: their messages, and which
+/// findings each message carries in which form.
+struct Record {
+    /// Messages by party, in round order.
+    messages: BTreeMap<String, Vec<MessageRecord>>,
+    /// (finding, form) carried, by message key.
+    carried: BTreeMap<String, BTreeSet<(i64, String)>>,
+    /// When findings seen again after their fix were last reopened: a message before that
+    /// told of the old problem, not of this one.
+    reopened_at: BTreeMap<i64, String>,
 }
 
-fn deliver_digest(
+impl Record {
+    fn load(store: &dyn Store, incident: &str) -> Result<Self, PipelineError> {
+        let mut messages: BTreeMap<String, Vec<MessageRecord>> = BTreeMap::new();
+        for m in store.messages(Some(incident))? {
+            messages.entry(m.party.clone()).or_default().push(m);
+        }
+        for list in messages.values_mut() {
+            list.sort_by_key(|m| m.round);
+        }
+        let mut carried: BTreeMap<String, BTreeSet<(i64, String)>> = BTreeMap::new();
+        for d in store.disclosures(incident)? {
+            carried
+                .entry(d.message)
+                .or_default()
+                .insert((d.finding, d.form));
+        }
+        let mut reopened_at = BTreeMap::new();
+        for t in store.incident_transitions(incident)? {
+            if t.to == baken_store::FindingState::Reopened && t.from != t.to {
+                reopened_at.insert(t.finding, t.at);
+            }
+        }
+        Ok(Self {
+            messages,
+            carried,
+            reopened_at,
+        })
+    }
+
+    /// Whether any message to `party` was delivered.
+    fn delivered(&self, party: &str) -> bool {
+        self.messages
+            .get(party)
+            .is_some_and(|l| l.iter().any(|m| m.state == MessageState::Sent))
+    }
+
+    /// Whether `party` has been told, or is being told, `finding` in `form`: a message that
+    /// carries it is sent or under way (a failed one told nothing), and was made after the
+    /// finding was last reopened. A message from before messages named their findings told
+    /// every finding first seen before it was sent.
+    fn told(&self, party: &str, finding: Counted, form: &str) -> bool {
+        let reopened = self.reopened_at.get(&finding.id);
+        self.messages.get(party).is_some_and(|list| {
+            list.iter().any(|m| {
+                if m.state == MessageState::Failed
+                    || reopened.is_some_and(|at| m.created_at.as_str() <= at.as_str())
+                {
+                    return false;
+                }
+                if m.round == 0 {
+                    let sent = m.sent_at.as_deref().and_then(keys::parse_time);
+                    return m.state != MessageState::Sent
+                        || sent.is_some_and(|t| finding.first_seen <= t);
+                }
+                self.carried
+                    .get(&m.key)
+                    .is_some_and(|c| c.contains(&(finding.id, form.to_string())))
+            })
+        })
+    }
+}
+
+/// Form names as the record keeps them.
+fn form_name(form: Form) -> String {
+    form.as_str().to_string()
+}
+
+/// Delivers what `party` should get now: first any message a previous run left unfinished,
+/// then one message with what it has not been told yet (none when there is nothing new).
+fn deliver_party(
     store: &mut dyn Store,
     transport: &mut dyn Transport,
     writer: &Writer<'_>,
+    record: &mut Record,
     party: &str,
     digest: &PlannedDigest,
-) -> Result<DigestOutcome, PipelineError> {
-    let (options, plan) = (writer.options, writer.plan);
-    let incident = &plan.incident;
-    let key = message_key(incident, party);
-    let n_findings: usize = digest.parts.iter().map(|p| p.findings.len()).sum();
-    let mut paths: Vec<Path> = digest.parts.iter().map(|p| p.path).collect();
-    if !digest.aggregate.is_empty() {
-        paths.push(if digest.recipient.kind == baken_model::OrgKind::Dtc {
+) -> Result<Vec<DigestOutcome>, PipelineError> {
+    let incident = &writer.plan.incident;
+    let mut outcomes = Vec::new();
+    // 1. messages a previous run recorded but did not finish, with what they carry
+    let unfinished: Vec<MessageRecord> = record
+        .messages
+        .get(party)
+        .into_iter()
+        .flatten()
+        .filter(|m| matches!(m.state, MessageState::Pending | MessageState::Sending))
+        .cloned()
+        .collect();
+    for m in unfinished {
+        let part = if m.round == 0 {
+            digest.clone()
+        } else {
+            let carried = record.carried.get(&m.key).cloned().unwrap_or_default();
+            restrict(digest, |f, form| {
+                carried.contains(&(f.id, form.to_string()))
+            })
+        };
+        let outcome = deliver_message(store, transport, writer, record, party, &part, m)?;
+        outcomes.push(outcome);
+    }
+    // 2. what is new for it: open findings it was not told in this form
+    let new = restrict(digest, |f, form| {
+        f.state.is_open() && !record.told(party, f, form)
+    });
+    let fresh_aggregate = !new.aggregate.is_empty();
+    if new.parts.is_empty() && !fresh_aggregate {
+        return Ok(outcomes);
+    }
+    // an aggregate goes out whole (every open finding counted), when anything in it is new
+    let mut new = new;
+    if fresh_aggregate {
+        new.aggregate = digest.aggregate.clone();
+    }
+    let previous = record.messages.get(party).map_or(0, |l| l.len() as u32);
+    let round = record
+        .messages
+        .get(party)
+        .and_then(|l| l.iter().map(|m| m.round).max())
+        .map_or(1, |r| r.max(previous) + 1);
+    let kind = if record.delivered(party) {
+        MessageKind::FollowUp
+    } else {
+        MessageKind::First
+    };
+    let ticket = store.ticket(incident, party)?;
+    let mut paths: Vec<Path> = new.parts.iter().map(|p| p.path).collect();
+    if !new.aggregate.is_empty() {
+        paths.push(if new.recipient.kind == baken_model::OrgKind::Dtc {
             Path::Dtc
         } else {
             Path::Supervisor
@@ -474,26 +613,109 @@ fn deliver_digest(
     }
     paths.sort();
     paths.dedup();
-    let record = store.record_message(&MessageRecord {
-        key: key.clone(),
-        incident: incident.clone(),
-        recipient: digest.email.clone(),
-        party: party.into(),
-        path: paths
-            .iter()
-            .map(|p| p.as_str())
-            .collect::<Vec<_>>()
-            .join(","),
-        findings: n_findings as u64,
-        state: MessageState::Pending,
-        detail: None,
-        created_at: now(),
-        sent_at: None,
-    })?;
+    let mut carried: Vec<MessageFinding> = Vec::new();
+    for p in &new.parts {
+        let form = form_name(p.decision.form);
+        carried.extend(p.findings.iter().map(|f| MessageFinding {
+            finding: f.id,
+            form: form.clone(),
+        }));
+    }
+    for (_, _, counted) in &new.aggregate {
+        carried.extend(
+            counted
+                .iter()
+                .filter(|c| c.state.is_open())
+                .map(|c| MessageFinding {
+                    finding: c.id,
+                    form: form_name(Form::Aggregate),
+                }),
+        );
+    }
+    carried.sort_by(|a, b| (a.finding, &a.form).cmp(&(b.finding, &b.form)));
+    carried.dedup();
+    let key = message_key(incident, party, round);
+    let m = store.record_message(
+        &MessageRecord {
+            key: key.clone(),
+            ticket: Some(ticket),
+            round,
+            kind,
+            incident: incident.clone(),
+            recipient: new.email.clone(),
+            party: party.into(),
+            path: paths
+                .iter()
+                .map(|p| p.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+            findings: new.parts.iter().map(|p| p.findings.len() as u64).sum(),
+            state: MessageState::Pending,
+            detail: None,
+            created_at: now(),
+            sent_at: None,
+        },
+        &carried,
+    )?;
+    record.carried.insert(
+        key.clone(),
+        carried.into_iter().map(|c| (c.finding, c.form)).collect(),
+    );
+    record
+        .messages
+        .entry(party.to_string())
+        .or_default()
+        .push(m.clone());
+    let outcome = deliver_message(store, transport, writer, record, party, &new, m)?;
+    outcomes.push(outcome);
+    Ok(outcomes)
+}
+
+/// `digest` with only the findings `keep` accepts (per finding and form); aggregates with
+/// only subjects that have such a finding.
+fn restrict(digest: &PlannedDigest, keep: impl Fn(Counted, &str) -> bool) -> PlannedDigest {
+    let mut out = digest.clone();
+    for part in &mut out.parts {
+        let form = form_name(part.decision.form);
+        part.findings.retain(|f| keep(Counted::from(f), &form));
+    }
+    out.parts.retain(|p| !p.findings.is_empty());
+    let aggregate = form_name(Form::Aggregate);
+    out.aggregate
+        .retain(|(_, _, counted)| counted.iter().any(|&c| keep(c, &aggregate)));
+    out
+}
+
+/// Delivers one recorded message (state pending or sending), unless it is done.
+fn deliver_message(
+    store: &mut dyn Store,
+    transport: &mut dyn Transport,
+    writer: &Writer<'_>,
+    record: &mut Record,
+    party: &str,
+    digest: &PlannedDigest,
+    m: MessageRecord,
+) -> Result<DigestOutcome, PipelineError> {
+    let (options, plan) = (writer.options, writer.plan);
+    let incident = &plan.incident;
+    let key = m.key.clone();
+    let n_findings: usize = digest.parts.iter().map(|p| p.findings.len()).sum();
+    let paths: Vec<Path> = [
+        Path::Direct,
+        Path::Cert,
+        Path::Dtc,
+        Path::Hoster,
+        Path::Supervisor,
+    ]
+    .into_iter()
+    .filter(|p| m.path.split(',').any(|x| x == p.as_str()))
+    .collect();
     let outcome = |state, delivered_now, detail: String| DigestOutcome {
         key: key.clone(),
         party: party.into(),
         recipient: digest.email.clone(),
+        kind: m.kind,
+        ticket: m.ticket,
         paths: paths.clone(),
         subjects: digest.parts.iter().map(|p| p.subject.clone()).collect(),
         findings: n_findings,
@@ -502,12 +724,19 @@ fn deliver_digest(
         delivered_now,
         detail,
     };
-    match record.state {
+    let set_state = |record: &mut Record, state: MessageState| {
+        if let Some(list) = record.messages.get_mut(party)
+            && let Some(stored) = list.iter_mut().find(|x| x.key == key)
+        {
+            stored.state = state;
+        }
+    };
+    match m.state {
         MessageState::Sent | MessageState::Failed => {
             return Ok(outcome(
-                record.state,
+                m.state,
                 false,
-                record.detail.unwrap_or_default(),
+                m.detail.clone().unwrap_or_default(),
             ));
         }
         MessageState::Sending if !(options.idempotent_transport || options.resend_uncertain) => {
@@ -521,8 +750,35 @@ fn deliver_digest(
         }
         MessageState::Pending | MessageState::Sending => {}
     }
-    let message = compose(writer, &key, digest);
+    if digest.parts.is_empty() && digest.aggregate.is_empty() {
+        // the plan no longer lets it carry anything (the policy or the registry changed)
+        let why = "withdrawn: the current plan no longer carries what it was to carry";
+        store.set_message_state(&key, MessageState::Failed, why)?;
+        set_state(record, MessageState::Failed);
+        return Ok(outcome(MessageState::Failed, false, why.into()));
+    }
+    let thread: Vec<String> = record
+        .messages
+        .get(party)
+        .into_iter()
+        .flatten()
+        .filter(|x| x.key != key && x.state == MessageState::Sent)
+        .map(|x| x.key.clone())
+        .collect();
+    let still_open = still_open(writer.plan, party);
+    let message = compose(
+        writer,
+        &Heading {
+            key: &key,
+            kind: m.kind,
+            ticket: m.ticket,
+            earlier: &thread,
+            still_open,
+        },
+        digest,
+    );
     store.set_message_state(&key, MessageState::Sending, &transport.describe())?;
+    set_state(record, MessageState::Sending);
     let delivered = transport.deliver(&message);
     store.append_audit(&[NewAuditEntry {
         kind: if delivered.is_ok() {
@@ -537,6 +793,8 @@ fn deliver_digest(
                 "incident": incident,
                 "recipient": party,
                 "address": digest.email,
+                "kind": m.kind.as_str(),
+                "ticket": m.ticket,
                 "about": digest.parts.iter().map(|p| &p.subject).collect::<Vec<_>>(),
                 "findings": digest.parts.iter().flat_map(|p| p.findings.iter().map(|f| f.id)).collect::<Vec<_>>(),
                 "aggregate": !digest.aggregate.is_empty(),
@@ -557,11 +815,33 @@ fn deliver_digest(
     match delivered {
         Ok(receipt) => {
             store.set_message_state(&key, MessageState::Sent, &receipt.destination)?;
+            set_state(record, MessageState::Sent);
+            // the findings it names specifically are notified now
+            let notified: Vec<Transition> = digest
+                .parts
+                .iter()
+                .flat_map(|p| &p.findings)
+                .filter(|f| {
+                    matches!(
+                        f.state,
+                        baken_store::FindingState::Open | baken_store::FindingState::Reopened
+                    )
+                })
+                .map(|f| Transition {
+                    finding: f.id,
+                    to: Some(baken_store::FindingState::Notified),
+                    cause: Cause::Message,
+                    reference: Some(key.clone()),
+                    by: Some(party.to_string()),
+                    note: None,
+                })
+                .collect();
+            store.transition(&notified)?;
             store.add_step(&TimelineStep {
                 incident: incident.clone(),
                 step: "digest-written".into(),
                 at: now(),
-                detail: format!("{party} <{}>", digest.email),
+                detail: format!("{party} <{}> ({})", digest.email, m.kind.as_str()),
             })?;
             Ok(outcome(
                 MessageState::Sent,
@@ -571,14 +851,46 @@ fn deliver_digest(
         }
         Err(e) if e.is_permanent() => {
             store.set_message_state(&key, MessageState::Failed, &e.to_string())?;
+            set_state(record, MessageState::Failed);
             Ok(outcome(MessageState::Failed, false, e.to_string()))
         }
         Err(e) => {
             // Transient: nothing was accepted, so the next run may try again.
             store.set_message_state(&key, MessageState::Pending, &e.to_string())?;
+            set_state(record, MessageState::Pending);
             Ok(outcome(MessageState::Pending, false, e.to_string()))
         }
     }
+}
+
+/// How many of the findings `party` may see specifically are still open.
+fn still_open(plan: &Plan, party: &str) -> usize {
+    plan.digests.get(party).map_or(0, |d| {
+        d.parts
+            .iter()
+            .flat_map(|p| &p.findings)
+            .filter(|f| f.state.is_open())
+            .count()
+    })
+}
+
+/// What writing a message needs besides its recipient.
+struct Writer<'a> {
+    options: &'a NotifyOptions,
+    pseudonymiser: &'a Pseudonymiser,
+    plan: &'a Plan,
+    context: Option<&'a AdvisoryContext>,
+}
+
+/// What sets one message of an exchange apart: its key, kind, ticket and the messages before.
+struct Heading<'a> {
+    key: &'a str,
+    kind: MessageKind,
+    ticket: Option<i64>,
+    /// Keys of the messages of the exchange delivered before, oldest first.
+    earlier: &'a [String],
+    /// Findings the recipient may see that are still open, this message's included.
+    still_open: usize,
 }
 
 fn push(text: &mut String, line: &str) {
@@ -586,13 +898,42 @@ fn push(text: &mut String, line: &str) {
     text.push('\n');
 }
 
-fn compose(writer: &Writer<'_>, key: &str, digest: &PlannedDigest) -> OutgoingMessage {
+/// How sure we are that a finding is real: confirmed by a scan, declared by its owner in
+/// an inventory, or unknown (the installed version could not be compared).
+pub fn status(f: &Finding) -> &'static str {
+    match f.event.get_str("feed.name") {
+        Some("inventory") => {
+            if f.event
+                .get_str("extra.match_status")
+                .is_some_and(|s| s.starts_with("unknown"))
+            {
+                "unknown"
+            } else {
+                "declared"
+            }
+        }
+        _ => "confirmed",
+    }
+}
+
+/// The ticket reference of a message's subject, e.g. `[baken#12]`.
+pub fn ticket_reference(ticket: i64) -> String {
+    format!("[baken#{ticket}]")
+}
+
+fn compose(writer: &Writer<'_>, heading: &Heading<'_>, digest: &PlannedDigest) -> OutgoingMessage {
     let Writer {
         options,
         pseudonymiser,
         plan,
         context,
     } = *writer;
+    let key = heading.key;
+    let follow_up = heading.kind == MessageKind::FollowUp;
+    let reference = heading
+        .ticket
+        .map(|t| format!("{} ", ticket_reference(t)))
+        .unwrap_or_default();
     let incident = &plan.incident;
     let tlp = digest.tlp;
     let incident_upper = match context {
@@ -608,31 +949,38 @@ fn compose(writer: &Writer<'_>, key: &str, digest: &PlannedDigest) -> OutgoingMe
     let n: usize = digest.parts.iter().map(|p| p.findings.len()).sum();
     let orgs = digest.parts.len();
     let systems = if n == 1 { "system" } else { "systems" };
+    let mut by_status: BTreeMap<&str, usize> = BTreeMap::new();
+    for f in digest.parts.iter().flat_map(|p| &p.findings) {
+        *by_status.entry(status(f)).or_default() += 1;
+    }
+    let unknown = by_status.get("unknown").copied().unwrap_or(0);
+    // "vulnerable" only where it is known
+    let may = if n > 0 && unknown == n {
+        "possibly "
+    } else {
+        ""
+    };
     let what = if is_cve {
-        format!("vulnerable to {incident_upper}")
+        format!("{may}vulnerable to {incident_upper}")
     } else {
         format!("reported as {incident}")
     };
+    let more = if follow_up { " more" } else { "" };
+    let label = tlp.label();
     let subject = if n == 0 {
         format!(
-            "[{}] {incident_upper}: affected organisations by sector (counts only)",
-            tlp.label()
+            "[{label}] {reference}{incident_upper}: affected organisations by sector (counts only)"
         )
     } else if own {
         format!(
-            "[{}] {incident_upper}: {n} {systems} of {} {what}",
-            tlp.label(),
+            "[{label}] {reference}{incident_upper}: {n}{more} {systems} of {} {what}",
             recipient.name
         )
     } else if recipient.kind == baken_model::OrgKind::Hoster {
-        format!(
-            "[{}] {incident_upper}: {n} {systems} in your network {what}",
-            tlp.label()
-        )
+        format!("[{label}] {reference}{incident_upper}: {n}{more} {systems} in your network {what}")
     } else {
         format!(
-            "[{}] {incident_upper}: {n} {systems} of {orgs} organisation{} you represent {what}",
-            tlp.label(),
+            "[{label}] {reference}{incident_upper}: {n}{more} {systems} of {orgs} organisation{} you represent {what}",
             if orgs == 1 { "" } else { "s" }
         )
     };
@@ -642,6 +990,23 @@ fn compose(writer: &Writer<'_>, key: &str, digest: &PlannedDigest) -> OutgoingMe
     push(&mut text, "");
     push(&mut text, &format!("Dear {},", recipient.name));
     push(&mut text, "");
+    if follow_up {
+        push(
+            &mut text,
+            &format!(
+                "This follows our earlier message{} about {incident_upper}{}. It lists only what \
+                 we found since; in all, {} of the systems we have told you about are not yet \
+                 known to be fixed.",
+                if heading.earlier.len() == 1 { "" } else { "s" },
+                heading
+                    .ticket
+                    .map(|t| format!(" ({})", ticket_reference(t)))
+                    .unwrap_or_default(),
+                heading.still_open
+            ),
+        );
+        push(&mut text, "");
+    }
     push(&mut text, "WHAT WAS FOUND");
     if n > 0 {
         let whose = if own {
@@ -651,22 +1016,31 @@ fn compose(writer: &Writer<'_>, key: &str, digest: &PlannedDigest) -> OutgoingMe
         } else {
             format!("of {orgs} organisation(s) you represent")
         };
-        let mut sources: BTreeSet<&str> = BTreeSet::new();
-        for f in digest.parts.iter().flat_map(|p| &p.findings) {
-            sources.insert(match f.event.get_str("feed.name") {
-                Some("inventory") => "your declared inventory",
-                Some(_) => "internet scans",
-                None => "our records",
-            });
-        }
-        let sources: Vec<&str> = sources.into_iter().collect();
         push(
             &mut text,
-            &format!(
-                "We found {n} {systems} {whose} {what} (from {}). The attached CSV lists each \
-                 of them; these are the first:",
-                sources.join(" and ")
+            &format!("We found {n}{more} {systems} {whose} {what}."),
+        );
+        // confirmed, declared and unknown findings are told apart, never merged
+        for (status, meaning) in [
+            ("confirmed", "confirmed by internet scans"),
+            (
+                "declared",
+                "declared in an inventory as running an affected version",
             ),
+            (
+                "unknown",
+                "in an inventory, but we could not tell whether the version is affected: \
+                 please check them",
+            ),
+        ] {
+            let k = by_status.get(status).copied().unwrap_or(0);
+            if k > 0 && (by_status.len() > 1 || status == "unknown") {
+                push(&mut text, &format!("  - {k} {meaning};"));
+            }
+        }
+        push(
+            &mut text,
+            "The attached CSV lists each of them with its status; these are the first:",
         );
         for part in &digest.parts {
             if !own {
@@ -686,7 +1060,12 @@ fn compose(writer: &Writer<'_>, key: &str, digest: &PlannedDigest) -> OutgoingMe
                     .get_str("source.reverse_dns")
                     .map(|h| format!(" ({h})"))
                     .unwrap_or_default();
-                push(&mut text, &format!("  - {ip}{port}{host}"));
+                let unsure = if status(f) == "unknown" {
+                    " (could not tell: please check)"
+                } else {
+                    ""
+                };
+                push(&mut text, &format!("  - {ip}{port}{host}{unsure}"));
             }
             if part.findings.len() > 10 {
                 push(
@@ -701,8 +1080,9 @@ fn compose(writer: &Writer<'_>, key: &str, digest: &PlannedDigest) -> OutgoingMe
     }
     let aggregates = aggregate(
         &options.policy,
-        digest.aggregate.iter().flat_map(|(sector, org, count)| {
-            std::iter::repeat_n((sector.as_deref(), org), *count as usize)
+        digest.aggregate.iter().flat_map(|(sector, org, counted)| {
+            let open = counted.iter().filter(|c| c.state.is_open()).count();
+            std::iter::repeat_n((sector.as_deref(), org), open)
         }),
         pseudonymiser,
     );
@@ -849,7 +1229,18 @@ fn compose(writer: &Writer<'_>, key: &str, digest: &PlannedDigest) -> OutgoingMe
         &mut text,
         &format!("This message is {}. {}", tlp.label(), tlp.sharing_rule()),
     );
-    push(&mut text, &format!("Reference: {key}"));
+    match heading.ticket {
+        Some(t) => push(
+            &mut text,
+            &format!(
+                "Reference: {} ({key}). Please reply to this message, keeping {} in the \
+                 subject, when you have acted or if something is wrong.",
+                ticket_reference(t),
+                ticket_reference(t)
+            ),
+        ),
+        None => push(&mut text, &format!("Reference: {key}")),
+    }
 
     let mut attachments = Vec::new();
     if n > 0 {
@@ -889,28 +1280,63 @@ fn compose(writer: &Writer<'_>, key: &str, digest: &PlannedDigest) -> OutgoingMe
         subject,
         text,
         attachments,
-        headers: vec![header::tlp(tlp), header::incident(incident)],
+        headers: {
+            let mut headers = vec![header::tlp(tlp), header::incident(incident)];
+            if let Some(t) = heading.ticket {
+                headers.push(("X-Baken-Ticket".into(), t.to_string()));
+            }
+            // follow-ups thread under the messages before them (RFC 5322 section 3.6.4)
+            let ids: Vec<String> = heading
+                .earlier
+                .iter()
+                .filter_map(|k| message_id_of(k, &options.from))
+                .collect();
+            if let Some(last) = ids.last() {
+                headers.push(("In-Reply-To".into(), last.clone()));
+                headers.push(("References".into(), ids.join(" ")));
+            }
+            headers
+        },
         date: None,
     }
 }
 
-/// Findings as CSV with [`CSV_COLUMNS`], preceded by an `organisation` column when the
-/// message speaks of several organisations.
+/// The Message-ID of the message with key `key` from `from` (as [`baken_deliver::message_id`]
+/// makes it).
+fn message_id_of(key: &str, from: &str) -> Option<String> {
+    baken_deliver::message_id(&OutgoingMessage {
+        key: key.into(),
+        from: from.into(),
+        to: vec![],
+        subject: String::new(),
+        text: String::new(),
+        attachments: vec![],
+        headers: vec![],
+        date: None,
+    })
+    .ok()
+}
+
+/// Findings as CSV: `status` (confirmed, declared, unknown: see [`status`]) and
+/// [`CSV_COLUMNS`], preceded by an `organisation` column when the message speaks of several
+/// organisations. Every cell is safe to open in a spreadsheet (see [`csv_cell`]).
 pub fn findings_csv(rows: &[(&str, &Finding)], with_organisation: bool) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header: Vec<&str> = Vec::new();
     if with_organisation {
         header.push("organisation");
     }
+    header.push("status");
     header.extend_from_slice(CSV_COLUMNS);
     w.write_record(&header).expect("writing to memory");
     for (org, f) in rows {
         let mut row: Vec<String> = Vec::new();
         if with_organisation {
-            row.push((*org).to_string());
+            row.push(csv_cell(org));
         }
+        row.push(status(f).to_string());
         row.extend(CSV_COLUMNS.iter().map(|c| match f.event.get(c) {
-            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(serde_json::Value::String(s)) => csv_cell(s),
             Some(v) => v.to_string(),
             None => String::new(),
         }));
@@ -919,16 +1345,53 @@ pub fn findings_csv(rows: &[(&str, &Finding)], with_organisation: bool) -> Vec<u
     w.into_inner().expect("writing to memory")
 }
 
+/// A text cell that a spreadsheet will not run as a formula: a cell starting with `=`, `+`,
+/// `-`, `@`, a tab or a carriage return gets a leading `'`, as OWASP's advice on CSV
+/// injection has it; a number (`-1`, `+3.5`) stays as it is.
+pub fn csv_cell(text: &str) -> String {
+    let risky = text.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky && text.trim().parse::<f64>().is_err() {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn keys_are_file_safe_and_stable() {
-        let k = message_key("cve-2019-19781", "org-17");
-        assert_eq!(k, message_key("cve-2019-19781", "org-17"));
-        assert_ne!(k, message_key("cve-2019-19781", "org-18"));
+    fn keys_are_file_safe_stable_and_exact() {
+        let k = message_key("cve-2019-19781", "org-17", 1);
+        assert_eq!(k, message_key("cve-2019-19781", "org-17", 1));
+        assert_ne!(k, message_key("cve-2019-19781", "org-18", 1));
+        assert_ne!(k, message_key("cve-2019-19781", "org-17", 2));
         assert!(k.starts_with("cve-2019-19781--"));
+        assert!(k.ends_with("--1"));
         assert!(k.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+        // incidents that read alike are told apart
+        assert_ne!(
+            message_key("open.port", "org-1", 1),
+            message_key("open-port", "org-1", 1)
+        );
+    }
+
+    #[test]
+    fn csv_cells_never_start_a_formula() {
+        for risky in [
+            "=HYPERLINK(\"x\")",
+            "=cmd|' /C calc'!A0",
+            "@SUM(A1)",
+            "+1+1",
+            "-2+3",
+            "\tx",
+            "\rx",
+        ] {
+            assert_eq!(csv_cell(risky), format!("'{risky}"), "{risky:?}");
+        }
+        for safe in ["-1", "+3.5", "-0.25", "citrix adc", "", "1=1"] {
+            assert_eq!(csv_cell(safe), safe);
+        }
     }
 }

@@ -18,7 +18,7 @@ use baken_model::{Contact, ContactRole, OrgId, OrgKind, Organisation, Owner, Rul
 use baken_policy::{
     Decision, Form, Item, Path, Policy, Provenance, Reach, RegistryView, RouteStep, route,
 };
-use baken_store::Finding;
+use baken_store::{Finding, FindingState};
 use serde::Serialize;
 
 /// Prefix of stand-in subjects for addresses nobody registered.
@@ -93,6 +93,27 @@ pub struct DigestPart {
     pub path: Path,
 }
 
+/// A finding counted in an aggregate: what deciding whether it was told needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counted {
+    /// Store id.
+    pub id: i64,
+    /// Its lifecycle state.
+    pub state: FindingState,
+    /// First `time.source` seen (Unix seconds).
+    pub first_seen: i64,
+}
+
+impl From<&Finding> for Counted {
+    fn from(f: &Finding) -> Self {
+        Self {
+            id: f.id,
+            state: f.state,
+            first_seen: f.first_seen,
+        }
+    }
+}
+
 /// One message to one recipient: specific findings, or an aggregate.
 #[derive(Debug, Clone)]
 pub struct PlannedDigest {
@@ -102,8 +123,8 @@ pub struct PlannedDigest {
     pub email: String,
     /// The specific parts (one per subject).
     pub parts: Vec<DigestPart>,
-    /// Subjects it gets only as counts: (sector, subject id, findings).
-    pub aggregate: Vec<(Option<String>, OrgId, u64)>,
+    /// Subjects it gets only as counts: (sector, subject id, the findings counted).
+    pub aggregate: Vec<(Option<String>, OrgId, Vec<Counted>)>,
     /// The most restrictive TLP label of what it carries: the message's label.
     pub tlp: Tlp,
 }
@@ -358,7 +379,7 @@ pub fn plan(
                 Form::Aggregate => entry.aggregate.push((
                     subject.sector.clone(),
                     subject.id.clone(),
-                    subject_findings.len() as u64,
+                    subject_findings.iter().map(Counted::from).collect(),
                 )),
                 _ => {}
             }

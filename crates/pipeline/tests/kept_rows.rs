@@ -45,8 +45,10 @@ fn check(path: &Path, feed: FeedKind, batch: usize) -> u64 {
             feed,
         },
         &options,
-        &Default::default(),
-        batch,
+        &baken_pipeline::ingest::Settings {
+            batch_size: batch,
+            ..Default::default()
+        },
         &NoProgress,
     )
     .unwrap();

@@ -228,7 +228,11 @@ fn the_lifecycle_is_read_checked_and_defaults_when_absent() {
     for name in Policy::builtin_names() {
         let l = Policy::builtin(name).unwrap().lifecycle();
         assert_eq!(
-            (l.verify_after_reports, l.deadline_hours_vital, l.deadline_hours),
+            (
+                l.verify_after_reports,
+                l.deadline_hours_vital,
+                l.deadline_hours
+            ),
             (1, 72, 336)
         );
     }

@@ -245,4 +245,3 @@ CREATE TABLE message_finding (
 ) WITHOUT ROWID;
 "#,
 ];
-

@@ -197,8 +197,7 @@ pub fn run_citrix(
             feed: FeedKind::Shadowserver,
         },
         &Options::default(),
-        &baken_store::Label::default(),
-        ingest::DEFAULT_BATCH,
+        &ingest::Settings::default(),
         bar.as_ref(),
     )?;
     drop(bar);

@@ -1,0 +1,400 @@
+//! The crisis over days, as a user runs it: follow-ups that tell each recipient only what is
+//! new, reruns that send nothing, verification by a later report, reopening, and what
+//! recipients say about their findings.
+
+mod common;
+
+use std::path::Path;
+
+use baken_store::{SqliteStore, Store};
+use common::{files_with, run, run_ok, s};
+use mail_parser::MessageParser;
+use serde_json::{Value, json};
+
+const REGISTRY: &str = r#"
+[[organisation]]
+id = "org-a"
+name = "Alpha Zorg BV"
+sector = "health"
+vital = true
+networks = ["198.18.1.0/24"]
+contacts = [{ email = "soc@alpha.example", role = "security" }]
+
+[[organisation]]
+id = "org-b"
+name = "Beta Energie NV"
+sector = "energy"
+vital = true
+networks = ["198.18.2.0/24"]
+contacts = [{ email = "csirt@beta.example", role = "security" }]
+"#;
+
+/// One IntelMQ event of a Citrix scan (or of `identifier` when given) at `time`.
+fn event(ip: &str, time: &str, identifier: Option<&str>) -> Value {
+    let mut e = json!({
+        "feed.name": "scan-citrix",
+        "time.source": time,
+        "source.ip": ip,
+        "source.port": 443,
+        "protocol.transport": "tcp",
+        "classification.taxonomy": "vulnerable",
+        "classification.type": "vulnerable-system",
+    });
+    match identifier {
+        Some(id) => e["classification.identifier"] = json!(id),
+        None => {
+            e["classification.identifier"] = json!("citrix");
+            e["product.vulnerabilities"] = json!("CVE-2019-19781");
+        }
+    }
+    e
+}
+
+/// Writes a day's report of `events` and ingests it; returns the ingest summary.
+fn day(data: &Path, dir: &Path, name: &str, events: &[Value]) -> Value {
+    let file = dir.join(format!("{name}-intelmq.jsonl"));
+    let text: String = events.iter().map(|e| format!("{e}\n")).collect();
+    std::fs::write(&file, text).unwrap();
+    let out = run_ok(data, &["ingest", "--json", "--feed", "intelmq", s(&file)]);
+    serde_json::from_str::<Value>(&out).unwrap()[0].clone()
+}
+
+fn citrix_day(data: &Path, dir: &Path, name: &str, time: &str, ips: &[&str]) -> Value {
+    let events: Vec<Value> = ips.iter().map(|ip| event(ip, time, None)).collect();
+    day(data, dir, name, &events)
+}
+
+fn world() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let registry = dir.path().join("registry.toml");
+    std::fs::write(&registry, REGISTRY).unwrap();
+    run_ok(&data, &["registry", "import", s(&registry)]);
+    (dir, data)
+}
+
+fn notify(data: &Path) -> Vec<Value> {
+    let out = run_ok(data, &["notify", "--json"]);
+    let outcomes: Vec<Value> = serde_json::from_str(&out).unwrap();
+    outcomes
+        .iter()
+        .flat_map(|o| o["digests"].as_array().unwrap().clone())
+        .collect()
+}
+
+/// A delivered message as its recipient reads it.
+struct Mail {
+    subject: String,
+    message_id: String,
+    in_reply_to: Option<String>,
+    body: String,
+}
+
+fn eml(data: &Path, key: &str) -> Mail {
+    let raw = std::fs::read(data.join("outbox").join(format!("{key}.eml"))).unwrap();
+    let parsed = MessageParser::default().parse(&raw).expect("valid MIME");
+    Mail {
+        subject: parsed.subject().unwrap().to_string(),
+        message_id: parsed.message_id().unwrap().to_string(),
+        in_reply_to: parsed.in_reply_to().as_text().map(str::to_string),
+        body: parsed.body_text(0).unwrap().to_string(),
+    }
+}
+
+fn states(data: &Path) -> Vec<(String, String)> {
+    let out = run_ok(data, &["findings", "--json"]);
+    let mut v: Vec<(String, String)> = out
+        .lines()
+        .map(|l| {
+            let f: Value = serde_json::from_str(l).unwrap();
+            (
+                f["source.ip"].as_str().unwrap().to_string(),
+                f["state"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn pair(ip: &str, state: &str) -> (String, String) {
+    (ip.to_string(), state.to_string())
+}
+
+#[test]
+fn follow_ups_tell_only_what_is_new_and_a_later_report_verifies_fixes() {
+    let (dir, data) = world();
+    let t1 = "2020-01-10T06:00:00+00:00";
+    citrix_day(
+        &data,
+        dir.path(),
+        "day1",
+        t1,
+        &["198.18.1.1", "198.18.1.2", "198.18.2.1"],
+    );
+    let first = notify(&data);
+    assert_eq!(
+        first.len(),
+        2,
+        "one first notice per organisation: {first:?}"
+    );
+    assert!(first.iter().all(|d| d["kind"] == "first"));
+    let to_a = first.iter().find(|d| d["party"] == "org-a").unwrap();
+    let first_key = to_a["key"].as_str().unwrap().to_string();
+    let ticket = to_a["ticket"].as_i64().expect("a ticket");
+    let first_mail = eml(&data, &first_key);
+    let subject = &first_mail.subject;
+    assert!(
+        subject.starts_with(&format!("[TLP:AMBER] [baken#{ticket}] CVE-2019-19781: ")),
+        "the ticket is in the subject: {subject}"
+    );
+    assert_eq!(
+        states(&data),
+        vec![
+            pair("198.18.1.1", "notified"),
+            pair("198.18.1.2", "notified"),
+            pair("198.18.2.1", "notified")
+        ]
+    );
+
+    // a rerun sends nothing
+    assert!(notify(&data).is_empty(), "a rerun sends nothing");
+    assert_eq!(files_with(&data.join("outbox"), "eml").len(), 2);
+
+    // day 3: one host of org-a again, one new; org-a's other host and org-b's are gone
+    let t3 = "2020-01-12T06:00:00+00:00";
+    let summary = citrix_day(&data, dir.path(), "day3", t3, &["198.18.1.1", "198.18.1.3"]);
+    assert_eq!(summary["new_findings"], 1, "{summary}");
+    assert_eq!(summary["missing"], 2, "{summary}");
+    assert_eq!(summary["verified_fixed"], 2, "{summary}");
+    assert_eq!(
+        states(&data),
+        vec![
+            pair("198.18.1.1", "notified"),
+            pair("198.18.1.2", "verified-fixed"),
+            pair("198.18.1.3", "open"),
+            pair("198.18.2.1", "verified-fixed")
+        ]
+    );
+    let follow = notify(&data);
+    assert_eq!(follow.len(), 1, "only org-a has news: {follow:?}");
+    let f = &follow[0];
+    assert_eq!(f["party"], "org-a");
+    assert_eq!(f["kind"], "follow-up");
+    assert_eq!(f["findings"], 1);
+    assert_eq!(f["ticket"].as_i64(), Some(ticket), "the same ticket");
+    let mail = eml(&data, f["key"].as_str().unwrap());
+    let subject = &mail.subject;
+    assert!(subject.contains("1 more system"), "{subject}");
+    assert!(subject.contains(&format!("[baken#{ticket}]")), "{subject}");
+    assert_eq!(
+        mail.in_reply_to.as_deref(),
+        Some(first_mail.message_id.as_str()),
+        "it threads under the first"
+    );
+    let body = mail.body.replace('\n', " ");
+    assert!(body.contains("198.18.1.3"));
+    assert!(
+        !body.contains("198.18.1.2"),
+        "nothing told before is repeated"
+    );
+    assert!(
+        body.contains(
+            "in all, 2 of the systems we have told you about are not yet known to be fixed"
+        ),
+        "{body}"
+    );
+    assert!(notify(&data).is_empty(), "a rerun sends nothing");
+
+    // day 4: org-b's host is back: reopened, and told again
+    let t4 = "2020-01-13T06:00:00+00:00";
+    let summary = citrix_day(
+        &data,
+        dir.path(),
+        "day4",
+        t4,
+        &["198.18.1.1", "198.18.1.3", "198.18.2.1"],
+    );
+    assert_eq!(summary["reopened"], 1, "{summary}");
+    let again = notify(&data);
+    assert_eq!(again.len(), 1, "{again:?}");
+    assert_eq!(again[0]["party"], "org-b");
+    assert_eq!(again[0]["kind"], "follow-up");
+    assert!(notify(&data).is_empty());
+
+    // the finding's history says who did what, and the audit log holds each change
+    let store = SqliteStore::open(&data).unwrap();
+    let reopened = store
+        .finding_records(&baken_store::FindingQuery::default())
+        .unwrap()
+        .into_iter()
+        .find(|f| f.addr == "198.18.2.1")
+        .unwrap();
+    let history: Vec<String> = store
+        .transitions(reopened.id)
+        .unwrap()
+        .iter()
+        .map(|t| format!("{}>{} {}", t.from.as_str(), t.to.as_str(), t.cause.as_str()))
+        .collect();
+    assert_eq!(
+        history,
+        [
+            "open>notified message",
+            "notified>verified-fixed report",
+            "verified-fixed>reopened report",
+            "reopened>notified message"
+        ]
+    );
+    let transitions = store
+        .audit_log()
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == "transition" && e.subject == format!("finding/{}", reopened.id))
+        .count();
+    assert_eq!(transitions, 4);
+}
+
+#[test]
+fn incidents_that_read_alike_are_both_delivered() {
+    let (dir, data) = world();
+    let t = "2020-01-10T06:00:00+00:00";
+    day(
+        &data,
+        dir.path(),
+        "ports",
+        &[
+            event("198.18.1.1", t, Some("open.port")),
+            event("198.18.1.2", t, Some("open-port")),
+        ],
+    );
+    let sent = notify(&data);
+    let mut keys: Vec<&str> = sent.iter().map(|d| d["key"].as_str().unwrap()).collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), 2, "two incidents, two messages: {sent:?}");
+    assert!(
+        sent.iter()
+            .all(|d| d["state"] == "sent" && d["findings"] == 1)
+    );
+    let out = run_ok(&data, &["coverage", "--incident", "open-port", "--json"]);
+    assert!(out.contains("\"reached\""), "{out}");
+}
+
+#[test]
+fn recipients_and_analysts_say_what_was_done_and_it_is_kept() {
+    let (dir, data) = world();
+    citrix_day(
+        &data,
+        dir.path(),
+        "day1",
+        "2020-01-10T06:00:00+00:00",
+        &["198.18.1.1", "198.18.1.2"],
+    );
+    notify(&data);
+    let ids: Vec<String> = run_ok(&data, &["findings", "--json"])
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["id"].to_string())
+        .collect();
+    let out = run_ok(
+        &data,
+        &[
+            "finding",
+            "ack",
+            &ids[0],
+            &ids[1],
+            "--by",
+            "soc@alpha.example",
+        ],
+    );
+    assert!(out.contains("notified → acknowledged"), "{out}");
+    run_ok(
+        &data,
+        &[
+            "finding",
+            "fixed",
+            &ids[0],
+            "--by",
+            "soc@alpha.example",
+            "--note",
+            "patched to 13.0.47.24",
+        ],
+    );
+    run_ok(
+        &data,
+        &[
+            "finding",
+            "note",
+            &ids[1],
+            "asked for a date",
+            "--by",
+            "analyst-1",
+        ],
+    );
+    // acknowledging again is no failure; going back from a claim is refused, and says why
+    run_ok(&data, &["finding", "ack", &ids[1], "--by", "analyst-1"]);
+    let back = run(&data, &["finding", "ack", &ids[0], "--by", "analyst-1"]);
+    assert!(!back.status.success());
+    let said = String::from_utf8_lossy(&back.stdout);
+    assert!(
+        said.contains("mitigation-claimed does not become acknowledged"),
+        "{said}"
+    );
+    let unknown = run(&data, &["finding", "ack", "999", "--by", "x"]);
+    assert!(!unknown.status.success());
+
+    let show: Value =
+        serde_json::from_str(&run_ok(&data, &["finding", "show", &ids[0], "--json"])).unwrap();
+    assert_eq!(show["state"], "mitigation-claimed");
+    let history = show["history"].as_array().unwrap();
+    let last = history.last().unwrap();
+    assert_eq!(last["to"], "mitigation-claimed");
+    assert_eq!(last["by"], "soc@alpha.example");
+    assert_eq!(last["note"], "patched to 13.0.47.24");
+    let text = run_ok(&data, &["finding", "show", &ids[1]]);
+    assert!(
+        text.contains("note (acknowledged), by analyst (analyst-1): asked for a date"),
+        "{text}"
+    );
+    // a claim is not a fix: only a later report without it verifies it
+    let summary = citrix_day(
+        &data,
+        dir.path(),
+        "day2",
+        "2020-01-11T06:00:00+00:00",
+        &["198.18.1.2"],
+    );
+    assert_eq!(summary["verified_fixed"], 1);
+    assert_eq!(
+        states(&data),
+        vec![
+            pair("198.18.1.1", "verified-fixed"),
+            pair("198.18.1.2", "acknowledged")
+        ]
+    );
+    let audit = run(&data, &["audit", "verify"]);
+    assert!(audit.status.success(), "the audit log verifies");
+}
+
+#[test]
+fn notify_fails_when_a_message_is_not_delivered() {
+    let (dir, data) = world();
+    citrix_day(
+        &data,
+        dir.path(),
+        "day1",
+        "2020-01-10T06:00:00+00:00",
+        &["198.18.1.1"],
+    );
+    // nothing listens on port 9 of loopback
+    let out = run(&data, &["notify", "--smtp", "smtp://127.0.0.1:9?tls=none"]);
+    assert!(!out.status.success(), "an undelivered message is a failure");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("1 message(s) not delivered"), "{err}");
+    assert!(err.contains("org-a <soc@alpha.example>"), "{err}");
+    // nothing was sent: the finding is still open, and a later run delivers it
+    assert_eq!(states(&data), vec![pair("198.18.1.1", "open")]);
+    let sent = notify(&data);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["state"], "sent");
+    assert_eq!(states(&data), vec![pair("198.18.1.1", "notified")]);
+}
