@@ -1,13 +1,28 @@
-//! A selection of CSAF 2.0's mandatory tests (section 6.1 of the standard), each problem
-//! reported with the JSON pointer of the offending value:
+//! CSAF 2.0's tests (section 6 of the standard), each problem reported with the JSON pointer
+//! of the offending value. Mandatory tests (6.1) are errors: a document that fails one is
+//! not valid. Optional tests (6.2) are warnings: the document stays valid. [`report`] keeps
+//! the two apart; [`run`] runs the mandatory tests alone.
 //!
-//! * 6.1.1 Missing Definition of Product ID
-//! * 6.1.2 Multiple Definition of Product ID
-//! * 6.1.4 Missing Definition of Product Group ID
-//! * 6.1.5 Multiple Definition of Product Group ID
-//! * 6.1.8 Invalid CVSS — the vector parses, its version matches `version`, and the
-//!   required properties are there (standing in for FIRST's CVSS JSON schemas)
-//! * 6.1.9 Invalid CVSS computation — stated scores and severities match the vector
+//! Mandatory tests, all of section 6.1 ([`mandatory`]):
+//!
+//! * 6.1.1–6.1.5 product and product group ids: missing, defined twice, circular
+//! * 6.1.6 contradicting product status; 6.1.7 two scores of one CVSS version per product
+//! * 6.1.8–6.1.10 CVSS: object valid, scores computed right, properties agree with the vector
+//! * 6.1.11 CWE — the form only: the CWE catalogue is not shipped with baken (see
+//!   [`mandatory::cwe`])
+//! * 6.1.12 language — well-formed BCP 47, with a two-letter primary language subtag that
+//!   ISO 639-1 defines; three-letter subtags and the other subtags are checked for form only
+//!   (the IANA registry is not shipped)
+//! * 6.1.13 purl; 6.1.14–6.1.22 and 6.1.30 document version and revision history;
+//!   6.1.23 one CVE per vulnerability; 6.1.24 involvements; 6.1.25 hash algorithms
+//! * 6.1.26 prohibited document category; 6.1.27.1–6.1.27.11 the profile tests;
+//!   6.1.28 translation
+//! * 6.1.29 remediations and 6.1.32 flags without products; 6.1.31 version ranges in
+//!   `product_version` branches; 6.1.33 two VEX justifications for one product
+//!
+//! Optional tests of section 6.2 ([`optional`]): 6.2.1–6.2.12 and 6.2.14–6.2.19. Not run:
+//! 6.2.13 (sorted keys: a parsed `serde_json::Value` does not keep the document's key
+//! order) and 6.2.20 (additional properties: it needs a strict variant of the schema).
 //!
 //! ```
 //! let doc = serde_json::json!({
@@ -24,63 +39,132 @@
 //!     ("6.1.1", "/vulnerabilities/0/product_status/known_affected/1"),
 //!     ("6.1.9", "/vulnerabilities/0/scores/0/cvss_v3/baseScore"),
 //! ]);
+//! // P1 is affected but no remediation covers it: a warning, not an error
+//! let report = baken_advisory::checks::report(&doc);
+//! assert_eq!(report.errors, problems);
+//! assert!(report.warnings.iter().any(|w| w.test == "6.2.2"));
 //! ```
 
-use std::collections::HashMap;
+use std::cmp::Ordering;
+use std::collections::{HashMap, HashSet};
 
+use chrono::{DateTime, Utc};
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::csaf::{arr, str_of};
-use crate::cvss::{self, CvssVersion, Severity};
-use crate::model::Problem;
+use crate::model::{Problem, parse_time};
 
-/// Runs every test of this module; problems in test order, then document order.
+pub mod mandatory;
+pub mod optional;
+
+pub use mandatory::{
+    invalid_cvss, invalid_cvss_computation, missing_group_ids, missing_product_ids,
+    multiple_group_ids, multiple_product_ids,
+};
+
+/// What the tests found in one document: errors (mandatory tests) and warnings (optional
+/// tests), each in test order, then document order.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Report {
+    /// Failed mandatory tests (6.1): the document is not a valid CSAF document.
+    pub errors: Vec<Problem>,
+    /// Failed optional tests (6.2): the document is valid but could be better.
+    pub warnings: Vec<Problem>,
+}
+
+impl Report {
+    /// True when no mandatory test failed (warnings do not count).
+    pub fn is_valid(&self) -> bool {
+        self.errors.is_empty()
+    }
+}
+
+/// Runs every mandatory test; problems in test order, then document order.
 pub fn run(doc: &Value) -> Vec<Problem> {
-    let mut out = missing_product_ids(doc);
-    out.extend(multiple_product_ids(doc));
-    out.extend(missing_group_ids(doc));
-    out.extend(multiple_group_ids(doc));
-    out.extend(invalid_cvss(doc));
-    out.extend(invalid_cvss_computation(doc));
+    mandatory::run(doc)
+}
+
+/// Runs the mandatory tests as errors and the optional tests as warnings.
+pub fn report(doc: &Value) -> Report {
+    Report {
+        errors: mandatory::run(doc),
+        warnings: optional::run(doc),
+    }
+}
+
+/// The profile a document claims by `/document/category`.
+fn category(doc: &Value) -> &str {
+    doc.pointer("/document/category")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+fn product_tree(doc: &Value) -> &Value {
+    doc.get("product_tree").unwrap_or(&Value::Null)
+}
+
+/// Every branch of the product tree, depth first: `(path, branch)`.
+fn branches(doc: &Value) -> Vec<(String, &Value)> {
+    fn walk<'a>(b: &'a Value, path: String, out: &mut Vec<(String, &'a Value)>) {
+        out.push((path.clone(), b));
+        for (i, c) in arr(b, "branches").iter().enumerate() {
+            walk(c, format!("{path}/branches/{i}"), out);
+        }
+    }
+    let mut out = Vec::new();
+    for (i, b) in arr(product_tree(doc), "branches").iter().enumerate() {
+        walk(b, format!("/product_tree/branches/{i}"), &mut out);
+    }
+    out
+}
+
+/// Every full product name (`full_product_name_t`): in branches, in `full_product_names`
+/// and in relationships: `(path, object)`.
+fn full_product_names(doc: &Value) -> Vec<(String, &Value)> {
+    let tree = product_tree(doc);
+    let mut out: Vec<(String, &Value)> = branches(doc)
+        .into_iter()
+        .filter_map(|(path, b)| Some((format!("{path}/product"), b.get("product")?)))
+        .collect();
+    for (i, f) in arr(tree, "full_product_names").iter().enumerate() {
+        out.push((format!("/product_tree/full_product_names/{i}"), f));
+    }
+    for (i, r) in arr(tree, "relationships").iter().enumerate() {
+        if let Some(f) = r.get("full_product_name") {
+            out.push((
+                format!("/product_tree/relationships/{i}/full_product_name"),
+                f,
+            ));
+        }
+    }
     out
 }
 
 /// Where each product id is defined: `(id, path of the product_id value)`.
 fn product_definitions(doc: &Value) -> Vec<(String, String)> {
-    fn walk(b: &Value, path: &str, out: &mut Vec<(String, String)>) {
-        if let Some(id) = b.pointer("/product/product_id").and_then(Value::as_str) {
-            out.push((id.to_string(), format!("{path}/product/product_id")));
-        }
-        for (i, c) in arr(b, "branches").iter().enumerate() {
-            walk(c, &format!("{path}/branches/{i}"), out);
-        }
-    }
-    let tree = doc.get("product_tree").unwrap_or(&Value::Null);
-    let mut out = Vec::new();
-    for (i, b) in arr(tree, "branches").iter().enumerate() {
-        walk(b, &format!("/product_tree/branches/{i}"), &mut out);
-    }
-    for (i, f) in arr(tree, "full_product_names").iter().enumerate() {
-        if let Some(id) = str_of(f, "product_id") {
-            out.push((
-                id.to_string(),
-                format!("/product_tree/full_product_names/{i}/product_id"),
-            ));
-        }
-    }
-    for (i, r) in arr(tree, "relationships").iter().enumerate() {
-        if let Some(id) = r
-            .pointer("/full_product_name/product_id")
-            .and_then(Value::as_str)
-        {
-            out.push((
-                id.to_string(),
-                format!("/product_tree/relationships/{i}/full_product_name/product_id"),
-            ));
-        }
-    }
-    out
+    full_product_names(doc)
+        .into_iter()
+        .filter_map(|(path, f)| {
+            Some((
+                str_of(f, "product_id")?.to_string(),
+                format!("{path}/product_id"),
+            ))
+        })
+        .collect()
 }
+
+/// The product status lists of CSAF 2.0.
+const STATUSES: [&str; 8] = [
+    "first_affected",
+    "first_fixed",
+    "fixed",
+    "known_affected",
+    "known_not_affected",
+    "last_affected",
+    "recommended",
+    "under_investigation",
+];
 
 /// Where each product id is referred to: `(id, path)`.
 fn product_references(doc: &Value) -> Vec<(String, String)> {
@@ -92,7 +176,7 @@ fn product_references(doc: &Value) -> Vec<(String, String)> {
             }
         }
     };
-    let tree = doc.get("product_tree").unwrap_or(&Value::Null);
+    let tree = product_tree(doc);
     for (i, g) in arr(tree, "product_groups").iter().enumerate() {
         list(
             g,
@@ -103,16 +187,7 @@ fn product_references(doc: &Value) -> Vec<(String, String)> {
     for (i, v) in arr(doc, "vulnerabilities").iter().enumerate() {
         let path = format!("/vulnerabilities/{i}");
         if let Some(status) = v.get("product_status") {
-            for key in [
-                "first_affected",
-                "first_fixed",
-                "fixed",
-                "known_affected",
-                "known_not_affected",
-                "last_affected",
-                "recommended",
-                "under_investigation",
-            ] {
+            for key in STATUSES {
                 list(status, key, format!("{path}/product_status"));
             }
         }
@@ -138,211 +213,299 @@ fn product_references(doc: &Value) -> Vec<(String, String)> {
     out
 }
 
-/// 6.1.1: every product id referred to is defined in the product tree.
-pub fn missing_product_ids(doc: &Value) -> Vec<Problem> {
-    let defined: std::collections::HashSet<String> = product_definitions(doc)
-        .into_iter()
-        .map(|(id, _)| id)
+/// The product ids of each product group.
+fn groups(doc: &Value) -> HashMap<&str, Vec<&str>> {
+    let mut out: HashMap<&str, Vec<&str>> = HashMap::new();
+    for g in arr(product_tree(doc), "product_groups") {
+        if let Some(id) = str_of(g, "group_id") {
+            out.entry(id)
+                .or_default()
+                .extend(arr(g, "product_ids").iter().filter_map(Value::as_str));
+        }
+    }
+    out
+}
+
+/// The products an item (remediation, threat, flag) applies to: its `product_ids` and the
+/// members of its `group_ids`.
+fn covered<'a>(item: &'a Value, groups: &HashMap<&'a str, Vec<&'a str>>) -> HashSet<&'a str> {
+    let mut out: HashSet<&str> = arr(item, "product_ids")
+        .iter()
+        .filter_map(Value::as_str)
         .collect();
-    product_references(doc)
-        .into_iter()
-        .filter(|(id, _)| !defined.contains(id))
-        .map(|(id, path)| {
-            Problem::new(
-                path,
-                "6.1.1",
-                format!("product id {id:?} is not defined in the product tree"),
-            )
-        })
-        .collect()
+    for g in arr(item, "group_ids").iter().filter_map(Value::as_str) {
+        out.extend(groups.get(g).into_iter().flatten().copied());
+    }
+    out
 }
 
-/// 6.1.2: no product id is defined twice.
-pub fn multiple_product_ids(doc: &Value) -> Vec<Problem> {
-    duplicates(product_definitions(doc), "6.1.2", "product id")
-}
-
-fn group_definitions(doc: &Value) -> Vec<(String, String)> {
-    let tree = doc.get("product_tree").unwrap_or(&Value::Null);
-    arr(tree, "product_groups")
+/// The ids listed under one product status of a vulnerability: `(id, path)`.
+fn status_ids<'a>(v: &'a Value, i: usize, key: &str) -> Vec<(&'a str, String)> {
+    let list = v.get("product_status").unwrap_or(&Value::Null);
+    arr(list, key)
         .iter()
         .enumerate()
-        .filter_map(|(i, g)| {
+        .filter_map(|(k, id)| {
             Some((
-                str_of(g, "group_id")?.to_string(),
-                format!("/product_tree/product_groups/{i}/group_id"),
+                id.as_str()?,
+                format!("/vulnerabilities/{i}/product_status/{key}/{k}"),
             ))
         })
         .collect()
 }
 
-/// 6.1.4: every product group id referred to is defined.
-pub fn missing_group_ids(doc: &Value) -> Vec<Problem> {
-    let defined: std::collections::HashSet<String> = group_definitions(doc)
-        .into_iter()
-        .map(|(id, _)| id)
-        .collect();
-    let mut out = Vec::new();
-    for (i, v) in arr(doc, "vulnerabilities").iter().enumerate() {
-        for key in ["remediations", "threats", "flags"] {
-            for (j, r) in arr(v, key).iter().enumerate() {
-                for (k, g) in arr(r, "group_ids").iter().enumerate() {
-                    let Some(g) = g.as_str() else { continue };
-                    if !defined.contains(g) {
-                        out.push(Problem::new(
-                            format!("/vulnerabilities/{i}/{key}/{j}/group_ids/{k}"),
-                            "6.1.4",
-                            format!("product group id {g:?} is not defined in the product tree"),
-                        ));
-                    }
-                }
-            }
-        }
-    }
-    out
+/// A `version_t` value: integer or semantic versioning (section 3.1.11 of CSAF 2.0).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Version {
+    Integer(u64),
+    Semantic {
+        major: u64,
+        minor: u64,
+        patch: u64,
+        /// The pre-release part after `-`, if any.
+        pre: Option<String>,
+        /// The build metadata after `+`, if any.
+        build: Option<String>,
+    },
 }
 
-/// 6.1.5: no product group id is defined twice.
-pub fn multiple_group_ids(doc: &Value) -> Vec<Problem> {
-    duplicates(group_definitions(doc), "6.1.5", "product group id")
-}
-
-fn duplicates(defs: Vec<(String, String)>, test: &str, what: &str) -> Vec<Problem> {
-    let mut first: HashMap<String, String> = HashMap::new();
-    let mut out = Vec::new();
-    for (id, path) in defs {
-        match first.get(&id) {
-            Some(at) => out.push(Problem::new(
-                path,
-                test,
-                format!("{what} {id:?} is already defined at {at}"),
-            )),
-            None => {
-                first.insert(id, path);
-            }
-        }
-    }
-    out
-}
-
-/// Every CVSS object of the document: `(path, "cvss_v2" | "cvss_v3", object)`.
-fn cvss_objects(doc: &Value) -> Vec<(String, &'static str, &Value)> {
-    let mut out = Vec::new();
-    for (i, v) in arr(doc, "vulnerabilities").iter().enumerate() {
-        for (j, s) in arr(v, "scores").iter().enumerate() {
-            for key in ["cvss_v2", "cvss_v3"] {
-                if let Some(c) = s.get(key) {
-                    out.push((format!("/vulnerabilities/{i}/scores/{j}/{key}"), key, c));
-                }
-            }
-        }
-    }
-    out
-}
-
-/// 6.1.8: each CVSS object has a vector that parses, a version that matches it, and the
-/// properties FIRST's CVSS JSON schemas require.
-pub fn invalid_cvss(doc: &Value) -> Vec<Problem> {
-    let mut out = Vec::new();
-    for (path, key, c) in cvss_objects(doc) {
-        let required: &[&str] = if key == "cvss_v2" {
-            &["version", "vectorString", "baseScore"]
-        } else {
-            &["version", "vectorString", "baseScore", "baseSeverity"]
+impl Version {
+    fn parse(s: &str) -> Option<Version> {
+        let number = |n: &str| -> Option<u64> {
+            let plain = !n.is_empty()
+                && n.bytes().all(|b| b.is_ascii_digit())
+                && (n == "0" || !n.starts_with('0'));
+            if plain { n.parse().ok() } else { None }
         };
-        for r in required {
-            if c.get(*r).is_none() {
-                out.push(Problem::new(
-                    format!("{path}/{r}"),
-                    "6.1.8",
-                    format!("{r} is required in a CVSS object"),
-                ));
-            }
+        if let Some(n) = number(s) {
+            return Some(Version::Integer(n));
         }
-        let Some(vector) = str_of(c, "vectorString") else {
-            continue;
+        let (rest, build) = match s.split_once('+') {
+            Some((r, b)) => (r, Some(b.to_string())),
+            None => (s, None),
         };
-        match cvss::compute(vector) {
-            Err(e) => out.push(Problem::new(
-                format!("{path}/vectorString"),
-                "6.1.8",
-                e.to_string(),
-            )),
-            Ok(s) => {
-                let allowed = if key == "cvss_v2" {
-                    s.version == CvssVersion::V2
-                } else {
-                    matches!(s.version, CvssVersion::V3_0 | CvssVersion::V3_1)
+        let (core, pre) = match rest.split_once('-') {
+            Some((c, p)) => (c, Some(p.to_string())),
+            None => (rest, None),
+        };
+        let valid = |part: &Option<String>| {
+            part.as_ref().is_none_or(|p| {
+                p.split('.').all(|id| {
+                    !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                })
+            })
+        };
+        if !valid(&pre) || !valid(&build) {
+            return None;
+        }
+        let mut parts = core.split('.');
+        let (major, minor, patch) = (
+            number(parts.next()?)?,
+            number(parts.next()?)?,
+            number(parts.next()?)?,
+        );
+        if parts.next().is_some() {
+            return None;
+        }
+        Some(Version::Semantic {
+            major,
+            minor,
+            patch,
+            pre,
+            build,
+        })
+    }
+
+    fn major(&self) -> u64 {
+        match self {
+            Version::Integer(n) => *n,
+            Version::Semantic { major, .. } => *major,
+        }
+    }
+
+    fn pre(&self) -> Option<&str> {
+        match self {
+            Version::Semantic { pre, .. } => pre.as_deref(),
+            Version::Integer(_) => None,
+        }
+    }
+
+    fn build(&self) -> Option<&str> {
+        match self {
+            Version::Semantic { build, .. } => build.as_deref(),
+            Version::Integer(_) => None,
+        }
+    }
+
+    fn is_integer(&self) -> bool {
+        matches!(self, Version::Integer(_))
+    }
+
+    /// `0` or `0.y.z`.
+    fn is_zero(&self) -> bool {
+        self.major() == 0
+    }
+
+    /// Precedence as semantic versioning defines it (build metadata ignored); an integer
+    /// version `n` ranks as `n.0.0`.
+    fn precedence(&self, other: &Version) -> Ordering {
+        let key = |v: &Version| match v {
+            Version::Integer(n) => (*n, 0, 0),
+            Version::Semantic {
+                major,
+                minor,
+                patch,
+                ..
+            } => (*major, *minor, *patch),
+        };
+        key(self)
+            .cmp(&key(other))
+            .then_with(|| match (self.pre(), other.pre()) {
+                (None, None) => Ordering::Equal,
+                (None, Some(_)) => Ordering::Greater,
+                (Some(_), None) => Ordering::Less,
+                (Some(a), Some(b)) => pre_release_order(a, b),
+            })
+    }
+
+    /// The version without build metadata, and without its pre-release part too if
+    /// `drop_pre`.
+    fn without(&self, drop_pre: bool) -> Version {
+        match self {
+            Version::Integer(n) => Version::Integer(*n),
+            Version::Semantic {
+                major,
+                minor,
+                patch,
+                pre,
+                ..
+            } => Version::Semantic {
+                major: *major,
+                minor: *minor,
+                patch: *patch,
+                pre: if drop_pre { None } else { pre.clone() },
+                build: None,
+            },
+        }
+    }
+}
+
+/// Semantic versioning 2.0.0, rule 11: dot-separated identifiers, numeric ones compared as
+/// numbers and below alphanumeric ones; a shorter list ranks lower when all else is equal.
+fn pre_release_order(a: &str, b: &str) -> Ordering {
+    let mut x = a.split('.');
+    let mut y = b.split('.');
+    loop {
+        match (x.next(), y.next()) {
+            (None, None) => return Ordering::Equal,
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(p), Some(q)) => {
+                let o = match (p.parse::<u64>(), q.parse::<u64>()) {
+                    (Ok(m), Ok(n)) => m.cmp(&n),
+                    (Ok(_), Err(_)) => Ordering::Less,
+                    (Err(_), Ok(_)) => Ordering::Greater,
+                    (Err(_), Err(_)) => p.cmp(q),
                 };
-                if !allowed {
-                    out.push(Problem::new(
-                        format!("{path}/vectorString"),
-                        "6.1.8",
-                        format!("a {} vector does not belong in {key}", s.version),
-                    ));
+                if o != Ordering::Equal {
+                    return o;
                 }
-                if let Some(version) = str_of(c, "version")
-                    && version != s.version.as_str()
-                {
-                    out.push(Problem::new(
-                        format!("{path}/version"),
-                        "6.1.8",
-                        format!(
-                            "version {version:?} does not match the vector's {}",
-                            s.version.as_str()
-                        ),
-                    ));
-                }
+            }
+        }
+    }
+}
+
+/// One item of `/document/tracking/revision_history` whose number and date parse.
+struct Revision<'a> {
+    /// Its index in the document.
+    index: usize,
+    number: &'a str,
+    version: Version,
+    date: DateTime<Utc>,
+}
+
+impl Revision<'_> {
+    fn path(&self) -> String {
+        format!("/document/tracking/revision_history/{}", self.index)
+    }
+}
+
+/// The revision history in document order (items whose number or date do not parse are
+/// left to the schema).
+fn revisions(doc: &Value) -> Vec<Revision<'_>> {
+    let history = doc
+        .pointer("/document/tracking/revision_history")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    history
+        .iter()
+        .enumerate()
+        .filter_map(|(index, r)| {
+            let number = str_of(r, "number")?;
+            Some(Revision {
+                index,
+                number,
+                version: Version::parse(number)?,
+                date: parse_time(str_of(r, "date")?)?,
+            })
+        })
+        .collect()
+}
+
+/// The revision history sorted ascending by date, equal dates by version: the order the
+/// standard's revision tests speak of.
+fn revisions_by_date(doc: &Value) -> Vec<Revision<'_>> {
+    let mut r = revisions(doc);
+    r.sort_by(|a, b| {
+        a.date
+            .cmp(&b.date)
+            .then_with(|| a.version.precedence(&b.version))
+    });
+    r
+}
+
+/// `/document/tracking/version`, parsed, with its text.
+fn document_version(doc: &Value) -> Option<(&str, Version)> {
+    let v = doc
+        .pointer("/document/tracking/version")
+        .and_then(Value::as_str)?;
+    Some((v, Version::parse(v)?))
+}
+
+fn tracking_status(doc: &Value) -> &str {
+    doc.pointer("/document/tracking/status")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+/// The language tags of the document: `(path, tag)`.
+fn language_tags(doc: &Value) -> Vec<(&'static str, &str)> {
+    ["lang", "source_lang"]
+        .into_iter()
+        .zip(["/document/lang", "/document/source_lang"])
+        .filter_map(|(key, path)| Some((path, doc.get("document")?.get(key)?.as_str()?)))
+        .collect()
+}
+
+/// Every `file_hashes` list of the product tree: `(path, list)`.
+fn file_hash_lists(doc: &Value) -> Vec<(String, &[Value])> {
+    let mut out = Vec::new();
+    for (path, f) in full_product_names(doc) {
+        let helper = f
+            .get("product_identification_helper")
+            .unwrap_or(&Value::Null);
+        for (h, hashes) in arr(helper, "hashes").iter().enumerate() {
+            if let Some(list) = hashes.get("file_hashes").and_then(Value::as_array) {
+                out.push((
+                    format!("{path}/product_identification_helper/hashes/{h}/file_hashes"),
+                    list.as_slice(),
+                ));
             }
         }
     }
     out
 }
 
-/// 6.1.9: the stated scores and severities are those the vector computes to (metrics not
-/// in the vector take their default, so a temporal or environmental score without its
-/// metrics equals the base score).
-pub fn invalid_cvss_computation(doc: &Value) -> Vec<Problem> {
-    let mut out = Vec::new();
-    for (path, _, c) in cvss_objects(doc) {
-        let Some(s) = str_of(c, "vectorString").and_then(|v| cvss::compute(v).ok()) else {
-            continue; // reported by 6.1.8
-        };
-        let temporal = s.temporal_score.unwrap_or(s.base_score);
-        let environmental = s.environmental_score.unwrap_or(temporal);
-        for (score_key, severity_key, expected) in [
-            ("baseScore", "baseSeverity", s.base_score),
-            ("temporalScore", "temporalSeverity", temporal),
-            ("environmentalScore", "environmentalSeverity", environmental),
-        ] {
-            if let Some(stated) = c.get(score_key).and_then(Value::as_f64)
-                && (stated - expected).abs() > 1e-6
-            {
-                out.push(Problem::new(
-                    format!("{path}/{score_key}"),
-                    "6.1.9",
-                    format!(
-                        "{score_key} is {stated} but the vector {} computes to {expected}",
-                        s.vector
-                    ),
-                ));
-            }
-            if s.version == CvssVersion::V2 {
-                continue; // v2 objects carry no severities
-            }
-            if let Some(stated) = str_of(c, severity_key) {
-                let rating = Severity::from_score(expected);
-                if stated != rating.as_str() {
-                    out.push(Problem::new(
-                        format!("{path}/{severity_key}"),
-                        "6.1.9",
-                        format!(
-                            "{severity_key} is {stated} but a score of {expected} rates {rating}"
-                        ),
-                    ));
-                }
-            }
-        }
-    }
-    out
-}
+#[cfg(test)]
+mod tests;

@@ -1,9 +1,21 @@
 //! CVSS v2.0, v3.0, v3.1 and v4.0: scores computed from a vector string, and explained.
 //!
 //! The arithmetic is RustSec's `cvss` crate; this module decides which scores a vector
-//! has (temporal/threat and environmental only where the vector carries those metrics),
-//! maps the qualitative severity, and writes one plain-language line per metric so that
-//! "9.8" never travels without its scale and its meaning.
+//! has, maps the qualitative severity, and writes one plain-language line per metric so
+//! that "9.8" never travels without its scale and its meaning.
+//!
+//! Which scores a vector has follows FIRST's calculators:
+//!
+//! * **v3.0 and v3.1**: base, temporal and environmental, always. The equations define all
+//!   three for every vector (a metric left out counts as "not defined"), and they need not
+//!   agree: in v3.1 a changed scope's impact is computed differently in the environmental
+//!   equation (`MISS × 0.9731 − 0.02` to the 13th power where the base equation has
+//!   `ISS − 0.02` to the 15th), so `CVSS:3.1/AV:P/AC:L/PR:H/UI:R/S:C/C:H/I:H/A:H` has a base
+//!   score of 7.0 and an environmental score of 7.1 with no environmental metric set.
+//! * **v4.0**: CVSS-B from the base metrics; CVSS-BT and CVSS-BE/BTE only where the vector
+//!   has a threat or environmental metric, as the version's nomenclature names them.
+//! * **v2.0**: temporal and environmental only where the vector has such a metric (without
+//!   them the v2.0 equations give the base score back).
 //!
 //! ```
 //! use baken_advisory::cvss::{self, CvssVersion, Severity};
@@ -11,8 +23,12 @@
 //! assert_eq!(score.version, CvssVersion::V3_1);
 //! assert_eq!(score.base_score, 9.8);
 //! assert_eq!(score.severity, Severity::Critical);
-//! assert_eq!(score.temporal_score, None);
+//! assert_eq!(score.environmental_score, Some(9.8));
 //! assert!(score.metrics[0].to_string().starts_with("AV:N — "));
+//!
+//! let changed = cvss::compute("CVSS:3.1/AV:P/AC:L/PR:H/UI:R/S:C/C:H/I:H/A:H").unwrap();
+//! assert_eq!((changed.base_score, changed.environmental_score), (7.0, Some(7.1)));
+//! assert!(changed.notes[0].contains("0.9731"));
 //! ```
 
 use std::fmt;
@@ -187,14 +203,21 @@ pub struct CvssScore {
     pub base_score: f64,
     /// The rating of the base score.
     pub severity: Severity,
-    /// v2/v3: the temporal score; v4.0: the threat score (CVSS-BT). `None` unless the vector
-    /// has a temporal/threat metric other than "not defined".
+    /// v2/v3: the temporal score; v4.0: the threat score (CVSS-BT). Always there for v3.x;
+    /// for v2.0 and v4.0 `None` unless the vector has a temporal/threat metric other than
+    /// "not defined".
     pub temporal_score: Option<f64>,
-    /// The environmental score (v4.0: CVSS-BE or CVSS-BTE). `None` unless the vector has an
-    /// environmental metric other than "not defined".
+    /// The environmental score (v4.0: CVSS-BE or CVSS-BTE). Always there for v3.x, where it
+    /// can differ from the base score with no environmental metric set (see the module
+    /// documentation); for v2.0 and v4.0 `None` unless the vector has an environmental
+    /// metric other than "not defined".
     pub environmental_score: Option<f64>,
     /// One line per metric present in the vector, in the vector's order.
     pub metrics: Vec<MetricLine>,
+    /// Why a score differs from what its metrics suggest, in plain language: e.g. an
+    /// environmental score above the base score with no environmental metric set.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl CvssScore {
@@ -285,8 +308,8 @@ pub fn compute(vector: &str) -> Result<CvssScore, CvssError> {
             missing(&V3_BASE)?;
             (
                 v.base_score().value(),
-                defined(&["E", "RL", "RC"], "X").then(|| v.temporal_score().value()),
-                defined(&V3_ENVIRONMENTAL, "X").then(|| v.environmental_score().value()),
+                Some(v.temporal_score().value()),
+                Some(v.environmental_score().value()),
             )
         }
         cvss::Cvss::CvssV40(v) => {
@@ -325,6 +348,19 @@ pub fn compute(vector: &str) -> Result<CvssScore, CvssError> {
         .iter()
         .map(|(k, v)| explain(family, k, v))
         .collect();
+    let mut notes = Vec::new();
+    if let (CvssVersion::V3_1, Some(t), Some(e)) = (version, temporal_score, environmental_score)
+        && t != e
+        && !defined(&V3_ENVIRONMENTAL, "X")
+    {
+        notes.push(format!(
+            "the environmental score is {e:.1} where the temporal score is {t:.1} although no \
+             environmental metric is set: for a changed scope CVSS 3.1 computes the impact as \
+             7.52 × (MISS − 0.029) − 3.25 × (MISS × 0.9731 − 0.02)^13 in the environmental \
+             equation and as 7.52 × (ISS − 0.029) − 3.25 × (ISS − 0.02)^15 in the base \
+             equation; FIRST's calculator shows the same {e:.1}"
+        ));
+    }
     Ok(CvssScore {
         version,
         vector: canonical,
@@ -333,6 +369,7 @@ pub fn compute(vector: &str) -> Result<CvssScore, CvssError> {
         temporal_score,
         environmental_score,
         metrics,
+        notes,
     })
 }
 

@@ -8,8 +8,10 @@
 //!   products (CPE, purl, version ranges), remediations and references.
 //! * [`csaf`], [`cve5`], [`osv`] — readers for CSAF 2.0, CVE JSON 5 and OSV; [`read`] tells
 //!   them apart.
-//! * [`schema`] and [`checks`] — CSAF JSON schema validation and a selection of the CSAF
-//!   mandatory tests, each problem with its JSON path; [`validate_csaf`] runs both.
+//! * [`schema`] and [`checks`] — CSAF JSON schema validation, the mandatory tests of CSAF
+//!   2.0 (errors) and its optional tests (warnings), each problem with its JSON path;
+//!   [`validate_csaf`] runs the schema and the mandatory tests, [`validate_csaf_report`]
+//!   the optional tests too, keeping errors and warnings apart.
 //!
 //! **This crate does no IO**: callers read files and hand over bytes or JSON values, the
 //! CSAF schema included.
@@ -78,4 +80,14 @@ pub fn validate_csaf(schema: &schema::CsafSchema, doc: &Value) -> Vec<Problem> {
     let mut problems = schema.validate(doc);
     problems.extend(checks::run(doc));
     problems
+}
+
+/// Validates a CSAF document and reviews it: errors from the JSON schema and the mandatory
+/// tests (the document is invalid if there is one), warnings from the optional tests.
+pub fn validate_csaf_report(schema: &schema::CsafSchema, doc: &Value) -> checks::Report {
+    let mut report = checks::report(doc);
+    let mut errors = schema.validate(doc);
+    errors.append(&mut report.errors);
+    report.errors = errors;
+    report
 }

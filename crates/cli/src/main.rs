@@ -1385,6 +1385,9 @@ fn print_score(score: &baken_advisory::cvss::CvssScore, indent: &str) {
     for m in &score.metrics {
         println!("{indent}  {m}");
     }
+    for n in &score.notes {
+        println!("{indent}  note: {n}");
+    }
 }
 
 fn cmd_advisory(data: &Path, command: AdvisoryCommand) -> Result<()> {

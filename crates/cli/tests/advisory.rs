@@ -126,7 +126,26 @@ fn cvss_prints_scores_as_json() {
     assert_eq!(v["version"], "3.1");
     assert_eq!(v["base_score"], 9.8);
     assert_eq!(v["severity"], "CRITICAL");
-    assert!(v["temporal_score"].is_null() && v["environmental_score"].is_null());
+    // v3.x vectors have all three scores, as FIRST's calculators show them
+    assert_eq!(
+        (&v["temporal_score"], &v["environmental_score"]),
+        (&9.8.into(), &9.8.into())
+    );
     let bad = run(dir.path(), &["cvss", "CVSS:3.1/AV:X"]);
     assert!(!bad.status.success());
+}
+
+#[test]
+fn cvss_explains_an_environmental_score_above_the_base_score() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = run_ok(
+        dir.path(),
+        &["cvss", "CVSS:3.1/AV:P/AC:L/PR:H/UI:R/S:C/C:H/I:H/A:H"],
+    );
+    assert!(text.contains("base score 7.0 (HIGH)"), "{text}");
+    assert!(text.contains("environmental score 7.1 (HIGH)"), "{text}");
+    assert!(
+        text.contains("note: the environmental score is 7.1"),
+        "{text}"
+    );
 }
