@@ -100,7 +100,8 @@ enum Command {
         #[arg(long)]
         incident: Option<String>,
         /// Deliver through this SMTP relay:
-        /// smtp://[user[:password]@]host[:port][?tls=none|starttls|required&insecure=true].
+        /// smtp://[user[:password]@]host[:port][?tls=starttls|none&insecure=true], or smtps://
+        /// for TLS from the first byte. STARTTLS is required unless tls=none allows plain text.
         /// The password may come from $BAKEN_SMTP_PASSWORD.
         #[arg(long, conflicts_with = "outbox")]
         smtp: Option<String>,
