@@ -19,6 +19,19 @@ use baken_pipeline::{Progress, attributor_from_store, imports, load_policy, pseu
 use baken_store::{SqliteStore, Store};
 use clap::{Parser, Subcommand, ValueEnum};
 
+/// std's `println!`, except that a reader that stopped reading (`baken why … | head`) ends the
+/// process quietly instead of with a panic: see `out.rs`. Defined before the modules so that
+/// it is the `println!` of all of them.
+macro_rules! println {
+    () => {
+        $crate::out::line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::out::line(format_args!($($arg)*))
+    };
+}
+
+mod out;
 mod policy_cmds;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -437,6 +450,9 @@ fn bar(label: &str, total: Option<u64>) -> Box<dyn Progress> {
 fn main() {
     let cli = Cli::parse();
     if let Err(e) = run(cli) {
+        if out::is_closed_pipe(&e) {
+            out::closed();
+        }
         // Causes are printed once: many errors already quote their cause in their message.
         let mut message = e.to_string();
         for cause in e.chain().skip(1) {
