@@ -282,10 +282,15 @@ enum FindingCommand {
 
 #[derive(Subcommand)]
 enum RegistryCommand {
-    /// Replace the registry with the organisations in FILE (.toml, .json, .jsonl or .csv).
+    /// Replace the registry with the organisations in FILE (.toml, .json, .jsonl or .csv);
+    /// prints how many were added, removed and changed. Refuses a file that would empty the
+    /// registry or remove more than half of it, unless --replace-all.
     Import {
         /// The registry file.
         file: PathBuf,
+        /// Replace the registry even if that empties it or removes more than half of it.
+        #[arg(long)]
+        replace_all: bool,
     },
     /// Import a prefix-to-AS table (CAIDA pfx2as, iptoasn, or prefix<TAB>asn).
     ImportRouting {
@@ -765,9 +770,22 @@ fn cmd_parse(
 fn cmd_registry(data: &Path, command: RegistryCommand) -> Result<()> {
     let mut store = open_store(data)?;
     match command {
-        RegistryCommand::Import { file } => {
-            let n = imports::import_registry(&mut store, &file)?;
-            println!("{n} organisations imported from {}", file.display());
+        RegistryCommand::Import { file, replace_all } => {
+            let r = match imports::import_registry(&mut store, &file, replace_all) {
+                Err(e @ baken_pipeline::PipelineError::RegistryShrinks { .. }) => {
+                    bail!("{e}; to replace the registry anyway, pass --replace-all")
+                }
+                r => r?,
+            };
+            println!(
+                "{} organisations imported from {}: {} added, {} removed, {} changed, {} unchanged",
+                r.organisations,
+                file.display(),
+                r.added,
+                r.removed,
+                r.changed,
+                r.unchanged
+            );
         }
         RegistryCommand::ImportRouting { files } => {
             for file in files {
