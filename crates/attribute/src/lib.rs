@@ -118,7 +118,11 @@
 //! without host bits — `198.18.4.7/24` is rejected, because it is ambiguous (the /24 or the
 //! single address?), with a message proposing `198.18.4.0/24` or `198.18.4.7/32`; e-mail
 //! addresses need one `@` with text on both sides; domains are lower-cased and a trailing dot
-//! is removed, `*.` wildcards are rejected (a domain already covers every name under it).
+//! is removed, `*.` wildcards are rejected (a domain already covers every name under it); no
+//! text (id, name, sector, supervisor, cert, domains, contact addresses) holds a control
+//! character — CR, LF, tab, NUL, DEL, NEL or any other of Unicode's category Cc — or a line or
+//! paragraph separator (U+2028, U+2029), which would break the mail headers of every message
+//! for the organisation.
 //! Errors name the file, the line (CSV, JSON lines, TOML; JSON syntax errors), the
 //! organisation and the field. [`registry::load_registry`] lists every invalid entry;
 //! [`registry::RegistryReader`] streams CSV and JSON lines for very large registries.

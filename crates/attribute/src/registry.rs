@@ -113,7 +113,12 @@ impl fmt::Display for EntryError {
             write!(f, ":{line}")?;
         }
         if let Some(id) = &self.id {
-            write!(f, ": organisation {id}")?;
+            // an id with control characters is itself the error: shown escaped
+            if control_character(id).is_some() {
+                write!(f, ": organisation {id:?}")?;
+            } else {
+                write!(f, ": organisation {id}")?;
+            }
         }
         if let Some(field) = &self.field {
             write!(f, ": field `{field}`")?;
@@ -158,8 +163,35 @@ pub fn load_registry(path: &Path) -> Result<Vec<Organisation>, RegistryError> {
 
 /// Checks one organisation and normalises it in place: trims e-mail addresses, lower-cases
 /// domains and strips their trailing dot. Returns the first problem found.
+///
+/// No text may hold a control character (CR, LF, tab, NUL, DEL, NEL and the rest of Unicode's
+/// category Cc) or a line or paragraph separator (U+2028, U+2029): names, sectors and
+/// addresses end up in mail headers, where such a character makes every message for the
+/// organisation fail at sending time.
 pub fn validate_organisation(org: &mut Organisation) -> Result<(), FieldError> {
     let err = |field, message: String| Err(FieldError { field, message });
+    let texts = [
+        ("id", Some(&org.id.0)),
+        ("name", Some(&org.name)),
+        ("sector", org.sector.as_ref()),
+        ("supervisor", org.supervisor.as_ref()),
+        ("cert", org.cert.as_ref()),
+    ];
+    for (field, text) in texts {
+        if let Some(message) = text.and_then(|t| control_character(t)) {
+            return err(field, message);
+        }
+    }
+    for domain in &org.domains {
+        if let Some(message) = control_character(domain) {
+            return err("domains", message);
+        }
+    }
+    for contact in &org.contacts {
+        if let Some(message) = control_character(&contact.email) {
+            return err("contacts", message);
+        }
+    }
     if org.id.0.trim().is_empty() {
         return err(
             "id",
@@ -205,6 +237,34 @@ pub fn validate_organisation(org: &mut Organisation) -> Result<(), FieldError> {
         contact.email = email.to_string();
     }
     Ok(())
+}
+
+/// What is wrong with `text` if it holds a character that must not reach a mail header: a
+/// control character (Unicode category Cc: C0 controls, DEL, C1 controls including NEL) or a
+/// line or paragraph separator (U+2028, U+2029).
+fn control_character(text: &str) -> Option<String> {
+    let (position, c) = text
+        .chars()
+        .enumerate()
+        .find(|(_, c)| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}'))?;
+    let name = match c {
+        '\0' => " (NUL)",
+        '\t' => " (tab)",
+        '\n' => " (line feed)",
+        '\r' => " (carriage return)",
+        '\u{7f}' => " (DEL)",
+        '\u{85}' => " (next line, NEL)",
+        '\u{2028}' => " (line separator)",
+        '\u{2029}' => " (paragraph separator)",
+        _ => "",
+    };
+    Some(format!(
+        "{:?} holds the control character U+{:04X}{name} at character {}; remove it: it would \
+         break the mail headers of every message for this organisation",
+        text,
+        u32::from(c),
+        position + 1
+    ))
 }
 
 /// Lower-cases a domain and strips one trailing dot; rejects what cannot be a host name suffix.

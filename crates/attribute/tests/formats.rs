@@ -189,6 +189,130 @@ fn json_and_jsonl_errors() {
     );
 }
 
+/// Every invalid entry of a registry file as (line, organisation, field, message).
+fn invalid_entries(name: &str, text: &str) -> Vec<(Option<usize>, String, String, String)> {
+    let (dir, result) = load_text(name, text);
+    let Err(RegistryError::Invalid { errors, .. }) = result else {
+        panic!("{name}: expected invalid entries, got {result:?}");
+    };
+    drop(dir);
+    errors
+        .into_iter()
+        .map(|e| {
+            (
+                e.line,
+                e.id.unwrap_or_default(),
+                e.field.unwrap_or_default(),
+                e.message,
+            )
+        })
+        .collect()
+}
+
+/// Regression: a name, sector or contact address with a line break or another control
+/// character was imported, and every message for that organisation then failed at sending
+/// time, unnoticed.
+#[test]
+fn control_characters_in_text_are_refused_in_every_format() {
+    assert_eq!(
+        error_of(
+            "r.csv",
+            "id,name,sector\na,\"Zorg\r\nBcc: x@evil.example\",health\n"
+        ),
+        "DIR/r.csv:2: organisation a: field `name`: \"Zorg\\r\\nBcc: x@evil.example\" holds the \
+         control character U+000D (carriage return) at character 5; remove it: it would break \
+         the mail headers of every message for this organisation"
+    );
+    let csv = "id,name,sector,supervisor,cert,domains,contacts\n\
+               a,A,\"heal\u{85}th\",,,,\n\
+               b,B,,\"ig\u{2028}j\",,,\n\
+               c,C,,,z\tcert,,\n\
+               d,D,,,,d\u{7}.example,\n\
+               e,E,,,,,security:soc@e.example\u{0}\n\
+               f,\"F\u{2029}G\",,,,,\n\
+               g,\"G\nH\",,,,,\n\
+               h,H\u{7f}I,,,,,\n\
+               i,Ine\u{301}s,,,,,security:soc@i.example\n";
+    let found: Vec<(Option<usize>, String, String)> = invalid_entries("r.csv", csv)
+        .into_iter()
+        .map(|(line, id, field, _)| (line, id, field))
+        .collect();
+    let expected = [
+        (2, "a", "sector"),
+        (3, "b", "supervisor"),
+        (4, "c", "cert"),
+        (5, "d", "domains"),
+        (6, "e", "contacts"),
+        (7, "f", "name"),
+        (8, "g", "name"),
+        (10, "h", "name"),
+    ];
+    let expected: Vec<(Option<usize>, String, String)> = expected
+        .iter()
+        .map(|(l, i, f)| (Some(*l), i.to_string(), f.to_string()))
+        .collect();
+    assert_eq!(
+        found, expected,
+        "the combining accent of `i` is text, not a control"
+    );
+
+    let toml = "[[organisation]]\nid = \"a\"\nname = \"A\"\n\n\
+                [[organisation]]\nid = \"b\"\nname = \"Zorg\\u2028BV\"\n";
+    let found = invalid_entries("r.toml", toml);
+    assert_eq!(found.len(), 1);
+    assert_eq!(
+        (found[0].0, found[0].1.as_str(), found[0].2.as_str()),
+        (Some(5), "b", "name")
+    );
+    assert!(
+        found[0]
+            .3
+            .contains("U+2028 (line separator) at character 5"),
+        "{}",
+        found[0].3
+    );
+
+    assert_eq!(
+        error_of(
+            "r.json",
+            "[{\"id\": \"a\", \"name\": \"A\"}, {\"id\": \"b\", \"name\": \"B\", \"sector\": \"energy\\n\"}]"
+        ),
+        "DIR/r.json: organisation b: field `sector`: \"energy\\n\" holds the control character \
+         U+000A (line feed) at character 7; remove it: it would break the mail headers of every \
+         message for this organisation"
+    );
+
+    let jsonl = "{\"id\": \"a\", \"name\": \"A\"}\n\
+                 {\"id\": \"b\", \"name\": \"B\", \"contacts\": [{\"email\": \"soc@b.example\\r\\nBcc: x@evil.example\"}]}\n\
+                 {\"id\": \"c\\u0007\", \"name\": \"C\"}\n";
+    let found = invalid_entries("r.jsonl", jsonl);
+    let where_: Vec<(Option<usize>, &str, &str)> = found
+        .iter()
+        .map(|(l, i, f, _)| (*l, i.as_str(), f.as_str()))
+        .collect();
+    assert_eq!(
+        where_,
+        [(Some(2), "b", "contacts"), (Some(3), "c\u{7}", "id")]
+    );
+    let message = error_of("r.jsonl", jsonl);
+    assert!(
+        message.starts_with("DIR/r.jsonl:2: organisation b: field `contacts`: "),
+        "{message}"
+    );
+    // the id with a control character is shown escaped, never raw
+    let (dir, result) = load_text("r.jsonl", jsonl);
+    let Err(RegistryError::Invalid { errors, .. }) = result else {
+        panic!("invalid entries expected");
+    };
+    let shown = errors[1]
+        .to_string()
+        .replace(&dir.path().display().to_string(), "DIR");
+    assert!(
+        shown.starts_with("DIR/r.jsonl:3: organisation \"c\\u{7}\": field `id`: "),
+        "{shown}"
+    );
+}
+
 #[test]
 fn routing_tables_in_three_formats() {
     let t = load_routing(&data("routing/pfx2as.txt")).unwrap();

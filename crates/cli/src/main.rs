@@ -19,6 +19,19 @@ use baken_pipeline::{Progress, attributor_from_store, imports, load_policy, pseu
 use baken_store::{Cause, FindingState, SqliteStore, Store, Transition, TransitionOutcome};
 use clap::{Parser, Subcommand, ValueEnum};
 
+/// std's `println!`, except that a reader that stopped reading (`baken why … | head`) ends the
+/// process quietly instead of with a panic: see `out.rs`. Defined before the modules so that
+/// it is the `println!` of all of them.
+macro_rules! println {
+    () => {
+        $crate::out::line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::out::line(format_args!($($arg)*))
+    };
+}
+
+mod out;
 mod policy_cmds;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -104,7 +117,8 @@ enum Command {
         #[arg(long)]
         incident: Option<String>,
         /// Deliver through this SMTP relay:
-        /// smtp://[user[:password]@]host[:port][?tls=none|starttls|required&insecure=true].
+        /// smtp://[user[:password]@]host[:port][?tls=starttls|none&insecure=true], or smtps://
+        /// for TLS from the first byte. STARTTLS is required unless tls=none allows plain text.
         /// The password may come from $BAKEN_SMTP_PASSWORD.
         #[arg(long, conflicts_with = "outbox")]
         smtp: Option<String>,
@@ -301,10 +315,15 @@ struct Said {
 
 #[derive(Subcommand)]
 enum RegistryCommand {
-    /// Replace the registry with the organisations in FILE (.toml, .json, .jsonl or .csv).
+    /// Replace the registry with the organisations in FILE (.toml, .json, .jsonl or .csv);
+    /// prints how many were added, removed and changed. Refuses a file that would empty the
+    /// registry or remove more than half of it, unless --replace-all.
     Import {
         /// The registry file.
         file: PathBuf,
+        /// Replace the registry even if that empties it or removes more than half of it.
+        #[arg(long)]
+        replace_all: bool,
     },
     /// Import a prefix-to-AS table (CAIDA pfx2as, iptoasn, or prefix<TAB>asn).
     ImportRouting {
@@ -469,6 +488,9 @@ fn bar(label: &str, total: Option<u64>) -> Box<dyn Progress> {
 fn main() {
     let cli = Cli::parse();
     if let Err(e) = run(cli) {
+        if out::is_closed_pipe(&e) {
+            out::closed();
+        }
         // Causes are printed once: many errors already quote their cause in their message.
         let mut message = e.to_string();
         for cause in e.chain().skip(1) {
@@ -828,9 +850,22 @@ fn cmd_parse(
 fn cmd_registry(data: &Path, command: RegistryCommand) -> Result<()> {
     let mut store = open_store(data)?;
     match command {
-        RegistryCommand::Import { file } => {
-            let n = imports::import_registry(&mut store, &file)?;
-            println!("{n} organisations imported from {}", file.display());
+        RegistryCommand::Import { file, replace_all } => {
+            let r = match imports::import_registry(&mut store, &file, replace_all) {
+                Err(e @ baken_pipeline::PipelineError::RegistryShrinks { .. }) => {
+                    bail!("{e}; to replace the registry anyway, pass --replace-all")
+                }
+                r => r?,
+            };
+            println!(
+                "{} organisations imported from {}: {} added, {} removed, {} changed, {} unchanged",
+                r.organisations,
+                file.display(),
+                r.added,
+                r.removed,
+                r.changed,
+                r.unchanged
+            );
         }
         RegistryCommand::ImportRouting { files } => {
             for file in files {

@@ -107,7 +107,9 @@ impl Attachment {
 pub struct Receipt {
     /// The message's Message-ID, angle brackets included: `<key@domain-of-from>`.
     pub message_id: String,
-    /// Where it went: the `.eml` file's path, or `smtp://host:port` (never credentials).
+    /// Where it went: the `.eml` file's path, or the relay and how this message's connection
+    /// was encrypted, e.g. `smtp://relay.example:25 over STARTTLS`, `smtps://relay.example:465
+    /// over implicit TLS`, `smtp://relay.example:25 in plain text` (never credentials).
     pub destination: String,
     /// True when the transport knew the key and did nothing (the outbox already had the file).
     /// SMTP cannot know and always says false; a relay may still drop the duplicate by its
@@ -122,6 +124,7 @@ pub trait Transport {
     fn deliver(&mut self, msg: &OutgoingMessage) -> Result<Receipt, DeliverError>;
 
     /// One line naming the channel for logs, e.g. `outbox /var/lib/baken/outbox` or
-    /// `smtp://baken@relay.example:587 (tls=required)`; never contains a password.
+    /// `smtp://baken@relay.example:587 (tls=starttls)`, followed once messages went out by how
+    /// they were sent (`, messages sent: 12 over STARTTLS`); never contains a password.
     fn describe(&self) -> String;
 }

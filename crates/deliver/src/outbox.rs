@@ -4,6 +4,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use crate::render::{build, formatted, message_id};
 use crate::{DeliverError, OutgoingMessage, Receipt, Transport};
@@ -14,7 +15,9 @@ use crate::{DeliverError, OutgoingMessage, Receipt, Transport};
 /// **Crash-safe:** the message is written to a temporary file in the same directory
 /// (`.<key>.<pid>.<n>.tmp`), flushed to disk, then linked to `<key>.eml` and the directory
 /// is flushed too; a crash leaves either no `<key>.eml` or a complete one, never a partial
-/// file (at worst a stray `.tmp`, which readers of `*.eml` ignore).
+/// file (at worst a stray `.tmp`, which readers of `*.eml` ignore). [`Outbox::new`] removes
+/// the temporary files such a crash left: only names of exactly that pattern, and only those
+/// of a process that is gone (see [`Outbox::new`]).
 ///
 /// **Idempotent:** if `<key>.eml` exists the message is not written again and the receipt
 /// says `already_delivered: true`. The final step is a hard link, which unlike a rename never
@@ -30,9 +33,16 @@ static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 impl Outbox {
     /// An outbox writing into `dir`, which is created if missing.
+    ///
+    /// Removes the temporary files an interrupted delivery left in `dir`: names of the form
+    /// `.<key>.<pid>.<n>.tmp` that this crate writes, whose process is not this one and has
+    /// ended (on Linux, no `/proc/<pid>`) or whose file was last written over an hour ago
+    /// (elsewhere, or when the pid has been reused). Other files are never touched, and a
+    /// temporary file that cannot be removed is logged and left.
     pub fn new(dir: impl Into<PathBuf>) -> Result<Self, DeliverError> {
         let dir = dir.into();
         fs::create_dir_all(&dir).map_err(|e| DeliverError::io("create directory", &dir, e))?;
+        remove_stale_temp_files(&dir);
         Ok(Outbox { dir })
     }
 
@@ -127,6 +137,83 @@ impl Drop for TempFile {
     fn drop(&mut self) {
         // After a hard link the temporary name is removed here; after a rename it is gone.
         let _ = fs::remove_file(&self.path);
+    }
+}
+
+/// How old a temporary file must be before it is taken for stale whatever its pid says: a
+/// delivery writes and links its file within seconds.
+const STALE_AFTER: Duration = Duration::from_secs(3600);
+
+/// The pid in a temporary file name this crate writes, `.<key>.<pid>.<n>.tmp` with a valid
+/// message key; `None` for every other name.
+fn temp_file_pid(name: &str) -> Option<u32> {
+    let inner = name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let mut parts = inner.rsplitn(3, '.');
+    let (n, pid, key) = (parts.next()?, parts.next()?, parts.next()?);
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let key_ok = (1..=200).contains(&key.len())
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !(key_ok && digits(n) && digits(pid)) {
+        return None;
+    }
+    pid.parse().ok()
+}
+
+/// Whether process `pid` may still be running: `false` only when the system says it is not
+/// (Linux's `/proc`); elsewhere `true`, and the file's age decides.
+fn may_be_running(pid: u32) -> bool {
+    let proc = Path::new("/proc");
+    if cfg!(target_os = "linux") && proc.join("self").exists() {
+        return proc.join(pid.to_string()).exists();
+    }
+    true
+}
+
+/// Removes the temporary files of deliveries that were interrupted (see [`Outbox::new`]).
+/// Best effort: what cannot be listed or removed is logged and left.
+fn remove_stale_temp_files(dir: &Path) {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            tracing::warn!(dir = %dir.display(), error = %e, "cannot look for stale temporary files");
+            return;
+        }
+    };
+    let own = std::process::id();
+    let mut removed = 0u64;
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(temp_file_pid) else {
+            continue;
+        };
+        // `file_type` does not follow symbolic links: only plain files are removed
+        let Ok(meta) = entry.metadata() else {
+            continue;
+        };
+        if !meta.file_type().is_file() || pid == own {
+            continue;
+        }
+        let old = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > STALE_AFTER);
+        if !old && may_be_running(pid) {
+            continue;
+        }
+        let path = entry.path();
+        match fs::remove_file(&path) {
+            Ok(()) => removed += 1,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "cannot remove a stale temporary file");
+            }
+        }
+    }
+    if removed > 0 {
+        tracing::info!(dir = %dir.display(), removed, "removed temporary files of interrupted deliveries");
     }
 }
 

@@ -22,15 +22,13 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TlsMode {
     /// `tls=none`: plain text, even if the server offers STARTTLS. Only for relays on a
-    /// trusted network; credentials then travel unencrypted.
+    /// trusted network: the messages, and credentials if any, then travel unencrypted.
     None,
-    /// `tls=starttls`, the default for `smtp://`: STARTTLS when the server offers it, plain
-    /// text when it does not (then without credentials: see [`Smtp`]). A server that offers
-    /// STARTTLS but fails the handshake or shows an untrusted certificate is an error, not a
-    /// reason to fall back to plain text.
-    Opportunistic,
-    /// `tls=required`: STARTTLS or fail.
-    Required,
+    /// `tls=starttls`, the default for `smtp://` (`tls=required` means the same): STARTTLS or
+    /// fail. A server that does not offer STARTTLS, fails the handshake or shows an untrusted
+    /// certificate is an error, never a reason to fall back to plain text; plain text takes
+    /// an explicit `tls=none`.
+    StartTls,
     /// `smtps://`: TLS from the first byte (implicit TLS, port 465).
     Implicit,
 }
@@ -39,9 +37,27 @@ impl TlsMode {
     fn name(self) -> &'static str {
         match self {
             TlsMode::None => "none",
-            TlsMode::Opportunistic => "starttls",
-            TlsMode::Required => "required",
+            TlsMode::StartTls => "starttls",
             TlsMode::Implicit => "implicit",
+        }
+    }
+}
+
+/// How one connection to the relay was actually encrypted, as the connection itself reports
+/// it after the message was accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Encryption {
+    Plain,
+    StartTls,
+    Implicit,
+}
+
+impl Encryption {
+    fn name(self) -> &'static str {
+        match self {
+            Encryption::Plain => "plain text",
+            Encryption::StartTls => "STARTTLS",
+            Encryption::Implicit => "implicit TLS",
         }
     }
 }
@@ -90,12 +106,13 @@ impl SmtpConfig {
     /// Reads a relay URL:
     ///
     /// ```text
-    /// smtp://[user[:password]@]host[:port][?tls=none|starttls|required&insecure=true&helo=name&timeout=secs]
+    /// smtp://[user[:password]@]host[:port][?tls=starttls|required|none&insecure=true&helo=name&timeout=secs]
     /// smtps://[user[:password]@]host[:port][?insecure=true&helo=name&timeout=secs]
     /// ```
     ///
-    /// - `smtp://` speaks plain SMTP and upgrades with STARTTLS: `tls=starttls` (default) when
-    ///   the server offers it, `tls=required` or fail, `tls=none` never. `smtps://` is TLS
+    /// - `smtp://` connects in plain text and upgrades with STARTTLS before anything else is
+    ///   said: `tls=starttls` (the default) and `tls=required` refuse a relay that does not
+    ///   offer it; only `tls=none` sends in plain text (and never upgrades). `smtps://` is TLS
     ///   from the start.
     /// - Default port: 465 for `smtps://`, 587 (submission) for `tls=required`, else 25.
     /// - User and password are percent-decoded (`%40` for `@`). Without a password in the
@@ -196,13 +213,15 @@ impl SmtpConfig {
             let value = percent_decode(value).map_err(|e| fail(format!("{name}: {e}")))?;
             let duplicate = match name {
                 "tls" => {
+                    // `required` is `starttls` under its older name; it keeps its default
+                    // port, 587
                     let mode = match value.as_str() {
-                        "none" => TlsMode::None,
-                        "starttls" => TlsMode::Opportunistic,
-                        "required" => TlsMode::Required,
+                        "none" => (TlsMode::None, 25),
+                        "starttls" => (TlsMode::StartTls, 25),
+                        "required" => (TlsMode::StartTls, 587),
                         other => {
                             return Err(fail(format!(
-                                "tls={other:?}: use none, starttls or required"
+                                "tls={other:?}: use starttls (or required), or none for plain text"
                             )));
                         }
                     };
@@ -245,20 +264,16 @@ impl SmtpConfig {
             }
         }
 
-        let tls = match (implicit, tls) {
-            (true, None) => TlsMode::Implicit,
+        let (tls, default_port) = match (implicit, tls) {
+            (true, None) => (TlsMode::Implicit, 465),
             (true, Some(_)) => {
                 return Err(fail(
                     "smtps:// always uses TLS from the start; drop `tls=` or use smtp://".into(),
                 ));
             }
-            (false, mode) => mode.unwrap_or(TlsMode::Opportunistic),
+            (false, mode) => mode.unwrap_or((TlsMode::StartTls, 25)),
         };
-        let port = port.unwrap_or(match tls {
-            TlsMode::Implicit => 465,
-            TlsMode::Required => 587,
-            TlsMode::None | TlsMode::Opportunistic => 25,
-        });
+        let port = port.unwrap_or(default_port);
         Ok(SmtpConfig {
             host,
             port,
@@ -284,15 +299,20 @@ impl SmtpConfig {
 /// Sends messages through an SMTP relay, one connection per message.
 ///
 /// Each delivery connects, upgrades or not according to [`TlsMode`], authenticates if a user
-/// is configured, sends, and says QUIT. Credentials are never sent over an unencrypted
-/// connection unless the URL says `tls=none`: with the default `tls=starttls` and a server
-/// that offers no STARTTLS, delivery fails with [`DeliverError::Incompatible`] instead.
+/// is configured, sends, and says QUIT. Nothing is sent over an unencrypted connection unless
+/// the URL says `tls=none`: with the default `tls=starttls` and a server that offers no
+/// STARTTLS, delivery fails with [`DeliverError::Incompatible`] naming `tls=none`.
+///
+/// Each receipt says how its connection was actually encrypted (`… over STARTTLS`, `… in
+/// plain text`), and [`Transport::describe`] adds the count of messages sent each way.
 ///
 /// Failures say which step failed on which server; [`DeliverError::is_permanent`] separates
 /// 5xx replies and misconfiguration from connection problems and 4xx replies.
 pub struct Smtp {
     config: SmtpConfig,
     tls: Option<TlsParameters>,
+    /// Messages accepted so far, by how their connection was encrypted.
+    sent: Vec<(Encryption, u64)>,
 }
 
 impl fmt::Debug for Smtp {
@@ -336,7 +356,7 @@ impl Smtp {
         }
         let tls = match config.tls {
             TlsMode::None => None,
-            TlsMode::Opportunistic | TlsMode::Required | TlsMode::Implicit => Some(
+            TlsMode::StartTls | TlsMode::Implicit => Some(
                 TlsParameters::builder(config.host.clone())
                     .dangerous_accept_invalid_certs(config.insecure)
                     .dangerous_accept_invalid_hostnames(config.insecure)
@@ -353,7 +373,11 @@ impl Smtp {
                 "insecure=true: any TLS certificate is accepted; use only for tests and lab relays"
             );
         }
-        Ok(Smtp { config, tls })
+        Ok(Smtp {
+            config,
+            tls,
+            sent: Vec::new(),
+        })
     }
 
     /// The relay's configuration.
@@ -423,6 +447,14 @@ impl Smtp {
         }
     }
 
+    fn scheme(&self) -> &'static str {
+        if self.config.tls == TlsMode::Implicit {
+            "smtps"
+        } else {
+            "smtp"
+        }
+    }
+
     fn incompatible(&self, stage: Stage, detail: &str) -> DeliverError {
         DeliverError::Incompatible {
             server: self.config.server(),
@@ -439,22 +471,18 @@ impl Smtp {
         msg: &lettre::Message,
         bytes: &[u8],
     ) -> Result<(), DeliverError> {
-        match (self.config.tls, &self.tls) {
-            (TlsMode::Opportunistic, Some(params)) if conn.can_starttls() => conn
-                .starttls(params, hello)
-                .map_err(|e| self.error(Stage::StartTls, e))?,
-            (TlsMode::Required, Some(params)) => {
-                if !conn.can_starttls() {
-                    return Err(self.incompatible(
-                        Stage::StartTls,
-                        "the server does not offer STARTTLS but the url says tls=required; \
-                         enable STARTTLS on the relay, or use tls=starttls to allow plain text",
-                    ));
-                }
-                conn.starttls(params, hello)
-                    .map_err(|e| self.error(Stage::StartTls, e))?;
+        if let (TlsMode::StartTls, Some(params)) = (self.config.tls, &self.tls) {
+            if !conn.can_starttls() {
+                return Err(self.incompatible(
+                    Stage::StartTls,
+                    "the server does not offer STARTTLS, and messages are not sent in plain \
+                     text unless the url says so; enable STARTTLS on the relay, use smtps:// \
+                     if it speaks TLS from the first byte, or add tls=none to the url to send \
+                     in plain text on a trusted network",
+                ));
             }
-            _ => {}
+            conn.starttls(params, hello)
+                .map_err(|e| self.error(Stage::StartTls, e))?;
         }
         if let (Some(user), Some(password)) = (&self.config.user, &self.config.password) {
             if !conn.is_encrypted() && self.config.tls != TlsMode::None {
@@ -496,43 +524,80 @@ impl Transport for Smtp {
             None,
         )
         .map_err(|e| self.error(Stage::Connect, e))?;
-        match self.converse(&mut conn, &hello, &message, &bytes) {
+        let encryption = match self.converse(&mut conn, &hello, &message, &bytes) {
             Ok(()) => {
+                // asked of the connection, not assumed from the url
+                let encryption = match (conn.is_encrypted(), self.config.tls) {
+                    (false, _) => Encryption::Plain,
+                    (true, TlsMode::Implicit) => Encryption::Implicit,
+                    (true, _) => Encryption::StartTls,
+                };
                 // The message is accepted; a failing QUIT changes nothing.
                 let _ = conn.quit();
+                encryption
             }
             Err(e) => {
                 conn.abort();
                 tracing::warn!(key = %msg.key, error = %e, "smtp delivery failed");
                 return Err(e);
             }
+        };
+        match self.sent.iter_mut().find(|(e, _)| *e == encryption) {
+            Some((_, n)) => *n += 1,
+            None => self.sent.push((encryption, 1)),
         }
-        tracing::info!(key = %msg.key, server = %self.config.server(), %message_id, "sent");
+        tracing::info!(
+            key = %msg.key,
+            server = %self.config.server(),
+            %message_id,
+            encryption = encryption.name(),
+            "sent"
+        );
         Ok(Receipt {
             message_id,
-            destination: format!("smtp://{}", self.config.server()),
+            destination: format!(
+                "{}://{} {} {}",
+                self.scheme(),
+                self.config.server(),
+                if encryption == Encryption::Plain {
+                    "in"
+                } else {
+                    "over"
+                },
+                encryption.name()
+            ),
             already_delivered: false,
         })
     }
 
     fn describe(&self) -> String {
-        let scheme = if self.config.tls == TlsMode::Implicit {
-            "smtps"
-        } else {
-            "smtp"
-        };
         let user = self
             .config
             .user
             .as_ref()
             .map(|u| format!("{u}@"))
             .unwrap_or_default();
-        let mut text = format!("{scheme}://{user}{}", self.config.server());
+        let mut text = format!("{}://{user}{}", self.scheme(), self.config.server());
         if self.config.tls != TlsMode::Implicit {
             text.push_str(&format!(" (tls={})", self.config.tls.name()));
         }
         if self.config.insecure {
             text.push_str(" (insecure: any certificate accepted)");
+        }
+        if !self.sent.is_empty() {
+            let counts: Vec<String> = self
+                .sent
+                .iter()
+                .map(|(e, n)| {
+                    let how = if *e == Encryption::Plain {
+                        "in"
+                    } else {
+                        "over"
+                    };
+                    format!("{n} {how} {}", e.name())
+                })
+                .collect();
+            text.push_str(&format!(", messages sent: {}", counts.join(", ")));
         }
         text
     }
@@ -626,7 +691,7 @@ mod tests {
             "smtp://relay.example",
             "relay.example",
             25,
-            T::Opportunistic,
+            T::StartTls,
             None,
             None,
         );
@@ -634,7 +699,7 @@ mod tests {
             "smtp://relay.example/",
             "relay.example",
             25,
-            T::Opportunistic,
+            T::StartTls,
             None,
             None,
         );
@@ -642,7 +707,7 @@ mod tests {
             "SMTP://relay.example:2525",
             "relay.example",
             2525,
-            T::Opportunistic,
+            T::StartTls,
             None,
             None,
         );
@@ -658,7 +723,7 @@ mod tests {
             "smtp://relay.example?tls=required",
             "relay.example",
             587,
-            T::Required,
+            T::StartTls,
             None,
             None,
         );
@@ -670,20 +735,13 @@ mod tests {
             None,
             None,
         );
-        check("smtp://u@h:1", "h", 1, T::Opportunistic, Some("u"), None);
-        check(
-            "smtp://u:p@h",
-            "h",
-            25,
-            T::Opportunistic,
-            Some("u"),
-            Some("p"),
-        );
+        check("smtp://u@h:1", "h", 1, T::StartTls, Some("u"), None);
+        check("smtp://u:p@h", "h", 25, T::StartTls, Some("u"), Some("p"));
         check(
             "smtp://u%40x.example:p%3A%40@h",
             "h",
             25,
-            T::Opportunistic,
+            T::StartTls,
             Some("u@x.example"),
             Some("p:@"),
         );
@@ -691,23 +749,16 @@ mod tests {
             "smtp://u:p@ss@h",
             "h",
             25,
-            T::Opportunistic,
+            T::StartTls,
             Some("u"),
             Some("p@ss"),
         );
-        check(
-            "smtp://[::1]:2525",
-            "::1",
-            2525,
-            T::Opportunistic,
-            None,
-            None,
-        );
+        check("smtp://[::1]:2525", "::1", 2525, T::StartTls, None, None);
         check(
             "smtp://127.0.0.1?tls=starttls",
             "127.0.0.1",
             25,
-            T::Opportunistic,
+            T::StartTls,
             None,
             None,
         );
@@ -734,7 +785,10 @@ mod tests {
         check_err("smtp://u:s3cret@h/path", "no path");
         check_err("smtp://u:s3cret@?tls=none", "host");
         check_err("smtp://:s3cret@h", "user name");
-        check_err("smtp://u:s3cret@h?tls=maybe", "none, starttls or required");
+        check_err(
+            "smtp://u:s3cret@h?tls=maybe",
+            "use starttls (or required), or none",
+        );
         check_err("smtp://u:s3cret@h?insecure=yes", "true or false");
         check_err("smtp://u:s3cret@h?port=1", "unknown parameter");
         check_err("smtp://u:s3cret@h?tls=none&tls=none", "twice");
@@ -773,7 +827,7 @@ mod tests {
     fn describe_and_debug_hide_the_password() {
         let smtp =
             Smtp::new(SmtpConfig::parse("smtp://u:s3cret@h:2525?tls=required").unwrap()).unwrap();
-        assert_eq!(smtp.describe(), "smtp://u@h:2525 (tls=required)");
+        assert_eq!(smtp.describe(), "smtp://u@h:2525 (tls=starttls)");
         assert!(!format!("{smtp:?}").contains("s3cret"));
         let smtps = Smtp::new(SmtpConfig::parse("smtps://h?insecure=true").unwrap()).unwrap();
         assert_eq!(

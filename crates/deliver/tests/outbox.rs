@@ -135,3 +135,53 @@ fn an_unwritable_outbox_is_a_transient_io_error() {
     assert!(!err.is_permanent());
     assert!(err.to_string().contains("a-file"), "{err}");
 }
+
+/// Regression: a delivery killed between writing its temporary file and linking it left a
+/// `.<key>.<pid>.<n>.tmp` that no later run removed.
+#[test]
+fn opening_removes_the_temporary_files_of_interrupted_deliveries_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let touch = |name: &str| std::fs::write(dir.path().join(name), b"partial").unwrap();
+    // A pid no process can have (Linux allows at most 2^22), and an hour-old file of pid 1,
+    // which is running: both left by deliveries that were interrupted.
+    touch(".org-1--abc.4294967294.0.tmp");
+    touch(".org-3.1.5.tmp");
+    let old = std::time::SystemTime::now() - Duration::from_secs(2 * 3600);
+    std::fs::File::options()
+        .write(true)
+        .open(dir.path().join(".org-3.1.5.tmp"))
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    // Kept: a fresh file of a running process (pid 1), one of this process (another outbox
+    // in it may be writing), and everything that is not one of the outbox's own names.
+    let own = format!(".org-1--abc.{}.7.tmp", std::process::id());
+    let kept = [
+        ".org-2.1.0.tmp",
+        own.as_str(),
+        "notes.tmp",
+        ".org-1.tmp",
+        ".org-1.99.tmp",
+        ".org 1.4294967294.0.tmp",
+        ".org.1.4294967294.0.tmp",
+        ".org-1.x.0.tmp",
+        ".org-1.4294967294.0.tmp.bak",
+        "org-1--abc.eml",
+    ];
+    for name in kept {
+        touch(name);
+    }
+    std::fs::create_dir(dir.path().join(".dir.4294967294.0.tmp")).unwrap();
+
+    let mut outbox = Outbox::new(dir.path()).unwrap();
+    let mut expected: Vec<String> = kept.iter().map(|k| k.to_string()).collect();
+    expected.push(".dir.4294967294.0.tmp".into());
+    expected.sort();
+    assert_eq!(listing(dir.path()), expected);
+
+    // The interrupted message is delivered afresh, and leaves nothing behind.
+    assert!(!outbox.deliver(&msg("org-4")).unwrap().already_delivered);
+    expected.push("org-4.eml".into());
+    expected.sort();
+    assert_eq!(listing(dir.path()), expected);
+}

@@ -36,7 +36,7 @@ fn plain_smtp_delivers_the_rendered_bytes() {
     );
     assert_eq!(
         receipt.destination,
-        format!("smtp://127.0.0.1:{}", sink.port)
+        format!("smtp://127.0.0.1:{} in plain text", sink.port)
     );
     assert!(!receipt.already_delivered);
 
@@ -58,16 +58,55 @@ fn plain_smtp_delivers_the_rendered_bytes() {
     );
 }
 
+/// Regression: a relay without STARTTLS used to get the message in plain text under the
+/// default `tls=starttls`, while `describe` said `tls=starttls`.
 #[test]
-fn opportunistic_tls_falls_back_to_plain_text_without_credentials() {
+fn a_relay_without_starttls_is_refused_unless_the_url_says_tls_none() {
     let sink = SmtpSink::start(SinkOptions::default());
-    // The default for smtp:// is tls=starttls; this server offers none.
-    send(&format!("{}?helo=test.example", sink.url())).unwrap();
+    for query in ["?helo=test.example", "?tls=starttls&helo=test.example"] {
+        let url = format!("{}{query}", sink.url());
+        let mut smtp = Smtp::from_url(&url).unwrap();
+        let err = smtp.deliver(&msg()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                DeliverError::Incompatible {
+                    stage: Stage::StartTls,
+                    ..
+                }
+            ),
+            "{url}: {err:?}"
+        );
+        assert!(err.is_permanent());
+        let text = err.to_string();
+        assert!(text.contains("does not offer STARTTLS"), "{text}");
+        assert!(
+            text.contains("tls=none"),
+            "the error names the way out: {text}"
+        );
+        assert!(
+            !smtp.describe().contains("messages sent"),
+            "{}",
+            smtp.describe()
+        );
+    }
+    assert!(sink.messages().is_empty(), "nothing went out in plain text");
+
+    let mut smtp = Smtp::from_url(&format!("{}?tls=none&helo=test.example", sink.url())).unwrap();
+    let receipt = smtp.deliver(&msg()).unwrap();
     assert!(
-        !sink.wait_for(1, Duration::from_secs(10))[0]
-            .envelope
-            .starttls
+        receipt.destination.ends_with(" in plain text"),
+        "{receipt:?}"
     );
+    assert_eq!(
+        smtp.describe(),
+        format!(
+            "smtp://127.0.0.1:{} (tls=none), messages sent: 1 in plain text",
+            sink.port
+        )
+    );
+    let got = &sink.wait_for(1, Duration::from_secs(10))[0];
+    assert!(!got.envelope.starttls && !got.envelope.tls);
 }
 
 #[test]
@@ -123,13 +162,13 @@ fn credentials_are_not_sent_in_clear_unless_tls_none() {
         matches!(
             err,
             DeliverError::Incompatible {
-                stage: Stage::Auth,
+                stage: Stage::StartTls,
                 ..
             }
         ),
         "{err:?}"
     );
-    assert!(err.to_string().contains("unencrypted"), "{err}");
+    assert!(err.to_string().contains("tls=none"), "{err}");
     assert!(sink.messages().is_empty());
 }
 
@@ -140,15 +179,28 @@ fn starttls_with_a_self_signed_certificate_and_insecure() {
         auth: Some(("baken".into(), "pw".into())),
         ..SinkOptions::default()
     });
-    // Opportunistic (the default) upgrades when offered; credentials then go encrypted.
+    // The default, tls=starttls, and its older name tls=required; credentials go encrypted.
     let url = format!("smtp://baken:pw@127.0.0.1:{}?insecure=true", sink.port);
-    send(&url).unwrap();
+    let mut smtp = Smtp::from_url(&url).unwrap();
+    let receipt = smtp.deliver(&msg()).unwrap();
+    assert_eq!(
+        receipt.destination,
+        format!("smtp://127.0.0.1:{} over STARTTLS", sink.port)
+    );
+    smtp.deliver(&msg()).unwrap();
+    assert!(
+        smtp.describe().ends_with(
+            "(tls=starttls) (insecure: any certificate accepted), messages sent: 2 over STARTTLS"
+        ),
+        "{}",
+        smtp.describe()
+    );
     let url = format!(
         "smtp://baken:pw@127.0.0.1:{}?tls=required&insecure=true",
         sink.port
     );
     send(&url).unwrap();
-    let received = sink.wait_for(2, Duration::from_secs(10));
+    let received = sink.wait_for(3, Duration::from_secs(10));
     for got in &received {
         assert!(got.envelope.starttls && got.envelope.tls);
         assert_eq!(got.envelope.auth_user.as_deref(), Some("baken"));
@@ -175,7 +227,7 @@ fn starttls_with_an_untrusted_certificate_fails_without_insecure() {
     );
     assert!(err.is_permanent());
     assert!(err.to_string().contains("insecure=true"), "{err}");
-    // Opportunistic mode does not fall back to plain text after a failed handshake either.
+    // The default does not fall back to plain text after a failed handshake either.
     assert!(send(&sink.url()).is_err());
     assert!(sink.messages().is_empty());
 }
@@ -281,7 +333,11 @@ fn implicit_tls_with_smtps() {
         ..SinkOptions::default()
     });
     let url = format!("smtps://baken:pw@127.0.0.1:{}?insecure=true", sink.port);
-    send(&url).unwrap();
+    let receipt = send(&url).unwrap();
+    assert_eq!(
+        receipt.destination,
+        format!("smtps://127.0.0.1:{} over implicit TLS", sink.port)
+    );
     let got = &sink.wait_for(1, Duration::from_secs(10))[0];
     assert!(got.envelope.tls && !got.envelope.starttls);
     assert_eq!(got.envelope.auth_user.as_deref(), Some("baken"));

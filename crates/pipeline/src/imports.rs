@@ -1,23 +1,107 @@
 //! Imports of the registry and of public routing and registry data into the store.
 
+use std::cmp::Ordering;
 use std::path::Path;
 
 use baken_attribute::Attributor;
 use baken_attribute::registry::load_registry;
 use baken_attribute::routing::load_routing;
 use baken_attribute::rpsl::load_rpsl;
+use baken_model::Organisation;
 use baken_store::Store;
 use serde::Serialize;
 
 use crate::PipelineError;
 
+/// What a registry import changed, organisation by organisation (matched by id).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RegistryImport {
+    /// Organisations in the registry after the import.
+    pub organisations: u64,
+    /// Organisations that were not registered before.
+    pub added: u64,
+    /// Registered organisations the file does not have, now gone.
+    pub removed: u64,
+    /// Organisations in both whose entry changed.
+    pub changed: u64,
+    /// Organisations in both with the same entry.
+    pub unchanged: u64,
+}
+
+impl RegistryImport {
+    /// Compares the registered organisations with the incoming ones; both sorted by id.
+    fn between(before: &[Organisation], after: &[Organisation]) -> Self {
+        let mut change = RegistryImport {
+            organisations: after.len() as u64,
+            ..RegistryImport::default()
+        };
+        let (mut old, mut new) = (before.iter().peekable(), after.iter().peekable());
+        loop {
+            match (old.peek(), new.peek()) {
+                (None, None) => break,
+                (Some(_), None) => {
+                    change.removed += 1;
+                    old.next();
+                }
+                (None, Some(_)) => {
+                    change.added += 1;
+                    new.next();
+                }
+                (Some(a), Some(b)) => match a.id.0.cmp(&b.id.0) {
+                    Ordering::Less => {
+                        change.removed += 1;
+                        old.next();
+                    }
+                    Ordering::Greater => {
+                        change.added += 1;
+                        new.next();
+                    }
+                    Ordering::Equal => {
+                        if a == b {
+                            change.unchanged += 1;
+                        } else {
+                            change.changed += 1;
+                        }
+                        old.next();
+                        new.next();
+                    }
+                },
+            }
+        }
+        change
+    }
+}
+
 /// Loads a registry file (TOML, JSON, JSON lines or CSV), checks it for conflicts, and
-/// replaces the stored registry with it. Returns the number of organisations.
-pub fn import_registry(store: &mut dyn Store, path: &Path) -> Result<u64, PipelineError> {
+/// replaces the stored registry with it. Returns what changed.
+///
+/// An import that would leave the registry empty, or remove more than half of the
+/// registered organisations (a file that is empty, truncated or the wrong one), is refused
+/// with [`PipelineError::RegistryShrinks`] and changes nothing, unless `replace_all` says that
+/// this is meant.
+pub fn import_registry(
+    store: &mut dyn Store,
+    path: &Path,
+    replace_all: bool,
+) -> Result<RegistryImport, PipelineError> {
     let mut orgs = load_registry(path)?;
     // in the order the store gives them back, so that the saved index and one built from
     // the store list them alike
     orgs.sort_by(|a, b| a.id.0.cmp(&b.id.0));
+    let mut before = registered(store)?;
+    before.sort_by(|a, b| a.id.0.cmp(&b.id.0));
+    let change = RegistryImport::between(&before, &orgs);
+    let shrinks =
+        change.removed > 0 && (orgs.is_empty() || change.removed * 2 > before.len() as u64);
+    if shrinks && !replace_all {
+        return Err(PipelineError::RegistryShrinks {
+            path: path.display().to_string(),
+            incoming: orgs.len() as u64,
+            registered: before.len() as u64,
+            removed: change.removed,
+        });
+    }
+    drop(before);
     // Building the index checks for duplicate ids and doubly registered networks, ASNs and
     // domains before anything is replaced; built with the stored routing table and abuse
     // records, it is then saved as it is, not built a second time.
@@ -25,7 +109,7 @@ pub fn import_registry(store: &mut dyn Store, path: &Path) -> Result<u64, Pipeli
     let orgs = attributor.organisations();
     store.replace_organisations(orgs)?;
     store.put_attribution_index(&attributor.snapshot())?;
-    Ok(orgs.len() as u64)
+    Ok(change)
 }
 
 /// What a routing or RPSL import did.
@@ -76,7 +160,7 @@ pub fn import_rpsl(
 /// The registered organisations: from the saved attribution index when there is one (a
 /// national registry decodes from it in a fraction of the time its JSON rows take), else
 /// from the store.
-fn registered(store: &dyn Store) -> Result<Vec<baken_model::Organisation>, PipelineError> {
+fn registered(store: &dyn Store) -> Result<Vec<Organisation>, PipelineError> {
     if let Some(bytes) = store.attribution_index()?
         && let Ok(index) = Attributor::from_snapshot(&bytes)
     {

@@ -67,6 +67,23 @@ pub enum PipelineError {
     /// The request cannot be carried out as given.
     #[error("{0}")]
     Usage(String),
+    /// A registry import would empty the registry, or remove more than half of it, and was
+    /// not told to replace it all (see [`imports::import_registry`]).
+    #[error(
+        "{path} holds {incoming} organisations: importing it would remove {removed} of the \
+         {registered} registered organisations, so nothing was changed; check that it is the \
+         right and complete file"
+    )]
+    RegistryShrinks {
+        /// The registry file.
+        path: String,
+        /// Organisations in the file.
+        incoming: u64,
+        /// Organisations registered now.
+        registered: u64,
+        /// Registered organisations the file does not have.
+        removed: u64,
+    },
 }
 
 /// Receives progress of long steps (the CLI shows it as a bar).

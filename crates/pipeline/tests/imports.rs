@@ -43,7 +43,7 @@ fn the_saved_index_follows_every_import_in_any_order() {
         for step in order.iter() {
             match step {
                 b'g' => {
-                    import_registry(&mut store, &g.registry).unwrap();
+                    import_registry(&mut store, &g.registry, false).unwrap();
                 }
                 b'p' => {
                     import_routing(&mut store, &g.pfx2as).unwrap();

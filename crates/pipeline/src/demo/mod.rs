@@ -156,7 +156,8 @@ pub fn run_citrix(
         std::fs::remove_dir_all(&options.db_dir).map_err(io_error(&options.db_dir))?;
     }
     let mut store = SqliteStore::open(&options.db_dir)?;
-    let registry_orgs = imports::import_registry(&mut store, &generated.registry)?;
+    let registry_orgs =
+        imports::import_registry(&mut store, &generated.registry, false)?.organisations;
     imports::import_routing(&mut store, &generated.pfx2as)?;
     imports::import_rpsl(&mut store, std::slice::from_ref(&generated.rpsl))?;
     let attributor = attributor_from_store(&store)?;
