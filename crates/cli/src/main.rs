@@ -141,7 +141,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Security advisories: CSAF 2.0, CVE JSON 5, OSV.
+    /// What is known about an incident besides its findings.
+    Incident {
+        #[command(subcommand)]
+        command: IncidentCommand,
+    },
+    /// Security advisories: CSAF 2.0, CVE JSON 5, OSV; CISA's KEV catalogue for exploitation
+    /// dates.
     Advisory {
         #[command(subcommand)]
         command: AdvisoryCommand,
@@ -348,6 +354,22 @@ enum RegistryCommand {
 }
 
 #[derive(Subcommand)]
+enum IncidentCommand {
+    /// Record when exploitation of an incident (or a CVE) began: findings still seen after
+    /// it get, once fixed, a follow-up asking for a compromise assessment.
+    Exploited {
+        /// The incident or CVE (e.g. cve-2019-19781).
+        incident: String,
+        /// When exploitation began: an RFC 3339 time or a date (midnight UTC).
+        #[arg(long)]
+        since: String,
+        /// Where that is known from.
+        #[arg(long, default_value = "analyst")]
+        source: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum AdvisoryCommand {
     /// Import advisory files, or every .json file under a directory. CSAF documents are
     /// validated against the CSAF 2.0 schema and mandatory tests; a failing document is
@@ -485,9 +507,24 @@ fn bar(label: &str, total: Option<u64>) -> Box<dyn Progress> {
     Box::new(Bar(pb))
 }
 
+/// The variable that sets the clock for a replay or an exercise (see `baken_store::set_clock`).
+const CLOCK_ENV: &str = "BAKEN_CLOCK";
+
+/// Sets the replayed clock from `$BAKEN_CLOCK` (RFC 3339), saying so on standard error.
+fn replay_clock() -> Result<()> {
+    let Ok(text) = std::env::var(CLOCK_ENV) else {
+        return Ok(());
+    };
+    let at = chrono::DateTime::parse_from_rfc3339(&text)
+        .with_context(|| format!("${CLOCK_ENV}: {text:?} is not an RFC 3339 time"))?;
+    baken_store::set_clock(Some(at.with_timezone(&chrono::Utc)));
+    eprintln!("baken: the clock reads {text} (set by ${CLOCK_ENV}: a replay or an exercise)");
+    Ok(())
+}
+
 fn main() {
     let cli = Cli::parse();
-    if let Err(e) = run(cli) {
+    if let Err(e) = replay_clock().and_then(|()| run(cli)) {
         if out::is_closed_pipe(&e) {
             out::closed();
         }
@@ -646,6 +683,27 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Advisory { command } => cmd_advisory(&cli.data, command),
+        Command::Incident {
+            command:
+                IncidentCommand::Exploited {
+                    incident,
+                    since,
+                    source,
+                },
+        } => {
+            let mut store = open_store(&cli.data)?;
+            let at = parse_since(&since)?;
+            store.put_exploitation(&incident, at, &source)?;
+            let (recorded, from) = store
+                .exploitation(&incident)?
+                .expect("the date was just recorded");
+            println!(
+                "{}: exploitation began {} ({from})",
+                incident.to_ascii_lowercase(),
+                baken_store::keys::format_time(recorded)
+            );
+            Ok(())
+        }
         Command::Cvss { vector, json } => cmd_cvss(&vector, json),
         Command::Audit { command } => cmd_audit(&cli.data, command),
         Command::Inventory {
@@ -1460,6 +1518,13 @@ fn cmd_advisory(data: &Path, command: AdvisoryCommand) -> Result<()> {
                         ImportOutcome::Skipped { reason } => {
                             println!("{}: skipped: {reason}", file.display());
                         }
+                        ImportOutcome::Exploited { catalog, cves } => {
+                            imported += 1;
+                            println!(
+                                "{}: {catalog}: exploitation dates of {cves} CVEs recorded",
+                                file.display()
+                            );
+                        }
                         ImportOutcome::Rejected { problems } => {
                             rejected += 1;
                             eprintln!("{}: rejected, nothing imported:", file.display());
@@ -1497,6 +1562,9 @@ fn cmd_advisory(data: &Path, command: AdvisoryCommand) -> Result<()> {
                         revision.as_deref().unwrap_or("-")
                     ),
                     ImportOutcome::Skipped { reason } => println!("  skipped {url}: {reason}"),
+                    ImportOutcome::Exploited { catalog, cves } => {
+                        println!("  fetched {url}: {catalog}: {cves} CVEs exploited")
+                    }
                     ImportOutcome::Rejected { problems } => {
                         rejected += 1;
                         println!("  rejected {url}:");

@@ -398,3 +398,222 @@ fn notify_fails_when_a_message_is_not_delivered() {
     assert_eq!(sent[0]["state"], "sent");
     assert_eq!(states(&data), vec![pair("198.18.1.1", "notified")]);
 }
+
+const REGISTRY_WITH_CERT: &str = r#"
+[[organisation]]
+id = "org-a"
+name = "Alpha Zorg BV"
+sector = "health"
+vital = true
+cert = "z-cert"
+networks = ["198.18.1.0/24"]
+contacts = [{ email = "soc@alpha.example", role = "security" }]
+
+[[organisation]]
+id = "z-cert"
+name = "Z-CERT"
+kind = "cert"
+contacts = [{ email = "cert@z-cert.example", role = "security" }]
+"#;
+
+/// Runs `baken notify --json` with the clock at `at`; returns the digests.
+fn notify_at(data: &Path, at: &str) -> Vec<Value> {
+    let out = common::baken()
+        .arg("--data")
+        .arg(data)
+        .args(["notify", "--json"])
+        .env("BAKEN_CLOCK", at)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let outcomes: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    outcomes
+        .iter()
+        .flat_map(|o| o["digests"].as_array().unwrap().clone())
+        .collect()
+}
+
+fn kinds(digests: &[Value]) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = digests
+        .iter()
+        .map(|d| {
+            (
+                d["party"].as_str().unwrap().to_string(),
+                d["kind"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn deadlines_bring_reminders_escalations_and_compromise_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let registry = dir.path().join("registry.toml");
+    std::fs::write(&registry, REGISTRY_WITH_CERT).unwrap();
+    run_ok(&data, &["registry", "import", s(&registry)]);
+    let both = ["198.18.1.1", "198.18.1.2"];
+    citrix_day(&data, dir.path(), "d10", "2020-01-10T06:00:00+00:00", &both);
+    let first = notify_at(&data, "2020-01-10T08:00:00Z");
+    assert_eq!(
+        kinds(&first),
+        [pair("org-a", "first"), pair("z-cert", "first")]
+    );
+    // 46 hours later: within the 72 hours of a vital provider
+    citrix_day(&data, dir.path(), "d12", "2020-01-12T06:00:00+00:00", &both);
+    assert!(notify_at(&data, "2020-01-12T08:00:00Z").is_empty());
+    // exploitation began on the 11th; on the 13th one host is fixed, one still seen past
+    // the deadline (the 13th, 08:00)
+    run_ok(
+        &data,
+        &[
+            "incident",
+            "exploited",
+            "CVE-2019-19781",
+            "--since",
+            "2020-01-11",
+        ],
+    );
+    citrix_day(
+        &data,
+        dir.path(),
+        "d13",
+        "2020-01-13T09:00:00+00:00",
+        &["198.18.1.1"],
+    );
+    let round = notify_at(&data, "2020-01-13T10:00:00Z");
+    assert_eq!(
+        kinds(&round),
+        [
+            pair("org-a", "compromise"),
+            pair("org-a", "reminder"),
+            pair("z-cert", "compromise"),
+            pair("z-cert", "reminder"),
+        ],
+        "{round:?}"
+    );
+    assert_eq!(
+        states(&data),
+        [
+            pair("198.18.1.1", "overdue"),
+            pair("198.18.1.2", "verified-fixed")
+        ]
+    );
+    let reminder = round
+        .iter()
+        .find(|d| d["party"] == "org-a" && d["kind"] == "reminder")
+        .unwrap();
+    let mail = eml(&data, reminder["key"].as_str().unwrap());
+    assert!(
+        mail.subject.contains("reminder: 1 system"),
+        "{}",
+        mail.subject
+    );
+    assert!(mail.body.contains("198.18.1.1") && !mail.body.contains("198.18.1.2"));
+    let check = round
+        .iter()
+        .find(|d| d["party"] == "org-a" && d["kind"] == "compromise")
+        .unwrap();
+    let mail = eml(&data, check["key"].as_str().unwrap());
+    assert!(mail.body.contains("198.18.1.2"), "{}", mail.body);
+    assert!(mail.body.contains("2020-01-11"), "{}", mail.body);
+    assert!(
+        notify_at(&data, "2020-01-13T11:00:00Z").is_empty(),
+        "a reminder is sent once"
+    );
+    // still seen more than 72 hours past the deadline: escalated to the CERT only
+    citrix_day(
+        &data,
+        dir.path(),
+        "d16",
+        "2020-01-16T09:00:00+00:00",
+        &["198.18.1.1"],
+    );
+    let round = notify_at(&data, "2020-01-16T10:00:00Z");
+    assert_eq!(kinds(&round), [pair("z-cert", "escalation")], "{round:?}");
+    assert_eq!(
+        states(&data),
+        [
+            pair("198.18.1.1", "escalated"),
+            pair("198.18.1.2", "verified-fixed")
+        ]
+    );
+    let mail = eml(&data, round[0]["key"].as_str().unwrap());
+    assert!(mail.subject.contains("escalation: "), "{}", mail.subject);
+    assert!(notify_at(&data, "2020-01-16T11:00:00Z").is_empty());
+    // the history names the deadline as the cause, with the replayed times
+    let id = run_ok(&data, &["findings", "--state", "escalated", "--json"]);
+    let id = serde_json::from_str::<Value>(id.lines().next().unwrap()).unwrap()["id"].to_string();
+    let show: Value =
+        serde_json::from_str(&run_ok(&data, &["finding", "show", &id, "--json"])).unwrap();
+    let causes: Vec<(&str, &str)> = show["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["to"].as_str().unwrap(), t["cause"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        causes,
+        [
+            ("notified", "message"),
+            ("overdue", "deadline"),
+            ("escalated", "deadline")
+        ]
+    );
+    assert!(
+        show["history"][1]["at"]
+            .as_str()
+            .unwrap()
+            .starts_with("2020-01-13T10:00"),
+        "{show}"
+    );
+}
+
+#[test]
+fn a_kev_catalogue_records_when_exploitation_began() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let kev = dir.path().join("known_exploited_vulnerabilities.json");
+    let catalogue = |date: &str| {
+        json!({
+            "title": "CISA Catalog of Known Exploited Vulnerabilities",
+            "catalogVersion": "2020.01.31",
+            "dateReleased": "2020-01-31T00:00:00.000Z",
+            "count": 2,
+            "vulnerabilities": [
+                {"cveID": "CVE-2019-19781", "vendorProject": "Citrix", "product": "ADC",
+                 "dateAdded": date, "requiredAction": "Apply updates", "dueDate": "2022-05-03"},
+                {"cveID": "CVE-2019-11510", "vendorProject": "Pulse Secure",
+                 "product": "Pulse Connect Secure", "dateAdded": "2021-11-03",
+                 "requiredAction": "Apply updates", "dueDate": "2022-05-03"}
+            ]
+        })
+        .to_string()
+    };
+    std::fs::write(&kev, catalogue("2020-01-10")).unwrap();
+    let out = run_ok(&data, &["advisory", "import", s(&kev)]);
+    assert!(
+        out.contains("exploitation dates of 2 CVEs recorded"),
+        "{out}"
+    );
+    let store = SqliteStore::open(&data).unwrap();
+    let (since, source) = store.exploitation("cve-2019-19781").unwrap().unwrap();
+    assert_eq!(
+        baken_store::keys::format_time(since),
+        "2020-01-10T00:00:00Z"
+    );
+    assert!(source.contains("2020.01.31"), "{source}");
+    drop(store);
+    // a date that cannot be read rejects the catalogue, naming the entry
+    std::fs::write(&kev, catalogue("10 January")).unwrap();
+    let bad = run(&data, &["advisory", "import", s(&kev)]);
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("/vulnerabilities/0/dateAdded"), "{err}");
+}

@@ -75,6 +75,14 @@ pub enum ImportOutcome {
         /// Why.
         reason: String,
     },
+    /// A catalogue of exploited vulnerabilities (CISA's Known Exploited Vulnerabilities):
+    /// when exploitation of each CVE became known was recorded.
+    Exploited {
+        /// The catalogue's title and version.
+        catalog: String,
+        /// CVEs recorded.
+        cves: usize,
+    },
     /// Rejected whole; nothing was stored.
     Rejected {
         /// Each problem with its JSON path.
@@ -97,6 +105,9 @@ pub fn import_bytes(
             });
         }
     };
+    if is_kev(&doc) {
+        return import_kev(store, &doc, source);
+    }
     if baken_advisory::detect(&doc) == Some(Format::Csaf) {
         let problems = baken_advisory::validate_csaf(schema, &doc);
         if !problems.is_empty() {
@@ -128,6 +139,73 @@ pub fn import_bytes(
             .iter()
             .map(|p| format!("{}: {}", p.path, p.message))
             .collect(),
+    })
+}
+
+/// Whether `doc` is CISA's Known Exploited Vulnerabilities catalogue (JSON feed:
+/// `catalogVersion`, `vulnerabilities[].cveID` and `dateAdded`).
+fn is_kev(doc: &serde_json::Value) -> bool {
+    doc.get("catalogVersion").is_some()
+        && doc
+            .get("vulnerabilities")
+            .and_then(|v| v.as_array())
+            .is_some_and(|v| v.iter().all(|e| e.get("cveID").is_some()))
+}
+
+/// Records, for every CVE of a KEV catalogue, that exploitation was known from its
+/// `dateAdded` (midnight UTC): the date exploitation began as far as the catalogue tells.
+/// An entry without a readable date rejects the whole catalogue, naming it.
+fn import_kev(
+    store: &mut dyn Store,
+    doc: &serde_json::Value,
+    source: &str,
+) -> Result<ImportOutcome, PipelineError> {
+    let catalog = format!(
+        "{} {}",
+        doc.get("title")
+            .and_then(|t| t.as_str())
+            .unwrap_or("CISA Known Exploited Vulnerabilities"),
+        doc.get("catalogVersion")
+            .and_then(|t| t.as_str())
+            .unwrap_or("")
+    )
+    .trim()
+    .to_string();
+    let entries = doc["vulnerabilities"].as_array().map_or(&[][..], |v| v);
+    let mut dated = Vec::with_capacity(entries.len());
+    let mut problems = Vec::new();
+    for (i, e) in entries.iter().enumerate() {
+        let cve = e["cveID"].as_str().unwrap_or("");
+        let date = e["dateAdded"].as_str().unwrap_or("");
+        match (
+            cve.to_ascii_uppercase().starts_with("CVE-"),
+            chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d"),
+        ) {
+            (true, Ok(d)) => dated.push((
+                cve.to_string(),
+                d.and_hms_opt(0, 0, 0)
+                    .expect("midnight")
+                    .and_utc()
+                    .timestamp(),
+            )),
+            (false, _) => {
+                problems.push(format!("/vulnerabilities/{i}/cveID: not a CVE id: {cve:?}"))
+            }
+            (_, Err(_)) => problems.push(format!(
+                "/vulnerabilities/{i}/dateAdded: not a date (YYYY-MM-DD): {date:?}"
+            )),
+        }
+    }
+    if !problems.is_empty() {
+        return Ok(ImportOutcome::Rejected { problems });
+    }
+    let from = format!("{catalog} ({source})");
+    for (cve, since) in &dated {
+        store.put_exploitation(cve, *since, &from)?;
+    }
+    Ok(ImportOutcome::Exploited {
+        catalog,
+        cves: dated.len(),
     })
 }
 
@@ -183,6 +261,7 @@ pub fn import_path(
                 .map(|doc| baken_advisory::detect(&doc));
             let reason = match kind {
                 Err(e) => Some(format!("not JSON ({e})")),
+                Ok(None) if serde_json::from_slice(&bytes).is_ok_and(|d| is_kev(&d)) => None,
                 Ok(None) => Some("JSON, but not a CSAF, CVE JSON 5 or OSV document".into()),
                 Ok(Some(_)) => None,
             };

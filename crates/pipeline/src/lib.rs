@@ -22,6 +22,7 @@ pub mod exposure;
 pub mod findings;
 pub mod imports;
 pub mod ingest;
+pub mod lifecycle;
 pub mod notify;
 pub mod plan;
 

@@ -23,8 +23,8 @@ use baken_policy::Form;
 use baken_policy::{Path, Policy, Pseudonymiser, aggregate};
 use baken_store::audit::NewAuditEntry;
 use baken_store::{
-    Cause, Finding, MessageFinding, MessageKind, MessageRecord, MessageState, Store, TimelineStep,
-    Transition, keys, now,
+    Cause, Finding, FindingState, MessageFinding, MessageKind, MessageRecord, MessageState, Store,
+    TimelineStep, Transition, keys, now,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -156,6 +156,8 @@ pub struct AdvisoryContext {
     pub score: Option<String>,
     /// Remediations: "vendor_fix: upgrade to …".
     pub remediations: Vec<String>,
+    /// Detection guidance: the advisory's notes that speak of detecting compromise.
+    pub detection: Vec<String>,
 }
 
 /// The advisory behind an incident: one whose id is the incident, else the most severe one
@@ -208,6 +210,24 @@ pub fn advisory_context(
                 }
             }
         }
+        // detection guidance: what the advisory says about finding an intruder
+        let speaks_of_detection = |t: &str| {
+            let t = t.to_ascii_lowercase();
+            ["detect", "indicator", "compromise", "ioc"]
+                .iter()
+                .any(|w| t.contains(w))
+        };
+        let mut detection: Vec<String> = remediations
+            .iter()
+            .filter(|r| speaks_of_detection(r))
+            .cloned()
+            .collect();
+        for r in &a.references {
+            let summary = r.summary.as_deref().unwrap_or("");
+            if speaks_of_detection(summary) || speaks_of_detection(&r.url) {
+                detection.push(format!("{summary} <{}>", r.url).trim().to_string());
+            }
+        }
         AdvisoryContext {
             id: a.id.clone(),
             title: a.title.clone(),
@@ -215,6 +235,7 @@ pub fn advisory_context(
             cves: a.cves.clone(),
             score,
             remediations,
+            detection,
         }
     }))
 }
@@ -253,6 +274,8 @@ pub fn notify(
     };
     let mut out = Vec::new();
     for incident in incidents {
+        // findings still seen past their deadline are overdue (or escalated) before the plan
+        crate::lifecycle::review(store, attributor, &options.policy.lifecycle(), &incident)?;
         let plan = plan_incident(store, attributor, &options.policy, &incident, options.tlp)?;
         let context = advisory_context(store, &incident)?;
         out.push(deliver_plan(
@@ -266,6 +289,26 @@ pub fn notify(
         )?);
     }
     Ok(out)
+}
+
+/// When exploitation of `incident` began (Unix seconds): the earliest date recorded for the
+/// incident itself or for any CVE its advisory covers.
+pub fn exploited_since(
+    store: &dyn Store,
+    incident: &str,
+    context: Option<&AdvisoryContext>,
+) -> Result<Option<i64>, PipelineError> {
+    let mut names = vec![incident.to_string()];
+    if let Some(c) = context {
+        names.extend(c.cves.iter().cloned());
+    }
+    let mut earliest: Option<i64> = None;
+    for name in names {
+        if let Some((since, _)) = store.exploitation(&name)? {
+            earliest = Some(earliest.map_or(since, |e| e.min(since)));
+        }
+    }
+    Ok(earliest)
 }
 
 /// Delivers a plan: audit its decisions, send each message once, and record who was reached.
@@ -313,6 +356,7 @@ pub fn deliver_plan(
         .collect();
     store.append_audit(&entries)?;
 
+    let exploited_since = exploited_since(store, &incident, context)?;
     let mut digests = Vec::with_capacity(plan.digests.len());
     let mut reached: BTreeMap<String, BTreeSet<Path>> = BTreeMap::new();
     let mut failed: BTreeMap<String, String> = BTreeMap::new();
@@ -323,6 +367,7 @@ pub fn deliver_plan(
             pseudonymiser,
             plan: &plan,
             context,
+            exploited_since,
         };
         let outcomes = deliver_party(store, transport, &writer, &mut record, party, digest)?;
         // the party's subjects are reached when a message to it is (or was) delivered
@@ -555,7 +600,6 @@ fn deliver_party(
     party: &str,
     digest: &PlannedDigest,
 ) -> Result<Vec<DigestOutcome>, PipelineError> {
-    let incident = &writer.plan.incident;
     let mut outcomes = Vec::new();
     // 1. messages a previous run recorded but did not finish, with what they carry
     let unfinished: Vec<MessageRecord> = record
@@ -571,9 +615,8 @@ fn deliver_party(
             digest.clone()
         } else {
             let carried = record.carried.get(&m.key).cloned().unwrap_or_default();
-            restrict(digest, |f, form| {
-                carried.contains(&(f.id, form.to_string()))
-            })
+            let ids: BTreeSet<i64> = carried.iter().map(|(id, _)| *id).collect();
+            restrict(digest, |f, _| ids.contains(&f.id))
         };
         let outcome = deliver_message(store, transport, writer, record, party, &part, m)?;
         outcomes.push(outcome);
@@ -582,30 +625,135 @@ fn deliver_party(
     let new = restrict(digest, |f, form| {
         f.state.is_open() && !record.told(party, f, form)
     });
-    let fresh_aggregate = !new.aggregate.is_empty();
-    if new.parts.is_empty() && !fresh_aggregate {
-        return Ok(outcomes);
-    }
-    // an aggregate goes out whole (every open finding counted), when anything in it is new
-    let mut new = new;
-    if fresh_aggregate {
+    if !new.aggregate.is_empty() {
+        // an aggregate goes out whole (every open finding counted) when anything in it is new
+        let mut new = new;
         new.aggregate = digest.aggregate.clone();
+        outcomes.extend(send(
+            store,
+            transport,
+            writer,
+            record,
+            party,
+            &new,
+            Sending::News,
+        )?);
+    } else {
+        outcomes.extend(send(
+            store,
+            transport,
+            writer,
+            record,
+            party,
+            &new,
+            Sending::News,
+        )?);
     }
-    let previous = record.messages.get(party).map_or(0, |l| l.len() as u32);
-    let round = record
-        .messages
-        .get(party)
+    // 3. reminders: what it was told that is still seen past the deadline
+    let overdue = |s: FindingState| matches!(s, FindingState::Overdue | FindingState::Escalated);
+    let mut reminder = restrict(digest, |f, form| {
+        overdue(f.state) && record.told(party, f, form) && !record.told(party, f, REMINDER)
+    });
+    reminder.aggregate.clear();
+    outcomes.extend(send(
+        store,
+        transport,
+        writer,
+        record,
+        party,
+        &reminder,
+        Sending::Reminder,
+    )?);
+    // 4. escalations: to whoever else than the owner was told, for findings escalated
+    let mut escalation = restrict(digest, |f, _| {
+        f.state == FindingState::Escalated && !record.told(party, f, ESCALATION)
+    });
+    escalation.parts.retain(|p| p.path != Path::Direct);
+    escalation
+        .aggregate
+        .iter_mut()
+        .for_each(|(_, _, counted)| counted.retain(|c| c.state == FindingState::Escalated));
+    escalation.aggregate.retain(|(_, _, c)| !c.is_empty());
+    outcomes.extend(send(
+        store,
+        transport,
+        writer,
+        record,
+        party,
+        &escalation,
+        Sending::Escalation,
+    )?);
+    // 5. fixed after exploitation began: ask the owner side to check for compromise
+    if let Some(since) = writer.exploited_since {
+        let mut compromise = restrict(digest, |f, form| {
+            !f.state.is_open()
+                && f.last_seen >= since
+                && record.told(party, f, form)
+                && !record.told(party, f, COMPROMISE)
+        });
+        compromise.aggregate.clear();
+        outcomes.extend(send(
+            store,
+            transport,
+            writer,
+            record,
+            party,
+            &compromise,
+            Sending::Compromise,
+        )?);
+    }
+    Ok(outcomes)
+}
+
+/// The form a reminder, an escalation and a compromise follow-up are recorded under: each is
+/// sent once per finding and recipient (a reopened finding's again).
+const REMINDER: &str = "reminder";
+const ESCALATION: &str = "escalation";
+const COMPROMISE: &str = "compromise";
+
+/// What a message of a round is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sending {
+    /// Findings the recipient has not been told (a first notice or a follow-up).
+    News,
+    /// Told findings still seen past the deadline.
+    Reminder,
+    /// Escalated findings, to those who were told besides the owner.
+    Escalation,
+    /// Findings fixed after exploitation began.
+    Compromise,
+}
+
+/// Records and delivers one message of `digest` to `party` (nothing when it is empty).
+fn send(
+    store: &mut dyn Store,
+    transport: &mut dyn Transport,
+    writer: &Writer<'_>,
+    record: &mut Record,
+    party: &str,
+    digest: &PlannedDigest,
+    sending: Sending,
+) -> Result<Option<DigestOutcome>, PipelineError> {
+    let incident = &writer.plan.incident;
+    if digest.parts.is_empty() && digest.aggregate.is_empty() {
+        return Ok(None);
+    }
+    let list = record.messages.get(party);
+    let previous = list.map_or(0, |l| l.len() as u32);
+    let round = list
         .and_then(|l| l.iter().map(|m| m.round).max())
         .map_or(1, |r| r.max(previous) + 1);
-    let kind = if record.delivered(party) {
-        MessageKind::FollowUp
-    } else {
-        MessageKind::First
+    let kind = match sending {
+        Sending::News if record.delivered(party) => MessageKind::FollowUp,
+        Sending::News => MessageKind::First,
+        Sending::Reminder => MessageKind::Reminder,
+        Sending::Escalation => MessageKind::Escalation,
+        Sending::Compromise => MessageKind::Compromise,
     };
     let ticket = store.ticket(incident, party)?;
-    let mut paths: Vec<Path> = new.parts.iter().map(|p| p.path).collect();
-    if !new.aggregate.is_empty() {
-        paths.push(if new.recipient.kind == baken_model::OrgKind::Dtc {
+    let mut paths: Vec<Path> = digest.parts.iter().map(|p| p.path).collect();
+    if !digest.aggregate.is_empty() {
+        paths.push(if digest.recipient.kind == baken_model::OrgKind::Dtc {
             Path::Dtc
         } else {
             Path::Supervisor
@@ -613,22 +761,28 @@ fn deliver_party(
     }
     paths.sort();
     paths.dedup();
+    let form_of = |form: Form| match sending {
+        Sending::News => form_name(form),
+        Sending::Reminder => REMINDER.to_string(),
+        Sending::Escalation => ESCALATION.to_string(),
+        Sending::Compromise => COMPROMISE.to_string(),
+    };
     let mut carried: Vec<MessageFinding> = Vec::new();
-    for p in &new.parts {
-        let form = form_name(p.decision.form);
+    for p in &digest.parts {
+        let form = form_of(p.decision.form);
         carried.extend(p.findings.iter().map(|f| MessageFinding {
             finding: f.id,
             form: form.clone(),
         }));
     }
-    for (_, _, counted) in &new.aggregate {
+    for (_, _, counted) in &digest.aggregate {
         carried.extend(
             counted
                 .iter()
                 .filter(|c| c.state.is_open())
                 .map(|c| MessageFinding {
                     finding: c.id,
-                    form: form_name(Form::Aggregate),
+                    form: form_of(Form::Aggregate),
                 }),
         );
     }
@@ -642,14 +796,14 @@ fn deliver_party(
             round,
             kind,
             incident: incident.clone(),
-            recipient: new.email.clone(),
+            recipient: digest.email.clone(),
             party: party.into(),
             path: paths
                 .iter()
                 .map(|p| p.as_str())
                 .collect::<Vec<_>>()
                 .join(","),
-            findings: new.parts.iter().map(|p| p.findings.len() as u64).sum(),
+            findings: digest.parts.iter().map(|p| p.findings.len() as u64).sum(),
             state: MessageState::Pending,
             detail: None,
             created_at: now(),
@@ -666,9 +820,7 @@ fn deliver_party(
         .entry(party.to_string())
         .or_default()
         .push(m.clone());
-    let outcome = deliver_message(store, transport, writer, record, party, &new, m)?;
-    outcomes.push(outcome);
-    Ok(outcomes)
+    deliver_message(store, transport, writer, record, party, digest, m).map(Some)
 }
 
 /// `digest` with only the findings `keep` accepts (per finding and form); aggregates with
@@ -880,6 +1032,8 @@ struct Writer<'a> {
     pseudonymiser: &'a Pseudonymiser,
     plan: &'a Plan,
     context: Option<&'a AdvisoryContext>,
+    /// When exploitation of the incident's vulnerability began (Unix seconds), if known.
+    exploited_since: Option<i64>,
 }
 
 /// What sets one message of an exchange apart: its key, kind, ticket and the messages before.
@@ -927,12 +1081,23 @@ fn compose(writer: &Writer<'_>, heading: &Heading<'_>, digest: &PlannedDigest) -
         pseudonymiser,
         plan,
         context,
+        exploited_since,
     } = *writer;
     let key = heading.key;
     let follow_up = heading.kind == MessageKind::FollowUp;
+    let lead = match heading.kind {
+        MessageKind::First | MessageKind::FollowUp => "",
+        MessageKind::Reminder => "reminder: ",
+        MessageKind::Escalation => "escalation: ",
+        MessageKind::Compromise => "check for compromise: ",
+    };
     let reference = heading
         .ticket
         .map(|t| format!("{} ", ticket_reference(t)))
+        .unwrap_or_default();
+    let ticket_note = heading
+        .ticket
+        .map(|t| format!(" ({})", ticket_reference(t)))
         .unwrap_or_default();
     let incident = &plan.incident;
     let tlp = digest.tlp;
@@ -960,8 +1125,18 @@ fn compose(writer: &Writer<'_>, heading: &Heading<'_>, digest: &PlannedDigest) -
     } else {
         ""
     };
-    let what = if is_cve {
-        format!("{may}vulnerable to {incident_upper}")
+    let what = if heading.kind == MessageKind::Compromise {
+        format!("fixed after exploitation of {incident_upper} began")
+    } else if is_cve {
+        let still = if matches!(
+            heading.kind,
+            MessageKind::Reminder | MessageKind::Escalation
+        ) {
+            "still "
+        } else {
+            ""
+        };
+        format!("{still}{may}vulnerable to {incident_upper}")
     } else {
         format!("reported as {incident}")
     };
@@ -969,18 +1144,20 @@ fn compose(writer: &Writer<'_>, heading: &Heading<'_>, digest: &PlannedDigest) -
     let label = tlp.label();
     let subject = if n == 0 {
         format!(
-            "[{label}] {reference}{incident_upper}: affected organisations by sector (counts only)"
+            "[{label}] {reference}{incident_upper}: {lead}affected organisations by sector (counts only)"
         )
     } else if own {
         format!(
-            "[{label}] {reference}{incident_upper}: {n}{more} {systems} of {} {what}",
+            "[{label}] {reference}{incident_upper}: {lead}{n}{more} {systems} of {} {what}",
             recipient.name
         )
     } else if recipient.kind == baken_model::OrgKind::Hoster {
-        format!("[{label}] {reference}{incident_upper}: {n}{more} {systems} in your network {what}")
+        format!(
+            "[{label}] {reference}{incident_upper}: {lead}{n}{more} {systems} in your network {what}"
+        )
     } else {
         format!(
-            "[{label}] {reference}{incident_upper}: {n}{more} {systems} of {orgs} organisation{} you represent {what}",
+            "[{label}] {reference}{incident_upper}: {lead}{n}{more} {systems} of {orgs} organisation{} you represent {what}",
             if orgs == 1 { "" } else { "s" }
         )
     };
@@ -998,14 +1175,65 @@ fn compose(writer: &Writer<'_>, heading: &Heading<'_>, digest: &PlannedDigest) -
                  we found since; in all, {} of the systems we have told you about are not yet \
                  known to be fixed.",
                 if heading.earlier.len() == 1 { "" } else { "s" },
-                heading
-                    .ticket
-                    .map(|t| format!(" ({})", ticket_reference(t)))
-                    .unwrap_or_default(),
+                ticket_note,
                 heading.still_open
             ),
         );
         push(&mut text, "");
+    }
+    let lifecycle = options.policy.lifecycle();
+    match heading.kind {
+        MessageKind::First | MessageKind::FollowUp => {}
+        MessageKind::Reminder => {
+            push(
+                &mut text,
+                &format!(
+                    "REMINDER. We told you about the systems below in our earlier message{}{ticket_note}. \
+                     A scan after the deadline the sharing policy sets ({} hours for a vital \
+                     provider, {} hours otherwise, from when we told you) still found them \
+                     vulnerable. Please fix them, or reply and tell us what stands in the way.",
+                    if heading.earlier.len() == 1 { "" } else { "s" },
+                    lifecycle.deadline_hours_vital,
+                    lifecycle.deadline_hours
+                ),
+            );
+            push(&mut text, "");
+        }
+        MessageKind::Escalation => {
+            push(
+                &mut text,
+                &format!(
+                    "ESCALATION. The organisations below were told about these systems{ticket_note}, \
+                     and a scan still found them vulnerable more than {} hours past the deadline \
+                     the sharing policy sets. You receive this because you were told about them \
+                     too: please follow up with them.",
+                    lifecycle.escalate_after_hours
+                ),
+            );
+            push(&mut text, "");
+        }
+        MessageKind::Compromise => {
+            let since = exploited_since
+                .map(keys::format_time)
+                .unwrap_or_else(|| "(unknown)".into());
+            push(
+                &mut text,
+                &format!(
+                    "CHECK FOR COMPROMISE. The systems below were still vulnerable after \
+                     exploitation of {incident_upper} began ({since}){ticket_note}. They are no \
+                     longer found vulnerable, but a fix does not remove an intruder: a system \
+                     fixed after exploitation began must be assumed compromised until checked. \
+                     Please check them for signs of compromise, following the vendor's and our \
+                     detection guidance, and tell us what you find."
+                ),
+            );
+            if let Some(c) = context {
+                for d in &c.detection {
+                    push(&mut text, &format!("  - {d}"));
+                }
+            }
+            push(&mut text, "");
+        }
     }
     push(&mut text, "WHAT WAS FOUND");
     if n > 0 {

@@ -102,6 +102,8 @@ pub struct Counted {
     pub state: FindingState,
     /// First `time.source` seen (Unix seconds).
     pub first_seen: i64,
+    /// Last `time.source` seen (Unix seconds).
+    pub last_seen: i64,
 }
 
 impl From<&Finding> for Counted {
@@ -110,6 +112,7 @@ impl From<&Finding> for Counted {
             id: f.id,
             state: f.state,
             first_seen: f.first_seen,
+            last_seen: f.last_seen,
         }
     }
 }

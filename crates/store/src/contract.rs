@@ -91,6 +91,10 @@ pub const CHECKS: &[(&str, Check)] = &[
         "messages_name_their_findings_and_tickets_stay",
         messages_name_their_findings_and_tickets_stay,
     ),
+    (
+        "the_earliest_exploitation_date_is_kept",
+        the_earliest_exploitation_date_is_kept,
+    ),
 ];
 
 fn event(ip: &str, port: u16, time: &str) -> Event {
@@ -792,5 +796,27 @@ fn messages_name_their_findings_and_tickets_stay(store: &mut dyn Store) {
             .map(|m| (m.round, m.kind))
             .collect::<Vec<_>>(),
         vec![(1, MessageKind::First), (2, MessageKind::FollowUp)]
+    );
+}
+
+fn the_earliest_exploitation_date_is_kept(store: &mut dyn Store) {
+    assert_eq!(store.exploitation("CVE-2019-19781").unwrap(), None);
+    store
+        .put_exploitation("CVE-2019-19781", 1_578_528_000, "CISA KEV")
+        .unwrap();
+    store
+        .put_exploitation("cve-2019-19781", 1_579_000_000, "later")
+        .unwrap();
+    assert_eq!(
+        store.exploitation("cve-2019-19781").unwrap(),
+        Some((1_578_528_000, "CISA KEV".to_string())),
+        "a later date does not replace an earlier one; names in any case"
+    );
+    store
+        .put_exploitation("CVE-2019-19781", 1_578_000_000, "analyst")
+        .unwrap();
+    assert_eq!(
+        store.exploitation("CVE-2019-19781").unwrap(),
+        Some((1_578_000_000, "analyst".to_string()))
     );
 }

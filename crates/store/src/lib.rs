@@ -966,6 +966,11 @@ pub trait Store {
     /// `needed` such reports in a row becomes `verified-fixed`. Counting the same report, or
     /// an older one, twice changes nothing.
     fn count_absences(&mut self, run: i64, needed: u32) -> Result<Absences>;
+    /// Records that exploitation of `name` (a CVE id or an incident, any case) began at
+    /// `since` (Unix seconds), as `source` says; an earlier date already recorded stays.
+    fn put_exploitation(&mut self, name: &str, since: i64, source: &str) -> Result<()>;
+    /// When exploitation of `name` (a CVE id or an incident, any case) began, and the source.
+    fn exploitation(&self, name: &str) -> Result<Option<(i64, String)>>;
     /// Adds findings to an incident (e.g. the scan findings an advisory covers): each gets a
     /// finding of `incident` with the same address, port, transport, owner and observations.
     fn link_incident(&mut self, incident: &str, finding_ids: &[i64]) -> Result<()>;
@@ -1033,6 +1038,23 @@ pub trait Store {
 }
 
 /// The current time as stored: RFC 3339, UTC, microseconds.
+///
+/// A replay (the multi-day demo) runs on a clock of its own: see [`set_clock`].
 pub fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+    let at = match *CLOCK.read().unwrap_or_else(|e| e.into_inner()) {
+        Some((replayed, started)) => replayed + (std::time::Instant::now() - started),
+        None => chrono::Utc::now(),
+    };
+    at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// The replayed time and when it was set, if a replay set one.
+static CLOCK: std::sync::RwLock<Option<(chrono::DateTime<chrono::Utc>, std::time::Instant)>> =
+    std::sync::RwLock::new(None);
+
+/// Makes [`now`] answer `at` (advancing with real time from here on), for this process, so
+/// that a replay of past days records them as it would have then; `None` restores the real
+/// clock. Only replays and tests set it.
+pub fn set_clock(at: Option<chrono::DateTime<chrono::Utc>>) {
+    *CLOCK.write().unwrap_or_else(|e| e.into_inner()) = at.map(|t| (t, std::time::Instant::now()));
 }

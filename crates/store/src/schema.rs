@@ -237,6 +237,11 @@ ALTER TABLE message ADD COLUMN ticket INTEGER;
 ALTER TABLE message ADD COLUMN round INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE message ADD COLUMN kind TEXT NOT NULL DEFAULT 'first';
 CREATE INDEX message_ticket ON message(ticket);
+CREATE TABLE exploitation (
+    name   TEXT PRIMARY KEY,      -- a CVE id or an incident, lower case
+    since  INTEGER NOT NULL,      -- when exploitation began, Unix seconds
+    source TEXT NOT NULL          -- where that is known from (CISA KEV, an analyst)
+);
 CREATE TABLE message_finding (
     message_key TEXT NOT NULL,
     finding_id  INTEGER NOT NULL,

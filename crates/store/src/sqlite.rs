@@ -1607,6 +1607,28 @@ impl Store for SqliteStore {
         )
     }
 
+    fn put_exploitation(&mut self, name: &str, since: i64, source: &str) -> Result<()> {
+        let r = self.conn.execute(
+            "INSERT INTO exploitation (name, since, source) VALUES (lower(?1), ?2, ?3)
+             ON CONFLICT (name) DO UPDATE SET since = excluded.since, source = excluded.source
+             WHERE excluded.since < exploitation.since",
+            params![name, since, source],
+        );
+        self.db(r).map(drop)
+    }
+
+    fn exploitation(&self, name: &str) -> Result<Option<(i64, String)>> {
+        let r = self
+            .conn
+            .query_row(
+                "SELECT since, source FROM exploitation WHERE name = lower(?1)",
+                [name],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional();
+        self.db(r)
+    }
+
     fn count_absences(&mut self, run: i64, needed: u32) -> Result<Absences> {
         let path = self.path.display().to_string();
         let wrap = |source| StoreError::Database {
