@@ -134,6 +134,10 @@ enum Command {
         /// Sharing policy: nl-2020, nl-dtc-oktt, or a policy file.
         #[arg(long, env = "BAKEN_POLICY", default_value = "nl-2020")]
         policy: String,
+        /// A recipient the source named (an organisation id); TLP:RED findings go only to
+        /// named recipients. Repeat for several.
+        #[arg(long = "to", value_name = "PARTY")]
+        to: Vec<String>,
         /// Re-send messages that a crash left mid-delivery over SMTP (may duplicate).
         #[arg(long)]
         resend_uncertain: bool,
@@ -587,6 +591,7 @@ fn run(cli: Cli) -> Result<()> {
             from,
             tlp,
             policy,
+            to,
             resend_uncertain,
             json,
         } => {
@@ -599,6 +604,15 @@ fn run(cli: Cli) -> Result<()> {
             options.tlp = tlp;
             options.idempotent_transport = idempotent;
             options.resend_uncertain = resend_uncertain;
+            for party in &to {
+                if attributor
+                    .organisation(&baken_model::OrgId(party.clone()))
+                    .is_none()
+                {
+                    bail!("--to {party}: no organisation with that id in the registry");
+                }
+            }
+            options.named_recipients = to.into_iter().map(baken_model::OrgId).collect();
             let progress = bar("notify", None);
             let outcomes = notify::notify(
                 &mut store,

@@ -24,7 +24,7 @@ fn load_plan(
     let store = open(data)?;
     let attributor = attributor_from_store(&store)?;
     let policy = load_policy(policy)?;
-    let plan = plan_incident(&store, &attributor, &policy, incident, tlp)?;
+    let plan = plan_incident(&store, &attributor, &policy, incident, tlp, &[])?;
     if plan.affected.is_empty() {
         bail!(
             "incident {incident:?} has no findings in {}; `baken ingest` a feed first",

@@ -617,3 +617,37 @@ fn a_kev_catalogue_records_when_exploitation_began() {
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(err.contains("/vulnerabilities/0/dateAdded"), "{err}");
 }
+
+#[test]
+fn tlp_red_goes_only_to_the_recipients_named_on_the_command_line() {
+    let (dir, data) = world();
+    let file = dir.path().join("red-intelmq.jsonl");
+    let t = "2020-01-10T06:00:00+00:00";
+    let text: String = ["198.18.1.1", "198.18.2.1"]
+        .iter()
+        .map(|ip| format!("{}\n", event(ip, t, None)))
+        .collect();
+    std::fs::write(&file, text).unwrap();
+    run_ok(
+        &data,
+        &["ingest", "--feed", "intelmq", "--tlp", "RED", s(&file)],
+    );
+    assert!(
+        notify(&data).is_empty(),
+        "TLP:RED with nobody named: nothing"
+    );
+    let unknown = run(&data, &["notify", "--to", "org-x"]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("--to org-x"));
+    let out = run_ok(&data, &["notify", "--json", "--to", "org-a"]);
+    let outcomes: Vec<Value> = serde_json::from_str(&out).unwrap();
+    let sent: Vec<&Value> = outcomes
+        .iter()
+        .flat_map(|o| o["digests"].as_array().unwrap())
+        .collect();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0]["party"], "org-a");
+    let mail = eml(&data, sent[0]["key"].as_str().unwrap());
+    assert!(mail.subject.starts_with("[TLP:RED] "), "{}", mail.subject);
+    assert!(mail.body.contains("198.18.1.1") && !mail.body.contains("198.18.2.1"));
+}

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use baken_attribute::Attributor;
 use baken_deliver::{Attachment, OutgoingMessage, Transport, header};
-use baken_model::Tlp;
+use baken_model::{OrgId, Tlp};
 use baken_policy::Form;
 use baken_policy::{Path, Policy, Pseudonymiser, aggregate};
 use baken_store::audit::NewAuditEntry;
@@ -68,6 +68,8 @@ pub struct NotifyOptions {
     pub idempotent_transport: bool,
     /// Re-send messages that a crash left in `sending` even over a non-idempotent transport.
     pub resend_uncertain: bool,
+    /// The recipients the source named: the only ones TLP:RED findings may go to.
+    pub named_recipients: Vec<OrgId>,
 }
 
 impl NotifyOptions {
@@ -82,6 +84,7 @@ impl NotifyOptions {
             secret,
             idempotent_transport: true,
             resend_uncertain: false,
+            named_recipients: Vec::new(),
         }
     }
 }
@@ -247,6 +250,7 @@ pub fn plan_incident(
     policy: &Policy,
     incident: &str,
     tlp: Tlp,
+    named: &[OrgId],
 ) -> Result<Plan, PipelineError> {
     let findings = crate::findings::of_incident(store, attributor, incident)?;
     Ok(plan::plan(
@@ -255,6 +259,7 @@ pub fn plan_incident(
         &incident.to_ascii_lowercase(),
         findings,
         tlp,
+        named,
     ))
 }
 
@@ -276,7 +281,14 @@ pub fn notify(
     for incident in incidents {
         // findings still seen past their deadline are overdue (or escalated) before the plan
         crate::lifecycle::review(store, attributor, &options.policy.lifecycle(), &incident)?;
-        let plan = plan_incident(store, attributor, &options.policy, &incident, options.tlp)?;
+        let plan = plan_incident(
+            store,
+            attributor,
+            &options.policy,
+            &incident,
+            options.tlp,
+            &options.named_recipients,
+        )?;
         let context = advisory_context(store, &incident)?;
         out.push(deliver_plan(
             store,

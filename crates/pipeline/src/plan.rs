@@ -193,13 +193,15 @@ impl RegistryView for View<'_> {
 }
 
 /// Builds the plan of `incident` from its stored findings; `tlp` labels findings that came in
-/// without one.
+/// without one; `named` are the recipients the source named, the only ones TLP:RED findings
+/// may go to.
 pub fn plan(
     policy: &Policy,
     attributor: &Attributor,
     incident: &str,
     findings: Vec<Finding>,
     tlp: Tlp,
+    named: &[OrgId],
 ) -> Plan {
     // Registered hosters by their abuse (or any) contact address, to recognise them in RPSL.
     let mut hoster_by_email: HashMap<String, OrgId> = HashMap::new();
@@ -321,12 +323,13 @@ pub fn plan(
             ),
             supplied_by: None,
         };
-        let item = Item::finding(
+        let mut item = Item::finding(
             &subject,
             item_tlp,
             provenance,
             subject_findings.iter().filter_map(|f| f.event.source_ip()),
         );
+        item.named_recipients = named.to_vec();
         let routed = route(policy, &item, &view);
         let mut told: Vec<Path> = Vec::new();
         let mut silent: Vec<String> = Vec::new();

@@ -226,8 +226,14 @@ pub fn run_citrix(
     let mut policies = BTreeMap::new();
     for name in baken_policy::Policy::builtin_names() {
         let other = load_policy(name)?;
-        let plan =
-            notify::plan_incident(&store, &attributor, &other, &incident, notify_options.tlp)?;
+        let plan = notify::plan_incident(
+            &store,
+            &attributor,
+            &other,
+            &incident,
+            notify_options.tlp,
+            &[],
+        )?;
         policies.insert(name.to_string(), policy_reach(&plan.affected));
     }
 
