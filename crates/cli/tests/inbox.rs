@@ -189,8 +189,11 @@ fn import(data: &Path, path: &Path) -> Value {
     serde_json::from_str(&run_ok(data, &["inbox", "import", "--json", s(path)])).unwrap()
 }
 
-/// (address, state) of every finding, sorted, and the ids by address.
-fn states(data: &Path) -> (Vec<(String, String)>, Vec<(String, String)>) {
+/// (address, value) pairs, sorted by address.
+type ByAddress = Vec<(String, String)>;
+
+/// (address, state) of every finding, and (address, id).
+fn states(data: &Path) -> (ByAddress, ByAddress) {
     let out = run_ok(data, &["findings", "--json"]);
     let mut states = Vec::new();
     let mut ids = Vec::new();
