@@ -31,6 +31,7 @@ macro_rules! println {
     };
 }
 
+mod inbox_cmds;
 mod out;
 mod policy_cmds;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -279,6 +280,28 @@ enum Command {
         /// Count from this time instead of now (RFC 3339).
         #[arg(long)]
         now: Option<String>,
+    },
+    /// Recipients' replies: they acknowledge, or claim fixed, the findings of the messages
+    /// they answer.
+    Inbox {
+        #[command(subcommand)]
+        command: InboxCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum InboxCommand {
+    /// Read replies from a Maildir, an mbox file, a directory of .eml files or an .eml file;
+    /// a reply matched to a message (In-Reply-To, References, or [baken#N] in the subject)
+    /// acknowledges its findings, or claims them fixed when it plainly says so. Importing the
+    /// same replies again changes nothing.
+    Import {
+        /// Maildir (with cur/ and new/), mbox file, directory of .eml files, or .eml file.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Print every reply and the totals as one JSON object.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -813,6 +836,9 @@ fn run(cli: Cli) -> Result<()> {
             policy_cmds::coverage(&cli.data, &plan.incident, &plan.policy, plan.tlp, json)
         }
         Command::Prune { policy, now } => policy_cmds::prune(&cli.data, &policy, now.as_deref()),
+        Command::Inbox {
+            command: InboxCommand::Import { paths, json },
+        } => inbox_cmds::import(&cli.data, &paths, json),
         Command::Findings {
             incident,
             org,

@@ -1,5 +1,6 @@
 //! Wires baken's stages together: ingest (parse → attribute → store), notify (compose →
-//! deliver → record), and the Citrix 2020 demo that runs the whole chain.
+//! deliver → record), inbox (recipients' replies → findings acknowledged or claimed fixed),
+//! and the Citrix 2020 demo that runs the whole chain.
 //!
 //! The pipeline talks to storage only through [`baken_store::Store`] and to delivery only
 //! through [`baken_deliver::Transport`], so the embedded defaults (SQLite, an outbox
@@ -21,6 +22,7 @@ pub mod demo;
 pub mod exposure;
 pub mod findings;
 pub mod imports;
+pub mod inbox;
 pub mod ingest;
 pub mod lifecycle;
 pub mod notify;
