@@ -1445,29 +1445,56 @@ fn cmd_demo(
         "          {} of {} groups of unregistered addresses reached through their hosting provider",
         s.unregistered_reached, s.unregistered_holders
     );
+    let groups_unreached = s.unregistered_holders - s.unregistered_reached;
+    let total: u64 = s.unreachable_reasons.values().sum();
     println!(
-        "unreach.  {} organisations, {} addresses with no owner",
+        "unreach.  {total} in all: {} organisations, {groups_unreached} groups of unregistered addresses, {} addresses with no owner",
         s.unreachable_orgs, s.unattributed_hosts
     );
+    // what an analyst can act on comes first: a party that may be told but has no address
     let mut reasons: Vec<_> = s.unreachable_reasons.iter().collect();
-    reasons.sort_by(|a, b| b.1.cmp(a.1));
-    for (reason, n) in reasons.iter().take(6) {
+    let actionable = |r: &str| r.contains("has no contact address");
+    reasons.sort_by(|a, b| {
+        (actionable(b.0), b.1)
+            .cmp(&(actionable(a.0), a.1))
+            .then(a.0.cmp(b.0))
+    });
+    const SHOWN: usize = 8;
+    for (reason, n) in reasons.iter().take(SHOWN) {
         let short: String = reason.chars().take(150).collect();
         println!(
-            "            {n:>5} × {short}{}",
-            if reason.len() > 150 { "…" } else { "" }
+            "          {}{n:>5} × {short}{}",
+            if actionable(reason) {
+                "ACTION "
+            } else {
+                "       "
+            },
+            if reason.chars().count() > 150 {
+                "…"
+            } else {
+                ""
+            }
+        );
+    }
+    if reasons.len() > SHOWN {
+        let rest: u64 = reasons[SHOWN..].iter().map(|(_, n)| **n).sum();
+        println!(
+            "                 … {} more reasons ({rest} parties); `baken coverage --incident {} --json` lists every party",
+            reasons.len() - SHOWN,
+            s.incident
         );
     }
     println!();
     println!(
-        "policies  affected  reached  registered  non-vital  direct  cert   dtc  hoster  unreachable"
+        "policies  organisations  other  reached  registered  non-vital  direct  cert   dtc  hoster  unreachable"
     );
     for (name, r) in &s.policies {
         let p = |k: &str| r.by_path.get(k).copied().unwrap_or(0);
         println!(
-            "  {:<13} {:>6} {:>8} {:>11} {:>10} {:>7} {:>5} {:>5} {:>7} {:>12}{}",
+            "  {:<13} {:>11} {:>6} {:>8} {:>11} {:>10} {:>7} {:>5} {:>5} {:>7} {:>12}{}",
             name,
-            r.affected,
+            r.organisations,
+            r.others,
             r.reached,
             r.registered_reached,
             r.non_vital_reached,

@@ -73,6 +73,37 @@ fn the_citrix_demo_runs_the_whole_chain_and_its_figures_reconcile() {
         n("rows_read"),
         n("rows_stored") + n("rows_duplicate") + n("rows_quarantined")
     );
+    // the reasons account for every unreachable party, and each policy's parties reconcile
+    let reasons: u64 = v["unreachable_reasons"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    let groups_unreached = n("unregistered_holders") - n("unregistered_reached");
+    assert_eq!(
+        reasons,
+        n("unreachable_orgs") + groups_unreached + n("unattributed_hosts"),
+        "{v}"
+    );
+    for (name, p) in v["policies"].as_object().unwrap() {
+        let c = |k: &str| p[k].as_u64().unwrap();
+        assert_eq!(c("affected"), c("organisations") + c("others"), "{name}");
+        assert_eq!(c("affected"), c("reached") + c("unreachable"), "{name}");
+        assert_eq!(
+            c("organisations"),
+            n("affected_orgs"),
+            "{name}: one count of organisations"
+        );
+    }
+    assert!(
+        v["unreachable_reasons"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .all(|r| !r.contains("<address> <AS>")),
+        "reasons keep their punctuation"
+    );
     assert!(n("rows_quarantined") > 0, "the feed carries malformed rows");
     assert!(n("affected_orgs") > 50, "{v}");
     assert_eq!(

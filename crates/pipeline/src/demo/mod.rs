@@ -57,8 +57,13 @@ pub struct Reach {
 /// Reach of one policy, planned (nothing sent): for the side-by-side comparison.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct PolicyReach {
-    /// Affected parties (registered organisations and unregistered holders).
+    /// Affected parties: `organisations` + `others`.
     pub affected: u64,
+    /// Affected registered organisations.
+    pub organisations: u64,
+    /// Affected parties that are not registered organisations: groups of unregistered
+    /// addresses in a provider's network, and addresses nobody holds.
+    pub others: u64,
     /// Of those, told something specific.
     pub reached: u64,
     /// Of those, not.
@@ -291,6 +296,11 @@ pub fn policy_reach(affected: &[Affected]) -> PolicyReach {
     let mut r = PolicyReach::default();
     for a in affected {
         r.affected += 1;
+        if a.registered {
+            r.organisations += 1;
+        } else {
+            r.others += 1;
+        }
         match &a.coverage {
             Coverage::Reached { paths } => {
                 r.reached += 1;
@@ -406,23 +416,26 @@ fn summarise(
 fn generalise(reason: &str) -> String {
     const PATHS: [&str; 5] = ["direct", "cert", "dtc", "hoster", "supervisor"];
     let words: Vec<&str> = reason.split_whitespace().collect();
-    let mut out: Vec<&str> = Vec::with_capacity(words.len());
+    let mut out: Vec<String> = Vec::with_capacity(words.len());
     for (i, w) in words.iter().enumerate() {
         let bare = w.trim_matches(|c: char| ",;:()".contains(c));
         let after_path = i > 0 && PATHS.contains(&words[i - 1]);
         let before_may = words.get(i + 1) == Some(&"may");
-        if after_path && before_may {
+        // a recipient without a contact address is named: someone can add one
+        let actionable = reason.contains("has no contact address");
+        if after_path && before_may && !actionable {
             continue; // the recipient's id: "cert z-cert may get …" → "cert may get …"
         }
+        // the stand-in keeps the punctuation around the word: "198.18.0.1;" → "<address>;"
         if bare.parse::<std::net::IpAddr>().is_ok() || bare.parse::<ipnet::IpNet>().is_ok() {
-            out.push("<address>");
+            out.push(w.replacen(bare, "<address>", 1));
         } else if bare.starts_with("AS")
             && bare[2..].chars().all(|c| c.is_ascii_digit())
             && bare.len() > 2
         {
-            out.push("<AS>");
+            out.push(w.replacen(bare, "<AS>", 1));
         } else {
-            out.push(w);
+            out.push(w.to_string());
         }
     }
     out.join(" ")
@@ -431,4 +444,32 @@ fn generalise(reason: &str) -> String {
 /// The default output directory of the demo.
 pub fn default_out() -> PathBuf {
     Path::new("baken-out").join("citrix-2020")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::generalise;
+
+    #[test]
+    fn reasons_are_grouped_without_losing_their_punctuation_or_what_to_act_on() {
+        assert_eq!(
+            generalise(
+                "no owner found: no registered network contains 198.18.7.1; AS64512 (from the \
+                 event) is not registered; no public registry abuse contact"
+            ),
+            "no owner found: no registered network contains <address>; <AS> (from the event) \
+             is not registered; no public registry abuse contact"
+        );
+        assert_eq!(
+            generalise(
+                "direct org-1 may get nothing (rule r); cert z-cert may get aggregate (rule s)"
+            ),
+            "direct may get nothing (rule r); cert may get aggregate (rule s)"
+        );
+        assert_eq!(
+            generalise("direct org-7 may be told but has no contact address"),
+            "direct org-7 may be told but has no contact address",
+            "the party to fix is named"
+        );
+    }
 }
