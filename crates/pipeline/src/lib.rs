@@ -24,6 +24,7 @@ pub mod imports;
 pub mod ingest;
 pub mod notify;
 pub mod plan;
+pub mod report;
 
 use baken_attribute::Attributor;
 use baken_store::Store;
