@@ -673,7 +673,7 @@ pub fn report(
         .iter()
         .map(|f| f.spans.first_seen)
         .min()
-        .map(|at| moment(at, "first finding seen".into()));
+        .map(|at| moment(at, "the earliest time.source of its findings".into()));
     let timeline = Timeline {
         disclosure: record
             .disclosure
