@@ -1291,6 +1291,69 @@ mod tests {
         }
     }
 
+    fn org(id: &str, kind: OrgKind, cert: Option<&str>) -> baken_model::Organisation {
+        baken_model::Organisation {
+            id: OrgId(id.into()),
+            name: id.into(),
+            kind,
+            sector: None,
+            vital: false,
+            wbni: Default::default(),
+            supervisor: None,
+            cert: cert.map(str::to_string),
+            networks: vec![],
+            asns: vec![],
+            domains: vec![],
+            contacts: vec![],
+        }
+    }
+
+    fn message(party: &str, path: &str) -> MessageRecord {
+        MessageRecord {
+            key: format!("k-{party}"),
+            ticket: None,
+            round: 1,
+            kind: baken_store::MessageKind::First,
+            incident: "cve-x".into(),
+            recipient: format!("x@{party}.example"),
+            party: party.into(),
+            path: path.into(),
+            findings: 1,
+            state: MessageState::Sent,
+            detail: None,
+            created_at: "2020-01-10T08:00:00Z".into(),
+            sent_at: Some("2020-01-10T08:00:00Z".into()),
+        }
+    }
+
+    #[test]
+    fn a_message_along_several_paths_carries_each_finding_along_one() {
+        let attributor = Attributor::new(
+            vec![
+                org("org-a", OrgKind::Organisation, Some("cert-x")),
+                org("cert-x", OrgKind::Cert, None),
+                org("isp-h", OrgKind::Hoster, None),
+                org("dtc", OrgKind::Dtc, None),
+            ],
+            vec![],
+            vec![],
+        )
+        .unwrap();
+        let only = message("cert-x", "cert,supervisor");
+        assert_eq!(path_of(&attributor, &only, "org-a"), Some(Path::Cert));
+        // a hosting provider told about its own systems and about its customers'
+        let both = message("isp-h", "direct,hoster");
+        assert_eq!(path_of(&attributor, &both, "isp-h"), Some(Path::Direct));
+        assert_eq!(
+            path_of(&attributor, &both, "unregistered@abuse@isp-h.example"),
+            Some(Path::Hoster)
+        );
+        let dtc = message("dtc", "direct,dtc");
+        assert_eq!(path_of(&attributor, &dtc, "org-a"), Some(Path::Dtc));
+        let cert = message("cert-x", "direct,cert");
+        assert_eq!(path_of(&attributor, &cert, "org-a"), Some(Path::Cert));
+    }
+
     #[test]
     fn reach_reconciles_only_when_the_groups_add_up() {
         let mut r = Reach::default();
