@@ -34,6 +34,7 @@ macro_rules! println {
 mod inbox_cmds;
 mod out;
 mod policy_cmds;
+mod report_cmds;
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// baken turns a vulnerability disclosure into targeted notifications for every affected
@@ -280,6 +281,47 @@ enum Command {
         /// Count from this time instead of now (RFC 3339).
         #[arg(long)]
         now: Option<String>,
+    },
+    /// Evaluate an incident from the record: timeline from disclosure, affected = reached +
+    /// unreachable, open findings per day, time to fix by path and sector, who was never
+    /// reached and why.
+    Report {
+        /// The incident (e.g. cve-2019-19781).
+        incident: String,
+        /// Sharing policy whose plan gives the reasons of the unreachable.
+        #[arg(long, env = "BAKEN_POLICY", default_value = "nl-2020")]
+        policy: String,
+        /// TLP label of findings stored without one.
+        #[arg(long, default_value = "AMBER", value_parser = parse_tlp)]
+        tlp: Tlp,
+        /// When exploitation began (RFC 3339, or a date): counts the findings fixed after it.
+        #[arg(long)]
+        exploited_since: Option<String>,
+        /// Also write the report as one self-contained HTML page with SVG charts.
+        #[arg(long)]
+        html: Option<PathBuf>,
+        /// Print the whole report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The recorded steps of an incident in time order: timeline steps, messages, finding
+    /// transitions per day and cause, advisory revisions.
+    Timeline {
+        /// The incident (e.g. cve-2019-19781).
+        incident: String,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Readiness indicators over all incidents, per sector and nationwide: time to notify,
+    /// coverage, time to fix, share verified.
+    Indicators {
+        /// Only this sector (besides the nationwide figures).
+        #[arg(long)]
+        sector: Option<String>,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Recipients' replies: they acknowledge, or claim fixed, the findings of the messages
     /// they answer.
@@ -839,6 +881,26 @@ fn run(cli: Cli) -> Result<()> {
         Command::Inbox {
             command: InboxCommand::Import { paths, json },
         } => inbox_cmds::import(&cli.data, &paths, json),
+        Command::Report {
+            incident,
+            policy,
+            tlp,
+            exploited_since,
+            html,
+            json,
+        } => report_cmds::report(
+            &cli.data,
+            &incident,
+            &policy,
+            tlp,
+            exploited_since.as_deref(),
+            html.as_deref(),
+            json,
+        ),
+        Command::Timeline { incident, json } => report_cmds::timeline(&cli.data, &incident, json),
+        Command::Indicators { sector, json } => {
+            report_cmds::indicators(&cli.data, sector.as_deref(), json)
+        }
         Command::Findings {
             incident,
             org,

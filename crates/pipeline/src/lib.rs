@@ -27,6 +27,7 @@ pub mod ingest;
 pub mod lifecycle;
 pub mod notify;
 pub mod plan;
+pub mod report;
 
 use baken_attribute::Attributor;
 use baken_store::Store;
