@@ -165,3 +165,71 @@ fn the_citrix_demo_runs_the_whole_chain_and_its_figures_reconcile() {
         assert_eq!(again[key], v[key], "{key}");
     }
 }
+
+#[test]
+fn the_crisis_replayed_over_days_follows_findings_until_fixed_under_both_policies() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = dir.path().join("out");
+    let v = demo(&data, &out, &["--days", "45"]);
+    let n = |k: &str| v[k].as_u64().unwrap_or_else(|| panic!("{k} in {v}"));
+    assert_eq!(n("days"), 45);
+    let hosts = n("hosts");
+    assert!(hosts > 100, "{v}");
+    // every host is a finding, and each is either verified fixed or still open
+    let lead = &v["policies"]["nl-2020"];
+    assert_eq!(
+        n("verified_fixed"),
+        lead["verified_fixed"].as_u64().unwrap()
+    );
+    assert_eq!(
+        n("verified_fixed") + n("still_open") + lead["never_found"].as_u64().unwrap(),
+        hosts,
+        "{v}"
+    );
+    assert!(
+        n("follow_up_messages") > 0,
+        "hosts found later bring follow-ups: {v}"
+    );
+    assert!(v["escalations"].is_u64());
+    assert!(v["median_hours_to_fix"].get("direct").is_some(), "{v}");
+    // the DTC as an OKTT reaches the non-vital organisations: less exposure, and theirs
+    let exposure = |p: &str| v["exposure_host_days"][p].as_f64().unwrap();
+    assert!(exposure("nl-dtc-oktt") < exposure("nl-2020"), "{v}");
+    let non_vital = |p: &str| {
+        v["policies"][p]["exposure_host_days_non_vital"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(non_vital("nl-dtc-oktt") < non_vital("nl-2020"));
+    let oktt = &v["policies"]["nl-dtc-oktt"];
+    assert!(oktt["median_hours_to_fix"]["dtc"].is_f64(), "{oktt}");
+    assert!(oktt["replies"].as_u64().unwrap() > 0);
+    // the record holds the replies, the reports' verifications and the messages
+    let store = baken_store::SqliteStore::open(
+        &data
+            .join("demo")
+            .join("citrix-2020-days")
+            .join("nl-dtc-oktt"),
+    )
+    .unwrap();
+    use baken_store::Store;
+    let causes: std::collections::BTreeSet<String> = store
+        .incident_transitions("cve-2019-19781")
+        .unwrap()
+        .iter()
+        .map(|t| format!("{}:{}", t.to.as_str(), t.cause.as_str()))
+        .collect();
+    for expected in [
+        "notified:message",
+        "mitigation-claimed:reply",
+        "verified-fixed:report",
+    ] {
+        assert!(causes.contains(expected), "{expected} in {causes:?}");
+    }
+    // the assumptions are part of the report, with a self-contained chart
+    assert!(v["assumptions"].as_array().unwrap().len() >= 5);
+    let page = std::fs::read_to_string(v["report"].as_str().unwrap()).unwrap();
+    assert!(page.contains("<svg") && page.contains("What the demo assumes"));
+    assert!(!page.contains("src=\"http"), "no outside resources");
+}

@@ -7,6 +7,7 @@
 //! an RPSL dump, then runs the whole chain — import → ingest → attribute → notify — and
 //! reports who was affected, who was told, through which path, and how long it took.
 
+pub mod days;
 pub mod generate;
 mod report;
 
