@@ -29,25 +29,8 @@ networks = ["198.18.2.0/24"]
 contacts = [{ email = "csirt@beta.example", role = "security" }]
 "#;
 
-/// One IntelMQ event of a Citrix scan (or of `identifier` when given) at `time`.
 fn event(ip: &str, time: &str, identifier: Option<&str>) -> Value {
-    let mut e = json!({
-        "feed.name": "scan-citrix",
-        "time.source": time,
-        "source.ip": ip,
-        "source.port": 443,
-        "protocol.transport": "tcp",
-        "classification.taxonomy": "vulnerable",
-        "classification.type": "vulnerable-system",
-    });
-    match identifier {
-        Some(id) => e["classification.identifier"] = json!(id),
-        None => {
-            e["classification.identifier"] = json!("citrix");
-            e["product.vulnerabilities"] = json!("CVE-2019-19781");
-        }
-    }
-    e
+    common::scan_event(ip, time, identifier)
 }
 
 /// Writes a day's report of `events` and ingests it; returns the ingest summary.
@@ -74,12 +57,7 @@ fn world() -> (tempfile::TempDir, std::path::PathBuf) {
 }
 
 fn notify(data: &Path) -> Vec<Value> {
-    let out = run_ok(data, &["notify", "--json"]);
-    let outcomes: Vec<Value> = serde_json::from_str(&out).unwrap();
-    outcomes
-        .iter()
-        .flat_map(|o| o["digests"].as_array().unwrap().clone())
-        .collect()
+    common::notify_digests(data, &[])
 }
 
 /// A delivered message as its recipient reads it.

@@ -54,17 +54,7 @@ source:         RIPE
 const POLICY: &str = "nl-dtc-oktt";
 
 fn event(ip: &str, time: &str) -> Value {
-    json!({
-        "feed.name": "scan-citrix",
-        "time.source": time,
-        "source.ip": ip,
-        "source.port": 443,
-        "protocol.transport": "tcp",
-        "classification.taxonomy": "vulnerable",
-        "classification.type": "vulnerable-system",
-        "classification.identifier": "citrix",
-        "product.vulnerabilities": "CVE-2019-19781",
-    })
+    common::scan_event(ip, time, None)
 }
 
 /// Ingests the scan of `day` (06:00 UTC) holding `ips`.
@@ -92,12 +82,7 @@ fn scan(data: &Path, dir: &Path, day: NaiveDate, ips: &[&str]) -> Value {
 }
 
 fn notify(data: &Path) -> Vec<Value> {
-    let out = run_ok(data, &["notify", "--json", "--policy", POLICY]);
-    let outcomes: Vec<Value> = serde_json::from_str(&out).unwrap();
-    outcomes
-        .iter()
-        .flat_map(|o| o["digests"].as_array().unwrap().clone())
-        .collect()
+    common::notify_digests(data, &["--policy", POLICY])
 }
 
 /// The advisory, first released at `released`.

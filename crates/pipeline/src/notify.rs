@@ -634,33 +634,22 @@ fn deliver_party(
         outcomes.push(outcome);
     }
     // 2. what is new for it: open findings it was not told in this form
-    let new = restrict(digest, |f, form| {
+    let mut new = restrict(digest, |f, form| {
         f.state.is_open() && !record.told(party, f, form)
     });
     if !new.aggregate.is_empty() {
         // an aggregate goes out whole (every open finding counted) when anything in it is new
-        let mut new = new;
         new.aggregate = digest.aggregate.clone();
-        outcomes.extend(send(
-            store,
-            transport,
-            writer,
-            record,
-            party,
-            &new,
-            Sending::News,
-        )?);
-    } else {
-        outcomes.extend(send(
-            store,
-            transport,
-            writer,
-            record,
-            party,
-            &new,
-            Sending::News,
-        )?);
     }
+    outcomes.extend(send(
+        store,
+        transport,
+        writer,
+        record,
+        party,
+        &new,
+        Sending::News,
+    )?);
     // 3. reminders: what it was told that is still seen past the deadline
     let overdue = |s: FindingState| matches!(s, FindingState::Overdue | FindingState::Escalated);
     let mut reminder = restrict(digest, |f, form| {

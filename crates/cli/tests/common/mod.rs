@@ -62,3 +62,38 @@ pub fn files_with(dir: &Path, ext: &str) -> Vec<PathBuf> {
     v.sort();
     v
 }
+
+/// One IntelMQ event of a Citrix scan at `time`, or, with `identifier`, of that
+/// classification and no CVE.
+pub fn scan_event(ip: &str, time: &str, identifier: Option<&str>) -> serde_json::Value {
+    let mut e = serde_json::json!({
+        "feed.name": "scan-citrix",
+        "time.source": time,
+        "source.ip": ip,
+        "source.port": 443,
+        "protocol.transport": "tcp",
+        "classification.taxonomy": "vulnerable",
+        "classification.type": "vulnerable-system",
+    });
+    match identifier {
+        Some(id) => e["classification.identifier"] = serde_json::json!(id),
+        None => {
+            e["classification.identifier"] = serde_json::json!("citrix");
+            e["product.vulnerabilities"] = serde_json::json!("CVE-2019-19781");
+        }
+    }
+    e
+}
+
+/// The messages of `baken notify --json ARGS…` (every incident's digests, in order).
+pub fn notify_digests(data: &Path, args: &[&str]) -> Vec<serde_json::Value> {
+    let mut all = vec!["notify", "--json"];
+    all.extend_from_slice(args);
+    let out = run_ok(data, &all);
+    let outcomes: Vec<serde_json::Value> =
+        serde_json::from_str(&out).expect("notify --json prints JSON");
+    outcomes
+        .iter()
+        .flat_map(|o| o["digests"].as_array().expect("digests").clone())
+        .collect()
+}
