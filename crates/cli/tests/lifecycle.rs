@@ -629,3 +629,53 @@ fn tlp_red_goes_only_to_the_recipients_named_on_the_command_line() {
     assert!(mail.subject.starts_with("[TLP:RED] "), "{}", mail.subject);
     assert!(mail.body.contains("198.18.1.1") && !mail.body.contains("198.18.2.1"));
 }
+
+#[test]
+fn a_reply_to_a_message_before_a_reopening_does_not_speak_of_the_new_problem() {
+    let (dir, data) = world();
+    citrix_day(
+        &data,
+        dir.path(),
+        "d1",
+        "2020-01-10T06:00:00+00:00",
+        &["198.18.1.1"],
+    );
+    let first = notify(&data);
+    let key = first[0]["key"].as_str().unwrap().to_string();
+    // fixed, then vulnerable again
+    citrix_day(
+        &data,
+        dir.path(),
+        "d2",
+        "2020-01-11T06:00:00+00:00",
+        &["198.18.2.1"],
+    );
+    let back = citrix_day(
+        &data,
+        dir.path(),
+        "d3",
+        "2020-01-12T06:00:00+00:00",
+        &["198.18.1.1", "198.18.2.1"],
+    );
+    assert_eq!(back["reopened"], 1);
+    // a reply to the first message, read only now
+    let maildir = dir.path().join("Maildir");
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(maildir.join(sub)).unwrap();
+    }
+    std::fs::write(
+        maildir.join("new").join("1.eml"),
+        format!(
+            "From: soc@alpha.example\r\nTo: baken@ncsc.example\r\nSubject: Re: CVE-2019-19781\r\n\
+             Message-ID: <late-reply@alpha.example>\r\nIn-Reply-To: <{key}@ncsc.example>\r\n\
+             \r\nWe patched it.\r\n"
+        ),
+    )
+    .unwrap();
+    let out = run_ok(&data, &["inbox", "import", s(&maildir)]);
+    assert!(out.contains("reopened at"), "{out}");
+    assert_eq!(
+        states(&data),
+        vec![pair("198.18.1.1", "reopened"), pair("198.18.2.1", "open")]
+    );
+}

@@ -374,19 +374,41 @@ fn one(store: &mut dyn Store, place: String, bytes: &[u8]) -> Result<Reply, Pipe
         .clone()
         .unwrap_or_else(|| format!("sha256:{}", hex(&Sha256::digest(bytes)[..16])));
 
+    // the latest delivery among the messages it answers: a finding reopened after that is a
+    // new problem the reply cannot speak of
+    let mut answered_at: Option<String> = None;
+    for key in &matched.messages {
+        if let Some(at) = store.message(key)?.and_then(|m| m.sent_at) {
+            answered_at = Some(answered_at.map_or(at.clone(), |a: String| a.max(at)));
+        }
+    }
     let mut changes = Vec::new();
     for &finding in &findings {
-        let recorded = store
-            .transitions(finding)?
-            .into_iter()
+        let history = store.transitions(finding)?;
+        let recorded = history
+            .iter()
             .find(|t| t.cause == Cause::Reply && t.reference.as_deref() == Some(&reference));
-        match recorded {
-            Some(t) => reply.unchanged.push(Unchanged {
+        let reopened_since = history.iter().rev().find(|t| {
+            t.to == FindingState::Reopened
+                && t.from != t.to
+                && answered_at.as_ref().is_some_and(|at| t.at > *at)
+        });
+        match (recorded, reopened_since) {
+            (Some(t), _) => reply.unchanged.push(Unchanged {
                 finding,
                 state: Some(t.to),
                 why: "already recorded from this reply".into(),
             }),
-            None => changes.push(Transition {
+            (None, Some(t)) => reply.unchanged.push(Unchanged {
+                finding,
+                state: Some(t.to),
+                why: format!(
+                    "reopened at {} after the message this reply answers: the reply speaks of \
+                     the earlier problem",
+                    t.at
+                ),
+            }),
+            (None, None) => changes.push(Transition {
                 finding,
                 to: Some(to),
                 cause: Cause::Reply,
