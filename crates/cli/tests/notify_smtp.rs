@@ -65,7 +65,11 @@ fn run_policy(
         let ip = f.event.source_ip().unwrap();
         let subject = match &f.attribution.owner {
             Owner::Organisation { id } => id.0.clone(),
-            Owner::Abuse(c) => format!("unregistered@{}", c.email),
+            // named in messages as the plan's stand-in describes them, never by an internal id
+            Owner::Abuse(c) => format!(
+                "unregistered holders of addresses in {}",
+                c.holder.as_deref().unwrap_or(&c.email)
+            ),
             Owner::Unknown => "nobody".into(),
         };
         subject_of.insert(ip, subject);
@@ -97,6 +101,13 @@ fn run_policy(
             "TLP label, then the ticket, then the vulnerability: {subject}"
         );
         let body = parsed.body_text(0).unwrap();
+        assert!(
+            !body.contains("unregistered@") && !body.contains("rpsl-abuse:"),
+            "internal ids never reach a reader: {body}"
+        );
+        if registry[&recipient].kind == OrgKind::Dtc {
+            assert!(!subject.contains("you represent"), "{subject}");
+        }
         assert_eq!(body.lines().next(), Some("TLP:AMBER"), "TLP label first");
         assert!(body.contains("This message is TLP:AMBER."), "{body}");
         assert!(body.contains(&format!("sharing policy {policy}")), "{body}");
@@ -115,6 +126,7 @@ fn run_policy(
             let status_col = col("status").expect("a status column");
             for r in reader.records() {
                 let r = r.unwrap();
+                assert!(!r.iter().any(|c| c.contains("unregistered@")), "{r:?}");
                 assert_eq!(&r[status_col], "confirmed", "scan findings are confirmed");
                 let org = org_col
                     .map(|c| r[c].to_string())

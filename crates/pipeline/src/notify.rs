@@ -1071,6 +1071,22 @@ pub fn status(f: &Finding) -> &'static str {
     }
 }
 
+/// How a message names an organisation it speaks of: its name and registry id, or, for the
+/// stand-in of unregistered holders, only its description (the internal id means nothing to
+/// a reader).
+pub fn subject_label(id: &str, name: &str) -> String {
+    if is_stand_in(id) {
+        name.to_string()
+    } else {
+        format!("{name} ({id})")
+    }
+}
+
+/// Whether `id` is a stand-in of the plan, not a registry id.
+fn is_stand_in(id: &str) -> bool {
+    id.starts_with(plan::UNREGISTERED_PREFIX) || id.starts_with(plan::RPSL_HOSTER_PREFIX)
+}
+
 /// The ticket reference of a message's subject, e.g. `[baken#12]`.
 pub fn ticket_reference(ticket: i64) -> String {
     format!("[baken#{ticket}]")
@@ -1142,6 +1158,12 @@ fn compose(writer: &Writer<'_>, heading: &Heading<'_>, digest: &PlannedDigest) -
         format!("reported as {incident}")
     };
     let more = if follow_up { " more" } else { "" };
+    // a CERT represents its constituents; the DTC does not, it passes findings on
+    let whom = if recipient.kind == baken_model::OrgKind::Dtc {
+        "for you to pass on"
+    } else {
+        "you represent"
+    };
     let label = tlp.label();
     let subject = if n == 0 {
         format!(
@@ -1158,7 +1180,7 @@ fn compose(writer: &Writer<'_>, heading: &Heading<'_>, digest: &PlannedDigest) -
         )
     } else {
         format!(
-            "[{label}] {reference}{incident_upper}: {lead}{n}{more} {systems} of {orgs} organisation{} you represent {what}",
+            "[{label}] {reference}{incident_upper}: {lead}{n}{more} {systems} of {orgs} organisation{} {whom} {what}",
             if orgs == 1 { "" } else { "s" }
         )
     };
@@ -1243,7 +1265,7 @@ fn compose(writer: &Writer<'_>, heading: &Heading<'_>, digest: &PlannedDigest) -
         } else if recipient.kind == baken_model::OrgKind::Hoster {
             "in your network".to_string()
         } else {
-            format!("of {orgs} organisation(s) you represent")
+            format!("of {orgs} organisation(s) {whom}")
         };
         push(
             &mut text,
@@ -1275,7 +1297,7 @@ fn compose(writer: &Writer<'_>, heading: &Heading<'_>, digest: &PlannedDigest) -
             if !own {
                 push(
                     &mut text,
-                    &format!("  {} ({}):", part.subject_name, part.subject),
+                    &format!("  {}:", subject_label(&part.subject, &part.subject_name)),
                 );
             }
             for f in part.findings.iter().take(10) {
@@ -1476,7 +1498,15 @@ fn compose(writer: &Writer<'_>, heading: &Heading<'_>, digest: &PlannedDigest) -
         let rows: Vec<(&str, &Finding)> = digest
             .parts
             .iter()
-            .flat_map(|p| p.findings.iter().map(move |f| (p.subject.as_str(), f)))
+            .flat_map(|p| {
+                // the registry id where there is one; the stand-in's description otherwise
+                let label = if is_stand_in(&p.subject) {
+                    p.subject_name.as_str()
+                } else {
+                    p.subject.as_str()
+                };
+                p.findings.iter().map(move |f| (label, f))
+            })
             .collect();
         attachments.push(Attachment {
             filename: format!("{incident}-findings.csv"),
