@@ -38,7 +38,7 @@ use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use baken_store::SqliteStore;
+use baken_store::{SqliteStore, Store};
 use common::{baken, files_with, run, run_ok, s, small_world};
 use serde_json::Value;
 
@@ -666,15 +666,15 @@ fn collect(data: &Path, notify_json: &str) -> Result<Outcome, String> {
         });
     }
 
-    let notified: Value = serde_json::from_str(notify_json)
+    // `notify --json` lists what its own run delivered; what every run delivered is the
+    // store's record of messages
+    let _: Value = serde_json::from_str(notify_json)
         .map_err(|e| format!("notify --json is not JSON ({e}): {notify_json}"))?;
-    for incident in notified.as_array().into_iter().flatten() {
-        for d in incident["digests"].as_array().into_iter().flatten() {
-            let key = d["key"].as_str().unwrap_or_default().to_string();
-            let state = d["state"].as_str().unwrap_or_default().to_string();
-            o.digests.insert(key, state);
-        }
+    let store = SqliteStore::open(data).map_err(|e| e.to_string())?;
+    for m in store.messages(None).map_err(|e| e.to_string())? {
+        o.digests.insert(m.key, m.state.as_str().to_string());
     }
+    drop(store);
 
     for eml in files_with(&data.join("outbox"), "eml") {
         let key = eml.file_stem().unwrap().to_string_lossy().into_owned();

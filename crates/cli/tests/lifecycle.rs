@@ -679,3 +679,60 @@ fn a_reply_to_a_message_before_a_reopening_does_not_speak_of_the_new_problem() {
         vec![pair("198.18.1.1", "reopened"), pair("198.18.2.1", "open")]
     );
 }
+
+#[test]
+fn a_delivery_whose_transitions_a_kill_cut_off_is_completed_by_the_next_round() {
+    let (dir, data) = world();
+    citrix_day(
+        &data,
+        dir.path(),
+        "d1",
+        "2020-01-10T06:00:00+00:00",
+        &["198.18.1.1"],
+    );
+    // what a run killed right after marking its message sent leaves behind
+    let mut store = SqliteStore::open(&data).unwrap();
+    let finding = store
+        .finding_records(&baken_store::FindingQuery::default())
+        .unwrap()[0]
+        .id;
+    let key = baken_pipeline::notify::message_key("cve-2019-19781", "org-a", 1);
+    let ticket = store.ticket("cve-2019-19781", "org-a").unwrap();
+    store
+        .record_message(
+            &baken_store::MessageRecord {
+                key: key.clone(),
+                ticket: Some(ticket),
+                round: 1,
+                kind: baken_store::MessageKind::First,
+                incident: "cve-2019-19781".into(),
+                recipient: "soc@alpha.example".into(),
+                party: "org-a".into(),
+                path: "direct".into(),
+                findings: 1,
+                state: baken_store::MessageState::Pending,
+                detail: None,
+                created_at: baken_store::now(),
+                sent_at: None,
+            },
+            &[baken_store::MessageFinding {
+                finding,
+                form: "full".into(),
+            }],
+        )
+        .unwrap();
+    store
+        .set_message_state(&key, baken_store::MessageState::Sent, "outbox")
+        .unwrap();
+    drop(store);
+    assert_eq!(states(&data), vec![pair("198.18.1.1", "open")]);
+    let sent = notify(&data);
+    assert!(
+        sent.iter().all(|d| d["party"] != "org-a"),
+        "nothing is sent twice: {sent:?}"
+    );
+    assert_eq!(states(&data), vec![pair("198.18.1.1", "notified")]);
+    let store = SqliteStore::open(&data).unwrap();
+    let last = store.transitions(finding).unwrap().pop().unwrap();
+    assert_eq!(last.reference.as_deref(), Some(key.as_str()));
+}

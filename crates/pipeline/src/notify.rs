@@ -161,6 +161,8 @@ pub struct AdvisoryContext {
     pub remediations: Vec<String>,
     /// Detection guidance: the advisory's notes that speak of detecting compromise.
     pub detection: Vec<String>,
+    /// The affected product, as a reader knows it ("Citrix ADC"), when the advisory names one.
+    pub product: Option<String>,
 }
 
 /// The advisory behind an incident: one whose id is the incident, else the most severe one
@@ -231,6 +233,21 @@ pub fn advisory_context(
                 detection.push(format!("{summary} <{}>", r.url).trim().to_string());
             }
         }
+        // the product: vendor and product of the first affected one, else its name
+        let product = a
+            .vulnerabilities
+            .iter()
+            .flat_map(|v| &v.affected)
+            .next()
+            .map(|p| match (&p.vendor, &p.product) {
+                (Some(v), Some(prod))
+                    if !prod.to_ascii_lowercase().contains(&v.to_ascii_lowercase()) =>
+                {
+                    format!("{v} {prod}")
+                }
+                (_, Some(prod)) => prod.clone(),
+                _ => p.name.clone(),
+            });
         AdvisoryContext {
             id: a.id.clone(),
             title: a.title.clone(),
@@ -239,6 +256,7 @@ pub fn advisory_context(
             score,
             remediations,
             detection,
+            product,
         }
     }))
 }
@@ -373,6 +391,7 @@ pub fn deliver_plan(
     let mut reached: BTreeMap<String, BTreeSet<Path>> = BTreeMap::new();
     let mut failed: BTreeMap<String, String> = BTreeMap::new();
     let mut record = Record::load(store, &incident)?;
+    catch_up_notified(store, &plan, &record)?;
     for (party, digest) in &plan.digests {
         let writer = Writer {
             options,
@@ -595,6 +614,52 @@ impl Record {
             })
         })
     }
+}
+
+/// Moves to `notified` the findings a delivered message named specifically that are still
+/// `open` (or `reopened` before that message): a run stopped between a delivery and its
+/// transitions leaves such findings, and the next round completes them.
+fn catch_up_notified(
+    store: &mut dyn Store,
+    plan: &Plan,
+    record: &Record,
+) -> Result<(), PipelineError> {
+    let states: BTreeMap<i64, FindingState> = plan
+        .digests
+        .values()
+        .flat_map(|d| d.parts.iter().flat_map(|p| &p.findings))
+        .map(|f| (f.id, f.state))
+        .collect();
+    let mut done = BTreeSet::new();
+    let mut changes = Vec::new();
+    for m in record.messages.values().flatten() {
+        if m.state != MessageState::Sent || m.round == 0 {
+            continue;
+        }
+        for (finding, form) in record.carried.get(&m.key).into_iter().flatten() {
+            let specific = form == Form::Full.as_str() || form == Form::OwnAssets.as_str();
+            let waiting = matches!(
+                states.get(finding),
+                Some(FindingState::Open | FindingState::Reopened)
+            );
+            let before_reopening = record
+                .reopened_at
+                .get(finding)
+                .is_some_and(|at| m.created_at.as_str() <= at.as_str());
+            if specific && waiting && !before_reopening && done.insert(*finding) {
+                changes.push(Transition {
+                    finding: *finding,
+                    to: Some(FindingState::Notified),
+                    cause: Cause::Message,
+                    reference: Some(m.key.clone()),
+                    by: Some(m.party.clone()),
+                    note: Some("recorded after an interrupted run".into()),
+                });
+            }
+        }
+    }
+    store.transition(&changes)?;
+    Ok(())
 }
 
 /// Form names as the record keeps them.
@@ -1153,7 +1218,11 @@ fn compose(writer: &Writer<'_>, heading: &Heading<'_>, digest: &PlannedDigest) -
         } else {
             ""
         };
-        format!("{still}{may}vulnerable to {incident_upper}")
+        let to = match context {
+            Some(c) if !c.cves.is_empty() => c.cves.join(", "),
+            _ => incident_upper.clone(),
+        };
+        format!("{still}{may}vulnerable to {to}")
     } else {
         format!("reported as {incident}")
     };
@@ -1165,22 +1234,40 @@ fn compose(writer: &Writer<'_>, heading: &Heading<'_>, digest: &PlannedDigest) -
         "you represent"
     };
     let label = tlp.label();
+    // the subject names the vulnerability a reader knows: its CVE and product, with the
+    // advisory's id when the incident is the advisory
+    let vulnerability = match context {
+        Some(c) if !c.cves.is_empty() => {
+            let cves = c.cves.join(", ");
+            let product = c
+                .product
+                .as_deref()
+                .map(|p| format!(" in {p}"))
+                .unwrap_or_default();
+            if c.cves.iter().any(|v| v.eq_ignore_ascii_case(incident)) {
+                format!("{cves}{product}")
+            } else {
+                format!("{cves}{product} ({incident_upper})")
+            }
+        }
+        _ => incident_upper.clone(),
+    };
     let subject = if n == 0 {
         format!(
-            "[{label}] {reference}{incident_upper}: {lead}affected organisations by sector (counts only)"
+            "[{label}] {reference}{vulnerability}: {lead}affected organisations by sector (counts only)"
         )
     } else if own {
         format!(
-            "[{label}] {reference}{incident_upper}: {lead}{n}{more} {systems} of {} {what}",
+            "[{label}] {reference}{vulnerability}: {lead}{n}{more} {systems} of {} {what}",
             recipient.name
         )
     } else if recipient.kind == baken_model::OrgKind::Hoster {
         format!(
-            "[{label}] {reference}{incident_upper}: {lead}{n}{more} {systems} in your network {what}"
+            "[{label}] {reference}{vulnerability}: {lead}{n}{more} {systems} in your network {what}"
         )
     } else {
         format!(
-            "[{label}] {reference}{incident_upper}: {lead}{n}{more} {systems} of {orgs} organisation{} {whom} {what}",
+            "[{label}] {reference}{vulnerability}: {lead}{n}{more} {systems} of {orgs} organisation{} {whom} {what}",
             if orgs == 1 { "" } else { "s" }
         )
     };
