@@ -135,8 +135,24 @@ fn follow_ups_tell_only_what_is_new_and_a_later_report_verifies_fixes() {
         ]
     );
 
-    // a rerun sends nothing
+    // a rerun sends nothing, and writes no decision again
+    let decisions = |data: &Path| {
+        SqliteStore::open(data)
+            .unwrap()
+            .audit_log()
+            .unwrap()
+            .iter()
+            .filter(|e| e.kind == "decision")
+            .count()
+    };
+    let before = decisions(&data);
+    assert!(before > 0);
     assert!(notify(&data).is_empty(), "a rerun sends nothing");
+    assert_eq!(
+        decisions(&data),
+        before,
+        "the same decisions are not written twice"
+    );
     assert_eq!(files_with(&data.join("outbox"), "eml").len(), 2);
 
     // day 3: one host of org-a again, one new; org-a's other host and org-b's are gone
@@ -154,8 +170,13 @@ fn follow_ups_tell_only_what_is_new_and_a_later_report_verifies_fixes() {
             pair("198.18.2.1", "verified-fixed")
         ]
     );
+    let before = decisions(&data);
     let follow = notify(&data);
     assert_eq!(follow.len(), 1, "only org-a has news: {follow:?}");
+    assert!(
+        decisions(&data) > before,
+        "a decision about new findings is written"
+    );
     let f = &follow[0];
     assert_eq!(f["party"], "org-a");
     assert_eq!(f["kind"], "follow-up");

@@ -384,7 +384,23 @@ pub fn deliver_plan(
             }),
         })
         .collect();
-    store.append_audit(&entries)?;
+    // a decision is written when it is new or has changed since it was last written: a round
+    // that decides as the one before writes nothing again
+    let logged = store.decision_digests(&incident)?;
+    let mut fresh = Vec::new();
+    let mut marks = Vec::new();
+    for (d, entry) in plan.decisions.iter().zip(entries) {
+        let digest: String = Sha256::digest(entry.body.to_string().as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let key = (d.subject.clone(), d.recipient.clone());
+        if logged.get(&key) != Some(&digest) {
+            marks.push((key.0, key.1, digest));
+            fresh.push(entry);
+        }
+    }
+    store.append_decisions(&incident, &fresh, &marks)?;
 
     let exploited_since = exploited_since(store, &incident, context)?;
     let mut digests = Vec::with_capacity(plan.digests.len());

@@ -95,6 +95,10 @@ pub const CHECKS: &[(&str, Check)] = &[
         "the_earliest_exploitation_date_is_kept",
         the_earliest_exploitation_date_is_kept,
     ),
+    (
+        "decisions_are_audited_with_what_was_written",
+        decisions_are_audited_with_what_was_written,
+    ),
 ];
 
 fn event(ip: &str, port: u16, time: &str) -> Event {
@@ -819,4 +823,26 @@ fn the_earliest_exploitation_date_is_kept(store: &mut dyn Store) {
         store.exploitation("CVE-2019-19781").unwrap(),
         Some((1_578_000_000, "analyst".to_string()))
     );
+}
+
+fn decisions_are_audited_with_what_was_written(store: &mut dyn Store) {
+    let entry = |n: u32| crate::audit::NewAuditEntry {
+        kind: "decision".into(),
+        subject: format!("i/org-1/cert-{n}"),
+        body: serde_json::json!({ "n": n }),
+    };
+    let mark =
+        |n: u32, digest: &str| ("org-1".to_string(), format!("cert-{n}"), digest.to_string());
+    store
+        .append_decisions("i", &[entry(1), entry(2)], &[mark(1, "a"), mark(2, "b")])
+        .unwrap();
+    store
+        .append_decisions("i", &[entry(1)], &[mark(1, "c")])
+        .unwrap();
+    let digests = store.decision_digests("i").unwrap();
+    assert_eq!(digests.len(), 2);
+    assert_eq!(digests[&("org-1".to_string(), "cert-1".to_string())], "c");
+    assert!(store.decision_digests("other").unwrap().is_empty());
+    assert_eq!(store.audit_log().unwrap().len(), 3);
+    assert!(crate::audit::verify(&store.audit_log().unwrap()).is_ok());
 }

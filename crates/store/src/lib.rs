@@ -1030,6 +1030,20 @@ pub trait Store {
     fn append_audit(&mut self, entries: &[audit::NewAuditEntry]) -> Result<()>;
     /// The whole audit log in order.
     fn audit_log(&self) -> Result<Vec<audit::AuditEntry>>;
+    /// The digest of the decision last written to the audit log per (subject, recipient) of
+    /// `incident`.
+    fn decision_digests(
+        &self,
+        incident: &str,
+    ) -> Result<std::collections::HashMap<(String, String), String>>;
+    /// Appends decision entries to the audit log and remembers, in the same transaction, the
+    /// digest written per (subject, recipient) of `incident`.
+    fn append_decisions(
+        &mut self,
+        incident: &str,
+        entries: &[audit::NewAuditEntry],
+        digests: &[(String, String, String)],
+    ) -> Result<()>;
 
     /// Appends a timeline step.
     fn add_step(&mut self, step: &TimelineStep) -> Result<()>;

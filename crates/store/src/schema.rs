@@ -249,4 +249,15 @@ CREATE TABLE message_finding (
     PRIMARY KEY (message_key, finding_id)
 ) WITHOUT ROWID;
 "#,
+    // 10: what was last written to the audit log per decision, so that a round deciding as
+    // the one before writes nothing again.
+    r#"
+CREATE TABLE decision_logged (
+    incident  TEXT NOT NULL,
+    subject   TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    digest    TEXT NOT NULL,   -- SHA-256 of the entry's body
+    PRIMARY KEY (incident, subject, recipient)
+) WITHOUT ROWID;
+"#,
 ];

@@ -1574,6 +1574,45 @@ impl Store for SqliteStore {
         tx.commit().map_err(wrap)
     }
 
+    fn decision_digests(&self, incident: &str) -> Result<HashMap<(String, String), String>> {
+        let mut stmt = self.db(self.conn.prepare(
+            "SELECT subject, recipient, digest FROM decision_logged WHERE incident = ?1",
+        ))?;
+        let rows =
+            self.db(stmt.query_map([incident], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?))))?;
+        let collected: rusqlite::Result<HashMap<_, _>> = rows.collect();
+        self.db(collected)
+    }
+
+    fn append_decisions(
+        &mut self,
+        incident: &str,
+        entries: &[NewAuditEntry],
+        digests: &[(String, String, String)],
+    ) -> Result<()> {
+        let path = self.path.display().to_string();
+        let wrap = |source| StoreError::Database {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(wrap)?;
+        append_audit_in(&tx, entries, &wrap)?;
+        {
+            let mut mark = tx
+                .prepare_cached(
+                    "INSERT INTO decision_logged (incident, subject, recipient, digest)
+                     VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (incident, subject, recipient) DO UPDATE SET digest = excluded.digest",
+                )
+                .map_err(wrap)?;
+            for (subject, recipient, digest) in digests {
+                mark.execute(params![incident, subject, recipient, digest])
+                    .map_err(wrap)?;
+            }
+        }
+        tx.commit().map_err(wrap)
+    }
+
     fn transition(&mut self, changes: &[Transition]) -> Result<Vec<TransitionOutcome>> {
         let path = self.path.display().to_string();
         let wrap = |source| StoreError::Database {
