@@ -220,6 +220,15 @@ fn the_crisis_replayed_over_days_follows_findings_until_fixed_under_both_policie
         .iter()
         .map(|t| format!("{}:{}", t.to.as_str(), t.cause.as_str()))
         .collect();
+    let revisions = store.advisory_revisions("DEMO-2020-0001").unwrap();
+    assert_eq!(
+        revisions
+            .iter()
+            .map(|r| r.revision.clone().unwrap_or_default())
+            .collect::<Vec<_>>(),
+        ["1", "2"],
+        "the advisory as first released, then its revision of 16 January"
+    );
     for expected in [
         "notified:message",
         "mitigation-claimed:reply",

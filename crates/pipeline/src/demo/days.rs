@@ -132,6 +132,51 @@ fn exploitation() -> DateTime<Utc> {
         .expect("a valid date")
 }
 
+/// The day (after the disclosure) of the advisory's second revision: 16 January 2020.
+const REVISION_DAY: u32 = 30;
+
+/// The demo advisory as first released: revision 1 of its history, without the vendor fix
+/// that only the second revision announced.
+fn first_revision(latest: &[u8]) -> Result<Vec<u8>, PipelineError> {
+    let bad = |what: &str| PipelineError::Usage(format!("the demo advisory {what}"));
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(latest).map_err(|e| bad(&format!("is not JSON: {e}")))?;
+    let tracking = doc
+        .pointer_mut("/document/tracking")
+        .ok_or_else(|| bad("has no tracking"))?;
+    let history = tracking["revision_history"]
+        .as_array()
+        .and_then(|h| h.first())
+        .cloned()
+        .ok_or_else(|| bad("has no revision history"))?;
+    tracking["version"] = history["number"].clone();
+    tracking["current_release_date"] = history["date"].clone();
+    tracking["revision_history"] = serde_json::json!([history]);
+    if let Some(vulns) = doc["vulnerabilities"].as_array_mut() {
+        for v in vulns {
+            if let Some(r) = v["remediations"].as_array_mut() {
+                r.retain(|r| r["category"] != "vendor_fix");
+            }
+        }
+    }
+    serde_json::to_vec_pretty(&doc).map_err(|e| bad(&format!("does not serialise: {e}")))
+}
+
+/// Imports one revision of the demo advisory; it must be accepted.
+fn import_revision(
+    store: &mut dyn Store,
+    bytes: &[u8],
+    path: &Path,
+    schema: &baken_advisory::schema::CsafSchema,
+) -> Result<(), PipelineError> {
+    match crate::advisories::import_bytes(store, bytes, &path.display().to_string(), schema)? {
+        crate::advisories::ImportOutcome::Imported { .. } => Ok(()),
+        other => Err(PipelineError::Usage(format!(
+            "a revision of the demo advisory did not import: {other:?}"
+        ))),
+    }
+}
+
 /// Mean days from being told to fixing, for an owner side that was told.
 const TOLD_MEAN_DAYS: f64 = 2.5;
 /// Share of hosts a scan finds only after the first report (between day 2 and day 30).
@@ -215,8 +260,9 @@ pub fn assumptions() -> Vec<String> {
         "Exploitation began on 10 January 2020 (public exploit code): hosts still seen \
          vulnerable after it get, once fixed, a request to check for compromise."
             .into(),
-        "The advisory is imported once, on 17 December; notify runs daily at 09:00; deadlines \
-         and escalation are those of each policy's [lifecycle]."
+        "The advisory is imported as first released on 17 December, and its second revision \
+         (fixed builds announced, mitigation judged insufficient) on 16 January; notify runs \
+         daily at 09:00; deadlines and escalation are those of each policy's [lifecycle]."
             .into(),
     ]
 }
@@ -362,12 +408,10 @@ fn replay(
     let attributor = attributor_from_store(&store)?;
     let schema = crate::advisories::load_csaf_schema(None)?;
     let bytes = std::fs::read(&generated.advisory).map_err(io_error(&generated.advisory))?;
-    crate::advisories::import_bytes(
-        &mut store,
-        &bytes,
-        &generated.advisory.display().to_string(),
-        &schema,
-    )?;
+    // the advisory as first released, on the day of the disclosure; its revision of
+    // 16 January (fixed builds announced, mitigation judged insufficient) on that day
+    let first = first_revision(&bytes)?;
+    import_revision(&mut store, &first, &generated.advisory, &schema)?;
     store.put_exploitation(
         CITRIX_INCIDENT,
         exploitation().timestamp(),
@@ -388,6 +432,10 @@ fn replay(
     let mut rng = StdRng::seed_from_u64(options.params.seed ^ 0x0c17);
     for d in 0..options.days {
         let scan = f64::from(d) + 0.25;
+        if d == REVISION_DAY {
+            baken_store::set_clock(Some(day(d, 8)));
+            import_revision(&mut store, &bytes, &generated.advisory, &schema)?;
+        }
         // 05:00: replies of owners who fixed since the last scan
         let fixed_since: Vec<&Host> = hosts
             .iter()
