@@ -618,7 +618,7 @@ fn a_kev_catalogue_records_when_exploitation_began() {
 }
 
 #[test]
-fn tlp_red_goes_only_to_the_recipients_named_on_the_command_line() {
+fn tlp_red_goes_only_to_the_recipients_named_on_the_command_line_or_in_the_policy() {
     let (dir, data) = world();
     let file = dir.path().join("red-intelmq.jsonl");
     let t = "2020-01-10T06:00:00+00:00";
@@ -649,6 +649,17 @@ fn tlp_red_goes_only_to_the_recipients_named_on_the_command_line() {
     let mail = eml(&data, sent[0]["key"].as_str().unwrap());
     assert!(mail.subject.starts_with("[TLP:RED] "), "{}", mail.subject);
     assert!(mail.body.contains("198.18.1.1") && !mail.body.contains("198.18.2.1"));
+    // a policy may name recipients of every TLP:RED item too
+    let policy = dir.path().join("red.toml");
+    let text = baken_policy::Policy::builtin_text("nl-2020").unwrap();
+    std::fs::write(
+        &policy,
+        format!("{text}\n[red]\nrecipients = [\"org-b\"]\n"),
+    )
+    .unwrap();
+    let sent = common::notify_digests(&data, &["--policy", s(&policy)]);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0]["party"], "org-b");
 }
 
 #[test]

@@ -299,13 +299,16 @@ pub fn notify(
     for incident in incidents {
         // findings still seen past their deadline are overdue (or escalated) before the plan
         crate::lifecycle::review(store, attributor, &options.policy.lifecycle(), &incident)?;
+        // TLP:RED goes to the recipients named on the command line and in the policy
+        let mut named = options.named_recipients.clone();
+        named.extend(options.policy.red_recipients().iter().cloned());
         let plan = plan_incident(
             store,
             attributor,
             &options.policy,
             &incident,
             options.tlp,
-            &options.named_recipients,
+            &named,
         )?;
         let context = advisory_context(store, &incident)?;
         out.push(deliver_plan(

@@ -91,6 +91,10 @@ pub struct PolicySpec {
     /// How findings are followed until they are fixed.
     #[serde(default)]
     pub lifecycle: Lifecycle,
+    /// Recipients named for every TLP:RED item, besides those a source names (`[red]`
+    /// `recipients`); TLP:RED goes to nobody else.
+    #[serde(default)]
+    pub red_recipients: Vec<OrgId>,
 }
 
 /// How findings are followed until they are fixed (the policy's `[lifecycle]` table).
@@ -360,6 +364,15 @@ struct RawPolicy {
     rules: Vec<toml::Spanned<RawRule>>,
     #[serde(default)]
     lifecycle: Lifecycle,
+    #[serde(default)]
+    red: RawRed,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawRed {
+    #[serde(default)]
+    recipients: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -507,6 +520,7 @@ impl Policy {
             },
             rules,
             lifecycle: raw.lifecycle,
+            red_recipients: raw.red.recipients.into_iter().map(OrgId).collect(),
         };
         Policy::check(spec, problems)
     }
@@ -706,6 +720,11 @@ impl Policy {
     /// How findings are followed until they are fixed.
     pub fn lifecycle(&self) -> Lifecycle {
         self.spec.lifecycle
+    }
+
+    /// The recipients the policy names for every TLP:RED item.
+    pub fn red_recipients(&self) -> &[OrgId] {
+        &self.spec.red_recipients
     }
 
     /// OKTT designations.

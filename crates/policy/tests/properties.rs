@@ -92,6 +92,7 @@ impl RandomPolicy {
             oktt: self.oktt.clone(),
             rules,
             lifecycle: Default::default(),
+            red_recipients: Vec::new(),
         }
     }
 
