@@ -1479,7 +1479,7 @@ fn compose(writer: &Writer<'_>, heading: &Heading<'_>, digest: &PlannedDigest) -
             .flat_map(|p| p.findings.iter().map(move |f| (p.subject.as_str(), f)))
             .collect();
         attachments.push(Attachment {
-            filename: format!("{incident}-findings.csv"),
+            filename: attachment_name(incident, "findings.csv"),
             content_type: "text/csv; charset=utf-8".into(),
             body: findings_csv(&rows, !own),
         });
@@ -1497,7 +1497,7 @@ fn compose(writer: &Writer<'_>, heading: &Heading<'_>, digest: &PlannedDigest) -
             .expect("writing to memory");
         }
         attachments.push(Attachment {
-            filename: format!("{incident}-sectors.csv"),
+            filename: attachment_name(incident, "sectors.csv"),
             content_type: "text/csv; charset=utf-8".into(),
             body: w.into_inner().expect("writing to memory"),
         });
@@ -1528,6 +1528,32 @@ fn compose(writer: &Writer<'_>, heading: &Heading<'_>, digest: &PlannedDigest) -
         },
         date: None,
     }
+}
+
+/// Longest incident part of an attachment's file name, in bytes; file systems and mail
+/// clients take 255.
+const MAX_NAME_STEM: usize = 100;
+
+/// The file name of an attachment about `incident`: `INCIDENT-WHAT`, with every character
+/// of the incident outside `[A-Za-z0-9._-]` (a path separator, a space, a control
+/// character, anything not ASCII) written `-`, a name of only dots made `incident`, and the
+/// incident cut to [`MAX_NAME_STEM`] characters. Any incident id gives a plain file name.
+fn attachment_name(incident: &str, what: &str) -> String {
+    let mut stem: String = incident
+        .chars()
+        .take(MAX_NAME_STEM)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    if stem.chars().all(|c| c == '.') {
+        stem = "incident".into();
+    }
+    format!("{stem}-{what}")
 }
 
 /// The Message-ID of the message with key `key` from `from` (as [`baken_deliver::message_id`]
@@ -1604,6 +1630,30 @@ mod tests {
             message_key("open.port", "org-1", 1),
             message_key("open-port", "org-1", 1)
         );
+    }
+
+    #[test]
+    fn attachment_names_are_plain_file_names_whatever_the_incident() {
+        assert_eq!(
+            attachment_name("cve-2019-19781", "findings.csv"),
+            "cve-2019-19781-findings.csv"
+        );
+        assert_eq!(
+            attachment_name("a/b c", "findings.csv"),
+            "a-b-c-findings.csv"
+        );
+        assert_eq!(attachment_name("..", "x.csv"), "incident-x.csv");
+        assert_eq!(attachment_name("", "x.csv"), "incident-x.csv");
+        let long = "é\\".repeat(500);
+        let name = attachment_name(&long, "findings.csv");
+        assert_eq!(name.len(), MAX_NAME_STEM + "-findings.csv".len());
+        for name in [name, attachment_name("x\r\n\0:*?\"<>|", "s.csv")] {
+            assert!(
+                name.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')),
+                "{name}"
+            );
+        }
     }
 
     #[test]
