@@ -924,6 +924,7 @@ fn deliver_message(
         .map(|x| x.key.clone())
         .collect();
     let still_open = still_open(writer.plan, party);
+    let audit_head = store.audit_head()?;
     let message = compose(
         writer,
         &Heading {
@@ -932,6 +933,7 @@ fn deliver_message(
             ticket: m.ticket,
             earlier: &thread,
             still_open,
+            audit_head,
         },
         digest,
     );
@@ -1051,6 +1053,9 @@ struct Heading<'a> {
     earlier: &'a [String],
     /// Findings the recipient may see that are still open, this message's included.
     still_open: usize,
+    /// The audit log's head (seq, hash) when the message is composed, which the message
+    /// carries so that its recipient holds a witness of the log.
+    audit_head: Option<(i64, String)>,
 }
 
 fn push(text: &mut String, line: &str) {
@@ -1516,6 +1521,11 @@ fn compose(writer: &Writer<'_>, heading: &Heading<'_>, digest: &PlannedDigest) -
         attachments,
         headers: {
             let mut headers = vec![header::tlp(tlp), header::incident(incident)];
+            let (seq, hash) = heading
+                .audit_head
+                .clone()
+                .unwrap_or_else(|| (0, baken_store::audit::GENESIS.to_string()));
+            headers.push(header::audit_head(seq, &hash));
             if let Some(t) = heading.ticket {
                 headers.push(("X-Baken-Ticket".into(), t.to_string()));
             }

@@ -95,7 +95,40 @@ pub const CHECKS: &[(&str, Check)] = &[
         "the_earliest_exploitation_date_is_kept",
         the_earliest_exploitation_date_is_kept,
     ),
+    (
+        "the_audit_head_and_checkpoints_are_kept",
+        the_audit_head_and_checkpoints_are_kept,
+    ),
 ];
+
+fn the_audit_head_and_checkpoints_are_kept(store: &mut dyn Store) {
+    use crate::audit::{self, Checkpoint, NewAuditEntry};
+    assert_eq!(store.audit_head().unwrap(), None);
+    let entry = |i: i64| NewAuditEntry {
+        kind: "decision".into(),
+        subject: format!("s{i}"),
+        body: serde_json::json!({ "i": i }),
+    };
+    store.append_audit(&[entry(1), entry(2)]).unwrap();
+    let log = store.audit_log().unwrap();
+    assert_eq!(
+        store.audit_head().unwrap(),
+        Some((2, log[1].hash.clone())),
+        "the head is the last entry"
+    );
+    let key = ed25519_dalek::SigningKey::from_bytes(&[1; 32]);
+    let first = Checkpoint::sign(&key, &audit::head(&log), &now());
+    store.add_audit_checkpoint(&first).unwrap();
+    store.append_audit(&[entry(3)]).unwrap();
+    let log = store.audit_log().unwrap();
+    let second = Checkpoint::sign(&key, &audit::head(&log), &now());
+    store.add_audit_checkpoint(&second).unwrap();
+    let kept = store.audit_checkpoints().unwrap();
+    assert_eq!(kept, [first, second], "kept as made, in order");
+    for (n, c) in kept.iter().enumerate() {
+        audit::check_checkpoint(&log, c, n + 1).unwrap();
+    }
+}
 
 fn event(ip: &str, port: u16, time: &str) -> Event {
     let mut e = Event::new();

@@ -1030,6 +1030,12 @@ pub trait Store {
     fn append_audit(&mut self, entries: &[audit::NewAuditEntry]) -> Result<()>;
     /// The whole audit log in order.
     fn audit_log(&self) -> Result<Vec<audit::AuditEntry>>;
+    /// The last audit entry's seq and hash, if the log has any.
+    fn audit_head(&self) -> Result<Option<(i64, String)>>;
+    /// Appends a signed checkpoint of the audit log's head.
+    fn add_audit_checkpoint(&mut self, checkpoint: &audit::Checkpoint) -> Result<()>;
+    /// Every checkpoint, in the order made.
+    fn audit_checkpoints(&self) -> Result<Vec<audit::Checkpoint>>;
 
     /// Appends a timeline step.
     fn add_step(&mut self, step: &TimelineStep) -> Result<()>;

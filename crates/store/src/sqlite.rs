@@ -1714,6 +1714,44 @@ impl Store for SqliteStore {
         self.db(collected)
     }
 
+    fn audit_head(&self) -> Result<Option<(i64, String)>> {
+        let r = self
+            .conn
+            .query_row(
+                "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional();
+        self.db(r)
+    }
+
+    fn add_audit_checkpoint(&mut self, c: &audit::Checkpoint) -> Result<()> {
+        let r = self.conn.execute(
+            "INSERT INTO audit_checkpoint (seq, hash, at, signature, public_key)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![c.seq, c.hash, c.at, c.signature, c.public_key],
+        );
+        self.db(r).map(drop)
+    }
+
+    fn audit_checkpoints(&self) -> Result<Vec<audit::Checkpoint>> {
+        let mut stmt = self.db(self.conn.prepare(
+            "SELECT seq, hash, at, signature, public_key FROM audit_checkpoint ORDER BY id",
+        ))?;
+        let rows = self.db(stmt.query_map([], |r| {
+            Ok(audit::Checkpoint {
+                seq: r.get(0)?,
+                hash: r.get(1)?,
+                at: r.get(2)?,
+                signature: r.get(3)?,
+                public_key: r.get(4)?,
+            })
+        }))?;
+        let collected: rusqlite::Result<Vec<_>> = rows.collect();
+        self.db(collected)
+    }
+
     fn add_step(&mut self, s: &TimelineStep) -> Result<()> {
         let r = self.conn.execute(
             "INSERT INTO timeline (incident, step, at, detail) VALUES (?1, ?2, ?3, ?4)",
@@ -1844,6 +1882,62 @@ mod tests {
              UPDATE audit SET seq = 3 WHERE seq = 100;",
         );
         assert_eq!(first_break(&s), 2);
+    }
+
+    /// Deleting the last entries, or rewriting one and recomputing every hash, leaves a
+    /// sound chain: a signed checkpoint of the head made before finds both.
+    #[test]
+    fn checkpoints_find_truncation_and_rewriting_the_chain_cannot() {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[3; 32]);
+        let checkpointed = |n: usize| {
+            let (d, mut s) = audited(n);
+            let head = audit::head(&s.audit_log().unwrap());
+            let c = audit::Checkpoint::sign(&key, &head, &now());
+            s.add_audit_checkpoint(&c).unwrap();
+            (d, s)
+        };
+        let check = |s: &SqliteStore| {
+            let log = s.audit_log().unwrap();
+            audit::verify(&log).expect("the chain alone is sound");
+            let c = &s.audit_checkpoints().unwrap()[0];
+            audit::check_checkpoint(&log, c, 1)
+                .map_err(|e| e.to_string())
+                .unwrap_err()
+        };
+
+        let (_d, s) = checkpointed(6);
+        tamper(&s, "DELETE FROM audit WHERE seq >= 5;");
+        let e = check(&s);
+        assert!(e.starts_with("truncated below checkpoint 1"), "{e}");
+
+        let (_d, s) = checkpointed(6);
+        let mut log = s.audit_log().unwrap();
+        // a recipient was sent a message under entry 4
+        let held = audit::Witness {
+            seq: 4,
+            hash: log[3].hash.clone(),
+        };
+        log[2].subject = "someone-else".into();
+        let mut prev = log[1].hash.clone();
+        let mut sql = String::new();
+        for e in &mut log[2..] {
+            e.prev_hash = prev;
+            e.hash = audit::entry_hash(&e.prev_hash, e.seq, &e.at, &e.kind, &e.subject, &e.body);
+            prev = e.hash.clone();
+            sql += &format!(
+                "UPDATE audit SET subject = '{}', prev_hash = '{}', hash = '{}' WHERE seq = {};",
+                e.subject, e.prev_hash, e.hash, e.seq
+            );
+        }
+        tamper(&s, &sql);
+        let e = check(&s);
+        assert!(e.starts_with("entry 6 rewritten since checkpoint 1"), "{e}");
+        let e = audit::check_witness(&s.audit_log().unwrap(), &held).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("entry 4 rewritten since the witness"),
+            "{e}"
+        );
     }
 
     #[test]
