@@ -277,8 +277,9 @@ enum Command {
         #[command(subcommand)]
         command: FindingCommand,
     },
-    /// Delete the raw data of ingest runs older than the policy's retention period: kept rows,
-    /// observations, quarantined rows, and the findings left without an observation.
+    /// Delete raw data older than the policy's retention period, by its own time
+    /// (time.source): observations, findings last seen before it and left without one, kept
+    /// rows left without one, and quarantined rows of runs started before it.
     Prune {
         /// Sharing policy whose retention_days applies.
         #[arg(long, env = "BAKEN_POLICY", default_value = "nl-2020")]
@@ -286,6 +287,9 @@ enum Command {
         /// Count from this time instead of now (RFC 3339).
         #[arg(long)]
         now: Option<String>,
+        /// Print what would be deleted and change nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Evaluate an incident from the record: timeline from disclosure, affected = reached +
     /// unreachable, open findings per day, time to fix by path and sector, who was never
@@ -907,7 +911,11 @@ fn run(cli: Cli) -> Result<()> {
         Command::Coverage { plan, json } => {
             policy_cmds::coverage(&cli.data, &plan.incident, &plan.policy, plan.tlp, json)
         }
-        Command::Prune { policy, now } => policy_cmds::prune(&cli.data, &policy, now.as_deref()),
+        Command::Prune {
+            policy,
+            now,
+            dry_run,
+        } => policy_cmds::prune(&cli.data, &policy, now.as_deref(), dry_run),
         Command::Inbox {
             command: InboxCommand::Import { paths, json },
         } => inbox_cmds::import(&cli.data, &paths, json),

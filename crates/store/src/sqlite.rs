@@ -1481,52 +1481,74 @@ impl Store for SqliteStore {
         self.db(collected)
     }
 
-    fn prune(&mut self, before: &str) -> Result<Pruned> {
+    fn prune(&mut self, before: &str, dry_run: bool) -> Result<Pruned> {
         let path = self.path.display().to_string();
         let wrap = |source| StoreError::Database {
             path: path.clone(),
             source,
         };
+        let cut = chrono::DateTime::parse_from_rfc3339(before)
+            .map_err(|e| StoreError::Corrupt {
+                what: "prune cut-off",
+                detail: format!("{before:?} is not an RFC 3339 time: {e}"),
+            })?
+            .timestamp();
         let tx = self.conn.transaction().map_err(wrap)?;
         tx.execute_batch(
             "CREATE TEMP TABLE IF NOT EXISTS pruned_chunk (id INTEGER PRIMARY KEY);
              DELETE FROM pruned_chunk;",
         )
         .map_err(wrap)?;
+        // the chunks that may be left without an observation: those that lose one, and
+        // those of runs started before the cut-off (rows all quarantined or duplicates)
         tx.execute(
-            "INSERT INTO pruned_chunk SELECT c.id FROM chunk c JOIN ingest_run r ON r.id = c.run_id
-             WHERE r.started_at < ?1",
-            [before],
+            "INSERT OR IGNORE INTO pruned_chunk
+             SELECT DISTINCT o.chunk_id FROM observation o WHERE o.seen_at < ?1 AND o.seen_at > 0
+             UNION SELECT c.id FROM chunk c JOIN ingest_run r ON r.id = c.run_id
+                 WHERE r.started_at < ?2",
+            params![cut, before],
         )
         .map_err(wrap)?;
+        // an observation goes by its own time.source; one whose row had none, by its run's start
         let observations = tx
             .execute(
-                "DELETE FROM observation WHERE chunk_id IN (SELECT id FROM pruned_chunk)",
-                [],
+                "DELETE FROM observation WHERE
+                     (seen_at > 0 AND seen_at < ?1)
+                     OR (seen_at = 0 AND chunk_id IN (SELECT c.id FROM chunk c
+                         JOIN ingest_run r ON r.id = c.run_id WHERE r.started_at < ?2))",
+                params![cut, before],
             )
             .map_err(wrap)?;
         let findings = tx
             .execute(
-                "DELETE FROM finding WHERE NOT EXISTS
+                "DELETE FROM finding WHERE last_seen < ?1 AND NOT EXISTS
                      (SELECT 1 FROM observation o WHERE o.finding_id = finding.id)",
-                [],
+                [cut],
             )
             .map_err(wrap)?;
-        // a finding whose latest row went (an older file ingested later) points at the
-        // latest row it still has
+        tx.execute(
+            "DELETE FROM pruned_chunk WHERE EXISTS
+                 (SELECT 1 FROM observation o WHERE o.chunk_id = pruned_chunk.id)",
+            [],
+        )
+        .map_err(wrap)?;
+        // a finding whose latest row went points at the latest row it still has
         tx.execute(
             "UPDATE finding SET (last_chunk, last_row) = (
                  SELECT o.chunk_id, o.row FROM observation o WHERE o.finding_id = finding.id
                  ORDER BY o.seen_at DESC LIMIT 1)
-             WHERE last_chunk IN (SELECT id FROM pruned_chunk)",
+             WHERE last_chunk IN (SELECT id FROM pruned_chunk)
+                 AND EXISTS (SELECT 1 FROM observation o WHERE o.finding_id = finding.id)",
             [],
         )
         .map_err(wrap)?;
-        tx.execute(
-            "DELETE FROM chunk WHERE id IN (SELECT id FROM pruned_chunk)",
-            [],
-        )
-        .map_err(wrap)?;
+        let chunks = tx
+            .execute(
+                "DELETE FROM chunk WHERE id IN (SELECT id FROM pruned_chunk)",
+                [],
+            )
+            .map_err(wrap)?;
+        // a quarantined row has no time of its own: it goes with its run's start
         let quarantined = tx
             .execute(
                 "DELETE FROM quarantine WHERE run_id IN (SELECT id FROM ingest_run WHERE started_at < ?1)",
@@ -1534,12 +1556,28 @@ impl Store for SqliteStore {
             )
             .map_err(wrap)?;
         tx.execute_batch("DROP TABLE pruned_chunk;").map_err(wrap)?;
-        tx.commit().map_err(wrap)?;
-        Ok(Pruned {
+        let pruned = Pruned {
             findings: findings as u64,
             observations: observations as u64,
+            chunks: chunks as u64,
             quarantined: quarantined as u64,
-        })
+        };
+        if dry_run {
+            // the same deletions, counted, then undone
+            tx.rollback().map_err(wrap)?;
+        } else {
+            tx.commit().map_err(wrap)?;
+        }
+        tracing::info!(
+            before,
+            dry_run,
+            findings = pruned.findings,
+            observations = pruned.observations,
+            chunks = pruned.chunks,
+            quarantined = pruned.quarantined,
+            "prune"
+        );
+        Ok(pruned)
     }
 
     fn sync_state(&self, source: &str) -> Result<Option<String>> {
