@@ -45,6 +45,10 @@ struct Cli {
     /// Data directory (database, outbox).
     #[arg(long, global = true, env = "BAKEN_DATA", default_value = "baken-data")]
     data: PathBuf,
+    /// Log lines on standard error as text or as JSON objects (RUST_LOG sets what is
+    /// logged, e.g. RUST_LOG=info; default warn).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -614,8 +618,33 @@ fn replay_clock() -> Result<()> {
     Ok(())
 }
 
+/// How log lines are written.
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    /// One readable line per event.
+    Text,
+    /// One JSON object per line (`timestamp`, `level`, `target`, `fields`).
+    Json,
+}
+
+/// Logs `tracing` events to standard error, filtered by `$RUST_LOG` (default: warnings and
+/// errors only; a directive it cannot read is left out).
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::builder()
+        .with_default_directive(tracing_subscriber::filter::LevelFilter::WARN.into())
+        .from_env_lossy();
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
+}
+
 fn main() {
     let cli = Cli::parse();
+    init_logs(cli.log_format);
     if let Err(e) = replay_clock().and_then(|()| run(cli)) {
         if out::is_closed_pipe(&e) {
             out::closed();

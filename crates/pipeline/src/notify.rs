@@ -372,6 +372,12 @@ pub fn deliver_plan(
         })
         .collect();
     store.append_audit(&entries)?;
+    tracing::debug!(
+        incident = %incident,
+        decisions = entries.len(),
+        recipients = plan.digests.len(),
+        "decisions audited"
+    );
 
     let exploited_since = exploited_since(store, &incident, context)?;
     let mut digests = Vec::with_capacity(plan.digests.len());
@@ -430,6 +436,26 @@ pub fn deliver_plan(
         .iter()
         .filter(|a| matches!(a.coverage, Coverage::Unreachable { .. }))
         .count();
+    let sent = |kind: MessageKind| {
+        digests
+            .iter()
+            .filter(|d| d.delivered_now && d.kind == kind)
+            .count()
+    };
+    tracing::info!(
+        incident = %incident,
+        policy = %plan.policy,
+        findings,
+        messages = digests.len(),
+        first = sent(MessageKind::First),
+        follow_up = sent(MessageKind::FollowUp),
+        reminder = sent(MessageKind::Reminder),
+        escalation = sent(MessageKind::Escalation),
+        compromise = sent(MessageKind::Compromise),
+        not_delivered = digests.iter().filter(|d| d.state != MessageState::Sent).count(),
+        unreachable,
+        "notified"
+    );
     store.add_step(&TimelineStep {
         incident: incident.clone(),
         step: "notify-finished".into(),

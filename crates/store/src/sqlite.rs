@@ -129,6 +129,15 @@ impl SqliteStore {
             tx.execute_batch(&format!("PRAGMA user_version = {};", i + 1))
                 .map_err(wrap)?;
             tx.commit().map_err(wrap)?;
+            tracing::debug!(path = %path, version = i + 1, "schema migration applied");
+        }
+        if version < MIGRATIONS.len() {
+            tracing::info!(
+                path = %path,
+                from = version,
+                to = MIGRATIONS.len(),
+                "store schema migrated"
+            );
         }
         // A store written before findings existed keeps one JSON event per row: they move
         // into findings under the current schema, and the old tables go with them (one
