@@ -45,6 +45,10 @@ struct Cli {
     /// Data directory (database, outbox).
     #[arg(long, global = true, env = "BAKEN_DATA", default_value = "baken-data")]
     data: PathBuf,
+    /// Log lines on standard error as text or as JSON objects (RUST_LOG sets what is
+    /// logged, e.g. RUST_LOG=info; default warn).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -277,8 +281,9 @@ enum Command {
         #[command(subcommand)]
         command: FindingCommand,
     },
-    /// Delete the raw data of ingest runs older than the policy's retention period: kept rows,
-    /// observations, quarantined rows, and the findings left without an observation.
+    /// Delete raw data older than the policy's retention period, by its own time
+    /// (time.source): observations, findings last seen before it and left without one, kept
+    /// rows left without one, and quarantined rows of runs started before it.
     Prune {
         /// Sharing policy whose retention_days applies.
         #[arg(long, env = "BAKEN_POLICY", default_value = "nl-2020")]
@@ -286,6 +291,9 @@ enum Command {
         /// Count from this time instead of now (RFC 3339).
         #[arg(long)]
         now: Option<String>,
+        /// Print what would be deleted and change nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Evaluate an incident from the record: timeline from disclosure, affected = reached +
     /// unreachable, open findings per day, time to fix by path and sector, who was never
@@ -513,13 +521,27 @@ enum InventoryCommand {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Check the hash chain; names the first edited, deleted, inserted or reordered entry.
-    /// Prints the head hash: record it elsewhere to detect entries removed from the end.
+    /// Check the hash chain, every signed checkpoint and the witnesses given; names the first
+    /// edited, deleted, inserted or reordered entry, and entries removed from the end or
+    /// rewritten since a checkpoint or witness. Prints the head.
     Verify {
         /// Also require this head hash (from an earlier verify or export).
         #[arg(long)]
         head: Option<String>,
+        /// A head a recipient holds, SEQ:HASH (a message's X-Baken-Audit-Head); repeatable.
+        #[arg(long, value_parser = parse_witness)]
+        witness: Vec<baken_store::audit::Witness>,
+        /// A delivered message (.eml) whose X-Baken-Audit-Head to check; repeatable.
+        #[arg(long)]
+        witness_eml: Vec<PathBuf>,
+        /// Require every checkpoint to be signed by this Ed25519 public key (hex), kept
+        /// elsewhere than the data directory.
+        #[arg(long)]
+        key: Option<String>,
     },
+    /// Sign the log's current head with DATA/audit.key (made on first use) and keep the
+    /// checkpoint in the store and in DATA/audit.checkpoints.
+    Checkpoint,
     /// Write the log as JSON lines (to standard output, or FILE).
     Export {
         /// Output file.
@@ -596,8 +618,33 @@ fn replay_clock() -> Result<()> {
     Ok(())
 }
 
+/// How log lines are written.
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    /// One readable line per event.
+    Text,
+    /// One JSON object per line (`timestamp`, `level`, `target`, `fields`).
+    Json,
+}
+
+/// Logs `tracing` events to standard error, filtered by `$RUST_LOG` (default: warnings and
+/// errors only; a directive it cannot read is left out).
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::builder()
+        .with_default_directive(tracing_subscriber::filter::LevelFilter::WARN.into())
+        .from_env_lossy();
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
+}
+
 fn main() {
     let cli = Cli::parse();
+    init_logs(cli.log_format);
     if let Err(e) = replay_clock().and_then(|()| run(cli)) {
         if out::is_closed_pipe(&e) {
             out::closed();
@@ -893,7 +940,11 @@ fn run(cli: Cli) -> Result<()> {
         Command::Coverage { plan, json } => {
             policy_cmds::coverage(&cli.data, &plan.incident, &plan.policy, plan.tlp, json)
         }
-        Command::Prune { policy, now } => policy_cmds::prune(&cli.data, &policy, now.as_deref()),
+        Command::Prune {
+            policy,
+            now,
+            dry_run,
+        } => policy_cmds::prune(&cli.data, &policy, now.as_deref(), dry_run),
         Command::Inbox {
             command: InboxCommand::Import { paths, json },
         } => inbox_cmds::import(&cli.data, &paths, json),
@@ -1941,31 +1992,64 @@ fn print_advisory(a: &baken_advisory::Advisory, history: &[baken_store::Advisory
     }
 }
 
+fn parse_witness(text: &str) -> Result<baken_store::audit::Witness, String> {
+    text.parse()
+}
+
 fn cmd_audit(data: &Path, command: AuditCommand) -> Result<()> {
-    let store = open_store(data)?;
+    let mut store = open_store(data)?;
     let log = store.audit_log()?;
     match command {
-        AuditCommand::Verify { head } => match baken_store::audit::verify(&log) {
-            Ok(v) => {
-                if let Some(want) = head {
-                    let pos = log.iter().position(|e| e.hash == want);
-                    match pos {
-                        Some(i) if i + 1 == log.len() => {}
-                        Some(i) => println!(
-                            "note: the given head is entry {}; {} entries were appended since",
-                            i + 1,
-                            log.len() - i - 1
-                        ),
-                        None if want == baken_store::audit::GENESIS && log.is_empty() => {}
-                        None => bail!(
-                            "the given head {want} is not in the log: entries were removed from its end or the log was replaced"
-                        ),
-                    }
-                }
-                println!("audit log sound: {} entries, head {}", v.entries, v.head);
+        AuditCommand::Verify {
+            head,
+            mut witness,
+            witness_eml,
+            key,
+        } => {
+            for eml in &witness_eml {
+                witness.push(baken_pipeline::audit::witness_of_eml(eml)?);
             }
-            Err(e) => bail!("{e}"),
-        },
+            let report = baken_pipeline::audit::verify(&store, data, &witness, key.as_deref())?;
+            let mut problems = report.problems;
+            if let (Some(want), Some(_)) = (head, &report.chain) {
+                let pos = log.iter().position(|e| e.hash == want);
+                match pos {
+                    Some(i) if i + 1 == log.len() => {}
+                    Some(i) => println!(
+                        "note: the given head is entry {}; {} entries were appended since",
+                        i + 1,
+                        log.len() - i - 1
+                    ),
+                    None if want == baken_store::audit::GENESIS && log.is_empty() => {}
+                    None => problems.push(format!(
+                        "the given head {want} is not in the log: entries were removed from its end or the log was replaced"
+                    )),
+                }
+            }
+            if !problems.is_empty() {
+                for p in &problems {
+                    eprintln!("baken: {p}");
+                }
+                bail!(
+                    "the audit log does not verify: {} problem{} above",
+                    problems.len(),
+                    if problems.len() == 1 { "" } else { "s" }
+                );
+            }
+            let v = report.chain.expect("a sound chain when nothing is wrong");
+            let last = log.last().map_or(0, |e| e.seq);
+            println!(
+                "audit log sound: {} entries, {} checkpoints and {} witnesses hold, head {last} {}",
+                v.entries, report.checkpoints, report.witnesses, v.head
+            );
+        }
+        AuditCommand::Checkpoint => {
+            let c = baken_pipeline::audit::checkpoint(&mut store, data)?;
+            println!(
+                "checkpoint of entry {} signed: hash {}, key {}",
+                c.seq, c.hash, c.public_key
+            );
+        }
         AuditCommand::Export { out } => {
             let mut w: Box<dyn Write> = match &out {
                 Some(p) => Box::new(BufWriter::new(

@@ -314,7 +314,7 @@ pub fn coverage(data: &Path, incident: &str, policy: &str, tlp: Tlp, json: bool)
 }
 
 /// `baken prune`.
-pub fn prune(data: &Path, policy: &str, now: Option<&str>) -> Result<()> {
+pub fn prune(data: &Path, policy: &str, now: Option<&str>, dry_run: bool) -> Result<()> {
     let policy = load_policy(policy)?;
     let now = match now {
         Some(t) => chrono::DateTime::parse_from_rfc3339(t)
@@ -325,14 +325,18 @@ pub fn prune(data: &Path, policy: &str, now: Option<&str>) -> Result<()> {
     let cutoff = now - chrono::Duration::days(i64::from(policy.retention_days()));
     let cutoff = cutoff.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     let mut store = open(data)?;
-    let pruned = store.prune(&cutoff)?;
+    let pruned = store.prune(&cutoff, dry_run)?;
     println!(
-        "pruned {} observations, {} findings left without one, and {} quarantined rows of runs before {cutoff} (policy {}: keep {} days)",
+        "{} {} observations, {} findings, {} chunks of kept rows and {} quarantined rows \
+         older than {cutoff} (policy {}: keep {} days){}",
+        if dry_run { "would prune" } else { "pruned" },
         pruned.observations,
         pruned.findings,
+        pruned.chunks,
         pruned.quarantined,
         policy.name(),
-        policy.retention_days()
+        policy.retention_days(),
+        if dry_run { "; nothing changed" } else { "" },
     );
     Ok(())
 }

@@ -279,6 +279,31 @@ fn incidents_that_read_alike_are_both_delivered() {
     assert!(out.contains("\"reached\""), "{out}");
 }
 
+/// An incident named with a path separator and a space (`a/b c`) once made every message
+/// of it fail on its attachment's file name.
+#[test]
+fn an_incident_named_with_unsafe_characters_is_delivered_with_a_safe_attachment_name() {
+    let (dir, data) = world();
+    let t = "2020-01-10T06:00:00+00:00";
+    day(
+        &data,
+        dir.path(),
+        "odd",
+        &[event("198.18.1.1", t, Some("a/b c"))],
+    );
+    let sent = notify(&data);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0]["state"], "sent", "{sent:?}");
+    let key = sent[0]["key"].as_str().unwrap();
+    let raw = std::fs::read(data.join("outbox").join(format!("{key}.eml"))).unwrap();
+    let parsed = MessageParser::default().parse(&raw).expect("valid MIME");
+    let names: Vec<&str> = parsed
+        .attachments()
+        .filter_map(|a| mail_parser::MimeHeaders::attachment_name(a))
+        .collect();
+    assert_eq!(names, ["a-b-c-findings.csv"]);
+}
+
 #[test]
 fn recipients_and_analysts_say_what_was_done_and_it_is_kept() {
     let (dir, data) = world();

@@ -111,13 +111,40 @@ fn coverage_why_whatif_and_prune_read_the_plan() {
     let after = json(&data, &["coverage", "--incident", INCIDENT, "--json"]);
     assert_eq!(after["reached"], cov["reached"]);
 
-    // prune: nothing is older than the retention period yet; 181 days on, everything is.
+    // prune counts from the scans' own time (10 January 2020), not from when they were
+    // ingested: 179 days on nothing is older than the retention period; today everything is.
+    let out = run_ok(&data, &["prune", "--now", "2020-07-07T00:00:00Z"]);
+    assert!(
+        out.starts_with("pruned 0 observations, 0 findings"),
+        "{out}"
+    );
+    let findings = run_ok(&data, &["findings", "--json"]).lines().count();
+    assert!(findings > 0);
+    let dry = run_ok(&data, &["prune", "--dry-run"]);
+    assert!(dry.starts_with("would prune "), "{dry}");
+    assert!(dry.trim_end().ends_with("nothing changed"), "{dry}");
+    let count = |out: &str, what: &str| -> u64 {
+        let words: Vec<&str> = out.split_whitespace().collect();
+        let i = words
+            .iter()
+            .position(|w| w.trim_end_matches(',') == what)
+            .unwrap();
+        words[i - 1].parse().unwrap()
+    };
+    assert_eq!(count(&dry, "findings"), findings as u64, "{dry}");
+    assert_eq!(
+        run_ok(&data, &["findings", "--json"]).lines().count(),
+        findings,
+        "a dry run changes nothing"
+    );
     let out = run_ok(&data, &["prune"]);
-    assert!(out.starts_with("pruned 0 observations"), "{out}");
-    let later = (chrono::Utc::now() + chrono::Duration::days(181)).to_rfc3339();
-    let out = run_ok(&data, &["prune", "--now", &later]);
-    let n: u64 = out.split_whitespace().nth(1).unwrap().parse().unwrap();
-    assert!(n > 0, "{out}");
+    assert_eq!(
+        count(&out, "observations"),
+        count(&dry, "observations"),
+        "{out}"
+    );
+    assert_eq!(count(&out, "findings"), findings as u64, "{out}");
+    assert!(count(&out, "chunks") > 0, "{out}");
     assert!(out.contains("keep 180 days"), "{out}");
     let gone = run(&data, &["coverage", "--incident", INCIDENT]);
     assert!(!gone.status.success(), "no findings left after pruning");

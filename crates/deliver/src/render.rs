@@ -21,6 +21,10 @@ pub mod header {
     pub const INCIDENT: &str = "X-Baken-Incident";
     /// The message's idempotency key; [`render`](crate::render) adds it to every message.
     pub const KEY: &str = "X-Baken-Key";
+    /// The audit log's head when the message was composed, `SEQ HASH` (the last entry's
+    /// sequence number and hash): each recipient holds a witness of the log that a later
+    /// truncation or rewrite cannot match.
+    pub const AUDIT_HEAD: &str = "X-Baken-Audit-Head";
 
     /// `X-Baken-TLP: TLP:AMBER` for [`Tlp::Amber`].
     pub fn tlp(tlp: Tlp) -> (String, String) {
@@ -30,6 +34,11 @@ pub mod header {
     /// `X-Baken-Incident: <id>`.
     pub fn incident(id: &str) -> (String, String) {
         (INCIDENT.to_owned(), id.to_owned())
+    }
+
+    /// `X-Baken-Audit-Head: <seq> <hash>`.
+    pub fn audit_head(seq: i64, hash: &str) -> (String, String) {
+        (AUDIT_HEAD.to_owned(), format!("{seq} {hash}"))
     }
 }
 

@@ -210,6 +210,7 @@ pub fn ingest_file(
         raw: options.raw,
     };
     let run = store.begin_run(&file, &source, label)?;
+    tracing::info!(file = %file, feed = input.feed.name(), run, batch_size, "ingest started");
     store.add_step(&TimelineStep {
         incident: "*".into(),
         step: "feed-received".into(),
@@ -237,9 +238,19 @@ pub fn ingest_file(
         std::thread::scope(|scope| -> Result<(u64, Vec<String>), PipelineError> {
             let reading = scope.spawn(move || reader.read(rows, ahead, ahead_event, text, batches));
             let mut stored = Ok(());
-            for batch in received.iter() {
+            for (n, batch) in received.iter().enumerate() {
                 let done = batch.and_then(|batch| {
-                    counts += store.store_batch(run, &batch)?;
+                    let c = store.store_batch(run, &batch)?;
+                    tracing::debug!(
+                        file = %file,
+                        batch = n + 1,
+                        rows = batch.rows(),
+                        stored = c.stored,
+                        duplicate = c.duplicate,
+                        quarantined = c.quarantined,
+                        "batch stored"
+                    );
+                    counts += c;
                     progress.advance(batch.rows() as u64);
                     Ok(())
                 });
@@ -285,6 +296,17 @@ pub fn ingest_file(
     summary.reopened = counts.reopened;
     summary.missing = absences.missing;
     summary.verified_fixed = absences.verified_fixed.len() as u64;
+    tracing::info!(
+        file = %file,
+        run,
+        rows = summary.read,
+        stored = summary.stored,
+        duplicate = summary.duplicate,
+        quarantined = summary.quarantined,
+        new_findings = summary.new_findings,
+        verified_fixed = summary.verified_fixed,
+        "ingested"
+    );
     debug_assert!(summary.reconciles());
     Ok(summary)
 }

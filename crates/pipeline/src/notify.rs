@@ -382,8 +382,13 @@ pub fn deliver_plan(
                 "limited_by": d.decision.invariant,
                 "basis": d.decision.basis,
                 "why": d.decision.explanation,
-                "addresses": d.addresses,
-                "contact": match &d.contact { Ok(c) => c.clone(), Err(e) => e.clone() },
+                // The log refers to findings by id and holds no more personal data than
+                // it needs: the addresses a decision allows are counted, not listed (the
+                // delivery entry names the findings a message carried, by id), and the
+                // recipient's mail address is written once, where a message went to it
+                // (the delivery entry); here only why there is none.
+                "addresses": d.addresses.len(),
+                "no_contact": d.contact.as_ref().err(),
             }),
         })
         .collect();
@@ -403,6 +408,13 @@ pub fn deliver_plan(
             fresh.push(entry);
         }
     }
+    tracing::debug!(
+        incident = %incident,
+        decisions = fresh.len(),
+        unchanged = plan.decisions.len() - fresh.len(),
+        recipients = plan.digests.len(),
+        "decisions audited"
+    );
     store.append_decisions(&incident, &fresh, &marks)?;
 
     let exploited_since = exploited_since(store, &incident, context)?;
@@ -463,6 +475,26 @@ pub fn deliver_plan(
         .iter()
         .filter(|a| matches!(a.coverage, Coverage::Unreachable { .. }))
         .count();
+    let sent = |kind: MessageKind| {
+        digests
+            .iter()
+            .filter(|d| d.delivered_now && d.kind == kind)
+            .count()
+    };
+    tracing::info!(
+        incident = %incident,
+        policy = %plan.policy,
+        findings,
+        messages = digests.len(),
+        first = sent(MessageKind::First),
+        follow_up = sent(MessageKind::FollowUp),
+        reminder = sent(MessageKind::Reminder),
+        escalation = sent(MessageKind::Escalation),
+        compromise = sent(MessageKind::Compromise),
+        not_delivered = digests.iter().filter(|d| d.state != MessageState::Sent).count(),
+        unreachable,
+        "notified"
+    );
     store.add_step(&TimelineStep {
         incident: incident.clone(),
         step: "notify-finished".into(),
@@ -1003,6 +1035,7 @@ fn deliver_message(
         .map(|x| x.key.clone())
         .collect();
     let still_open = still_open(writer.plan, party);
+    let audit_head = store.audit_head()?;
     let message = compose(
         writer,
         &Heading {
@@ -1011,6 +1044,7 @@ fn deliver_message(
             ticket: m.ticket,
             earlier: &thread,
             still_open,
+            audit_head,
         },
         digest,
     );
@@ -1130,6 +1164,9 @@ struct Heading<'a> {
     earlier: &'a [String],
     /// Findings the recipient may see that are still open, this message's included.
     still_open: usize,
+    /// The audit log's head (seq, hash) when the message is composed, which the message
+    /// carries so that its recipient holds a witness of the log.
+    audit_head: Option<(i64, String)>,
 }
 
 fn push(text: &mut String, line: &str) {
@@ -1615,7 +1652,7 @@ fn compose(writer: &Writer<'_>, heading: &Heading<'_>, digest: &PlannedDigest) -
             })
             .collect();
         attachments.push(Attachment {
-            filename: format!("{incident}-findings.csv"),
+            filename: attachment_name(incident, "findings.csv"),
             content_type: "text/csv; charset=utf-8".into(),
             body: findings_csv(&rows, !own),
         });
@@ -1633,7 +1670,7 @@ fn compose(writer: &Writer<'_>, heading: &Heading<'_>, digest: &PlannedDigest) -
             .expect("writing to memory");
         }
         attachments.push(Attachment {
-            filename: format!("{incident}-sectors.csv"),
+            filename: attachment_name(incident, "sectors.csv"),
             content_type: "text/csv; charset=utf-8".into(),
             body: w.into_inner().expect("writing to memory"),
         });
@@ -1647,6 +1684,11 @@ fn compose(writer: &Writer<'_>, heading: &Heading<'_>, digest: &PlannedDigest) -
         attachments,
         headers: {
             let mut headers = vec![header::tlp(tlp), header::incident(incident)];
+            let (seq, hash) = heading
+                .audit_head
+                .clone()
+                .unwrap_or_else(|| (0, baken_store::audit::GENESIS.to_string()));
+            headers.push(header::audit_head(seq, &hash));
             if let Some(t) = heading.ticket {
                 headers.push(("X-Baken-Ticket".into(), t.to_string()));
             }
@@ -1664,6 +1706,32 @@ fn compose(writer: &Writer<'_>, heading: &Heading<'_>, digest: &PlannedDigest) -
         },
         date: None,
     }
+}
+
+/// Longest incident part of an attachment's file name, in bytes; file systems and mail
+/// clients take 255.
+const MAX_NAME_STEM: usize = 100;
+
+/// The file name of an attachment about `incident`: `INCIDENT-WHAT`, with every character
+/// of the incident outside `[A-Za-z0-9._-]` (a path separator, a space, a control
+/// character, anything not ASCII) written `-`, a name of only dots made `incident`, and the
+/// incident cut to [`MAX_NAME_STEM`] characters. Any incident id gives a plain file name.
+fn attachment_name(incident: &str, what: &str) -> String {
+    let mut stem: String = incident
+        .chars()
+        .take(MAX_NAME_STEM)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    if stem.chars().all(|c| c == '.') {
+        stem = "incident".into();
+    }
+    format!("{stem}-{what}")
 }
 
 /// The Message-ID of the message with key `key` from `from` (as [`baken_deliver::message_id`]
@@ -1740,6 +1808,30 @@ mod tests {
             message_key("open.port", "org-1", 1),
             message_key("open-port", "org-1", 1)
         );
+    }
+
+    #[test]
+    fn attachment_names_are_plain_file_names_whatever_the_incident() {
+        assert_eq!(
+            attachment_name("cve-2019-19781", "findings.csv"),
+            "cve-2019-19781-findings.csv"
+        );
+        assert_eq!(
+            attachment_name("a/b c", "findings.csv"),
+            "a-b-c-findings.csv"
+        );
+        assert_eq!(attachment_name("..", "x.csv"), "incident-x.csv");
+        assert_eq!(attachment_name("", "x.csv"), "incident-x.csv");
+        let long = "é\\".repeat(500);
+        let name = attachment_name(&long, "findings.csv");
+        assert_eq!(name.len(), MAX_NAME_STEM + "-findings.csv".len());
+        for name in [name, attachment_name("x\r\n\0:*?\"<>|", "s.csv")] {
+            assert!(
+                name.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')),
+                "{name}"
+            );
+        }
     }
 
     #[test]

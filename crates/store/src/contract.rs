@@ -99,7 +99,40 @@ pub const CHECKS: &[(&str, Check)] = &[
         "decisions_are_audited_with_what_was_written",
         decisions_are_audited_with_what_was_written,
     ),
+    (
+        "the_audit_head_and_checkpoints_are_kept",
+        the_audit_head_and_checkpoints_are_kept,
+    ),
 ];
+
+fn the_audit_head_and_checkpoints_are_kept(store: &mut dyn Store) {
+    use crate::audit::{self, Checkpoint, NewAuditEntry};
+    assert_eq!(store.audit_head().unwrap(), None);
+    let entry = |i: i64| NewAuditEntry {
+        kind: "decision".into(),
+        subject: format!("s{i}"),
+        body: serde_json::json!({ "i": i }),
+    };
+    store.append_audit(&[entry(1), entry(2)]).unwrap();
+    let log = store.audit_log().unwrap();
+    assert_eq!(
+        store.audit_head().unwrap(),
+        Some((2, log[1].hash.clone())),
+        "the head is the last entry"
+    );
+    let key = ed25519_dalek::SigningKey::from_bytes(&[1; 32]);
+    let first = Checkpoint::sign(&key, &audit::head(&log), &now());
+    store.add_audit_checkpoint(&first).unwrap();
+    store.append_audit(&[entry(3)]).unwrap();
+    let log = store.audit_log().unwrap();
+    let second = Checkpoint::sign(&key, &audit::head(&log), &now());
+    store.add_audit_checkpoint(&second).unwrap();
+    let kept = store.audit_checkpoints().unwrap();
+    assert_eq!(kept, [first, second], "kept as made, in order");
+    for (n, c) in kept.iter().enumerate() {
+        audit::check_checkpoint(&log, c, n + 1).unwrap();
+    }
+}
 
 fn event(ip: &str, port: u16, time: &str) -> Event {
     let mut e = Event::new();
@@ -384,11 +417,21 @@ fn linking_copies_findings_once(store: &mut dyn Store) {
     assert_eq!(store.observations(linked[0].id).unwrap().len(), 1);
 }
 
+/// Retention counts from the data's own time (`time.source`), not from when it was
+/// ingested: a report ingested late is kept as long as its rows are recent.
 fn prune_removes_old_rows_and_orphaned_findings(store: &mut dyn Store) {
+    // a later run first, holding the older rows: the order of ingest does not matter
     let r = run(store);
     store
         .store_batch(
             r,
+            &batch(&[event("198.18.0.1", 443, T2)], &org("org-1"), &["i"]),
+        )
+        .unwrap();
+    let r1 = run(store);
+    store
+        .store_batch(
+            r1,
             &batch(
                 &[event("198.18.0.1", 443, T1), event("198.18.0.2", 443, T1)],
                 &org("org-1"),
@@ -398,37 +441,52 @@ fn prune_removes_old_rows_and_orphaned_findings(store: &mut dyn Store) {
         .unwrap();
     store
         .store_batch(
-            r,
+            r1,
             &Batch {
                 chunks: Vec::new(),
                 quarantined: vec![quarantined(9)],
             },
         )
         .unwrap();
-    // nothing started before a time long past
-    let none = store.prune("2000-01-01T00:00:00Z").unwrap();
+    let old_chunk = all(store)
+        .into_iter()
+        .find(|f| f.addr == "198.18.0.2")
+        .unwrap()
+        .last_row
+        .chunk;
+    // nothing seen before a time long past
+    let none = store.prune("2000-01-01T00:00:00Z", false).unwrap();
+    assert_eq!(none, crate::Pruned::default());
+    // between T1 and T2: the rows of T1 go, though their run is the later one
+    let cutoff = "2026-03-24T12:00:00Z";
+    let dry = store.prune(cutoff, true).unwrap();
     assert_eq!(
-        (none.findings, none.observations, none.quarantined),
-        (0, 0, 0)
+        (dry.findings, dry.observations, dry.chunks, dry.quarantined),
+        (1, 2, 1, 0),
+        "the quarantined row's run started after the cut-off"
     );
-    std::thread::sleep(std::time::Duration::from_millis(5));
-    let cutoff = now();
-    std::thread::sleep(std::time::Duration::from_millis(5));
-    let r2 = run(store);
-    store
-        .store_batch(
-            r2,
-            &batch(&[event("198.18.0.1", 443, T2)], &org("org-1"), &["i"]),
-        )
-        .unwrap();
-    let p = store.prune(&cutoff).unwrap();
-    assert_eq!((p.findings, p.observations, p.quarantined), (1, 2, 1));
+    assert_eq!(all(store).len(), 2, "a dry run changes nothing");
+    assert!(store.chunk(old_chunk).is_ok(), "a dry run changes nothing");
+    let p = store.prune(cutoff, false).unwrap();
+    assert_eq!(p, dry, "a dry run counts what a prune deletes");
     let f = all(store);
     assert_eq!(f.len(), 1, "the finding seen since stays");
     assert_eq!(f[0].addr, "198.18.0.1");
     assert_eq!(store.observations(f[0].id).unwrap().len(), 1);
     assert!(store.chunk(f[0].last_row.chunk).is_ok());
-    assert_eq!(store.totals().unwrap().quarantined, 0);
+    assert!(
+        store.chunk(old_chunk).is_err(),
+        "a chunk left with no row goes"
+    );
+    assert_eq!(store.totals().unwrap().quarantined, 1);
+    // past every run's start: the rest goes, the quarantined row with its run
+    let later = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
+    let p = store.prune(&later, false).unwrap();
+    assert_eq!(
+        (p.findings, p.observations, p.chunks, p.quarantined),
+        (1, 1, 1, 1)
+    );
+    assert!(all(store).is_empty());
 }
 
 fn quarantined(line: u64) -> QuarantinedRow {

@@ -838,10 +838,12 @@ pub struct RunSummary {
 /// What [`Store::prune`] deleted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Pruned {
-    /// Findings left with no observation.
+    /// Findings last seen before the cut-off and left with no observation.
     pub findings: u64,
     /// Observations.
     pub observations: u64,
+    /// Chunks of kept rows left with no observation.
+    pub chunks: u64,
     /// Quarantined rows.
     pub quarantined: u64,
 }
@@ -1015,11 +1017,13 @@ pub trait Store {
     ) -> Result<()>;
     /// Every inventory entry.
     fn inventory(&self) -> Result<Vec<InventoryRecord>>;
-    /// Deletes the raw data of ingest runs started before `before` (RFC 3339): their kept
-    /// rows, the observations those rows made, their quarantined rows, and the findings left
-    /// with no observation. Messages and the audit log stay: they record who was told what,
-    /// not the raw data.
-    fn prune(&mut self, before: &str) -> Result<Pruned>;
+    /// Deletes the raw data older than `before` (RFC 3339), measured from the data's own
+    /// time: observations whose `time.source` is older (a row without one: its run's start),
+    /// findings last seen before it with no observation left, chunks of kept rows left with
+    /// no observation, and the quarantined rows of runs started before it (they have no time
+    /// of their own). Messages, transitions and the audit log stay: they record who was told
+    /// what, not the raw data. With `dry_run`, counts what would go and changes nothing.
+    fn prune(&mut self, before: &str, dry_run: bool) -> Result<Pruned>;
 
     /// The saved state of the last sync of an advisory source (JSON), if any.
     fn sync_state(&self, source: &str) -> Result<Option<String>>;
@@ -1044,6 +1048,12 @@ pub trait Store {
         entries: &[audit::NewAuditEntry],
         digests: &[(String, String, String)],
     ) -> Result<()>;
+    /// The last audit entry's seq and hash, if the log has any.
+    fn audit_head(&self) -> Result<Option<(i64, String)>>;
+    /// Appends a signed checkpoint of the audit log's head.
+    fn add_audit_checkpoint(&mut self, checkpoint: &audit::Checkpoint) -> Result<()>;
+    /// Every checkpoint, in the order made.
+    fn audit_checkpoints(&self) -> Result<Vec<audit::Checkpoint>>;
 
     /// Appends a timeline step.
     fn add_step(&mut self, step: &TimelineStep) -> Result<()>;

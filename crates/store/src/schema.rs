@@ -249,7 +249,23 @@ CREATE TABLE message_finding (
     PRIMARY KEY (message_key, finding_id)
 ) WITHOUT ROWID;
 "#,
-    // 10: what was last written to the audit log per decision, so that a round deciding as
+    // 10: signed checkpoints of the audit log's head (`baken audit checkpoint`), append-only
+    // as the log is.
+    r#"
+CREATE TABLE audit_checkpoint (
+    id         INTEGER PRIMARY KEY,
+    seq        INTEGER NOT NULL,   -- the audit entry signed (0: the log was empty)
+    hash       TEXT NOT NULL,      -- its hash
+    at         TEXT NOT NULL,      -- when it was signed
+    signature  TEXT NOT NULL,      -- Ed25519, hex
+    public_key TEXT NOT NULL       -- hex
+);
+CREATE TRIGGER audit_checkpoint_no_update BEFORE UPDATE ON audit_checkpoint
+BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
+CREATE TRIGGER audit_checkpoint_no_delete BEFORE DELETE ON audit_checkpoint
+BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
+"#,
+    // 11: what was last written to the audit log per decision, so that a round deciding as
     // the one before writes nothing again.
     r#"
 CREATE TABLE decision_logged (

@@ -129,6 +129,15 @@ impl SqliteStore {
             tx.execute_batch(&format!("PRAGMA user_version = {};", i + 1))
                 .map_err(wrap)?;
             tx.commit().map_err(wrap)?;
+            tracing::debug!(path = %path, version = i + 1, "schema migration applied");
+        }
+        if version < MIGRATIONS.len() {
+            tracing::info!(
+                path = %path,
+                from = version,
+                to = MIGRATIONS.len(),
+                "store schema migrated"
+            );
         }
         // A store written before findings existed keeps one JSON event per row: they move
         // into findings under the current schema, and the old tables go with them (one
@@ -1481,52 +1490,74 @@ impl Store for SqliteStore {
         self.db(collected)
     }
 
-    fn prune(&mut self, before: &str) -> Result<Pruned> {
+    fn prune(&mut self, before: &str, dry_run: bool) -> Result<Pruned> {
         let path = self.path.display().to_string();
         let wrap = |source| StoreError::Database {
             path: path.clone(),
             source,
         };
+        let cut = chrono::DateTime::parse_from_rfc3339(before)
+            .map_err(|e| StoreError::Corrupt {
+                what: "prune cut-off",
+                detail: format!("{before:?} is not an RFC 3339 time: {e}"),
+            })?
+            .timestamp();
         let tx = self.conn.transaction().map_err(wrap)?;
         tx.execute_batch(
             "CREATE TEMP TABLE IF NOT EXISTS pruned_chunk (id INTEGER PRIMARY KEY);
              DELETE FROM pruned_chunk;",
         )
         .map_err(wrap)?;
+        // the chunks that may be left without an observation: those that lose one, and
+        // those of runs started before the cut-off (rows all quarantined or duplicates)
         tx.execute(
-            "INSERT INTO pruned_chunk SELECT c.id FROM chunk c JOIN ingest_run r ON r.id = c.run_id
-             WHERE r.started_at < ?1",
-            [before],
+            "INSERT OR IGNORE INTO pruned_chunk
+             SELECT DISTINCT o.chunk_id FROM observation o WHERE o.seen_at < ?1 AND o.seen_at > 0
+             UNION SELECT c.id FROM chunk c JOIN ingest_run r ON r.id = c.run_id
+                 WHERE r.started_at < ?2",
+            params![cut, before],
         )
         .map_err(wrap)?;
+        // an observation goes by its own time.source; one whose row had none, by its run's start
         let observations = tx
             .execute(
-                "DELETE FROM observation WHERE chunk_id IN (SELECT id FROM pruned_chunk)",
-                [],
+                "DELETE FROM observation WHERE
+                     (seen_at > 0 AND seen_at < ?1)
+                     OR (seen_at = 0 AND chunk_id IN (SELECT c.id FROM chunk c
+                         JOIN ingest_run r ON r.id = c.run_id WHERE r.started_at < ?2))",
+                params![cut, before],
             )
             .map_err(wrap)?;
         let findings = tx
             .execute(
-                "DELETE FROM finding WHERE NOT EXISTS
+                "DELETE FROM finding WHERE last_seen < ?1 AND NOT EXISTS
                      (SELECT 1 FROM observation o WHERE o.finding_id = finding.id)",
-                [],
+                [cut],
             )
             .map_err(wrap)?;
-        // a finding whose latest row went (an older file ingested later) points at the
-        // latest row it still has
+        tx.execute(
+            "DELETE FROM pruned_chunk WHERE EXISTS
+                 (SELECT 1 FROM observation o WHERE o.chunk_id = pruned_chunk.id)",
+            [],
+        )
+        .map_err(wrap)?;
+        // a finding whose latest row went points at the latest row it still has
         tx.execute(
             "UPDATE finding SET (last_chunk, last_row) = (
                  SELECT o.chunk_id, o.row FROM observation o WHERE o.finding_id = finding.id
                  ORDER BY o.seen_at DESC LIMIT 1)
-             WHERE last_chunk IN (SELECT id FROM pruned_chunk)",
+             WHERE last_chunk IN (SELECT id FROM pruned_chunk)
+                 AND EXISTS (SELECT 1 FROM observation o WHERE o.finding_id = finding.id)",
             [],
         )
         .map_err(wrap)?;
-        tx.execute(
-            "DELETE FROM chunk WHERE id IN (SELECT id FROM pruned_chunk)",
-            [],
-        )
-        .map_err(wrap)?;
+        let chunks = tx
+            .execute(
+                "DELETE FROM chunk WHERE id IN (SELECT id FROM pruned_chunk)",
+                [],
+            )
+            .map_err(wrap)?;
+        // a quarantined row has no time of its own: it goes with its run's start
         let quarantined = tx
             .execute(
                 "DELETE FROM quarantine WHERE run_id IN (SELECT id FROM ingest_run WHERE started_at < ?1)",
@@ -1534,12 +1565,28 @@ impl Store for SqliteStore {
             )
             .map_err(wrap)?;
         tx.execute_batch("DROP TABLE pruned_chunk;").map_err(wrap)?;
-        tx.commit().map_err(wrap)?;
-        Ok(Pruned {
+        let pruned = Pruned {
             findings: findings as u64,
             observations: observations as u64,
+            chunks: chunks as u64,
             quarantined: quarantined as u64,
-        })
+        };
+        if dry_run {
+            // the same deletions, counted, then undone
+            tx.rollback().map_err(wrap)?;
+        } else {
+            tx.commit().map_err(wrap)?;
+        }
+        tracing::info!(
+            before,
+            dry_run,
+            findings = pruned.findings,
+            observations = pruned.observations,
+            chunks = pruned.chunks,
+            quarantined = pruned.quarantined,
+            "prune"
+        );
+        Ok(pruned)
     }
 
     fn sync_state(&self, source: &str) -> Result<Option<String>> {
@@ -1753,6 +1800,44 @@ impl Store for SqliteStore {
         self.db(collected)
     }
 
+    fn audit_head(&self) -> Result<Option<(i64, String)>> {
+        let r = self
+            .conn
+            .query_row(
+                "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional();
+        self.db(r)
+    }
+
+    fn add_audit_checkpoint(&mut self, c: &audit::Checkpoint) -> Result<()> {
+        let r = self.conn.execute(
+            "INSERT INTO audit_checkpoint (seq, hash, at, signature, public_key)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![c.seq, c.hash, c.at, c.signature, c.public_key],
+        );
+        self.db(r).map(drop)
+    }
+
+    fn audit_checkpoints(&self) -> Result<Vec<audit::Checkpoint>> {
+        let mut stmt = self.db(self.conn.prepare(
+            "SELECT seq, hash, at, signature, public_key FROM audit_checkpoint ORDER BY id",
+        ))?;
+        let rows = self.db(stmt.query_map([], |r| {
+            Ok(audit::Checkpoint {
+                seq: r.get(0)?,
+                hash: r.get(1)?,
+                at: r.get(2)?,
+                signature: r.get(3)?,
+                public_key: r.get(4)?,
+            })
+        }))?;
+        let collected: rusqlite::Result<Vec<_>> = rows.collect();
+        self.db(collected)
+    }
+
     fn add_step(&mut self, s: &TimelineStep) -> Result<()> {
         let r = self.conn.execute(
             "INSERT INTO timeline (incident, step, at, detail) VALUES (?1, ?2, ?3, ?4)",
@@ -1883,6 +1968,62 @@ mod tests {
              UPDATE audit SET seq = 3 WHERE seq = 100;",
         );
         assert_eq!(first_break(&s), 2);
+    }
+
+    /// Deleting the last entries, or rewriting one and recomputing every hash, leaves a
+    /// sound chain: a signed checkpoint of the head made before finds both.
+    #[test]
+    fn checkpoints_find_truncation_and_rewriting_the_chain_cannot() {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[3; 32]);
+        let checkpointed = |n: usize| {
+            let (d, mut s) = audited(n);
+            let head = audit::head(&s.audit_log().unwrap());
+            let c = audit::Checkpoint::sign(&key, &head, &now());
+            s.add_audit_checkpoint(&c).unwrap();
+            (d, s)
+        };
+        let check = |s: &SqliteStore| {
+            let log = s.audit_log().unwrap();
+            audit::verify(&log).expect("the chain alone is sound");
+            let c = &s.audit_checkpoints().unwrap()[0];
+            audit::check_checkpoint(&log, c, 1)
+                .map_err(|e| e.to_string())
+                .unwrap_err()
+        };
+
+        let (_d, s) = checkpointed(6);
+        tamper(&s, "DELETE FROM audit WHERE seq >= 5;");
+        let e = check(&s);
+        assert!(e.starts_with("truncated below checkpoint 1"), "{e}");
+
+        let (_d, s) = checkpointed(6);
+        let mut log = s.audit_log().unwrap();
+        // a recipient was sent a message under entry 4
+        let held = audit::Witness {
+            seq: 4,
+            hash: log[3].hash.clone(),
+        };
+        log[2].subject = "someone-else".into();
+        let mut prev = log[1].hash.clone();
+        let mut sql = String::new();
+        for e in &mut log[2..] {
+            e.prev_hash = prev;
+            e.hash = audit::entry_hash(&e.prev_hash, e.seq, &e.at, &e.kind, &e.subject, &e.body);
+            prev = e.hash.clone();
+            sql += &format!(
+                "UPDATE audit SET subject = '{}', prev_hash = '{}', hash = '{}' WHERE seq = {};",
+                e.subject, e.prev_hash, e.hash, e.seq
+            );
+        }
+        tamper(&s, &sql);
+        let e = check(&s);
+        assert!(e.starts_with("entry 6 rewritten since checkpoint 1"), "{e}");
+        let e = audit::check_witness(&s.audit_log().unwrap(), &held).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("entry 4 rewritten since the witness"),
+            "{e}"
+        );
     }
 
     #[test]
