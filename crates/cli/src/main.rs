@@ -77,6 +77,14 @@ enum Command {
         /// order); default: one per processor core.
         #[arg(long)]
         threads: Option<usize>,
+        /// Keep a row whose required field (e.g. `ip`) has no valid value as an event
+        /// without that field, as IntelMQ 3.5.0 does, so that the output equals IntelMQ's.
+        /// By default such a row is rejected, as `ingest` quarantines it.
+        #[arg(long)]
+        lenient: bool,
+        /// Exit 0 even when rows were rejected (they are still listed on standard error).
+        #[arg(long)]
+        allow_rejected: bool,
         /// The file to parse.
         file: PathBuf,
     },
@@ -677,8 +685,19 @@ fn run(cli: Cli) -> Result<()> {
             format: Format::Jsonl,
             raw,
             threads,
+            lenient,
+            allow_rejected,
             file,
-        } => cmd_parse(feed, report, schema, raw, threads, &file),
+        } => {
+            let options = Options {
+                report,
+                schema,
+                raw,
+                observation_time: None,
+                strict: !lenient,
+            };
+            cmd_parse(feed, &options, threads, allow_rejected, &file)
+        }
         Command::Registry { command } => cmd_registry(&cli.data, command),
         Command::Ingest {
             feed,
@@ -1010,34 +1029,30 @@ fn transport(
     })
 }
 
+/// `baken parse`: events on standard output; each rejected row, then a summary (events,
+/// rejected rows, what was altered as IntelMQ alters it) on standard error. Fails when a
+/// row was rejected, unless `allow_rejected`.
 fn cmd_parse(
     feed: FeedKind,
-    report: Option<String>,
-    schema: Option<PathBuf>,
-    raw: bool,
+    options: &Options,
     threads: Option<usize>,
+    allow_rejected: bool,
     file: &Path,
 ) -> Result<()> {
-    let options = Options {
-        report,
-        schema,
-        raw,
-        observation_time: None,
-        strict: false,
-    };
     let threads = threads.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(256 * 1024, stdout.lock());
     let (mut ok, mut bad) = (0u64, 0u64);
+    let mut altered = baken_feeds::Alterations::default();
     let mut closed = false;
     // each chunk of rows becomes JSON lines and messages on a worker thread (one event and
     // one buffer refilled row after row); here they are written in the file's order
     baken_feeds::par_chunks(
         feed,
         file,
-        &options,
+        options,
         threads,
         |rows| {
             let mut event = baken_feeds::Event::new();
@@ -1054,11 +1069,12 @@ fn cmd_parse(
                     Err(e) => errors.push(format!("{}:{}: {e}", file.display(), row.line)),
                 }
             }
-            (lines, n, errors)
+            (lines, n, errors, rows.take_alterations())
         },
-        |(lines, n, errors)| {
+        |(lines, n, errors, chunk_altered)| {
             ok += n;
             bad += errors.len() as u64;
+            altered.add(chunk_altered);
             for e in errors {
                 eprintln!("{e}");
             }
@@ -1070,7 +1086,27 @@ fn cmd_parse(
     if !closed {
         out.flush().ok();
     }
-    eprintln!("{}: {} events, {} rows rejected", file.display(), ok, bad);
+    let mode = if options.strict { "strict" } else { "lenient" };
+    eprintln!(
+        "{}: {} events, {} rows rejected ({mode}){}",
+        file.display(),
+        ok,
+        bad,
+        ingest::altered_note(&altered)
+    );
+    if bad > 0 && !allow_rejected && !closed {
+        let lenient = if options.strict {
+            ", or --lenient to keep rows with an invalid required field as IntelMQ does"
+        } else {
+            ""
+        };
+        bail!(
+            "{}: {bad} of {} rows rejected (listed above); pass --allow-rejected to accept \
+             that{lenient}",
+            file.display(),
+            ok + bad
+        );
+    }
     Ok(())
 }
 
@@ -1267,6 +1303,12 @@ fn cmd_ingest(
                     "  {} seen again after being fixed (reopened); {} earlier findings of this \
                      report type not in it, {} of them now verified fixed",
                     summary.reopened, summary.missing, summary.verified_fixed
+                );
+            }
+            if !summary.altered.is_empty() {
+                println!(
+                    "  altered as IntelMQ alters them: {}",
+                    summary.altered.phrases().join(", ")
                 );
             }
             for q in &summary.quarantine_samples {

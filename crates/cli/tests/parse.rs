@@ -1,10 +1,11 @@
-//! `baken parse` on several threads prints what it prints on one.
+//! `baken parse`: strict by default like `ingest`, lenient like IntelMQ on request; the same
+//! output on several threads as on one; nothing altered without a trace.
 
 mod common;
 
 use std::io::Write;
 
-use common::{run, s};
+use common::{run, run_ok, s};
 
 /// A Vulnerable-HTTP report of `n` rows with CRLF line ends, quoted cells (with commas and,
 /// once, a line break), a stray quote, and rows whose address or port is invalid.
@@ -68,18 +69,13 @@ fn parse_prints_the_same_on_one_two_and_three_threads() {
         .path()
         .join("2026-03-24-scan_http_vulnerable-nl-geo-asn.csv");
     report(&csv, 9_000);
-    let parse = |threads: &str| {
-        let out = run(
-            &data,
-            &[
-                "parse",
-                "--feed",
-                "shadowserver",
-                "--threads",
-                threads,
-                s(&csv),
-            ],
-        );
+    let parse = |threads: &str, lenient: bool| {
+        let mut args = vec!["parse", "--feed", "shadowserver", "--allow-rejected"];
+        if lenient {
+            args.push("--lenient");
+        }
+        args.extend(["--threads", threads, s(&csv)]);
+        let out = run(&data, &args);
         assert!(
             out.status.success(),
             "{}",
@@ -90,26 +86,211 @@ fn parse_prints_the_same_on_one_two_and_three_threads() {
             String::from_utf8(out.stderr).unwrap(),
         )
     };
-    let (one, one_errors) = parse("1");
-    let events = one.lines().count();
-    // `FILE:LINE: reason` per rejected row, then `FILE: N events, M rows rejected`
-    let rejected = one_errors
-        .lines()
-        .filter(|l| {
-            l.split_once(".csv:")
-                .is_some_and(|(_, rest)| rest.starts_with(|c: char| c.is_ascii_digit()))
-        })
-        .count();
-    // IntelMQ keeps rows with an invalid address (without `source.ip`); bad ports fail
-    assert!(
-        events > 8_800 && rejected > 50,
-        "{events} events, {rejected} rejected"
-    );
-    assert!(one_errors.contains(&format!("{events} events, {rejected} rows rejected")));
-    assert!(one.contains("\"extra.detail\":\"two\\r\\nlines\""));
-    for threads in ["2", "3"] {
-        let (many, many_errors) = parse(threads);
-        assert!(many == one, "{threads} threads: other events");
-        assert_eq!(many_errors, one_errors, "{threads} threads");
+    for (lenient, name) in [(true, "lenient"), (false, "strict")] {
+        let (one, one_errors) = parse("1", lenient);
+        let events = one.lines().count();
+        // `FILE:LINE: reason` per rejected row, then `FILE: N events, M rows rejected (MODE)`
+        let rejected = one_errors
+            .lines()
+            .filter(|l| {
+                l.split_once(".csv:")
+                    .is_some_and(|(_, rest)| rest.starts_with(|c: char| c.is_ascii_digit()))
+            })
+            .count();
+        if name == "lenient" {
+            // IntelMQ keeps rows with an invalid address (without `source.ip`); bad ports fail
+            assert!(
+                events > 8_800 && rejected > 50,
+                "{events} events, {rejected} rejected"
+            );
+        } else {
+            // strict: the rows with an invalid address are rejected too
+            assert!(
+                events > 8_700 && rejected > 150,
+                "{events} events, {rejected} rejected"
+            );
+        }
+        assert_eq!(events + rejected, 9_000);
+        assert!(
+            one_errors.contains(&format!(
+                "{events} events, {rejected} rows rejected ({name})"
+            )),
+            "{one_errors}"
+        );
+        assert!(one.contains("\"extra.detail\":\"two\\r\\nlines\""));
+        for threads in ["2", "3"] {
+            let (many, many_errors) = parse(threads, lenient);
+            assert!(many == one, "{name}, {threads} threads: other events");
+            assert_eq!(many_errors, one_errors, "{name}, {threads} threads");
+        }
     }
+}
+
+const HEADER: &str = "timestamp,severity,ip,protocol,port,hostname,tag,asn,geo,region,city\n";
+
+/// A Vulnerable-HTTP report named as Shadowserver names it, in `dir`.
+fn small_report(dir: &std::path::Path, body: &[u8]) -> std::path::PathBuf {
+    let csv = dir.join("2026-03-24-scan_http_vulnerable-nl-geo-asn.csv");
+    let mut text = HEADER.as_bytes().to_vec();
+    text.extend_from_slice(body);
+    std::fs::write(&csv, text).unwrap();
+    csv
+}
+
+/// `baken parse ARGS… FILE`: exit success, events, standard error.
+fn parse_file(
+    data: &std::path::Path,
+    args: &[&str],
+    file: &std::path::Path,
+) -> (bool, Vec<String>, String) {
+    let mut all = vec!["parse", "--feed", "shadowserver"];
+    all.extend_from_slice(args);
+    all.push(s(file));
+    let out = run(data, &all);
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(String::from)
+            .collect(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// The rejected rows' `FILE:LINE: field "F"` prefixes on standard error.
+fn rejected_lines(stderr: &str) -> Vec<String> {
+    stderr
+        .lines()
+        .filter(|l| l.contains(".csv:") && l.contains(": field "))
+        .map(|l| l.split(": required").next().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn parse_is_strict_like_ingest_and_fails_when_a_row_is_rejected() {
+    // the bug: parse printed an event without `source.ip` for a row that ingest
+    // quarantines, and exited 0 even when it rejected every row
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let row = |ip: &str| {
+        format!("2026-03-24 10:00:00,critical,{ip},tcp,443,h.example,citrix,64496,NL,,\n")
+    };
+    let body = [
+        row("198.18.0.1"),
+        row("not-an-address"),
+        row(""),
+        row("198.18.0.4"),
+    ]
+    .concat();
+    let csv = small_report(dir.path(), body.as_bytes());
+
+    let (ok, events, stderr) = parse_file(&data, &["--threads", "1"], &csv);
+    assert!(!ok, "rows were rejected: the exit status says so\n{stderr}");
+    assert_eq!(events.len(), 2);
+    assert!(events.iter().all(|e| e.contains("\"source.ip\"")));
+    let rejected = rejected_lines(&stderr);
+    assert_eq!(
+        rejected,
+        [3, 4].map(|l| format!("{}:{l}: field \"ip\"", csv.display())),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("2 events, 2 rows rejected (strict)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--allow-rejected"), "{stderr}");
+
+    // --allow-rejected: the same output and messages, exit 0
+    let (ok, allowed, allowed_err) =
+        parse_file(&data, &["--threads", "1", "--allow-rejected"], &csv);
+    assert!(ok, "{allowed_err}");
+    assert_eq!(allowed, events);
+    assert_eq!(rejected_lines(&allowed_err), rejected);
+
+    // --lenient: IntelMQ's events, the bad addresses left to `extra`
+    let (ok, lenient, lenient_err) = parse_file(&data, &["--lenient"], &csv);
+    assert!(ok, "{lenient_err}");
+    assert_eq!(lenient.len(), 4);
+    assert!(lenient[1].contains("\"extra.ip\":\"not-an-address\""));
+    assert!(!lenient[1].contains("\"source.ip\""));
+    assert!(
+        lenient_err.contains("4 events, 0 rows rejected (lenient)"),
+        "{lenient_err}"
+    );
+
+    // ingest quarantines exactly the rows parse rejects
+    let out = run_ok(&data, &["ingest", "--json", s(&csv)]);
+    let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(summary[0]["stored"], 2);
+    assert_eq!(summary[0]["quarantined"], 2);
+    let samples: Vec<String> = summary[0]["quarantine_samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| {
+            q.as_str()
+                .unwrap()
+                .split(": required")
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(samples, rejected);
+
+    // every row rejected: a failure, also in lenient mode
+    let bad_port = "2026-03-24 10:00:00,critical,198.18.0.9,tcp,x443,,,,,,\n";
+    let all_bad = small_report(dir.path(), bad_port.repeat(3).as_bytes());
+    for args in [&[][..], &["--lenient"][..]] {
+        let (ok, events, stderr) = parse_file(&data, args, &all_bad);
+        assert!(!ok && events.is_empty(), "{args:?}: {stderr}");
+        assert!(stderr.contains("0 events, 3 rows rejected"), "{stderr}");
+    }
+}
+
+#[test]
+fn what_parse_and_ingest_alter_as_intelmq_does_is_reported() {
+    // the bug: NUL bytes and invalid UTF-8 were dropped and short and long rows read
+    // without a word; IntelMQ does the same, so the rows are kept, and counted
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let body: &[u8] =
+        b"2026-03-24 10:00:00,critical,198.18.0.1,tcp,443,h.example,citrix,64496,NL,,\n\
+        2026-03-24 10:00:00,critical,198.18.0.2\x00,tcp,443,h.example,citrix,64496,NL,,\n\
+        2026-03-24 10:00:00,critical,198.18.0.3,tcp,443,h\xff.example,citrix,64496,NL,,\n\
+        2026-03-24 10:00:00,critical,198.18.0.4,tcp,443\n\
+        2026-03-24 10:00:00,critical,198.18.0.5,tcp,443,h.example,citrix,64496,NL,,,surplus\n";
+    let csv = small_report(dir.path(), body);
+    let phrases = "1 NUL byte removed, 1 byte of invalid UTF-8 dropped, \
+                   1 row short (cells missing, first at line 5), \
+                   1 row long (cells past the header dropped, first at line 6)";
+    for threads in ["1", "2"] {
+        let (ok, events, stderr) = parse_file(&data, &["--threads", threads], &csv);
+        assert!(ok, "{stderr}");
+        assert_eq!(events.len(), 5);
+        assert!(events[1].contains("\"source.ip\":\"198.18.0.2\""));
+        assert!(
+            stderr.contains(&format!(
+                "5 events, 0 rows rejected (strict); altered: {phrases}"
+            )),
+            "{stderr}"
+        );
+    }
+
+    let out = run_ok(&data, &["ingest", "--json", s(&csv)]);
+    let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(summary[0]["stored"], 5);
+    let altered = &summary[0]["altered"];
+    assert_eq!(altered["nul_bytes"], 1, "{altered}");
+    assert_eq!(altered["invalid_utf8_bytes"], 1, "{altered}");
+    for (kind, line) in [("short_rows", 5), ("long_rows", 6)] {
+        assert_eq!(altered[kind]["rows"], 1, "{kind}: {altered}");
+        assert_eq!(altered[kind]["first_line"], line, "{kind}: {altered}");
+    }
+    let text = run_ok(&dir.path().join("data2"), &["ingest", s(&csv)]);
+    assert!(
+        text.contains(&format!("altered as IntelMQ alters them: {phrases}")),
+        "{text}"
+    );
 }

@@ -114,8 +114,10 @@ pub struct Options {
     pub observation_time: Option<String>,
     /// Shadowserver: reject a row whose required field (e.g. `ip`) has no valid value.
     /// IntelMQ keeps such a row as an event without the field (the raw value lands in
-    /// `extra`); `baken parse` does the same so that its output equals IntelMQ's, while
-    /// `baken ingest` sets this so that such rows are quarantined with the reason.
+    /// `extra`), and so does this parser when `strict` is off (`baken parse --lenient`,
+    /// the IntelMQ differential test); `baken ingest` and `baken parse` set it, so that one
+    /// row is valid or not whichever command reads it, and a rejected row is quarantined
+    /// or reported with the reason.
     pub strict: bool,
 }
 
@@ -172,6 +174,95 @@ pub struct RowInto {
     pub outcome: Result<(), RowError>,
 }
 
+/// What a parser changed in the input as it read it, the way IntelMQ changes it, so that
+/// nothing is altered without a trace: callers add these up and report them beside the
+/// rows read and rejected. Only Shadowserver reports are altered so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Alterations {
+    /// NUL bytes removed from the file (IntelMQ: `.translate({0: None})`).
+    pub nul_bytes: u64,
+    /// Bytes that are not UTF-8, dropped from the file before it is read as CSV (IntelMQ:
+    /// `decode('utf-8', 'ignore')`).
+    pub invalid_utf8_bytes: u64,
+    /// Rows with fewer cells than the header; the missing cells were read as absent
+    /// (`csv.DictReader` fills them with `None`).
+    pub short_rows: Tally,
+    /// Rows with more cells than the header; the cells past the header were dropped
+    /// (`csv.DictReader` puts them under the key `None`, which IntelMQ never reads).
+    pub long_rows: Tally,
+}
+
+/// How many rows had one kind of [`Alterations`], and the first of them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Tally {
+    /// The rows.
+    pub rows: u64,
+    /// The line where the first of them starts.
+    pub first_line: Option<u64>,
+}
+
+impl Tally {
+    /// Counts the row starting at `line`.
+    pub fn count(&mut self, line: u64) {
+        self.rows += 1;
+        self.first_line = Some(self.first_line.map_or(line, |l| l.min(line)));
+    }
+
+    /// Adds the rows `other` counted.
+    pub fn add(&mut self, other: Tally) {
+        self.rows += other.rows;
+        self.first_line = match (self.first_line, other.first_line) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+}
+
+impl Alterations {
+    /// Whether nothing was altered.
+    pub fn is_empty(&self) -> bool {
+        *self == Alterations::default()
+    }
+
+    /// Adds what `other` counted.
+    pub fn add(&mut self, other: Alterations) {
+        self.nul_bytes += other.nul_bytes;
+        self.invalid_utf8_bytes += other.invalid_utf8_bytes;
+        self.short_rows.add(other.short_rows);
+        self.long_rows.add(other.long_rows);
+    }
+
+    /// The alterations in words, one phrase per kind that happened (`2 NUL bytes removed`,
+    /// `3 rows short (cells missing, first at line 7)`); empty when nothing was altered.
+    pub fn phrases(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let bytes = |n: u64| if n == 1 { "byte" } else { "bytes" };
+        if self.nul_bytes > 0 {
+            let n = self.nul_bytes;
+            out.push(format!("{n} NUL {} removed", bytes(n)));
+        }
+        if self.invalid_utf8_bytes > 0 {
+            let n = self.invalid_utf8_bytes;
+            out.push(format!("{n} {} of invalid UTF-8 dropped", bytes(n)));
+        }
+        let tallies = [
+            (self.short_rows, "short (cells missing"),
+            (self.long_rows, "long (cells past the header dropped"),
+        ];
+        for (tally, what) in tallies {
+            if tally.rows > 0 {
+                let first = tally
+                    .first_line
+                    .map(|l| format!(", first at line {l}"))
+                    .unwrap_or_default();
+                let rows = if tally.rows == 1 { "row" } else { "rows" };
+                out.push(format!("{} {rows} {what}{first})", tally.rows));
+            }
+        }
+        out
+    }
+}
+
 /// A stream of rows: an iterator of [`Row`]s that can also fill one event the caller keeps
 /// ([`RowStream::next_into`]), which saves a fresh event per row where the caller handles
 /// each event before reading the next (writers, filters, counters).
@@ -182,6 +273,13 @@ pub trait RowStream: Iterator<Item = Row> + Send {
             line: row.line,
             outcome: row.outcome.map(|e| *event = e),
         })
+    }
+
+    /// What the parser altered in the input read since the last call (see
+    /// [`Alterations`]), and forgets it: a caller adds these up as it goes, chunk by chunk
+    /// under [`par_chunks`]. A feed that alters nothing gives none.
+    fn take_alterations(&mut self) -> Alterations {
+        Alterations::default()
     }
 }
 
@@ -279,6 +377,10 @@ impl RowStream for Limited<'_> {
             None => self.ended = true,
         }
         row
+    }
+
+    fn take_alterations(&mut self) -> Alterations {
+        self.rows.take_alterations()
     }
 }
 

@@ -254,6 +254,11 @@ fn col_is_unmapped_multiline(report_index: usize, row: usize) -> bool {
     report_index % 11 == 4 && row == 3
 }
 
+/// Stands for a NUL byte in a generated report.
+const NUL: char = '\u{e000}';
+/// Stands for the byte 0xff, never valid in UTF-8, in a generated report.
+const NOT_UTF8: char = '\u{e001}';
+
 /// Writes one CSV per report type; returns (file name, report id) pairs.
 fn generate(schema: &Schema, columns: &Value, dir: &Path) -> Vec<(String, String)> {
     let mut files = Vec::new();
@@ -333,6 +338,19 @@ fn generate(schema: &Schema, columns: &Value, dir: &Path) -> Vec<(String, String
                 text.push_str(eol);
             }
             let mut line = cells.join(",");
+            // a NUL byte, bytes that are not UTF-8, cells past the header: IntelMQ removes
+            // the NULs from the report, drops the bytes and ignores the cells
+            let boundary = |line: &str, at: usize| {
+                (at..=line.len())
+                    .find(|&i| line.is_char_boundary(i))
+                    .unwrap()
+            };
+            match row {
+                4 => line.insert(boundary(&line, line.len() / 2), NUL),
+                5 => line.insert(boundary(&line, line.len() / 3), NOT_UTF8),
+                6 => line.push_str(",surplus,cells"),
+                _ => {}
+            }
             if row == rows - 1 {
                 // a short row: DictReader fills missing columns with None
                 let keep = (header.len() / 2).max(1);
@@ -348,7 +366,15 @@ fn generate(schema: &Schema, columns: &Value, dir: &Path) -> Vec<(String, String
             text = format!("\n \n{text}  \n\n");
         }
         let name = format!("2026-03-24-{}-nl-geo-asn.csv", report.file_name);
-        std::fs::write(dir.join(&name), text).expect("write csv");
+        let mut bytes = Vec::with_capacity(text.len());
+        for c in text.chars() {
+            match c {
+                NUL => bytes.push(0),
+                NOT_UTF8 => bytes.push(0xff),
+                c => bytes.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
+            }
+        }
+        std::fs::write(dir.join(&name), bytes).expect("write csv");
         files.push((name, report.id.clone()));
     }
     files
@@ -449,13 +475,22 @@ fn baken_matches_intelmq_on_every_report_type() {
     let mut covered = BTreeSet::new();
     for (name, id) in &files {
         let path = dir.path().join(name);
-        let rows: Vec<Row> = match shadowserver::open_with_schema(&path, &schema, &options) {
-            Ok(rows) => rows.collect(),
-            Err(e) => {
-                let _ = writeln!(failures, "{id}: baken refused the file: {e}");
-                continue;
-            }
-        };
+        let (rows, altered): (Vec<Row>, _) =
+            match shadowserver::open_with_schema(&path, &schema, &options) {
+                Ok(mut rows) => (rows.by_ref().collect(), rows.take_alterations()),
+                Err(e) => {
+                    let _ = writeln!(failures, "{id}: baken refused the file: {e}");
+                    continue;
+                }
+            };
+        // each report has one row of each alteration, and baken counts it
+        if altered.nul_bytes != 1
+            || altered.invalid_utf8_bytes != 1
+            || altered.short_rows.rows != 1
+            || altered.long_rows.rows != 1
+        {
+            let _ = writeln!(failures, "{id}: alterations counted: {altered:?}");
+        }
         let expected = match oracle.get(name) {
             Some(Ok(list)) => list,
             Some(Err(fatal)) => {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use baken_attribute::Attributor;
-use baken_feeds::{FeedKind, Options, RowInto};
+use baken_feeds::{Alterations, FeedKind, Options, RowInto};
 use baken_model::Event;
 use baken_store::{
     Batch, BatchCounts, KeptChunk, Label, Observed, QuarantinedRow, RunSource, Store, TimelineStep,
@@ -84,6 +84,10 @@ pub struct FileSummary {
     pub verified_fixed: u64,
     /// The first quarantine reasons (file:line: field: reason), at most 20.
     pub quarantine_samples: Vec<String>,
+    /// What the parser altered in rows it read, as IntelMQ alters them (NUL bytes removed,
+    /// invalid UTF-8 dropped, short and long rows read as the header says): counted so
+    /// that nothing is changed without a trace.
+    pub altered: Alterations,
 }
 
 impl FileSummary {
@@ -234,8 +238,8 @@ pub fn ingest_file(
         keep_text,
     };
     let (batches, received) = std::sync::mpsc::sync_channel::<Result<Batch, PipelineError>>(0);
-    let (read, samples) =
-        std::thread::scope(|scope| -> Result<(u64, Vec<String>), PipelineError> {
+    let (read, samples, alterations) = std::thread::scope(
+        |scope| -> Result<(u64, Vec<String>, Alterations), PipelineError> {
             let reading = scope.spawn(move || reader.read(rows, ahead, ahead_event, text, batches));
             let mut stored = Ok(());
             for (n, batch) in received.iter().enumerate() {
@@ -266,9 +270,11 @@ pub fn ingest_file(
                 .map_err(|_| PipelineError::Usage(format!("{file}: the reading thread failed")))?;
             stored?;
             Ok(read)
-        })?;
+        },
+    )?;
     summary.read = read;
     summary.quarantine_samples = samples;
+    summary.altered = alterations;
     store.finish_run(run, summary.read, counts)?;
     // What this report no longer holds counts towards verifying the fix.
     let absences = store.count_absences(run, settings.verify_after_reports)?;
@@ -287,7 +293,7 @@ pub fn ingest_file(
             counts.reopened,
             absences.missing,
             absences.verified_fixed.len()
-        ),
+        ) + &altered_note(&summary.altered),
     })?;
     summary.stored = counts.stored;
     summary.duplicate = counts.duplicate;
@@ -324,8 +330,9 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     /// Reads every row from `ahead` (already read into `ahead_event`) on, sending each batch
-    /// to `batches` (an error ends the reading); returns the rows read and the first
-    /// quarantine reasons. Stops early when the receiver is gone.
+    /// to `batches` (an error ends the reading); returns the rows read, the first
+    /// quarantine reasons and what the parser altered. Stops early when the receiver is
+    /// gone.
     fn read(
         &self,
         mut rows: baken_feeds::Rows,
@@ -333,7 +340,7 @@ impl Reader<'_> {
         mut ahead_event: Event,
         mut text: LineText,
         batches: std::sync::mpsc::SyncSender<Result<Batch, PipelineError>>,
-    ) -> (u64, Vec<String>) {
+    ) -> (u64, Vec<String>, Alterations) {
         let file = self.file;
         let chunk_rows = CHUNK_ROWS.min(self.batch_size);
         let mut read = 0u64;
@@ -377,7 +384,7 @@ impl Reader<'_> {
                 .map(|next| next.line.saturating_sub(1).max(last));
             if let Err(e) = text.take(start, end, &mut kept) {
                 let _ = batches.send(Err(crate::io_error(self.path)(e)));
-                return (read, samples);
+                return (read, samples, rows.take_alterations());
             }
             let tail = rows_read
                 .iter()
@@ -427,16 +434,16 @@ impl Reader<'_> {
                     Ok(chunk) => pending.chunks.push(chunk),
                     Err(e) => {
                         let _ = batches.send(Err(e.into()));
-                        return (read, samples);
+                        return (read, samples, rows.take_alterations());
                     }
                 }
             } else if !observed.is_empty() {
-                let rows = rows_read.len() as u32;
-                match KeptChunk::text(start, skip, rows, &kept, observed) {
+                let n = rows_read.len() as u32;
+                match KeptChunk::text(start, skip, n, &kept, observed) {
                     Ok(chunk) => pending.chunks.push(chunk),
                     Err(e) => {
                         let _ = batches.send(Err(e.into()));
-                        return (read, samples);
+                        return (read, samples, rows.take_alterations());
                     }
                 }
             }
@@ -444,11 +451,20 @@ impl Reader<'_> {
                 let batch = std::mem::take(&mut pending);
                 if batches.send(Ok(batch)).is_err() {
                     // the store failed; it says why
-                    return (read, samples);
+                    return (read, samples, rows.take_alterations());
                 }
             }
         }
-        (read, samples)
+        (read, samples, rows.take_alterations())
+    }
+}
+
+/// `; altered: …` naming what the parser altered, or nothing when it altered nothing.
+pub fn altered_note(altered: &Alterations) -> String {
+    if altered.is_empty() {
+        String::new()
+    } else {
+        format!("; altered: {}", altered.phrases().join(", "))
     }
 }
 

@@ -57,7 +57,7 @@ pub use schema::{
 
 use baken_model::{FieldOrder, same_text};
 
-use crate::{Event, FeedError, Options, Row, RowError, RowInto, RowStream, Rows};
+use crate::{Alterations, Event, FeedError, Options, Row, RowError, RowInto, RowStream, Rows};
 use convert::RowLookup;
 use harmonize::{AddError, Added, Eval, KeyKind, Name, Overwrite};
 use pyval::PyVal;
@@ -387,6 +387,8 @@ struct Plan {
     is_extra: Vec<bool>,
     /// The header as `csv.DictWriter.writeheader()` writes it (all fields quoted).
     quoted_header: String,
+    /// The header's cells: a row with fewer is short, one with more is long.
+    columns: usize,
 }
 
 impl Plan {
@@ -607,6 +609,7 @@ impl Plan {
             is_extra,
             order,
             quoted_header,
+            columns: header.len(),
         })
     }
 }
@@ -1556,6 +1559,9 @@ struct Parser<R: Read> {
     work: Work,
     /// Cells of a row that is not all valid UTF-8, decoded one by one.
     decoded: Vec<String>,
+    /// What was altered in the rows read since [`RowStream::take_alterations`] last took
+    /// it (the NUL bytes removed are counted by `records`).
+    alterations: Alterations,
     path: PathBuf,
     raw: bool,
     /// Reject rows whose required fields have no valid value (see [`Options::strict`]).
@@ -1613,6 +1619,7 @@ impl<R: Read> Parser<R> {
             plan: Arc::new(plan),
             work,
             decoded: Vec::new(),
+            alterations: Alterations::default(),
             path,
             raw,
             strict: false,
@@ -1621,6 +1628,16 @@ impl<R: Read> Parser<R> {
             after_cr,
             done: !has_header,
         })
+    }
+}
+
+impl<R: Read> Parser<R> {
+    /// What was altered since the last call ([`RowStream::take_alterations`]).
+    fn alterations_so_far(&mut self) -> Alterations {
+        let mut alterations = std::mem::take(&mut self.alterations);
+        alterations.nul_bytes += self.records.take_nul_bytes();
+        alterations.invalid_utf8_bytes += self.records.take_invalid_utf8();
+        alterations
     }
 }
 
@@ -1670,6 +1687,15 @@ impl<R: Read + Send> RowStream for Parser<R> {
                     .as_deref()
                     .map_or("", |t| t.rfind(['\r', '\n']).map_or(t, |i| &t[i + 1..]));
                 let (cells, spans) = self.records.fields();
+                // as `DictReader` reads them: missing cells are absent, extra ones dropped
+                if spans.len() != self.plan.columns {
+                    let tally = if spans.len() < self.plan.columns {
+                        &mut self.alterations.short_rows
+                    } else {
+                        &mut self.alterations.long_rows
+                    };
+                    tally.count(line);
+                }
                 let in_place = self.records.split_in_place();
                 let cells = match simdutf8::basic::from_utf8(cells) {
                     // every cell is valid when the whole is and none is cut mid-character
@@ -1726,6 +1752,10 @@ impl<R: Read + Send> RowStream for Parser<R> {
                 Some(RowInto { line, outcome })
             }
         }
+    }
+
+    fn take_alterations(&mut self) -> Alterations {
+        self.alterations_so_far()
     }
 }
 

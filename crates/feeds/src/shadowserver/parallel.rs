@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use super::records::{Records, Split};
 use super::{Parser, Work, count_line_breaks, load_schema, parser};
-use crate::{CHUNK_ROWS, FeedError, Options, RowStream};
+use crate::{Alterations, CHUNK_ROWS, FeedError, Options, RowStream};
 
 /// Chunks read ahead of the one the caller waits for, per worker.
 const AHEAD_PER_WORKER: usize = 3;
@@ -29,6 +29,8 @@ struct Chunk {
     /// `\r` (as the sequential parser keeps them).
     line: u64,
     after_cr: bool,
+    /// What the reader altered up to the end of these records (the header's, NUL bytes).
+    alterations: Alterations,
 }
 
 /// Parses the Shadowserver report `path` on `threads` worker threads. `work` runs on a
@@ -102,6 +104,7 @@ where
                             .take()
                             .expect("the work state is put back after each chunk"),
                         decoded: Vec::new(),
+                        alterations: chunk.alterations,
                         path: path.clone(),
                         raw,
                         strict,
@@ -178,6 +181,7 @@ fn split<R: std::io::Read>(
             split: Split::default(),
             line: head.line,
             after_cr: head.after_cr,
+            alterations: Alterations::default(),
         };
         let mut n = 0;
         let mut end = false;
@@ -199,7 +203,8 @@ fn split<R: std::io::Read>(
             chunk.split.push(&head.records);
             n += 1;
         }
-        if n > 0 && chunks.send(chunk).is_err() {
+        chunk.alterations = head.alterations_so_far();
+        if (n > 0 || !chunk.alterations.is_empty()) && chunks.send(chunk).is_err() {
             return Ok(());
         }
         if end {

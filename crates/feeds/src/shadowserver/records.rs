@@ -2,8 +2,10 @@
 //! buffer that `csv-core` splits in place, so a record's fields and its bytes as read (for
 //! `raw`, line numbers and the quarantine) are slices of that buffer, not copies.
 //!
-//! The stream is the report as IntelMQ sees it: `raw_report.strip()` and
-//! `.translate({0: None})`, i.e. white space at either end dropped and NUL bytes removed.
+//! The stream is the report as IntelMQ sees it: `decode('utf-8', 'ignore')`, then
+//! `raw_report.strip()` and `.translate({0: None})`, i.e. bytes that are not UTF-8 dropped
+//! (before the CSV is split, so a quote next to such a byte is read as IntelMQ reads it),
+//! white space at either end dropped and NUL bytes removed.
 
 use std::io::{self, Read};
 
@@ -12,8 +14,9 @@ pub(super) fn is_strip_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c | 0x1c..=0x1f)
 }
 
-/// A reader that applies `strip()` and the NUL removal to the byte stream, reading straight
-/// into the records' buffer (a copy from a buffer of its own cost an instruction per byte).
+/// A reader that applies the UTF-8 decoding, `strip()` and the NUL removal to the byte
+/// stream, reading straight into the records' buffer (a copy from a buffer of its own cost
+/// an instruction per byte).
 struct Source<R> {
     inner: R,
     /// White space held back until something other than white space follows: the bytes of
@@ -22,6 +25,14 @@ struct Source<R> {
     started: bool,
     /// Newlines dropped before the first non-space byte.
     leading_newlines: u64,
+    /// NUL bytes removed since [`Records::take_nul_bytes`] last took them.
+    nul_bytes: u64,
+    /// Bytes that are not UTF-8 dropped since [`Records::take_invalid_utf8`] last took them.
+    invalid_utf8: u64,
+    /// The start of a UTF-8 sequence that the last read cut off, read again before the
+    /// next read's bytes: `carry[..carried]`.
+    carry: [u8; 3],
+    carried: usize,
     eof: bool,
 }
 
@@ -32,6 +43,10 @@ impl<R: Read> Source<R> {
             held: 0,
             started: false,
             leading_newlines: 0,
+            nul_bytes: 0,
+            invalid_utf8: 0,
+            carry: [0; 3],
+            carried: 0,
             eof: false,
         }
     }
@@ -44,15 +59,20 @@ impl<R: Read> Source<R> {
         let before = *filled;
         while *filled == before && !self.eof {
             let at = *filled + self.held;
-            if buf.len() - at < (buf.len() / 4).max(1) {
-                buf.resize((2 * buf.len()).max(at + 1), 0);
+            let carried = self.carried;
+            if buf.len() - at < (buf.len() / 4).max(1) + carried {
+                buf.resize((2 * buf.len()).max(at + carried + 1), 0);
             }
-            let n = self.inner.read(&mut buf[at..])?;
+            buf[at..at + carried].copy_from_slice(&self.carry[..carried]);
+            self.carried = 0;
+            let n = self.inner.read(&mut buf[at + carried..])?;
             if n == 0 {
+                // a sequence cut off by the end of the stream is not UTF-8
+                self.invalid_utf8 += carried as u64;
                 self.eof = true;
                 break;
             }
-            let mut to = at + n;
+            let mut to = self.valid_utf8(buf, at, at + carried + n);
             if !self.started {
                 // leading white space is dropped; its newlines are counted (nothing is held
                 // yet, so `at` is where the stream goes on)
@@ -69,6 +89,41 @@ impl<R: Read> Source<R> {
             self.take(buf, filled, at, to);
         }
         Ok(())
+    }
+
+    /// Drops from `buf[from..to]` what is not UTF-8, as `decode('utf-8', 'ignore')` does,
+    /// and keeps a sequence cut off at `to` for the next read; returns the new end.
+    fn valid_utf8(&mut self, buf: &mut [u8], from: usize, to: usize) -> usize {
+        if simdutf8::basic::from_utf8(&buf[from..to]).is_ok() {
+            return to;
+        }
+        let (mut read, mut end) = (from, from);
+        loop {
+            let error = match simdutf8::compat::from_utf8(&buf[read..to]) {
+                Ok(_) if read == end => return to,
+                Ok(_) => {
+                    buf.copy_within(read..to, end);
+                    return end + (to - read);
+                }
+                Err(error) => error,
+            };
+            let valid = error.valid_up_to();
+            buf.copy_within(read..read + valid, end);
+            end += valid;
+            read += valid;
+            match error.error_len() {
+                Some(len) => {
+                    self.invalid_utf8 += len as u64;
+                    read += len;
+                }
+                None => {
+                    // at most three bytes: the start of a sequence the next read completes
+                    self.carried = to - read;
+                    self.carry[..self.carried].copy_from_slice(&buf[read..to]);
+                    return end;
+                }
+            }
+        }
     }
 
     /// Takes the bytes just read, `buf[from..to]`, right after those held: up to the last
@@ -88,6 +143,7 @@ impl<R: Read> Source<R> {
                 buf[end] = b;
                 end += usize::from(b != 0);
             }
+            self.nul_bytes += (body_end - end) as u64;
             buf.copy_within(body_end..to, end);
         }
         *filled = end;
@@ -656,6 +712,16 @@ impl<R: Read> Records<R> {
     pub(super) fn leading_newlines(&self) -> u64 {
         self.source.leading_newlines
     }
+
+    /// NUL bytes removed from the stream read since the last call.
+    pub(super) fn take_nul_bytes(&mut self) -> u64 {
+        std::mem::take(&mut self.source.nul_bytes)
+    }
+
+    /// Bytes that are not UTF-8 dropped from the stream read since the last call.
+    pub(super) fn take_invalid_utf8(&mut self) -> u64 {
+        std::mem::take(&mut self.source.invalid_utf8)
+    }
 }
 
 #[cfg(test)]
@@ -1044,7 +1110,13 @@ mod tests {
                 input.extend(rng.line(len, b"aaaaaaaaaaaaaaaaaaaa,,,,,\"\r\xc3"));
                 input.extend_from_slice(if rng.below(2) == 0 { b"\n" } else { b"\r\n" });
             }
-            // what `Source` leaves of it: white space at either end stripped, NULs dropped
+            // what `Source` leaves of it: bytes that are not UTF-8 (a lone 0xc3) dropped,
+            // white space at either end stripped, NULs dropped
+            let raw = input.clone();
+            let mut input: Vec<u8> = input
+                .utf8_chunks()
+                .flat_map(|c| c.valid().as_bytes().to_vec())
+                .collect();
             input.retain(|&b| b != 0);
             let Some(first) = input.iter().position(|&b| !is_strip_space(b)) else {
                 continue;
@@ -1057,7 +1129,7 @@ mod tests {
                 .into_iter()
                 .chain([1 << 20, 1].map(|chunk| (chunk, 128 * 1024)))
             {
-                let mut r = Records::with_buffer(Trickle(&input, chunk), len);
+                let mut r = Records::with_buffer(Trickle(&raw, chunk), len);
                 let mut got = Vec::new();
                 let mut bytes = Vec::new();
                 let mut after_cr = false;
@@ -1175,14 +1247,20 @@ mod tests {
     }
 
     #[test]
-    fn the_source_is_the_stream_stripped_then_without_nuls_at_every_read_size() {
+    fn the_source_is_the_stream_decoded_stripped_then_without_nuls_at_every_read_size() {
         let mut rng = Rng(0x0123_4567_89ab_cdef);
         for _ in 0..2_000 {
             let len = rng.below(40);
             // white space of every kind (and NULs, which are not white space) at both ends
             // and inside
-            let input = rng.line(len, b" \t\r\n\x0b\x0c\x1c\x1f\0\0a,");
-            // Python's `strip()`, then `translate({0: None})`
+            // bytes that are not UTF-8 alone (0xff, 0x80) and with others (é is c3 a9)
+            let raw = rng.line(len, b" \t\r\n\x0b\x0c\x1c\x1f\0\0a,\xff\x80\xc3\xa9\xe2");
+            // Python's `decode('utf-8', 'ignore')`, `strip()`, then `translate({0: None})`
+            let input: Vec<u8> = raw
+                .utf8_chunks()
+                .flat_map(|c| c.valid().as_bytes().to_vec())
+                .collect();
+            let invalid = raw.len() - input.len();
             let first = input.iter().position(|&b| !is_strip_space(b));
             let want: Vec<u8> = match first {
                 None => Vec::new(),
@@ -1195,13 +1273,18 @@ mod tests {
                         .collect()
                 }
             };
-            let newlines = input[..first.unwrap_or(len)]
+            // NULs between the first and last byte that is not white space are removed
+            let nuls = first.map_or(0, |first| {
+                let last = input.iter().rposition(|&b| !is_strip_space(b)).unwrap();
+                input[first..=last].iter().filter(|&&b| b == 0).count()
+            });
+            let newlines = input[..first.unwrap_or(input.len())]
                 .iter()
                 .filter(|&&b| b == b'\n')
                 .count() as u64;
             for chunk in [1, 2, 3, 5, 8, 64] {
                 for start in [1, 2, 7, 64] {
-                    let mut source = Source::new(Trickle(&input, chunk));
+                    let mut source = Source::new(Trickle(&raw, chunk));
                     let (mut buf, mut filled) = (vec![0; start], 0);
                     loop {
                         let before = filled;
@@ -1216,6 +1299,14 @@ mod tests {
                         "{input:?} chunk {chunk} buffer {start}"
                     );
                     assert_eq!(source.leading_newlines, newlines, "{input:?}");
+                    assert_eq!(
+                        source.nul_bytes as usize, nuls,
+                        "NUL bytes removed: {input:?} chunk {chunk} buffer {start}"
+                    );
+                    assert_eq!(
+                        source.invalid_utf8 as usize, invalid,
+                        "invalid UTF-8 dropped: {raw:?} chunk {chunk} buffer {start}"
+                    );
                 }
             }
         }

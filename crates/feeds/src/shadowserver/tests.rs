@@ -896,6 +896,118 @@ fn plain_host_names_are_judged_as_the_general_fqdn_check_judges_them() {
     }
 }
 
+/// Rows read from `path` by [`open`], and what the parser altered in them.
+fn rows_and_alterations(path: &Path, options: &Options) -> (Vec<Row>, crate::Alterations) {
+    let mut rows = open(path, options).expect("open");
+    let read: Vec<Row> = rows.by_ref().collect();
+    let altered = rows.take_alterations();
+    assert!(rows.take_alterations().is_empty(), "taking forgets");
+    (read, altered)
+}
+
+#[test]
+fn what_intelmq_alters_is_counted_with_its_first_line() {
+    // line 1: invalid UTF-8 in the header; 3: a NUL; 4: invalid UTF-8; 5: short; 6: long;
+    // 7: short, with two NULs; 8: a byte that is not UTF-8 before a quote, dropped before
+    // the CSV is split, so the quoted cell is read as one
+
+    let text: &[u8] = b"timestamp,ip,port,geo,t\xffag\n\
+        2026-03-24 01:02:03,198.18.0.1,443,nl,a\n\
+        2026-03-24 01:02:03,198.18.0.\x002,443,nl,a\n\
+        2026-03-24 01:02:03,198.18.0.3,443,n\xc3l,a\n\
+        2026-03-24 01:02:03,198.18.0.4,443\n\
+        2026-03-24 01:02:03,198.18.0.5,443,nl,a,b,c\n\
+        2026-03-24 01:02:03,198.18.0.6\0\0,443\n\
+        2026-03-24 01:02:03,198.18.0.7,443,nl,\xff\"a, b\"\n";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let schema_path = dir.path().join("schema.json");
+    std::fs::write(&schema_path, SCHEMA).expect("write schema");
+    let path = dir.path().join("2026-03-24-scan_test-nl.csv");
+    std::fs::write(&path, text).expect("write report");
+    let want = crate::Alterations {
+        nul_bytes: 3,
+        invalid_utf8_bytes: 3,
+        short_rows: crate::Tally {
+            rows: 2,
+            first_line: Some(5),
+        },
+        long_rows: crate::Tally {
+            rows: 1,
+            first_line: Some(6),
+        },
+    };
+    for strict in [false, true] {
+        let options = Options {
+            schema: Some(schema_path.clone()),
+            strict,
+            ..opts()
+        };
+        let (rows, altered) = rows_and_alterations(&path, &options);
+        assert_eq!(altered, want, "strict {strict}");
+        // the rows are read as IntelMQ reads them: altered, not rejected
+        let events: Vec<Event> = rows
+            .into_iter()
+            .map(|r| r.outcome.expect("event"))
+            .collect();
+        assert_eq!(events.len(), 7);
+        assert_eq!(events[1].get_str("source.ip"), Some("198.18.0.2"));
+        assert_eq!(events[2].get_str("source.geolocation.cc"), Some("NL"));
+        assert_eq!(
+            events[2].get_str("extra.tag"),
+            Some("a"),
+            "the header's tag is read"
+        );
+        assert_eq!(events[5].get_str("source.ip"), Some("198.18.0.6"));
+        assert_eq!(events[6].get_str("extra.tag"), Some("a, b"));
+        for threads in [1, 2, 3] {
+            let mut many = crate::Alterations::default();
+            par_chunks(
+                &path,
+                &options,
+                threads,
+                |rows| {
+                    (&mut *rows).for_each(drop);
+                    rows.take_alterations()
+                },
+                |chunk| {
+                    many.add(chunk);
+                    true
+                },
+            )
+            .expect("parallel parse");
+            assert_eq!(many, want, "{threads} threads");
+        }
+    }
+    assert_eq!(
+        want.phrases().join(", "),
+        "3 NUL bytes removed, 3 bytes of invalid UTF-8 dropped, \
+         2 rows short (cells missing, first at line 5), \
+         1 row long (cells past the header dropped, first at line 6)"
+    );
+}
+
+/// `text` with, here and there, a NUL byte, bytes that are not UTF-8 and a cell past the
+/// header (every line keeps its line break).
+fn with_alterations(text: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len() + text.len() / 100);
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        let (body, end) = line.split_at(line.trim_end_matches(['\r', '\n']).len());
+        let mut body = body.as_bytes().to_vec();
+        if i > 0 && i % 613 == 0 {
+            body.insert(body.len() / 2, 0);
+        }
+        if i > 0 && i % 701 == 0 {
+            body.extend_from_slice(b",past the header");
+        }
+        if i > 0 && i % 809 == 0 {
+            body.insert(body.len() / 3, 0xff);
+        }
+        out.extend_from_slice(&body);
+        out.extend_from_slice(end.as_bytes());
+    }
+    out
+}
+
 #[test]
 fn parsing_on_several_threads_gives_the_rows_of_one() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -911,7 +1023,12 @@ fn parsing_on_several_threads_gives_the_rows_of_one() {
         "2026-03-24 01:02:03,198.18.0.9,443,nl,\"multi\r\nline\",x,a\r\n\
          2026-03-24 01:02:03,198.18.0.9,4\"43,nl,tag,x,a\r\n\r\n",
     );
-    for (name, text) in [("lf", lf), ("crlf", crlf)] {
+    let altered = with_alterations(&lf);
+    for (name, text) in [
+        ("lf", lf.into_bytes()),
+        ("crlf", crlf.into_bytes()),
+        ("altered", altered),
+    ] {
         let path = dir.path().join(format!("2026-03-24-scan_test-{name}.csv"));
         std::fs::write(&path, text).expect("write report");
         for (raw, strict) in [(false, false), (true, true)] {
@@ -921,16 +1038,30 @@ fn parsing_on_several_threads_gives_the_rows_of_one() {
                 strict,
                 ..opts()
             };
-            let one: Vec<Row> = open(&path, &options).expect("open").collect();
+            let (one, one_altered) = rows_and_alterations(&path, &options);
+            if name == "altered" {
+                let a = one_altered;
+                assert!(
+                    a.nul_bytes > 10 && a.invalid_utf8_bytes > 10 && a.long_rows.rows > 10,
+                    "{a:?}"
+                );
+            }
+            // the report has short rows (7 cells of 8)
+            assert!(one_altered.short_rows.rows > 100, "{name}: {one_altered:?}");
             for threads in [1, 2, 3] {
                 let mut many: Vec<Row> = Vec::new();
+                let mut many_altered = crate::Alterations::default();
                 par_chunks(
                     &path,
                     &options,
                     threads,
-                    |rows| rows.collect::<Vec<Row>>(),
-                    |chunk| {
+                    |rows| {
+                        let chunk = (&mut *rows).collect::<Vec<Row>>();
+                        (chunk, rows.take_alterations())
+                    },
+                    |(chunk, altered)| {
                         many.extend(chunk);
+                        many_altered.add(altered);
                         true
                     },
                 )
@@ -940,6 +1071,7 @@ fn parsing_on_several_threads_gives_the_rows_of_one() {
                     many == one,
                     "{name}, raw {raw}, {threads} threads: rows differ"
                 );
+                assert_eq!(many_altered, one_altered, "{name}, {threads} threads");
             }
             // a caller that stops after the first chunk is not kept waiting
             let mut chunks = 0;
