@@ -692,6 +692,12 @@ fn append_audit_in(
     Ok(())
 }
 
+/// Transitions applied, and audit entries written, a page at a time.
+const TRANSITION_PAGE: usize = 1024;
+
+/// Finding ids per transaction of [`Store::count_absences`].
+const ABSENCE_RANGE: i64 = 65_536;
+
 /// Applies `changes` inside `tx`: each checked against the finding's state as it is by
 /// then, recorded in `transition` and in the audit log.
 fn transition_in(
@@ -776,6 +782,10 @@ fn transition_in(
                 }),
             });
             outcomes.push(TransitionOutcome::Applied { from });
+            if audit_entries.len() >= TRANSITION_PAGE {
+                append_audit_in(tx, &audit_entries, wrap)?;
+                audit_entries.clear();
+            }
         }
     }
     append_audit_in(tx, &audit_entries, wrap)?;
@@ -1721,8 +1731,8 @@ impl Store for SqliteStore {
             path: path.clone(),
             source,
         };
-        let tx = self.conn.transaction().map_err(wrap)?;
-        let window: Option<(String, i64, i64)> = tx
+        let window: Option<(String, i64, i64)> = self
+            .conn
             .query_row(
                 "SELECT kind, seen_from, seen_until FROM ingest_run
                  WHERE id = ?1 AND kind IS NOT NULL AND seen_from IS NOT NULL",
@@ -1735,50 +1745,69 @@ impl Store for SqliteStore {
             // a run that stored no row with a time says nothing about what it did not hold
             return Ok(Absences::default());
         };
-        // Findings whose latest row came from a report of the same kind, last seen before
-        // this report's first row, and not yet counted for a report this late.
-        let missing = tx
-            .execute(
-                "UPDATE finding SET misses = misses + 1, checked_until = ?3
-                 WHERE last_seen < ?2 AND (checked_until IS NULL OR checked_until < ?2)
-                   AND state <> 'verified-fixed'
-                   AND last_chunk IN (SELECT c.id FROM chunk c JOIN ingest_run r
-                                      ON r.id = c.run_id WHERE r.kind = ?1)",
-                params![kind, from, until],
-            )
+        let last: i64 = self
+            .conn
+            .query_row("SELECT COALESCE(MAX(id), 0) FROM finding", [], |r| r.get(0))
             .map_err(wrap)?;
-        let fixed: Vec<i64> = {
-            let mut stmt = tx
-                .prepare(
-                    "SELECT id FROM finding WHERE checked_until = ?1 AND misses >= ?2
-                       AND state <> 'verified-fixed' AND last_seen < ?3 ORDER BY id",
+        let mut absences = Absences::default();
+        // By ranges of finding ids, one transaction each: a day's report may leave tens of
+        // thousands of findings behind, and one transaction over all of them would hold every
+        // page it touched in memory. A range is whole or not at all; after a kill, storing the
+        // same report again counts the ranges that were not (counting a report twice, or an
+        // older one, changes nothing).
+        let mut lo = 0;
+        while lo < last {
+            let hi = lo + ABSENCE_RANGE;
+            let tx = self.conn.transaction().map_err(wrap)?;
+            // findings whose latest row came from a report of the same kind, last seen
+            // before this report's first row, and not yet counted for a report this late
+            let missing = tx
+                .prepare_cached(
+                    "UPDATE finding SET misses = misses + 1, checked_until = ?3
+                     WHERE id > ?4 AND id <= ?5
+                       AND last_seen < ?2 AND (checked_until IS NULL OR checked_until < ?2)
+                       AND state <> 'verified-fixed'
+                       AND last_chunk IN (SELECT c.id FROM chunk c JOIN ingest_run r
+                                          ON r.id = c.run_id WHERE r.kind = ?1)",
                 )
+                .and_then(|mut st| st.execute(params![kind, from, until, lo, hi]))
                 .map_err(wrap)?;
-            let rows = stmt
-                .query_map(params![until, needed.max(1), from], |r| r.get(0))
-                .map_err(wrap)?;
-            rows.collect::<rusqlite::Result<_>>().map_err(wrap)?
-        };
-        let changes: Vec<Transition> = fixed
-            .iter()
-            .map(|&finding| Transition {
-                finding,
-                to: Some(FindingState::VerifiedFixed),
-                cause: Cause::Report,
-                reference: Some(format!("run {run}")),
-                by: None,
-                note: Some(format!(
-                    "not in {needed} later {kind} report(s) in a row",
-                    needed = needed.max(1)
-                )),
-            })
-            .collect();
-        transition_in(&tx, &changes, &wrap)?;
-        tx.commit().map_err(wrap)?;
-        Ok(Absences {
-            missing: missing as u64,
-            verified_fixed: fixed,
-        })
+            let fixed: Vec<i64> = {
+                let mut stmt = tx
+                    .prepare_cached(
+                        "SELECT id FROM finding WHERE id > ?4 AND id <= ?5 AND checked_until = ?1
+                           AND misses >= ?2 AND state <> 'verified-fixed' AND last_seen < ?3
+                         ORDER BY id",
+                    )
+                    .map_err(wrap)?;
+                let rows = stmt
+                    .query_map(params![until, needed.max(1), from, lo, hi], |r| r.get(0))
+                    .map_err(wrap)?;
+                rows.collect::<rusqlite::Result<_>>().map_err(wrap)?
+            };
+            for page in fixed.chunks(TRANSITION_PAGE) {
+                let changes: Vec<Transition> = page
+                    .iter()
+                    .map(|&finding| Transition {
+                        finding,
+                        to: Some(FindingState::VerifiedFixed),
+                        cause: Cause::Report,
+                        reference: Some(format!("run {run}")),
+                        by: None,
+                        note: Some(format!(
+                            "not in {needed} later {kind} report(s) in a row",
+                            needed = needed.max(1)
+                        )),
+                    })
+                    .collect();
+                transition_in(&tx, &changes, &wrap)?;
+            }
+            tx.commit().map_err(wrap)?;
+            absences.missing += missing as u64;
+            absences.verified_fixed.extend(fixed);
+            lo = hi;
+        }
+        Ok(absences)
     }
 
     fn audit_log(&self) -> Result<Vec<AuditEntry>> {
