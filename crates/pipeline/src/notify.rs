@@ -1663,7 +1663,7 @@ fn compose(writer: &Writer<'_>, heading: &Heading<'_>, digest: &PlannedDigest) -
             .expect("writing to memory");
         for a in &aggregates {
             w.write_record([
-                a.sector.clone(),
+                csv_cell(&a.sector),
                 a.organisations.to_string(),
                 a.findings.to_string(),
             ])
