@@ -108,6 +108,11 @@ fn a_newer_revision_keeps_the_severity_history() {
     );
     let text = run_ok(&data, &["advisory", "show", "SYN-2019-0001"]);
     assert!(text.contains("CVSS v3.1 base score 9.8 (CRITICAL) on a scale of 0.0 to 10.0"));
+    assert_eq!(
+        run_ok(&data, &["advisory", "show", "syn-2019-0001"]),
+        text,
+        "ids in any case"
+    );
     assert!(text.contains("AV:N — Attack Vector: attackable over the network"));
 }
 

@@ -303,7 +303,16 @@ pub fn show(
     store: &dyn Store,
     id: &str,
 ) -> Result<Option<(Advisory, Vec<AdvisoryRecord>)>, PipelineError> {
-    let history = store.advisory_revisions(id)?;
+    // ids in any case: `cve-2019-19781` finds `CVE-2019-19781`
+    let mut history = store.advisory_revisions(id)?;
+    if history.is_empty()
+        && let Some(stored) = store
+            .advisories()?
+            .into_iter()
+            .find(|a| a.id.eq_ignore_ascii_case(id))
+    {
+        history = store.advisory_revisions(&stored.id)?;
+    }
     let Some(latest) = history.last() else {
         return Ok(None);
     };
