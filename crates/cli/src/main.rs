@@ -1142,6 +1142,9 @@ fn cmd_registry(data: &Path, command: RegistryCommand) -> Result<()> {
                 for s in r.skipped.iter().take(10) {
                     eprintln!("  skipped {s}");
                 }
+                if r.skipped.len() > 10 {
+                    eprintln!("  … {} more skipped", r.skipped.len() - 10);
+                }
             }
         }
         RegistryCommand::ImportRpsl { files } => {
@@ -1154,6 +1157,9 @@ fn cmd_registry(data: &Path, command: RegistryCommand) -> Result<()> {
             );
             for s in r.skipped.iter().take(10) {
                 eprintln!("  skipped {s}");
+            }
+            if r.skipped.len() > 10 {
+                eprintln!("  … {} more skipped", r.skipped.len() - 10);
             }
         }
         RegistryCommand::Lookup { query, json } => {
@@ -1661,6 +1667,12 @@ fn cmd_demo(
     );
     for q in s.quarantine_samples.iter().take(5) {
         println!("            quarantined {q}");
+    }
+    if s.rows_quarantined > 5 {
+        println!(
+            "            … {} more quarantined rows (`baken ingest --json` lists the first 20)",
+            s.rows_quarantined - 5
+        );
     }
     println!(
         "exposure  {} organisations affected by scans and declared inventories ({}), {} more of unknown status",

@@ -171,6 +171,7 @@ pub fn why(data: &Path, target: &str, incident: &str, policy: &str, tlp: Tlp) ->
                 d.decision.explanation
             );
         }
+        more(to.len(), 10, "  ");
     }
     Ok(())
 }
@@ -248,6 +249,7 @@ pub fn whatif(
     for (a, p) in gained.iter().take(10) {
         println!("    {} ({}) through {}", a.id, a.name, p.join(", "));
     }
+    more(gained.len(), 10, "    ");
     println!("lost under {}: {}", alt.policy, lost.len());
     for (b, p, a) in lost.iter().take(20) {
         println!(
@@ -258,6 +260,7 @@ pub fn whatif(
             coverage_line(&a.coverage)
         );
     }
+    more(lost.len(), 20, "    ");
     println!("reached along other paths: {}", changed.len());
     Ok(())
 }
@@ -339,4 +342,11 @@ pub fn prune(data: &Path, policy: &str, now: Option<&str>, dry_run: bool) -> Res
         if dry_run { "; nothing changed" } else { "" },
     );
     Ok(())
+}
+
+/// Ends a list cut after `shown` of `total` items with how many were left out.
+pub(crate) fn more(total: usize, shown: usize, indent: &str) {
+    if total > shown {
+        println!("{indent}… {} more (--json lists them all)", total - shown);
+    }
 }

@@ -107,6 +107,16 @@ fn coverage_why_whatif_and_prune_read_the_plan() {
             .iter()
             .all(|p| p != "direct")
     }));
+    // in text, a list cut short says how much was left out
+    assert!(gained.len() > 10, "the world gains more than a screenful");
+    let text = run_ok(
+        &data,
+        &["whatif", "--policy", "nl-dtc-oktt", "--incident", INCIDENT],
+    );
+    assert!(
+        text.contains(&format!("… {} more", gained.len() - 10)),
+        "{text}"
+    );
     // whatif sends nothing.
     let after = json(&data, &["coverage", "--incident", INCIDENT, "--json"]);
     assert_eq!(after["reached"], cov["reached"]);
