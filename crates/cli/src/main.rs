@@ -586,6 +586,27 @@ impl Progress for Bar {
     fn advance(&self, n: u64) {
         self.0.inc(n);
     }
+
+    fn shows_total(&self) -> bool {
+        !self.0.is_hidden()
+    }
+
+    fn expect(&self, n: u64) {
+        match self.0.length() {
+            // a spinner becomes a bar once there is a total
+            None => {
+                self.0.set_style(bar_style());
+                self.0.set_length(n);
+            }
+            Some(_) => self.0.inc_length(n),
+        }
+    }
+}
+
+fn bar_style() -> ProgressStyle {
+    ProgressStyle::with_template("{prefix:>8} [{bar:40}] {pos}/{len} {per_sec} eta {eta}")
+        .expect("valid template")
+        .progress_chars("=> ")
 }
 
 impl Drop for Bar {
@@ -596,11 +617,7 @@ impl Drop for Bar {
 
 fn bar(label: &str, total: Option<u64>) -> Box<dyn Progress> {
     let pb = match total {
-        Some(n) => ProgressBar::new(n).with_style(
-            ProgressStyle::with_template("{prefix:>8} [{bar:40}] {pos}/{len} {per_sec} eta {eta}")
-                .expect("valid template")
-                .progress_chars("=> "),
-        ),
+        Some(n) => ProgressBar::new(n).with_style(bar_style()),
         None => ProgressBar::new_spinner().with_style(
             ProgressStyle::with_template("{prefix:>8} {spinner} {pos} {per_sec}")
                 .expect("valid template"),

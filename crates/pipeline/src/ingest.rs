@@ -213,6 +213,11 @@ pub fn ingest_file(
         observation_time: Some(observation_time),
         raw: options.raw,
     };
+    // the bar's total: the file's lines after the header (a record over several lines
+    // counts once in the rows, so the bar may end short of it)
+    if progress.shows_total() {
+        progress.expect(count_lines(&input.path)?.saturating_sub(first_line - 1));
+    }
     let run = store.begin_run(&file, &source, label)?;
     tracing::info!(file = %file, feed = input.feed.name(), run, batch_size, "ingest started");
     store.add_step(&TimelineStep {
@@ -315,6 +320,23 @@ pub fn ingest_file(
     );
     debug_assert!(summary.reconciles());
     Ok(summary)
+}
+
+/// The lines of a file (its `\n` bytes, plus a last line without one), read in blocks.
+fn count_lines(path: &Path) -> Result<u64, PipelineError> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).map_err(crate::io_error(path))?;
+    let mut buf = vec![0u8; 1 << 20];
+    let (mut lines, mut last) = (0u64, b'\n');
+    loop {
+        let n = file.read(&mut buf).map_err(crate::io_error(path))?;
+        if n == 0 {
+            break;
+        }
+        lines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+        last = buf[n - 1];
+    }
+    Ok(lines + u64::from(last != b'\n'))
 }
 
 /// The reading half of [`ingest_file`]: rows parsed into reused events, attributed, and cut

@@ -95,6 +95,13 @@ pub enum PipelineError {
 pub trait Progress {
     /// `n` more units (rows, messages) are done.
     fn advance(&self, n: u64);
+    /// `n` more units are to be done (the total, as far as known, grows by `n`).
+    fn expect(&self, _n: u64) {}
+    /// Whether anyone sees the total: when not, work to find it (counting a file's lines)
+    /// is skipped.
+    fn shows_total(&self) -> bool {
+        false
+    }
 }
 
 /// Progress that goes nowhere.

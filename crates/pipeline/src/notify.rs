@@ -423,6 +423,7 @@ pub fn deliver_plan(
     let mut failed: BTreeMap<String, String> = BTreeMap::new();
     let mut record = Record::load(store, &incident)?;
     catch_up_notified(store, &plan, &record)?;
+    progress.expect(plan.digests.len() as u64);
     for (party, digest) in &plan.digests {
         let writer = Writer {
             options,
