@@ -242,3 +242,52 @@ fn the_crisis_replayed_over_days_follows_findings_until_fixed_under_both_policie
     assert!(page.contains("<svg") && page.contains("What the demo assumes"));
     assert!(!page.contains("src=\"http"), "no outside resources");
 }
+
+#[test]
+fn hosts_told_under_the_advisory_are_not_told_again_under_its_cve() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = dir.path().join("out");
+    let v = demo(&data, &out, &[]);
+    assert!(v["messages"].as_u64().unwrap() > 0);
+    // the demo told the advisory's incident; a round over every incident follows
+    let store = data.join("demo").join("citrix-2020");
+    let outbox = dir.path().join("second-round");
+    let round: Vec<Value> = serde_json::from_str(&run_ok(
+        &store,
+        &["notify", "--outbox", outbox.to_str().unwrap(), "--json"],
+    ))
+    .unwrap();
+    let of = |incident: &str| {
+        round
+            .iter()
+            .find(|o| o["incident"] == incident)
+            .unwrap_or_else(|| panic!("{incident} in {round:?}"))["digests"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(of("demo-2020-0001"), 0, "a rerun sends nothing");
+    assert_eq!(
+        of("cve-2019-19781"),
+        0,
+        "the same hosts under the CVE the advisory covers are not told again"
+    );
+    assert!(of("cve-2019-11510") > 0, "other incidents are told");
+    // and their findings under the CVE count as notified
+    let notified: Vec<Value> = run_ok(
+        &store,
+        &[
+            "findings",
+            "--incident",
+            "cve-2019-19781",
+            "--state",
+            "notified",
+            "--json",
+        ],
+    )
+    .lines()
+    .map(|l| serde_json::from_str(l).unwrap())
+    .collect();
+    assert!(!notified.is_empty());
+}

@@ -14,7 +14,7 @@
 //! re-delivered only to an idempotent transport (the outbox, which keeps one file per key);
 //! over SMTP it is reported as uncertain.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use baken_attribute::Attributor;
 use baken_deliver::{Attachment, OutgoingMessage, Transport, header};
@@ -421,7 +421,15 @@ pub fn deliver_plan(
     let mut digests = Vec::with_capacity(plan.digests.len());
     let mut reached: BTreeMap<String, BTreeSet<Path>> = BTreeMap::new();
     let mut failed: BTreeMap<String, String> = BTreeMap::new();
-    let mut record = Record::load(store, &incident)?;
+    // the advisory and the CVEs it covers name the same hosts: what one told, the other has
+    let related: Vec<String> = context
+        .map(|c| {
+            std::iter::once(c.id.to_ascii_lowercase())
+                .chain(c.cves.iter().map(|v| v.to_ascii_lowercase()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut record = Record::load(store, &incident, &related)?;
     catch_up_notified(store, &plan, &record)?;
     progress.expect(plan.digests.len() as u64);
     for (party, digest) in &plan.digests {
@@ -520,7 +528,7 @@ pub fn deliver_plan(
 pub fn delivered_coverage(store: &dyn Store, plan: &Plan) -> Result<Vec<Affected>, PipelineError> {
     let mut sent: BTreeMap<&str, BTreeSet<Path>> = BTreeMap::new();
     let mut waiting: BTreeMap<&str, String> = BTreeMap::new();
-    let record = Record::load(store, &plan.incident)?;
+    let record = Record::load(store, &plan.incident, &[])?;
     for (party, digest) in &plan.digests {
         let state = if record.delivered(party) {
             Some(MessageState::Sent)
@@ -604,10 +612,19 @@ struct Record {
     /// When findings seen again after their fix were last reopened: a message before that
     /// told of the old problem, not of this one.
     reopened_at: BTreeMap<i64, String>,
+    /// The service (address, port, transport) of each finding of the incident.
+    services: HashMap<i64, Service>,
+    /// (party, service, form) told under a related incident (the advisory and the CVEs it
+    /// covers): one host is not told twice under two names.
+    related: HashSet<(String, Service, String)>,
 }
 
+/// A finding's service: address, port, transport.
+type Service = (String, u16, String);
+
 impl Record {
-    fn load(store: &dyn Store, incident: &str) -> Result<Self, PipelineError> {
+    /// The record of `incident`, and of what `related` incidents told whom.
+    fn load(store: &dyn Store, incident: &str, related: &[String]) -> Result<Self, PipelineError> {
         let mut messages: BTreeMap<String, Vec<MessageRecord>> = BTreeMap::new();
         for m in store.messages(Some(incident))? {
             messages.entry(m.party.clone()).or_default().push(m);
@@ -628,10 +645,43 @@ impl Record {
                 reopened_at.insert(t.finding, t.at);
             }
         }
+        let service_of = |name: &str| -> Result<HashMap<i64, Service>, PipelineError> {
+            Ok(store
+                .finding_records(&baken_store::FindingQuery {
+                    incident: Some(name.to_string()),
+                    ..baken_store::FindingQuery::default()
+                })?
+                .into_iter()
+                .map(|f| (f.id, (f.addr, f.port, f.transport)))
+                .collect())
+        };
+        let mut told_related = HashSet::new();
+        for other in related.iter().filter(|r| r.as_str() != incident) {
+            let disclosures = store.disclosures(other)?;
+            if disclosures.is_empty() {
+                continue;
+            }
+            let services = service_of(other)?;
+            for d in disclosures {
+                if d.state == MessageState::Failed {
+                    continue;
+                }
+                if let Some(service) = services.get(&d.finding) {
+                    told_related.insert((d.party, service.clone(), d.form));
+                }
+            }
+        }
+        let services = if told_related.is_empty() {
+            HashMap::new()
+        } else {
+            service_of(incident)?
+        };
         Ok(Self {
             messages,
             carried,
             reopened_at,
+            services,
+            related: told_related,
         })
     }
 
@@ -647,6 +697,14 @@ impl Record {
     /// finding was last reopened. A message from before messages named their findings told
     /// every finding first seen before it was sent.
     fn told(&self, party: &str, finding: Counted, form: &str) -> bool {
+        if !self.related.is_empty()
+            && let Some(service) = self.services.get(&finding.id)
+            && self
+                .related
+                .contains(&(party.to_string(), service.clone(), form.to_string()))
+        {
+            return true;
+        }
         let reopened = self.reopened_at.get(&finding.id);
         self.messages.get(party).is_some_and(|list| {
             list.iter().any(|m| {
@@ -707,6 +765,37 @@ fn catch_up_notified(
                     by: Some(m.party.clone()),
                     note: Some("recorded after an interrupted run".into()),
                 });
+            }
+        }
+    }
+    // findings whose host was told under a related incident (the advisory or its CVE)
+    for (party, digest) in &plan.digests {
+        for part in &digest.parts {
+            let form = form_name(part.decision.form);
+            for f in &part.findings {
+                let waiting = matches!(f.state, FindingState::Open | FindingState::Reopened);
+                if waiting
+                    && !done.contains(&f.id)
+                    && record.services.get(&f.id).is_some_and(|service| {
+                        record
+                            .related
+                            .contains(&(party.clone(), service.clone(), form.clone()))
+                    })
+                {
+                    done.insert(f.id);
+                    changes.push(Transition {
+                        finding: f.id,
+                        to: Some(FindingState::Notified),
+                        cause: Cause::Message,
+                        reference: None,
+                        by: Some(party.clone()),
+                        note: Some(
+                            "the same host was told under a related incident (the advisory or \
+                             the CVE it covers)"
+                                .into(),
+                        ),
+                    });
+                }
             }
         }
     }
