@@ -66,6 +66,16 @@ impl SqliteStore {
         &self.path
     }
 
+    /// Turns a database error into the store's error, naming this store's file; holds no
+    /// borrow of the store, so it can be used while a transaction is open.
+    fn wrap(&self) -> impl Fn(rusqlite::Error) -> StoreError + use<> {
+        let path = self.path.display().to_string();
+        move |source| StoreError::Database {
+            path: path.clone(),
+            source,
+        }
+    }
+
     fn db<T>(&self, r: rusqlite::Result<T>) -> Result<T> {
         r.map_err(|source| StoreError::Database {
             path: self.path.display().to_string(),
@@ -822,11 +832,7 @@ const MESSAGE_COLUMNS: &str = "key, incident, recipient, party, path, findings, 
 
 impl Store for SqliteStore {
     fn replace_organisations(&mut self, orgs: &[Organisation]) -> Result<()> {
-        let path = self.path.display().to_string();
-        let wrap = |source| StoreError::Database {
-            path: path.clone(),
-            source,
-        };
+        let wrap = &self.wrap();
         let tx = self.conn.transaction().map_err(wrap)?;
         tx.execute("DELETE FROM attribution_index", [])
             .map_err(wrap)?;
@@ -847,11 +853,7 @@ impl Store for SqliteStore {
     }
 
     fn replace_routing(&mut self, source: &str, prefixes: &[RoutedPrefix]) -> Result<()> {
-        let path = self.path.display().to_string();
-        let wrap = |source| StoreError::Database {
-            path: path.clone(),
-            source,
-        };
+        let wrap = &self.wrap();
         let tx = self.conn.transaction().map_err(wrap)?;
         tx.execute("DELETE FROM attribution_index", [])
             .map_err(wrap)?;
@@ -886,11 +888,7 @@ impl Store for SqliteStore {
     }
 
     fn replace_abuse(&mut self, source: &str, records: &[AbuseRecord]) -> Result<()> {
-        let path = self.path.display().to_string();
-        let wrap = |source| StoreError::Database {
-            path: path.clone(),
-            source,
-        };
+        let wrap = &self.wrap();
         let tx = self.conn.transaction().map_err(wrap)?;
         tx.execute("DELETE FROM attribution_index", [])
             .map_err(wrap)?;
@@ -949,11 +947,7 @@ impl Store for SqliteStore {
     }
 
     fn store_batch(&mut self, run: i64, batch: &Batch) -> Result<BatchCounts> {
-        let path = self.path.display().to_string();
-        let wrap = |source| StoreError::Database {
-            path: path.clone(),
-            source,
-        };
+        let wrap = &self.wrap();
         let started: String = self
             .conn
             .prepare_cached("SELECT started_at FROM ingest_run WHERE id = ?1")
@@ -1175,11 +1169,7 @@ impl Store for SqliteStore {
     }
 
     fn link_incident(&mut self, incident: &str, finding_ids: &[i64]) -> Result<()> {
-        let path = self.path.display().to_string();
-        let wrap = |source| StoreError::Database {
-            path: path.clone(),
-            source,
-        };
+        let wrap = &self.wrap();
         let mut incidents = std::mem::take(&mut self.incidents);
         let tx = self.conn.transaction().map_err(wrap)?;
         let done = (|| {
@@ -1235,11 +1225,7 @@ impl Store for SqliteStore {
         m: &MessageRecord,
         findings: &[MessageFinding],
     ) -> Result<MessageRecord> {
-        let path = self.path.display().to_string();
-        let wrap = |source| StoreError::Database {
-            path: path.clone(),
-            source,
-        };
+        let wrap = &self.wrap();
         let tx = self.conn.transaction().map_err(wrap)?;
         let added = tx
             .execute(
@@ -1375,11 +1361,7 @@ impl Store for SqliteStore {
     }
 
     fn put_advisory(&mut self, a: &AdvisoryRecord) -> Result<AdvisoryPut> {
-        let path = self.path.display().to_string();
-        let wrap = |source| StoreError::Database {
-            path: path.clone(),
-            source,
-        };
+        let wrap = &self.wrap();
         let tx = self.conn.transaction().map_err(wrap)?;
         let known: i64 = tx
             .query_row(
@@ -1450,11 +1432,7 @@ impl Store for SqliteStore {
         source: &str,
         entries: &[InventoryRecord],
     ) -> Result<()> {
-        let path = self.path.display().to_string();
-        let wrap = |source| StoreError::Database {
-            path: path.clone(),
-            source,
-        };
+        let wrap = &self.wrap();
         let at = now();
         let tx = self.conn.transaction().map_err(wrap)?;
         tx.execute(
@@ -1501,11 +1479,7 @@ impl Store for SqliteStore {
     }
 
     fn prune(&mut self, before: &str, dry_run: bool) -> Result<Pruned> {
-        let path = self.path.display().to_string();
-        let wrap = |source| StoreError::Database {
-            path: path.clone(),
-            source,
-        };
+        let wrap = &self.wrap();
         let cut = chrono::DateTime::parse_from_rfc3339(before)
             .map_err(|e| StoreError::Corrupt {
                 what: "prune cut-off",
@@ -1621,11 +1595,7 @@ impl Store for SqliteStore {
     }
 
     fn append_audit(&mut self, entries: &[NewAuditEntry]) -> Result<()> {
-        let path = self.path.display().to_string();
-        let wrap = |source| StoreError::Database {
-            path: path.clone(),
-            source,
-        };
+        let wrap = &self.wrap();
         let tx = self.conn.transaction().map_err(wrap)?;
         append_audit_in(&tx, entries, &wrap)?;
         tx.commit().map_err(wrap)
@@ -1647,11 +1617,7 @@ impl Store for SqliteStore {
         entries: &[NewAuditEntry],
         digests: &[(String, String, String)],
     ) -> Result<()> {
-        let path = self.path.display().to_string();
-        let wrap = |source| StoreError::Database {
-            path: path.clone(),
-            source,
-        };
+        let wrap = &self.wrap();
         let tx = self.conn.transaction().map_err(wrap)?;
         append_audit_in(&tx, entries, &wrap)?;
         {
@@ -1671,11 +1637,7 @@ impl Store for SqliteStore {
     }
 
     fn transition(&mut self, changes: &[Transition]) -> Result<Vec<TransitionOutcome>> {
-        let path = self.path.display().to_string();
-        let wrap = |source| StoreError::Database {
-            path: path.clone(),
-            source,
-        };
+        let wrap = &self.wrap();
         let tx = self.conn.transaction().map_err(wrap)?;
         let outcomes = transition_in(&tx, changes, &wrap)?;
         tx.commit().map_err(wrap)?;
@@ -1726,11 +1688,7 @@ impl Store for SqliteStore {
     }
 
     fn count_absences(&mut self, run: i64, needed: u32) -> Result<Absences> {
-        let path = self.path.display().to_string();
-        let wrap = |source| StoreError::Database {
-            path: path.clone(),
-            source,
-        };
+        let wrap = &self.wrap();
         let window: Option<(String, i64, i64)> = self
             .conn
             .query_row(
