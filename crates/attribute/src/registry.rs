@@ -198,6 +198,9 @@ pub fn validate_organisation(org: &mut Organisation) -> Result<(), FieldError> {
             "the id is empty; give every organisation a stable id".into(),
         );
     }
+    if let Some(message) = baken_model::Party::reserved_id(&org.id.0) {
+        return err("id", message);
+    }
     if org.name.trim().is_empty() {
         return err(
             "name",

@@ -471,3 +471,27 @@ fn rpsl_fallback_in_the_attributor() {
         "AS64500 (from the event) has abuse contact abuse@hoster.test from aut-num AS64500 (as-name HOSTER-AS)"
     );
 }
+
+/// A registry id that reads as the key of one of baken's stand-in parties (the unregistered
+/// holders behind a hoster, a hoster known from RPSL, an address nobody holds) would be
+/// mistaken for that party in every message key and output: refused with line and field.
+#[test]
+fn ids_that_read_as_stand_in_parties_are_refused() {
+    let csv = "id,name\n\
+               ok-1,A\n\
+               unregistered@abuse@hoster.example,B\n\
+               rpsl-abuse:abuse@hoster.example,C\n\
+               unattributed:198.18.0.1,D\n";
+    let found: Vec<(Option<usize>, String, String)> = invalid_entries("r.csv", csv)
+        .into_iter()
+        .map(|(line, _, field, message)| {
+            assert!(message.contains("reserved"), "{message}");
+            (line, field, message)
+        })
+        .map(|(line, field, _)| (line, field, String::new()))
+        .collect();
+    assert_eq!(
+        found,
+        [3, 4, 5].map(|l| (Some(l), "id".to_string(), String::new()))
+    );
+}

@@ -8,15 +8,15 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use baken_app::{App, AppError, NotifyRequest, SaidResult, parse_since};
 use baken_deliver::{Outbox, Smtp, Transport};
 use baken_feeds::{FeedKind, Options};
 use baken_model::Tlp;
 use baken_pipeline::demo::{self, DemoOptions, Params};
 use baken_pipeline::ingest::{self, Input};
-use baken_pipeline::notify::{self, NotifyOptions};
 use baken_pipeline::plan::Coverage;
-use baken_pipeline::{Progress, attributor_from_store, imports, load_policy, pseudonym_key};
-use baken_store::{Cause, FindingState, SqliteStore, Store, Transition, TransitionOutcome};
+use baken_pipeline::{Progress, attributor_from_store, imports, load_policy};
+use baken_store::{FindingState, SqliteStore, Store};
 use clap::{Parser, Subcommand, ValueEnum};
 
 /// std's `println!`, except that a reader that stopped reading (`baken why … | head`) ends the
@@ -237,6 +237,9 @@ enum Command {
         target: String,
         #[command(flatten)]
         plan: PlanArgs,
+        /// Print the answer as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Show, without sending anything, which parties another policy reaches or loses and
     /// through whom.
@@ -748,53 +751,35 @@ fn run(cli: Cli) -> Result<()> {
             resend_uncertain,
             json,
         } => {
-            let mut store = open_store(&cli.data)?;
-            let attributor = attributor_from_store(&store)?;
+            let mut app = App::open(&cli.data)?;
             let (mut transport, idempotent) = transport(smtp.as_deref(), outbox, &cli.data)?;
-            let mut options = NotifyOptions::new(load_policy(&policy)?, pseudonym_key(&cli.data)?);
-            options.incident = incident;
-            options.from = from;
-            options.tlp = tlp;
-            options.idempotent_transport = idempotent;
-            options.resend_uncertain = resend_uncertain;
-            for party in &to {
-                if attributor
-                    .organisation(&baken_model::OrgId(party.clone()))
-                    .is_none()
-                {
-                    bail!("--to {party}: no organisation with that id in the registry");
-                }
-            }
-            options.named_recipients = to.into_iter().map(baken_model::OrgId).collect();
+            let request = NotifyRequest {
+                incident,
+                from,
+                tlp,
+                policy,
+                named: to,
+                idempotent_transport: idempotent,
+                resend_uncertain,
+            };
             let progress = bar("notify", None);
-            let outcomes = notify::notify(
-                &mut store,
-                &attributor,
-                transport.as_mut(),
-                &options,
-                progress.as_ref(),
-            )?;
+            let report = app
+                .notify(&request, transport.as_mut(), progress.as_ref())
+                .map_err(|e| match e {
+                    // the flag that names the recipients
+                    AppError::NotFound(m) => anyhow::anyhow!("--to {m}"),
+                    e => e.into(),
+                })?;
             drop(progress);
-            let undelivered: Vec<String> = outcomes
-                .iter()
-                .flat_map(|o| &o.digests)
-                .filter(|d| d.state != baken_store::MessageState::Sent)
-                .map(|d| format!("{} <{}> ({}): {}", d.party, d.recipient, d.key, d.detail))
-                .collect();
             if json {
-                println!("{}", serde_json::to_string_pretty(&outcomes)?);
+                println!("{}", serde_json::to_string_pretty(&report.incidents)?);
             } else {
-                for o in &outcomes {
+                for (o, in_all) in report.incidents.iter().zip(&report.sent_in_all) {
                     let new = o.digests.iter().filter(|d| d.delivered_now).count();
                     let follow_ups = o
                         .digests
                         .iter()
                         .filter(|d| d.delivered_now && d.kind == baken_store::MessageKind::FollowUp)
-                        .count();
-                    let in_all = store
-                        .messages(Some(&o.incident))?
-                        .iter()
-                        .filter(|m| m.state == baken_store::MessageState::Sent)
                         .count();
                     let unreachable: Vec<_> = o
                         .affected
@@ -840,11 +825,11 @@ fn run(cli: Cli) -> Result<()> {
                 }
                 println!("delivered through {}", transport.describe());
             }
-            if !undelivered.is_empty() {
+            if !report.undelivered.is_empty() {
                 bail!(
                     "{} message(s) not delivered:\n  {}",
-                    undelivered.len(),
-                    undelivered.join("\n  ")
+                    report.undelivered.len(),
+                    report.undelivered.join("\n  ")
                 );
             }
             Ok(())
@@ -858,12 +843,8 @@ fn run(cli: Cli) -> Result<()> {
                     source,
                 },
         } => {
-            let mut store = open_store(&cli.data)?;
-            let at = parse_since(&since)?;
-            store.put_exploitation(&incident, at, &source)?;
-            let (recorded, from) = store
-                .exploitation(&incident)?
-                .expect("the date was just recorded");
+            let at = parse_since(&since).map_err(|e| anyhow::anyhow!("--since {e}"))?;
+            let (recorded, from) = App::open(&cli.data)?.mark_exploited(&incident, at, &source)?;
             println!(
                 "{}: exploitation began {} ({from})",
                 incident.to_ascii_lowercase(),
@@ -963,9 +944,14 @@ fn run(cli: Cli) -> Result<()> {
             days: None,
             json,
         } => cmd_demo(&cli.data, orgs, seed, out, smtp.as_deref(), &policy, json),
-        Command::Why { target, plan } => {
-            policy_cmds::why(&cli.data, &target, &plan.incident, &plan.policy, plan.tlp)
-        }
+        Command::Why { target, plan, json } => policy_cmds::why(
+            &cli.data,
+            &target,
+            &plan.incident,
+            &plan.policy,
+            plan.tlp,
+            json,
+        ),
         Command::Whatif {
             policy,
             against,
@@ -1356,22 +1342,6 @@ fn parse_state(s: &str) -> Result<baken_store::FindingState, String> {
     })
 }
 
-/// `--since`: an RFC 3339 time or a date (midnight UTC), as Unix seconds.
-fn parse_since(text: &str) -> Result<i64> {
-    if let Some(t) = baken_store::keys::parse_time(text) {
-        return Ok(t);
-    }
-    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| t.and_utc().timestamp())
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "--since {text:?}: not a time; write e.g. 2026-03-24 or 2026-03-24T06:00:00Z"
-            )
-        })
-}
-
 fn cmd_findings(
     data: &Path,
     incident: Option<String>,
@@ -1380,15 +1350,17 @@ fn cmd_findings(
     since: Option<&str>,
     json: bool,
 ) -> Result<()> {
-    let store = open_store(data)?;
     let query = baken_store::FindingQuery {
-        incident: incident.map(|i| i.to_ascii_lowercase()),
+        incident,
         org,
         state,
-        since: since.map(parse_since).transpose()?,
+        since: since
+            .map(parse_since)
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("--since {e}"))?,
         id: None,
     };
-    let records = store.finding_records(&query)?;
+    let views = App::open(data)?.findings(&query)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if !json {
         writeln!(
@@ -1397,16 +1369,20 @@ fn cmd_findings(
             "id", "incident", "address", "owner", "state", "first seen", "last seen", "seen"
         )?;
     }
-    for r in &records {
-        let view = baken_pipeline::findings::FindingView::from(r);
+    for view in &views {
         if json {
-            serde_json::to_writer(&mut out, &view)?;
+            serde_json::to_writer(&mut out, view)?;
             writeln!(out)?;
         } else {
-            let addr = match (r.port, r.transport.as_str()) {
-                (0, _) => r.addr.clone(),
-                (p, "") => format!("{}:{p}", r.addr),
-                (p, t) => format!("{}:{p}/{t}", r.addr),
+            let host = view
+                .source_ip
+                .clone()
+                .or(view.source_fqdn.clone())
+                .unwrap_or_default();
+            let addr = match (view.source_port, view.protocol_transport.as_deref()) {
+                (None, _) => host,
+                (Some(p), None) => format!("{host}:{p}"),
+                (Some(p), Some(t)) => format!("{host}:{p}/{t}"),
             };
             let owner = view
                 .org
@@ -1416,19 +1392,19 @@ fn cmd_findings(
             writeln!(
                 out,
                 "{:>8}  {:<16} {:<28} {:<24} {:<6} {:<20} {:<20} {:>5}",
-                r.id,
-                r.incident,
+                view.id,
+                view.incident,
                 addr,
                 owner,
                 view.state,
                 view.first_seen,
                 view.last_seen,
-                r.times_seen
+                view.times_seen
             )?;
         }
     }
     if !json {
-        writeln!(out, "{} finding(s)", records.len())?;
+        writeln!(out, "{} finding(s)", views.len())?;
     }
     out.flush()?;
     Ok(())
@@ -1437,52 +1413,42 @@ fn cmd_findings(
 /// `finding ack|fixed|note`: records what a recipient or analyst said, per finding; fails
 /// when any finding is unknown or refuses the change (the others are recorded).
 fn cmd_finding_said(data: &Path, to: Option<FindingState>, said: Said) -> Result<()> {
-    let mut store = open_store(data)?;
-    let changes: Vec<Transition> = said
-        .ids
-        .iter()
-        .map(|&finding| Transition {
-            finding,
-            to,
-            cause: Cause::Analyst,
-            reference: None,
-            by: Some(said.by.clone()),
-            note: said.note.clone(),
-        })
-        .collect();
-    let outcomes = store.transition(&changes)?;
-    let mut refused = 0;
-    for (id, outcome) in said.ids.iter().zip(&outcomes) {
-        match outcome {
-            TransitionOutcome::Applied { from } => match to {
-                Some(to) => println!("finding {id}: {} → {}", from.as_str(), to.as_str()),
-                None => println!("finding {id}: note added ({})", from.as_str()),
-            },
-            TransitionOutcome::Refused { from, why } => {
-                // asking for the state it is in already is no failure
-                if Some(*from) != to {
-                    refused += 1;
-                }
-                println!("finding {id}: unchanged ({}): {why}", from.as_str());
+    let request = baken_app::Said {
+        ids: said.ids,
+        to,
+        by: said.by,
+        note: said.note,
+    };
+    let outcomes = App::open(data)?.said(&request)?;
+    for o in &outcomes {
+        let id = o.id;
+        match &o.result {
+            SaidResult::Applied { from, to: now } if to.is_some() => {
+                println!("finding {id}: {} → {}", from.as_str(), now.as_str())
             }
-            TransitionOutcome::NoSuchFinding => {
-                refused += 1;
-                println!("finding {id}: no such finding; `baken findings` lists them");
+            SaidResult::Applied { from, .. } => {
+                println!("finding {id}: note added ({})", from.as_str())
+            }
+            SaidResult::Already { state, why } => {
+                println!("finding {id}: unchanged ({}): {why}", state.as_str())
+            }
+            SaidResult::Refused { from, why } => {
+                println!("finding {id}: unchanged ({}): {why}", from.as_str())
+            }
+            SaidResult::NoSuchFinding => {
+                println!("finding {id}: no such finding; `baken findings` lists them")
             }
         }
     }
+    let refused = outcomes.iter().filter(|o| o.failed()).count();
     if refused > 0 {
-        bail!("{refused} of {} findings not changed", said.ids.len());
+        bail!("{refused} of {} findings not changed", outcomes.len());
     }
     Ok(())
 }
 
 fn cmd_finding_show(data: &Path, id: i64, json: bool) -> Result<()> {
-    let store = open_store(data)?;
-    let attributor = attributor_from_store(&store)?;
-    let Some(detail) = baken_pipeline::findings::detail(&store, &attributor, id)? else {
-        bail!("no finding {id}; `baken findings` lists them");
-    };
+    let detail = App::open(data)?.finding(id)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&detail)?);
         return Ok(());

@@ -262,7 +262,7 @@ fn the_report_reconciles_and_follows_the_record() {
     // who was never reached, and why: complete
     let never = r["unreachable"].as_array().unwrap();
     assert_eq!(never.len(), 1);
-    assert_eq!(never[0]["id"], "198.18.9.9");
+    assert_eq!(never[0]["id"], "unattributed:198.18.9.9");
     assert!(
         !never[0]["reason"].as_str().unwrap().is_empty(),
         "{never:?}"

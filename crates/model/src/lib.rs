@@ -5,6 +5,7 @@
 //!   exactly as IntelMQ writes it.
 //! * [`Organisation`] — an entry of the registry: sector, vital or not, Wbni duties,
 //!   supervisor, representing CERT, networks, ASNs, domains and contacts.
+//! * [`Party`] — who a finding is about or a message goes to: a registry entry or a stand-in.
 //! * [`Attribution`] — who owns an event's address and by which rule that was decided.
 //! * [`Tlp`] — a Traffic Light Protocol 2.0 label.
 //!
@@ -22,6 +23,7 @@
 mod event;
 mod net;
 mod org;
+mod party;
 mod tlp;
 
 pub use event::{Event, FieldList, FieldOrder, FieldValues, same_text};
@@ -30,4 +32,5 @@ pub use org::{
     AbuseContact, AbuseRecord, AbuseScope, Attribution, Contact, ContactRole, OrgId, OrgKind,
     Organisation, Owner, RoutedPrefix, Rule, WbniDuties,
 };
+pub use party::Party;
 pub use tlp::{ParseTlpError, Tlp};

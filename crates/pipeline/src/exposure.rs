@@ -8,15 +8,12 @@ use std::path::Path;
 
 use baken_attribute::Attributor;
 use baken_matching::{Evidence, InventoryEntry, Match, MatchStatus, Matcher, ScanObservation};
-use baken_model::{Attribution, Event, OrgId, Owner, Rule};
+use baken_model::{Attribution, Event, OrgId, Owner, Party, Rule};
 use baken_store::{InventoryRecord, Store, TimelineStep, now};
 use serde::Serialize;
 
 use crate::PipelineError;
 use crate::advisories;
-
-/// Prefix of the stand-in owner of an address nobody holds, in matches.
-pub const UNKNOWN_PREFIX: &str = "unknown:";
 
 /// What an inventory import did.
 #[derive(Debug, Clone, Serialize)]
@@ -173,12 +170,8 @@ pub fn exposure(
             let Some(ip) = f.event.get_str("source.ip") else {
                 continue;
             };
-            let org = match &f.attribution.owner {
-                Owner::Organisation { id } => id.0.clone(),
-                Owner::Abuse(c) => format!("{}{}", crate::plan::UNREGISTERED_PREFIX, c.email),
-                // Nobody known: still exposed, and still part of the incident.
-                Owner::Unknown => format!("{UNKNOWN_PREFIX}{ip}"),
-            };
+            // nobody known: still exposed, and still part of the incident
+            let org = Party::owning(&f.attribution.owner, ip).key();
             scan_events.entry(ip.to_string()).or_default().push(f.id);
             scans.push(ScanObservation {
                 org,
@@ -269,12 +262,12 @@ pub fn exposure(
         hosts: affected.iter().map(|o| o.hosts.len()).sum(),
         unregistered_hosts: orgs
             .values()
-            .filter(|o| o.id.starts_with(crate::plan::UNREGISTERED_PREFIX))
+            .filter(|o| matches!(Party::from_key(&o.id), Party::UnregisteredHolders { .. }))
             .map(|o| o.hosts.len())
             .sum(),
         unattributed_hosts: orgs
             .values()
-            .filter(|o| o.id.starts_with(UNKNOWN_PREFIX))
+            .filter(|o| matches!(Party::from_key(&o.id), Party::Unattributed { .. }))
             .count(),
         organisations: orgs.into_values().collect(),
         recorded,

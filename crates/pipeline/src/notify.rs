@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use baken_attribute::Attributor;
 use baken_deliver::{Attachment, OutgoingMessage, Transport, header};
-use baken_model::{OrgId, Tlp};
+use baken_model::{OrgId, Party, Tlp};
 use baken_policy::Form;
 use baken_policy::{Path, Policy, Pseudonymiser, aggregate};
 use baken_store::audit::NewAuditEntry;
@@ -367,7 +367,7 @@ pub fn deliver_plan(
         .iter()
         .map(|d| NewAuditEntry {
             kind: "decision".into(),
-            subject: format!("{incident}/{}/{}", d.subject, d.recipient),
+            subject: format!("{incident}/{}/{}", d.subject.key(), d.recipient.key()),
             body: serde_json::json!({
                 "incident": incident,
                 "policy": plan.policy,
@@ -402,7 +402,7 @@ pub fn deliver_plan(
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();
-        let key = (d.subject.clone(), d.recipient.clone());
+        let key = (d.subject.key(), d.recipient.key());
         if logged.get(&key) != Some(&digest) {
             marks.push((key.0, key.1, digest));
             fresh.push(entry);
@@ -419,8 +419,8 @@ pub fn deliver_plan(
 
     let exploited_since = exploited_since(store, &incident, context)?;
     let mut digests = Vec::with_capacity(plan.digests.len());
-    let mut reached: BTreeMap<String, BTreeSet<Path>> = BTreeMap::new();
-    let mut failed: BTreeMap<String, String> = BTreeMap::new();
+    let mut reached: BTreeMap<Party, BTreeSet<Path>> = BTreeMap::new();
+    let mut failed: BTreeMap<Party, String> = BTreeMap::new();
     // the advisory and the CVEs it covers name the same hosts: what one told, the other has
     let related: Vec<String> = context
         .map(|c| {
@@ -526,8 +526,8 @@ pub fn deliver_plan(
 /// the message to that path's recipient is recorded as sent; a party the plan reaches but
 /// no sent message names yet is reported as waiting for its message.
 pub fn delivered_coverage(store: &dyn Store, plan: &Plan) -> Result<Vec<Affected>, PipelineError> {
-    let mut sent: BTreeMap<&str, BTreeSet<Path>> = BTreeMap::new();
-    let mut waiting: BTreeMap<&str, String> = BTreeMap::new();
+    let mut sent: BTreeMap<&Party, BTreeSet<Path>> = BTreeMap::new();
+    let mut waiting: BTreeMap<&Party, String> = BTreeMap::new();
     let record = Record::load(store, &plan.incident, &[])?;
     for (party, digest) in &plan.digests {
         let state = if record.delivered(party) {
@@ -541,12 +541,10 @@ pub fn delivered_coverage(store: &dyn Store, plan: &Plan) -> Result<Vec<Affected
         };
         for part in &digest.parts {
             if state == Some(MessageState::Sent) {
-                sent.entry(part.subject.as_str())
-                    .or_default()
-                    .insert(part.path);
+                sent.entry(&part.subject).or_default().insert(part.path);
             } else {
                 waiting.insert(
-                    part.subject.as_str(),
+                    &part.subject,
                     match state {
                         None => format!(
                             "may be told through {} {party}, but nothing has been sent yet",
@@ -568,13 +566,13 @@ pub fn delivered_coverage(store: &dyn Store, plan: &Plan) -> Result<Vec<Affected
         .cloned()
         .map(|mut a| {
             if let Coverage::Reached { .. } = a.coverage {
-                a.coverage = match sent.get(a.id.as_str()) {
+                a.coverage = match sent.get(&a.id) {
                     Some(paths) => Coverage::Reached {
                         paths: paths.iter().copied().collect(),
                     },
                     None => Coverage::Unreachable {
                         reason: waiting
-                            .get(a.id.as_str())
+                            .get(&a.id)
                             .cloned()
                             .unwrap_or_else(|| "no message names it".into()),
                     },
@@ -1076,7 +1074,7 @@ fn deliver_message(
         kind: m.kind,
         ticket: m.ticket,
         paths: paths.clone(),
-        subjects: digest.parts.iter().map(|p| p.subject.clone()).collect(),
+        subjects: digest.parts.iter().map(|p| p.subject.key()).collect(),
         findings: n_findings,
         aggregate: !digest.aggregate.is_empty(),
         state,
@@ -1285,17 +1283,11 @@ pub fn status(f: &Finding) -> &'static str {
 /// How a message names an organisation it speaks of: its name and registry id, or, for the
 /// stand-in of unregistered holders, only its description (the internal id means nothing to
 /// a reader).
-pub fn subject_label(id: &str, name: &str) -> String {
-    if is_stand_in(id) {
-        name.to_string()
-    } else {
-        format!("{name} ({id})")
+pub fn subject_label(party: &Party, name: &str) -> String {
+    match party.registered() {
+        Some(id) => format!("{name} ({id})"),
+        None => name.to_string(),
     }
-}
-
-/// Whether `id` is a stand-in of the plan, not a registry id.
-fn is_stand_in(id: &str) -> bool {
-    id.starts_with(plan::UNREGISTERED_PREFIX) || id.starts_with(plan::RPSL_HOSTER_PREFIX)
 }
 
 /// The ticket reference of a message's subject, e.g. `[baken#12]`.
@@ -1338,7 +1330,7 @@ fn compose(writer: &Writer<'_>, heading: &Heading<'_>, digest: &PlannedDigest) -
     let own = digest
         .parts
         .iter()
-        .all(|p| p.path == Path::Direct && p.subject == recipient.id.0);
+        .all(|p| p.path == Path::Direct && p.subject.registered() == Some(&recipient.id));
     let n: usize = digest.parts.iter().map(|p| p.findings.len()).sum();
     let orgs = digest.parts.len();
     let systems = if n == 1 { "system" } else { "systems" };
@@ -1733,10 +1725,9 @@ fn compose(writer: &Writer<'_>, heading: &Heading<'_>, digest: &PlannedDigest) -
             .iter()
             .flat_map(|p| {
                 // the registry id where there is one; the stand-in's description otherwise
-                let label = if is_stand_in(&p.subject) {
-                    p.subject_name.as_str()
-                } else {
-                    p.subject.as_str()
+                let label = match p.subject.registered() {
+                    Some(id) => id.0.as_str(),
+                    None => p.subject_name.as_str(),
                 };
                 p.findings.iter().map(move |f| (label, f))
             })

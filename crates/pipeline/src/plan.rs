@@ -14,17 +14,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 
 use baken_attribute::Attributor;
-use baken_model::{Contact, ContactRole, OrgId, OrgKind, Organisation, Owner, Rule, Tlp};
+use baken_model::{Contact, ContactRole, OrgId, OrgKind, Organisation, Owner, Party, Rule, Tlp};
 use baken_policy::{
     Decision, Form, Item, Path, Policy, Provenance, Reach, RegistryView, RouteStep, route,
 };
 use baken_store::{Finding, FindingState};
 use serde::Serialize;
-
-/// Prefix of stand-in subjects for addresses nobody registered.
-pub const UNREGISTERED_PREFIX: &str = "unregistered@";
-/// Prefix of stand-in hosting providers known only from RPSL.
-pub const RPSL_HOSTER_PREFIX: &str = "rpsl-abuse:";
 
 /// How an affected party fared.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -45,8 +40,9 @@ pub enum Coverage {
 /// One affected party.
 #[derive(Debug, Clone, Serialize)]
 pub struct Affected {
-    /// Its id (a registry id, an `unregistered@…` stand-in, or an address nobody holds).
-    pub id: String,
+    /// Who it is: a registry entry, the unregistered holders behind a hoster, or an address
+    /// nobody holds (serialised as its key).
+    pub id: Party,
     /// Its name.
     pub name: String,
     /// Its sector.
@@ -65,9 +61,9 @@ pub struct Affected {
 #[derive(Debug, Clone, Serialize)]
 pub struct PlannedDecision {
     /// The subject.
-    pub subject: String,
+    pub subject: Party,
     /// The recipient.
-    pub recipient: String,
+    pub recipient: Party,
     /// How the recipient relates to the subject.
     pub path: Path,
     /// The decision (form, rule, role, TLP, legal basis, explanation).
@@ -82,7 +78,7 @@ pub struct PlannedDecision {
 #[derive(Debug, Clone)]
 pub struct DigestPart {
     /// The subject.
-    pub subject: String,
+    pub subject: Party,
     /// The subject's name.
     pub subject_name: String,
     /// The findings that may go out (only the allowed addresses).
@@ -226,7 +222,7 @@ pub fn plan(
         dtc,
     };
 
-    let mut subjects: BTreeMap<String, Vec<Finding>> = BTreeMap::new();
+    let mut subjects: BTreeMap<Party, Vec<Finding>> = BTreeMap::new();
     let mut affected = Vec::new();
     let mut nobody: BTreeMap<String, (usize, String)> = BTreeMap::new();
     for f in findings {
@@ -244,7 +240,10 @@ pub fn plan(
                     .get(&contact.email.to_ascii_lowercase())
                     .cloned()
                     .unwrap_or_else(|| {
-                        let id = OrgId(format!("{RPSL_HOSTER_PREFIX}{}", contact.email));
+                        let id = Party::RegistryHoster {
+                            abuse: contact.email.clone(),
+                        }
+                        .org_id();
                         view.extra.entry(id.clone()).or_insert_with(|| {
                             let name = contact
                                 .holder
@@ -263,17 +262,23 @@ pub fn plan(
             }
         }
         match &f.attribution.owner {
-            Owner::Organisation { id } => subjects.entry(id.0.clone()).or_default().push(f),
+            Owner::Organisation { id } => subjects
+                .entry(Party::Registered(id.clone()))
+                .or_default()
+                .push(f),
             Owner::Abuse(contact) => {
-                let id = OrgId(format!("{UNREGISTERED_PREFIX}{}", contact.email));
-                view.extra.entry(id.clone()).or_insert_with(|| {
+                let party = Party::UnregisteredHolders {
+                    abuse: contact.email.clone(),
+                };
+                let id = party.org_id();
+                view.extra.entry(id).or_insert_with(|| {
                     let name = format!(
                         "unregistered holders of addresses in {}",
                         contact.holder.as_deref().unwrap_or(&contact.email)
                     );
-                    stand_in(&id, name, OrgKind::Organisation)
+                    stand_in(&party.org_id(), name, OrgKind::Organisation)
                 });
-                subjects.entry(id.0).or_default().push(f);
+                subjects.entry(party).or_default().push(f);
             }
             Owner::Unknown => {
                 let party = ip
@@ -291,11 +296,10 @@ pub fn plan(
     let mut decisions = Vec::new();
     let mut digests: BTreeMap<String, PlannedDigest> = BTreeMap::new();
     for (subject_id, subject_findings) in &subjects {
-        let id = OrgId(subject_id.clone());
-        let Some(subject) = view.organisation(&id).cloned() else {
+        let Some(subject) = view.organisation(&subject_id.org_id()).cloned() else {
             affected.push(Affected {
                 id: subject_id.clone(),
-                name: subject_id.clone(),
+                name: subject_id.to_string(),
                 sector: None,
                 vital: false,
                 registered: false,
@@ -412,15 +416,15 @@ pub fn plan(
             name: subject.name.clone(),
             sector: subject.sector.clone(),
             vital: subject.vital,
-            registered: !subject_id.starts_with(UNREGISTERED_PREFIX),
+            registered: !subject_id.is_stand_in(),
             findings: subject_findings.len(),
             coverage,
         });
     }
-    for (party, (n, reason)) in nobody {
+    for (what, (n, reason)) in nobody {
         affected.push(Affected {
-            id: party.clone(),
-            name: party,
+            id: Party::Unattributed { what: what.clone() },
+            name: what,
             sector: None,
             vital: false,
             registered: false,
@@ -459,10 +463,10 @@ fn stand_in(id: &OrgId, name: String, kind: OrgKind) -> Organisation {
     }
 }
 
-fn planned(subject: &str, step: &RouteStep, contact: Result<String, String>) -> PlannedDecision {
+fn planned(subject: &Party, step: &RouteStep, contact: Result<String, String>) -> PlannedDecision {
     PlannedDecision {
-        subject: subject.into(),
-        recipient: step.recipient.0.clone(),
+        subject: subject.clone(),
+        recipient: Party::from_key(&step.recipient.0),
         path: step.path,
         decision: step.decision.clone(),
         addresses: step.addresses.clone(),

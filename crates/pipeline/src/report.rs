@@ -50,7 +50,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::PipelineError;
-use crate::plan::{Coverage, UNREGISTERED_PREFIX};
+use crate::plan::Coverage;
 pub use stats::{median, percentile};
 
 /// The words the report counts with, each defined once; every rendering carries them.
@@ -433,15 +433,20 @@ fn unix(seconds: i64) -> DateTime<Utc> {
 
 /// The party a stored finding is about, as the plan names it.
 fn subject_of(f: &FindingRecord) -> (String, Group) {
-    match &f.attribution.owner {
-        Owner::Organisation { id } => (id.0.clone(), Group::Organisation),
-        Owner::Abuse(c) => (
-            format!("{UNREGISTERED_PREFIX}{}", c.email),
-            Group::Unregistered,
-        ),
-        Owner::Unknown if f.addr.is_empty() => (format!("event {}", f.id), Group::Unattributed),
-        Owner::Unknown => (f.addr.clone(), Group::Unattributed),
-    }
+    let group = match &f.attribution.owner {
+        Owner::Organisation { .. } => Group::Organisation,
+        Owner::Abuse(_) => Group::Unregistered,
+        Owner::Unknown => Group::Unattributed,
+    };
+    let what = if f.addr.is_empty() {
+        format!("event {}", f.id)
+    } else {
+        f.addr.clone()
+    };
+    (
+        baken_model::Party::owning(&f.attribution.owner, what).key(),
+        group,
+    )
 }
 
 /// The path along which message `m` carried a finding about `subject`: the message's only
@@ -732,7 +737,7 @@ pub fn report(
         if reached {
             continue;
         }
-        let in_plan = planned.iter().find(|a| a.id == *id);
+        let in_plan = planned.iter().find(|a| a.id.key() == *id);
         let reason = match in_plan.map(|a| &a.coverage) {
             Some(Coverage::Unreachable { reason }) => reason.clone(),
             Some(Coverage::Reached { .. }) => {

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use baken_deliver::Transport;
 use baken_feeds::{FeedKind, Options};
+use baken_model::Party;
 use baken_store::{SqliteStore, Store, TimelineStep};
 use chrono::DateTime;
 use serde::Serialize;
@@ -23,7 +24,7 @@ use serde::Serialize;
 use crate::imports;
 use crate::ingest::{self, FileSummary, Input};
 use crate::notify::{self, IncidentOutcome, NotifyOptions};
-use crate::plan::{self, Affected, Coverage};
+use crate::plan::{Affected, Coverage};
 use crate::{PipelineError, Progress, attributor_from_store, io_error, load_policy, pseudonym_key};
 
 pub use generate::{CITRIX_INCIDENT, DEMO_ADVISORY, Params};
@@ -353,7 +354,7 @@ fn summarise(
             } else {
                 reach.unreachable += 1;
             }
-        } else if a.id.starts_with(plan::UNREGISTERED_PREFIX) {
+        } else if let Party::UnregisteredHolders { .. } = a.id {
             holders += 1;
             holders_reached += u64::from(reached);
         } else {

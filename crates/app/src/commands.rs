@@ -1,0 +1,296 @@
+//! Commands that change the record: notify rounds, what people say about findings, marking
+//! exploitation, pruning; and the finding queries beside them.
+
+use baken_deliver::Transport;
+use baken_model::{OrgId, Tlp};
+use baken_pipeline::Progress;
+use baken_pipeline::findings::{FindingDetail, FindingView};
+use baken_pipeline::notify::{self, IncidentOutcome, NotifyOptions};
+use baken_store::{
+    Cause, FindingQuery, FindingState, MessageState, Store, Transition, TransitionOutcome, keys,
+};
+use serde::Serialize;
+
+use crate::{App, AppError, Result};
+
+/// What a notify round is asked to do.
+#[derive(Debug, Clone)]
+pub struct NotifyRequest {
+    /// Only this incident; every incident when `None`.
+    pub incident: Option<String>,
+    /// The sender, e.g. `NCSC baken <baken@ncsc.example>`.
+    pub from: String,
+    /// The label of findings that came in without one.
+    pub tlp: Tlp,
+    /// The sharing policy (a shipped name or a file).
+    pub policy: String,
+    /// The recipients the source named (registry ids): the only ones TLP:RED findings may go
+    /// to.
+    pub named: Vec<String>,
+    /// Whether the transport may be given a message twice without a second copy arriving
+    /// (true for the outbox, false for SMTP).
+    pub idempotent_transport: bool,
+    /// Re-send messages a crash left in `sending`, even over a non-idempotent transport.
+    pub resend_uncertain: bool,
+}
+
+/// What a notify round did: per incident, the messages and how every affected party fared.
+#[derive(Debug, Clone, Serialize)]
+pub struct NotifyReport {
+    /// One outcome per incident.
+    pub incidents: Vec<IncidentOutcome>,
+    /// Messages of each incident in state `sent`, this round's and earlier ones, in the
+    /// order of `incidents`.
+    pub sent_in_all: Vec<usize>,
+    /// Every message that is not delivered, as `party <address> (key): why`.
+    pub undelivered: Vec<String>,
+}
+
+/// What one person said about findings: `finding ack`, `finding fixed`, `finding note`.
+#[derive(Debug, Clone)]
+pub struct Said {
+    /// The findings.
+    pub ids: Vec<i64>,
+    /// The state it moves them to (`None` for a note only).
+    pub to: Option<FindingState>,
+    /// Who said it (name or address), recorded with the change.
+    pub by: String,
+    /// A note, recorded with the change.
+    pub note: Option<String>,
+}
+
+/// What became of one finding a person said something about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SaidOutcome {
+    /// The finding.
+    pub id: i64,
+    /// What happened.
+    pub result: SaidResult,
+}
+
+/// What happened to a finding a person said something about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "result", rename_all = "kebab-case")]
+pub enum SaidResult {
+    /// The change (or note) was recorded.
+    Applied {
+        /// The state it was in.
+        from: FindingState,
+        /// The state it is in now.
+        to: FindingState,
+    },
+    /// It is in that state already: nothing to record, and no failure.
+    Already {
+        /// Its state.
+        state: FindingState,
+        /// What the lifecycle says to it.
+        why: String,
+    },
+    /// The lifecycle does not allow the change.
+    Refused {
+        /// Its state.
+        from: FindingState,
+        /// Why not.
+        why: String,
+    },
+    /// There is no such finding.
+    NoSuchFinding,
+}
+
+impl SaidOutcome {
+    /// Whether this outcome is a failure of the request (a refused change, an unknown id).
+    pub fn failed(&self) -> bool {
+        matches!(
+            self.result,
+            SaidResult::Refused { .. } | SaidResult::NoSuchFinding
+        )
+    }
+}
+
+/// What pruning removed (or, in a dry run, would remove).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PruneOutcome {
+    /// Whether nothing was changed.
+    pub dry_run: bool,
+    /// The cut-off: what is older goes (RFC 3339).
+    pub cutoff: String,
+    /// The policy that sets the retention.
+    pub policy: String,
+    /// Its retention in days.
+    pub retention_days: u32,
+    /// Observations.
+    pub observations: u64,
+    /// Findings left with no observation.
+    pub findings: u64,
+    /// Chunks of kept input rows left with no observation.
+    pub chunks: u64,
+    /// Quarantined rows.
+    pub quarantined: u64,
+}
+
+/// A time as a user writes it: RFC 3339, or a date (its midnight, UTC); as Unix seconds.
+pub fn parse_since(text: &str) -> Result<i64> {
+    if let Some(t) = keys::parse_time(text) {
+        return Ok(t);
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc().timestamp())
+        .ok_or_else(|| {
+            AppError::Usage(format!(
+                "{text:?} is not a time; write e.g. 2026-03-24 or 2026-03-24T06:00:00Z"
+            ))
+        })
+}
+
+impl App {
+    /// One notify round over `transport`: first notices, follow-ups, reminders,
+    /// escalations and compromise checks, each recipient told only what it has not been
+    /// told. A named recipient that is not in the registry is refused with
+    /// [`AppError::NotFound`] before anything is sent.
+    pub fn notify(
+        &mut self,
+        request: &NotifyRequest,
+        transport: &mut dyn Transport,
+        progress: &dyn Progress,
+    ) -> Result<NotifyReport> {
+        let attributor = self.attributor()?;
+        for party in &request.named {
+            if attributor.organisation(&OrgId(party.clone())).is_none() {
+                return Err(AppError::NotFound(format!(
+                    "{party}: no organisation with that id in the registry"
+                )));
+            }
+        }
+        let policy = self.policy(&request.policy)?;
+        let mut options = NotifyOptions::new((*policy).clone(), self.pseudonym_key()?);
+        options.incident = request.incident.clone();
+        options.from = request.from.clone();
+        options.tlp = request.tlp;
+        options.idempotent_transport = request.idempotent_transport;
+        options.resend_uncertain = request.resend_uncertain;
+        options.named_recipients = request.named.iter().cloned().map(OrgId).collect();
+        let incidents =
+            notify::notify(&mut self.store, &attributor, transport, &options, progress)?;
+        let mut sent_in_all = Vec::new();
+        for o in &incidents {
+            sent_in_all.push(
+                self.store
+                    .messages(Some(&o.incident))?
+                    .iter()
+                    .filter(|m| m.state == MessageState::Sent)
+                    .count(),
+            );
+        }
+        let undelivered = incidents
+            .iter()
+            .flat_map(|o| &o.digests)
+            .filter(|d| d.state != MessageState::Sent)
+            .map(|d| format!("{} <{}> ({}): {}", d.party, d.recipient, d.key, d.detail))
+            .collect();
+        Ok(NotifyReport {
+            incidents,
+            sent_in_all,
+            undelivered,
+        })
+    }
+
+    /// Records what someone said about findings, each finding on its own: a change the
+    /// lifecycle refuses, or an unknown id, leaves the others recorded.
+    pub fn said(&mut self, said: &Said) -> Result<Vec<SaidOutcome>> {
+        let changes: Vec<Transition> = said
+            .ids
+            .iter()
+            .map(|&finding| Transition {
+                finding,
+                to: said.to,
+                cause: Cause::Analyst,
+                reference: None,
+                by: Some(said.by.clone()),
+                note: said.note.clone(),
+            })
+            .collect();
+        let outcomes = self.store.transition(&changes)?;
+        Ok(said
+            .ids
+            .iter()
+            .zip(outcomes)
+            .map(|(&id, outcome)| SaidOutcome {
+                id,
+                result: match outcome {
+                    TransitionOutcome::Applied { from } => SaidResult::Applied {
+                        from,
+                        to: said.to.unwrap_or(from),
+                    },
+                    TransitionOutcome::Refused { from, why } if Some(from) == said.to => {
+                        SaidResult::Already { state: from, why }
+                    }
+                    TransitionOutcome::Refused { from, why } => SaidResult::Refused { from, why },
+                    TransitionOutcome::NoSuchFinding => SaidResult::NoSuchFinding,
+                },
+            })
+            .collect())
+    }
+
+    /// The findings `query` selects, as front ends show them.
+    pub fn findings(&self, query: &FindingQuery) -> Result<Vec<FindingView>> {
+        let mut query = query.clone();
+        query.incident = query.incident.map(|i| i.to_ascii_lowercase());
+        Ok(self
+            .store
+            .finding_records(&query)?
+            .iter()
+            .map(FindingView::from)
+            .collect())
+    }
+
+    /// Finding `id` with every observation and every change of its state.
+    pub fn finding(&mut self, id: i64) -> Result<FindingDetail> {
+        let attributor = self.attributor()?;
+        baken_pipeline::findings::detail(&self.store, &attributor, id)?.ok_or_else(|| {
+            AppError::NotFound(format!("no finding {id}; `baken findings` lists them"))
+        })
+    }
+
+    /// Records that exploitation of `incident` began at `since` (Unix seconds), on the word
+    /// of `source`; returns the date recorded and its source (an earlier date stays).
+    pub fn mark_exploited(
+        &mut self,
+        incident: &str,
+        since: i64,
+        source: &str,
+    ) -> Result<(i64, String)> {
+        self.store.put_exploitation(incident, since, source)?;
+        self.store.exploitation(incident)?.ok_or_else(|| {
+            AppError::Store(baken_store::StoreError::Corrupt {
+                what: "exploitation date",
+                detail: format!("the date of {incident} was recorded but cannot be read back"),
+            })
+        })
+    }
+
+    /// Removes observations, findings, kept rows and quarantined rows older than `policy`'s
+    /// retention before `now`; a dry run only counts them.
+    pub fn prune(
+        &mut self,
+        policy: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        dry_run: bool,
+    ) -> Result<PruneOutcome> {
+        let policy = self.policy(policy)?;
+        let cutoff = now - chrono::Duration::days(i64::from(policy.retention_days()));
+        let cutoff = cutoff.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let pruned = self.store.prune(&cutoff, dry_run)?;
+        Ok(PruneOutcome {
+            dry_run,
+            cutoff,
+            policy: policy.name().to_string(),
+            retention_days: policy.retention_days(),
+            observations: pruned.observations,
+            findings: pruned.findings,
+            chunks: pruned.chunks,
+            quarantined: pruned.quarantined,
+        })
+    }
+}

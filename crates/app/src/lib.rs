@@ -1,0 +1,137 @@
+//! baken's application core: every command and query a front end offers, answered here and
+//! returned as plain, documented output types made for presentation.
+//!
+//! The command line is argument parsing, progress and printing over these calls; a service
+//! is routing, authentication and rendering over the same calls. Nothing a user can ask of
+//! baken is decided in a front end: which party a finding stands for, what a policy would
+//! change, how a party fared, what an analyst's word does to a finding — all of it is here or
+//! below, in `baken-pipeline`.
+//!
+//! An [`App`] holds one data directory: its store, and the state built from it that every
+//! call shares — the attribution index over the registry (built once, rebuilt when an import
+//! through the app changes the registry) and the sharing policies by name.
+//!
+//! ```no_run
+//! use baken_app::App;
+//! use baken_model::Tlp;
+//! let mut app = App::open("baken-data".as_ref())?;
+//! let coverage = app.coverage("cve-2019-19781", "nl-2020", Tlp::Amber)?;
+//! println!("{} of {} affected parties reached", coverage.reached, coverage.affected);
+//! # Ok::<(), baken_app::AppError>(())
+//! ```
+//!
+//! The output types serialise to the JSON the command line prints with `--json`; the README
+//! describes each shape.
+
+mod commands;
+mod plans;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use baken_attribute::Attributor;
+use baken_pipeline::PipelineError;
+use baken_policy::Policy;
+use baken_store::{SqliteStore, StoreError};
+
+pub use commands::{
+    NotifyReport, NotifyRequest, PruneOutcome, Said, SaidOutcome, SaidResult, parse_since,
+};
+pub use plans::{CoverageReport, Gained, Lost, Moved, WhatIf, Why, WhyFinding, coverage_line};
+
+/// What went wrong in a call. Front ends map the kinds to exit codes or HTTP statuses:
+/// [`AppError::NotFound`] and [`AppError::Usage`] are the caller's to fix, the rest are not.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// What the call names does not exist (a finding, an incident's findings, an
+    /// organisation).
+    #[error("{0}")]
+    NotFound(String),
+    /// The call cannot be carried out as given.
+    #[error("{0}")]
+    Usage(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A stage of the chain failed.
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
+}
+
+/// Results of the application core.
+pub type Result<T> = std::result::Result<T, AppError>;
+
+/// One data directory and the state every call over it shares.
+pub struct App {
+    data: PathBuf,
+    store: SqliteStore,
+    attributor: Option<Arc<Attributor>>,
+    policies: HashMap<String, Arc<Policy>>,
+}
+
+impl App {
+    /// Opens (creating where needed) the data directory `data` and its store.
+    pub fn open(data: &Path) -> Result<App> {
+        Ok(App::with_store(data, SqliteStore::open(data)?))
+    }
+
+    /// An application over `store`, keeping its files (outbox, keys) in `data`.
+    pub fn with_store(data: &Path, store: SqliteStore) -> App {
+        App {
+            data: data.to_path_buf(),
+            store,
+            attributor: None,
+            policies: HashMap::new(),
+        }
+    }
+
+    /// The data directory.
+    pub fn data(&self) -> &Path {
+        &self.data
+    }
+
+    /// The store, for the calls that page through its records as they are.
+    pub fn store(&self) -> &SqliteStore {
+        &self.store
+    }
+
+    /// The store, for commands of the pipeline the core passes on unchanged.
+    pub fn store_mut(&mut self) -> &mut SqliteStore {
+        &mut self.store
+    }
+
+    /// The attribution index over the registry, routing table and abuse records: built once
+    /// and shared, and built again after the registry changed through [`App::registry_changed`].
+    pub fn attributor(&mut self) -> Result<Arc<Attributor>> {
+        if let Some(a) = &self.attributor {
+            return Ok(a.clone());
+        }
+        let a = Arc::new(baken_pipeline::attributor_from_store(&self.store)?);
+        self.attributor = Some(a.clone());
+        Ok(a)
+    }
+
+    /// Says that the registry, routing table or abuse records changed: the next call builds
+    /// the attribution index again.
+    pub fn registry_changed(&mut self) {
+        self.attributor = None;
+    }
+
+    /// The sharing policy named `spec` (a shipped one, e.g. `nl-2020`, or a TOML file), read
+    /// once per application.
+    pub fn policy(&mut self, spec: &str) -> Result<Arc<Policy>> {
+        if let Some(p) = self.policies.get(spec) {
+            return Ok(p.clone());
+        }
+        let p = Arc::new(baken_pipeline::load_policy(spec)?);
+        self.policies.insert(spec.to_string(), p.clone());
+        Ok(p)
+    }
+
+    /// The key that pseudonymises organisations in aggregates (see
+    /// [`baken_pipeline::pseudonym_key`]).
+    pub fn pseudonym_key(&self) -> Result<Vec<u8>> {
+        Ok(baken_pipeline::pseudonym_key(&self.data)?)
+    }
+}
