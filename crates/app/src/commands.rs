@@ -294,3 +294,57 @@ impl App {
         })
     }
 }
+
+impl App {
+    /// Replaces the registry with the organisations in `path` (TOML, JSON, JSON lines or
+    /// CSV); refuses a file that would remove more than half of it unless `replace_all`.
+    pub fn import_registry(
+        &mut self,
+        path: &std::path::Path,
+        replace_all: bool,
+    ) -> Result<baken_pipeline::imports::RegistryImport> {
+        let r = baken_pipeline::imports::import_registry(&mut self.store, path, replace_all);
+        self.registry_changed();
+        Ok(r?)
+    }
+
+    /// Replaces the routing table of `path`'s source (prefix → origin AS).
+    pub fn import_routing(
+        &mut self,
+        path: &std::path::Path,
+    ) -> Result<baken_pipeline::imports::DataImport> {
+        let r = baken_pipeline::imports::import_routing(&mut self.store, path);
+        self.registry_changed();
+        Ok(r?)
+    }
+
+    /// Replaces the abuse contacts read from RPSL dumps.
+    pub fn import_rpsl(
+        &mut self,
+        paths: &[std::path::PathBuf],
+    ) -> Result<baken_pipeline::imports::DataImport> {
+        let r = baken_pipeline::imports::import_rpsl(&mut self.store, paths);
+        self.registry_changed();
+        Ok(r?)
+    }
+
+    /// Parses, attributes and stores one input file; every row is stored, a duplicate, or
+    /// quarantined with its reason, and the summary's counts reconcile.
+    pub fn ingest(
+        &mut self,
+        input: &baken_pipeline::ingest::Input,
+        options: &baken_feeds::Options,
+        settings: &baken_pipeline::ingest::Settings,
+        progress: &dyn Progress,
+    ) -> Result<baken_pipeline::ingest::FileSummary> {
+        let attributor = self.attributor()?;
+        Ok(baken_pipeline::ingest::ingest_file(
+            &mut self.store,
+            &attributor,
+            input,
+            options,
+            settings,
+            progress,
+        )?)
+    }
+}

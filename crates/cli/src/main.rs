@@ -15,7 +15,7 @@ use baken_model::Tlp;
 use baken_pipeline::demo::{self, DemoOptions, Params};
 use baken_pipeline::ingest::{self, Input};
 use baken_pipeline::plan::Coverage;
-use baken_pipeline::{Progress, attributor_from_store, imports, load_policy};
+use baken_pipeline::{Progress, attributor_from_store, load_policy};
 use baken_store::{FindingState, SqliteStore, Store};
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -1114,11 +1114,13 @@ fn cmd_parse(
 }
 
 fn cmd_registry(data: &Path, command: RegistryCommand) -> Result<()> {
-    let mut store = open_store(data)?;
+    let mut app = App::open(data)?;
     match command {
         RegistryCommand::Import { file, replace_all } => {
-            let r = match imports::import_registry(&mut store, &file, replace_all) {
-                Err(e @ baken_pipeline::PipelineError::RegistryShrinks { .. }) => {
+            let r = match app.import_registry(&file, replace_all) {
+                Err(AppError::Pipeline(
+                    e @ baken_pipeline::PipelineError::RegistryShrinks { .. },
+                )) => {
                     bail!("{e}; to replace the registry anyway, pass --replace-all")
                 }
                 r => r?,
@@ -1135,7 +1137,7 @@ fn cmd_registry(data: &Path, command: RegistryCommand) -> Result<()> {
         }
         RegistryCommand::ImportRouting { files } => {
             for file in files {
-                let r = imports::import_routing(&mut store, &file)?;
+                let r = app.import_routing(&file)?;
                 println!(
                     "{}: {} prefixes imported, {} lines skipped",
                     file.display(),
@@ -1151,7 +1153,7 @@ fn cmd_registry(data: &Path, command: RegistryCommand) -> Result<()> {
             }
         }
         RegistryCommand::ImportRpsl { files } => {
-            let r = imports::import_rpsl(&mut store, &files)?;
+            let r = app.import_rpsl(&files)?;
             println!(
                 "{} abuse records imported, {} objects without an abuse mailbox, {} skipped",
                 r.entries,
@@ -1166,7 +1168,7 @@ fn cmd_registry(data: &Path, command: RegistryCommand) -> Result<()> {
             }
         }
         RegistryCommand::Lookup { query, json } => {
-            let attributor = attributor_from_store(&store)?;
+            let attributor = app.attributor()?;
             let lookup = attributor.lookup(&query)?;
             if json {
                 println!(
@@ -1269,8 +1271,7 @@ fn cmd_ingest(
     json: bool,
     files: &[PathBuf],
 ) -> Result<()> {
-    let mut store = open_store(data)?;
-    let attributor = attributor_from_store(&store)?;
+    let mut app = App::open(data)?;
     let options = Options {
         report,
         schema,
@@ -1285,9 +1286,7 @@ fn cmd_ingest(
             None => ingest::guess_feed(file)?,
         };
         let progress = bar("ingest", None);
-        let summary = ingest::ingest_file(
-            &mut store,
-            &attributor,
+        let summary = app.ingest(
             &Input {
                 path: file.clone(),
                 feed,

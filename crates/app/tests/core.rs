@@ -1,0 +1,261 @@
+//! The application core without the binary: a registry and a day's scan in, a notify round
+//! out through an outbox, and the plan read back by `coverage`, `why` and `whatif`.
+
+use std::path::{Path, PathBuf};
+
+use baken_app::{App, AppError, NotifyRequest, Said, SaidResult};
+use baken_deliver::Outbox;
+use baken_feeds::{FeedKind, Options};
+use baken_model::{OrgId, Party, Tlp};
+use baken_pipeline::NoProgress;
+use baken_pipeline::ingest::{Input, Settings};
+use baken_pipeline::plan::Coverage;
+use baken_store::{FindingQuery, FindingState, Store};
+
+const INCIDENT: &str = "cve-2019-19781";
+
+const REGISTRY: &str = r#"
+[[organisation]]
+id = "org-a"
+name = "Alpha Zorg BV"
+sector = "health"
+vital = true
+networks = ["198.18.1.0/24"]
+contacts = [{ email = "soc@alpha.example", role = "security" }]
+
+[[organisation]]
+id = "org-b"
+name = "Beta Winkel BV"
+sector = "retail"
+networks = ["198.18.2.0/24"]
+contacts = [{ email = "it@beta.example", role = "security" }]
+
+[[organisation]]
+id = "dtc"
+name = "Digital Trust Center"
+kind = "dtc"
+contacts = [{ email = "dtc@dtc.example", role = "security" }]
+"#;
+
+fn scan(ip: &str) -> String {
+    format!(
+        "{{\"feed.name\":\"scan-citrix\",\"time.source\":\"2020-01-10T06:00:00+00:00\",\
+         \"source.ip\":\"{ip}\",\"source.port\":443,\"protocol.transport\":\"tcp\",\
+         \"classification.taxonomy\":\"vulnerable\",\"classification.type\":\"vulnerable-system\",\
+         \"classification.identifier\":\"citrix\",\"product.vulnerabilities\":\"CVE-2019-19781\"}}\n"
+    )
+}
+
+/// An application over a fresh data directory with the registry and one scan of a vital
+/// (org-a) and a non-vital (org-b) organisation's hosts.
+fn world(dir: &Path) -> App {
+    let data = dir.join("data");
+    let mut app = App::open(&data).unwrap();
+    let registry = dir.join("registry.toml");
+    std::fs::write(&registry, REGISTRY).unwrap();
+    let imported = app.import_registry(&registry, false).unwrap();
+    assert_eq!(imported.organisations, 3);
+    let feed = dir.join("scan-intelmq.jsonl");
+    std::fs::write(
+        &feed,
+        [scan("198.18.1.5"), scan("198.18.1.6"), scan("198.18.2.5")].concat(),
+    )
+    .unwrap();
+    let summary = app
+        .ingest(
+            &Input {
+                path: feed,
+                feed: FeedKind::Intelmq,
+            },
+            &Options::default(),
+            &Settings::default(),
+            &NoProgress,
+        )
+        .unwrap();
+    assert!(summary.reconciles());
+    assert_eq!(summary.stored, 3);
+    app
+}
+
+fn request(policy: &str) -> NotifyRequest {
+    NotifyRequest {
+        incident: Some(INCIDENT.into()),
+        from: "NCSC baken <baken@ncsc.example>".into(),
+        tlp: Tlp::Amber,
+        policy: policy.into(),
+        named: Vec::new(),
+        idempotent_transport: true,
+        resend_uncertain: false,
+    }
+}
+
+fn outbox(dir: &Path) -> (Outbox, PathBuf) {
+    let path = dir.join("outbox");
+    (Outbox::new(&path).unwrap(), path)
+}
+
+#[test]
+fn a_round_tells_each_reachable_party_once_and_coverage_follows_what_was_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = world(dir.path());
+
+    let before = app.coverage(INCIDENT, "nl-2020", Tlp::Amber).unwrap();
+    assert_eq!((before.affected, before.reached), (2, 0));
+
+    let (mut transport, path) = outbox(dir.path());
+    let report = app
+        .notify(&request("nl-2020"), &mut transport, &NoProgress)
+        .unwrap();
+    assert!(report.undelivered.is_empty(), "{:?}", report.undelivered);
+    let [incident] = report.incidents.as_slice() else {
+        panic!("one incident: {:?}", report.incidents)
+    };
+    let told: Vec<(&str, usize, bool)> = incident
+        .digests
+        .iter()
+        .map(|d| (d.party.as_str(), d.findings, d.aggregate))
+        .collect();
+    assert_eq!(
+        told,
+        [("dtc", 0, true), ("org-a", 2, false)],
+        "nl-2020 tells the vital provider its findings, and the DTC counts only"
+    );
+    assert_eq!(report.sent_in_all, [2]);
+    assert_eq!(std::fs::read_dir(&path).unwrap().count(), 2);
+
+    let after = app.coverage(INCIDENT, "nl-2020", Tlp::Amber).unwrap();
+    assert_eq!(
+        (after.affected, after.reached, after.unreachable),
+        (2, 1, 1)
+    );
+    assert_eq!(after.by_path.get("direct"), Some(&1));
+    let b = after
+        .parties
+        .iter()
+        .find(|a| a.id == Party::Registered(OrgId("org-b".into())))
+        .unwrap();
+    assert!(
+        matches!(&b.coverage, Coverage::Unreachable { reason } if !reason.is_empty()),
+        "{b:?}"
+    );
+
+    // a second round has nothing new to say
+    let again = app
+        .notify(&request("nl-2020"), &mut transport, &NoProgress)
+        .unwrap();
+    assert!(
+        again.incidents[0].digests.iter().all(|d| !d.delivered_now),
+        "{:?}",
+        again.incidents[0].digests
+    );
+    assert_eq!(std::fs::read_dir(&path).unwrap().count(), 2);
+}
+
+#[test]
+fn why_and_whatif_explain_the_plan_without_sending() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = world(dir.path());
+
+    // by address: the finding, then its owner's decisions
+    let why = app
+        .why("198.18.2.5", INCIDENT, "nl-2020", Tlp::Amber)
+        .unwrap();
+    assert_eq!(why.party, Party::Registered(OrgId("org-b".into())));
+    let finding = why.finding.as_ref().expect("the address names a finding");
+    assert_eq!(finding.address.as_deref(), Some("198.18.2.5"));
+    assert!(!why.about.is_empty());
+    assert!(why.about.iter().all(|d| d.subject == why.party));
+    assert!(
+        why.labels.iter().any(|l| l.starts_with("TLP:AMBER")),
+        "{:?}",
+        why.labels
+    );
+    assert!(matches!(
+        why.affected.as_ref().map(|a| &a.coverage),
+        Some(Coverage::Unreachable { .. })
+    ));
+    // the DTC is asked about as a recipient
+    let dtc = app.why("dtc", INCIDENT, "nl-dtc-oktt", Tlp::Amber).unwrap();
+    assert!(dtc.affected.is_none());
+    assert!(!dtc.as_recipient.is_empty());
+    assert!(
+        dtc.as_recipient
+            .iter()
+            .all(|d| d.recipient == Party::Registered(OrgId("dtc".into())))
+    );
+    // neither affected nor a recipient
+    assert!(matches!(
+        app.why("org-z", INCIDENT, "nl-2020", Tlp::Amber),
+        Err(AppError::NotFound(_))
+    ));
+
+    // the DTC as an OKTT reaches the non-vital organisation nl-2020 leaves alone
+    let w = app
+        .whatif("nl-dtc-oktt", "nl-2020", INCIDENT, Tlp::Amber)
+        .unwrap();
+    assert_eq!((w.affected, w.reached_before), (2, 1));
+    assert!(w.reached_after > w.reached_before, "{w:?}");
+    assert!(
+        w.gained
+            .iter()
+            .any(|g| g.id == Party::Registered(OrgId("org-b".into()))),
+        "{w:?}"
+    );
+    assert!(w.lost.is_empty(), "{w:?}");
+    // nothing was sent by asking
+    assert!(app.store().messages(None).unwrap().is_empty());
+
+    // an incident without findings is not found
+    assert!(matches!(
+        app.coverage("cve-1999-0001", "nl-2020", Tlp::Amber),
+        Err(AppError::NotFound(_))
+    ));
+}
+
+#[test]
+fn what_people_say_moves_findings_through_the_lifecycle_one_by_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = world(dir.path());
+    let findings = app
+        .findings(&FindingQuery {
+            incident: Some("CVE-2019-19781".into()),
+            ..FindingQuery::default()
+        })
+        .unwrap();
+    assert_eq!(findings.len(), 3, "the incident is matched in any case");
+    let ids: Vec<i64> = findings.iter().map(|f| f.id).collect();
+
+    let said = |to, ids: Vec<i64>| Said {
+        ids,
+        to,
+        by: "soc@alpha.example".into(),
+        note: Some("patched".into()),
+    };
+    let out = app
+        .said(&said(
+            Some(FindingState::Acknowledged),
+            vec![ids[0], 999_999],
+        ))
+        .unwrap();
+    assert!(matches!(
+        out[0].result,
+        SaidResult::Applied {
+            from: FindingState::Open,
+            to: FindingState::Acknowledged
+        }
+    ));
+    assert_eq!(out[1].result, SaidResult::NoSuchFinding);
+    assert!(out[1].failed() && !out[0].failed());
+    // saying it again is no failure
+    let again = app
+        .said(&said(Some(FindingState::Acknowledged), vec![ids[0]]))
+        .unwrap();
+    assert!(matches!(again[0].result, SaidResult::Already { .. }));
+    assert!(!again[0].failed());
+
+    let detail = app.finding(ids[0]).unwrap();
+    assert_eq!(detail.finding.state, "acknowledged");
+    assert_eq!(detail.history.len(), 1);
+    assert_eq!(detail.history[0].by.as_deref(), Some("soc@alpha.example"));
+    assert!(matches!(app.finding(999_999), Err(AppError::NotFound(_))));
+}
