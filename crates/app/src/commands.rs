@@ -328,6 +328,24 @@ impl App {
         Ok(r?)
     }
 
+    /// How ingest stores what it reads: every item labelled `label`, `batch_size` rows a
+    /// transaction, fixes verified after as many reports as `policy`'s lifecycle asks.
+    pub fn ingest_settings(
+        &mut self,
+        policy: &str,
+        label: baken_store::Label,
+        batch_size: usize,
+    ) -> Result<baken_pipeline::ingest::Settings> {
+        if batch_size == 0 {
+            return Err(AppError::Usage("a batch must hold at least 1 row".into()));
+        }
+        Ok(baken_pipeline::ingest::Settings {
+            label,
+            batch_size,
+            verify_after_reports: self.policy(policy)?.lifecycle().verify_after_reports,
+        })
+    }
+
     /// Parses, attributes and stores one input file; every row is stored, a duplicate, or
     /// quarantined with its reason, and the summary's counts reconcile.
     pub fn ingest(

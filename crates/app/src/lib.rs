@@ -23,8 +23,10 @@
 //! The output types serialise to the JSON the command line prints with `--json`; the README
 //! describes each shape.
 
+mod audit;
 mod commands;
 mod plans;
+mod records;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -35,6 +37,7 @@ use baken_pipeline::PipelineError;
 use baken_policy::Policy;
 use baken_store::{SqliteStore, StoreError};
 
+pub use audit::AuditVerification;
 pub use commands::{
     NotifyReport, NotifyRequest, PruneOutcome, Said, SaidOutcome, SaidResult, parse_since,
 };

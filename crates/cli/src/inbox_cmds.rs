@@ -4,13 +4,12 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
-use baken_pipeline::inbox::{self, MatchedBy, Outcome, Reply, Said};
+use baken_pipeline::inbox::{MatchedBy, Outcome, Reply, Said};
 
 /// Imports the replies at `paths` and lists each with what it did, then the totals; fails,
 /// naming them, when any message could not be read (the others are applied).
 pub(crate) fn import(data: &Path, paths: &[PathBuf], json: bool) -> Result<()> {
-    let mut store = crate::open_store(data)?;
-    let imported = inbox::import(&mut store, paths)?;
+    let imported = baken_app::App::open(data)?.import_replies(paths)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&imported)?);
     } else {

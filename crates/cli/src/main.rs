@@ -12,11 +12,11 @@ use baken_app::{App, AppError, NotifyRequest, SaidResult, parse_since};
 use baken_deliver::{Outbox, Smtp, Transport};
 use baken_feeds::{FeedKind, Options};
 use baken_model::Tlp;
+use baken_pipeline::Progress;
 use baken_pipeline::demo::{self, DemoOptions, Params};
 use baken_pipeline::ingest::{self, Input};
 use baken_pipeline::plan::Coverage;
-use baken_pipeline::{Progress, attributor_from_store, load_policy};
-use baken_store::{FindingState, SqliteStore, Store};
+use baken_store::FindingState;
 use clap::{Parser, Subcommand, ValueEnum};
 
 /// std's `println!`, except that a reader that stopped reading (`baken why … | head`) ends the
@@ -691,11 +691,6 @@ fn main() {
     }
 }
 
-fn open_store(data: &Path) -> Result<SqliteStore> {
-    SqliteStore::open(data)
-        .with_context(|| format!("opening the data directory {}", data.display()))
-}
-
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Parse {
@@ -733,12 +728,10 @@ fn run(cli: Cli) -> Result<()> {
             if batch == 0 {
                 bail!("--batch must be at least 1");
             }
-            let settings = ingest::Settings {
-                label: baken_store::Label { tlp, supplied_by },
-                batch_size: batch,
-                verify_after_reports: load_policy(&policy)?.lifecycle().verify_after_reports,
-            };
-            cmd_ingest(&cli.data, feed, report, schema, &settings, json, &files)
+            let mut app = App::open(&cli.data)?;
+            let label = baken_store::Label { tlp, supplied_by };
+            let settings = app.ingest_settings(&policy, label, batch)?;
+            cmd_ingest(&mut app, feed, report, schema, &settings, json, &files)
         }
         Command::Notify {
             incident,
@@ -857,10 +850,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Inventory {
             command: InventoryCommand::Import { org, file },
         } => {
-            let mut store = open_store(&cli.data)?;
-            let attributor = attributor_from_store(&store)?;
-            let r =
-                baken_pipeline::exposure::import_inventory(&mut store, &attributor, &org, &file)?;
+            let r = App::open(&cli.data)?.import_inventory(&org, &file)?;
             println!(
                 "{}: {} entries imported for {org}",
                 file.display(),
@@ -876,10 +866,7 @@ fn run(cli: Cli) -> Result<()> {
             no_record,
             json,
         } => {
-            let mut store = open_store(&cli.data)?;
-            let attributor = attributor_from_store(&store)?;
-            let r =
-                baken_pipeline::exposure::exposure(&mut store, &attributor, &advisory, !no_record)?;
+            let r = App::open(&cli.data)?.exposure(&advisory, !no_record)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&r)?);
                 return Ok(());
@@ -1263,7 +1250,7 @@ fn lookup_json(
 
 #[allow(clippy::too_many_arguments)] // one per command-line option
 fn cmd_ingest(
-    data: &Path,
+    app: &mut App,
     feed: Option<FeedKind>,
     report: Option<String>,
     schema: Option<PathBuf>,
@@ -1271,7 +1258,6 @@ fn cmd_ingest(
     json: bool,
     files: &[PathBuf],
 ) -> Result<()> {
-    let mut app = App::open(data)?;
     let options = Options {
         report,
         schema,
@@ -1796,14 +1782,13 @@ fn print_score(score: &baken_advisory::cvss::CvssScore, indent: &str) {
 }
 
 fn cmd_advisory(data: &Path, command: AdvisoryCommand) -> Result<()> {
-    use baken_pipeline::advisories::{self, ImportOutcome};
-    let mut store = open_store(data)?;
+    use baken_pipeline::advisories::ImportOutcome;
+    let mut app = App::open(data)?;
     match command {
         AdvisoryCommand::Import { schema, paths } => {
-            let schema = advisories::load_csaf_schema(schema.as_deref())?;
             let (mut imported, mut rejected) = (0, 0);
             for path in paths {
-                for (file, outcome) in advisories::import_path(&mut store, &path, &schema)? {
+                for (file, outcome) in app.import_advisories(&path, schema.as_deref())? {
                     match outcome {
                         ImportOutcome::Imported {
                             id,
@@ -1858,13 +1843,12 @@ fn cmd_advisory(data: &Path, command: AdvisoryCommand) -> Result<()> {
             accept_unhashed,
             allow_http,
         } => {
-            let schema = advisories::load_csaf_schema(schema.as_deref())?;
             let options = baken_csaf_sync::Options {
                 accept_unhashed,
                 allow_http,
                 ..Default::default()
             };
-            let summary = advisories::sync(&mut store, &source, &schema, &options)?;
+            let summary = app.sync_advisories(&source, schema.as_deref(), &options)?;
             println!("provider metadata {}", summary.provider_metadata);
             let mut rejected = 0;
             for (url, outcome) in &summary.fetched {
@@ -1897,7 +1881,7 @@ fn cmd_advisory(data: &Path, command: AdvisoryCommand) -> Result<()> {
             );
         }
         AdvisoryCommand::List => {
-            for a in store.advisories()? {
+            for a in app.advisories()? {
                 println!(
                     "{:<28} rev {:<6} {:<5} {:>4} {}",
                     a.id,
@@ -1911,12 +1895,7 @@ fn cmd_advisory(data: &Path, command: AdvisoryCommand) -> Result<()> {
             }
         }
         AdvisoryCommand::Show { id, json } => {
-            let Some((a, history)) = advisories::show(&store, &id)? else {
-                bail!(
-                    "no advisory {id:?} in {}; import it with `baken advisory import FILE`",
-                    data.display()
-                );
-            };
+            let (a, history) = app.advisory(&id)?;
             if json {
                 let history: Vec<_> = history
                     .iter()
@@ -2033,8 +2012,7 @@ fn parse_witness(text: &str) -> Result<baken_store::audit::Witness, String> {
 }
 
 fn cmd_audit(data: &Path, command: AuditCommand) -> Result<()> {
-    let mut store = open_store(data)?;
-    let log = store.audit_log()?;
+    let mut app = App::open(data)?;
     match command {
         AuditCommand::Verify {
             head,
@@ -2045,48 +2023,35 @@ fn cmd_audit(data: &Path, command: AuditCommand) -> Result<()> {
             for eml in &witness_eml {
                 witness.push(baken_pipeline::audit::witness_of_eml(eml)?);
             }
-            let report = baken_pipeline::audit::verify(&store, data, &witness, key.as_deref())?;
-            let mut problems = report.problems;
-            if let (Some(want), Some(_)) = (head, &report.chain) {
-                let pos = log.iter().position(|e| e.hash == want);
-                match pos {
-                    Some(i) if i + 1 == log.len() => {}
-                    Some(i) => println!(
-                        "note: the given head is entry {}; {} entries were appended since",
-                        i + 1,
-                        log.len() - i - 1
-                    ),
-                    None if want == baken_store::audit::GENESIS && log.is_empty() => {}
-                    None => problems.push(format!(
-                        "the given head {want} is not in the log: entries were removed from its end or the log was replaced"
-                    )),
-                }
+            let v = app.verify_audit(head.as_deref(), &witness, key.as_deref())?;
+            for n in &v.notes {
+                println!("note: {n}");
             }
-            if !problems.is_empty() {
-                for p in &problems {
+            if !v.problems.is_empty() {
+                for p in &v.problems {
                     eprintln!("baken: {p}");
                 }
                 bail!(
                     "the audit log does not verify: {} problem{} above",
-                    problems.len(),
-                    if problems.len() == 1 { "" } else { "s" }
+                    v.problems.len(),
+                    if v.problems.len() == 1 { "" } else { "s" }
                 );
             }
-            let v = report.chain.expect("a sound chain when nothing is wrong");
-            let last = log.last().map_or(0, |e| e.seq);
+            let (last, hash) = v.head.expect("a sound chain when nothing is wrong");
             println!(
-                "audit log sound: {} entries, {} checkpoints and {} witnesses hold, head {last} {}",
-                v.entries, report.checkpoints, report.witnesses, v.head
+                "audit log sound: {} entries, {} checkpoints and {} witnesses hold, head {last} {hash}",
+                v.entries, v.checkpoints, v.witnesses
             );
         }
         AuditCommand::Checkpoint => {
-            let c = baken_pipeline::audit::checkpoint(&mut store, data)?;
+            let c = app.checkpoint_audit()?;
             println!(
                 "checkpoint of entry {} signed: hash {}, key {}",
                 c.seq, c.hash, c.public_key
             );
         }
         AuditCommand::Export { out } => {
+            let log = app.audit_log()?;
             let mut w: Box<dyn Write> = match &out {
                 Some(p) => Box::new(BufWriter::new(
                     std::fs::File::create(p)

@@ -4,10 +4,9 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use baken_app::App;
 use baken_model::Tlp;
 use baken_pipeline::report::{self, Counts, FixStats, Moment, PATHS, ReportOptions};
-use baken_pipeline::{attributor_from_store, load_policy};
-use baken_store::SqliteStore;
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// How many never-reached parties the text lists before "… N more".
@@ -70,14 +69,11 @@ pub fn report(
     html: Option<&Path>,
     json: bool,
 ) -> Result<()> {
-    let store = SqliteStore::open(data)?;
-    let attributor = attributor_from_store(&store)?;
-    let policy = load_policy(policy)?;
     let options = ReportOptions {
         exploited_since: exploited_since.map(parse_when).transpose()?,
         tlp,
     };
-    let r = report::report(&store, &attributor, &policy, incident, &options)?;
+    let r = App::open(data)?.report(incident, policy, &options)?;
     if let Some(path) = html {
         std::fs::write(path, report::html::html(&r))
             .with_context(|| format!("cannot write the report to {}", path.display()))?;
@@ -211,8 +207,7 @@ pub fn report(
 
 /// `baken timeline INCIDENT`.
 pub fn timeline(data: &Path, incident: &str, json: bool) -> Result<()> {
-    let store = SqliteStore::open(data)?;
-    let entries = report::timeline(&store, incident)?;
+    let entries = App::open(data)?.timeline(incident)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&entries)?);
         return Ok(());
@@ -232,9 +227,7 @@ pub fn timeline(data: &Path, incident: &str, json: bool) -> Result<()> {
 
 /// `baken indicators`.
 pub fn indicators(data: &Path, sector: Option<&str>, json: bool) -> Result<()> {
-    let store = SqliteStore::open(data)?;
-    let attributor = attributor_from_store(&store)?;
-    let i = report::indicators(&store, &attributor, sector)?;
+    let i = App::open(data)?.indicators(sector)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&i)?);
         return Ok(());
