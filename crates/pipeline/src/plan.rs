@@ -254,6 +254,7 @@ pub fn plan(
                             hoster.contacts.push(Contact {
                                 email: contact.email.clone(),
                                 role: ContactRole::Abuse,
+                                language: None,
                             });
                             hoster
                         });
