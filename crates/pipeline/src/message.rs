@@ -452,3 +452,253 @@ impl MessageContext {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn system(address: &str) -> SystemContext {
+        SystemContext {
+            address: address.into(),
+            unsure: false,
+        }
+    }
+
+    /// A fixed message of `kind` to `audience`, with what such a message carries.
+    fn facts(language: Language, kind: &'static str, audience: Audience) -> MessageContext {
+        let mut f = MessageContext::example(language, kind, audience);
+        if kind == "follow-up" {
+            f.earlier = 2;
+            f.still_open = 3;
+        }
+        match audience {
+            Audience::Own => {
+                f.findings = 2;
+                f.confirmed = 2;
+                f.parts = vec![PartContext {
+                    label: None,
+                    systems: vec![
+                        system("198.18.4.7:443 (vpn.zorg.example)"),
+                        system("198.18.4.8:443"),
+                    ],
+                    more: 0,
+                }];
+                f.reasons = vec![
+                    "198.18.4.7 is in 198.18.4.0/24, registered to org-17 (Example Zorg BV)".into(),
+                ];
+            }
+            Audience::Cert => {
+                f.recipient = "Z-CERT".into();
+                f.findings = 3;
+                f.organisations = 2;
+                f.confirmed = 2;
+                f.unknown = 1;
+                f.mixed = true;
+                f.parts = vec![
+                    PartContext {
+                        label: Some("Example Zorg BV (org-17)".into()),
+                        systems: vec![system("198.18.4.7:443"), system("198.18.4.8:443")],
+                        more: 0,
+                    },
+                    PartContext {
+                        label: Some("Example Kliniek (org-18)".into()),
+                        systems: vec![SystemContext {
+                            address: "198.18.5.1:443".into(),
+                            unsure: true,
+                        }],
+                        more: 0,
+                    },
+                ];
+                f.aggregates = vec![AggregateContext {
+                    sector: Some("health".into()),
+                    organisations: "<5".into(),
+                    findings: "<5".into(),
+                }];
+                f.bases[0] = BasisContext {
+                    rule: "cert-constituency".into(),
+                    form: "full".into(),
+                    basis: "Wbni art. 3(1)(b): CERTs of the LDS".into(),
+                };
+            }
+            Audience::Hoster => {
+                f.recipient = "Example Hosting BV".into();
+                f.findings = 1;
+                f.parts = vec![PartContext {
+                    label: Some("unregistered holders in Example Hosting BV's network".into()),
+                    systems: vec![system("198.19.0.9:443")],
+                    more: 0,
+                }];
+                f.bases[0].rule = "hoster-own-networks".into();
+            }
+            Audience::Dtc => {
+                f.recipient = "Digital Trust Center".into();
+                f.findings = 12;
+                f.organisations = 1;
+                f.parts = vec![PartContext {
+                    label: Some("Example Bakkerij (org-90)".into()),
+                    systems: (1..=10)
+                        .map(|i| system(&format!("198.18.9.{i}:443")))
+                        .collect(),
+                    more: 2,
+                }];
+                f.bases[0].rule = "dtc-oktt".into();
+                f.bases[0].form = "full".into();
+            }
+            Audience::Counts => {
+                f.recipient = "Inspectie Gezondheidszorg en Jeugd".into();
+                f.findings = 0;
+                f.organisations = 0;
+                f.confirmed = 0;
+                f.aggregates = vec![
+                    AggregateContext {
+                        sector: Some("health".into()),
+                        organisations: "12".into(),
+                        findings: "15".into(),
+                    },
+                    AggregateContext {
+                        sector: None,
+                        organisations: "1".into(),
+                        findings: "1".into(),
+                    },
+                ];
+                f.bases.clear();
+                f.min_count = 1;
+            }
+        }
+        f
+    }
+
+    fn rendered(f: &MessageContext) -> String {
+        let subject = subject(f).unwrap_or_else(|e| panic!("{e}"));
+        let body = body(f).unwrap_or_else(|e| panic!("{e}"));
+        format!("Subject: {subject}\n\n{body}")
+    }
+
+    #[test]
+    fn every_kind_for_every_recipient_in_every_language() {
+        for language in Language::ALL {
+            for kind in KINDS {
+                for audience in Audience::ALL {
+                    let name = format!("{language}-{kind}-{}", audience.as_str());
+                    insta::assert_snapshot!(name, rendered(&facts(language, kind, audience)));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn without_an_advisory_and_for_what_is_no_vulnerability() {
+        for language in Language::ALL {
+            let mut f = facts(language, "first", Audience::Own);
+            f.advisory = None;
+            f.cves.clear();
+            f.product = None;
+            f.incident_in_cves = false;
+            insta::assert_snapshot!(format!("{language}-no-advisory"), rendered(&f));
+            f.cve = false;
+            f.incident = "OPEN-RDP".into();
+            f.incident_id = "open-rdp".into();
+            f.ticket = None;
+            f.findings = 1;
+            f.parts[0].systems.truncate(1);
+            insta::assert_snapshot!(format!("{language}-not-a-vulnerability"), rendered(&f));
+        }
+    }
+
+    #[test]
+    fn counts_are_singular_or_plural_in_both_languages() {
+        let mut f = facts(Language::Nl, "follow-up", Audience::Cert);
+        f.findings = 1;
+        f.organisations = 1;
+        f.still_open = 1;
+        f.earlier = 1;
+        let text = rendered(&f);
+        assert!(
+            text.contains("nog 1 systeem van 1 organisatie die u"),
+            "{text}"
+        );
+        assert!(text.contains("volgt op ons eerdere bericht over"), "{text}");
+        assert!(
+            text.contains("is nog niet bekend dat het verholpen is"),
+            "{text}"
+        );
+        assert!(text.contains("gevonden dat kwetsbaar is voor"), "{text}");
+        f.language = Language::En;
+        let text = rendered(&f);
+        assert!(
+            text.contains("1 more system of 1 organisation you"),
+            "{text}"
+        );
+        assert!(text.contains("our earlier message about"), "{text}");
+    }
+
+    #[test]
+    fn the_tlp_line_keeps_the_label_and_english_quotes_first() {
+        use baken_model::Tlp;
+        for tlp in [
+            Tlp::Clear,
+            Tlp::Green,
+            Tlp::Amber,
+            Tlp::AmberStrict,
+            Tlp::Red,
+        ] {
+            for language in Language::ALL {
+                let mut f = facts(language, "first", Audience::Own);
+                f.tlp = tlp.label().into();
+                let text = body(&f).unwrap();
+                assert!(text.starts_with(&format!("{}\n", tlp.label())), "{text}");
+                let is = if language == Language::En {
+                    "This message is"
+                } else {
+                    "Dit bericht is"
+                };
+                assert!(text.contains(&format!("{is} {}. ", tlp.label())), "{text}");
+                if language == Language::En {
+                    assert!(text.contains(tlp.sharing_rule()), "{text}");
+                }
+                assert!(
+                    subject(&f)
+                        .unwrap()
+                        .starts_with(&format!("[{}] ", tlp.label()))
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn an_undefined_variable_fails_instead_of_rendering_empty() {
+        let mut facts = serde_json::to_value(facts(Language::En, "first", Audience::Own)).unwrap();
+        facts.as_object_mut().unwrap().remove("recipient");
+        for language in Language::ALL {
+            let template = format!("{language}/message.txt");
+            let err = ENVIRONMENT
+                .get_template(&template)
+                .unwrap()
+                .render(Value::from(minijinja::value::Serde(&facts)))
+                .unwrap_err();
+            assert_eq!(err.kind(), minijinja::ErrorKind::UndefinedError, "{err:#}");
+        }
+    }
+
+    #[test]
+    fn every_template_is_embedded_once_and_every_kind_and_audience_has_one() {
+        let names: Vec<&str> = TEMPLATES.iter().map(|(n, _)| *n).collect();
+        for language in Language::ALL {
+            for kind in KINDS {
+                assert!(names.contains(&format!("{language}/kind/{kind}.txt").as_str()));
+            }
+            for audience in Audience::ALL {
+                let name = format!("{language}/recipient/{}.txt", audience.as_str());
+                assert!(names.contains(&name.as_str()), "{name}");
+            }
+        }
+        let mut sorted = names.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), names.len());
+        // the same files for every language
+        let en: Vec<&str> = names.iter().filter_map(|n| n.strip_prefix("en/")).collect();
+        let nl: Vec<&str> = names.iter().filter_map(|n| n.strip_prefix("nl/")).collect();
+        assert_eq!(en, nl);
+    }
+}
