@@ -74,7 +74,7 @@
 //! | `networks` | IPv4/IPv6 networks in CIDR notation |
 //! | `asns` | AS numbers |
 //! | `domains` | domain names; each covers every name under it |
-//! | `contacts` | `{email, role}` with role `security` (default), `abuse` or `general` |
+//! | `contacts` | `{email, role, language}` with role `security` (default), `abuse` or `general`, and the language messages to it are written in: `en` or `nl` (default: the sharing policy's `[messages] language`) |
 //!
 //! **TOML** (`.toml`): one `[[organisation]]` table per organisation.
 //!
@@ -91,7 +91,7 @@
 //! asns = [64496]
 //! domains = ["zorg.example"]
 //! contacts = [
-//!   { email = "soc@zorg.example", role = "security" },
+//!   { email = "soc@zorg.example", role = "security", language = "nl" },
 //!   { email = "abuse@zorg.example", role = "abuse" },
 //! ]
 //! ```
@@ -101,12 +101,13 @@
 //! per line; blank lines are skipped.
 //!
 //! **CSV** (`.csv`): a header row naming the columns, then one row per organisation. The
-//! columns are `id,name,kind,sector,vital,wbni_report,wbni_care,supervisor,cert,networks,asns,domains,contacts`;
+//! columns are `id,name,kind,sector,vital,wbni_report,wbni_care,supervisor,cert,networks,asns,domains,contacts,language`;
 //! any order, only `id` and `name` required, unknown columns rejected. Cells are trimmed and
 //! rows starting with `#` are comments. Multi-valued cells (`networks`, `asns`, `domains`,
 //! `contacts`) separate values by spaces, `;` or `,` (quote the cell when using `,`). AS
 //! numbers are written `64496` or `AS64496`; contacts `role:email`, or a bare e-mail
-//! address for a security contact; yes/no cells accept `true/false`, `yes/no`, `1/0` and
+//! address for a security contact; `language` (`en`, `nl`, or empty for the policy's
+//! default) is the language of every contact of the row; yes/no cells accept `true/false`, `yes/no`, `1/0` and
 //! empty (false); empty text cells mean "none".
 //!
 //! ```csv
@@ -122,7 +123,8 @@
 //! text (id, name, sector, supervisor, cert, domains, contact addresses) holds a control
 //! character — CR, LF, tab, NUL, DEL, NEL or any other of Unicode's category Cc — or a line or
 //! paragraph separator (U+2028, U+2029), which would break the mail headers of every message
-//! for the organisation.
+//! for the organisation; a contact's language is `en` or `nl` (an empty or other value is
+//! rejected, naming the field `language`).
 //! Errors name the file, the line (CSV, JSON lines, TOML; JSON syntax errors), the
 //! organisation and the field. [`registry::load_registry`] lists every invalid entry;
 //! [`registry::RegistryReader`] streams CSV and JSON lines for very large registries.

@@ -11,7 +11,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
-use baken_model::{Contact, ContactRole, OrgId, OrgKind, Organisation};
+use baken_model::{Contact, ContactRole, Language, OrgId, OrgKind, Organisation};
 use ipnet::IpNet;
 use serde::Deserialize;
 
@@ -561,7 +561,7 @@ fn parse_toml(
         path: path.to_path_buf(),
         line: e.span().map(|s| line_of(text, s.start)),
         message: format!(
-            "{}; organisations are `[[organisation]]` tables with the fields id, name, kind, sector, vital, wbni, supervisor, cert, networks, asns, domains, contacts",
+            "{}; organisations are `[[organisation]]` tables with the fields id, name, kind, sector, vital, wbni, supervisor, cert, networks, asns, domains, contacts (each with email, role, language)",
             e.message().trim_end()
         ),
     })?;
@@ -603,7 +603,7 @@ fn parse_json(
 }
 
 /// The CSV columns, in the documented order.
-const CSV_COLUMNS: [&str; 13] = [
+const CSV_COLUMNS: [&str; 14] = [
     "id",
     "name",
     "kind",
@@ -617,6 +617,7 @@ const CSV_COLUMNS: [&str; 13] = [
     "asns",
     "domains",
     "contacts",
+    "language",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -729,6 +730,7 @@ fn parse_contact(value: &str) -> Result<Contact, String> {
     Ok(Contact {
         email: email.to_string(),
         role,
+        language: None,
     })
 }
 
@@ -758,6 +760,7 @@ fn csv_organisation(
     }
     let id = Some(org.id.0.clone()).filter(|s| !s.is_empty());
     let opt = |cell: &str| Some(cell.to_string()).filter(|s| !s.is_empty());
+    let mut language = None;
     for (i, column) in columns.iter().enumerate() {
         let cell = record.get(i).unwrap_or("");
         let name = CSV_COLUMNS[column.0];
@@ -801,8 +804,20 @@ fn csv_organisation(
                     org.contacts.push(parse_contact(v).map_err(fail)?);
                 }
             }
-            _ => unreachable!("CSV_COLUMNS has 13 entries"),
+            13 if cell.is_empty() => {}
+            13 => {
+                language = Some(cell.parse::<Language>().map_err(|_| {
+                    fail(format!(
+                        "unknown message language `{cell}`; write en (English) or nl (Dutch), or leave the cell empty for the policy's default"
+                    ))
+                })?)
+            }
+            _ => unreachable!("CSV_COLUMNS has 14 entries"),
         }
+    }
+    // the row's language is its contacts' (the contacts cell may come after it)
+    for contact in &mut org.contacts {
+        contact.language = language;
     }
     Ok(org)
 }

@@ -23,7 +23,7 @@
 //! assert!(Attributor::from_snapshot(&bytes[..bytes.len() - 1]).is_err());
 //! ```
 //!
-//! # Format, version 1
+//! # Format, version 2
 //!
 //! Integers are little-endian. A header, then the payload:
 //!
@@ -62,7 +62,8 @@
 //!   2 hoster, 3 supervisor, 4 dtc, 5 national-csirt), sector *optional string*, vital
 //!   *flag*, Wbni duties `u8` (bit 0 report, bit 1 care), supervisor *optional string*, cert
 //!   *optional string*; then a *count* and that many *networks*, `u32` AS numbers, domain
-//!   *strings*, and contacts (e-mail *string*, role `u8`: 0 security, 1 abuse, 2 general).
+//!   *strings*, and contacts (e-mail *string*, role `u8`: 0 security, 1 abuse, 2 general,
+//!   language `u8`: 0 none, 1 en, 2 nl). Version 1 had no language byte.
 //! * *abuse record*: scope `u8` (0 a *network* follows, 1 a `u32` AS number follows), e-mail
 //!   *string*, via *string*, holder *optional string*.
 //! * *prefix table* (`lpm.rs`'s `PrefixMap`, as built): its IPv4 networks (a *count*, then
@@ -94,8 +95,8 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use baken_model::{
-    AbuseContact, AbuseRecord, AbuseScope, Contact, ContactRole, OrgId, OrgKind, Organisation,
-    WbniDuties,
+    AbuseContact, AbuseRecord, AbuseScope, Contact, ContactRole, Language, OrgId, OrgKind,
+    Organisation, WbniDuties,
 };
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
@@ -103,7 +104,7 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 pub const MAGIC: [u8; 8] = *b"BAKENATR";
 
 /// The version of the format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Bytes before the payload: magic, version, checksum, payload length.
 const HEADER: usize = 24;
@@ -557,12 +558,22 @@ pub(crate) fn write_organisation(w: &mut Writer, org: &Organisation) {
         w.str(domain);
     }
     w.count(contacts.len());
-    for Contact { email, role } in contacts {
+    for Contact {
+        email,
+        role,
+        language,
+    } in contacts
+    {
         w.str(email);
         w.u8(match role {
             ContactRole::Security => 0,
             ContactRole::Abuse => 1,
             ContactRole::General => 2,
+        });
+        w.u8(match language {
+            None => 0,
+            Some(Language::En) => 1,
+            Some(Language::Nl) => 2,
         });
     }
 }
@@ -586,6 +597,15 @@ fn read_wbni(r: &mut Reader<'_>) -> Result<WbniDuties, SnapshotError> {
             care: w & 2 != 0,
         }),
         w => Err(r.corrupt(format!("Wbni duties {w}, not 0 to 3"))),
+    }
+}
+
+fn read_language(r: &mut Reader<'_>) -> Result<Option<Language>, SnapshotError> {
+    match r.u8()? {
+        0 => Ok(None),
+        1 => Ok(Some(Language::En)),
+        2 => Ok(Some(Language::Nl)),
+        l => Err(r.corrupt(format!("contact language {l}, not 0 to 2"))),
     }
 }
 
@@ -619,9 +639,10 @@ pub(crate) fn check_organisation<'a>(
     for _ in 0..r.count(4)? {
         r.str()?;
     }
-    for _ in 0..r.count(5)? {
+    for _ in 0..r.count(6)? {
         r.str()?;
         read_role(r)?;
+        read_language(r)?;
     }
     Ok((id, name))
 }
@@ -641,12 +662,17 @@ pub(crate) fn read_organisation(r: &mut Reader<'_>) -> Result<Organisation, Snap
     let asns = (0..n).map(|_| r.u32()).collect::<Result<_, _>>()?;
     let n = r.count(4)?;
     let domains = (0..n).map(|_| r.string()).collect::<Result<_, _>>()?;
-    let n = r.count(5)?;
+    let n = r.count(6)?;
     let mut contacts = Vec::with_capacity(n);
     for _ in 0..n {
         let email = r.string()?;
         let role = read_role(r)?;
-        contacts.push(Contact { email, role });
+        let language = read_language(r)?;
+        contacts.push(Contact {
+            email,
+            role,
+            language,
+        });
     }
     Ok(Organisation {
         id,

@@ -7,7 +7,7 @@ use baken_attribute::Attributor;
 use baken_attribute::registry::{RegistryError, RegistryReader, load_registry};
 use baken_attribute::routing::{RoutingFormat, load_routing};
 use baken_attribute::rpsl::load_rpsl;
-use baken_model::{AbuseScope, ContactRole, OrgKind, Owner, Rule};
+use baken_model::{AbuseScope, ContactRole, Language, OrgKind, Owner, Rule};
 
 fn data(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -41,6 +41,11 @@ fn the_four_registry_formats_agree() {
     assert_eq!(zorg.domains, ["zorg.example"], "domains are normalised");
     assert_eq!(zorg.contacts[1].role, ContactRole::Abuse);
     assert_eq!(toml[2].kind, OrgKind::Cert);
+    assert_eq!(
+        zorg.contacts[0].language, None,
+        "no language: the policy's default"
+    );
+    assert_eq!(toml[1].contacts[0].language, Some(Language::Nl));
     for other in [
         "registry/registry.json",
         "registry/registry.jsonl",
@@ -105,11 +110,11 @@ fn csv_errors_name_line_and_field() {
     }
     assert_eq!(
         error_of("r.csv", "id,name,colour\n"),
-        "DIR/r.csv:1: unknown column `colour` in the header; the columns are id,name,kind,sector,vital,wbni_report,wbni_care,supervisor,cert,networks,asns,domains,contacts"
+        "DIR/r.csv:1: unknown column `colour` in the header; the columns are id,name,kind,sector,vital,wbni_report,wbni_care,supervisor,cert,networks,asns,domains,contacts,language"
     );
     assert_eq!(
         error_of("r.csv", "id,networks\n"),
-        "DIR/r.csv:1: the header has no `name` column; the first line must name the columns, e.g. id,name,kind,sector,vital,wbni_report,wbni_care,supervisor,cert,networks,asns,domains,contacts"
+        "DIR/r.csv:1: the header has no `name` column; the first line must name the columns, e.g. id,name,kind,sector,vital,wbni_report,wbni_care,supervisor,cert,networks,asns,domains,contacts,language"
     );
 }
 
@@ -187,6 +192,51 @@ fn json_and_jsonl_errors() {
         error_of("r.yaml", ""),
         "DIR/r.yaml: unknown registry format `.yaml`; name the file .toml, .json, .jsonl or .csv"
     );
+}
+
+#[test]
+fn a_contact_language_other_than_en_or_nl_is_refused_with_file_line_and_field() {
+    // CSV: the row's `language` cell, empty meaning the policy's default
+    let csv = "id,name,contacts,language\na,A,soc@a.example,nl\nb,B,soc@b.example,\nc,C,soc@c.example,de\n";
+    assert_eq!(
+        error_of("r.csv", csv),
+        "DIR/r.csv:4: organisation c: field `language`: unknown message language `de`; write en (English) or nl (Dutch), or leave the cell empty for the policy's default"
+    );
+    // TOML, JSON and JSON lines: a contact's `language`, where an empty one is refused too
+    for (name, text, line) in [
+        (
+            "r.toml",
+            "[[organisation]]\nid = \"a\"\nname = \"A\"\ncontacts = [\n  { email = \"soc@a.example\", language = \"fr\" },\n]\n",
+            5,
+        ),
+        (
+            "r.toml",
+            "[[organisation]]\nid = \"a\"\nname = \"A\"\ncontacts = [{ email = \"soc@a.example\", language = \"\" }]\n",
+            4,
+        ),
+        (
+            "r.json",
+            "[\n{\"id\": \"a\", \"name\": \"A\",\n \"contacts\": [{\"email\": \"soc@a.example\", \"language\": \"fr\"}]}\n]",
+            3,
+        ),
+        (
+            "r.jsonl",
+            "{\"id\": \"a\", \"name\": \"A\"}\n{\"id\": \"b\", \"name\": \"B\", \"contacts\": [{\"email\": \"soc@b.example\", \"language\": \"\"}]}\n",
+            2,
+        ),
+    ] {
+        let message = error_of(name, text);
+        assert!(
+            message.starts_with(&format!("DIR/{name}:{line}: ")),
+            "{name}: {message}"
+        );
+        assert!(
+            message.contains("unknown message language")
+                && message.contains("in field `language`")
+                && message.contains("write \"en\" (English) or \"nl\" (Dutch)"),
+            "{name}: {message}"
+        );
+    }
 }
 
 /// Every invalid entry of a registry file as (line, organisation, field, message).

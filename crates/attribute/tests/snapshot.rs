@@ -13,8 +13,8 @@ use baken_attribute::rpsl::load_rpsl;
 use baken_attribute::snapshot::{FORMAT_VERSION, MAGIC};
 use baken_attribute::{Attributor, SnapshotError};
 use baken_model::{
-    AbuseContact, AbuseRecord, AbuseScope, Contact, ContactRole, OrgId, OrgKind, Organisation,
-    RoutedPrefix, WbniDuties,
+    AbuseContact, AbuseRecord, AbuseScope, Contact, ContactRole, Language, OrgId, OrgKind,
+    Organisation, RoutedPrefix, WbniDuties,
 };
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use rand::rngs::StdRng;
@@ -120,6 +120,9 @@ fn world(seed: u64, shape: Shape) -> World {
                 .map(|c| Contact {
                     email: format!("c{c}@org{i}.example"),
                     role: *roles.choose(rng).unwrap(),
+                    language: *[None, Some(Language::En), Some(Language::Nl)]
+                        .choose(rng)
+                        .unwrap(),
                 })
                 .collect();
             Organisation {
@@ -438,18 +441,18 @@ fn foreign_bytes_and_other_versions_are_refused() {
         }
     );
     let mut other = bytes.clone();
-    other[8..12].copy_from_slice(&2u32.to_le_bytes());
+    other[8..12].copy_from_slice(&1u32.to_le_bytes());
     let err = Attributor::from_snapshot(&other).unwrap_err();
     assert_eq!(
         err,
         SnapshotError::Version {
-            found: 2,
-            supported: 1
+            found: 1,
+            supported: 2
         }
     );
     assert_eq!(
         err.to_string(),
-        "attributor snapshot format version 2 cannot be read by this build, which reads version 1; build the snapshot again"
+        "attributor snapshot format version 1 cannot be read by this build, which reads version 2; build the snapshot again"
     );
     let mut longer = bytes.clone();
     longer.push(0);
@@ -546,7 +549,7 @@ fn the_encoding_of_a_fixed_index_is_pinned() {
         asns = [64496]
         domains = ["zorg.example"]
         contacts = [
-          { email = "soc@zorg.example", role = "security" },
+          { email = "soc@zorg.example", role = "security", language = "nl" },
           { email = "abuse@zorg.example", role = "abuse" },
         ]
         "#,
@@ -588,7 +591,7 @@ fn the_encoding_of_a_fixed_index_is_pinned() {
     let crc = u32::from_le_bytes(bytes[12..16].try_into().unwrap());
     assert_eq!(
         (version, bytes.len(), format!("{crc:08x}")),
-        (FORMAT_VERSION, 702, "8add6da1".to_string()),
+        (FORMAT_VERSION, 704, "4df801a6".to_string()),
         "the encoding changed: raise FORMAT_VERSION if it did on purpose, and pin the new length and checksum here"
     );
 }

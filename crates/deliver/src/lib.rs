@@ -73,8 +73,8 @@ pub struct OutgoingMessage {
     pub attachments: Vec<Attachment>,
     /// Extra header fields, in order, e.g. [`header::tlp`] and [`header::incident`]. Names are
     /// ASCII without spaces or colons; values have no line breaks. Fields that [`render`] writes
-    /// itself (From, To, Subject, Date, Message-ID, MIME-Version, Content-*, Auto-Submitted,
-    /// X-Baken-Key) cannot be given here.
+    /// itself (From, To, Subject, Date, Message-ID, MIME-Version, Content-* but
+    /// Content-Language, Auto-Submitted, X-Baken-Key) cannot be given here.
     pub headers: Vec<(String, String)>,
     /// Fixed `Date`, for reproducible output; `None` means the time of rendering.
     pub date: Option<SystemTime>,

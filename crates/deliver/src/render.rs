@@ -127,7 +127,10 @@ pub(crate) fn build(msg: &OutgoingMessage) -> Result<Message, DeliverError> {
     let mut seen: Vec<String> = Vec::new();
     for (name, value) in &msg.headers {
         let lower = name.to_ascii_lowercase();
-        if RESERVED.contains(&lower.as_str()) || lower.starts_with("content-") {
+        // Content-Language (RFC 3282) is the caller's: it knows the language of the text
+        if RESERVED.contains(&lower.as_str())
+            || (lower.starts_with("content-") && lower != "content-language")
+        {
             return Err(invalid(format!(
                 "header {name:?} is written by baken-deliver itself; remove it from `headers`"
             )));
@@ -327,6 +330,18 @@ mod tests {
         check_invalid(
             |m| m.attachments[0].content_type = "csv".into(),
             "content type",
+        );
+    }
+
+    #[test]
+    fn the_caller_writes_content_language() {
+        let mut m = msg();
+        m.headers = vec![("Content-Language".into(), "nl".into())];
+        let text = String::from_utf8(render(&m).unwrap()).unwrap();
+        assert!(text.contains("\r\nContent-Language: nl\r\n"), "{text}");
+        check_invalid(
+            |m| m.headers = vec![("Content-Transfer-Encoding".into(), "7bit".into())],
+            "itself",
         );
     }
 

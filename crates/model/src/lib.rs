@@ -8,6 +8,7 @@
 //! * [`Party`] — who a finding is about or a message goes to: a registry entry or a stand-in.
 //! * [`Attribution`] — who owns an event's address and by which rule that was decided.
 //! * [`Tlp`] — a Traffic Light Protocol 2.0 label.
+//! * [`Language`] — a language messages are written in (English, Dutch).
 //!
 //! This crate does no IO and knows nothing of databases, files or the network.
 //!
@@ -21,12 +22,14 @@
 //! ```
 
 mod event;
+mod language;
 mod net;
 mod org;
 mod party;
 mod tlp;
 
 pub use event::{Event, FieldList, FieldOrder, FieldValues, same_text};
+pub use language::{Language, ParseLanguageError};
 pub use net::{DottedQuad, network_text, parse_ip, push_network_text};
 pub use org::{
     AbuseContact, AbuseRecord, AbuseScope, Attribution, Contact, ContactRole, OrgId, OrgKind,

@@ -5,6 +5,8 @@ use std::fmt;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
+use crate::Language;
+
 /// The registry's identifier of an organisation (for example a chamber-of-commerce number).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -69,6 +71,10 @@ pub struct Contact {
     /// What the contact is for.
     #[serde(default)]
     pub role: ContactRole,
+    /// The language messages to this contact are written in (`en`, `nl`); the sharing
+    /// policy's default (`[messages] language`) when none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<Language>,
 }
 
 /// An entry of the registry of organisations.

@@ -26,6 +26,7 @@ pub mod imports;
 pub mod inbox;
 pub mod ingest;
 pub mod lifecycle;
+pub mod message;
 pub mod notify;
 pub mod plan;
 pub mod report;
@@ -72,6 +73,9 @@ pub enum PipelineError {
     /// The request cannot be carried out as given.
     #[error("{0}")]
     Usage(String),
+    /// A message template failed to render (a bug in a template).
+    #[error(transparent)]
+    Template(#[from] crate::message::TemplateError),
     /// A registry import would empty the registry, or remove more than half of it, and was
     /// not told to replace it all (see [`imports::import_registry`]).
     #[error(

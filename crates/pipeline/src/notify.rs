@@ -18,9 +18,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use baken_attribute::Attributor;
 use baken_deliver::{Attachment, OutgoingMessage, Transport, header};
-use baken_model::{OrgId, Party, Tlp};
+use baken_model::{Language, OrgId, Party, Tlp};
 use baken_policy::Form;
-use baken_policy::{Path, Policy, Pseudonymiser, aggregate};
+use baken_policy::{NO_SECTOR, Path, Policy, Pseudonymiser, SectorAggregate, aggregate};
 use baken_store::audit::NewAuditEntry;
 use baken_store::{
     Cause, Finding, FindingState, MessageFinding, MessageKind, MessageRecord, MessageState, Store,
@@ -29,6 +29,10 @@ use baken_store::{
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::message::{
+    self, AggregateContext, Audience, BasisContext, MessageContext, Moment, PartContext,
+    SystemContext,
+};
 use crate::plan::{self, Affected, Counted, Coverage, Plan, PlannedDigest};
 use crate::{PipelineError, Progress};
 
@@ -145,7 +149,7 @@ impl IncidentOutcome {
 }
 
 /// What an advisory tells about an incident, for the message text.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct AdvisoryContext {
     /// Advisory id.
     pub id: String,
@@ -155,14 +159,55 @@ pub struct AdvisoryContext {
     pub publisher: Option<String>,
     /// CVEs.
     pub cves: Vec<String>,
-    /// "CVSS v3.1 base score 9.8 (CRITICAL) on a scale of 0.0 to 10.0, vector …".
-    pub score: Option<String>,
-    /// Remediations: "vendor_fix: upgrade to …".
-    pub remediations: Vec<String>,
-    /// Detection guidance: the advisory's notes that speak of detecting compromise.
+    /// The highest score.
+    pub score: Option<Score>,
+    /// Remediations, without repeats.
+    pub remediations: Vec<Remediation>,
+    /// Detection guidance: the advisory's remediations and references that speak of
+    /// detecting compromise, as text (`vendor fix: … <url>`, `summary <url>`).
     pub detection: Vec<String>,
     /// The affected product, as a reader knows it ("Citrix ADC"), when the advisory names one.
     pub product: Option<String>,
+}
+
+/// An advisory's score, for the message text.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Score {
+    /// The CVSS version when baken computed the score from its vector (`CVSS v3.1`); none
+    /// when only the advisory's stated score is known.
+    pub version: Option<String>,
+    /// The base score, one decimal (`9.8`).
+    pub base_score: String,
+    /// The qualitative rating (`CRITICAL`) of a computed score; empty otherwise.
+    pub severity: String,
+    /// The vector.
+    pub vector: String,
+}
+
+/// One of an advisory's remediations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Remediation {
+    /// CSAF's category: `vendor_fix`, `mitigation`, `workaround`, `none_available`, …
+    pub category: String,
+    /// What to do.
+    pub details: String,
+    /// Where to read more.
+    pub url: Option<String>,
+}
+
+impl Remediation {
+    /// `vendor fix: upgrade to … <url>`.
+    fn line(&self) -> String {
+        format!(
+            "{}: {}{}",
+            self.category.replace('_', " "),
+            self.details,
+            self.url
+                .as_deref()
+                .map(|u| format!(" <{u}>"))
+                .unwrap_or_default()
+        )
+    }
 }
 
 /// The advisory behind an incident: one whose id is the incident, else the most severe one
@@ -192,26 +237,29 @@ pub fn advisory_context(
     }
     Ok(best.map(|(_, a)| {
         let score = a.highest_score().map(|s| match &s.computed {
-            Some(c) => format!(
-                "{} base score {:.1} ({}) on a scale of 0.0 to 10.0; vector {}",
-                c.version, c.base_score, c.severity, s.vector
-            ),
-            None => format!("stated score {:.1}; vector {}", s.value(), s.vector),
+            Some(c) => Score {
+                version: Some(c.version.to_string()),
+                base_score: format!("{:.1}", c.base_score),
+                severity: c.severity.to_string(),
+                vector: s.vector.clone(),
+            },
+            None => Score {
+                version: None,
+                base_score: format!("{:.1}", s.value()),
+                severity: String::new(),
+                vector: s.vector.clone(),
+            },
         });
         let mut remediations = Vec::new();
         for v in &a.vulnerabilities {
             for r in &v.remediations {
-                let line = format!(
-                    "{}: {}{}",
-                    r.category.replace('_', " "),
-                    r.details,
-                    r.url
-                        .as_deref()
-                        .map(|u| format!(" <{u}>"))
-                        .unwrap_or_default()
-                );
-                if !remediations.contains(&line) {
-                    remediations.push(line);
+                let remediation = Remediation {
+                    category: r.category.clone(),
+                    details: r.details.clone(),
+                    url: r.url.clone(),
+                };
+                if !remediations.contains(&remediation) {
+                    remediations.push(remediation);
                 }
             }
         }
@@ -224,8 +272,8 @@ pub fn advisory_context(
         };
         let mut detection: Vec<String> = remediations
             .iter()
+            .map(Remediation::line)
             .filter(|r| speaks_of_detection(r))
-            .cloned()
             .collect();
         for r in &a.references {
             let summary = r.summary.as_deref().unwrap_or("");
@@ -1135,7 +1183,7 @@ fn deliver_message(
             audit_head,
         },
         digest,
-    );
+    )?;
     store.set_message_state(&key, MessageState::Sending, &transport.describe())?;
     set_state(record, MessageState::Sending);
     let delivered = transport.deliver(&message);
@@ -1257,11 +1305,6 @@ struct Heading<'a> {
     audit_head: Option<(i64, String)>,
 }
 
-fn push(text: &mut String, line: &str) {
-    text.push_str(line);
-    text.push('\n');
-}
-
 /// How sure we are that a finding is real: confirmed by a scan, declared by its owner in
 /// an inventory, or unknown (the installed version could not be compared).
 pub fn status(f: &Finding) -> &'static str {
@@ -1295,7 +1338,45 @@ pub fn ticket_reference(ticket: i64) -> String {
     format!("[baken#{ticket}]")
 }
 
-fn compose(writer: &Writer<'_>, heading: &Heading<'_>, digest: &PlannedDigest) -> OutgoingMessage {
+/// The language `digest` is written in: that of the contact it goes to, when the registry
+/// names one, else the policy's default (`[messages] language`).
+fn language_of(digest: &PlannedDigest, default: Language) -> Language {
+    digest
+        .recipient
+        .contacts
+        .iter()
+        .find(|c| c.email.eq_ignore_ascii_case(&digest.email))
+        .and_then(|c| c.language)
+        .unwrap_or(default)
+}
+
+/// Who `digest` speaks to, for its wording.
+fn audience_of(digest: &PlannedDigest) -> Audience {
+    let recipient = &digest.recipient;
+    if digest.parts.iter().all(|p| p.findings.is_empty()) {
+        Audience::Counts
+    } else if digest
+        .parts
+        .iter()
+        .all(|p| p.path == Path::Direct && p.subject.registered() == Some(&recipient.id))
+    {
+        Audience::Own
+    } else if recipient.kind == baken_model::OrgKind::Hoster {
+        Audience::Hoster
+    } else if recipient.kind == baken_model::OrgKind::Dtc {
+        Audience::Dtc
+    } else {
+        Audience::Cert
+    }
+}
+
+/// The facts of the message `heading` names with what `digest` carries, and its sector
+/// counts (which the attachment also carries).
+fn message_context(
+    writer: &Writer<'_>,
+    heading: &Heading<'_>,
+    digest: &PlannedDigest,
+) -> (MessageContext, Vec<SectorAggregate>) {
     let Writer {
         options,
         pseudonymiser,
@@ -1303,257 +1384,43 @@ fn compose(writer: &Writer<'_>, heading: &Heading<'_>, digest: &PlannedDigest) -
         context,
         exploited_since,
     } = *writer;
-    let key = heading.key;
-    let follow_up = heading.kind == MessageKind::FollowUp;
-    let lead = match heading.kind {
-        MessageKind::First | MessageKind::FollowUp => "",
-        MessageKind::Reminder => "reminder: ",
-        MessageKind::Escalation => "escalation: ",
-        MessageKind::Compromise => "check for compromise: ",
-    };
-    let reference = heading
-        .ticket
-        .map(|t| format!("{} ", ticket_reference(t)))
-        .unwrap_or_default();
-    let ticket_note = heading
-        .ticket
-        .map(|t| format!(" ({})", ticket_reference(t)))
-        .unwrap_or_default();
     let incident = &plan.incident;
-    let tlp = digest.tlp;
-    let incident_upper = match context {
-        Some(c) if c.id.eq_ignore_ascii_case(incident) => c.id.clone(),
-        _ => incident.to_ascii_uppercase(),
-    };
-    let is_cve = incident.starts_with("cve-") || context.is_some();
-    let recipient = &digest.recipient;
-    let own = digest
-        .parts
-        .iter()
-        .all(|p| p.path == Path::Direct && p.subject.registered() == Some(&recipient.id));
+    let audience = audience_of(digest);
+    let own = audience == Audience::Own;
     let n: usize = digest.parts.iter().map(|p| p.findings.len()).sum();
-    let orgs = digest.parts.len();
-    let systems = if n == 1 { "system" } else { "systems" };
     let mut by_status: BTreeMap<&str, usize> = BTreeMap::new();
     for f in digest.parts.iter().flat_map(|p| &p.findings) {
         *by_status.entry(status(f)).or_default() += 1;
     }
-    let unknown = by_status.get("unknown").copied().unwrap_or(0);
-    // "vulnerable" only where it is known
-    let may = if n > 0 && unknown == n {
-        "possibly "
-    } else {
-        ""
-    };
-    let what = if heading.kind == MessageKind::Compromise {
-        format!("fixed after exploitation of {incident_upper} began")
-    } else if is_cve {
-        let still = if matches!(
-            heading.kind,
-            MessageKind::Reminder | MessageKind::Escalation
-        ) {
-            "still "
-        } else {
-            ""
-        };
-        let to = match context {
-            Some(c) if !c.cves.is_empty() => c.cves.join(", "),
-            _ => incident_upper.clone(),
-        };
-        format!("{still}{may}vulnerable to {to}")
-    } else {
-        format!("reported as {incident}")
-    };
-    let more = if follow_up { " more" } else { "" };
-    // a CERT represents its constituents; the DTC does not, it passes findings on
-    let whom = if recipient.kind == baken_model::OrgKind::Dtc {
-        "for you to pass on"
-    } else {
-        "you represent"
-    };
-    let label = tlp.label();
-    // the subject names the vulnerability a reader knows: its CVE and product, with the
-    // advisory's id when the incident is the advisory
-    let vulnerability = match context {
-        Some(c) if !c.cves.is_empty() => {
-            let cves = c.cves.join(", ");
-            let product = c
-                .product
-                .as_deref()
-                .map(|p| format!(" in {p}"))
-                .unwrap_or_default();
-            if c.cves.iter().any(|v| v.eq_ignore_ascii_case(incident)) {
-                format!("{cves}{product}")
-            } else {
-                format!("{cves}{product} ({incident_upper})")
-            }
-        }
-        _ => incident_upper.clone(),
-    };
-    let subject = if n == 0 {
-        format!(
-            "[{label}] {reference}{vulnerability}: {lead}affected organisations by sector (counts only)"
-        )
-    } else if own {
-        format!(
-            "[{label}] {reference}{vulnerability}: {lead}{n}{more} {systems} of {} {what}",
-            recipient.name
-        )
-    } else if recipient.kind == baken_model::OrgKind::Hoster {
-        format!(
-            "[{label}] {reference}{vulnerability}: {lead}{n}{more} {systems} in your network {what}"
-        )
-    } else {
-        format!(
-            "[{label}] {reference}{vulnerability}: {lead}{n}{more} {systems} of {orgs} organisation{} {whom} {what}",
-            if orgs == 1 { "" } else { "s" }
-        )
-    };
-
-    let mut text = String::new();
-    push(&mut text, tlp.label());
-    push(&mut text, "");
-    push(&mut text, &format!("Dear {},", recipient.name));
-    push(&mut text, "");
-    if follow_up {
-        push(
-            &mut text,
-            &format!(
-                "This follows our earlier message{} about {incident_upper}{}. It lists only what \
-                 we found since; in all, {} of the systems we have told you about are not yet \
-                 known to be fixed.",
-                if heading.earlier.len() == 1 { "" } else { "s" },
-                ticket_note,
-                heading.still_open
-            ),
-        );
-        push(&mut text, "");
-    }
-    let lifecycle = options.policy.lifecycle();
-    match heading.kind {
-        MessageKind::First | MessageKind::FollowUp => {}
-        MessageKind::Reminder => {
-            push(
-                &mut text,
-                &format!(
-                    "REMINDER. We told you about the systems below in our earlier message{}{ticket_note}. \
-                     A scan after the deadline the sharing policy sets ({} hours for a vital \
-                     provider, {} hours otherwise, from when we told you) still found them \
-                     vulnerable. Please fix them, or reply and tell us what stands in the way.",
-                    if heading.earlier.len() == 1 { "" } else { "s" },
-                    lifecycle.deadline_hours_vital,
-                    lifecycle.deadline_hours
-                ),
-            );
-            push(&mut text, "");
-        }
-        MessageKind::Escalation => {
-            push(
-                &mut text,
-                &format!(
-                    "ESCALATION. The organisations below were told about these systems{ticket_note}, \
-                     and a scan still found them vulnerable more than {} hours past the deadline \
-                     the sharing policy sets. You receive this because you were told about them \
-                     too: please follow up with them.",
-                    lifecycle.escalate_after_hours
-                ),
-            );
-            push(&mut text, "");
-        }
-        MessageKind::Compromise => {
-            let since = exploited_since
-                .map(keys::format_time)
-                .unwrap_or_else(|| "(unknown)".into());
-            push(
-                &mut text,
-                &format!(
-                    "CHECK FOR COMPROMISE. The systems below were still vulnerable after \
-                     exploitation of {incident_upper} began ({since}){ticket_note}. They are no \
-                     longer found vulnerable, but a fix does not remove an intruder: a system \
-                     fixed after exploitation began must be assumed compromised until checked. \
-                     Please check them for signs of compromise, following the vendor's and our \
-                     detection guidance, and tell us what you find."
-                ),
-            );
-            if let Some(c) = context {
-                for d in &c.detection {
-                    push(&mut text, &format!("  - {d}"));
-                }
-            }
-            push(&mut text, "");
-        }
-    }
-    push(&mut text, "WHAT WAS FOUND");
-    if n > 0 {
-        let whose = if own {
-            "of your organisation".to_string()
-        } else if recipient.kind == baken_model::OrgKind::Hoster {
-            "in your network".to_string()
-        } else {
-            format!("of {orgs} organisation(s) {whom}")
-        };
-        push(
-            &mut text,
-            &format!("We found {n}{more} {systems} {whose} {what}."),
-        );
-        // confirmed, declared and unknown findings are told apart, never merged
-        for (status, meaning) in [
-            ("confirmed", "confirmed by internet scans"),
-            (
-                "declared",
-                "declared in an inventory as running an affected version",
-            ),
-            (
-                "unknown",
-                "in an inventory, but we could not tell whether the version is affected: \
-                 please check them",
-            ),
-        ] {
-            let k = by_status.get(status).copied().unwrap_or(0);
-            if k > 0 && (by_status.len() > 1 || status == "unknown") {
-                push(&mut text, &format!("  - {k} {meaning};"));
-            }
-        }
-        push(
-            &mut text,
-            "The attached CSV lists each of them with its status; these are the first:",
-        );
-        for part in &digest.parts {
-            if !own {
-                push(
-                    &mut text,
-                    &format!("  {}:", subject_label(&part.subject, &part.subject_name)),
-                );
-            }
-            for f in part.findings.iter().take(10) {
-                let e = &f.event;
-                let ip = e.get_str("source.ip").unwrap_or("-");
-                let port = e
-                    .get("source.port")
-                    .map(|p| format!(":{p}"))
-                    .unwrap_or_default();
-                let host = e
-                    .get_str("source.reverse_dns")
-                    .map(|h| format!(" ({h})"))
-                    .unwrap_or_default();
-                let unsure = if status(f) == "unknown" {
-                    " (could not tell: please check)"
-                } else {
-                    ""
-                };
-                push(&mut text, &format!("  - {ip}{port}{host}{unsure}"));
-            }
-            if part.findings.len() > 10 {
-                push(
-                    &mut text,
-                    &format!(
-                        "  … and {} more in the attachment",
-                        part.findings.len() - 10
-                    ),
-                );
-            }
-        }
-    }
+    let count = |s: &str| by_status.get(s).copied().unwrap_or(0);
+    let parts = digest
+        .parts
+        .iter()
+        .map(|part| PartContext {
+            label: (!own).then(|| subject_label(&part.subject, &part.subject_name)),
+            systems: part
+                .findings
+                .iter()
+                .take(10)
+                .map(|f| {
+                    let e = &f.event;
+                    let port = e
+                        .get("source.port")
+                        .map(|p| format!(":{p}"))
+                        .unwrap_or_default();
+                    let host = e
+                        .get_str("source.reverse_dns")
+                        .map(|h| format!(" ({h})"))
+                        .unwrap_or_default();
+                    SystemContext {
+                        address: format!("{}{port}{host}", e.get_str("source.ip").unwrap_or("-")),
+                        unsure: status(f) == "unknown",
+                    }
+                })
+                .collect(),
+            more: part.findings.len().saturating_sub(10),
+        })
+        .collect();
     let aggregates = aggregate(
         &options.policy,
         digest.aggregate.iter().flat_map(|(sector, org, counted)| {
@@ -1562,162 +1429,90 @@ fn compose(writer: &Writer<'_>, heading: &Heading<'_>, digest: &PlannedDigest) -
         }),
         pseudonymiser,
     );
-    if !aggregates.is_empty() {
-        push(
-            &mut text,
-            &format!(
-                "Affected organisations you may know of only as counts (counts below {} are \
-                 shown as <{}; organisations are pseudonymised):",
-                options.policy.min_count(),
-                options.policy.min_count()
-            ),
-        );
-        for a in &aggregates {
-            push(
-                &mut text,
-                &format!(
-                    "  - {}: {} organisations, {} findings",
-                    a.sector, a.organisations, a.findings
-                ),
-            );
-        }
-    }
-    push(&mut text, "");
-    push(&mut text, "WHY IT MATTERS");
-    if let Some(c) = context {
-        push(
-            &mut text,
-            &format!(
-                "{} — {}{}",
-                c.id,
-                c.title.as_deref().unwrap_or("(no title)"),
-                c.publisher
-                    .as_deref()
-                    .map(|p| format!(", published by {p}"))
-                    .unwrap_or_default()
-            ),
-        );
-        if !c.cves.is_empty() {
-            push(
-                &mut text,
-                &format!("Vulnerabilities: {}", c.cves.join(", ")),
-            );
-        }
-        if let Some(score) = &c.score {
-            push(&mut text, &format!("Severity: {score}"));
-        }
-        push(
-            &mut text,
-            "Systems reachable from the internet while vulnerable are sought by attackers \
-             within days of a disclosure and may already be compromised.",
-        );
-        for cve in &c.cves {
-            push(
-                &mut text,
-                &format!("Details: https://www.cve.org/CVERecord?id={cve}"),
-            );
-        }
-    } else if is_cve {
-        push(
-            &mut text,
-            &format!(
-                "{incident_upper} lets an attacker compromise these systems over the internet. \
-                 Attackers scan for vulnerable systems within days of a disclosure; a system \
-                 that was reachable while vulnerable may already be compromised."
-            ),
-        );
-        push(
-            &mut text,
-            &format!("Details: https://www.cve.org/CVERecord?id={incident_upper}"),
-        );
-    } else {
-        push(
-            &mut text,
-            "These systems expose a weakness that attackers look for on the internet.",
-        );
-    }
-    push(&mut text, "");
-    push(&mut text, "WHAT TO DO");
-    if let Some(c) = context
-        && n > 0
-    {
-        for r in c.remediations.iter().take(4) {
-            push(&mut text, &format!("  - {r}"));
-        }
-    }
-    if n > 0 {
-        if own {
-            push(
-                &mut text,
-                "1. Apply the vendor's update or, until you can, its mitigation, on every listed system.",
-            );
-            push(
-                &mut text,
-                "2. Check the systems for signs of compromise; a fix does not remove an intruder.",
-            );
-            push(
-                &mut text,
-                "3. Reply to this message when you have acted, so that we can verify with a new scan.",
-            );
-        } else {
-            push(
-                &mut text,
-                "Please pass each organisation its own findings, and only its own, so that it can \
-                 update, check for compromise, and tell us when it has acted.",
-            );
-        }
-    } else {
-        push(
-            &mut text,
-            "These counts are for your overview; they name no organisation and no address.",
-        );
-    }
-    push(&mut text, "");
-    push(&mut text, "WHY YOU");
+    let mut reasons = Vec::new();
     let mut bases = BTreeSet::new();
     for part in &digest.parts {
-        bases.insert(format!(
-            "{} ({}): {}",
-            part.decision.rule.as_deref().unwrap_or("-"),
-            part.decision.form,
-            part.decision.basis
-        ));
+        bases.insert(BasisContext {
+            rule: part.decision.rule.clone().unwrap_or_else(|| "-".into()),
+            form: part.decision.form.to_string(),
+            basis: part.decision.basis.clone(),
+        });
         if own {
-            let reasons: BTreeSet<&str> = part
+            let mine: BTreeSet<&str> = part
                 .findings
                 .iter()
                 .map(|f| f.attribution.reason.as_str())
                 .collect();
-            for r in reasons.iter().take(5) {
-                push(&mut text, &format!("  - {r}"));
-            }
+            reasons.extend(mine.into_iter().take(5).map(str::to_string));
         }
     }
-    for b in &bases {
-        push(&mut text, &format!("  - shared under rule {b}"));
-    }
-    push(
-        &mut text,
-        &format!("  - sharing policy {}", options.policy.name()),
-    );
-    push(&mut text, "");
-    push(
-        &mut text,
-        &format!("This message is {}. {}", tlp.label(), tlp.sharing_rule()),
-    );
-    match heading.ticket {
-        Some(t) => push(
-            &mut text,
-            &format!(
-                "Reference: {} ({key}). Please reply to this message, keeping {} in the \
-                 subject, when you have acted or if something is wrong.",
-                ticket_reference(t),
-                ticket_reference(t)
-            ),
-        ),
-        None => push(&mut text, &format!("Reference: {key}")),
-    }
+    let lifecycle = options.policy.lifecycle();
+    let facts = MessageContext {
+        language: language_of(digest, options.policy.messages().language),
+        kind: heading.kind.as_str(),
+        audience,
+        tlp: digest.tlp.label().into(),
+        recipient: digest.recipient.name.clone(),
+        key: heading.key.into(),
+        ticket: heading.ticket.map(ticket_reference),
+        incident: match context {
+            Some(c) if c.id.eq_ignore_ascii_case(incident) => c.id.clone(),
+            _ => incident.to_ascii_uppercase(),
+        },
+        incident_id: incident.clone(),
+        cve: incident.starts_with("cve-") || context.is_some(),
+        cves: context.map(|c| c.cves.clone()).unwrap_or_default(),
+        product: context.and_then(|c| c.product.clone()),
+        incident_in_cves: context
+            .is_some_and(|c| c.cves.iter().any(|v| v.eq_ignore_ascii_case(incident))),
+        findings: n,
+        more: heading.kind == MessageKind::FollowUp,
+        organisations: digest.parts.len(),
+        uncertain: n > 0 && count("unknown") == n,
+        confirmed: count("confirmed"),
+        declared: count("declared"),
+        unknown: count("unknown"),
+        mixed: by_status.len() > 1,
+        parts,
+        aggregates: aggregates
+            .iter()
+            .map(|a| AggregateContext {
+                sector: Some(a.sector.clone()).filter(|s| s != NO_SECTOR),
+                organisations: a.organisations.to_string(),
+                findings: a.findings.to_string(),
+            })
+            .collect(),
+        min_count: options.policy.min_count(),
+        advisory: context.cloned(),
+        earlier: heading.earlier.len(),
+        still_open: heading.still_open,
+        deadline_hours_vital: lifecycle.deadline_hours_vital,
+        deadline_hours: lifecycle.deadline_hours,
+        escalate_after_hours: lifecycle.escalate_after_hours,
+        exploited_since: exploited_since.map(Moment::of),
+        reasons,
+        bases: bases.into_iter().collect(),
+        policy: options.policy.name().into(),
+    };
+    (facts, aggregates)
+}
 
+/// The message `heading` names: its text from the templates of its language
+/// ([`crate::message`]), the findings as CSV and the sector counts as CSV attached.
+fn compose(
+    writer: &Writer<'_>,
+    heading: &Heading<'_>,
+    digest: &PlannedDigest,
+) -> Result<OutgoingMessage, PipelineError> {
+    let options = writer.options;
+    let incident = &writer.plan.incident;
+    let key = heading.key;
+    let tlp = digest.tlp;
+    let (facts, aggregates) = message_context(writer, heading, digest);
+    let subject = message::subject(&facts)?;
+    let text = message::body(&facts)?;
+    let own = facts.audience == Audience::Own;
+    let n = facts.findings;
     let mut attachments = Vec::new();
     if n > 0 {
         let rows: Vec<(&str, &Finding)> = digest
@@ -1756,7 +1551,7 @@ fn compose(writer: &Writer<'_>, heading: &Heading<'_>, digest: &PlannedDigest) -
             body: w.into_inner().expect("writing to memory"),
         });
     }
-    OutgoingMessage {
+    Ok(OutgoingMessage {
         key: key.into(),
         from: options.from.clone(),
         to: vec![digest.email.clone()],
@@ -1764,7 +1559,11 @@ fn compose(writer: &Writer<'_>, heading: &Heading<'_>, digest: &PlannedDigest) -
         text,
         attachments,
         headers: {
-            let mut headers = vec![header::tlp(tlp), header::incident(incident)];
+            let mut headers = vec![
+                header::tlp(tlp),
+                header::incident(incident),
+                ("Content-Language".into(), facts.language.code().into()),
+            ];
             let (seq, hash) = heading
                 .audit_head
                 .clone()
@@ -1786,7 +1585,7 @@ fn compose(writer: &Writer<'_>, heading: &Heading<'_>, digest: &PlannedDigest) -
             headers
         },
         date: None,
-    }
+    })
 }
 
 /// Longest incident part of an attachment's file name, in bytes; file systems and mail

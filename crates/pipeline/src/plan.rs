@@ -253,6 +253,7 @@ pub fn plan(
                             hoster.contacts.push(Contact {
                                 email: contact.email.clone(),
                                 role: ContactRole::Abuse,
+                                language: None,
                             });
                             hoster
                         });

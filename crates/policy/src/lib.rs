@@ -52,6 +52,9 @@
 //! | `min_count` | the small-count threshold k of aggregates (≥ 1; see below) |
 //! | `[oktt]` | OKTT designations: `ids` (registry ids) and `kinds` (`dtc`, `cert`, …) |
 //! | `[[rule]]` | the rules, any number |
+//! | `[lifecycle]` | reports to verify a fix, deadlines, escalation ([`Lifecycle`]) |
+//! | `[red]` | `recipients` named for every TLP:RED item |
+//! | `[messages]` | `language`: `en` (default) or `nl`, for contacts whose registry entry names none ([`Messages`]) |
 //!
 //! Each `[[rule]]` has a unique `name`, a `class`, a `tlp` and a `role` — each a name, a
 //! list of names, or `"*"` for all — and the `form` that may go out for every combination,
@@ -125,7 +128,7 @@ pub use decide::{
     Asset, Decision, Invariant, Item, ItemKind, Provenance, Recipient, Subject, decide, disclose,
 };
 pub use policy::{
-    Case, Designations, Lifecycle, Policy, PolicyError, PolicySpec, Problem, RuleSpec,
+    Case, Designations, Lifecycle, Messages, Policy, PolicyError, PolicySpec, Problem, RuleSpec,
 };
 pub use route::{MemoryRegistry, Path, Reach, RegistryView, Route, RouteStep, route};
 pub use vocab::{Form, InfoClass, Role, roles};

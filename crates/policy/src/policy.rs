@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use baken_model::{OrgId, OrgKind, Organisation, Tlp};
+use baken_model::{Language, OrgId, OrgKind, Organisation, Tlp};
 use serde::de::IntoDeserializer;
 use serde::{Deserialize, Serialize};
 
@@ -95,6 +95,18 @@ pub struct PolicySpec {
     /// `recipients`); TLP:RED goes to nobody else.
     #[serde(default)]
     pub red_recipients: Vec<OrgId>,
+    /// How messages are written (the `[messages]` table).
+    #[serde(default)]
+    pub messages: Messages,
+}
+
+/// How messages are written (the policy's `[messages]` table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Messages {
+    /// The language of a message whose recipient's contact names none (`en`, the default,
+    /// or `nl`); a registry contact's own `language` wins.
+    pub language: Language,
 }
 
 /// How findings are followed until they are fixed (the policy's `[lifecycle]` table).
@@ -366,6 +378,8 @@ struct RawPolicy {
     lifecycle: Lifecycle,
     #[serde(default)]
     red: RawRed,
+    #[serde(default)]
+    messages: Messages,
 }
 
 #[derive(Deserialize, Default)]
@@ -521,6 +535,7 @@ impl Policy {
             rules,
             lifecycle: raw.lifecycle,
             red_recipients: raw.red.recipients.into_iter().map(OrgId).collect(),
+            messages: raw.messages,
         };
         Policy::check(spec, problems)
     }
@@ -725,6 +740,11 @@ impl Policy {
     /// The recipients the policy names for every TLP:RED item.
     pub fn red_recipients(&self) -> &[OrgId] {
         &self.spec.red_recipients
+    }
+
+    /// How messages are written: the default language.
+    pub fn messages(&self) -> Messages {
+        self.spec.messages
     }
 
     /// OKTT designations.

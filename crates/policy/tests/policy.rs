@@ -1,6 +1,6 @@
 //! Policy validation and the key decisions of the shipped policies.
 
-use baken_model::{OrgId, OrgKind, Organisation, Tlp};
+use baken_model::{Language, OrgId, OrgKind, Organisation, Tlp};
 use baken_policy::{
     Form, InfoClass, Invariant, Item, ItemKind, MemoryRegistry, Path, Policy, PolicyError, Problem,
     Provenance, Reach, Recipient, Role, Subject, aggregate, decide, route,
@@ -268,6 +268,33 @@ fn the_lifecycle_is_read_checked_and_defaults_when_absent() {
     assert_eq!(
         Policy::parse(bare).unwrap().lifecycle(),
         baken_policy::Lifecycle::default()
+    );
+}
+
+#[test]
+fn the_message_language_is_read_checked_and_defaults_to_english() {
+    for name in Policy::builtin_names() {
+        assert_eq!(
+            Policy::builtin(name).unwrap().messages().language,
+            Language::En
+        );
+    }
+    let dutch = Policy::parse(&edited("language = \"en\"", "language = \"nl\"")).unwrap();
+    assert_eq!(dutch.messages().language, Language::Nl);
+    for bad in ["language = \"de\"", "language = \"\"", "taal = \"nl\""] {
+        let found = problems(&edited("language = \"en\"", bad));
+        assert!(
+            found.iter().any(|p| matches!(p, Problem::Syntax(m)
+                if m.contains("language") || m.contains("taal"))),
+            "{bad}: {found:?}"
+        );
+    }
+    // a policy without the table writes English
+    let text = Policy::builtin_text("nl-2020").unwrap();
+    let bare = &text[..text.find("[messages]").unwrap()];
+    assert_eq!(
+        Policy::parse(bare).unwrap().messages().language,
+        Language::En
     );
 }
 

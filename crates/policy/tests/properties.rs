@@ -93,6 +93,7 @@ impl RandomPolicy {
             rules,
             lifecycle: Default::default(),
             red_recipients: Vec::new(),
+            messages: Default::default(),
         }
     }
 

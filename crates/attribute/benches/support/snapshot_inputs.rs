@@ -91,10 +91,12 @@ pub fn inputs() -> (Vec<Organisation>, Vec<RoutedPrefix>, Vec<AbuseRecord>) {
                     Contact {
                         email: format!("soc@org{i}.example"),
                         role: ContactRole::Security,
+                        language: None,
                     },
                     Contact {
                         email: format!("abuse@org{i}.example"),
                         role: ContactRole::Abuse,
+                        language: None,
                     },
                 ],
             }

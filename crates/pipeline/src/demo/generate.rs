@@ -298,15 +298,18 @@ fn registry(params: &Params, rng: &mut StdRng) -> (Vec<Organisation>, Vec<OrgPla
             2..=4 => vec![Contact {
                 email: format!("abuse@{domain}"),
                 role: ContactRole::Abuse,
+                language: None,
             }],
             _ => vec![
                 Contact {
                     email: format!("security@{domain}"),
                     role: ContactRole::Security,
+                    language: None,
                 },
                 Contact {
                     email: format!("abuse@{domain}"),
                     role: ContactRole::Abuse,
+                    language: None,
                 },
             ],
         };
@@ -348,6 +351,7 @@ fn registry(params: &Params, rng: &mut StdRng) -> (Vec<Organisation>, Vec<OrgPla
         contacts: vec![Contact {
             email: format!("info@{id}.example"),
             role: ContactRole::Security,
+            language: None,
         }],
     };
     for cert in SECTORS.iter().filter_map(|s| s.4) {
@@ -371,6 +375,7 @@ fn registry(params: &Params, rng: &mut StdRng) -> (Vec<Organisation>, Vec<OrgPla
         hoster.contacts = vec![Contact {
             email: format!("abuse@hoster-{h}.example"),
             role: ContactRole::Abuse,
+            language: None,
         }];
         orgs.push(hoster);
     }
