@@ -84,7 +84,55 @@ fn rust_log_and_json_format_log_ingest_notify_and_migrations() {
     assert_eq!(notified["fields"]["incident"], "cve-2019-19781");
     assert!(notified["fields"]["first"].as_u64() > Some(0), "{notified}");
     assert_eq!(notified["fields"]["follow_up"], 0);
+    assert!(notified["fields"]["elapsed_ms"].is_u64(), "{notified}");
+    assert_eq!(notified["span"]["name"], "notify", "{notified}");
     event(&lines, "decisions audited");
+    // the plan, with its counts and how long it took
+    let planned = event(&lines, "planned");
+    assert!(
+        planned["fields"]["affected"].as_u64() > Some(0),
+        "{planned}"
+    );
+    assert!(
+        planned["fields"]["decisions"].as_u64() > Some(0),
+        "{planned}"
+    );
+    assert!(planned["fields"]["elapsed_ms"].is_u64(), "{planned}");
+    // one event per message, with what it carried and what became of it
+    let messages: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["fields"]["message"] == "message")
+        .collect();
+    assert_eq!(
+        messages.len() as u64,
+        notified["fields"]["messages"].as_u64().unwrap(),
+        "{messages:#?}"
+    );
+    assert!(messages.iter().all(|m| m["fields"]["state"] == "sent"));
+
+    // each policy decision, at trace level, names its rule
+    let lines = json_lines(&logged(
+        &data,
+        Some("baken_policy=trace"),
+        &["coverage", "--incident", "cve-2019-19781"],
+    ));
+    let decided = event(&lines, "decided");
+    assert_eq!(decided["level"], "TRACE");
+    for field in ["subject", "recipient", "path", "form", "rule", "tlp"] {
+        assert!(decided["fields"][field].is_string(), "{field}: {decided}");
+    }
+
+    // the feed as opened, and the ingest's span and duration
+    let lines = json_lines(&logged(
+        &data,
+        Some("baken_feeds=debug,baken_pipeline=info"),
+        &["ingest", s(&g.feed)],
+    ));
+    let opened = event(&lines, "feed opened");
+    assert_eq!(opened["fields"]["feed"], "shadowserver");
+    let ingested = event(&lines, "ingested");
+    assert!(ingested["fields"]["elapsed_ms"].is_u64(), "{ingested}");
+    assert_eq!(ingested["span"]["name"], "ingest", "{ingested}");
 
     // without RUST_LOG only warnings and errors are logged
     let quiet = logged(&data, None, &["ingest", s(&g.feed)]);

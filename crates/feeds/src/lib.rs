@@ -386,12 +386,25 @@ impl RowStream for Limited<'_> {
 
 /// Opens `path` as a feed of `kind`.
 pub fn open(kind: FeedKind, path: &Path, options: &Options) -> Result<Rows, FeedError> {
-    match kind {
+    let rows = match kind {
         FeedKind::Shadowserver => shadowserver::open(path, options),
         FeedKind::Nuclei => nuclei::open(path, options),
         FeedKind::Zgrab2 => zgrab2::open(path, options),
         FeedKind::Intelmq => intelmq::open(path, options),
+    };
+    match &rows {
+        Ok(_) => tracing::debug!(
+            feed = kind.name(),
+            file = %path.display(),
+            report = options.report.as_deref().unwrap_or(""),
+            strict = options.strict,
+            "feed opened"
+        ),
+        Err(e) => {
+            tracing::debug!(feed = kind.name(), file = %path.display(), error = %e, "feed refused")
+        }
     }
+    rows
 }
 
 /// Parses `text` as [`open`] parses a file of `kind` named `name`: the same rows, events and

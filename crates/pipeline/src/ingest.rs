@@ -175,8 +175,10 @@ pub fn ingest_file(
     settings: &Settings,
     progress: &dyn Progress,
 ) -> Result<FileSummary, PipelineError> {
+    let started = std::time::Instant::now();
     let (label, batch_size) = (&settings.label, settings.batch_size);
     let file = input.path.display().to_string();
+    let _span = tracing::info_span!("ingest", file = %file, feed = input.feed.name()).entered();
     // Ingest never accepts a row whose required fields are invalid (see `Options::strict`),
     // and fixes the observation time so that a kept row reads again as the same event.
     let observation_time = options
@@ -315,7 +317,9 @@ pub fn ingest_file(
         duplicate = summary.duplicate,
         quarantined = summary.quarantined,
         new_findings = summary.new_findings,
+        reopened = summary.reopened,
         verified_fixed = summary.verified_fixed,
+        elapsed_ms = started.elapsed().as_millis() as u64,
         "ingested"
     );
     debug_assert!(summary.reconciles());

@@ -318,15 +318,28 @@ pub fn plan_incident(
     tlp: Tlp,
     named: &[OrgId],
 ) -> Result<Plan, PipelineError> {
+    let started = std::time::Instant::now();
     let findings = crate::findings::of_incident(store, attributor, incident)?;
-    Ok(plan::plan(
+    let read_ms = started.elapsed().as_millis() as u64;
+    let plan = plan::plan(
         policy,
         attributor,
         &incident.to_ascii_lowercase(),
         findings,
         tlp,
         named,
-    ))
+    );
+    tracing::debug!(
+        incident = %plan.incident,
+        policy = %plan.policy,
+        affected = plan.affected.len(),
+        decisions = plan.decisions.len(),
+        recipients = plan.digests.len(),
+        read_ms,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "planned"
+    );
+    Ok(plan)
 }
 
 /// Notifies every recipient of every incident (or of `options.incident`).
@@ -345,6 +358,7 @@ pub fn notify(
     };
     let mut out = Vec::new();
     for incident in incidents {
+        let _span = tracing::info_span!("notify", incident = %incident).entered();
         // findings still seen past their deadline are overdue (or escalated) before the plan
         crate::lifecycle::review(store, attributor, &options.policy.lifecycle(), &incident)?;
         // TLP:RED goes to the recipients named on the command line and in the policy
@@ -402,6 +416,7 @@ pub fn deliver_plan(
     context: Option<&AdvisoryContext>,
     progress: &dyn Progress,
 ) -> Result<IncidentOutcome, PipelineError> {
+    let started = std::time::Instant::now();
     let incident = plan.incident.clone();
     let findings: usize = plan.affected.iter().map(|a| a.findings).sum();
     store.add_step(&TimelineStep {
@@ -504,6 +519,18 @@ pub fn deliver_plan(
                 );
             }
         }
+        for o in &outcomes {
+            tracing::debug!(
+                key = %o.key,
+                party = %o.party,
+                kind = o.kind.as_str(),
+                findings = o.findings,
+                aggregate = o.aggregate,
+                state = o.state.as_str(),
+                delivered_now = o.delivered_now,
+                "message"
+            );
+        }
         digests.extend(outcomes);
         progress.advance(1);
     }
@@ -550,6 +577,7 @@ pub fn deliver_plan(
         compromise = sent(MessageKind::Compromise),
         not_delivered = digests.iter().filter(|d| d.state != MessageState::Sent).count(),
         unreachable,
+        elapsed_ms = started.elapsed().as_millis() as u64,
         "notified"
     );
     store.add_step(&TimelineStep {

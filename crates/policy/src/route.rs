@@ -201,6 +201,16 @@ pub fn route(policy: &Policy, item: &Item, view: &dyn RegistryView) -> Route {
             }
             Form::Aggregate | Form::Nothing => false,
         };
+        tracing::trace!(
+            subject = %owner.id,
+            recipient = %recipient.id,
+            path = path.as_str(),
+            form = %decision.form,
+            rule = decision.rule.as_deref().unwrap_or("-"),
+            tlp = decision.tlp.label(),
+            informs,
+            "decided"
+        );
         steps.push(RouteStep {
             path,
             recipient: recipient.id,
