@@ -174,6 +174,19 @@ fn why_and_whatif_explain_the_plan_without_sending() {
         why.affected.as_ref().map(|a| &a.coverage),
         Some(Coverage::Unreachable { .. })
     ));
+    // the JSON the front ends print: parties by key, contacts as an address or why none
+    let json = serde_json::to_value(&why).unwrap();
+    assert_eq!(json["party"], "org-b");
+    assert_eq!(json["finding"]["address"], "198.18.2.5");
+    let direct = json["about"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["path"] == "direct")
+        .expect("a decision about telling org-b itself");
+    assert_eq!(direct["recipient"], "org-b");
+    assert_eq!(direct["contact"], serde_json::json!({"address": "it@beta.example"}));
+    assert!(direct["decision"]["rule"].is_string(), "{direct}");
     // the DTC is asked about as a recipient
     let dtc = app.why("dtc", INCIDENT, "nl-dtc-oktt", Tlp::Amber).unwrap();
     assert!(dtc.affected.is_none());

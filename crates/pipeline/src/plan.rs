@@ -70,8 +70,23 @@ pub struct PlannedDecision {
     pub decision: Decision,
     /// The addresses that may go to the recipient.
     pub addresses: Vec<IpAddr>,
-    /// Where it goes, or why it cannot (no contact address).
+    /// Where it goes, or why it cannot (no contact address); serialised as
+    /// `{"address": …}` or `{"missing": why}`.
+    #[serde(serialize_with = "contact_json")]
     pub contact: Result<String, String>,
+}
+
+fn contact_json<S: serde::Serializer>(
+    contact: &Result<String, String>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = s.serialize_map(Some(1))?;
+    match contact {
+        Ok(address) => map.serialize_entry("address", address)?,
+        Err(why) => map.serialize_entry("missing", why)?,
+    }
+    map.end()
 }
 
 /// What one recipient gets about one subject.
