@@ -23,6 +23,7 @@
 //! The output types serialise to the JSON the command line prints with `--json`; the README
 //! describes each shape.
 
+mod access;
 mod audit;
 mod commands;
 mod plans;
@@ -37,6 +38,7 @@ use baken_pipeline::PipelineError;
 use baken_policy::Policy;
 use baken_store::{SqliteStore, StoreError};
 
+pub use access::{Viewer, Visible, VisibleCounts, VisibleFinding};
 pub use audit::AuditVerification;
 pub use commands::{
     NotifyReport, NotifyRequest, PruneOutcome, Said, SaidOutcome, SaidResult, parse_since,
