@@ -16,7 +16,7 @@ use baken_pipeline::ingest::{self, Input};
 use baken_pipeline::notify::{self, NotifyOptions};
 use baken_pipeline::plan::Coverage;
 use baken_pipeline::{Progress, attributor_from_store, imports, load_policy, pseudonym_key};
-use baken_store::{Cause, FindingState, SqliteStore, Store, Transition, TransitionOutcome};
+use baken_store::{Cause, FindingState, SqliteStore, Transition, TransitionOutcome, prelude::*};
 use clap::{Parser, Subcommand, ValueEnum};
 
 /// std's `println!`, except that a reader that stopped reading (`baken why … | head`) ends the

@@ -9,7 +9,7 @@ use baken_model::Tlp;
 use baken_pipeline::notify::{delivered_coverage, plan_incident};
 use baken_pipeline::plan::{Affected, Coverage, Plan};
 use baken_pipeline::{attributor_from_store, load_policy};
-use baken_store::{SqliteStore, Store};
+use baken_store::{SqliteStore, prelude::*};
 
 fn open(data: &Path) -> Result<SqliteStore> {
     Ok(SqliteStore::open(data)?)

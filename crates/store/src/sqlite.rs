@@ -10,12 +10,13 @@ use sha2::{Digest, Sha256};
 
 use crate::audit::{self, AuditEntry, NewAuditEntry};
 use crate::keys::{self, attribution_from_columns, owner_columns};
+use crate::prelude::*;
 use crate::schema::MIGRATIONS;
 use crate::{
     Absences, AdvisoryPut, AdvisoryRecord, Batch, BatchCounts, Cause, Chunk, ChunkKind, Disclosure,
     FindingQuery, FindingRecord, FindingState, InventoryRecord, KeptChunk, Label, MessageFinding,
     MessageKind, MessageRecord, MessageState, ObservationRecord, Observed, Pruned, QuarantinedRow,
-    Result, RowRef, RunRecord, RunSource, Store, StoreError, TimelineStep, Totals, Transition,
+    Result, RowRef, RunRecord, RunSource, StoreError, TimelineStep, Totals, Transition,
     TransitionOutcome, TransitionRecord, now,
 };
 
@@ -705,7 +706,7 @@ fn append_audit_in(
 /// Transitions applied, and audit entries written, a page at a time.
 const TRANSITION_PAGE: usize = 1024;
 
-/// Finding ids per transaction of [`Store::count_absences`].
+/// Finding ids per transaction of [`FindingStore::count_absences`].
 const ABSENCE_RANGE: i64 = 65_536;
 
 /// Applies `changes` inside `tx`: each checked against the finding's state as it is by
@@ -830,7 +831,7 @@ fn transition_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TransitionReco
 const MESSAGE_COLUMNS: &str = "key, incident, recipient, party, path, findings, state, detail,
      created_at, sent_at, ticket, round, kind";
 
-impl Store for SqliteStore {
+impl RegistryStore for SqliteStore {
     fn replace_organisations(&mut self, orgs: &[Organisation]) -> Result<()> {
         let wrap = &self.wrap();
         let tx = self.conn.transaction().map_err(wrap)?;
@@ -927,7 +928,9 @@ impl Store for SqliteStore {
         );
         self.db(r).map(drop)
     }
+}
 
+impl FindingStore for SqliteStore {
     fn begin_run(&mut self, file: &str, source: &RunSource, label: &Label) -> Result<i64> {
         let r = self.conn.execute(
             "INSERT INTO ingest_run (file, feed, started_at, tlp, supplied_by, source, kind)
@@ -1208,6 +1211,235 @@ impl Store for SqliteStore {
         done
     }
 
+    fn transition(&mut self, changes: &[Transition]) -> Result<Vec<TransitionOutcome>> {
+        let wrap = &self.wrap();
+        let tx = self.conn.transaction().map_err(wrap)?;
+        let outcomes = transition_in(&tx, changes, &wrap)?;
+        tx.commit().map_err(wrap)?;
+        Ok(outcomes)
+    }
+
+    fn transitions(&self, finding: i64) -> Result<Vec<TransitionRecord>> {
+        self.query_transitions(
+            &format!(
+                "SELECT {TRANSITION_COLUMNS} FROM transition WHERE finding_id = ?1 ORDER BY id"
+            ),
+            [finding.to_string()],
+        )
+    }
+
+    fn incident_transitions(&self, incident: &str) -> Result<Vec<TransitionRecord>> {
+        self.query_transitions(
+            &format!(
+                "SELECT {TRANSITION_COLUMNS} FROM transition
+                 WHERE finding_id IN (SELECT f.id FROM finding f JOIN incident i
+                                      ON i.id = f.incident_id WHERE i.name = ?1)
+                 ORDER BY id"
+            ),
+            [incident.to_string()],
+        )
+    }
+
+    fn count_absences(&mut self, run: i64, needed: u32) -> Result<Absences> {
+        let wrap = &self.wrap();
+        let window: Option<(String, i64, i64)> = self
+            .conn
+            .query_row(
+                "SELECT kind, seen_from, seen_until FROM ingest_run
+                 WHERE id = ?1 AND kind IS NOT NULL AND seen_from IS NOT NULL",
+                [run],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(wrap)?;
+        let Some((kind, from, until)) = window else {
+            // a run that stored no row with a time says nothing about what it did not hold
+            return Ok(Absences::default());
+        };
+        let last: i64 = self
+            .conn
+            .query_row("SELECT COALESCE(MAX(id), 0) FROM finding", [], |r| r.get(0))
+            .map_err(wrap)?;
+        let mut absences = Absences::default();
+        // By ranges of finding ids, one transaction each: a day's report may leave tens of
+        // thousands of findings behind, and one transaction over all of them would hold every
+        // page it touched in memory. A range is whole or not at all; after a kill, storing the
+        // same report again counts the ranges that were not (counting a report twice, or an
+        // older one, changes nothing).
+        let mut lo = 0;
+        while lo < last {
+            let hi = lo + ABSENCE_RANGE;
+            let tx = self.conn.transaction().map_err(wrap)?;
+            // findings whose latest row came from a report of the same kind, last seen
+            // before this report's first row, and not yet counted for a report this late
+            let missing = tx
+                .prepare_cached(
+                    "UPDATE finding SET misses = misses + 1, checked_until = ?3
+                     WHERE id > ?4 AND id <= ?5
+                       AND last_seen < ?2 AND (checked_until IS NULL OR checked_until < ?2)
+                       AND state <> 'verified-fixed'
+                       AND last_chunk IN (SELECT c.id FROM chunk c JOIN ingest_run r
+                                          ON r.id = c.run_id WHERE r.kind = ?1)",
+                )
+                .and_then(|mut st| st.execute(params![kind, from, until, lo, hi]))
+                .map_err(wrap)?;
+            let fixed: Vec<i64> = {
+                let mut stmt = tx
+                    .prepare_cached(
+                        "SELECT id FROM finding WHERE id > ?4 AND id <= ?5 AND checked_until = ?1
+                           AND misses >= ?2 AND state <> 'verified-fixed' AND last_seen < ?3
+                         ORDER BY id",
+                    )
+                    .map_err(wrap)?;
+                let rows = stmt
+                    .query_map(params![until, needed.max(1), from, lo, hi], |r| r.get(0))
+                    .map_err(wrap)?;
+                rows.collect::<rusqlite::Result<_>>().map_err(wrap)?
+            };
+            for page in fixed.chunks(TRANSITION_PAGE) {
+                let changes: Vec<Transition> = page
+                    .iter()
+                    .map(|&finding| Transition {
+                        finding,
+                        to: Some(FindingState::VerifiedFixed),
+                        cause: Cause::Report,
+                        reference: Some(format!("run {run}")),
+                        by: None,
+                        note: Some(format!(
+                            "not in {needed} later {kind} report(s) in a row",
+                            needed = needed.max(1)
+                        )),
+                    })
+                    .collect();
+                transition_in(&tx, &changes, &wrap)?;
+            }
+            tx.commit().map_err(wrap)?;
+            absences.missing += missing as u64;
+            absences.verified_fixed.extend(fixed);
+            lo = hi;
+        }
+        Ok(absences)
+    }
+
+    fn put_exploitation(&mut self, name: &str, since: i64, source: &str) -> Result<()> {
+        let r = self.conn.execute(
+            "INSERT INTO exploitation (name, since, source) VALUES (lower(?1), ?2, ?3)
+             ON CONFLICT (name) DO UPDATE SET since = excluded.since, source = excluded.source
+             WHERE excluded.since < exploitation.since",
+            params![name, since, source],
+        );
+        self.db(r).map(drop)
+    }
+
+    fn exploitation(&self, name: &str) -> Result<Option<(i64, String)>> {
+        let r = self
+            .conn
+            .query_row(
+                "SELECT since, source FROM exploitation WHERE name = lower(?1)",
+                [name],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional();
+        self.db(r)
+    }
+
+    fn prune(&mut self, before: &str, dry_run: bool) -> Result<Pruned> {
+        let wrap = &self.wrap();
+        let cut = chrono::DateTime::parse_from_rfc3339(before)
+            .map_err(|e| StoreError::Corrupt {
+                what: "prune cut-off",
+                detail: format!("{before:?} is not an RFC 3339 time: {e}"),
+            })?
+            .timestamp();
+        let tx = self.conn.transaction().map_err(wrap)?;
+        tx.execute_batch(
+            "CREATE TEMP TABLE IF NOT EXISTS pruned_chunk (id INTEGER PRIMARY KEY);
+             DELETE FROM pruned_chunk;",
+        )
+        .map_err(wrap)?;
+        // the chunks that may be left without an observation: those that lose one, and
+        // those of runs started before the cut-off (rows all quarantined or duplicates)
+        tx.execute(
+            "INSERT OR IGNORE INTO pruned_chunk
+             SELECT DISTINCT o.chunk_id FROM observation o WHERE o.seen_at < ?1 AND o.seen_at > 0
+             UNION SELECT c.id FROM chunk c JOIN ingest_run r ON r.id = c.run_id
+                 WHERE r.started_at < ?2",
+            params![cut, before],
+        )
+        .map_err(wrap)?;
+        // an observation goes by its own time.source; one whose row had none, by its run's start
+        let observations = tx
+            .execute(
+                "DELETE FROM observation WHERE
+                     (seen_at > 0 AND seen_at < ?1)
+                     OR (seen_at = 0 AND chunk_id IN (SELECT c.id FROM chunk c
+                         JOIN ingest_run r ON r.id = c.run_id WHERE r.started_at < ?2))",
+                params![cut, before],
+            )
+            .map_err(wrap)?;
+        let findings = tx
+            .execute(
+                "DELETE FROM finding WHERE last_seen < ?1 AND NOT EXISTS
+                     (SELECT 1 FROM observation o WHERE o.finding_id = finding.id)",
+                [cut],
+            )
+            .map_err(wrap)?;
+        tx.execute(
+            "DELETE FROM pruned_chunk WHERE EXISTS
+                 (SELECT 1 FROM observation o WHERE o.chunk_id = pruned_chunk.id)",
+            [],
+        )
+        .map_err(wrap)?;
+        // a finding whose latest row went points at the latest row it still has
+        tx.execute(
+            "UPDATE finding SET (last_chunk, last_row) = (
+                 SELECT o.chunk_id, o.row FROM observation o WHERE o.finding_id = finding.id
+                 ORDER BY o.seen_at DESC LIMIT 1)
+             WHERE last_chunk IN (SELECT id FROM pruned_chunk)
+                 AND EXISTS (SELECT 1 FROM observation o WHERE o.finding_id = finding.id)",
+            [],
+        )
+        .map_err(wrap)?;
+        let chunks = tx
+            .execute(
+                "DELETE FROM chunk WHERE id IN (SELECT id FROM pruned_chunk)",
+                [],
+            )
+            .map_err(wrap)?;
+        // a quarantined row has no time of its own: it goes with its run's start
+        let quarantined = tx
+            .execute(
+                "DELETE FROM quarantine WHERE run_id IN (SELECT id FROM ingest_run WHERE started_at < ?1)",
+                [before],
+            )
+            .map_err(wrap)?;
+        tx.execute_batch("DROP TABLE pruned_chunk;").map_err(wrap)?;
+        let pruned = Pruned {
+            findings: findings as u64,
+            observations: observations as u64,
+            chunks: chunks as u64,
+            quarantined: quarantined as u64,
+        };
+        if dry_run {
+            // the same deletions, counted, then undone
+            tx.rollback().map_err(wrap)?;
+        } else {
+            tx.commit().map_err(wrap)?;
+        }
+        tracing::info!(
+            before,
+            dry_run,
+            findings = pruned.findings,
+            observations = pruned.observations,
+            chunks = pruned.chunks,
+            quarantined = pruned.quarantined,
+            "prune"
+        );
+        Ok(pruned)
+    }
+}
+
+impl MessageStore for SqliteStore {
     fn message(&self, key: &str) -> Result<Option<MessageRecord>> {
         let r = self
             .conn
@@ -1359,7 +1591,9 @@ impl Store for SqliteStore {
         let collected: rusqlite::Result<Vec<_>> = rows.collect();
         self.db(collected)
     }
+}
 
+impl AdvisoryStore for SqliteStore {
     fn put_advisory(&mut self, a: &AdvisoryRecord) -> Result<AdvisoryPut> {
         let wrap = &self.wrap();
         let tx = self.conn.transaction().map_err(wrap)?;
@@ -1425,7 +1659,9 @@ impl Store for SqliteStore {
         let collected: rusqlite::Result<Vec<_>> = rows.collect();
         self.db(collected)
     }
+}
 
+impl InventoryStore for SqliteStore {
     fn replace_inventory(
         &mut self,
         org: &str,
@@ -1477,128 +1713,33 @@ impl Store for SqliteStore {
         let collected: rusqlite::Result<Vec<_>> = rows.collect();
         self.db(collected)
     }
+}
 
-    fn prune(&mut self, before: &str, dry_run: bool) -> Result<Pruned> {
-        let wrap = &self.wrap();
-        let cut = chrono::DateTime::parse_from_rfc3339(before)
-            .map_err(|e| StoreError::Corrupt {
-                what: "prune cut-off",
-                detail: format!("{before:?} is not an RFC 3339 time: {e}"),
-            })?
-            .timestamp();
-        let tx = self.conn.transaction().map_err(wrap)?;
-        tx.execute_batch(
-            "CREATE TEMP TABLE IF NOT EXISTS pruned_chunk (id INTEGER PRIMARY KEY);
-             DELETE FROM pruned_chunk;",
-        )
-        .map_err(wrap)?;
-        // the chunks that may be left without an observation: those that lose one, and
-        // those of runs started before the cut-off (rows all quarantined or duplicates)
-        tx.execute(
-            "INSERT OR IGNORE INTO pruned_chunk
-             SELECT DISTINCT o.chunk_id FROM observation o WHERE o.seen_at < ?1 AND o.seen_at > 0
-             UNION SELECT c.id FROM chunk c JOIN ingest_run r ON r.id = c.run_id
-                 WHERE r.started_at < ?2",
-            params![cut, before],
-        )
-        .map_err(wrap)?;
-        // an observation goes by its own time.source; one whose row had none, by its run's start
-        let observations = tx
-            .execute(
-                "DELETE FROM observation WHERE
-                     (seen_at > 0 AND seen_at < ?1)
-                     OR (seen_at = 0 AND chunk_id IN (SELECT c.id FROM chunk c
-                         JOIN ingest_run r ON r.id = c.run_id WHERE r.started_at < ?2))",
-                params![cut, before],
-            )
-            .map_err(wrap)?;
-        let findings = tx
-            .execute(
-                "DELETE FROM finding WHERE last_seen < ?1 AND NOT EXISTS
-                     (SELECT 1 FROM observation o WHERE o.finding_id = finding.id)",
-                [cut],
-            )
-            .map_err(wrap)?;
-        tx.execute(
-            "DELETE FROM pruned_chunk WHERE EXISTS
-                 (SELECT 1 FROM observation o WHERE o.chunk_id = pruned_chunk.id)",
-            [],
-        )
-        .map_err(wrap)?;
-        // a finding whose latest row went points at the latest row it still has
-        tx.execute(
-            "UPDATE finding SET (last_chunk, last_row) = (
-                 SELECT o.chunk_id, o.row FROM observation o WHERE o.finding_id = finding.id
-                 ORDER BY o.seen_at DESC LIMIT 1)
-             WHERE last_chunk IN (SELECT id FROM pruned_chunk)
-                 AND EXISTS (SELECT 1 FROM observation o WHERE o.finding_id = finding.id)",
-            [],
-        )
-        .map_err(wrap)?;
-        let chunks = tx
-            .execute(
-                "DELETE FROM chunk WHERE id IN (SELECT id FROM pruned_chunk)",
-                [],
-            )
-            .map_err(wrap)?;
-        // a quarantined row has no time of its own: it goes with its run's start
-        let quarantined = tx
-            .execute(
-                "DELETE FROM quarantine WHERE run_id IN (SELECT id FROM ingest_run WHERE started_at < ?1)",
-                [before],
-            )
-            .map_err(wrap)?;
-        tx.execute_batch("DROP TABLE pruned_chunk;").map_err(wrap)?;
-        let pruned = Pruned {
-            findings: findings as u64,
-            observations: observations as u64,
-            chunks: chunks as u64,
-            quarantined: quarantined as u64,
-        };
-        if dry_run {
-            // the same deletions, counted, then undone
-            tx.rollback().map_err(wrap)?;
-        } else {
-            tx.commit().map_err(wrap)?;
-        }
-        tracing::info!(
-            before,
-            dry_run,
-            findings = pruned.findings,
-            observations = pruned.observations,
-            chunks = pruned.chunks,
-            quarantined = pruned.quarantined,
-            "prune"
-        );
-        Ok(pruned)
-    }
-
-    fn sync_state(&self, source: &str) -> Result<Option<String>> {
-        let r = self
-            .conn
-            .query_row(
-                "SELECT state FROM sync_state WHERE source = ?1",
-                [source],
-                |r| r.get(0),
-            )
-            .optional();
-        self.db(r)
-    }
-
-    fn put_sync_state(&mut self, source: &str, state: &str) -> Result<()> {
-        let r = self.conn.execute(
-            "INSERT INTO sync_state (source, state, synced_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT (source) DO UPDATE SET state = excluded.state, synced_at = excluded.synced_at",
-            params![source, state, now()],
-        );
-        self.db(r).map(drop)
-    }
-
+impl AuditStore for SqliteStore {
     fn append_audit(&mut self, entries: &[NewAuditEntry]) -> Result<()> {
         let wrap = &self.wrap();
         let tx = self.conn.transaction().map_err(wrap)?;
         append_audit_in(&tx, entries, &wrap)?;
         tx.commit().map_err(wrap)
+    }
+
+    fn audit_log(&self) -> Result<Vec<AuditEntry>> {
+        let mut stmt = self.db(self.conn.prepare(
+            "SELECT seq, at, kind, subject, body, prev_hash, hash FROM audit ORDER BY seq",
+        ))?;
+        let rows = self.db(stmt.query_map([], |r| {
+            Ok(AuditEntry {
+                seq: r.get(0)?,
+                at: r.get(1)?,
+                kind: r.get(2)?,
+                subject: r.get(3)?,
+                body: r.get(4)?,
+                prev_hash: r.get(5)?,
+                hash: r.get(6)?,
+            })
+        }))?;
+        let collected: rusqlite::Result<Vec<_>> = rows.collect();
+        self.db(collected)
     }
 
     fn decision_digests(&self, incident: &str) -> Result<HashMap<(String, String), String>> {
@@ -1634,157 +1775,6 @@ impl Store for SqliteStore {
             }
         }
         tx.commit().map_err(wrap)
-    }
-
-    fn transition(&mut self, changes: &[Transition]) -> Result<Vec<TransitionOutcome>> {
-        let wrap = &self.wrap();
-        let tx = self.conn.transaction().map_err(wrap)?;
-        let outcomes = transition_in(&tx, changes, &wrap)?;
-        tx.commit().map_err(wrap)?;
-        Ok(outcomes)
-    }
-
-    fn transitions(&self, finding: i64) -> Result<Vec<TransitionRecord>> {
-        self.query_transitions(
-            &format!(
-                "SELECT {TRANSITION_COLUMNS} FROM transition WHERE finding_id = ?1 ORDER BY id"
-            ),
-            [finding.to_string()],
-        )
-    }
-
-    fn incident_transitions(&self, incident: &str) -> Result<Vec<TransitionRecord>> {
-        self.query_transitions(
-            &format!(
-                "SELECT {TRANSITION_COLUMNS} FROM transition
-                 WHERE finding_id IN (SELECT f.id FROM finding f JOIN incident i
-                                      ON i.id = f.incident_id WHERE i.name = ?1)
-                 ORDER BY id"
-            ),
-            [incident.to_string()],
-        )
-    }
-
-    fn put_exploitation(&mut self, name: &str, since: i64, source: &str) -> Result<()> {
-        let r = self.conn.execute(
-            "INSERT INTO exploitation (name, since, source) VALUES (lower(?1), ?2, ?3)
-             ON CONFLICT (name) DO UPDATE SET since = excluded.since, source = excluded.source
-             WHERE excluded.since < exploitation.since",
-            params![name, since, source],
-        );
-        self.db(r).map(drop)
-    }
-
-    fn exploitation(&self, name: &str) -> Result<Option<(i64, String)>> {
-        let r = self
-            .conn
-            .query_row(
-                "SELECT since, source FROM exploitation WHERE name = lower(?1)",
-                [name],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional();
-        self.db(r)
-    }
-
-    fn count_absences(&mut self, run: i64, needed: u32) -> Result<Absences> {
-        let wrap = &self.wrap();
-        let window: Option<(String, i64, i64)> = self
-            .conn
-            .query_row(
-                "SELECT kind, seen_from, seen_until FROM ingest_run
-                 WHERE id = ?1 AND kind IS NOT NULL AND seen_from IS NOT NULL",
-                [run],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()
-            .map_err(wrap)?;
-        let Some((kind, from, until)) = window else {
-            // a run that stored no row with a time says nothing about what it did not hold
-            return Ok(Absences::default());
-        };
-        let last: i64 = self
-            .conn
-            .query_row("SELECT COALESCE(MAX(id), 0) FROM finding", [], |r| r.get(0))
-            .map_err(wrap)?;
-        let mut absences = Absences::default();
-        // By ranges of finding ids, one transaction each: a day's report may leave tens of
-        // thousands of findings behind, and one transaction over all of them would hold every
-        // page it touched in memory. A range is whole or not at all; after a kill, storing the
-        // same report again counts the ranges that were not (counting a report twice, or an
-        // older one, changes nothing).
-        let mut lo = 0;
-        while lo < last {
-            let hi = lo + ABSENCE_RANGE;
-            let tx = self.conn.transaction().map_err(wrap)?;
-            // findings whose latest row came from a report of the same kind, last seen
-            // before this report's first row, and not yet counted for a report this late
-            let missing = tx
-                .prepare_cached(
-                    "UPDATE finding SET misses = misses + 1, checked_until = ?3
-                     WHERE id > ?4 AND id <= ?5
-                       AND last_seen < ?2 AND (checked_until IS NULL OR checked_until < ?2)
-                       AND state <> 'verified-fixed'
-                       AND last_chunk IN (SELECT c.id FROM chunk c JOIN ingest_run r
-                                          ON r.id = c.run_id WHERE r.kind = ?1)",
-                )
-                .and_then(|mut st| st.execute(params![kind, from, until, lo, hi]))
-                .map_err(wrap)?;
-            let fixed: Vec<i64> = {
-                let mut stmt = tx
-                    .prepare_cached(
-                        "SELECT id FROM finding WHERE id > ?4 AND id <= ?5 AND checked_until = ?1
-                           AND misses >= ?2 AND state <> 'verified-fixed' AND last_seen < ?3
-                         ORDER BY id",
-                    )
-                    .map_err(wrap)?;
-                let rows = stmt
-                    .query_map(params![until, needed.max(1), from, lo, hi], |r| r.get(0))
-                    .map_err(wrap)?;
-                rows.collect::<rusqlite::Result<_>>().map_err(wrap)?
-            };
-            for page in fixed.chunks(TRANSITION_PAGE) {
-                let changes: Vec<Transition> = page
-                    .iter()
-                    .map(|&finding| Transition {
-                        finding,
-                        to: Some(FindingState::VerifiedFixed),
-                        cause: Cause::Report,
-                        reference: Some(format!("run {run}")),
-                        by: None,
-                        note: Some(format!(
-                            "not in {needed} later {kind} report(s) in a row",
-                            needed = needed.max(1)
-                        )),
-                    })
-                    .collect();
-                transition_in(&tx, &changes, &wrap)?;
-            }
-            tx.commit().map_err(wrap)?;
-            absences.missing += missing as u64;
-            absences.verified_fixed.extend(fixed);
-            lo = hi;
-        }
-        Ok(absences)
-    }
-
-    fn audit_log(&self) -> Result<Vec<AuditEntry>> {
-        let mut stmt = self.db(self.conn.prepare(
-            "SELECT seq, at, kind, subject, body, prev_hash, hash FROM audit ORDER BY seq",
-        ))?;
-        let rows = self.db(stmt.query_map([], |r| {
-            Ok(AuditEntry {
-                seq: r.get(0)?,
-                at: r.get(1)?,
-                kind: r.get(2)?,
-                subject: r.get(3)?,
-                body: r.get(4)?,
-                prev_hash: r.get(5)?,
-                hash: r.get(6)?,
-            })
-        }))?;
-        let collected: rusqlite::Result<Vec<_>> = rows.collect();
-        self.db(collected)
     }
 
     fn audit_head(&self) -> Result<Option<(i64, String)>> {
@@ -1824,7 +1814,9 @@ impl Store for SqliteStore {
         let collected: rusqlite::Result<Vec<_>> = rows.collect();
         self.db(collected)
     }
+}
 
+impl TimelineStore for SqliteStore {
     fn add_step(&mut self, s: &TimelineStep) -> Result<()> {
         let r = self.conn.execute(
             "INSERT INTO timeline (incident, step, at, detail) VALUES (?1, ?2, ?3, ?4)",
@@ -1848,6 +1840,29 @@ impl Store for SqliteStore {
         }))?;
         let collected: rusqlite::Result<Vec<_>> = rows.collect();
         self.db(collected)
+    }
+}
+
+impl SyncStateStore for SqliteStore {
+    fn sync_state(&self, source: &str) -> Result<Option<String>> {
+        let r = self
+            .conn
+            .query_row(
+                "SELECT state FROM sync_state WHERE source = ?1",
+                [source],
+                |r| r.get(0),
+            )
+            .optional();
+        self.db(r)
+    }
+
+    fn put_sync_state(&mut self, source: &str, state: &str) -> Result<()> {
+        let r = self.conn.execute(
+            "INSERT INTO sync_state (source, state, synced_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (source) DO UPDATE SET state = excluded.state, synced_at = excluded.synced_at",
+            params![source, state, now()],
+        );
+        self.db(r).map(drop)
     }
 }
 
