@@ -73,6 +73,28 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// A stored value that is not one baken writes, in `column` of row `row` of `table`:
+    /// [`StoreError::Corrupt`] naming all three and the value. Every engine reads stored
+    /// enums (message state and kind, finding state, cause, chunk kind, owner kind and rule)
+    /// through this: a value that cannot be read is an error, never a default.
+    pub fn unreadable(
+        what: &'static str,
+        table: &str,
+        row: impl std::fmt::Display,
+        column: &str,
+        value: &str,
+    ) -> Self {
+        StoreError::Corrupt {
+            what,
+            detail: format!(
+                "table {table}, row {row}, column {column}: {value:?} is not a value baken writes \
+                 (restore the database from a backup, or correct the value by hand)"
+            ),
+        }
+    }
+}
+
 /// Result of store operations.
 pub type Result<T> = std::result::Result<T, StoreError>;
 

@@ -46,10 +46,13 @@ impl SqliteStore {
             source,
         })?;
         let path = dir.join(DB_FILE);
-        let conn = Connection::open(&path).map_err(|source| StoreError::Database {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let conn = Connection::open(&path)
+            .map_err(|source| database_error(&path.display().to_string(), source))?;
+        Self::with(conn, path)
+    }
+
+    /// The store on an open connection: configured, migrated, its incident ids read.
+    fn with(conn: Connection, path: PathBuf) -> Result<Self> {
         let mut store = Self {
             conn,
             path,
@@ -71,17 +74,11 @@ impl SqliteStore {
     /// borrow of the store, so it can be used while a transaction is open.
     fn wrap(&self) -> impl Fn(rusqlite::Error) -> StoreError + use<> {
         let path = self.path.display().to_string();
-        move |source| StoreError::Database {
-            path: path.clone(),
-            source,
-        }
+        move |source| database_error(&path, source)
     }
 
     fn db<T>(&self, r: rusqlite::Result<T>) -> Result<T> {
-        r.map_err(|source| StoreError::Database {
-            path: self.path.display().to_string(),
-            source,
-        })
+        r.map_err(|source| database_error(&self.path.display().to_string(), source))
     }
 
     fn configure(&mut self) -> Result<()> {
@@ -131,10 +128,7 @@ impl SqliteStore {
         }
         let path = self.path.display().to_string();
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
-            let wrap = |source| StoreError::Database {
-                path: path.clone(),
-                source,
-            };
+            let wrap = |source| database_error(&path, source);
             let tx = self.conn.transaction().map_err(wrap)?;
             tx.execute_batch(sql).map_err(wrap)?;
             tx.execute_batch(&format!("PRAGMA user_version = {};", i + 1))
@@ -153,10 +147,7 @@ impl SqliteStore {
         // A store written before findings existed keeps one JSON event per row: they move
         // into findings under the current schema, and the old tables go with them (one
         // transaction: a store left with the tables moves them on its next opening).
-        let wrap = |source| StoreError::Database {
-            path: path.clone(),
-            source,
-        };
+        let wrap = |source| database_error(&path, source);
         let old_events: bool = self
             .conn
             .query_row(
@@ -237,38 +228,72 @@ fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("model types always serialise")
 }
 
+/// The store's error for a database error, naming the file; a value that a row's reader
+/// could not read ([`unreadable_in_row`]) comes out as the [`StoreError::Corrupt`] it carries.
+fn database_error(path: &str, source: rusqlite::Error) -> StoreError {
+    match source {
+        rusqlite::Error::FromSqlConversionFailure(_, _, e) if e.is::<StoreError>() => *e
+            .downcast::<StoreError>()
+            .expect("checked to be a StoreError"),
+        source => StoreError::Database {
+            path: path.to_string(),
+            source,
+        },
+    }
+}
+
+/// A value read in a row's reader (which can only return rusqlite's error) that is not one
+/// baken writes: carried through rusqlite to [`database_error`], which returns `error`.
+fn unreadable_in_row(column: usize, error: StoreError) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(error))
+}
+
+/// A message state as stored in column `column` of the message `key`.
+fn message_state(key: &str, column: usize, state: &str) -> rusqlite::Result<MessageState> {
+    // A state that cannot be read is an error, never `pending` (which would send again).
+    MessageState::parse(state).ok_or_else(|| {
+        unreadable_in_row(
+            column,
+            StoreError::unreadable(
+                "message state",
+                "message",
+                format!("key {key:?}"),
+                "state",
+                state,
+            ),
+        )
+    })
+}
+
 fn message_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRecord> {
+    let key: String = r.get(0)?;
     let state: String = r.get(6)?;
+    let kind: String = r.get(12)?;
     Ok(MessageRecord {
-        key: r.get(0)?,
         incident: r.get(1)?,
         recipient: r.get(2)?,
         party: r.get(3)?,
         path: r.get(4)?,
         findings: r.get::<_, i64>(5)? as u64,
-        // A state that cannot be read is an error, never `pending` (which would send again).
-        state: MessageState::parse(&state).ok_or_else(|| {
-            rusqlite::Error::FromSqlConversionFailure(
-                6,
-                rusqlite::types::Type::Text,
-                format!("message state {state:?} is not one baken writes").into(),
-            )
-        })?,
+        state: message_state(&key, 6, &state)?,
         detail: r.get(7)?,
         created_at: r.get(8)?,
         sent_at: r.get(9)?,
         ticket: r.get(10)?,
         round: r.get(11)?,
-        kind: {
-            let kind: String = r.get(12)?;
-            MessageKind::parse(&kind).ok_or_else(|| {
-                rusqlite::Error::FromSqlConversionFailure(
-                    12,
-                    rusqlite::types::Type::Text,
-                    format!("message kind {kind:?} is not one baken writes").into(),
-                )
-            })?
-        },
+        kind: MessageKind::parse(&kind).ok_or_else(|| {
+            unreadable_in_row(
+                12,
+                StoreError::unreadable(
+                    "message kind",
+                    "message",
+                    format!("key {key:?}"),
+                    "kind",
+                    &kind,
+                ),
+            )
+        })?,
+        key,
     })
 }
 
@@ -540,10 +565,7 @@ fn incident_id(
 /// linked to incidents) into findings and observations, keeping each event as an IntelMQ
 /// JSON line in the chunks of its run.
 fn move_events(tx: &Transaction<'_>, path: &str) -> Result<()> {
-    let wrap = |source| StoreError::Database {
-        path: path.to_string(),
-        source,
-    };
+    let wrap = |source| database_error(path, source);
     let corrupt = |id: i64, e: serde_json::Error| StoreError::Corrupt {
         what: "event",
         detail: format!("event {id}: {e}"),
@@ -746,9 +768,8 @@ fn transition_in(
                 outcomes.push(TransitionOutcome::NoSuchFinding);
                 continue;
             };
-            let from = FindingState::parse(&state).ok_or_else(|| StoreError::Corrupt {
-                what: "finding state",
-                detail: format!("finding {}: {state:?}", c.finding),
+            let from = FindingState::parse(&state).ok_or_else(|| {
+                StoreError::unreadable("finding state", "finding", c.finding, "state", &state)
             })?;
             let to = c.to.unwrap_or(from);
             if let Some(to) = c.to {
@@ -803,15 +824,13 @@ fn transition_in(
     Ok(outcomes)
 }
 
-const TRANSITION_COLUMNS: &str = "finding_id, at, from_state, to_state, cause, reference, by, note";
+const TRANSITION_COLUMNS: &str =
+    "finding_id, at, from_state, to_state, cause, reference, by, note, id";
 
 fn transition_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TransitionRecord> {
-    let bad = |i: usize, what: &str, v: &str| {
-        rusqlite::Error::FromSqlConversionFailure(
-            i,
-            rusqlite::types::Type::Text,
-            format!("{what} {v:?} is not one baken writes").into(),
-        )
+    let id: i64 = r.get(8)?;
+    let bad = |i: usize, what: &'static str, column: &str, v: &str| {
+        unreadable_in_row(i, StoreError::unreadable(what, "transition", id, column, v))
     };
     let from: String = r.get(2)?;
     let to: String = r.get(3)?;
@@ -819,9 +838,10 @@ fn transition_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TransitionReco
     Ok(TransitionRecord {
         finding: r.get(0)?,
         at: r.get(1)?,
-        from: FindingState::parse(&from).ok_or_else(|| bad(2, "finding state", &from))?,
-        to: FindingState::parse(&to).ok_or_else(|| bad(3, "finding state", &to))?,
-        cause: Cause::parse(&cause).ok_or_else(|| bad(4, "cause", &cause))?,
+        from: FindingState::parse(&from)
+            .ok_or_else(|| bad(2, "finding state", "from_state", &from))?,
+        to: FindingState::parse(&to).ok_or_else(|| bad(3, "finding state", "to_state", &to))?,
+        cause: Cause::parse(&cause).ok_or_else(|| bad(4, "cause", "cause", &cause))?,
         reference: r.get(5)?,
         by: r.get(6)?,
         note: r.get(7)?,
@@ -956,7 +976,11 @@ impl FindingStore for SqliteStore {
             .prepare_cached("SELECT started_at FROM ingest_run WHERE id = ?1")
             .and_then(|mut s| s.query_row([run], |r| r.get(0)))
             .map_err(wrap)?;
-        let run_time = keys::parse_time(&started).unwrap_or(0);
+        // a row without a time of its own is kept at its run's start: a start that cannot be
+        // read is an error, not the epoch (which prune would take for long past)
+        let run_time = keys::parse_time(&started).ok_or_else(|| {
+            StoreError::unreadable("run start", "ingest_run", run, "started_at", &started)
+        })?;
         let mut incidents = std::mem::take(&mut self.incidents);
         let tx = self.conn.transaction().map_err(wrap)?;
         let done = insert_batch(
@@ -1039,10 +1063,9 @@ impl FindingStore for SqliteStore {
             },
         };
         let tlp = match tlp {
-            Some(t) => t.parse().map_err(|e| StoreError::Corrupt {
-                what: "ingest run",
-                detail: format!("run {id}: TLP {t:?}: {e}"),
-            })?,
+            Some(t) => t
+                .parse()
+                .map_err(|_| StoreError::unreadable("TLP label", "ingest_run", id, "tlp", &t))?,
             // runs from before labels existed: scan feeds are shared as AMBER
             None => Label::default().tlp,
         };
@@ -1106,10 +1129,9 @@ impl FindingStore for SqliteStore {
         let mut out = Vec::new();
         for row in rows {
             let (mut f, kind, owner, rule, state) = self.db(row)?;
-            f.attribution = attribution_from_columns(&kind, owner, &rule, String::new())?;
-            f.state = FindingState::parse(&state).ok_or_else(|| StoreError::Corrupt {
-                what: "finding state",
-                detail: format!("finding {}: {state:?}", f.id),
+            f.attribution = attribution_from_columns(f.id, &kind, owner, &rule, String::new())?;
+            f.state = FindingState::parse(&state).ok_or_else(|| {
+                StoreError::unreadable("finding state", "finding", f.id, "state", &state)
             })?;
             out.push(f);
         }
@@ -1157,7 +1179,15 @@ impl FindingStore for SqliteStore {
         let kind = match kind.as_str() {
             "text" => ChunkKind::Text,
             "events" => ChunkKind::Events,
-            other => return Err(corrupt(format!("kind {other:?}"))),
+            other => {
+                return Err(StoreError::unreadable(
+                    "chunk kind",
+                    "chunk",
+                    id,
+                    "kind",
+                    other,
+                ));
+            }
         };
         let data = zstd::stream::decode_all(&data[..]).map_err(|e| corrupt(e.to_string()))?;
         Ok(Chunk {
@@ -1527,19 +1557,14 @@ impl MessageStore for SqliteStore {
              WHERE m.incident = ?1 ORDER BY m.party, mf.finding_id",
         ))?;
         let rows = self.db(stmt.query_map([incident], |r| {
+            let message: String = r.get(0)?;
             let state: String = r.get(4)?;
             Ok(Disclosure {
-                message: r.get(0)?,
                 party: r.get(1)?,
                 finding: r.get(2)?,
                 form: r.get(3)?,
-                state: MessageState::parse(&state).ok_or_else(|| {
-                    rusqlite::Error::FromSqlConversionFailure(
-                        4,
-                        rusqlite::types::Type::Text,
-                        format!("message state {state:?} is not one baken writes").into(),
-                    )
-                })?,
+                state: message_state(&message, 4, &state)?,
+                message,
             })
         }))?;
         let collected: rusqlite::Result<Vec<_>> = rows.collect();
@@ -2162,34 +2187,7 @@ mod upgrade {
             "{err}"
         );
     }
-
-    #[test]
-    fn an_unreadable_message_state_is_an_error_not_pending() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut s = SqliteStore::open(dir.path()).unwrap();
-        s.record_message(
-            &MessageRecord {
-                key: "k".into(),
-                ticket: None,
-                round: 1,
-                kind: crate::MessageKind::First,
-                incident: "i".into(),
-                recipient: "a@b.example".into(),
-                party: "p".into(),
-                path: "organisation".into(),
-                findings: 1,
-                state: MessageState::Sent,
-                detail: None,
-                created_at: now(),
-                sent_at: None,
-            },
-            &[],
-        )
-        .unwrap();
-        s.conn
-            .execute("UPDATE message SET state = 'sent?' WHERE key = 'k'", [])
-            .unwrap();
-        assert!(s.message("k").is_err());
-        assert!(s.messages(None).is_err());
-    }
 }
+
+#[cfg(test)]
+mod unreadable;
