@@ -51,6 +51,26 @@ impl SqliteStore {
         Self::with(conn, path)
     }
 
+    /// A store of its own in memory, gone when dropped: the same schema, migrations and
+    /// behaviour as a store on disk (it runs the same contract, `tests/contract.rs`), for
+    /// tests of what uses a store. Its [`path`](Self::path) is `:memory:`. Only its journal
+    /// differs: an in-memory database keeps no write-ahead log, so there is nothing to
+    /// recover after a crash.
+    ///
+    /// ```
+    /// use baken_store::SqliteStore;
+    /// use baken_store::prelude::*;
+    /// let mut store = SqliteStore::in_memory().unwrap();
+    /// store.put_sync_state("csaf", "{}").unwrap();
+    /// assert_eq!(store.sync_state("csaf").unwrap().as_deref(), Some("{}"));
+    /// ```
+    pub fn in_memory() -> Result<Self> {
+        let path = PathBuf::from(":memory:");
+        let conn =
+            Connection::open_in_memory().map_err(|source| database_error(":memory:", source))?;
+        Self::with(conn, path)
+    }
+
     /// The store on an open connection: configured, migrated, its incident ids read.
     fn with(conn: Connection, path: PathBuf) -> Result<Self> {
         let mut store = Self {

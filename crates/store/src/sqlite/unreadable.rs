@@ -9,10 +9,8 @@ use std::sync::Arc;
 use super::*;
 use crate::{MessageKind, MessageRecord};
 
-fn store() -> (tempfile::TempDir, SqliteStore) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path()).unwrap();
-    (dir, store)
+fn store() -> SqliteStore {
+    SqliteStore::in_memory().unwrap()
 }
 
 fn set(s: &SqliteStore, sql: &str) {
@@ -98,7 +96,7 @@ fn with_message(s: &mut SqliteStore) -> i64 {
 
 #[test]
 fn an_unreadable_message_state_is_an_error_not_pending() {
-    let (_d, mut s) = store();
+    let mut s = store();
     let ticket = with_message(&mut s);
     set(&s, "UPDATE message SET state = 'sent?' WHERE key = 'k'");
     let at = ("message", "key \"k\"", "state");
@@ -118,7 +116,7 @@ fn an_unreadable_message_state_is_an_error_not_pending() {
 
 #[test]
 fn an_unreadable_message_kind_is_an_error_not_a_first_message() {
-    let (_d, mut s) = store();
+    let mut s = store();
     let ticket = with_message(&mut s);
     set(&s, "UPDATE message SET kind = 'nudge' WHERE key = 'k'");
     let at = ("message", "key \"k\"", "kind");
@@ -129,7 +127,7 @@ fn an_unreadable_message_kind_is_an_error_not_a_first_message() {
 
 #[test]
 fn an_unreadable_finding_state_is_an_error_not_open() {
-    let (_d, mut s) = store();
+    let mut s = store();
     let id = with_finding(&mut s);
     set(&s, "UPDATE finding SET state = 'fixed'");
     let at = ("finding", &*id.to_string(), "state");
@@ -160,7 +158,7 @@ fn an_unreadable_transition_is_an_error() {
         ("to_state", "finding state", "done"),
         ("cause", "cause", "rumour"),
     ] {
-        let (_d, mut s) = store();
+        let mut s = store();
         let id = with_finding(&mut s);
         let change = Transition {
             finding: id,
@@ -180,7 +178,7 @@ fn an_unreadable_transition_is_an_error() {
 
 #[test]
 fn an_unreadable_chunk_kind_is_an_error() {
-    let (_d, mut s) = store();
+    let mut s = store();
     with_finding(&mut s);
     set(&s, "UPDATE chunk SET kind = 'csv'");
     assert_unreadable(s.chunk(1), "chunk kind", ("chunk", "1", "kind"), "csv");
@@ -197,7 +195,7 @@ fn an_unreadable_owner_is_an_error_not_unknown() {
             "abuse@",
         ),
     ] {
-        let (_d, mut s) = store();
+        let mut s = store();
         let id = with_finding(&mut s);
         set(&s, sql);
         assert_unreadable(
@@ -211,7 +209,7 @@ fn an_unreadable_owner_is_an_error_not_unknown() {
 
 #[test]
 fn an_unreadable_run_label_or_start_is_an_error_not_a_default() {
-    let (_d, mut s) = store();
+    let mut s = store();
     with_finding(&mut s);
     set(&s, "UPDATE ingest_run SET tlp = 'PURPLE'");
     assert_unreadable(s.run(1), "TLP label", ("ingest_run", "1", "tlp"), "PURPLE");
