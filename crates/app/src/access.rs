@@ -7,7 +7,7 @@ use baken_model::{OrgId, Party, Tlp};
 use baken_pipeline::findings::FindingView;
 use baken_policy::{Form, Path};
 use baken_store::audit::NewAuditEntry;
-use baken_store::{FindingQuery, Store};
+use baken_store::{FindingQuery, prelude::*};
 use serde::Serialize;
 
 use crate::{App, AppError, Result};
@@ -76,7 +76,12 @@ impl App {
     ) -> Result<Visible> {
         let incidents: Vec<String> = match incident {
             Some(i) => vec![i.to_ascii_lowercase()],
-            None => self.store.incidents()?.into_iter().map(|(i, _)| i).collect(),
+            None => self
+                .store
+                .incidents()?
+                .into_iter()
+                .map(|(i, _)| i)
+                .collect(),
         };
         let mut findings = Vec::new();
         let mut counts = Vec::new();
@@ -129,13 +134,11 @@ impl App {
                         e.0 += 1;
                         e.1 += counted.len();
                     }
-                    counts.extend(by_sector.into_iter().map(|(sector, (o, f))| {
-                        VisibleCounts {
-                            incident: incident.clone(),
-                            sector,
-                            organisations: o,
-                            findings: f,
-                        }
+                    counts.extend(by_sector.into_iter().map(|(sector, (o, f))| VisibleCounts {
+                        incident: incident.clone(),
+                        sector,
+                        organisations: o,
+                        findings: f,
                     }));
                 }
             }

@@ -4,7 +4,7 @@
 use baken_pipeline::advisories::{self, SyncSummary};
 use baken_pipeline::audit as pipeline_audit;
 use baken_store::audit::{AuditEntry, Checkpoint, GENESIS, Witness};
-use baken_store::{AdvisoryRecord, Store};
+use baken_store::{AdvisoryRecord, prelude::*};
 use serde::Serialize;
 
 use crate::{App, AppError, Result};

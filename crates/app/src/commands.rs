@@ -7,7 +7,8 @@ use baken_pipeline::Progress;
 use baken_pipeline::findings::{FindingDetail, FindingView};
 use baken_pipeline::notify::{self, IncidentOutcome, NotifyOptions};
 use baken_store::{
-    Cause, FindingQuery, FindingState, MessageState, Store, Transition, TransitionOutcome, keys,
+    Cause, FindingQuery, FindingState, MessageState, Transition, TransitionOutcome, keys,
+    prelude::*,
 };
 use serde::Serialize;
 

@@ -7,7 +7,7 @@ use baken_pipeline::advisories::{self, ImportOutcome};
 use baken_pipeline::exposure::{self, ExposureReport, InventoryImport};
 use baken_pipeline::inbox::{self, Imported};
 use baken_pipeline::report::{self, Entry, Indicators, Report, ReportOptions};
-use baken_store::{Store, TimelineStep};
+use baken_store::{TimelineStep, prelude::*};
 
 use crate::{App, Result};
 

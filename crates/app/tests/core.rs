@@ -10,7 +10,7 @@ use baken_model::{OrgId, Party, Tlp};
 use baken_pipeline::NoProgress;
 use baken_pipeline::ingest::{Input, Settings};
 use baken_pipeline::plan::Coverage;
-use baken_store::{FindingQuery, FindingState, Store};
+use baken_store::{FindingQuery, FindingState, prelude::*};
 
 const INCIDENT: &str = "cve-2019-19781";
 
@@ -185,7 +185,10 @@ fn why_and_whatif_explain_the_plan_without_sending() {
         .find(|d| d["path"] == "direct")
         .expect("a decision about telling org-b itself");
     assert_eq!(direct["recipient"], "org-b");
-    assert_eq!(direct["contact"], serde_json::json!({"address": "it@beta.example"}));
+    assert_eq!(
+        direct["contact"],
+        serde_json::json!({"address": "it@beta.example"})
+    );
     assert!(direct["decision"]["rule"].is_string(), "{direct}");
     // the DTC is asked about as a recipient
     let dtc = app.why("dtc", INCIDENT, "nl-dtc-oktt", Tlp::Amber).unwrap();

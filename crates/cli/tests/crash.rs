@@ -38,7 +38,7 @@ use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use baken_store::{SqliteStore, Store};
+use baken_store::{SqliteStore, prelude::*};
 use common::{baken, files_with, run, run_ok, s, small_world};
 use serde_json::Value;
 

@@ -213,7 +213,7 @@ fn the_crisis_replayed_over_days_follows_findings_until_fixed_under_both_policie
             .join("nl-dtc-oktt"),
     )
     .unwrap();
-    use baken_store::Store;
+    use baken_store::prelude::*;
     let causes: std::collections::BTreeSet<String> = store
         .incident_transitions("cve-2019-19781")
         .unwrap()

@@ -5,7 +5,7 @@ mod common;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use baken_store::{SqliteStore, Store};
+use baken_store::{SqliteStore, prelude::*};
 use common::{run_ok, s, small_world};
 use serde_json::Value;
 

@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use baken_store::{SqliteStore, Store};
+use baken_store::{SqliteStore, prelude::*};
 use common::{files_with, run, run_ok, s};
 use mail_parser::MessageParser;
 use serde_json::{Value, json};

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use baken_deliver::testing::{SinkOptions, SmtpSink};
 use baken_model::{OrgKind, Organisation, Owner};
-use baken_store::{MessageState, SqliteStore, Store};
+use baken_store::{MessageState, SqliteStore, prelude::*};
 use common::{run_ok, s, small_world};
 use mail_parser::{MessageParser, MimeHeaders};
 

@@ -71,7 +71,7 @@ fn coverage_why_whatif_and_prune_read_the_plan() {
     assert!(why.contains("unreachable"), "{why}");
     // … and for a finding, by its address: the attribution first.
     let store = baken_store::SqliteStore::open(&data).unwrap();
-    let ip = baken_store::Store::finding_records(
+    let ip = baken_store::FindingStore::finding_records(
         &store,
         &baken_store::FindingQuery {
             incident: Some(INCIDENT.into()),

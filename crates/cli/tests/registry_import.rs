@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use baken_store::{SqliteStore, Store};
+use baken_store::{SqliteStore, prelude::*};
 use common::{run, run_ok, s};
 use serde_json::{Value, json};
 

@@ -8,6 +8,8 @@
 //!   already there is not written again.
 //! - [`Smtp`] sends through a relay named by an `smtp://` or `smtps://` URL (see
 //!   [`SmtpConfig::parse`] for the syntax, TLS modes and where the password comes from).
+//! - [`memory::Recorder`] keeps every message in memory and refuses the recipients it is told
+//!   to, for tests of what delivers.
 //!
 //! Every message carries a Message-ID made from its key (`<key@domain-of-from>`), so the same
 //! notification sent twice, for instance after a crash between "sent" and "recorded as sent",
@@ -41,6 +43,7 @@
 //! same bytes. Nothing here decides *who* receives *what*; that is the policy's job.
 
 mod error;
+pub mod memory;
 mod outbox;
 mod render;
 mod smtp;

@@ -4,7 +4,7 @@
 use baken_attribute::Attributor;
 use baken_pipeline::demo::generate::{Params, generate};
 use baken_pipeline::imports::{import_registry, import_routing, import_rpsl};
-use baken_store::{SqliteStore, Store};
+use baken_store::{SqliteStore, prelude::*};
 
 /// Every address of the feed, and a few around it, looked up in both indexes.
 fn same_answers(store: &SqliteStore, feed: &std::path::Path) {

@@ -10,7 +10,7 @@ use baken_feeds::{FeedKind, Options};
 use baken_pipeline::NoProgress;
 use baken_pipeline::findings::RowReader;
 use baken_pipeline::ingest::{Input, ingest_file};
-use baken_store::{FindingQuery, SqliteStore, Store};
+use baken_store::{FindingQuery, SqliteStore, prelude::*};
 
 const HEADER: &str = "timestamp,severity,ip,protocol,port,hostname,tag,asn,geo,region,city,naics,hostname_source,sector,http,http_code,http_reason,content_type,connection,www_authenticate,set_cookie,server,content_length,transfer_encoding,http_date,version,build_date,detail,build_branch";
 

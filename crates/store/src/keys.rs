@@ -78,27 +78,31 @@ pub(crate) fn owner_columns(owner: &Owner) -> (&'static str, Option<String>) {
     }
 }
 
-/// The attribution stored as `owner_columns` and a rule and reason.
+/// The attribution stored as `owner_columns` and a rule and reason, in the row of finding
+/// `finding`.
 pub(crate) fn attribution_from_columns(
+    finding: i64,
     kind: &str,
     owner: Option<String>,
     rule: &str,
     reason: String,
 ) -> Result<Attribution> {
-    let corrupt = |detail: String| StoreError::Corrupt {
-        what: "finding owner",
-        detail,
+    let unreadable = |column, value: &str| {
+        StoreError::unreadable("finding owner", "finding", finding, column, value)
     };
     let owner = match (kind, owner) {
         ("organisation", Some(id)) => Owner::Organisation { id: OrgId(id) },
         ("abuse", Some(json)) => Owner::Abuse(
-            serde_json::from_str::<AbuseContact>(&json).map_err(|e| corrupt(e.to_string()))?,
+            serde_json::from_str::<AbuseContact>(&json).map_err(|_| unreadable("owner", &json))?,
         ),
         ("unknown", _) => Owner::Unknown,
-        (kind, owner) => return Err(corrupt(format!("kind {kind:?} with owner {owner:?}"))),
+        ("organisation" | "abuse", None) => {
+            return Err(unreadable("owner", "NULL"));
+        }
+        (kind, _) => return Err(unreadable("owner_kind", kind)),
     };
     let rule: Rule = serde_json::from_value(serde_json::Value::String(rule.to_string()))
-        .map_err(|e| corrupt(format!("rule {rule:?}: {e}")))?;
+        .map_err(|_| unreadable("rule", rule))?;
     Ok(Attribution {
         owner,
         rule,

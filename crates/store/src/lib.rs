@@ -1,8 +1,11 @@
 //! baken's system of record. This is the only crate that touches a database.
 //!
-//! The [`Store`] trait is the narrow interface the pipeline uses; [`SqliteStore`] is the
-//! embedded default (one file, `baken.db`, in the data directory). A PostgreSQL
-//! implementation slots in behind the same trait.
+//! The [`Store`] trait is the interface the pipeline uses; [`SqliteStore`] is the embedded
+//! default (one file, `baken.db`, in the data directory). `Store` is the union of one trait
+//! per concern — [`RegistryStore`], [`FindingStore`], [`MessageStore`], [`AdvisoryStore`],
+//! [`InventoryStore`], [`AuditStore`], [`TimelineStore`], [`SyncStateStore`] — each with its
+//! invariants and its checks in [`contract`], so a second engine (PostgreSQL) is built and
+//! checked part by part. Their methods need the traits in scope: [`prelude`].
 //!
 //! What is kept:
 //!
@@ -21,7 +24,8 @@
 //! * a timeline of steps per incident (feed received, stored, digest written, …).
 //!
 //! ```
-//! use baken_store::{SqliteStore, Store};
+//! use baken_store::SqliteStore;
+//! use baken_store::prelude::*;
 //! let dir = tempfile::tempdir().unwrap();
 //! let mut store = SqliteStore::open(dir.path()).unwrap();
 //! assert_eq!(store.organisations().unwrap().len(), 0);
@@ -67,6 +71,28 @@ pub enum StoreError {
         /// Details.
         detail: String,
     },
+}
+
+impl StoreError {
+    /// A stored value that is not one baken writes, in `column` of row `row` of `table`:
+    /// [`StoreError::Corrupt`] naming all three and the value. Every engine reads stored
+    /// enums (message state and kind, finding state, cause, chunk kind, owner kind and rule)
+    /// through this: a value that cannot be read is an error, never a default.
+    pub fn unreadable(
+        what: &'static str,
+        table: &str,
+        row: impl std::fmt::Display,
+        column: &str,
+        value: &str,
+    ) -> Self {
+        StoreError::Corrupt {
+            what,
+            detail: format!(
+                "table {table}, row {row}, column {column}: {value:?} is not a value baken writes \
+                 (restore the database from a backup, or correct the value by hand)"
+            ),
+        }
+    }
 }
 
 /// Result of store operations.
@@ -498,7 +524,7 @@ pub struct TransitionRecord {
     pub note: Option<String>,
 }
 
-/// What counting a report's absences did ([`Store::count_absences`]).
+/// What counting a report's absences did ([`FindingStore::count_absences`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Absences {
     /// Findings of the report's feed and type, last seen before it, that it did not hold.
@@ -531,7 +557,7 @@ pub struct RowRef {
     pub row: u32,
 }
 
-/// A stored finding, without its event (see [`Store::chunk`] to read the row again).
+/// A stored finding, without its event (see [`FindingStore::chunk`] to read the row again).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FindingRecord {
     /// Store id.
@@ -773,7 +799,7 @@ pub struct MessageRecord {
     /// Idempotency key: one per recipient, incident and round.
     pub key: String,
     /// The ticket of the exchange with this recipient about this incident (see
-    /// [`Store::ticket`]); `None` for messages recorded before tickets existed.
+    /// [`MessageStore::ticket`]); `None` for messages recorded before tickets existed.
     #[serde(default)]
     pub ticket: Option<i64>,
     /// Which message of the exchange it is: 1 for the first; 0 for messages recorded before
@@ -835,7 +861,7 @@ pub struct RunSummary {
     pub counts: BatchCounts,
 }
 
-/// What [`Store::prune`] deleted.
+/// What [`FindingStore::prune`] deleted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Pruned {
     /// Findings last seen before the cut-off and left with no observation.
@@ -911,11 +937,21 @@ pub struct InventoryRecord {
     pub place: String,
 }
 
-/// The store as the pipeline sees it. Every method is one transaction.
-pub trait Store {
+// The store by concern. Each part below is one trait that an engine implements on its own,
+// with the checks of its part in [`contract`]; [`Store`] is all of them. Every method is one
+// transaction: it is done whole or not at all.
+
+/// The registry: organisations, the routing table, public abuse records, and the attribution
+/// index built from the three.
+///
+/// **Invariants**: a `replace_*` method replaces whole sets (the registry; the routing entries
+/// or abuse records of one `source`, leaving other sources' alone) in one transaction; any of
+/// the three changing drops the saved attribution index in that same transaction, so a saved
+/// index always answers as one built from what is stored.
+pub trait RegistryStore {
     /// Replaces the whole registry of organisations.
     fn replace_organisations(&mut self, orgs: &[Organisation]) -> Result<()>;
-    /// The registry.
+    /// The registry, by organisation id.
     fn organisations(&self) -> Result<Vec<Organisation>>;
     /// Replaces the prefix-to-AS entries that came from `source`.
     fn replace_routing(&mut self, source: &str, prefixes: &[RoutedPrefix]) -> Result<()>;
@@ -926,13 +962,32 @@ pub trait Store {
     /// All abuse records.
     fn abuse_records(&self) -> Result<Vec<AbuseRecord>>;
     /// The attribution index built from the registry, routing table and abuse records, as
-    /// last saved with [`Store::put_attribution_index`]; `None` when none was saved since
-    /// any of the three last changed.
+    /// last saved with [`RegistryStore::put_attribution_index`]; `None` when none was saved
+    /// since any of the three last changed.
     fn attribution_index(&self) -> Result<Option<Vec<u8>>>;
     /// Saves the attribution index built from the registry, routing table and abuse records
     /// as they are now.
     fn put_attribution_index(&mut self, index: &[u8]) -> Result<()>;
+}
 
+/// Ingest runs, findings and their observations, kept rows, and each finding's lifecycle.
+///
+/// **Invariants**:
+///
+/// * *whole batches*: [`FindingStore::store_batch`] stores all of a batch or none of it;
+/// * *nothing is lost*: every row of a batch is counted once, as stored, duplicate or
+///   quarantined; a row whose every observation (finding, `time.source`) is already stored is
+///   a duplicate, so storing a batch twice adds nothing;
+/// * a finding is keyed by (incident, address, port, transport); its latest row and owner
+///   are those of its latest `time.source`, whatever order rows come in;
+/// * *every change of state is recorded*: only the moves [`FindingState::may_become`] allows
+///   are made, each written with its cause to the finding's transitions and to the audit log
+///   in the same transaction (hence the [`AuditStore`] supertrait) — including a finding
+///   reopened by a batch and one verified fixed by [`FindingStore::count_absences`];
+/// * counting a report's absences twice, or an older report's, changes nothing;
+/// * [`FindingStore::prune`] deletes raw data only: messages, transitions and the audit log
+///   stay.
+pub trait FindingStore: AuditStore {
     /// Starts an ingest run of `file`, whose items carry `label` and were parsed as `source`
     /// says.
     fn begin_run(&mut self, file: &str, source: &RunSource, label: &Label) -> Result<i64>;
@@ -955,6 +1010,10 @@ pub trait Store {
     fn observations(&self, finding: i64) -> Result<Vec<ObservationRecord>>;
     /// A chunk of kept rows, decompressed.
     fn chunk(&self, id: i64) -> Result<Chunk>;
+    /// Adds findings to an incident (e.g. the scan findings an advisory covers): each gets a
+    /// finding of `incident` with the same address, port, transport, owner and observations.
+    fn link_incident(&mut self, incident: &str, finding_ids: &[i64]) -> Result<()>;
+
     /// Applies state changes and notes in order, each checked with
     /// [`FindingState::may_become`]; every applied one is recorded with its time and cause
     /// and written to the audit log, in one transaction.
@@ -973,10 +1032,29 @@ pub trait Store {
     fn put_exploitation(&mut self, name: &str, since: i64, source: &str) -> Result<()>;
     /// When exploitation of `name` (a CVE id or an incident, any case) began, and the source.
     fn exploitation(&self, name: &str) -> Result<Option<(i64, String)>>;
-    /// Adds findings to an incident (e.g. the scan findings an advisory covers): each gets a
-    /// finding of `incident` with the same address, port, transport, owner and observations.
-    fn link_incident(&mut self, incident: &str, finding_ids: &[i64]) -> Result<()>;
 
+    /// Deletes the raw data older than `before` (RFC 3339), measured from the data's own
+    /// time: observations whose `time.source` is older (a row without one: its run's start),
+    /// findings last seen before it with no observation left, chunks of kept rows left with
+    /// no observation, and the quarantined rows of runs started before it (they have no time
+    /// of their own). Messages, transitions and the audit log stay: they record who was told
+    /// what, not the raw data. With `dry_run`, counts what would go and changes nothing.
+    fn prune(&mut self, before: &str, dry_run: bool) -> Result<Pruned>;
+}
+
+/// Outgoing messages with their delivery state, the findings each carried and in which form,
+/// and tickets (one exchange per incident and recipient).
+///
+/// **Invariants** (what *at most once* and *never told twice* rest on):
+///
+/// * a message is recorded once: recording a key again changes nothing and returns the
+///   stored message, with the findings of its first record;
+/// * a state is read back as written; a state or kind that cannot be read is
+///   [`StoreError::Corrupt`], never a default (a message read as `pending` would be sent
+///   again);
+/// * a ticket, once given for (incident, party), is the same ever after; incidents and
+///   parties are told apart exactly.
+pub trait MessageStore {
     /// The message with this key, if recorded.
     fn message(&self, key: &str) -> Result<Option<MessageRecord>>;
     /// Records a message (state pending) with the findings it carries, unless one with its
@@ -996,18 +1074,31 @@ pub trait Store {
     fn ticket(&mut self, incident: &str, party: &str) -> Result<i64>;
     /// The messages of a ticket, oldest first.
     fn ticket_messages(&self, ticket: i64) -> Result<Vec<MessageRecord>>;
-    /// Moves a message to a new state with a detail.
+    /// Moves a message to a new state with a detail; `sent` also records when.
     fn set_message_state(&mut self, key: &str, state: MessageState, detail: &str) -> Result<()>;
-    /// The messages of an incident (all incidents when `None`).
+    /// The messages of an incident (all incidents when `None`), oldest first.
     fn messages(&self, incident: Option<&str>) -> Result<Vec<MessageRecord>>;
+}
 
+/// Advisories, every revision kept with its original document.
+///
+/// **Invariants**: a revision is identified by its document's SHA-256: the same document
+/// stored again changes nothing; revisions are never replaced, and the latest is the one of
+/// the latest release (import time for a revision without one).
+pub trait AdvisoryStore {
     /// Stores one advisory revision (nothing if the same document is already stored).
     fn put_advisory(&mut self, record: &AdvisoryRecord) -> Result<AdvisoryPut>;
     /// Every stored revision of an advisory, oldest release first.
     fn advisory_revisions(&self, id: &str) -> Result<Vec<AdvisoryRecord>>;
     /// The latest revision of every advisory, by id.
     fn advisories(&self) -> Result<Vec<AdvisoryRecord>>;
+}
 
+/// What organisations declared they run (software inventories).
+///
+/// **Invariant**: an organisation's inventory from one source is replaced whole; other
+/// sources and other organisations are left alone.
+pub trait InventoryStore {
     /// Replaces what `org` declared in `source` with `entries`.
     fn replace_inventory(
         &mut self,
@@ -1015,21 +1106,17 @@ pub trait Store {
         source: &str,
         entries: &[InventoryRecord],
     ) -> Result<()>;
-    /// Every inventory entry.
+    /// Every inventory entry, by organisation and source, each source's in the order given.
     fn inventory(&self) -> Result<Vec<InventoryRecord>>;
-    /// Deletes the raw data older than `before` (RFC 3339), measured from the data's own
-    /// time: observations whose `time.source` is older (a row without one: its run's start),
-    /// findings last seen before it with no observation left, chunks of kept rows left with
-    /// no observation, and the quarantined rows of runs started before it (they have no time
-    /// of their own). Messages, transitions and the audit log stay: they record who was told
-    /// what, not the raw data. With `dry_run`, counts what would go and changes nothing.
-    fn prune(&mut self, before: &str, dry_run: bool) -> Result<Pruned>;
+}
 
-    /// The saved state of the last sync of an advisory source (JSON), if any.
-    fn sync_state(&self, source: &str) -> Result<Option<String>>;
-    /// Saves the state of a sync of an advisory source (JSON).
-    fn put_sync_state(&mut self, source: &str, state: &str) -> Result<()>;
-
+/// The audit log, the decisions written to it, and signed checkpoints of its head.
+///
+/// **Invariants**: the log is append-only (an engine refuses changes and deletions of its
+/// entries) and chained: each entry's hash covers its predecessor's ([`audit::verify`]); a
+/// decision's digest is remembered in the same transaction that writes its entries;
+/// checkpoints are kept as made, in order.
+pub trait AuditStore {
     /// Appends entries to the audit log, chained to the last one, in one transaction.
     fn append_audit(&mut self, entries: &[audit::NewAuditEntry]) -> Result<()>;
     /// The whole audit log in order.
@@ -1054,11 +1141,67 @@ pub trait Store {
     fn add_audit_checkpoint(&mut self, checkpoint: &audit::Checkpoint) -> Result<()>;
     /// Every checkpoint, in the order made.
     fn audit_checkpoints(&self) -> Result<Vec<audit::Checkpoint>>;
+}
 
+/// The timeline: timestamped steps per incident, which the report charts.
+///
+/// **Invariant**: steps are only appended; an incident's timeline holds its own steps and
+/// those of no incident (`*`), in order of time, steps of the same time in the order added.
+pub trait TimelineStore {
     /// Appends a timeline step.
     fn add_step(&mut self, step: &TimelineStep) -> Result<()>;
     /// The timeline of an incident (including `*` steps), oldest first.
     fn timeline(&self, incident: &str) -> Result<Vec<TimelineStep>>;
+}
+
+/// Where each advisory source's sync left off.
+///
+/// **Invariant**: one state per source, the last one saved; the store keeps it as given
+/// (JSON, as the sync crate writes it) without reading it.
+pub trait SyncStateStore {
+    /// The saved state of the last sync of an advisory source (JSON), if any.
+    fn sync_state(&self, source: &str) -> Result<Option<String>>;
+    /// Saves the state of a sync of an advisory source (JSON).
+    fn put_sync_state(&mut self, source: &str, state: &str) -> Result<()>;
+}
+
+/// The whole store as the pipeline sees it: every part. Implemented for every type that
+/// implements the parts, so an engine implements the parts and gets `Store`; the pipeline
+/// takes `&mut dyn Store`.
+///
+/// Calling a part's method on a concrete store needs the part's trait in scope: `use
+/// baken_store::prelude::*;`.
+pub trait Store:
+    RegistryStore
+    + FindingStore
+    + MessageStore
+    + AdvisoryStore
+    + InventoryStore
+    + AuditStore
+    + TimelineStore
+    + SyncStateStore
+{
+}
+
+impl<T> Store for T where
+    T: RegistryStore
+        + FindingStore
+        + MessageStore
+        + AdvisoryStore
+        + InventoryStore
+        + AuditStore
+        + TimelineStore
+        + SyncStateStore
+        + ?Sized
+{
+}
+
+/// The store's traits, to call their methods: `use baken_store::prelude::*;`.
+pub mod prelude {
+    pub use crate::{
+        AdvisoryStore, AuditStore, FindingStore, InventoryStore, MessageStore, RegistryStore,
+        Store, SyncStateStore, TimelineStore,
+    };
 }
 
 /// The current time as stored: RFC 3339, UTC, microseconds.

@@ -10,12 +10,13 @@ use sha2::{Digest, Sha256};
 
 use crate::audit::{self, AuditEntry, NewAuditEntry};
 use crate::keys::{self, attribution_from_columns, owner_columns};
+use crate::prelude::*;
 use crate::schema::MIGRATIONS;
 use crate::{
     Absences, AdvisoryPut, AdvisoryRecord, Batch, BatchCounts, Cause, Chunk, ChunkKind, Disclosure,
     FindingQuery, FindingRecord, FindingState, InventoryRecord, KeptChunk, Label, MessageFinding,
     MessageKind, MessageRecord, MessageState, ObservationRecord, Observed, Pruned, QuarantinedRow,
-    Result, RowRef, RunRecord, RunSource, Store, StoreError, TimelineStep, Totals, Transition,
+    Result, RowRef, RunRecord, RunSource, StoreError, TimelineStep, Totals, Transition,
     TransitionOutcome, TransitionRecord, now,
 };
 
@@ -45,10 +46,33 @@ impl SqliteStore {
             source,
         })?;
         let path = dir.join(DB_FILE);
-        let conn = Connection::open(&path).map_err(|source| StoreError::Database {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let conn = Connection::open(&path)
+            .map_err(|source| database_error(&path.display().to_string(), source))?;
+        Self::with(conn, path)
+    }
+
+    /// A store of its own in memory, gone when dropped: the same schema, migrations and
+    /// behaviour as a store on disk (it runs the same contract, `tests/contract.rs`), for
+    /// tests of what uses a store. Its [`path`](Self::path) is `:memory:`. Only its journal
+    /// differs: an in-memory database keeps no write-ahead log, so there is nothing to
+    /// recover after a crash.
+    ///
+    /// ```
+    /// use baken_store::SqliteStore;
+    /// use baken_store::prelude::*;
+    /// let mut store = SqliteStore::in_memory().unwrap();
+    /// store.put_sync_state("csaf", "{}").unwrap();
+    /// assert_eq!(store.sync_state("csaf").unwrap().as_deref(), Some("{}"));
+    /// ```
+    pub fn in_memory() -> Result<Self> {
+        let path = PathBuf::from(":memory:");
+        let conn =
+            Connection::open_in_memory().map_err(|source| database_error(":memory:", source))?;
+        Self::with(conn, path)
+    }
+
+    /// The store on an open connection: configured, migrated, its incident ids read.
+    fn with(conn: Connection, path: PathBuf) -> Result<Self> {
         let mut store = Self {
             conn,
             path,
@@ -70,17 +94,11 @@ impl SqliteStore {
     /// borrow of the store, so it can be used while a transaction is open.
     fn wrap(&self) -> impl Fn(rusqlite::Error) -> StoreError + use<> {
         let path = self.path.display().to_string();
-        move |source| StoreError::Database {
-            path: path.clone(),
-            source,
-        }
+        move |source| database_error(&path, source)
     }
 
     fn db<T>(&self, r: rusqlite::Result<T>) -> Result<T> {
-        r.map_err(|source| StoreError::Database {
-            path: self.path.display().to_string(),
-            source,
-        })
+        r.map_err(|source| database_error(&self.path.display().to_string(), source))
     }
 
     fn configure(&mut self) -> Result<()> {
@@ -130,10 +148,7 @@ impl SqliteStore {
         }
         let path = self.path.display().to_string();
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
-            let wrap = |source| StoreError::Database {
-                path: path.clone(),
-                source,
-            };
+            let wrap = |source| database_error(&path, source);
             let tx = self.conn.transaction().map_err(wrap)?;
             tx.execute_batch(sql).map_err(wrap)?;
             tx.execute_batch(&format!("PRAGMA user_version = {};", i + 1))
@@ -152,10 +167,7 @@ impl SqliteStore {
         // A store written before findings existed keeps one JSON event per row: they move
         // into findings under the current schema, and the old tables go with them (one
         // transaction: a store left with the tables moves them on its next opening).
-        let wrap = |source| StoreError::Database {
-            path: path.clone(),
-            source,
-        };
+        let wrap = |source| database_error(&path, source);
         let old_events: bool = self
             .conn
             .query_row(
@@ -236,38 +248,72 @@ fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("model types always serialise")
 }
 
+/// The store's error for a database error, naming the file; a value that a row's reader
+/// could not read ([`unreadable_in_row`]) comes out as the [`StoreError::Corrupt`] it carries.
+fn database_error(path: &str, source: rusqlite::Error) -> StoreError {
+    match source {
+        rusqlite::Error::FromSqlConversionFailure(_, _, e) if e.is::<StoreError>() => *e
+            .downcast::<StoreError>()
+            .expect("checked to be a StoreError"),
+        source => StoreError::Database {
+            path: path.to_string(),
+            source,
+        },
+    }
+}
+
+/// A value read in a row's reader (which can only return rusqlite's error) that is not one
+/// baken writes: carried through rusqlite to [`database_error`], which returns `error`.
+fn unreadable_in_row(column: usize, error: StoreError) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(error))
+}
+
+/// A message state as stored in column `column` of the message `key`.
+fn message_state(key: &str, column: usize, state: &str) -> rusqlite::Result<MessageState> {
+    // A state that cannot be read is an error, never `pending` (which would send again).
+    MessageState::parse(state).ok_or_else(|| {
+        unreadable_in_row(
+            column,
+            StoreError::unreadable(
+                "message state",
+                "message",
+                format!("key {key:?}"),
+                "state",
+                state,
+            ),
+        )
+    })
+}
+
 fn message_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRecord> {
+    let key: String = r.get(0)?;
     let state: String = r.get(6)?;
+    let kind: String = r.get(12)?;
     Ok(MessageRecord {
-        key: r.get(0)?,
         incident: r.get(1)?,
         recipient: r.get(2)?,
         party: r.get(3)?,
         path: r.get(4)?,
         findings: r.get::<_, i64>(5)? as u64,
-        // A state that cannot be read is an error, never `pending` (which would send again).
-        state: MessageState::parse(&state).ok_or_else(|| {
-            rusqlite::Error::FromSqlConversionFailure(
-                6,
-                rusqlite::types::Type::Text,
-                format!("message state {state:?} is not one baken writes").into(),
-            )
-        })?,
+        state: message_state(&key, 6, &state)?,
         detail: r.get(7)?,
         created_at: r.get(8)?,
         sent_at: r.get(9)?,
         ticket: r.get(10)?,
         round: r.get(11)?,
-        kind: {
-            let kind: String = r.get(12)?;
-            MessageKind::parse(&kind).ok_or_else(|| {
-                rusqlite::Error::FromSqlConversionFailure(
-                    12,
-                    rusqlite::types::Type::Text,
-                    format!("message kind {kind:?} is not one baken writes").into(),
-                )
-            })?
-        },
+        kind: MessageKind::parse(&kind).ok_or_else(|| {
+            unreadable_in_row(
+                12,
+                StoreError::unreadable(
+                    "message kind",
+                    "message",
+                    format!("key {key:?}"),
+                    "kind",
+                    &kind,
+                ),
+            )
+        })?,
+        key,
     })
 }
 
@@ -539,10 +585,7 @@ fn incident_id(
 /// linked to incidents) into findings and observations, keeping each event as an IntelMQ
 /// JSON line in the chunks of its run.
 fn move_events(tx: &Transaction<'_>, path: &str) -> Result<()> {
-    let wrap = |source| StoreError::Database {
-        path: path.to_string(),
-        source,
-    };
+    let wrap = |source| database_error(path, source);
     let corrupt = |id: i64, e: serde_json::Error| StoreError::Corrupt {
         what: "event",
         detail: format!("event {id}: {e}"),
@@ -705,7 +748,7 @@ fn append_audit_in(
 /// Transitions applied, and audit entries written, a page at a time.
 const TRANSITION_PAGE: usize = 1024;
 
-/// Finding ids per transaction of [`Store::count_absences`].
+/// Finding ids per transaction of [`FindingStore::count_absences`].
 const ABSENCE_RANGE: i64 = 65_536;
 
 /// Applies `changes` inside `tx`: each checked against the finding's state as it is by
@@ -745,9 +788,8 @@ fn transition_in(
                 outcomes.push(TransitionOutcome::NoSuchFinding);
                 continue;
             };
-            let from = FindingState::parse(&state).ok_or_else(|| StoreError::Corrupt {
-                what: "finding state",
-                detail: format!("finding {}: {state:?}", c.finding),
+            let from = FindingState::parse(&state).ok_or_else(|| {
+                StoreError::unreadable("finding state", "finding", c.finding, "state", &state)
             })?;
             let to = c.to.unwrap_or(from);
             if let Some(to) = c.to {
@@ -802,15 +844,13 @@ fn transition_in(
     Ok(outcomes)
 }
 
-const TRANSITION_COLUMNS: &str = "finding_id, at, from_state, to_state, cause, reference, by, note";
+const TRANSITION_COLUMNS: &str =
+    "finding_id, at, from_state, to_state, cause, reference, by, note, id";
 
 fn transition_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TransitionRecord> {
-    let bad = |i: usize, what: &str, v: &str| {
-        rusqlite::Error::FromSqlConversionFailure(
-            i,
-            rusqlite::types::Type::Text,
-            format!("{what} {v:?} is not one baken writes").into(),
-        )
+    let id: i64 = r.get(8)?;
+    let bad = |i: usize, what: &'static str, column: &str, v: &str| {
+        unreadable_in_row(i, StoreError::unreadable(what, "transition", id, column, v))
     };
     let from: String = r.get(2)?;
     let to: String = r.get(3)?;
@@ -818,9 +858,10 @@ fn transition_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TransitionReco
     Ok(TransitionRecord {
         finding: r.get(0)?,
         at: r.get(1)?,
-        from: FindingState::parse(&from).ok_or_else(|| bad(2, "finding state", &from))?,
-        to: FindingState::parse(&to).ok_or_else(|| bad(3, "finding state", &to))?,
-        cause: Cause::parse(&cause).ok_or_else(|| bad(4, "cause", &cause))?,
+        from: FindingState::parse(&from)
+            .ok_or_else(|| bad(2, "finding state", "from_state", &from))?,
+        to: FindingState::parse(&to).ok_or_else(|| bad(3, "finding state", "to_state", &to))?,
+        cause: Cause::parse(&cause).ok_or_else(|| bad(4, "cause", "cause", &cause))?,
         reference: r.get(5)?,
         by: r.get(6)?,
         note: r.get(7)?,
@@ -830,7 +871,7 @@ fn transition_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TransitionReco
 const MESSAGE_COLUMNS: &str = "key, incident, recipient, party, path, findings, state, detail,
      created_at, sent_at, ticket, round, kind";
 
-impl Store for SqliteStore {
+impl RegistryStore for SqliteStore {
     fn replace_organisations(&mut self, orgs: &[Organisation]) -> Result<()> {
         let wrap = &self.wrap();
         let tx = self.conn.transaction().map_err(wrap)?;
@@ -927,7 +968,9 @@ impl Store for SqliteStore {
         );
         self.db(r).map(drop)
     }
+}
 
+impl FindingStore for SqliteStore {
     fn begin_run(&mut self, file: &str, source: &RunSource, label: &Label) -> Result<i64> {
         let r = self.conn.execute(
             "INSERT INTO ingest_run (file, feed, started_at, tlp, supplied_by, source, kind)
@@ -953,7 +996,11 @@ impl Store for SqliteStore {
             .prepare_cached("SELECT started_at FROM ingest_run WHERE id = ?1")
             .and_then(|mut s| s.query_row([run], |r| r.get(0)))
             .map_err(wrap)?;
-        let run_time = keys::parse_time(&started).unwrap_or(0);
+        // a row without a time of its own is kept at its run's start: a start that cannot be
+        // read is an error, not the epoch (which prune would take for long past)
+        let run_time = keys::parse_time(&started).ok_or_else(|| {
+            StoreError::unreadable("run start", "ingest_run", run, "started_at", &started)
+        })?;
         let mut incidents = std::mem::take(&mut self.incidents);
         let tx = self.conn.transaction().map_err(wrap)?;
         let done = insert_batch(
@@ -1036,10 +1083,9 @@ impl Store for SqliteStore {
             },
         };
         let tlp = match tlp {
-            Some(t) => t.parse().map_err(|e| StoreError::Corrupt {
-                what: "ingest run",
-                detail: format!("run {id}: TLP {t:?}: {e}"),
-            })?,
+            Some(t) => t
+                .parse()
+                .map_err(|_| StoreError::unreadable("TLP label", "ingest_run", id, "tlp", &t))?,
             // runs from before labels existed: scan feeds are shared as AMBER
             None => Label::default().tlp,
         };
@@ -1103,10 +1149,9 @@ impl Store for SqliteStore {
         let mut out = Vec::new();
         for row in rows {
             let (mut f, kind, owner, rule, state) = self.db(row)?;
-            f.attribution = attribution_from_columns(&kind, owner, &rule, String::new())?;
-            f.state = FindingState::parse(&state).ok_or_else(|| StoreError::Corrupt {
-                what: "finding state",
-                detail: format!("finding {}: {state:?}", f.id),
+            f.attribution = attribution_from_columns(f.id, &kind, owner, &rule, String::new())?;
+            f.state = FindingState::parse(&state).ok_or_else(|| {
+                StoreError::unreadable("finding state", "finding", f.id, "state", &state)
             })?;
             out.push(f);
         }
@@ -1154,7 +1199,15 @@ impl Store for SqliteStore {
         let kind = match kind.as_str() {
             "text" => ChunkKind::Text,
             "events" => ChunkKind::Events,
-            other => return Err(corrupt(format!("kind {other:?}"))),
+            other => {
+                return Err(StoreError::unreadable(
+                    "chunk kind",
+                    "chunk",
+                    id,
+                    "kind",
+                    other,
+                ));
+            }
         };
         let data = zstd::stream::decode_all(&data[..]).map_err(|e| corrupt(e.to_string()))?;
         Ok(Chunk {
@@ -1208,274 +1261,136 @@ impl Store for SqliteStore {
         done
     }
 
-    fn message(&self, key: &str) -> Result<Option<MessageRecord>> {
-        let r = self
-            .conn
-            .query_row(
-                &format!("SELECT {MESSAGE_COLUMNS} FROM message WHERE key = ?1"),
-                [key],
-                message_from_row,
-            )
-            .optional();
-        self.db(r)
-    }
-
-    fn record_message(
-        &mut self,
-        m: &MessageRecord,
-        findings: &[MessageFinding],
-    ) -> Result<MessageRecord> {
+    fn transition(&mut self, changes: &[Transition]) -> Result<Vec<TransitionOutcome>> {
         let wrap = &self.wrap();
         let tx = self.conn.transaction().map_err(wrap)?;
-        let added = tx
-            .execute(
-                "INSERT OR IGNORE INTO message (key, incident, recipient, party, path, findings,
-                     state, detail, created_at, sent_at, ticket, round, kind)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-                params![
-                    m.key,
-                    m.incident,
-                    m.recipient,
-                    m.party,
-                    m.path,
-                    m.findings as i64,
-                    m.state.as_str(),
-                    m.detail,
-                    m.created_at,
-                    m.sent_at,
-                    m.ticket,
-                    m.round,
-                    m.kind.as_str(),
-                ],
-            )
-            .map_err(wrap)?;
-        if added == 1 {
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO message_finding (message_key, finding_id, form)
-                     VALUES (?1, ?2, ?3)",
-                )
-                .map_err(wrap)?;
-            for f in findings {
-                insert
-                    .execute(params![m.key, f.finding, f.form])
-                    .map_err(wrap)?;
-            }
-        }
-        let stored = tx
-            .query_row(
-                &format!("SELECT {MESSAGE_COLUMNS} FROM message WHERE key = ?1"),
-                [&m.key],
-                message_from_row,
-            )
-            .map_err(wrap)?;
+        let outcomes = transition_in(&tx, changes, &wrap)?;
         tx.commit().map_err(wrap)?;
-        Ok(stored)
+        Ok(outcomes)
     }
 
-    fn message_findings(&self, key: &str) -> Result<Vec<MessageFinding>> {
-        let mut stmt = self.db(self.conn.prepare(
-            "SELECT finding_id, form FROM message_finding WHERE message_key = ?1
-             ORDER BY finding_id",
-        ))?;
-        let rows = self.db(stmt.query_map([key], |r| {
-            Ok(MessageFinding {
-                finding: r.get(0)?,
-                form: r.get(1)?,
-            })
-        }))?;
-        let collected: rusqlite::Result<Vec<_>> = rows.collect();
-        self.db(collected)
+    fn transitions(&self, finding: i64) -> Result<Vec<TransitionRecord>> {
+        self.query_transitions(
+            &format!(
+                "SELECT {TRANSITION_COLUMNS} FROM transition WHERE finding_id = ?1 ORDER BY id"
+            ),
+            [finding.to_string()],
+        )
     }
 
-    fn disclosures(&self, incident: &str) -> Result<Vec<Disclosure>> {
-        let mut stmt = self.db(self.conn.prepare(
-            "SELECT m.key, m.party, mf.finding_id, mf.form, m.state
-             FROM message m JOIN message_finding mf ON mf.message_key = m.key
-             WHERE m.incident = ?1 ORDER BY m.party, mf.finding_id",
-        ))?;
-        let rows = self.db(stmt.query_map([incident], |r| {
-            let state: String = r.get(4)?;
-            Ok(Disclosure {
-                message: r.get(0)?,
-                party: r.get(1)?,
-                finding: r.get(2)?,
-                form: r.get(3)?,
-                state: MessageState::parse(&state).ok_or_else(|| {
-                    rusqlite::Error::FromSqlConversionFailure(
-                        4,
-                        rusqlite::types::Type::Text,
-                        format!("message state {state:?} is not one baken writes").into(),
+    fn incident_transitions(&self, incident: &str) -> Result<Vec<TransitionRecord>> {
+        self.query_transitions(
+            &format!(
+                "SELECT {TRANSITION_COLUMNS} FROM transition
+                 WHERE finding_id IN (SELECT f.id FROM finding f JOIN incident i
+                                      ON i.id = f.incident_id WHERE i.name = ?1)
+                 ORDER BY id"
+            ),
+            [incident.to_string()],
+        )
+    }
+
+    fn count_absences(&mut self, run: i64, needed: u32) -> Result<Absences> {
+        let wrap = &self.wrap();
+        let window: Option<(String, i64, i64)> = self
+            .conn
+            .query_row(
+                "SELECT kind, seen_from, seen_until FROM ingest_run
+                 WHERE id = ?1 AND kind IS NOT NULL AND seen_from IS NOT NULL",
+                [run],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(wrap)?;
+        let Some((kind, from, until)) = window else {
+            // a run that stored no row with a time says nothing about what it did not hold
+            return Ok(Absences::default());
+        };
+        let last: i64 = self
+            .conn
+            .query_row("SELECT COALESCE(MAX(id), 0) FROM finding", [], |r| r.get(0))
+            .map_err(wrap)?;
+        let mut absences = Absences::default();
+        // By ranges of finding ids, one transaction each: a day's report may leave tens of
+        // thousands of findings behind, and one transaction over all of them would hold every
+        // page it touched in memory. A range is whole or not at all; after a kill, storing the
+        // same report again counts the ranges that were not (counting a report twice, or an
+        // older one, changes nothing).
+        let mut lo = 0;
+        while lo < last {
+            let hi = lo + ABSENCE_RANGE;
+            let tx = self.conn.transaction().map_err(wrap)?;
+            // findings whose latest row came from a report of the same kind, last seen
+            // before this report's first row, and not yet counted for a report this late
+            let missing = tx
+                .prepare_cached(
+                    "UPDATE finding SET misses = misses + 1, checked_until = ?3
+                     WHERE id > ?4 AND id <= ?5
+                       AND last_seen < ?2 AND (checked_until IS NULL OR checked_until < ?2)
+                       AND state <> 'verified-fixed'
+                       AND last_chunk IN (SELECT c.id FROM chunk c JOIN ingest_run r
+                                          ON r.id = c.run_id WHERE r.kind = ?1)",
+                )
+                .and_then(|mut st| st.execute(params![kind, from, until, lo, hi]))
+                .map_err(wrap)?;
+            let fixed: Vec<i64> = {
+                let mut stmt = tx
+                    .prepare_cached(
+                        "SELECT id FROM finding WHERE id > ?4 AND id <= ?5 AND checked_until = ?1
+                           AND misses >= ?2 AND state <> 'verified-fixed' AND last_seen < ?3
+                         ORDER BY id",
                     )
-                })?,
-            })
-        }))?;
-        let collected: rusqlite::Result<Vec<_>> = rows.collect();
-        self.db(collected)
+                    .map_err(wrap)?;
+                let rows = stmt
+                    .query_map(params![until, needed.max(1), from, lo, hi], |r| r.get(0))
+                    .map_err(wrap)?;
+                rows.collect::<rusqlite::Result<_>>().map_err(wrap)?
+            };
+            for page in fixed.chunks(TRANSITION_PAGE) {
+                let changes: Vec<Transition> = page
+                    .iter()
+                    .map(|&finding| Transition {
+                        finding,
+                        to: Some(FindingState::VerifiedFixed),
+                        cause: Cause::Report,
+                        reference: Some(format!("run {run}")),
+                        by: None,
+                        note: Some(format!(
+                            "not in {needed} later {kind} report(s) in a row",
+                            needed = needed.max(1)
+                        )),
+                    })
+                    .collect();
+                transition_in(&tx, &changes, &wrap)?;
+            }
+            tx.commit().map_err(wrap)?;
+            absences.missing += missing as u64;
+            absences.verified_fixed.extend(fixed);
+            lo = hi;
+        }
+        Ok(absences)
     }
 
-    fn ticket(&mut self, incident: &str, party: &str) -> Result<i64> {
+    fn put_exploitation(&mut self, name: &str, since: i64, source: &str) -> Result<()> {
         let r = self.conn.execute(
-            "INSERT INTO ticket (incident, party) VALUES (?1, ?2)
-             ON CONFLICT (incident, party) DO NOTHING",
-            params![incident, party],
-        );
-        self.db(r)?;
-        let r = self.conn.query_row(
-            "SELECT id FROM ticket WHERE incident = ?1 AND party = ?2",
-            params![incident, party],
-            |r| r.get(0),
-        );
-        self.db(r)
-    }
-
-    fn ticket_messages(&self, ticket: i64) -> Result<Vec<MessageRecord>> {
-        let sql = format!(
-            "SELECT {MESSAGE_COLUMNS} FROM message WHERE ticket = ?1 ORDER BY round, created_at"
-        );
-        let mut stmt = self.db(self.conn.prepare(&sql))?;
-        let rows = self.db(stmt.query_map([ticket], message_from_row))?;
-        let collected: rusqlite::Result<Vec<_>> = rows.collect();
-        self.db(collected)
-    }
-
-    fn set_message_state(&mut self, key: &str, state: MessageState, detail: &str) -> Result<()> {
-        let sent_at = (state == MessageState::Sent).then(now);
-        let r = self.conn.execute(
-            "UPDATE message SET state = ?2, detail = ?3, sent_at = COALESCE(?4, sent_at)
-             WHERE key = ?1",
-            params![key, state.as_str(), detail, sent_at],
+            "INSERT INTO exploitation (name, since, source) VALUES (lower(?1), ?2, ?3)
+             ON CONFLICT (name) DO UPDATE SET since = excluded.since, source = excluded.source
+             WHERE excluded.since < exploitation.since",
+            params![name, since, source],
         );
         self.db(r).map(drop)
     }
 
-    fn messages(&self, incident: Option<&str>) -> Result<Vec<MessageRecord>> {
-        let sql = format!(
-            "SELECT {MESSAGE_COLUMNS} FROM message WHERE ?1 IS NULL OR incident = ?1
-             ORDER BY created_at, key"
-        );
-        let mut stmt = self.db(self.conn.prepare(&sql))?;
-        let rows = self.db(stmt.query_map([incident], message_from_row))?;
-        let collected: rusqlite::Result<Vec<_>> = rows.collect();
-        self.db(collected)
-    }
-
-    fn put_advisory(&mut self, a: &AdvisoryRecord) -> Result<AdvisoryPut> {
-        let wrap = &self.wrap();
-        let tx = self.conn.transaction().map_err(wrap)?;
-        let known: i64 = tx
+    fn exploitation(&self, name: &str) -> Result<Option<(i64, String)>> {
+        let r = self
+            .conn
             .query_row(
-                "SELECT COUNT(*) FROM advisory WHERE id = ?1",
-                [&a.id],
-                |r| r.get(0),
+                "SELECT since, source FROM exploitation WHERE name = lower(?1)",
+                [name],
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
-            .map_err(wrap)?;
-        let inserted = tx
-            .execute(
-                &format!(
-                    "INSERT OR IGNORE INTO advisory ({ADVISORY_COLUMNS})
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
-                ),
-                params![
-                    a.id,
-                    a.sha256,
-                    a.revision,
-                    a.format,
-                    a.released,
-                    a.title,
-                    a.tlp,
-                    a.highest_score,
-                    a.highest_vector,
-                    a.source,
-                    a.imported_at,
-                    a.document
-                ],
-            )
-            .map_err(wrap)?;
-        tx.commit().map_err(wrap)?;
-        Ok(match (inserted, known) {
-            (0, _) => AdvisoryPut::Unchanged,
-            (_, 0) => AdvisoryPut::New,
-            _ => AdvisoryPut::Revision,
-        })
-    }
-
-    fn advisory_revisions(&self, id: &str) -> Result<Vec<AdvisoryRecord>> {
-        let sql = format!(
-            "SELECT {ADVISORY_COLUMNS} FROM advisory WHERE id = ?1
-             ORDER BY COALESCE(released, imported_at), imported_at"
-        );
-        let mut stmt = self.db(self.conn.prepare(&sql))?;
-        let rows = self.db(stmt.query_map([id], advisory_from_row))?;
-        let collected: rusqlite::Result<Vec<_>> = rows.collect();
-        self.db(collected)
-    }
-
-    fn advisories(&self) -> Result<Vec<AdvisoryRecord>> {
-        // The latest revision per id: the greatest (release, import time).
-        let sql = format!(
-            "SELECT {ADVISORY_COLUMNS} FROM advisory a WHERE NOT EXISTS (
-                 SELECT 1 FROM advisory b WHERE b.id = a.id AND
-                   (COALESCE(b.released, b.imported_at), b.imported_at)
-                   > (COALESCE(a.released, a.imported_at), a.imported_at))
-             ORDER BY id"
-        );
-        let mut stmt = self.db(self.conn.prepare(&sql))?;
-        let rows = self.db(stmt.query_map([], advisory_from_row))?;
-        let collected: rusqlite::Result<Vec<_>> = rows.collect();
-        self.db(collected)
-    }
-
-    fn replace_inventory(
-        &mut self,
-        org: &str,
-        source: &str,
-        entries: &[InventoryRecord],
-    ) -> Result<()> {
-        let wrap = &self.wrap();
-        let at = now();
-        let tx = self.conn.transaction().map_err(wrap)?;
-        tx.execute(
-            "DELETE FROM inventory WHERE org = ?1 AND source = ?2",
-            [org, source],
-        )
-        .map_err(wrap)?;
-        {
-            let mut stmt = tx
-                .prepare(
-                    "INSERT INTO inventory (org, source, cpe, purl, name, version, host, place, imported_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                )
-                .map_err(wrap)?;
-            for e in entries {
-                stmt.execute(params![
-                    org, source, e.cpe, e.purl, e.name, e.version, e.host, e.place, at
-                ])
-                .map_err(wrap)?;
-            }
-        }
-        tx.commit().map_err(wrap)
-    }
-
-    fn inventory(&self) -> Result<Vec<InventoryRecord>> {
-        let mut stmt = self.db(self.conn.prepare(
-            "SELECT org, source, cpe, purl, name, version, host, place FROM inventory
-             ORDER BY org, source, rowid",
-        ))?;
-        let rows = self.db(stmt.query_map([], |r| {
-            Ok(InventoryRecord {
-                org: r.get(0)?,
-                source: r.get(1)?,
-                cpe: r.get(2)?,
-                purl: r.get(3)?,
-                name: r.get(4)?,
-                version: r.get(5)?,
-                host: r.get(6)?,
-                place: r.get(7)?,
-            })
-        }))?;
-        let collected: rusqlite::Result<Vec<_>> = rows.collect();
-        self.db(collected)
+            .optional();
+        self.db(r)
     }
 
     fn prune(&mut self, before: &str, dry_run: bool) -> Result<Pruned> {
@@ -1572,33 +1487,304 @@ impl Store for SqliteStore {
         );
         Ok(pruned)
     }
+}
 
-    fn sync_state(&self, source: &str) -> Result<Option<String>> {
+impl MessageStore for SqliteStore {
+    fn message(&self, key: &str) -> Result<Option<MessageRecord>> {
         let r = self
             .conn
             .query_row(
-                "SELECT state FROM sync_state WHERE source = ?1",
-                [source],
-                |r| r.get(0),
+                &format!("SELECT {MESSAGE_COLUMNS} FROM message WHERE key = ?1"),
+                [key],
+                message_from_row,
             )
             .optional();
         self.db(r)
     }
 
-    fn put_sync_state(&mut self, source: &str, state: &str) -> Result<()> {
+    fn record_message(
+        &mut self,
+        m: &MessageRecord,
+        findings: &[MessageFinding],
+    ) -> Result<MessageRecord> {
+        let wrap = &self.wrap();
+        let tx = self.conn.transaction().map_err(wrap)?;
+        let added = tx
+            .execute(
+                "INSERT OR IGNORE INTO message (key, incident, recipient, party, path, findings,
+                     state, detail, created_at, sent_at, ticket, round, kind)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                params![
+                    m.key,
+                    m.incident,
+                    m.recipient,
+                    m.party,
+                    m.path,
+                    m.findings as i64,
+                    m.state.as_str(),
+                    m.detail,
+                    m.created_at,
+                    m.sent_at,
+                    m.ticket,
+                    m.round,
+                    m.kind.as_str(),
+                ],
+            )
+            .map_err(wrap)?;
+        if added == 1 {
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO message_finding (message_key, finding_id, form)
+                     VALUES (?1, ?2, ?3)",
+                )
+                .map_err(wrap)?;
+            for f in findings {
+                insert
+                    .execute(params![m.key, f.finding, f.form])
+                    .map_err(wrap)?;
+            }
+        }
+        let stored = tx
+            .query_row(
+                &format!("SELECT {MESSAGE_COLUMNS} FROM message WHERE key = ?1"),
+                [&m.key],
+                message_from_row,
+            )
+            .map_err(wrap)?;
+        tx.commit().map_err(wrap)?;
+        Ok(stored)
+    }
+
+    fn message_findings(&self, key: &str) -> Result<Vec<MessageFinding>> {
+        let mut stmt = self.db(self.conn.prepare(
+            "SELECT finding_id, form FROM message_finding WHERE message_key = ?1
+             ORDER BY finding_id",
+        ))?;
+        let rows = self.db(stmt.query_map([key], |r| {
+            Ok(MessageFinding {
+                finding: r.get(0)?,
+                form: r.get(1)?,
+            })
+        }))?;
+        let collected: rusqlite::Result<Vec<_>> = rows.collect();
+        self.db(collected)
+    }
+
+    fn disclosures(&self, incident: &str) -> Result<Vec<Disclosure>> {
+        let mut stmt = self.db(self.conn.prepare(
+            "SELECT m.key, m.party, mf.finding_id, mf.form, m.state
+             FROM message m JOIN message_finding mf ON mf.message_key = m.key
+             WHERE m.incident = ?1 ORDER BY m.party, mf.finding_id",
+        ))?;
+        let rows = self.db(stmt.query_map([incident], |r| {
+            let message: String = r.get(0)?;
+            let state: String = r.get(4)?;
+            Ok(Disclosure {
+                party: r.get(1)?,
+                finding: r.get(2)?,
+                form: r.get(3)?,
+                state: message_state(&message, 4, &state)?,
+                message,
+            })
+        }))?;
+        let collected: rusqlite::Result<Vec<_>> = rows.collect();
+        self.db(collected)
+    }
+
+    fn ticket(&mut self, incident: &str, party: &str) -> Result<i64> {
         let r = self.conn.execute(
-            "INSERT INTO sync_state (source, state, synced_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT (source) DO UPDATE SET state = excluded.state, synced_at = excluded.synced_at",
-            params![source, state, now()],
+            "INSERT INTO ticket (incident, party) VALUES (?1, ?2)
+             ON CONFLICT (incident, party) DO NOTHING",
+            params![incident, party],
+        );
+        self.db(r)?;
+        let r = self.conn.query_row(
+            "SELECT id FROM ticket WHERE incident = ?1 AND party = ?2",
+            params![incident, party],
+            |r| r.get(0),
+        );
+        self.db(r)
+    }
+
+    fn ticket_messages(&self, ticket: i64) -> Result<Vec<MessageRecord>> {
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM message WHERE ticket = ?1 ORDER BY round, created_at"
+        );
+        let mut stmt = self.db(self.conn.prepare(&sql))?;
+        let rows = self.db(stmt.query_map([ticket], message_from_row))?;
+        let collected: rusqlite::Result<Vec<_>> = rows.collect();
+        self.db(collected)
+    }
+
+    fn set_message_state(&mut self, key: &str, state: MessageState, detail: &str) -> Result<()> {
+        let sent_at = (state == MessageState::Sent).then(now);
+        let r = self.conn.execute(
+            "UPDATE message SET state = ?2, detail = ?3, sent_at = COALESCE(?4, sent_at)
+             WHERE key = ?1",
+            params![key, state.as_str(), detail, sent_at],
         );
         self.db(r).map(drop)
     }
 
+    fn messages(&self, incident: Option<&str>) -> Result<Vec<MessageRecord>> {
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM message WHERE ?1 IS NULL OR incident = ?1
+             ORDER BY created_at, key"
+        );
+        let mut stmt = self.db(self.conn.prepare(&sql))?;
+        let rows = self.db(stmt.query_map([incident], message_from_row))?;
+        let collected: rusqlite::Result<Vec<_>> = rows.collect();
+        self.db(collected)
+    }
+}
+
+impl AdvisoryStore for SqliteStore {
+    fn put_advisory(&mut self, a: &AdvisoryRecord) -> Result<AdvisoryPut> {
+        let wrap = &self.wrap();
+        let tx = self.conn.transaction().map_err(wrap)?;
+        let known: i64 = tx
+            .query_row(
+                "SELECT COUNT(*) FROM advisory WHERE id = ?1",
+                [&a.id],
+                |r| r.get(0),
+            )
+            .map_err(wrap)?;
+        let inserted = tx
+            .execute(
+                &format!(
+                    "INSERT OR IGNORE INTO advisory ({ADVISORY_COLUMNS})
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+                ),
+                params![
+                    a.id,
+                    a.sha256,
+                    a.revision,
+                    a.format,
+                    a.released,
+                    a.title,
+                    a.tlp,
+                    a.highest_score,
+                    a.highest_vector,
+                    a.source,
+                    a.imported_at,
+                    a.document
+                ],
+            )
+            .map_err(wrap)?;
+        tx.commit().map_err(wrap)?;
+        Ok(match (inserted, known) {
+            (0, _) => AdvisoryPut::Unchanged,
+            (_, 0) => AdvisoryPut::New,
+            _ => AdvisoryPut::Revision,
+        })
+    }
+
+    fn advisory_revisions(&self, id: &str) -> Result<Vec<AdvisoryRecord>> {
+        let sql = format!(
+            "SELECT {ADVISORY_COLUMNS} FROM advisory WHERE id = ?1
+             ORDER BY COALESCE(released, imported_at), imported_at"
+        );
+        let mut stmt = self.db(self.conn.prepare(&sql))?;
+        let rows = self.db(stmt.query_map([id], advisory_from_row))?;
+        let collected: rusqlite::Result<Vec<_>> = rows.collect();
+        self.db(collected)
+    }
+
+    fn advisories(&self) -> Result<Vec<AdvisoryRecord>> {
+        // The latest revision per id: the greatest (release, import time).
+        let sql = format!(
+            "SELECT {ADVISORY_COLUMNS} FROM advisory a WHERE NOT EXISTS (
+                 SELECT 1 FROM advisory b WHERE b.id = a.id AND
+                   (COALESCE(b.released, b.imported_at), b.imported_at)
+                   > (COALESCE(a.released, a.imported_at), a.imported_at))
+             ORDER BY id"
+        );
+        let mut stmt = self.db(self.conn.prepare(&sql))?;
+        let rows = self.db(stmt.query_map([], advisory_from_row))?;
+        let collected: rusqlite::Result<Vec<_>> = rows.collect();
+        self.db(collected)
+    }
+}
+
+impl InventoryStore for SqliteStore {
+    fn replace_inventory(
+        &mut self,
+        org: &str,
+        source: &str,
+        entries: &[InventoryRecord],
+    ) -> Result<()> {
+        let wrap = &self.wrap();
+        let at = now();
+        let tx = self.conn.transaction().map_err(wrap)?;
+        tx.execute(
+            "DELETE FROM inventory WHERE org = ?1 AND source = ?2",
+            [org, source],
+        )
+        .map_err(wrap)?;
+        {
+            let mut stmt = tx
+                .prepare(
+                    "INSERT INTO inventory (org, source, cpe, purl, name, version, host, place, imported_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )
+                .map_err(wrap)?;
+            for e in entries {
+                stmt.execute(params![
+                    org, source, e.cpe, e.purl, e.name, e.version, e.host, e.place, at
+                ])
+                .map_err(wrap)?;
+            }
+        }
+        tx.commit().map_err(wrap)
+    }
+
+    fn inventory(&self) -> Result<Vec<InventoryRecord>> {
+        let mut stmt = self.db(self.conn.prepare(
+            "SELECT org, source, cpe, purl, name, version, host, place FROM inventory
+             ORDER BY org, source, rowid",
+        ))?;
+        let rows = self.db(stmt.query_map([], |r| {
+            Ok(InventoryRecord {
+                org: r.get(0)?,
+                source: r.get(1)?,
+                cpe: r.get(2)?,
+                purl: r.get(3)?,
+                name: r.get(4)?,
+                version: r.get(5)?,
+                host: r.get(6)?,
+                place: r.get(7)?,
+            })
+        }))?;
+        let collected: rusqlite::Result<Vec<_>> = rows.collect();
+        self.db(collected)
+    }
+}
+
+impl AuditStore for SqliteStore {
     fn append_audit(&mut self, entries: &[NewAuditEntry]) -> Result<()> {
         let wrap = &self.wrap();
         let tx = self.conn.transaction().map_err(wrap)?;
         append_audit_in(&tx, entries, &wrap)?;
         tx.commit().map_err(wrap)
+    }
+
+    fn audit_log(&self) -> Result<Vec<AuditEntry>> {
+        let mut stmt = self.db(self.conn.prepare(
+            "SELECT seq, at, kind, subject, body, prev_hash, hash FROM audit ORDER BY seq",
+        ))?;
+        let rows = self.db(stmt.query_map([], |r| {
+            Ok(AuditEntry {
+                seq: r.get(0)?,
+                at: r.get(1)?,
+                kind: r.get(2)?,
+                subject: r.get(3)?,
+                body: r.get(4)?,
+                prev_hash: r.get(5)?,
+                hash: r.get(6)?,
+            })
+        }))?;
+        let collected: rusqlite::Result<Vec<_>> = rows.collect();
+        self.db(collected)
     }
 
     fn decision_digests(&self, incident: &str) -> Result<HashMap<(String, String), String>> {
@@ -1634,157 +1820,6 @@ impl Store for SqliteStore {
             }
         }
         tx.commit().map_err(wrap)
-    }
-
-    fn transition(&mut self, changes: &[Transition]) -> Result<Vec<TransitionOutcome>> {
-        let wrap = &self.wrap();
-        let tx = self.conn.transaction().map_err(wrap)?;
-        let outcomes = transition_in(&tx, changes, &wrap)?;
-        tx.commit().map_err(wrap)?;
-        Ok(outcomes)
-    }
-
-    fn transitions(&self, finding: i64) -> Result<Vec<TransitionRecord>> {
-        self.query_transitions(
-            &format!(
-                "SELECT {TRANSITION_COLUMNS} FROM transition WHERE finding_id = ?1 ORDER BY id"
-            ),
-            [finding.to_string()],
-        )
-    }
-
-    fn incident_transitions(&self, incident: &str) -> Result<Vec<TransitionRecord>> {
-        self.query_transitions(
-            &format!(
-                "SELECT {TRANSITION_COLUMNS} FROM transition
-                 WHERE finding_id IN (SELECT f.id FROM finding f JOIN incident i
-                                      ON i.id = f.incident_id WHERE i.name = ?1)
-                 ORDER BY id"
-            ),
-            [incident.to_string()],
-        )
-    }
-
-    fn put_exploitation(&mut self, name: &str, since: i64, source: &str) -> Result<()> {
-        let r = self.conn.execute(
-            "INSERT INTO exploitation (name, since, source) VALUES (lower(?1), ?2, ?3)
-             ON CONFLICT (name) DO UPDATE SET since = excluded.since, source = excluded.source
-             WHERE excluded.since < exploitation.since",
-            params![name, since, source],
-        );
-        self.db(r).map(drop)
-    }
-
-    fn exploitation(&self, name: &str) -> Result<Option<(i64, String)>> {
-        let r = self
-            .conn
-            .query_row(
-                "SELECT since, source FROM exploitation WHERE name = lower(?1)",
-                [name],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional();
-        self.db(r)
-    }
-
-    fn count_absences(&mut self, run: i64, needed: u32) -> Result<Absences> {
-        let wrap = &self.wrap();
-        let window: Option<(String, i64, i64)> = self
-            .conn
-            .query_row(
-                "SELECT kind, seen_from, seen_until FROM ingest_run
-                 WHERE id = ?1 AND kind IS NOT NULL AND seen_from IS NOT NULL",
-                [run],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()
-            .map_err(wrap)?;
-        let Some((kind, from, until)) = window else {
-            // a run that stored no row with a time says nothing about what it did not hold
-            return Ok(Absences::default());
-        };
-        let last: i64 = self
-            .conn
-            .query_row("SELECT COALESCE(MAX(id), 0) FROM finding", [], |r| r.get(0))
-            .map_err(wrap)?;
-        let mut absences = Absences::default();
-        // By ranges of finding ids, one transaction each: a day's report may leave tens of
-        // thousands of findings behind, and one transaction over all of them would hold every
-        // page it touched in memory. A range is whole or not at all; after a kill, storing the
-        // same report again counts the ranges that were not (counting a report twice, or an
-        // older one, changes nothing).
-        let mut lo = 0;
-        while lo < last {
-            let hi = lo + ABSENCE_RANGE;
-            let tx = self.conn.transaction().map_err(wrap)?;
-            // findings whose latest row came from a report of the same kind, last seen
-            // before this report's first row, and not yet counted for a report this late
-            let missing = tx
-                .prepare_cached(
-                    "UPDATE finding SET misses = misses + 1, checked_until = ?3
-                     WHERE id > ?4 AND id <= ?5
-                       AND last_seen < ?2 AND (checked_until IS NULL OR checked_until < ?2)
-                       AND state <> 'verified-fixed'
-                       AND last_chunk IN (SELECT c.id FROM chunk c JOIN ingest_run r
-                                          ON r.id = c.run_id WHERE r.kind = ?1)",
-                )
-                .and_then(|mut st| st.execute(params![kind, from, until, lo, hi]))
-                .map_err(wrap)?;
-            let fixed: Vec<i64> = {
-                let mut stmt = tx
-                    .prepare_cached(
-                        "SELECT id FROM finding WHERE id > ?4 AND id <= ?5 AND checked_until = ?1
-                           AND misses >= ?2 AND state <> 'verified-fixed' AND last_seen < ?3
-                         ORDER BY id",
-                    )
-                    .map_err(wrap)?;
-                let rows = stmt
-                    .query_map(params![until, needed.max(1), from, lo, hi], |r| r.get(0))
-                    .map_err(wrap)?;
-                rows.collect::<rusqlite::Result<_>>().map_err(wrap)?
-            };
-            for page in fixed.chunks(TRANSITION_PAGE) {
-                let changes: Vec<Transition> = page
-                    .iter()
-                    .map(|&finding| Transition {
-                        finding,
-                        to: Some(FindingState::VerifiedFixed),
-                        cause: Cause::Report,
-                        reference: Some(format!("run {run}")),
-                        by: None,
-                        note: Some(format!(
-                            "not in {needed} later {kind} report(s) in a row",
-                            needed = needed.max(1)
-                        )),
-                    })
-                    .collect();
-                transition_in(&tx, &changes, &wrap)?;
-            }
-            tx.commit().map_err(wrap)?;
-            absences.missing += missing as u64;
-            absences.verified_fixed.extend(fixed);
-            lo = hi;
-        }
-        Ok(absences)
-    }
-
-    fn audit_log(&self) -> Result<Vec<AuditEntry>> {
-        let mut stmt = self.db(self.conn.prepare(
-            "SELECT seq, at, kind, subject, body, prev_hash, hash FROM audit ORDER BY seq",
-        ))?;
-        let rows = self.db(stmt.query_map([], |r| {
-            Ok(AuditEntry {
-                seq: r.get(0)?,
-                at: r.get(1)?,
-                kind: r.get(2)?,
-                subject: r.get(3)?,
-                body: r.get(4)?,
-                prev_hash: r.get(5)?,
-                hash: r.get(6)?,
-            })
-        }))?;
-        let collected: rusqlite::Result<Vec<_>> = rows.collect();
-        self.db(collected)
     }
 
     fn audit_head(&self) -> Result<Option<(i64, String)>> {
@@ -1824,7 +1859,9 @@ impl Store for SqliteStore {
         let collected: rusqlite::Result<Vec<_>> = rows.collect();
         self.db(collected)
     }
+}
 
+impl TimelineStore for SqliteStore {
     fn add_step(&mut self, s: &TimelineStep) -> Result<()> {
         let r = self.conn.execute(
             "INSERT INTO timeline (incident, step, at, detail) VALUES (?1, ?2, ?3, ?4)",
@@ -1848,6 +1885,29 @@ impl Store for SqliteStore {
         }))?;
         let collected: rusqlite::Result<Vec<_>> = rows.collect();
         self.db(collected)
+    }
+}
+
+impl SyncStateStore for SqliteStore {
+    fn sync_state(&self, source: &str) -> Result<Option<String>> {
+        let r = self
+            .conn
+            .query_row(
+                "SELECT state FROM sync_state WHERE source = ?1",
+                [source],
+                |r| r.get(0),
+            )
+            .optional();
+        self.db(r)
+    }
+
+    fn put_sync_state(&mut self, source: &str, state: &str) -> Result<()> {
+        let r = self.conn.execute(
+            "INSERT INTO sync_state (source, state, synced_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (source) DO UPDATE SET state = excluded.state, synced_at = excluded.synced_at",
+            params![source, state, now()],
+        );
+        self.db(r).map(drop)
     }
 }
 
@@ -2147,34 +2207,7 @@ mod upgrade {
             "{err}"
         );
     }
-
-    #[test]
-    fn an_unreadable_message_state_is_an_error_not_pending() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut s = SqliteStore::open(dir.path()).unwrap();
-        s.record_message(
-            &MessageRecord {
-                key: "k".into(),
-                ticket: None,
-                round: 1,
-                kind: crate::MessageKind::First,
-                incident: "i".into(),
-                recipient: "a@b.example".into(),
-                party: "p".into(),
-                path: "organisation".into(),
-                findings: 1,
-                state: MessageState::Sent,
-                detail: None,
-                created_at: now(),
-                sent_at: None,
-            },
-            &[],
-        )
-        .unwrap();
-        s.conn
-            .execute("UPDATE message SET state = 'sent?' WHERE key = 'k'", [])
-            .unwrap();
-        assert!(s.message("k").is_err());
-        assert!(s.messages(None).is_err());
-    }
 }
+
+#[cfg(test)]
+mod unreadable;

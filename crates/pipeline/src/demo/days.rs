@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use baken_deliver::Outbox;
 use baken_feeds::{FeedKind, Options};
 use baken_model::{OrgId, Owner};
-use baken_store::{FindingQuery, FindingState, MessageState, SqliteStore, Store};
+use baken_store::{FindingQuery, FindingState, MessageState, SqliteStore, prelude::*};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use plotters::prelude::*;
 use rand::rngs::StdRng;

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use baken_deliver::Transport;
 use baken_feeds::{FeedKind, Options};
 use baken_model::Party;
-use baken_store::{SqliteStore, Store, TimelineStep};
+use baken_store::{SqliteStore, TimelineStep, prelude::*};
 use chrono::DateTime;
 use serde::Serialize;
 

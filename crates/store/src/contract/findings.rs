@@ -1,34 +1,24 @@
-//! The store contract: what every [`Store`] implementation must do, as one set of checks run
-//! against any engine.
-//!
-//! Each check takes a fresh, empty store and panics with what went wrong. The SQLite store
-//! runs them in `tests/contract.rs`; another engine runs the same [`CHECKS`] on its own fresh
-//! stores.
-//!
-//! ```
-//! let dir = tempfile::tempdir().unwrap();
-//! for (i, (name, check)) in baken_store::contract::CHECKS.iter().enumerate() {
-//!     let mut store = baken_store::SqliteStore::open(&dir.path().join(i.to_string())).unwrap();
-//!     check(&mut store);
-//!     # let _ = name;
-//! }
-//! ```
+//! The checks of [`FindingStore`]: runs and batches, findings and observations, kept rows,
+//! the lifecycle and its audit entries, absences, exploitation dates and pruning.
 
 use std::sync::Arc;
 
-use baken_model::{AbuseContact, Event, OrgId, Organisation, Owner, Rule, Tlp};
+use baken_model::{AbuseContact, Event, OrgId, Owner, Rule, Tlp};
 
 use crate::{
-    AdvisoryPut, AdvisoryRecord, Batch, Cause, ChunkKind, FindingQuery, FindingState, KeptChunk,
-    Label, MessageFinding, MessageKind, MessageRecord, MessageState, Observed, QuarantinedRow,
-    RowRef, RunSource, Store, Transition, TransitionOutcome, now,
+    Batch, Cause, ChunkKind, FindingQuery, FindingState, FindingStore, KeptChunk, Label, Observed,
+    QuarantinedRow, RunSource, Transition, TransitionOutcome,
 };
 
-/// One check of the contract.
-pub type Check = fn(&mut dyn Store);
+/// One check of [`FindingStore`], on a fresh, empty store.
+pub type Check = fn(&mut dyn FindingStore);
 
-/// Every check, by name.
+/// The checks of [`FindingStore`], by name.
 pub const CHECKS: &[(&str, Check)] = &[
+    (
+        "runs_keep_their_source_and_label",
+        runs_keep_their_source_and_label,
+    ),
     (
         "rows_become_findings_and_observations",
         rows_become_findings_and_observations,
@@ -50,31 +40,14 @@ pub const CHECKS: &[(&str, Check)] = &[
         kept_rows_come_back_as_they_went_in,
     ),
     (
-        "findings_are_selected_by_every_condition",
-        findings_are_selected_by_every_condition,
-    ),
-    ("linking_copies_findings_once", linking_copies_findings_once),
-    (
-        "prune_removes_old_rows_and_orphaned_findings",
-        prune_removes_old_rows_and_orphaned_findings,
-    ),
-    (
         "quarantined_rows_are_kept_once",
         quarantined_rows_are_kept_once,
     ),
     (
-        "runs_keep_their_source_and_label",
-        runs_keep_their_source_and_label,
+        "findings_are_selected_by_every_condition",
+        findings_are_selected_by_every_condition,
     ),
-    (
-        "a_recorded_message_is_not_replaced",
-        a_recorded_message_is_not_replaced,
-    ),
-    ("advisory_revisions_are_kept", advisory_revisions_are_kept),
-    (
-        "the_attribution_index_goes_with_the_registry",
-        the_attribution_index_goes_with_the_registry,
-    ),
+    ("linking_copies_findings_once", linking_copies_findings_once),
     (
         "transitions_follow_the_lifecycle_and_are_audited",
         transitions_follow_the_lifecycle_and_are_audited,
@@ -88,51 +61,14 @@ pub const CHECKS: &[(&str, Check)] = &[
         fixes_need_as_many_reports_in_a_row_as_asked,
     ),
     (
-        "messages_name_their_findings_and_tickets_stay",
-        messages_name_their_findings_and_tickets_stay,
-    ),
-    (
         "the_earliest_exploitation_date_is_kept",
         the_earliest_exploitation_date_is_kept,
     ),
     (
-        "decisions_are_audited_with_what_was_written",
-        decisions_are_audited_with_what_was_written,
-    ),
-    (
-        "the_audit_head_and_checkpoints_are_kept",
-        the_audit_head_and_checkpoints_are_kept,
+        "prune_removes_old_rows_and_orphaned_findings",
+        prune_removes_old_rows_and_orphaned_findings,
     ),
 ];
-
-fn the_audit_head_and_checkpoints_are_kept(store: &mut dyn Store) {
-    use crate::audit::{self, Checkpoint, NewAuditEntry};
-    assert_eq!(store.audit_head().unwrap(), None);
-    let entry = |i: i64| NewAuditEntry {
-        kind: "decision".into(),
-        subject: format!("s{i}"),
-        body: serde_json::json!({ "i": i }),
-    };
-    store.append_audit(&[entry(1), entry(2)]).unwrap();
-    let log = store.audit_log().unwrap();
-    assert_eq!(
-        store.audit_head().unwrap(),
-        Some((2, log[1].hash.clone())),
-        "the head is the last entry"
-    );
-    let key = ed25519_dalek::SigningKey::from_bytes(&[1; 32]);
-    let first = Checkpoint::sign(&key, &audit::head(&log), &now());
-    store.add_audit_checkpoint(&first).unwrap();
-    store.append_audit(&[entry(3)]).unwrap();
-    let log = store.audit_log().unwrap();
-    let second = Checkpoint::sign(&key, &audit::head(&log), &now());
-    store.add_audit_checkpoint(&second).unwrap();
-    let kept = store.audit_checkpoints().unwrap();
-    assert_eq!(kept, [first, second], "kept as made, in order");
-    for (n, c) in kept.iter().enumerate() {
-        audit::check_checkpoint(&log, c, n + 1).unwrap();
-    }
-}
 
 fn event(ip: &str, port: u16, time: &str) -> Event {
     let mut e = Event::new();
@@ -173,21 +109,79 @@ fn batch(events: &[Event], owner: &Owner, incidents: &[&str]) -> Batch {
     }
 }
 
-fn run(store: &mut dyn Store) -> i64 {
+fn run(store: &mut dyn FindingStore) -> i64 {
     store
         .begin_run("f.csv", &RunSource::default(), &Label::default())
         .unwrap()
 }
 
-fn all(store: &dyn Store) -> Vec<crate::FindingRecord> {
+fn all(store: &dyn FindingStore) -> Vec<crate::FindingRecord> {
     store.finding_records(&FindingQuery::default()).unwrap()
 }
 
-const T1: &str = "2026-03-24T06:00:00+00:00";
-const T2: &str = "2026-03-25T06:00:00+00:00";
 const T0: &str = "2026-03-23T06:00:00+00:00";
 
-fn rows_become_findings_and_observations(store: &mut dyn Store) {
+const T1: &str = "2026-03-24T06:00:00+00:00";
+
+const T2: &str = "2026-03-25T06:00:00+00:00";
+
+fn quarantined(line: u64) -> QuarantinedRow {
+    QuarantinedRow {
+        file: "f.csv".into(),
+        line,
+        field: Some("ip".into()),
+        reason: "not an IP address".into(),
+        raw: "x,y".into(),
+    }
+}
+
+fn shadowserver_run(store: &mut dyn FindingStore, report: &str) -> i64 {
+    let source = RunSource {
+        feed: "shadowserver".into(),
+        report: Some(report.into()),
+        ..RunSource::default()
+    };
+    store
+        .begin_run("day.csv", &source, &Label::default())
+        .unwrap()
+}
+
+fn change(finding: i64, to: Option<FindingState>, cause: Cause) -> Transition {
+    Transition {
+        finding,
+        to,
+        cause,
+        reference: Some("ref".into()),
+        by: Some("analyst@ncsc.example".into()),
+        note: None,
+    }
+}
+
+fn runs_keep_their_source_and_label(store: &mut dyn FindingStore) {
+    let source = RunSource {
+        feed: "shadowserver".into(),
+        report: Some("scan_http_vulnerable".into()),
+        header: "timestamp,ip\n".into(),
+        header_lines: 1,
+        observation_time: Some("2026-03-24T07:00:00+00:00".into()),
+        raw: false,
+    };
+    let label = Label {
+        tlp: Tlp::Green,
+        supplied_by: Some("CERT-EU".into()),
+    };
+    let id = store.begin_run("day.csv", &source, &label).unwrap();
+    let run = store.run(id).unwrap();
+    assert_eq!(run.source, source);
+    assert_eq!(run.label, label);
+    assert_eq!(run.file, "day.csv");
+    assert_eq!(
+        run.provenance(),
+        "shadowserver day.csv (supplied by CERT-EU)"
+    );
+}
+
+fn rows_become_findings_and_observations(store: &mut dyn FindingStore) {
     let r = run(store);
     let a = event("198.18.0.1", 443, T1);
     let b = event("198.18.0.2", 443, T1);
@@ -225,7 +219,7 @@ fn rows_become_findings_and_observations(store: &mut dyn Store) {
     );
 }
 
-fn a_row_seen_again_is_a_duplicate(store: &mut dyn Store) {
+fn a_row_seen_again_is_a_duplicate(store: &mut dyn FindingStore) {
     let r = run(store);
     let rows = [event("198.18.0.1", 443, T1), event("198.18.0.2", 80, T1)];
     let b = batch(&rows, &org("org-1"), &["open-http"]);
@@ -240,7 +234,7 @@ fn a_row_seen_again_is_a_duplicate(store: &mut dyn Store) {
     assert_eq!(store.totals().unwrap().observations, 2);
 }
 
-fn a_row_of_two_incidents_is_counted_once(store: &mut dyn Store) {
+fn a_row_of_two_incidents_is_counted_once(store: &mut dyn FindingStore) {
     let r = run(store);
     let c = store
         .store_batch(
@@ -256,7 +250,7 @@ fn a_row_of_two_incidents_is_counted_once(store: &mut dyn Store) {
     assert_eq!(store.incidents().unwrap().len(), 2);
 }
 
-fn an_older_row_moves_first_seen_only(store: &mut dyn Store) {
+fn an_older_row_moves_first_seen_only(store: &mut dyn FindingStore) {
     let r = run(store);
     store
         .store_batch(
@@ -280,7 +274,7 @@ fn an_older_row_moves_first_seen_only(store: &mut dyn Store) {
     assert_eq!(f.attribution.owner, org("org-1"), "the latest owner stays");
 }
 
-fn kept_rows_come_back_as_they_went_in(store: &mut dyn Store) {
+fn kept_rows_come_back_as_they_went_in(store: &mut dyn FindingStore) {
     let r = run(store);
     let text = b"2026-03-24 06:00:00,198.18.0.1,443\n2026-03-24 06:00:01,198.18.0.2,443\n";
     let e = event("198.18.0.2", 443, T1);
@@ -321,7 +315,22 @@ fn kept_rows_come_back_as_they_went_in(store: &mut dyn Store) {
     assert_eq!(f[0].attribution.owner, Owner::Unknown);
 }
 
-fn findings_are_selected_by_every_condition(store: &mut dyn Store) {
+fn quarantined_rows_are_kept_once(store: &mut dyn FindingStore) {
+    let r = run(store);
+    let b = Batch {
+        chunks: Vec::new(),
+        quarantined: vec![quarantined(4), quarantined(5)],
+    };
+    assert_eq!(store.store_batch(r, &b).unwrap().quarantined, 2);
+    assert_eq!(store.store_batch(r, &b).unwrap().quarantined, 2);
+    assert_eq!(
+        store.totals().unwrap().quarantined,
+        2,
+        "the quarantine does not grow"
+    );
+}
+
+fn findings_are_selected_by_every_condition(store: &mut dyn FindingStore) {
     let r = run(store);
     let abuse = Owner::Abuse(AbuseContact {
         email: "abuse@hoster.example".into(),
@@ -390,7 +399,7 @@ fn findings_are_selected_by_every_condition(store: &mut dyn Store) {
     );
 }
 
-fn linking_copies_findings_once(store: &mut dyn Store) {
+fn linking_copies_findings_once(store: &mut dyn FindingStore) {
     let r = run(store);
     store
         .store_batch(
@@ -417,229 +426,7 @@ fn linking_copies_findings_once(store: &mut dyn Store) {
     assert_eq!(store.observations(linked[0].id).unwrap().len(), 1);
 }
 
-/// Retention counts from the data's own time (`time.source`), not from when it was
-/// ingested: a report ingested late is kept as long as its rows are recent.
-fn prune_removes_old_rows_and_orphaned_findings(store: &mut dyn Store) {
-    // a later run first, holding the older rows: the order of ingest does not matter
-    let r = run(store);
-    store
-        .store_batch(
-            r,
-            &batch(&[event("198.18.0.1", 443, T2)], &org("org-1"), &["i"]),
-        )
-        .unwrap();
-    let r1 = run(store);
-    store
-        .store_batch(
-            r1,
-            &batch(
-                &[event("198.18.0.1", 443, T1), event("198.18.0.2", 443, T1)],
-                &org("org-1"),
-                &["i"],
-            ),
-        )
-        .unwrap();
-    store
-        .store_batch(
-            r1,
-            &Batch {
-                chunks: Vec::new(),
-                quarantined: vec![quarantined(9)],
-            },
-        )
-        .unwrap();
-    let old_chunk = all(store)
-        .into_iter()
-        .find(|f| f.addr == "198.18.0.2")
-        .unwrap()
-        .last_row
-        .chunk;
-    // nothing seen before a time long past
-    let none = store.prune("2000-01-01T00:00:00Z", false).unwrap();
-    assert_eq!(none, crate::Pruned::default());
-    // between T1 and T2: the rows of T1 go, though their run is the later one
-    let cutoff = "2026-03-24T12:00:00Z";
-    let dry = store.prune(cutoff, true).unwrap();
-    assert_eq!(
-        (dry.findings, dry.observations, dry.chunks, dry.quarantined),
-        (1, 2, 1, 0),
-        "the quarantined row's run started after the cut-off"
-    );
-    assert_eq!(all(store).len(), 2, "a dry run changes nothing");
-    assert!(store.chunk(old_chunk).is_ok(), "a dry run changes nothing");
-    let p = store.prune(cutoff, false).unwrap();
-    assert_eq!(p, dry, "a dry run counts what a prune deletes");
-    let f = all(store);
-    assert_eq!(f.len(), 1, "the finding seen since stays");
-    assert_eq!(f[0].addr, "198.18.0.1");
-    assert_eq!(store.observations(f[0].id).unwrap().len(), 1);
-    assert!(store.chunk(f[0].last_row.chunk).is_ok());
-    assert!(
-        store.chunk(old_chunk).is_err(),
-        "a chunk left with no row goes"
-    );
-    assert_eq!(store.totals().unwrap().quarantined, 1);
-    // past every run's start: the rest goes, the quarantined row with its run
-    let later = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
-    let p = store.prune(&later, false).unwrap();
-    assert_eq!(
-        (p.findings, p.observations, p.chunks, p.quarantined),
-        (1, 1, 1, 1)
-    );
-    assert!(all(store).is_empty());
-}
-
-fn quarantined(line: u64) -> QuarantinedRow {
-    QuarantinedRow {
-        file: "f.csv".into(),
-        line,
-        field: Some("ip".into()),
-        reason: "not an IP address".into(),
-        raw: "x,y".into(),
-    }
-}
-
-fn quarantined_rows_are_kept_once(store: &mut dyn Store) {
-    let r = run(store);
-    let b = Batch {
-        chunks: Vec::new(),
-        quarantined: vec![quarantined(4), quarantined(5)],
-    };
-    assert_eq!(store.store_batch(r, &b).unwrap().quarantined, 2);
-    assert_eq!(store.store_batch(r, &b).unwrap().quarantined, 2);
-    assert_eq!(
-        store.totals().unwrap().quarantined,
-        2,
-        "the quarantine does not grow"
-    );
-}
-
-fn runs_keep_their_source_and_label(store: &mut dyn Store) {
-    let source = RunSource {
-        feed: "shadowserver".into(),
-        report: Some("scan_http_vulnerable".into()),
-        header: "timestamp,ip\n".into(),
-        header_lines: 1,
-        observation_time: Some("2026-03-24T07:00:00+00:00".into()),
-        raw: false,
-    };
-    let label = Label {
-        tlp: Tlp::Green,
-        supplied_by: Some("CERT-EU".into()),
-    };
-    let id = store.begin_run("day.csv", &source, &label).unwrap();
-    let run = store.run(id).unwrap();
-    assert_eq!(run.source, source);
-    assert_eq!(run.label, label);
-    assert_eq!(run.file, "day.csv");
-    assert_eq!(
-        run.provenance(),
-        "shadowserver day.csv (supplied by CERT-EU)"
-    );
-}
-
-fn a_recorded_message_is_not_replaced(store: &mut dyn Store) {
-    let m = MessageRecord {
-        key: "k1".into(),
-        ticket: None,
-        round: 1,
-        kind: MessageKind::First,
-        incident: "i".into(),
-        recipient: "soc@a.example".into(),
-        party: "org-1".into(),
-        path: "organisation".into(),
-        findings: 3,
-        state: MessageState::Pending,
-        detail: None,
-        created_at: now(),
-        sent_at: None,
-    };
-    store.record_message(&m, &[]).unwrap();
-    store
-        .set_message_state("k1", MessageState::Sent, "outbox/k1.eml")
-        .unwrap();
-    let again = store.record_message(&m, &[]).unwrap();
-    assert_eq!(again.state, MessageState::Sent);
-    assert!(again.sent_at.is_some());
-    assert_eq!(store.messages(Some("i")).unwrap().len(), 1);
-    assert!(store.messages(Some("other")).unwrap().is_empty());
-}
-
-fn advisory_revisions_are_kept(store: &mut dyn Store) {
-    let rev = |sha: &str, revision: &str, released: &str, score: f64| AdvisoryRecord {
-        id: "ncsc-2020-0001".into(),
-        sha256: sha.into(),
-        revision: Some(revision.into()),
-        format: "csaf".into(),
-        released: Some(released.into()),
-        title: Some("Citrix".into()),
-        tlp: Some("CLEAR".into()),
-        highest_score: Some(score),
-        highest_vector: None,
-        source: "f.json".into(),
-        imported_at: now(),
-        document: b"{}".to_vec(),
-    };
-    let second = rev("bb", "2", "2020-01-14T00:00:00Z", 9.8);
-    assert_eq!(store.put_advisory(&second).unwrap(), AdvisoryPut::New);
-    let first = rev("aa", "1", "2019-12-17T00:00:00Z", 7.5);
-    assert_eq!(store.put_advisory(&first).unwrap(), AdvisoryPut::Revision);
-    assert_eq!(store.put_advisory(&first).unwrap(), AdvisoryPut::Unchanged);
-    let history = store.advisory_revisions("ncsc-2020-0001").unwrap();
-    let scores: Vec<_> = history.iter().map(|r| r.highest_score).collect();
-    assert_eq!(scores, vec![Some(7.5), Some(9.8)], "oldest release first");
-    let latest = store.advisories().unwrap();
-    assert_eq!(latest.len(), 1);
-    assert_eq!(latest[0].revision.as_deref(), Some("2"));
-}
-
-fn the_attribution_index_goes_with_the_registry(store: &mut dyn Store) {
-    assert_eq!(store.attribution_index().unwrap(), None);
-    store.put_attribution_index(b"index").unwrap();
-    assert_eq!(
-        store.attribution_index().unwrap().as_deref(),
-        Some(&b"index"[..])
-    );
-    let o: Organisation =
-        serde_json::from_value(serde_json::json!({"id": "org-1", "name": "One"})).unwrap();
-    store.replace_organisations(&[o]).unwrap();
-    assert_eq!(
-        store.attribution_index().unwrap(),
-        None,
-        "a new registry needs a new index"
-    );
-    store.put_attribution_index(b"index").unwrap();
-    store.replace_routing("t", &[]).unwrap();
-    assert_eq!(store.attribution_index().unwrap(), None);
-    store.put_attribution_index(b"index").unwrap();
-    store.replace_abuse("t", &[]).unwrap();
-    assert_eq!(store.attribution_index().unwrap(), None);
-    let _ = RowRef { chunk: 0, row: 0 };
-}
-
-fn shadowserver_run(store: &mut dyn Store, report: &str) -> i64 {
-    let source = RunSource {
-        feed: "shadowserver".into(),
-        report: Some(report.into()),
-        ..RunSource::default()
-    };
-    store
-        .begin_run("day.csv", &source, &Label::default())
-        .unwrap()
-}
-
-fn change(finding: i64, to: Option<FindingState>, cause: Cause) -> Transition {
-    Transition {
-        finding,
-        to,
-        cause,
-        reference: Some("ref".into()),
-        by: Some("analyst@ncsc.example".into()),
-        note: None,
-    }
-}
-
-fn transitions_follow_the_lifecycle_and_are_audited(store: &mut dyn Store) {
+fn transitions_follow_the_lifecycle_and_are_audited(store: &mut dyn FindingStore) {
     let r = run(store);
     store
         .store_batch(
@@ -712,11 +499,11 @@ fn transitions_follow_the_lifecycle_and_are_audited(store: &mut dyn Store) {
     assert!(store.finding_records(&q(Open)).unwrap().is_empty());
 }
 
-fn a_later_report_without_a_finding_verifies_it_fixed(store: &mut dyn Store) {
+fn a_later_report_without_a_finding_verifies_it_fixed(store: &mut dyn FindingStore) {
     let rows = |time: &str, ips: &[&str]| -> Vec<Event> {
         ips.iter().map(|ip| event(ip, 443, time)).collect()
     };
-    let day = |store: &mut dyn Store, report: &str, time: &str, ips: &[&str]| {
+    let day = |store: &mut dyn FindingStore, report: &str, time: &str, ips: &[&str]| {
         let r = shadowserver_run(store, report);
         let c = store
             .store_batch(r, &batch(&rows(time, ips), &org("org-1"), &["i"]))
@@ -736,7 +523,7 @@ fn a_later_report_without_a_finding_verifies_it_fixed(store: &mut dyn Store) {
         .id;
     assert_eq!(gone.missing, 1);
     assert_eq!(gone.verified_fixed, vec![fixed_id]);
-    let state = |store: &dyn Store, ip: &str| {
+    let state = |store: &dyn FindingStore, ip: &str| {
         all(store)
             .iter()
             .find(|f| f.addr == ip)
@@ -770,8 +557,8 @@ fn a_later_report_without_a_finding_verifies_it_fixed(store: &mut dyn Store) {
     assert_eq!(history[0].reference.as_deref(), Some(&*format!("run {r1}")));
 }
 
-fn fixes_need_as_many_reports_in_a_row_as_asked(store: &mut dyn Store) {
-    let day = |store: &mut dyn Store, time: &str, ips: &[&str]| {
+fn fixes_need_as_many_reports_in_a_row_as_asked(store: &mut dyn FindingStore) {
+    let day = |store: &mut dyn FindingStore, time: &str, ips: &[&str]| {
         let r = shadowserver_run(store, "scan_citrix");
         let events: Vec<Event> = ips.iter().map(|ip| event(ip, 443, time)).collect();
         store
@@ -791,77 +578,7 @@ fn fixes_need_as_many_reports_in_a_row_as_asked(store: &mut dyn Store) {
     assert_eq!((d.missing, d.verified_fixed.len()), (1, 1));
 }
 
-fn messages_name_their_findings_and_tickets_stay(store: &mut dyn Store) {
-    let t = store.ticket("open.port", "org-1").unwrap();
-    assert_eq!(store.ticket("open.port", "org-1").unwrap(), t);
-    let other = store.ticket("open-port", "org-1").unwrap();
-    assert_ne!(t, other, "incidents are told apart exactly");
-    let m = |key: &str, round: u32, incident: &str| MessageRecord {
-        key: key.into(),
-        ticket: Some(t),
-        round,
-        kind: if round == 1 {
-            MessageKind::First
-        } else {
-            MessageKind::FollowUp
-        },
-        incident: incident.into(),
-        recipient: "soc@a.example".into(),
-        party: "org-1".into(),
-        path: "direct".into(),
-        findings: 2,
-        state: MessageState::Pending,
-        detail: None,
-        created_at: now(),
-        sent_at: None,
-    };
-    let carried = |ids: &[i64]| -> Vec<MessageFinding> {
-        ids.iter()
-            .map(|&finding| MessageFinding {
-                finding,
-                form: "full".into(),
-            })
-            .collect()
-    };
-    store
-        .record_message(&m("a", 1, "open.port"), &carried(&[1, 2]))
-        .unwrap();
-    // recorded again (a rerun after a crash): the findings stay those of the first record
-    store
-        .record_message(&m("a", 1, "open.port"), &carried(&[3]))
-        .unwrap();
-    store
-        .record_message(&m("b", 2, "open.port"), &carried(&[3]))
-        .unwrap();
-    store
-        .set_message_state("a", MessageState::Sent, "outbox")
-        .unwrap();
-    assert_eq!(store.message_findings("a").unwrap(), carried(&[1, 2]));
-    let d = store.disclosures("open.port").unwrap();
-    let seen: Vec<_> = d
-        .iter()
-        .map(|d| (d.message.as_str(), d.finding, d.state))
-        .collect();
-    assert_eq!(
-        seen,
-        vec![
-            ("a", 1, MessageState::Sent),
-            ("a", 2, MessageState::Sent),
-            ("b", 3, MessageState::Pending)
-        ]
-    );
-    assert!(store.disclosures("open-port").unwrap().is_empty());
-    let of_ticket = store.ticket_messages(t).unwrap();
-    assert_eq!(
-        of_ticket
-            .iter()
-            .map(|m| (m.round, m.kind))
-            .collect::<Vec<_>>(),
-        vec![(1, MessageKind::First), (2, MessageKind::FollowUp)]
-    );
-}
-
-fn the_earliest_exploitation_date_is_kept(store: &mut dyn Store) {
+fn the_earliest_exploitation_date_is_kept(store: &mut dyn FindingStore) {
     assert_eq!(store.exploitation("CVE-2019-19781").unwrap(), None);
     store
         .put_exploitation("CVE-2019-19781", 1_578_528_000, "CISA KEV")
@@ -883,24 +600,74 @@ fn the_earliest_exploitation_date_is_kept(store: &mut dyn Store) {
     );
 }
 
-fn decisions_are_audited_with_what_was_written(store: &mut dyn Store) {
-    let entry = |n: u32| crate::audit::NewAuditEntry {
-        kind: "decision".into(),
-        subject: format!("i/org-1/cert-{n}"),
-        body: serde_json::json!({ "n": n }),
-    };
-    let mark =
-        |n: u32, digest: &str| ("org-1".to_string(), format!("cert-{n}"), digest.to_string());
+/// Retention counts from the data's own time (`time.source`), not from when it was
+/// ingested: a report ingested late is kept as long as its rows are recent.
+fn prune_removes_old_rows_and_orphaned_findings(store: &mut dyn FindingStore) {
+    // a later run first, holding the older rows: the order of ingest does not matter
+    let r = run(store);
     store
-        .append_decisions("i", &[entry(1), entry(2)], &[mark(1, "a"), mark(2, "b")])
+        .store_batch(
+            r,
+            &batch(&[event("198.18.0.1", 443, T2)], &org("org-1"), &["i"]),
+        )
+        .unwrap();
+    let r1 = run(store);
+    store
+        .store_batch(
+            r1,
+            &batch(
+                &[event("198.18.0.1", 443, T1), event("198.18.0.2", 443, T1)],
+                &org("org-1"),
+                &["i"],
+            ),
+        )
         .unwrap();
     store
-        .append_decisions("i", &[entry(1)], &[mark(1, "c")])
+        .store_batch(
+            r1,
+            &Batch {
+                chunks: Vec::new(),
+                quarantined: vec![quarantined(9)],
+            },
+        )
         .unwrap();
-    let digests = store.decision_digests("i").unwrap();
-    assert_eq!(digests.len(), 2);
-    assert_eq!(digests[&("org-1".to_string(), "cert-1".to_string())], "c");
-    assert!(store.decision_digests("other").unwrap().is_empty());
-    assert_eq!(store.audit_log().unwrap().len(), 3);
-    assert!(crate::audit::verify(&store.audit_log().unwrap()).is_ok());
+    let old_chunk = all(store)
+        .into_iter()
+        .find(|f| f.addr == "198.18.0.2")
+        .unwrap()
+        .last_row
+        .chunk;
+    // nothing seen before a time long past
+    let none = store.prune("2000-01-01T00:00:00Z", false).unwrap();
+    assert_eq!(none, crate::Pruned::default());
+    // between T1 and T2: the rows of T1 go, though their run is the later one
+    let cutoff = "2026-03-24T12:00:00Z";
+    let dry = store.prune(cutoff, true).unwrap();
+    assert_eq!(
+        (dry.findings, dry.observations, dry.chunks, dry.quarantined),
+        (1, 2, 1, 0),
+        "the quarantined row's run started after the cut-off"
+    );
+    assert_eq!(all(store).len(), 2, "a dry run changes nothing");
+    assert!(store.chunk(old_chunk).is_ok(), "a dry run changes nothing");
+    let p = store.prune(cutoff, false).unwrap();
+    assert_eq!(p, dry, "a dry run counts what a prune deletes");
+    let f = all(store);
+    assert_eq!(f.len(), 1, "the finding seen since stays");
+    assert_eq!(f[0].addr, "198.18.0.1");
+    assert_eq!(store.observations(f[0].id).unwrap().len(), 1);
+    assert!(store.chunk(f[0].last_row.chunk).is_ok());
+    assert!(
+        store.chunk(old_chunk).is_err(),
+        "a chunk left with no row goes"
+    );
+    assert_eq!(store.totals().unwrap().quarantined, 1);
+    // past every run's start: the rest goes, the quarantined row with its run
+    let later = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
+    let p = store.prune(&later, false).unwrap();
+    assert_eq!(
+        (p.findings, p.observations, p.chunks, p.quarantined),
+        (1, 1, 1, 1)
+    );
+    assert!(all(store).is_empty());
 }
