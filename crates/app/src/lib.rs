@@ -28,6 +28,7 @@ mod audit;
 mod commands;
 mod plans;
 mod records;
+mod tokens;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -44,9 +45,11 @@ pub use commands::{
     NotifyReport, NotifyRequest, PruneOutcome, Said, SaidOutcome, SaidResult, parse_since,
 };
 pub use plans::{CoverageReport, Gained, Lost, Moved, WhatIf, Why, WhyFinding, coverage_line};
+pub use tokens::{TOKEN_PREFIX, token_hash};
 
 /// What went wrong in a call. Front ends map the kinds to exit codes or HTTP statuses:
-/// [`AppError::NotFound`] and [`AppError::Usage`] are the caller's to fix, the rest are not.
+/// [`AppError::NotFound`], [`AppError::Usage`] and [`AppError::Unauthorized`] are the
+/// caller's to fix, the rest are not.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     /// What the call names does not exist (a finding, an incident's findings, an
@@ -56,6 +59,9 @@ pub enum AppError {
     /// The call cannot be carried out as given.
     #[error("{0}")]
     Usage(String),
+    /// Who asks cannot be told who it is (an unknown, revoked or expired token).
+    #[error("{0}")]
+    Unauthorized(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

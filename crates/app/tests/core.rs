@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use baken_app::{App, AppError, NotifyRequest, Said, SaidResult};
+use baken_app::{App, AppError, NotifyRequest, Said, SaidResult, Viewer};
 use baken_deliver::Outbox;
 use baken_feeds::{FeedKind, Options};
 use baken_model::{OrgId, Party, Tlp};
@@ -274,4 +274,107 @@ fn what_people_say_moves_findings_through_the_lifecycle_one_by_one() {
     assert_eq!(detail.history.len(), 1);
     assert_eq!(detail.history[0].by.as_deref(), Some("soc@alpha.example"));
     assert!(matches!(app.finding(999_999), Err(AppError::NotFound(_))));
+}
+
+#[test]
+fn a_party_sees_exactly_what_the_policy_may_send_it_and_each_read_is_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = world(dir.path());
+    let (_, a_token) = app.create_token("org-a", false, None).unwrap();
+    let (_, analyst) = app.create_token("ncsc", true, None).unwrap();
+    assert!(a_token.starts_with(baken_app::TOKEN_PREFIX));
+    let org_a = app.authenticate(&a_token).unwrap();
+    assert_eq!(org_a, Viewer::Party(OrgId("org-a".into())));
+    assert_eq!(app.authenticate(&analyst).unwrap(), Viewer::Analyst);
+    // a party's token needs a registered party
+    assert!(matches!(
+        app.create_token("org-z", false, None),
+        Err(AppError::NotFound(_))
+    ));
+
+    let all = app
+        .visible(&Viewer::Analyst, None, "nl-2020", "test")
+        .unwrap();
+    assert_eq!(all.findings.len(), 3);
+    let mine = app.visible(&org_a, None, "nl-2020", "test").unwrap();
+    let addresses: Vec<&str> = mine
+        .findings
+        .iter()
+        .map(|f| f.finding.source_ip.as_deref().unwrap())
+        .collect();
+    assert_eq!(addresses, ["198.18.1.5", "198.18.1.6"]);
+    assert!(
+        mine.findings
+            .iter()
+            .all(|f| f.form == baken_policy::Form::Full || f.form == baken_policy::Form::OwnAssets)
+    );
+    assert!(mine.counts.is_empty());
+    // org-b's finding is not found for org-a, as if it did not exist
+    let b_id = all
+        .findings
+        .iter()
+        .find(|f| f.finding.source_ip.as_deref() == Some("198.18.2.5"))
+        .unwrap()
+        .finding
+        .id;
+    assert!(matches!(
+        app.visible_finding(&org_a, b_id, "nl-2020", "test"),
+        Err(AppError::NotFound(_))
+    ));
+    assert!(matches!(
+        app.visible_finding(&org_a, 999_999, "nl-2020", "test"),
+        Err(AppError::NotFound(_))
+    ));
+    // the DTC gets counts, never findings
+    let dtc = Viewer::Party(OrgId("dtc".into()));
+    let counts = app.visible(&dtc, None, "nl-2020", "test").unwrap();
+    assert!(counts.findings.is_empty());
+    assert!(!counts.counts.is_empty());
+    // the non-vital organisation sees nothing under nl-2020, its own under nl-dtc-oktt
+    let org_b = Viewer::Party(OrgId("org-b".into()));
+    assert!(
+        app.visible(&org_b, None, "nl-2020", "test")
+            .unwrap()
+            .findings
+            .is_empty()
+    );
+
+    // every party read is in the audit log, naming the findings by id
+    let reads: Vec<_> = app
+        .audit_log()
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == "api-read" && e.subject == "org-a")
+        .collect();
+    assert_eq!(reads.len(), 2, "{reads:?}");
+    let body: serde_json::Value = serde_json::from_str(&reads[0].body).unwrap();
+    assert_eq!(body["findings"].as_array().unwrap().len(), 2);
+
+    // revoked and expired tokens are refused
+    let tokens = app.tokens().unwrap();
+    let a_id = tokens.iter().find(|t| t.party == "org-a").unwrap().id;
+    app.revoke_token(a_id).unwrap();
+    assert!(matches!(
+        app.authenticate(&a_token),
+        Err(AppError::Unauthorized(_))
+    ));
+    assert!(matches!(app.revoke_token(a_id), Err(AppError::NotFound(_))));
+    let (_, old) = app
+        .create_token("org-a", false, Some(chrono::Duration::hours(-1)))
+        .unwrap();
+    assert!(matches!(
+        app.authenticate(&old),
+        Err(AppError::Unauthorized(_))
+    ));
+    assert!(matches!(
+        app.authenticate("baken_guess"),
+        Err(AppError::Unauthorized(_))
+    ));
+    // no token is stored, only its hash
+    let stored = app.tokens().unwrap();
+    assert!(
+        stored
+            .iter()
+            .all(|t| t.hash != a_token && !t.hash.starts_with("baken_"))
+    );
 }

@@ -347,12 +347,59 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// API tokens of the service: each acts for one party, or for an analyst.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
     /// Recipients' replies: they acknowledge, or claim fixed, the findings of the messages
     /// they answer.
     Inbox {
         #[command(subcommand)]
         command: InboxCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Make a token for PARTY (a registry id) and print it as the last line; it is stored
+    /// only as a hash and cannot be shown again.
+    Create {
+        /// The party it acts for (with --analyst: the analyst's organisation).
+        party: String,
+        /// An analyst's token: sees everything.
+        #[arg(long)]
+        analyst: bool,
+        /// How long it is valid: days (90d) or hours (12h); without it, until revoked.
+        #[arg(long, value_parser = parse_validity)]
+        expires: Option<chrono::Duration>,
+    },
+    /// List the tokens (never the tokens themselves).
+    List {
+        /// Print them as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token by its id.
+    Revoke {
+        /// The id `token list` shows.
+        id: i64,
+    },
+}
+
+/// `90d`, `12h`: how long a token is valid.
+fn parse_validity(text: &str) -> Result<chrono::Duration, String> {
+    let (n, unit) = text.split_at(text.len().saturating_sub(1));
+    let n: i64 = n.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+        format!("{text:?}: write a positive number of days or hours, e.g. 90d or 12h")
+    })?;
+    match unit {
+        "d" => Ok(chrono::Duration::days(n)),
+        "h" => Ok(chrono::Duration::hours(n)),
+        _ => Err(format!(
+            "{text:?}: end with d (days) or h (hours), e.g. 90d or 12h"
+        )),
+    }
 }
 
 #[derive(Subcommand)]
@@ -954,6 +1001,7 @@ fn run(cli: Cli) -> Result<()> {
             now,
             dry_run,
         } => policy_cmds::prune(&cli.data, &policy, now.as_deref(), dry_run),
+        Command::Token { command } => cmd_token(&cli.data, command),
         Command::Inbox {
             command: InboxCommand::Import { paths, json },
         } => inbox_cmds::import(&cli.data, &paths, json),
@@ -1003,6 +1051,56 @@ fn run(cli: Cli) -> Result<()> {
             ),
         },
     }
+}
+
+fn cmd_token(data: &Path, command: TokenCommand) -> Result<()> {
+    let mut app = App::open(data)?;
+    match command {
+        TokenCommand::Create {
+            party,
+            analyst,
+            expires,
+        } => {
+            let (record, token) = app.create_token(&party, analyst, expires)?;
+            println!(
+                "token {} for {}{}, {}; keep it now, it is not shown again:",
+                record.id,
+                record.party,
+                if record.analyst { " (analyst)" } else { "" },
+                match &record.expires_at {
+                    Some(t) => format!("valid until {t}"),
+                    None => "valid until revoked".into(),
+                }
+            );
+            println!("{token}");
+        }
+        TokenCommand::List { json } => {
+            let tokens = app.tokens()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&tokens)?);
+            } else {
+                for t in &tokens {
+                    println!(
+                        "{:>4}  {:<24} {:<8} created {}  {}",
+                        t.id,
+                        t.party,
+                        if t.analyst { "analyst" } else { "party" },
+                        t.created_at,
+                        match (&t.revoked_at, &t.expires_at) {
+                            (Some(r), _) => format!("revoked {r}"),
+                            (None, Some(e)) => format!("expires {e}"),
+                            (None, None) => "no expiry".into(),
+                        }
+                    );
+                }
+            }
+        }
+        TokenCommand::Revoke { id } => {
+            app.revoke_token(id)?;
+            println!("token {id} revoked");
+        }
+    }
+    Ok(())
 }
 
 fn transport(

@@ -1165,6 +1165,44 @@ pub trait SyncStateStore {
     fn put_sync_state(&mut self, source: &str, state: &str) -> Result<()>;
 }
 
+/// An API token as stored: never the token itself, only its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    /// Its id (what `token list` shows and `token revoke` takes).
+    pub id: i64,
+    /// The registry id of the party it acts for.
+    pub party: String,
+    /// Whether it is an analyst's, who sees everything.
+    pub analyst: bool,
+    /// SHA-256 of the token, hex.
+    pub hash: String,
+    /// When it was made.
+    pub created_at: String,
+    /// When it stops working (RFC 3339), if ever.
+    pub expires_at: Option<String>,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<String>,
+}
+
+/// The API tokens of the service. Invariants: a token is stored only as its hash, each hash
+/// once; a token is revoked, never deleted, so who acted with it stays known.
+pub trait TokenStore {
+    /// Stores a new token's hash; returns its id. Fails when the hash is stored already.
+    fn add_token(
+        &mut self,
+        party: &str,
+        analyst: bool,
+        hash: &str,
+        expires_at: Option<&str>,
+    ) -> Result<i64>;
+    /// Every token, oldest first.
+    fn tokens(&self) -> Result<Vec<TokenRecord>>;
+    /// The token with this hash, if any (revoked and expired ones too).
+    fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>>;
+    /// Revokes token `id` now; false when there is no such token or it was revoked already.
+    fn revoke_token(&mut self, id: i64) -> Result<bool>;
+}
+
 /// The whole store as the pipeline sees it: every part. Implemented for every type that
 /// implements the parts, so an engine implements the parts and gets `Store`; the pipeline
 /// takes `&mut dyn Store`.
@@ -1180,6 +1218,7 @@ pub trait Store:
     + AuditStore
     + TimelineStore
     + SyncStateStore
+    + TokenStore
 {
 }
 
@@ -1192,6 +1231,7 @@ impl<T> Store for T where
         + AuditStore
         + TimelineStore
         + SyncStateStore
+        + TokenStore
         + ?Sized
 {
 }
@@ -1200,7 +1240,7 @@ impl<T> Store for T where
 pub mod prelude {
     pub use crate::{
         AdvisoryStore, AuditStore, FindingStore, InventoryStore, MessageStore, RegistryStore,
-        Store, SyncStateStore, TimelineStore,
+        Store, SyncStateStore, TimelineStore, TokenStore,
     };
 }
 

@@ -276,4 +276,16 @@ CREATE TABLE decision_logged (
     PRIMARY KEY (incident, subject, recipient)
 ) WITHOUT ROWID;
 "#,
+    // 12: API tokens of `baken serve`, kept only as hashes; revoked, never deleted.
+    r#"
+CREATE TABLE api_token (
+    id         INTEGER PRIMARY KEY,
+    party      TEXT NOT NULL,          -- the registry id of the party it acts for
+    analyst    INTEGER NOT NULL,       -- 1: an analyst of the CSIRT, who sees everything
+    hash       TEXT NOT NULL UNIQUE,   -- SHA-256 of the token, hex
+    created_at TEXT NOT NULL,
+    expires_at TEXT,                   -- RFC 3339; NULL: never
+    revoked_at TEXT
+);
+"#,
 ];

@@ -16,8 +16,8 @@ use crate::{
     Absences, AdvisoryPut, AdvisoryRecord, Batch, BatchCounts, Cause, Chunk, ChunkKind, Disclosure,
     FindingQuery, FindingRecord, FindingState, InventoryRecord, KeptChunk, Label, MessageFinding,
     MessageKind, MessageRecord, MessageState, ObservationRecord, Observed, Pruned, QuarantinedRow,
-    Result, RowRef, RunRecord, RunSource, StoreError, TimelineStep, Totals, Transition,
-    TransitionOutcome, TransitionRecord, now,
+    Result, RowRef, RunRecord, RunSource, StoreError, TimelineStep, TokenRecord, Totals,
+    Transition, TransitionOutcome, TransitionRecord, now,
 };
 
 /// Page cache per connection (KiB, as SQLite's negative `cache_size`). Ingest of 1 M rows
@@ -1908,6 +1908,72 @@ impl SyncStateStore for SqliteStore {
             params![source, state, now()],
         );
         self.db(r).map(drop)
+    }
+}
+
+impl TokenStore for SqliteStore {
+    fn add_token(
+        &mut self,
+        party: &str,
+        analyst: bool,
+        hash: &str,
+        expires_at: Option<&str>,
+    ) -> Result<i64> {
+        let r = self.conn.execute(
+            "INSERT INTO api_token (party, analyst, hash, created_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![party, analyst, hash, now(), expires_at],
+        );
+        self.db(r)?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    fn tokens(&self) -> Result<Vec<TokenRecord>> {
+        self.token_rows("SELECT id, party, analyst, hash, created_at, expires_at, revoked_at FROM api_token ORDER BY id", None)
+    }
+
+    fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>> {
+        Ok(self
+            .token_rows(
+                "SELECT id, party, analyst, hash, created_at, expires_at, revoked_at FROM api_token WHERE hash = ?1",
+                Some(hash),
+            )?
+            .into_iter()
+            .next())
+    }
+
+    fn revoke_token(&mut self, id: i64) -> Result<bool> {
+        let r = self.conn.execute(
+            "UPDATE api_token SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+            params![id, now()],
+        );
+        Ok(self.db(r)? == 1)
+    }
+}
+
+impl SqliteStore {
+    fn token_rows(&self, sql: &str, arg: Option<&str>) -> Result<Vec<TokenRecord>> {
+        let mut stmt = self.db(self.conn.prepare_cached(sql))?;
+        let map = |r: &rusqlite::Row<'_>| {
+            Ok(TokenRecord {
+                id: r.get(0)?,
+                party: r.get(1)?,
+                analyst: r.get(2)?,
+                hash: r.get(3)?,
+                created_at: r.get(4)?,
+                expires_at: r.get(5)?,
+                revoked_at: r.get(6)?,
+            })
+        };
+        let rows = match arg {
+            Some(a) => self
+                .db(stmt.query_map([a], map))?
+                .collect::<rusqlite::Result<Vec<_>>>(),
+            None => self
+                .db(stmt.query_map([], map))?
+                .collect::<rusqlite::Result<Vec<_>>>(),
+        };
+        self.db(rows)
     }
 }
 

@@ -48,6 +48,7 @@ fn every_check() -> usize {
         + contract::AUDIT.len()
         + contract::TIMELINE.len()
         + contract::SYNC_STATE.len()
+        + contract::TOKENS.len()
 }
 
 #[test]
@@ -61,6 +62,7 @@ fn every_part_has_checks() {
         ("audit", contract::AUDIT.len()),
         ("timeline", contract::TIMELINE.len()),
         ("sync state", contract::SYNC_STATE.len()),
+        ("tokens", contract::TOKENS.len()),
     ] {
         assert!(n > 0, "{part} has no checks");
     }

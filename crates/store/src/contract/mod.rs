@@ -27,6 +27,7 @@ pub mod messages;
 pub mod registry;
 pub mod sync_state;
 pub mod timeline;
+pub mod tokens;
 
 use crate::Store;
 
@@ -48,6 +49,8 @@ pub const AUDIT: &[(&str, audit::Check)] = audit::CHECKS;
 pub const TIMELINE: &[(&str, timeline::Check)] = timeline::CHECKS;
 /// The checks of [`SyncStateStore`](crate::SyncStateStore).
 pub const SYNC_STATE: &[(&str, sync_state::Check)] = sync_state::CHECKS;
+/// The checks of [`TokenStore`](crate::TokenStore).
+pub const TOKENS: &[(&str, tokens::Check)] = tokens::CHECKS;
 
 /// Runs every check of every part, each on a fresh store made by `fresh` (given the check's
 /// name, `part/check`), then hands the store to `after` (for an engine's own checks, such as
@@ -86,6 +89,9 @@ pub fn check_all<S: Store>(
     }
     for (name, check) in SYNC_STATE {
         each(format!("sync_state/{name}"), &|s| check(s));
+    }
+    for (name, check) in TOKENS {
+        each(format!("tokens/{name}"), &|s| check(s));
     }
     ran
 }
