@@ -347,6 +347,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Serve the API (see README) until SIGTERM or Ctrl-C.
+    Serve {
+        /// The address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// The sharing policy that decides what each party sees: nl-2020, nl-dtc-oktt, or a
+        /// policy file.
+        #[arg(long, env = "BAKEN_POLICY", default_value = "nl-2020")]
+        policy: String,
+    },
     /// API tokens of the service: each acts for one party, or for an analyst.
     Token {
         #[command(subcommand)]
@@ -1002,6 +1012,7 @@ fn run(cli: Cli) -> Result<()> {
             dry_run,
         } => policy_cmds::prune(&cli.data, &policy, now.as_deref(), dry_run),
         Command::Token { command } => cmd_token(&cli.data, command),
+        Command::Serve { listen, policy } => cmd_serve(&cli.data, &listen, &policy),
         Command::Inbox {
             command: InboxCommand::Import { paths, json },
         } => inbox_cmds::import(&cli.data, &paths, json),
@@ -1051,6 +1062,26 @@ fn run(cli: Cli) -> Result<()> {
             ),
         },
     }
+}
+
+fn cmd_serve(data: &Path, listen: &str, policy: &str) -> Result<()> {
+    let mut app = App::open(data)?;
+    // a policy that cannot be read fails here, not at the first request
+    app.policy(policy)?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the service's runtime")?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("listening on {listen}"))?;
+        let address = listener.local_addr()?;
+        eprintln!(
+            "baken serves {} on http://{address}/api/v1 under policy {policy}; stop with Ctrl-C or SIGTERM",
+            data.display()
+        );
+        baken_server::serve(listener, baken_server::State::new(app, policy))
+            .await
+            .context("serving")
+    })
 }
 
 fn cmd_token(data: &Path, command: TokenCommand) -> Result<()> {

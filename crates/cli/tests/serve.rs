@@ -1,0 +1,93 @@
+//! `baken token` and `baken serve` as an operator runs them: a token made on the command
+//! line opens the API on a real socket (loopback), and SIGTERM stops the service cleanly.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::Stdio;
+
+use common::{baken, run, run_ok, s};
+
+fn get(address: &str, path: &str, token: Option<&str>) -> String {
+    let mut stream = TcpStream::connect(address).unwrap();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\n{auth}Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+#[test]
+fn a_token_from_the_command_line_opens_the_api_and_sigterm_stops_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let registry = dir.path().join("registry.toml");
+    std::fs::write(
+        &registry,
+        "[[organisation]]\nid = \"org-a\"\nname = \"Alpha Zorg BV\"\nvital = true\n\
+         networks = [\"198.18.1.0/24\"]\ncontacts = [{ email = \"soc@alpha.example\" }]\n",
+    )
+    .unwrap();
+    run_ok(&data, &["registry", "import", s(&registry)]);
+
+    // the token is the last line; it acts for a registered party only
+    let out = run_ok(&data, &["token", "create", "org-a", "--expires", "90d"]);
+    let token = out.lines().last().unwrap().to_string();
+    assert!(token.starts_with("baken_"), "{out}");
+    assert!(!run(&data, &["token", "create", "org-z"]).status.success());
+    assert!(
+        !run(&data, &["token", "create", "org-a", "--expires", "soon"])
+            .status
+            .success()
+    );
+    let list = run_ok(&data, &["token", "list"]);
+    assert!(list.contains("org-a") && !list.contains(&token), "{list}");
+
+    let mut child = baken()
+        .arg("--data")
+        .arg(&data)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let address = line
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_string();
+
+    assert!(get(&address, "/healthz", None).starts_with("HTTP/1.1 200"));
+    let me = get(&address, "/api/v1/me", Some(&token));
+    assert!(me.starts_with("HTTP/1.1 200"), "{me}");
+    assert!(me.contains("\"party\":\"org-a\""), "{me}");
+    let refused = get(&address, "/api/v1/me", Some("baken_guess"));
+    assert!(refused.starts_with("HTTP/1.1 401"), "{refused}");
+    assert!(refused.contains("application/problem+json"), "{refused}");
+
+    // revoked on the command line while the service runs: refused at once
+    run_ok(&data, &["token", "revoke", "1"]);
+    assert!(get(&address, "/api/v1/me", Some(&token)).starts_with("HTTP/1.1 401"));
+
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let status = child.wait().unwrap();
+    assert!(
+        status.success(),
+        "SIGTERM ends the service cleanly: {status:?}"
+    );
+}

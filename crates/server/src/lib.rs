@@ -1,0 +1,113 @@
+//! `baken serve`: the API every party of the chain uses, over the application core.
+//!
+//! The server is a function, [`router`], from shared state to an axum `Router`; tests call
+//! it without a socket. It does routing, authentication and rendering only: what a party
+//! may see, and what its word does to a finding, is decided by `baken-app` — the same plan,
+//! under the same policy, as the mail — and every read of findings by a party is written to
+//! the audit log as a disclosure.
+//!
+//! Requests carry `Authorization: Bearer TOKEN` (made with `baken token create`). A party
+//! sees its findings in the form the policy allows, a CERT its constituents' within its
+//! mandate, the DTC and supervisors counts only; an analyst everything. A finding a party
+//! may not see answers 404, exactly as one that does not exist. Errors are RFC 9457
+//! problem details (`application/problem+json`).
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let app = baken_app::App::open("baken-data".as_ref())?;
+//! let state = baken_server::State::new(app, "nl-2020");
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! axum::serve(listener, baken_server::router(state)).await?;
+//! # Ok(()) }
+//! ```
+
+mod api;
+mod problem;
+
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::routing::{get, post};
+use baken_app::App;
+
+pub use problem::Problem;
+
+/// What every request shares: the application core (one at a time: a store connection is
+/// not shared between threads) and the sharing policy that decides what parties see.
+#[derive(Clone)]
+pub struct State {
+    app: Arc<Mutex<App>>,
+    policy: Arc<str>,
+}
+
+impl State {
+    /// State over `app`, deciding under `policy` (a shipped policy's name or a file).
+    pub fn new(app: App, policy: &str) -> State {
+        State {
+            app: Arc::new(Mutex::new(app)),
+            policy: policy.into(),
+        }
+    }
+
+    /// Runs `f` on the application core off the async reactor (store calls block).
+    async fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut App, &str) -> Result<T, Problem> + Send + 'static,
+    ) -> Result<T, Problem> {
+        let app = self.app.clone();
+        let policy = self.policy.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut app = app.lock().unwrap_or_else(|e| e.into_inner());
+            f(&mut app, &policy)
+        })
+        .await
+        .map_err(|e| Problem::internal(&format!("a request's work stopped: {e}")))?
+    }
+}
+
+/// Serves `router(state)` on `listener` until SIGTERM or Ctrl-C; requests under way are
+/// answered before it returns.
+pub async fn serve(listener: tokio::net::TcpListener, state: State) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown())
+        .await
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutting down: answering the requests under way");
+}
+
+/// The service's routes.
+pub fn router(state: State) -> Router {
+    Router::new()
+        .route("/healthz", get(api::healthz))
+        .route("/api/v1/me", get(api::me))
+        .route("/api/v1/incidents", get(api::incidents))
+        .route("/api/v1/findings", get(api::findings))
+        .route("/api/v1/findings/{id}", get(api::finding))
+        .route("/api/v1/findings/{id}/acknowledge", post(api::acknowledge))
+        .route("/api/v1/findings/{id}/fixed", post(api::fixed))
+        .route("/api/v1/findings/{id}/notes", post(api::note))
+        .fallback(api::not_found)
+        .with_state(state)
+}

@@ -1,0 +1,385 @@
+//! API v1 as its callers use it, without a socket: a party's token reads and changes its own
+//! findings and never another's, whatever it tries; an analyst's reads everything.
+
+use std::path::Path;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use baken_app::App;
+use baken_feeds::{FeedKind, Options};
+use baken_pipeline::NoProgress;
+use baken_pipeline::ingest::{Input, Settings};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const REGISTRY: &str = r#"
+[[organisation]]
+id = "org-a"
+name = "Alpha Zorg BV"
+sector = "health"
+vital = true
+networks = ["198.18.1.0/24"]
+contacts = [{ email = "soc@alpha.example", role = "security" }]
+
+[[organisation]]
+id = "org-b"
+name = "Beta Energie NV"
+sector = "energy"
+vital = true
+networks = ["198.18.2.0/24"]
+contacts = [{ email = "csirt@beta.example", role = "security" }]
+
+[[organisation]]
+id = "org-c"
+name = "Gamma Winkel BV"
+sector = "retail"
+networks = ["198.18.3.0/24"]
+contacts = [{ email = "it@gamma.example", role = "security" }]
+
+[[organisation]]
+id = "dtc"
+name = "Digital Trust Center"
+kind = "dtc"
+contacts = [{ email = "dtc@dtc.example", role = "security" }]
+"#;
+
+const ADDRESSES: [&str; 6] = [
+    "198.18.1.5",
+    "198.18.1.6",
+    "198.18.1.7",
+    "198.18.2.5",
+    "198.18.2.6",
+    "198.18.3.5",
+];
+
+fn scan(ip: &str) -> String {
+    format!(
+        "{{\"feed.name\":\"scan-citrix\",\"time.source\":\"2020-01-10T06:00:00+00:00\",\
+         \"source.ip\":\"{ip}\",\"source.port\":443,\"protocol.transport\":\"tcp\",\
+         \"classification.taxonomy\":\"vulnerable\",\"classification.type\":\"vulnerable-system\",\
+         \"classification.identifier\":\"citrix\",\"product.vulnerabilities\":\"CVE-2019-19781\"}}\n"
+    )
+}
+
+struct World {
+    _dir: tempfile::TempDir,
+    router: axum::Router,
+    org_a: String,
+    org_b: String,
+    dtc: String,
+    analyst: String,
+    revoked: String,
+}
+
+fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut app = App::open(&data).unwrap();
+    let registry = dir.path().join("registry.toml");
+    std::fs::write(&registry, REGISTRY).unwrap();
+    app.import_registry(&registry, false).unwrap();
+    let feed = dir.path().join("scan-intelmq.jsonl");
+    std::fs::write(&feed, ADDRESSES.map(scan).concat()).unwrap();
+    ingest(&mut app, &feed);
+    let token = |app: &mut App, party: &str, analyst: bool| {
+        app.create_token(party, analyst, None).unwrap().1
+    };
+    let org_a = token(&mut app, "org-a", false);
+    let org_b = token(&mut app, "org-b", false);
+    let dtc = token(&mut app, "dtc", false);
+    let analyst = token(&mut app, "ncsc", true);
+    let revoked = token(&mut app, "org-a", false);
+    let id = app.tokens().unwrap().last().unwrap().id;
+    app.revoke_token(id).unwrap();
+    World {
+        _dir: dir,
+        router: baken_server::router(baken_server::State::new(app, "nl-2020")),
+        org_a,
+        org_b,
+        dtc,
+        analyst,
+        revoked,
+    }
+}
+
+fn ingest(app: &mut App, feed: &Path) {
+    let summary = app
+        .ingest(
+            &Input {
+                path: feed.to_path_buf(),
+                feed: FeedKind::Intelmq,
+            },
+            &Options::default(),
+            &Settings::default(),
+            &NoProgress,
+        )
+        .unwrap();
+    assert!(summary.reconciles());
+}
+
+/// Sends a request; returns the status, the content type and the body as JSON (or text).
+async fn call(
+    router: &axum::Router,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, String, Value) {
+    let mut request = Request::builder().method(method).uri(uri);
+    if let Some(t) = token {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    let request = match body {
+        Some(b) => request
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(b.to_string())),
+        None => request.body(Body::empty()),
+    }
+    .unwrap();
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let kind = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let value = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+    (status, kind, value)
+}
+
+fn addresses(page: &Value) -> Vec<String> {
+    page["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["source.ip"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn ids(page: &Value) -> Vec<i64> {
+    page["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_i64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_party_reads_and_changes_its_own_findings_and_never_anothers() {
+    let w = world();
+    let r = &w.router;
+
+    // everything there is, as the analyst sees it
+    let (status, _, all) = call(r, "GET", "/api/v1/findings", Some(&w.analyst), None).await;
+    assert_eq!(status, StatusCode::OK, "{all}");
+    assert_eq!(addresses(&all), ADDRESSES);
+    let id_of = |ip: &str| -> i64 {
+        all["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["source.ip"] == ip)
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let b_id = id_of("198.18.2.5");
+    let a_id = id_of("198.18.1.5");
+
+    // org-a sees its three, with what the issue names
+    let (status, _, mine) = call(r, "GET", "/api/v1/findings", Some(&w.org_a), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(addresses(&mine), ["198.18.1.5", "198.18.1.6", "198.18.1.7"]);
+    let first = &mine["findings"][0];
+    for key in [
+        "id",
+        "incident",
+        "source.ip",
+        "source.port",
+        "org",
+        "state",
+        "first_seen",
+        "last_seen",
+    ] {
+        assert!(!first[key].is_null(), "{key} missing: {first}");
+    }
+    assert_eq!(first["org"], "org-a");
+    assert_eq!(first["form"], "full");
+
+    // guessed ids, another party's ids, tampered filters, cursors: nothing of org-b's
+    for uri in [
+        format!("/api/v1/findings/{b_id}"),
+        "/api/v1/findings/999999".to_string(),
+    ] {
+        let (status, kind, problem) = call(r, "GET", &uri, Some(&w.org_a), None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{uri}: {problem}");
+        assert_eq!(kind, "application/problem+json");
+        assert_eq!(problem["status"], 404);
+        assert!(!problem.to_string().contains("198.18.2"), "{problem}");
+    }
+    for uri in [
+        "/api/v1/findings?incident=cve-2019-19781".to_string(),
+        format!("/api/v1/findings?after={}", b_id - 1),
+        "/api/v1/findings?after=-5&limit=1000".to_string(),
+        "/api/v1/findings?state=open".to_string(),
+        "/api/v1/findings?since=2019-01-01".to_string(),
+    ] {
+        let (status, _, page) = call(r, "GET", &uri, Some(&w.org_a), None).await;
+        assert_eq!(status, StatusCode::OK, "{uri}: {page}");
+        assert!(
+            addresses(&page).iter().all(|a| a.starts_with("198.18.1.")),
+            "{uri}: {page}"
+        );
+    }
+    for verb in ["acknowledge", "fixed", "notes"] {
+        let (status, _, problem) = call(
+            r,
+            "POST",
+            &format!("/api/v1/findings/{b_id}/{verb}"),
+            Some(&w.org_a),
+            Some(json!({"note": "not yours"})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{verb}: {problem}");
+    }
+    let (_, _, b_seen) = call(
+        r,
+        "GET",
+        &format!("/api/v1/findings/{b_id}"),
+        Some(&w.org_b),
+        None,
+    )
+    .await;
+    assert_eq!(
+        b_seen["state"], "open",
+        "org-a changed nothing of org-b's: {b_seen}"
+    );
+
+    // its own: acknowledged, then claimed fixed, with who said it
+    let (status, _, said) = call(
+        r,
+        "POST",
+        &format!("/api/v1/findings/{a_id}/acknowledge"),
+        Some(&w.org_a),
+        Some(json!({"by": "soc@alpha.example"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{said}");
+    assert_eq!(said["result"]["result"], "applied");
+    let (status, _, said) = call(
+        r,
+        "POST",
+        &format!("/api/v1/findings/{a_id}/fixed"),
+        Some(&w.org_a),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{said}");
+    let (_, _, now) = call(
+        r,
+        "GET",
+        &format!("/api/v1/findings/{a_id}"),
+        Some(&w.org_a),
+        None,
+    )
+    .await;
+    assert_eq!(now["state"], "mitigation-claimed");
+    // a move the lifecycle refuses is a conflict
+    let (status, _, problem) = call(
+        r,
+        "POST",
+        &format!("/api/v1/findings/{a_id}/acknowledge"),
+        Some(&w.org_a),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    // a note needs text
+    let (status, _, _) = call(
+        r,
+        "POST",
+        &format!("/api/v1/findings/{a_id}/notes"),
+        Some(&w.org_a),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // paging: every finding once, in id order
+    let mut seen = Vec::new();
+    let mut uri = "/api/v1/findings?limit=2".to_string();
+    loop {
+        let (_, _, page) = call(r, "GET", &uri, Some(&w.analyst), None).await;
+        seen.extend(ids(&page));
+        match page["next"].as_i64() {
+            Some(next) => uri = format!("/api/v1/findings?limit=2&after={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ids(&all));
+
+    // the DTC sees counts, never findings
+    let (_, _, dtc) = call(r, "GET", "/api/v1/findings", Some(&w.dtc), None).await;
+    assert!(ids(&dtc).is_empty(), "{dtc}");
+    assert!(!dtc["counts"].as_array().unwrap().is_empty(), "{dtc}");
+}
+
+#[tokio::test]
+async fn requests_without_a_valid_token_are_refused_and_errors_are_problem_details() {
+    let w = world();
+    let r = &w.router;
+    for token in [
+        None,
+        Some("baken_guess"),
+        Some(w.revoked.as_str()),
+        Some(""),
+    ] {
+        let (status, kind, problem) = call(r, "GET", "/api/v1/findings", token, None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{token:?}: {problem}");
+        assert_eq!(kind, "application/problem+json");
+        assert_eq!(problem["status"], 401);
+        assert!(problem["detail"].is_string());
+    }
+    let (status, _, problem) =
+        call(r, "GET", "/api/v1/findings?limit=0", Some(&w.org_a), None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+    let (status, _, _) = call(
+        r,
+        "GET",
+        "/api/v1/findings?state=lost",
+        Some(&w.org_a),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _, _) = call(r, "GET", "/api/v1/findings?org=org-b", Some(&w.org_a), None).await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "an unknown filter is refused, not ignored"
+    );
+    let (status, kind, _) = call(r, "GET", "/nowhere", None, None).await;
+    assert_eq!(
+        (status, kind.as_str()),
+        (StatusCode::NOT_FOUND, "application/problem+json")
+    );
+
+    let (status, _, health) = call(r, "GET", "/healthz", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(health, Value::String("ok\n".into()));
+
+    let (_, _, me) = call(r, "GET", "/api/v1/me", Some(&w.org_b), None).await;
+    assert_eq!(me["party"], "org-b");
+    assert_eq!(me["analyst"], false);
+    assert_eq!(me["contacts"], json!(["csirt@beta.example"]));
+    let (_, _, incidents) = call(r, "GET", "/api/v1/incidents", Some(&w.org_b), None).await;
+    assert_eq!(
+        incidents["incidents"],
+        json!([{"id": "cve-2019-19781", "findings": 2}])
+    );
+}
