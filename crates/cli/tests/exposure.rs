@@ -6,8 +6,8 @@ mod common;
 
 use std::collections::BTreeSet;
 
+use baken_demo::generate::Planted;
 use baken_model::Owner;
-use baken_pipeline::demo::generate::Planted;
 use baken_store::{SqliteStore, prelude::*};
 use common::{files_with, run_ok, s, small_world};
 use serde_json::Value;

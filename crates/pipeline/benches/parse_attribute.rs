@@ -12,8 +12,8 @@ use std::io::Write;
 use std::net::Ipv4Addr;
 
 use baken_attribute::Attributor;
+use baken_demo::generate::{Params, generate};
 use baken_feeds::{Event, FeedKind, Options};
-use baken_pipeline::demo::generate::{Params, generate};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

@@ -1,6 +1,5 @@
 //! Wires baken's stages together: ingest (parse → attribute → store), notify (compose →
-//! deliver → record), inbox (recipients' replies → findings acknowledged or claimed fixed),
-//! and the Citrix 2020 demo that runs the whole chain.
+//! deliver → record), inbox (recipients' replies → findings acknowledged or claimed fixed).
 //!
 //! The pipeline talks to storage only through [`baken_store::Store`] and to delivery only
 //! through [`baken_deliver::Transport`], so the embedded defaults (SQLite, an outbox
@@ -19,7 +18,6 @@
 
 pub mod advisories;
 pub mod audit;
-pub mod demo;
 pub mod exposure;
 pub mod findings;
 pub mod imports;

@@ -2,7 +2,7 @@
 //! whatever order the registry, routing table and RPSL data come in.
 
 use baken_attribute::Attributor;
-use baken_pipeline::demo::generate::{Params, generate};
+use baken_demo::generate::{Params, generate};
 use baken_pipeline::imports::{import_registry, import_routing, import_rpsl};
 use baken_store::{SqliteStore, prelude::*};
 

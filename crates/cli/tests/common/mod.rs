@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use baken_pipeline::demo::generate::{Generated, Params, generate};
+use baken_demo::generate::{Generated, Params, generate};
 
 /// The binary under test.
 pub fn baken() -> Command {

@@ -9,8 +9,8 @@
 //!    written and ingested (from the second day on); a host missing from it is verified
 //!    fixed by the ingest itself;
 //! 2. before that, at 05:00, the replies some owners sent after fixing are imported from a
-//!    Maildir ([`crate::inbox`]): their findings are claimed fixed until the report verifies
-//!    them;
+//!    Maildir ([`App::import_replies`]): their findings are claimed fixed until the report
+//!    verifies them;
 //! 3. 09:00 — a notify round: first notices, follow-ups, reminders, escalations and
 //!    compromise checks, as the lifecycle decides.
 //!
@@ -25,20 +25,23 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use baken_app::App;
 use baken_deliver::Outbox;
 use baken_feeds::{FeedKind, Options};
 use baken_model::{OrgId, Owner};
-use baken_store::{FindingQuery, FindingState, MessageState, SqliteStore, prelude::*};
+use baken_pipeline::NoProgress;
+use baken_pipeline::advisories::ImportOutcome;
+use baken_pipeline::ingest::{Input, Settings};
+use baken_pipeline::report::ReportOptions;
+use baken_store::{FindingQuery, FindingState, MessageState, prelude::*};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use plotters::prelude::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
-use super::generate::{self, CITRIX_INCIDENT, CITRIX_TAG, Params};
-use crate::ingest::{self, Input};
-use crate::notify::{self, NotifyOptions};
-use crate::{NoProgress, PipelineError, attributor_from_store, imports, io_error, load_policy};
+use crate::generate::{self, CITRIX_INCIDENT, CITRIX_TAG, Params};
+use crate::{DemoError, Result, fresh_app, io_error, notify_request};
 
 /// Where the multi-day replay reads and writes.
 pub struct DaysOptions {
@@ -137,8 +140,8 @@ const REVISION_DAY: u32 = 30;
 
 /// The demo advisory as first released: revision 1 of its history, without the vendor fix
 /// that only the second revision announced.
-fn first_revision(latest: &[u8]) -> Result<Vec<u8>, PipelineError> {
-    let bad = |what: &str| PipelineError::Usage(format!("the demo advisory {what}"));
+fn first_revision(latest: &[u8]) -> Result<Vec<u8>> {
+    let bad = |what: &str| DemoError::Usage(format!("the demo advisory {what}"));
     let mut doc: serde_json::Value =
         serde_json::from_slice(latest).map_err(|e| bad(&format!("is not JSON: {e}")))?;
     let tracking = doc
@@ -163,15 +166,10 @@ fn first_revision(latest: &[u8]) -> Result<Vec<u8>, PipelineError> {
 }
 
 /// Imports one revision of the demo advisory; it must be accepted.
-fn import_revision(
-    store: &mut dyn Store,
-    bytes: &[u8],
-    path: &Path,
-    schema: &baken_advisory::schema::CsafSchema,
-) -> Result<(), PipelineError> {
-    match crate::advisories::import_bytes(store, bytes, &path.display().to_string(), schema)? {
-        crate::advisories::ImportOutcome::Imported { .. } => Ok(()),
-        other => Err(PipelineError::Usage(format!(
+fn import_revision(app: &mut App, bytes: &[u8], path: &Path) -> Result<()> {
+    match app.import_advisory_bytes(bytes, &path.display().to_string(), None)? {
+        ImportOutcome::Imported { .. } => Ok(()),
+        other => Err(DemoError::Usage(format!(
             "a revision of the demo advisory did not import: {other:?}"
         ))),
     }
@@ -289,7 +287,7 @@ struct Host {
 }
 
 /// Runs the replay under every shipped policy.
-pub fn run(options: &DaysOptions) -> Result<DaysSummary, PipelineError> {
+pub fn run(options: &DaysOptions) -> Result<DaysSummary> {
     let input = options.out.join("input");
     let generated = generate::generate(&options.params, &input)?;
     let mut policies = BTreeMap::new();
@@ -304,7 +302,7 @@ pub fn run(options: &DaysOptions) -> Result<DaysSummary, PipelineError> {
         .get(&options.policy)
         .or_else(|| policies.values().next())
         .cloned()
-        .ok_or_else(|| PipelineError::Usage("no policy was replayed".into()))?;
+        .ok_or_else(|| DemoError::Usage("no policy was replayed".into()))?;
     let page = options.out.join("days.html");
     let summary = DaysSummary {
         days: options.days,
@@ -329,14 +327,14 @@ pub fn run(options: &DaysOptions) -> Result<DaysSummary, PipelineError> {
 }
 
 /// The hosts of the generated report that carry the Citrix tag, with their rows.
-fn citrix_hosts(feed: &Path, seed: u64) -> Result<(Vec<String>, Vec<Host>), PipelineError> {
-    let mut reader = csv::Reader::from_path(feed).map_err(|e| PipelineError::Io {
+fn citrix_hosts(feed: &Path, seed: u64) -> Result<(Vec<String>, Vec<Host>)> {
+    let mut reader = csv::Reader::from_path(feed).map_err(|e| DemoError::Io {
         path: feed.display().to_string(),
         source: std::io::Error::other(e.to_string()),
     })?;
     let header: Vec<String> = reader
         .headers()
-        .map_err(|e| PipelineError::Io {
+        .map_err(|e| DemoError::Io {
             path: feed.display().to_string(),
             source: std::io::Error::other(e.to_string()),
         })?
@@ -345,14 +343,14 @@ fn citrix_hosts(feed: &Path, seed: u64) -> Result<(Vec<String>, Vec<Host>), Pipe
         .collect();
     let col = |name: &str| header.iter().position(|h| h == name);
     let (Some(ip_col), Some(tag_col)) = (col("ip"), col("tag")) else {
-        return Err(PipelineError::Usage(
+        return Err(DemoError::Usage(
             "the generated report has no ip or tag column".into(),
         ));
     };
     let mut rng = StdRng::seed_from_u64(seed ^ 0x2019_1217);
     let mut hosts = Vec::new();
     for record in reader.records() {
-        let record = record.map_err(|e| PipelineError::Io {
+        let record = record.map_err(|e| DemoError::Io {
             path: feed.display().to_string(),
             source: std::io::Error::other(e.to_string()),
         })?;
@@ -389,41 +387,35 @@ fn replay(
     options: &DaysOptions,
     generated: &generate::Generated,
     policy_name: &str,
-) -> Result<(PolicyDays, u64), PipelineError> {
+) -> Result<(PolicyDays, u64)> {
     let dir = options.out.join(policy_name);
-    let db = options.db_dir.join(policy_name);
-    for d in [&dir, &db] {
-        if d.exists() {
-            std::fs::remove_dir_all(d).map_err(io_error(d))?;
-        }
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).map_err(io_error(&dir))?;
     }
     std::fs::create_dir_all(dir.join("feeds")).map_err(io_error(&dir))?;
     let day =
         |d: u32, hour: i64| disclosure() + Duration::days(i64::from(d)) + Duration::hours(hour);
     baken_store::set_clock(Some(day(0, 8)));
-    let mut store = SqliteStore::open(&db)?;
-    imports::import_registry(&mut store, &generated.registry, false)?;
-    imports::import_routing(&mut store, &generated.pfx2as)?;
-    imports::import_rpsl(&mut store, std::slice::from_ref(&generated.rpsl))?;
-    let attributor = attributor_from_store(&store)?;
-    let schema = crate::advisories::load_csaf_schema(None)?;
+    let mut app = fresh_app(&options.db_dir.join(policy_name))?;
+    app.import_registry(&generated.registry, false)?;
+    app.import_routing(&generated.pfx2as)?;
+    app.import_rpsl(std::slice::from_ref(&generated.rpsl))?;
+    let attributor = app.attributor()?;
     let bytes = std::fs::read(&generated.advisory).map_err(io_error(&generated.advisory))?;
     // the advisory as first released, on the day of the disclosure; its revision of
     // 16 January (fixed builds announced, mitigation judged insufficient) on that day
     let first = first_revision(&bytes)?;
-    import_revision(&mut store, &first, &generated.advisory, &schema)?;
-    store.put_exploitation(
+    import_revision(&mut app, &first, &generated.advisory)?;
+    app.mark_exploited(
         CITRIX_INCIDENT,
         exploitation().timestamp(),
         "demo assumption: exploit code published 10 January 2020",
     )?;
-    let policy = load_policy(policy_name)?;
-    let mut notify_options = NotifyOptions::new(policy.clone(), crate::pseudonym_key(&db)?);
-    notify_options.incident = Some(CITRIX_INCIDENT.into());
+    let request = notify_request(CITRIX_INCIDENT, policy_name);
     let mut outbox = Outbox::new(dir.join("outbox"))?;
-    let settings = ingest::Settings {
-        verify_after_reports: policy.lifecycle().verify_after_reports,
-        ..ingest::Settings::default()
+    let settings = Settings {
+        verify_after_reports: app.policy(policy_name)?.lifecycle().verify_after_reports,
+        ..Settings::default()
     };
 
     let (header, mut hosts) = citrix_hosts(&generated.feed, options.params.seed)?;
@@ -434,7 +426,7 @@ fn replay(
         let scan = f64::from(d) + 0.25;
         if d == REVISION_DAY {
             baken_store::set_clock(Some(day(d, 8)));
-            import_revision(&mut store, &bytes, &generated.advisory, &schema)?;
+            import_revision(&mut app, &bytes, &generated.advisory)?;
         }
         // 05:00: replies of owners who fixed since the last scan
         let fixed_since: Vec<&Host> = hosts
@@ -443,9 +435,9 @@ fn replay(
             .collect();
         if d >= 1 && !fixed_since.is_empty() {
             baken_store::set_clock(Some(day(d, 5)));
-            let written = write_replies(&mut store, &dir, d, &fixed_since, &attributor)?;
+            let written = write_replies(app.store(), &dir, d, &fixed_since, &attributor)?;
             if written.1 > 0 {
-                crate::inbox::import(&mut store, &[written.0])?;
+                app.import_replies(&[written.0])?;
                 replies += written.1;
             }
         }
@@ -456,11 +448,11 @@ fn replay(
             let feed = dir
                 .join("feeds")
                 .join(format!("{date}-scan_http_vulnerable-nl-geo-asn.csv"));
-            let mut w = csv::Writer::from_path(&feed).map_err(|e| PipelineError::Io {
+            let mut w = csv::Writer::from_path(&feed).map_err(|e| DemoError::Io {
                 path: feed.display().to_string(),
                 source: std::io::Error::other(e.to_string()),
             })?;
-            let to_io = |e: csv::Error| PipelineError::Io {
+            let to_io = |e: csv::Error| DemoError::Io {
                 path: feed.display().to_string(),
                 source: std::io::Error::other(e.to_string()),
             };
@@ -480,9 +472,7 @@ fn replay(
             w.flush().map_err(io_error(&feed))?;
             drop(w);
             vulnerable_per_day.push(n);
-            ingest::ingest_file(
-                &mut store,
-                &attributor,
+            app.ingest(
                 &Input {
                     path: feed,
                     feed: FeedKind::Shadowserver,
@@ -496,14 +486,9 @@ fn replay(
         }
         // 09:00: a notify round
         baken_store::set_clock(Some(day(d, 9)));
-        notify::notify(
-            &mut store,
-            &attributor,
-            &mut outbox,
-            &notify_options,
-            &NoProgress,
-        )?;
+        app.notify(&request, &mut outbox, &NoProgress)?;
         // who was told by now: their hosts are fixed sooner
+        let store = app.store();
         let told_ids: BTreeSet<i64> = store
             .disclosures(CITRIX_INCIDENT)?
             .into_iter()
@@ -534,6 +519,7 @@ fn replay(
     }
 
     // the figures, from the record
+    let store = app.store();
     let findings = store.finding_records(&FindingQuery {
         incident: Some(CITRIX_INCIDENT.into()),
         ..FindingQuery::default()
@@ -560,15 +546,9 @@ fn replay(
             *messages.entry(m.kind.as_str().to_string()).or_default() += 1;
         }
     }
-    let report = crate::report::report(
-        &store,
-        &attributor,
-        &policy,
-        CITRIX_INCIDENT,
-        &crate::report::ReportOptions::default(),
-    )?;
+    let report = app.report(CITRIX_INCIDENT, policy_name, &ReportOptions::default())?;
     let page = dir.join("report.html");
-    std::fs::write(&page, crate::report::html::html(&report)).map_err(io_error(&page))?;
+    std::fs::write(&page, baken_pipeline::report::html::html(&report)).map_err(io_error(&page))?;
     let median_hours_to_fix = report
         .time_to_fix
         .by_path
@@ -600,12 +580,12 @@ fn replay(
 /// Writes, into a fresh Maildir for day `d`, a reply from each host's owner to the latest
 /// message delivered to it directly; returns the Maildir and the replies written.
 fn write_replies(
-    store: &mut dyn Store,
+    store: &dyn Store,
     dir: &Path,
     d: u32,
     fixed: &[&Host],
     attributor: &baken_attribute::Attributor,
-) -> Result<(PathBuf, u64), PipelineError> {
+) -> Result<(PathBuf, u64)> {
     let maildir = dir.join("replies").join(format!("day-{d:02}"));
     for sub in ["new", "cur", "tmp"] {
         std::fs::create_dir_all(maildir.join(sub)).map_err(io_error(&maildir))?;
@@ -676,7 +656,7 @@ fn curve_svg(s: &DaysSummary) -> String {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (860, 380)).into_drawing_area();
-        let draw = || -> Result<(), Box<dyn std::error::Error + '_>> {
+        let draw = || -> std::result::Result<(), Box<dyn std::error::Error + '_>> {
             root.fill(&WHITE)?;
             let mut chart = ChartBuilder::on(&root)
                 .caption(

@@ -1,4 +1,5 @@
-//! `baken demo citrix-2020`: the reference scenario, replayed on synthetic data.
+//! baken's reference scenario: the Citrix 2020 crisis, replayed on synthetic data through
+//! the application core ([`baken_app::App`]), as `baken demo citrix-2020` runs it.
 //!
 //! On 17 December 2019 Citrix disclosed CVE-2019-19781; the NCSC began informing vital
 //! providers three weeks later, and afterwards nobody could say how many organisations had
@@ -6,6 +7,26 @@
 //! in which a few thousand hosts carry the tag `citrix;cve-2019-19781`, a routing table and
 //! an RPSL dump, then runs the whole chain — import → ingest → attribute → notify — and
 //! reports who was affected, who was told, through which path, and how long it took.
+//! [`days`] replays the crisis day by day under both shipped policies.
+//!
+//! The demo is a front end like the command line: every import, ingest, notify round and
+//! report goes through [`App`]'s calls, and it reads the record only through [`App::store`].
+//!
+//! ```no_run
+//! use baken_demo::{DemoOptions, Params, run_citrix};
+//! use baken_deliver::Outbox;
+//! use baken_pipeline::NoProgress;
+//! let options = DemoOptions {
+//!     params: Params { orgs: 500, seed: 2020 },
+//!     out: "baken-out/citrix-2020".into(),
+//!     db_dir: "baken-data/demo/citrix-2020".into(),
+//!     policy: "nl-2020".into(),
+//! };
+//! let mut outbox = Outbox::new(options.out.join("outbox"))?;
+//! let summary = run_citrix(&options, &mut outbox, &|_, _| Box::new(NoProgress))?;
+//! println!("{} of {} organisations told", summary.notified_orgs, summary.affected_orgs);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 pub mod days;
 pub mod generate;
@@ -14,20 +35,84 @@ mod report;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use baken_app::{App, AppError, NotifyRequest};
 use baken_deliver::Transport;
 use baken_feeds::{FeedKind, Options};
-use baken_model::Party;
-use baken_store::{SqliteStore, TimelineStep, prelude::*};
+use baken_model::{Party, Tlp};
+use baken_pipeline::Progress;
+use baken_pipeline::advisories::ImportOutcome;
+use baken_pipeline::ingest::{FileSummary, Input, Settings};
+use baken_pipeline::notify::IncidentOutcome;
+use baken_pipeline::plan::{Affected, Coverage};
+use baken_store::{TimelineStep, prelude::*};
 use chrono::DateTime;
 use serde::Serialize;
 
-use crate::imports;
-use crate::ingest::{self, FileSummary, Input};
-use crate::notify::{self, IncidentOutcome, NotifyOptions};
-use crate::plan::{Affected, Coverage};
-use crate::{PipelineError, Progress, attributor_from_store, io_error, load_policy, pseudonym_key};
-
 pub use generate::{CITRIX_INCIDENT, DEMO_ADVISORY, Params};
+
+/// What went wrong in a replay.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    /// A call of the application core failed.
+    #[error(transparent)]
+    App(#[from] AppError),
+    /// A generated input or an output file could not be written or read back.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The outbox could not be made.
+    #[error(transparent)]
+    Deliver(#[from] baken_deliver::DeliverError),
+    /// The scenario cannot go on as generated (a bug in the generator).
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl From<baken_store::StoreError> for DemoError {
+    /// A read of the record through [`App::store`] failed: the core's store error.
+    fn from(e: baken_store::StoreError) -> Self {
+        DemoError::App(AppError::Store(e))
+    }
+}
+
+/// Results of the demo.
+pub type Result<T> = std::result::Result<T, DemoError>;
+
+pub(crate) fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> DemoError {
+    let path = path.display().to_string();
+    move |source| DemoError::Io { path, source }
+}
+
+/// The sender of the demo's messages.
+const FROM: &str = "NCSC baken <baken@ncsc.example>";
+
+/// A notify round of the demo's incident under `policy`: findings without a label are
+/// TLP:AMBER, nobody is named, and the transport (an outbox, or a relay the demo was given)
+/// may be handed a message twice.
+fn notify_request(incident: &str, policy: &str) -> NotifyRequest {
+    NotifyRequest {
+        incident: Some(incident.to_string()),
+        from: FROM.into(),
+        tlp: Tlp::Amber,
+        policy: policy.to_string(),
+        named: Vec::new(),
+        idempotent_transport: true,
+        resend_uncertain: false,
+    }
+}
+
+/// Opens a fresh data directory for a replay at `db_dir`, wiping what an earlier run left.
+fn fresh_app(db_dir: &Path) -> Result<App> {
+    if db_dir.exists() {
+        std::fs::remove_dir_all(db_dir).map_err(io_error(db_dir))?;
+    }
+    Ok(App::open(db_dir)?)
+}
 
 /// Makes a progress indicator for a step: label and expected total (if known).
 pub type ProgressFactory<'a> = &'a dyn Fn(&str, Option<u64>) -> Box<dyn Progress>;
@@ -154,97 +239,76 @@ pub fn run_citrix(
     options: &DemoOptions,
     transport: &mut dyn Transport,
     progress: ProgressFactory<'_>,
-) -> Result<DemoSummary, PipelineError> {
-    let policy = load_policy(&options.policy)?;
+) -> Result<DemoSummary> {
+    let mut app = fresh_app(&options.db_dir)?;
+    // a policy that does not load stops the replay before anything is generated
+    app.policy(&options.policy)?;
     let input_dir = options.out.join("input");
     let generated = generate::generate(&options.params, &input_dir)?;
-
-    if options.db_dir.exists() {
-        std::fs::remove_dir_all(&options.db_dir).map_err(io_error(&options.db_dir))?;
-    }
-    let mut store = SqliteStore::open(&options.db_dir)?;
-    let registry_orgs =
-        imports::import_registry(&mut store, &generated.registry, false)?.organisations;
-    imports::import_routing(&mut store, &generated.pfx2as)?;
-    imports::import_rpsl(&mut store, std::slice::from_ref(&generated.rpsl))?;
-    let attributor = attributor_from_store(&store)?;
-    let incident = crate::exposure::advisory_incident(DEMO_ADVISORY);
+    let registry_orgs = app
+        .import_registry(&generated.registry, false)?
+        .organisations;
+    app.import_routing(&generated.pfx2as)?;
+    app.import_rpsl(std::slice::from_ref(&generated.rpsl))?;
+    let incident = baken_pipeline::exposure::advisory_incident(DEMO_ADVISORY);
 
     // The disclosure: the advisory comes in, validated like any CSAF document.
-    let schema = crate::advisories::load_csaf_schema(None)?;
     let bytes = std::fs::read(&generated.advisory).map_err(io_error(&generated.advisory))?;
-    match crate::advisories::import_bytes(
-        &mut store,
-        &bytes,
-        &generated.advisory.display().to_string(),
-        &schema,
-    )? {
-        crate::advisories::ImportOutcome::Imported { .. } => {}
+    match app.import_advisory_bytes(&bytes, &generated.advisory.display().to_string(), None)? {
+        ImportOutcome::Imported { .. } => {}
         other => {
-            return Err(PipelineError::Usage(format!(
+            return Err(DemoError::Usage(format!(
                 "the demo advisory did not import: {other:?}"
             )));
         }
     }
-    store.add_step(&TimelineStep {
+    app.add_step(&TimelineStep {
         incident: incident.clone(),
         step: "advisory-imported".into(),
         at: baken_store::now(),
         detail: DEMO_ADVISORY.into(),
     })?;
     for (org, path, _) in &generated.inventories {
-        crate::exposure::import_inventory(&mut store, &attributor, org, path)?;
+        app.import_inventory(org, path)?;
     }
 
     let bar = progress("ingest", Some(generated.feed_rows));
-    let file = ingest::ingest_file(
-        &mut store,
-        &attributor,
+    let file = app.ingest(
         &Input {
             path: generated.feed.clone(),
             feed: FeedKind::Shadowserver,
         },
         &Options::default(),
-        &ingest::Settings::default(),
+        &Settings::default(),
         bar.as_ref(),
     )?;
     drop(bar);
 
     // Exposure: scan findings and declared inventories matched against the advisory.
-    let exposure = crate::exposure::exposure(&mut store, &attributor, DEMO_ADVISORY, true)?;
+    let exposure = app.exposure(DEMO_ADVISORY, true)?;
 
     let bar = progress("notify", None);
-    let key = pseudonym_key(&options.db_dir)?;
-    let mut notify_options = NotifyOptions::new(policy, key);
-    notify_options.incident = Some(incident.clone());
-    let outcomes = notify::notify(
-        &mut store,
-        &attributor,
-        transport,
-        &notify_options,
-        bar.as_ref(),
-    )?;
-    drop(bar);
-    let outcome = outcomes
+    let request = notify_request(&incident, &options.policy);
+    let outcome = app
+        .notify(&request, transport, bar.as_ref())?
+        .incidents
         .into_iter()
         .next()
         .expect("one incident was asked for");
+    drop(bar);
 
     let mut policies = BTreeMap::new();
     for name in baken_policy::Policy::builtin_names() {
-        let other = load_policy(name)?;
-        let plan = notify::plan_incident(
-            &store,
-            &attributor,
-            &other,
-            &incident,
-            notify_options.tlp,
-            &[],
-        )?;
-        policies.insert(name.to_string(), policy_reach(&plan.affected));
+        let reach = match app.plan(&incident, name, request.tlp) {
+            Ok(plan) => policy_reach(&plan.affected),
+            // an incident nobody is affected by: every count is nought
+            Err(AppError::NotFound(_)) => PolicyReach::default(),
+            Err(e) => return Err(e.into()),
+        };
+        policies.insert(name.to_string(), reach);
     }
 
-    let timeline = store.timeline(&incident)?;
+    let timeline = app.store().timeline(&incident)?;
     let mut summary = summarise(registry_orgs, &file, &outcome, timeline);
     summary.policies = policies;
     summary.advisory = exposure.advisory.clone();

@@ -22,7 +22,7 @@ use baken_model::{Contact, ContactRole, OrgId, OrgKind, Organisation, WbniDuties
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::{PipelineError, io_error};
+use crate::{DemoError, io_error};
 
 /// The Citrix incident's tag in Shadowserver's `tag` column.
 pub const CITRIX_TAG: &str = "citrix;cve-2019-19781";
@@ -152,7 +152,7 @@ struct OrgPlan {
 }
 
 /// Writes the registry, feed, routing table and RPSL dump into `dir`.
-pub fn generate(params: &Params, dir: &Path) -> Result<Generated, PipelineError> {
+pub fn generate(params: &Params, dir: &Path) -> Result<Generated, DemoError> {
     std::fs::create_dir_all(dir).map_err(io_error(dir))?;
     let mut rng = StdRng::seed_from_u64(params.seed);
     let (orgs, plans) = registry(params, &mut rng);
@@ -204,7 +204,7 @@ fn write_inventories(
     dir: &Path,
     plans: &[OrgPlan],
     rng: &mut StdRng,
-) -> Result<Vec<(String, PathBuf, Planted)>, PipelineError> {
+) -> Result<Vec<(String, PathBuf, Planted)>, DemoError> {
     std::fs::create_dir_all(dir).map_err(io_error(dir))?;
     let mut out = Vec::new();
     for plan in plans {
@@ -382,7 +382,7 @@ fn registry(params: &Params, rng: &mut StdRng) -> (Vec<Organisation>, Vec<OrgPla
     (orgs, plans)
 }
 
-fn write_pfx2as(path: &Path, plans: &[OrgPlan]) -> Result<(), PipelineError> {
+fn write_pfx2as(path: &Path, plans: &[OrgPlan]) -> Result<(), DemoError> {
     let mut out = String::new();
     out.push_str(&format!("198.18.0.0\t16\t{ISP_ASN}\n"));
     out.push_str(&format!("2001:db8::\t32\t{ISP_ASN}\n"));
@@ -403,7 +403,7 @@ fn write_pfx2as(path: &Path, plans: &[OrgPlan]) -> Result<(), PipelineError> {
     std::fs::write(path, out).map_err(io_error(path))
 }
 
-fn write_rpsl(path: &Path) -> Result<(), PipelineError> {
+fn write_rpsl(path: &Path) -> Result<(), DemoError> {
     let mut out = String::from(
         "% Synthetic RPSL split dump for the baken demo (documentation address space).\n\n",
     );
@@ -525,10 +525,10 @@ fn write_feed(
     params: &Params,
     plans: &[OrgPlan],
     rng: &mut StdRng,
-) -> Result<(u64, u64, u64), PipelineError> {
+) -> Result<(u64, u64, u64), DemoError> {
     let file = std::fs::File::create(path).map_err(io_error(path))?;
     let mut w = csv::Writer::from_writer(std::io::BufWriter::new(file));
-    let to_io = |e: csv::Error| PipelineError::Io {
+    let to_io = |e: csv::Error| DemoError::Io {
         path: path.display().to_string(),
         source: std::io::Error::other(e.to_string()),
     };
@@ -612,13 +612,13 @@ fn write_feed(
         written += 1;
         citrix_written += u64::from(kind == 0);
     }
-    let inner = w.into_inner().map_err(|e| PipelineError::Io {
+    let inner = w.into_inner().map_err(|e| DemoError::Io {
         path: path.display().to_string(),
         source: std::io::Error::other(e.to_string()),
     })?;
     inner
         .into_inner()
-        .map_err(|e| PipelineError::Io {
+        .map_err(|e| DemoError::Io {
             path: path.display().to_string(),
             source: std::io::Error::other(e.to_string()),
         })?
