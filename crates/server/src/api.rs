@@ -19,7 +19,7 @@ const MAX_PAGE: usize = 1000;
 const DEFAULT_PAGE: usize = 100;
 
 /// The token of a request, or 401.
-fn bearer(headers: &HeaderMap) -> Result<String, Problem> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Result<String, Problem> {
     let value = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

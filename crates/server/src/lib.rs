@@ -22,6 +22,7 @@
 //! ```
 
 mod api;
+mod metrics;
 mod problem;
 
 use std::sync::{Arc, Mutex};
@@ -38,6 +39,7 @@ pub use problem::Problem;
 pub struct State {
     app: Arc<Mutex<App>>,
     policy: Arc<str>,
+    requests: Arc<metrics::Requests>,
 }
 
 impl State {
@@ -46,6 +48,7 @@ impl State {
         State {
             app: Arc::new(Mutex::new(app)),
             policy: policy.into(),
+            requests: Arc::default(),
         }
     }
 
@@ -101,6 +104,7 @@ async fn shutdown() {
 pub fn router(state: State) -> Router {
     Router::new()
         .route("/healthz", get(api::healthz))
+        .route("/metrics", get(metrics::metrics))
         .route("/api/v1/me", get(api::me))
         .route("/api/v1/incidents", get(api::incidents))
         .route("/api/v1/findings", get(api::findings))
@@ -109,5 +113,9 @@ pub fn router(state: State) -> Router {
         .route("/api/v1/findings/{id}/fixed", post(api::fixed))
         .route("/api/v1/findings/{id}/notes", post(api::note))
         .fallback(api::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::timed,
+        ))
         .with_state(state)
 }

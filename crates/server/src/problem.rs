@@ -62,6 +62,12 @@ impl From<AppError> for Problem {
     }
 }
 
+impl From<baken_store::StoreError> for Problem {
+    fn from(e: baken_store::StoreError) -> Problem {
+        Problem::internal(&e.to_string())
+    }
+}
+
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

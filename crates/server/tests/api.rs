@@ -369,6 +369,26 @@ async fn requests_without_a_valid_token_are_refused_and_errors_are_problem_detai
         (StatusCode::NOT_FOUND, "application/problem+json")
     );
 
+    // the record's counts and the service's latencies, for analysts only
+    let (status, _, _) = call(r, "GET", "/metrics", Some(&w.org_a), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, kind, metrics) = call(r, "GET", "/metrics", Some(&w.analyst), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(kind.starts_with("text/plain; version=0.0.4"), "{kind}");
+    let text = metrics.as_str().unwrap();
+    for line in [
+        "baken_observations 6",
+        "baken_quarantined 0",
+        "baken_findings{state=\"open\"} 6",
+        "baken_http_request_duration_seconds_count{route=\"/api/v1/findings\",status=\"401\"} 4",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
+    }
+    assert!(
+        !text.contains("/api/v1/findings/1"),
+        "routes are labelled by pattern, never by id"
+    );
+
     let (status, _, health) = call(r, "GET", "/healthz", None, None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(health, Value::String("ok\n".into()));

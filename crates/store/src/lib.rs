@@ -999,6 +999,9 @@ pub trait FindingStore: AuditStore {
     fn finish_run(&mut self, run: i64, read: u64, counts: BatchCounts) -> Result<()>;
     /// Totals over the store.
     fn totals(&self) -> Result<Totals>;
+    /// How many findings are in each state (states with none left out), in the order of
+    /// [`FindingState::ALL`].
+    fn finding_states(&self) -> Result<Vec<(FindingState, u64)>>;
     /// An ingest run.
     fn run(&self, id: i64) -> Result<RunRecord>;
 
@@ -1078,6 +1081,9 @@ pub trait MessageStore {
     fn set_message_state(&mut self, key: &str, state: MessageState, detail: &str) -> Result<()>;
     /// The messages of an incident (all incidents when `None`), oldest first.
     fn messages(&self, incident: Option<&str>) -> Result<Vec<MessageRecord>>;
+    /// How many messages are in each state (states with none left out): pending, sending,
+    /// sent, failed.
+    fn message_states(&self) -> Result<Vec<(MessageState, u64)>>;
 }
 
 /// Advisories, every revision kept with its original document.

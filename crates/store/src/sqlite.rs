@@ -1056,6 +1056,19 @@ impl FindingStore for SqliteStore {
         self.db(r)
     }
 
+    fn finding_states(&self) -> Result<Vec<(FindingState, u64)>> {
+        let counts = self.state_counts("finding")?;
+        let mut out = Vec::new();
+        for (text, n) in counts {
+            let state = FindingState::parse(&text).ok_or_else(|| {
+                StoreError::unreadable("finding state", "finding", "any", "state", &text)
+            })?;
+            out.push((state, n));
+        }
+        out.sort_by_key(|(s, _)| FindingState::ALL.iter().position(|a| a == s));
+        Ok(out)
+    }
+
     fn run(&self, id: i64) -> Result<RunRecord> {
         let r = self.conn.query_row(
             "SELECT file, feed, started_at, tlp, supplied_by, source FROM ingest_run WHERE id = ?1",
@@ -1626,6 +1639,24 @@ impl MessageStore for SqliteStore {
         self.db(r).map(drop)
     }
 
+    fn message_states(&self) -> Result<Vec<(MessageState, u64)>> {
+        let order = [
+            MessageState::Pending,
+            MessageState::Sending,
+            MessageState::Sent,
+            MessageState::Failed,
+        ];
+        let mut out = Vec::new();
+        for (text, n) in self.state_counts("message")? {
+            let state = MessageState::parse(&text).ok_or_else(|| {
+                StoreError::unreadable("message state", "message", "any", "state", &text)
+            })?;
+            out.push((state, n));
+        }
+        out.sort_by_key(|(s, _)| order.iter().position(|a| a == s));
+        Ok(out)
+    }
+
     fn messages(&self, incident: Option<&str>) -> Result<Vec<MessageRecord>> {
         let sql = format!(
             "SELECT {MESSAGE_COLUMNS} FROM message WHERE ?1 IS NULL OR incident = ?1
@@ -1952,6 +1983,18 @@ impl TokenStore for SqliteStore {
 }
 
 impl SqliteStore {
+    /// `state` and how many rows of `table` have it (`table` is one of ours, never input).
+    fn state_counts(&self, table: &str) -> Result<Vec<(String, u64)>> {
+        let mut stmt = self.db(self.conn.prepare(&format!(
+            "SELECT state, COUNT(*) FROM {table} GROUP BY state"
+        )))?;
+        let rows = self.db(stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+        }))?;
+        let collected: rusqlite::Result<Vec<_>> = rows.collect();
+        self.db(collected)
+    }
+
     fn token_rows(&self, sql: &str, arg: Option<&str>) -> Result<Vec<TokenRecord>> {
         let mut stmt = self.db(self.conn.prepare_cached(sql))?;
         let map = |r: &rusqlite::Row<'_>| {

@@ -363,6 +363,7 @@ fn findings_are_selected_by_every_condition(store: &mut dyn FindingStore) {
         v
     };
     assert_eq!(q(FindingQuery::default()).len(), 3);
+    assert_eq!(store.finding_states().unwrap(), [(FindingState::Open, 3)]);
     let by_incident = q(FindingQuery {
         incident: Some("a".into()),
         ..FindingQuery::default()

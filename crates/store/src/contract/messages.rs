@@ -175,6 +175,16 @@ fn states_and_kinds_are_read_back_as_written(store: &mut dyn MessageStore) {
             "{state:?}"
         );
     }
+    // k0 pending, k1 sending, k2 sent, k3 failed, k4 pending as recorded
+    assert_eq!(
+        store.message_states().unwrap(),
+        [
+            (MessageState::Pending, 2),
+            (MessageState::Sending, 1),
+            (MessageState::Sent, 1),
+            (MessageState::Failed, 1),
+        ]
+    );
     let all = store.messages(None).unwrap();
     let read: Vec<_> = all.iter().map(|m| (m.key.as_str(), m.kind)).collect();
     let written: Vec<_> = ["k0", "k1", "k2", "k3", "k4"]
