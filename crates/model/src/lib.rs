@@ -24,7 +24,7 @@ mod net;
 mod org;
 mod tlp;
 
-pub use event::{Event, FieldList, FieldOrder, FieldValues, same_text};
+pub use event::Event;
 pub use net::{DottedQuad, network_text, parse_ip, push_network_text};
 pub use org::{
     AbuseContact, AbuseRecord, AbuseScope, Attribution, Contact, ContactRole, OrgId, OrgKind,
