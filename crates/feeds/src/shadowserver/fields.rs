@@ -101,17 +101,29 @@ pub(super) struct Spare(Vec<String>);
 /// Strings a [`Spare`] keeps at most.
 const SPARE_STRINGS: usize = 16;
 
+/// The room of the strings values are written into, at least: most values (time stamps,
+/// host names, tags) fit. A smaller string in the event, made by a later stage for a short
+/// text of its own (a routing lookup's network text), is let go rather than grown as it
+/// passes from field to field (`bench/vs-intelmq.sh`, stage `lookup`: a reallocation per
+/// row otherwise).
+const STRING_ROOM: usize = 32;
+
 impl Spare {
-    /// An empty string: one kept, or a new one.
+    /// An empty string with room: one kept, or a new one.
     fn take(&mut self) -> String {
-        let mut s = self.0.pop().unwrap_or_default();
-        s.clear();
-        s
+        match self.0.pop() {
+            Some(mut s) => {
+                s.clear();
+                s
+            }
+            None => String::with_capacity(STRING_ROOM),
+        }
     }
 
-    /// Keeps `value`'s string, if it is one and there is room.
+    /// Keeps `value`'s string, if it is one with room and there is room for it.
     fn keep(&mut self, value: Value) {
         if let Value::String(s) = value
+            && s.capacity() >= STRING_ROOM
             && self.0.len() < SPARE_STRINGS
         {
             self.0.push(s);
@@ -248,6 +260,9 @@ impl FieldValues<'_> {
             // rows often repeat a value at the same place: a comparison inline is cheaper
             // than a copy through `memcpy`
             if !same_text(d.as_bytes(), text.as_bytes()) {
+                if d.capacity() < text.len() {
+                    *d = self.spare.take();
+                }
                 d.clear();
                 push_short(d, text);
             }
@@ -271,8 +286,9 @@ impl FieldValues<'_> {
         }
         let dst = &mut self.fields[position].1;
         std::mem::swap(dst, value);
-        if !matches!(value, Value::String(_)) {
-            *value = Value::String(self.spare.take());
+        match value {
+            Value::String(s) if s.capacity() >= STRING_ROOM => {}
+            _ => *value = Value::String(self.spare.take()),
         }
     }
 }
@@ -527,7 +543,9 @@ mod tests {
         drop(values);
         let a = e.get_str("a").unwrap().as_ptr();
         // a string moves in, and the one it replaces moves out
-        let mut mine = Value::from("my a");
+        let mut mine = String::with_capacity(STRING_ROOM);
+        mine.push_str("my a");
+        let mut mine = Value::String(mine);
         let m = mine.as_str().unwrap().as_ptr();
         reshape(&mut e, &mut spare, &both).trade(0, &mut mine);
         assert_eq!(mine.as_str().map(str::as_ptr), Some(a));
@@ -538,6 +556,16 @@ mod tests {
         reshape(&mut e, &mut spare, &both).trade(1, &mut again);
         assert_eq!(again.as_str().map(|s| (s, s.as_ptr())), Some(("", m)));
         assert_eq!(e.to_json_line(), r#"{"a":1,"b":"b now"}"#);
+        // a string without room ("b now", a later stage's, say) is let go, not handed out to
+        // be grown; one with room comes out instead
+        let mut long = Value::from("a text longer than the room of a short string");
+        reshape(&mut e, &mut spare, &both).trade(1, &mut long);
+        assert!(long.as_str().is_some_and(|s| s.is_empty()));
+        assert!(matches!(&long, Value::String(s) if s.capacity() >= STRING_ROOM));
+        let mut values = reshape(&mut e, &mut spare, &both);
+        values.set(1, &Value::from("ab"));
+        drop(values);
+        assert_eq!(e.to_json_line(), r#"{"a":1,"b":"ab"}"#);
     }
 
     #[test]
