@@ -109,6 +109,7 @@ impl Event {
     }
 
     /// Where `key` is, or where it would go.
+    #[inline]
     fn position(&self, key: &str) -> Result<usize, usize> {
         position_in(&self.fields, key)
     }
@@ -143,11 +144,13 @@ impl Event {
     }
 
     /// The value of `key`.
+    #[inline]
     pub fn get(&self, key: &str) -> Option<&Value> {
         self.position(key).ok().map(|i| &self.fields[i].1)
     }
 
     /// The value of `key` when it is a string.
+    #[inline]
     pub fn get_str(&self, key: &str) -> Option<&str> {
         self.get(key).and_then(Value::as_str)
     }
@@ -178,6 +181,7 @@ impl Event {
     }
 
     /// `source.asn`, when it is a number.
+    #[inline]
     pub fn source_asn(&self) -> Option<u32> {
         self.get("source.asn")
             .and_then(Value::as_u64)
@@ -263,6 +267,7 @@ impl Event {
 /// share them are compared further; a call into `memcmp` per probe took three times as
 /// long (`bench/vs-intelmq.sh`: the lookup and filter stages search every event for
 /// `source.ip` and `source.asn`, and a tenth of their time went to it).
+#[inline]
 fn position_in(fields: &[(Cow<'static, str>, Value)], key: &str) -> Result<usize, usize> {
     let key = key.as_bytes();
     let Some(head) = key.first_chunk::<8>().map(|w| u64::from_be_bytes(*w)) else {
