@@ -7,8 +7,8 @@ use std::fmt::{self, Write as _};
 use std::net::IpAddr;
 
 use baken_model::{
-    AbuseRecord, AbuseScope, Attribution, DottedQuad, Event, OrgId, Organisation, Owner,
-    RoutedPrefix, Rule,
+    AbuseRecord, AbuseScope, Attribution, DottedQuad, OrgId, Organisation, Owner, RoutedPrefix,
+    Rule,
 };
 use ipnet::IpNet;
 
@@ -323,17 +323,6 @@ impl Attributor {
     /// The AS announcing the longest routed prefix containing `ip`; see [`Self::routed`].
     pub fn routed_asn(&self, ip: IpAddr) -> Option<u32> {
         self.routed.longest(ip).map(|(_, asn)| asn)
-    }
-
-    /// What IntelMQ's `asn_lookup` expert does to an event: `source.asn` and
-    /// `source.network` from the longest routed prefix containing `source.ip`. `false`
-    /// (and the event unchanged) when it has no address or no route covers it.
-    pub fn set_routed(&self, event: &mut Event) -> bool {
-        event.route_source_ip(|ip, network| {
-            let (net, asn) = self.routed(ip)?;
-            baken_model::push_network_text(&net, network);
-            Some(asn)
-        })
     }
 
     fn org_owner(&self, i: u32) -> (Owner, Label<'_>) {
@@ -723,19 +712,6 @@ mod tests {
         assert_eq!(a.routed_asn(ip("198.19.255.255")), Some(64496));
         assert_eq!(a.routed_asn(ip("198.20.0.0")), None);
         assert_eq!(a.routed_asn(ip("2001:db8::1")), None);
-        // asn_lookup on an event: both fields from the longest route, nothing without one
-        let mut e = Event::new();
-        e.insert("source.ip", "198.18.4.7");
-        assert!(a.set_routed(&mut e));
-        assert_eq!(
-            e.to_json_line(),
-            r#"{"source.asn":64497,"source.ip":"198.18.4.7","source.network":"198.18.4.0/24"}"#
-        );
-        let mut e = Event::new();
-        e.insert("source.ip", "198.20.0.1");
-        assert!(!a.set_routed(&mut e));
-        assert_eq!(e.to_json_line(), r#"{"source.ip":"198.20.0.1"}"#);
-        assert!(!a.set_routed(&mut Event::new()));
     }
 
     #[test]

@@ -524,7 +524,7 @@ fn baken_matches_intelmq_on_every_report_type() {
             match (&row.outcome, exp) {
                 (Ok(event), Outcome::Event(want)) => {
                     compared_events += 1;
-                    let got = event.as_map();
+                    let got = event.to_map();
                     let keys: BTreeSet<&String> = got.keys().chain(want.keys()).collect();
                     for k in keys {
                         match (want.get(k), got.get(k)) {

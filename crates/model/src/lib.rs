@@ -28,7 +28,7 @@ mod org;
 mod party;
 mod tlp;
 
-pub use event::{Event, FieldList, FieldOrder, FieldValues, same_text};
+pub use event::Event;
 pub use language::{Language, ParseLanguageError};
 pub use net::{DottedQuad, network_text, parse_ip, push_network_text};
 pub use org::{

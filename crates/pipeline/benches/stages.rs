@@ -75,9 +75,13 @@ fn routing() -> Vec<RoutedPrefix> {
         .collect()
 }
 
-/// IntelMQ's `asn_lookup`: `source.network` and `source.asn` from the routing table.
+/// IntelMQ's `asn_lookup`: `source.asn` and `source.network` from the longest routed
+/// prefix containing `source.ip` (`Attributor::routed`); nothing without a route.
 fn lookup(event: &mut Event, attributor: &Attributor) {
-    attributor.set_routed(event);
+    if let Some((net, asn)) = event.source_ip().and_then(|ip| attributor.routed(ip)) {
+        event.insert_static("source.asn", asn);
+        event.insert_static("source.network", baken_model::network_text(&net));
+    }
 }
 
 fn keep(event: &Event) -> bool {

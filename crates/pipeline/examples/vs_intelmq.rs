@@ -4,7 +4,7 @@
 //! * parse: `baken_feeds::open(FeedKind::Shadowserver, ..)`, the parser that equals IntelMQ
 //!   3.5.0's Shadowserver parser, run as `baken parse` runs it (no `raw`: IntelMQ's file
 //!   output drops it);
-//! * lookup: `Attributor::set_routed` (`Attributor::routed`) over the prefix table read by
+//! * lookup: `Attributor::routed` over the prefix table read by
 //!   `baken_attribute::routing::load_routing`, setting `source.network` and `source.asn` as
 //!   IntelMQ's `asn_lookup` expert does;
 //! * filter: keep events whose `source.asn` is 4200000000..=4200000799 (IntelMQ's filter
@@ -103,9 +103,13 @@ fn attributor(prefixes: &Path) -> Result<Attributor, String> {
     Attributor::new(Vec::new(), table.prefixes, Vec::new()).map_err(|e| e.to_string())
 }
 
-/// IntelMQ's `asn_lookup`: `source.network` and `source.asn` from the routing table.
+/// IntelMQ's `asn_lookup`: `source.asn` and `source.network` from the longest routed
+/// prefix containing `source.ip` (`Attributor::routed`); nothing without a route.
 fn lookup(event: &mut Event, attributor: &Attributor) {
-    attributor.set_routed(event);
+    if let Some((net, asn)) = event.source_ip().and_then(|ip| attributor.routed(ip)) {
+        event.insert_static("source.asn", asn);
+        event.insert_static("source.network", baken_model::network_text(&net));
+    }
 }
 
 /// IntelMQ's filter expert with the benchmark's rule.

@@ -197,7 +197,7 @@ impl Name {
         }
     }
 
-    /// The name as [`baken_model::FieldOrder::new`] takes it: borrowed when interned.
+    /// The name as [`super::fields::FieldOrder::new`] takes it: borrowed when interned.
     pub(crate) fn to_cow(&self) -> Cow<'static, str> {
         match self {
             Name::Static(s) => Cow::Borrowed(s),

@@ -27,6 +27,7 @@
 //! [`FeedError`] rather than one failure per row.
 
 mod convert;
+mod fields;
 mod harmonize;
 mod net;
 mod parallel;
@@ -55,10 +56,9 @@ pub use schema::{
     FieldRule, Report, SCHEMA_ENV, Schema, SchemaError, Target, report_name_from_file_name,
 };
 
-use baken_model::{FieldOrder, same_text};
-
 use crate::{Alterations, Event, FeedError, Options, Row, RowError, RowInto, RowStream, Rows};
 use convert::RowLookup;
+use fields::{FieldOrder, same_text};
 use harmonize::{AddError, Added, Eval, KeyKind, Name, Overwrite};
 use pyval::PyVal;
 use records::{Records, is_strip_space};
@@ -1294,6 +1294,8 @@ struct Work {
     owned: Vec<Outcome>,
     /// Strings of outcomes in `owned` overwritten by ones without a string.
     spare: Vec<String>,
+    /// Strings of the caller's event dropped or overwritten, for its later values.
+    event_spare: fields::Spare,
     /// Per step, what the shape path needs to know of it in every row.
     lanes: Vec<shape::Lane>,
 }
@@ -1313,6 +1315,7 @@ impl Work {
             got: vec![shape::OWNED; steps],
             owned: vec![Outcome::NoValue; steps],
             spare: Vec::new(),
+            event_spare: fields::Spare::default(),
             lanes: (plan.required.iter().chain(&plan.optional))
                 .map(|step| shape::Lane {
                     column: step.slot.map(|slot| plan.name_col[slot]),
@@ -1740,7 +1743,7 @@ impl<R: Read + Send> RowStream for Parser<R> {
                                 &work.leftover,
                             );
                         }
-                        event.refill(&plan.order, work.scratch.fields());
+                        fields::refill(event, &plan.order, work.scratch.fields());
                         Ok(())
                     }
                     Err(f) => Err(RowError {

@@ -13,7 +13,7 @@
 //! row the outcomes are worked out step by step as usual (remembered per distinct text by
 //! the memos, or written into a buffer reused from row to row), their codes looked up among
 //! the shapes (the last row's first), and the values written straight into the caller's
-//! event at their places, its fields set by [`Event::reshape`]. A row of a shape not seen
+//! event at their places, its fields set by [`fields::reshape`]. A row of a shape not seen
 //! yet, or one that fails, goes the general way, and its shape is learnt. The result is the
 //! same event either way: tests compare both paths on generated rows, with and without
 //! remembered outcomes and with a caller that changes the event between rows, and the
@@ -21,11 +21,11 @@
 
 use serde_json::Value;
 
+use super::fields::{self, FieldList, FieldOrder, FieldValues};
 use super::harmonize::{AddError, Eval};
 use super::{
     Event, Outcome, Plain, Plan, RowView, Scratch, Work, outcome, outcome_into, raw_value,
 };
-use baken_model::{FieldList, FieldOrder, FieldValues};
 
 /// The code of a step that has no column in this report (optional steps only).
 pub(super) const SKIP: u8 = 0;
@@ -362,7 +362,7 @@ pub(super) fn fill(
     shapes.current = Some(current);
     let shape = &shapes.list[current];
     // the values, each at its place
-    let mut values = event.reshape_to(&shape.fields);
+    let mut values = fields::reshape(event, &mut work.event_spare, &shape.fields);
     for (pos, v) in &shape.consts {
         values.set(*pos as usize, v);
     }
