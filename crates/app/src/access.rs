@@ -33,8 +33,8 @@ pub struct VisibleFinding {
     pub path: Path,
     /// The form the policy allows (`full` or `own-assets`).
     pub form: Form,
-    /// The rule that decided it.
-    pub rule: Option<String>,
+    /// The policy's rule that decided it (`rule` is the attribution's).
+    pub policy_rule: Option<String>,
 }
 
 /// The counts of an incident a party may see only as an aggregate (the DTC, a supervisor):
@@ -105,7 +105,7 @@ impl App {
                         finding: f,
                         path: Path::Direct,
                         form: Form::Full,
-                        rule: None,
+                        policy_rule: None,
                     }));
                 }
                 Viewer::Party(id) => {
@@ -121,7 +121,7 @@ impl App {
                                     about: part.subject.clone(),
                                     path: part.path,
                                     form: part.decision.form,
-                                    rule: part.decision.rule.clone(),
+                                    policy_rule: part.decision.rule.clone(),
                                 });
                             }
                         }
