@@ -197,7 +197,7 @@ impl Harness {
     /// what happened.
     fn kill(&self, seed: u64, data: &Path) -> (Tally, String) {
         let mut rng = SplitMix(seed);
-        let ingest = seed % 2 == 0;
+        let ingest = seed.is_multiple_of(2);
         let (args, clean) = if ingest {
             (strs(&self.ingest_args), self.ingest_time)
         } else {
@@ -768,11 +768,11 @@ fn compare(expected: &Outcome, got: &Outcome, tally: &mut Tally) {
         } else if have.len() > want.len() {
             tally.duplicated += (have.len() - want.len()) as u64;
             tally.note(format!("finding {key:?} stored {} times", have.len()));
-        } else if let (Some(w), Some(h)) = (want.first(), have.first()) {
-            if !w.same_facts(h) {
-                tally.lost += 1;
-                tally.note(format!("finding {key:?} differs: {h:?}, reference {w:?}"));
-            }
+        } else if let (Some(w), Some(h)) = (want.first(), have.first())
+            && !w.same_facts(h)
+        {
+            tally.lost += 1;
+            tally.note(format!("finding {key:?} differs: {h:?}, reference {w:?}"));
         }
     }
     if ref_sum != got_sum {

@@ -248,19 +248,19 @@ fn module_event(event: &mut Event, name: &str, module: &Map<String, Value>) -> R
     if let Some(response) = response {
         http_fields(event, response, request_url);
     }
-    if let Some(properties) = get(result, &["server_properties"]) {
-        if let Some(product) = str_at(properties, &["product"]) {
-            event.insert("product.name", product.to_lowercase());
-            let version = str_at(properties, &["version"]);
-            if let Some(version) = version {
-                event.insert("product.version", version.to_lowercase());
-            }
-            let full = match version {
-                Some(v) => format!("{product} {v}"),
-                None => product.to_owned(),
-            };
-            event.insert("product.full_name", full);
+    if let Some(properties) = get(result, &["server_properties"])
+        && let Some(product) = str_at(properties, &["product"])
+    {
+        event.insert("product.name", product.to_lowercase());
+        let version = str_at(properties, &["version"]);
+        if let Some(version) = version {
+            event.insert("product.version", version.to_lowercase());
         }
+        let full = match version {
+            Some(v) => format!("{product} {v}"),
+            None => product.to_owned(),
+        };
+        event.insert("product.full_name", full);
     }
     if let Some(banner) = str_at(result, &["banner"]) {
         event.insert("extra.banner", truncate(banner.trim()));
@@ -273,11 +273,11 @@ fn module_event(event: &mut Event, name: &str, module: &Map<String, Value>) -> R
 
 /// HTTP response fields.
 fn http_fields(event: &mut Event, response: &Map<String, Value>, url: Option<&Map<String, Value>>) {
-    if let Some(url) = url {
-        if let (Some(scheme), Some(host)) = (str_at(url, &["scheme"]), str_at(url, &["host"])) {
-            let path = str_at(url, &["path"]).unwrap_or("/");
-            event.insert("source.url", format!("{scheme}://{host}{path}"));
-        }
+    if let Some(url) = url
+        && let (Some(scheme), Some(host)) = (str_at(url, &["scheme"]), str_at(url, &["host"]))
+    {
+        let path = str_at(url, &["path"]).unwrap_or("/");
+        event.insert("source.url", format!("{scheme}://{host}{path}"));
     }
     if let Some(status) = response.get("status_code").and_then(Value::as_u64) {
         event.insert("extra.http_status", status);
@@ -321,10 +321,10 @@ fn tls_fields(event: &mut Event, handshake: &Map<String, Value>) {
     let Some(certificates) = get(handshake, &["server_certificates"]) else {
         return;
     };
-    if let Some(trusted) = get_value(certificates, &["validation", "browser_trusted"]) {
-        if trusted.is_boolean() {
-            event.insert("extra.tls_browser_trusted", trusted.clone());
-        }
+    if let Some(trusted) = get_value(certificates, &["validation", "browser_trusted"])
+        && trusted.is_boolean()
+    {
+        event.insert("extra.tls_browser_trusted", trusted.clone());
     }
     let Some(parsed) = get(certificates, &["certificate", "parsed"]) else {
         return;
@@ -344,10 +344,10 @@ fn tls_fields(event: &mut Event, handshake: &Map<String, Value>) {
             jsonl::normalise_time(end).unwrap_or_else(|| end.to_owned()),
         );
     }
-    if let Some(self_signed) = get_value(parsed, &["signature", "self_signed"]) {
-        if self_signed.is_boolean() {
-            event.insert("extra.tls_cert_self_signed", self_signed.clone());
-        }
+    if let Some(self_signed) = get_value(parsed, &["signature", "self_signed"])
+        && self_signed.is_boolean()
+    {
+        event.insert("extra.tls_cert_self_signed", self_signed.clone());
     }
     let names = parsed
         .get("names")

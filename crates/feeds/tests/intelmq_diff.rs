@@ -308,7 +308,7 @@ fn generate(schema: &Schema, columns: &Value, dir: &Path) -> Vec<(String, String
                     c[0].clone()
                 } else if row == 1 {
                     c[(ci + 1) % c.len()].clone()
-                } else if rng.next() % 4 == 0 {
+                } else if rng.next().is_multiple_of(4) {
                     rng.pick(&c.iter().map(String::as_str).collect::<Vec<_>>())
                         .to_string()
                 } else {

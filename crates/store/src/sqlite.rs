@@ -27,6 +27,8 @@ const CACHE_KIB: i64 = 24 * 1024;
 
 /// The file name of the database inside the data directory.
 pub const DB_FILE: &str = "baken.db";
+/// The file whose lock a process holds while it opens (configures and migrates) the database.
+const OPEN_LOCK_FILE: &str = "baken.db.open-lock";
 
 /// The embedded SQLite store.
 pub struct SqliteStore {
@@ -46,9 +48,27 @@ impl SqliteStore {
             source,
         })?;
         let path = dir.join(DB_FILE);
+        // Processes that open one data directory at the same moment set it up one after the
+        // other: the journal mode and the migrations of a new database each need it to
+        // themselves, and SQLite answers a second writer there with "database is locked"
+        // rather than waiting. The lock is held only while opening.
+        let lock_path = dir.join(OPEN_LOCK_FILE);
+        let io = |source| StoreError::Io {
+            path: lock_path.display().to_string(),
+            source,
+        };
+        let lock = std::fs::File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io)?;
+        lock.lock().map_err(io)?;
         let conn = Connection::open(&path)
             .map_err(|source| database_error(&path.display().to_string(), source))?;
-        Self::with(conn, path)
+        let store = Self::with(conn, path);
+        drop(lock);
+        store
     }
 
     /// A store of its own in memory, gone when dropped: the same schema, migrations and
@@ -108,12 +128,12 @@ impl SqliteStore {
         // 1,000: a batch of ingest rewrites pages of the finding index that the next batch
         // rewrites again, and each copy costs a write and a sync.
         let r = self.conn.execute_batch(
-            "PRAGMA journal_mode = WAL;
+            "PRAGMA busy_timeout = 10000;
+             PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
              PRAGMA foreign_keys = ON;
              PRAGMA temp_store = MEMORY;
-             PRAGMA wal_autocheckpoint = 20000;
-             PRAGMA busy_timeout = 10000;",
+             PRAGMA wal_autocheckpoint = 20000;",
         );
         self.db(r)?;
         let r = self

@@ -312,10 +312,10 @@ fn http_host_and_url<'a>(value: &'a str, row: &'a dyn RowLookup) -> PyVal<'a> {
         hostname = v;
     }
     for key in ["http_host", "hostname", "ip"] {
-        if falsy(hostname) {
-            if let Some(v) = row.get(key) {
-                hostname = v;
-            }
+        if falsy(hostname)
+            && let Some(v) = row.get(key)
+        {
+            hostname = v;
         }
     }
     let path: Option<&str> = match (row.get("url"), row.get("http_url")) {

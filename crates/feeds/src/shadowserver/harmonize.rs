@@ -444,10 +444,10 @@ pub(crate) fn ip_sanitize(v: PyVal<'_>) -> Option<String> {
         return Some(s);
     }
     // decimal integers given as strings
-    if let Some(i) = py_int(&s) {
-        if s == i.to_string() {
-            return net::Addr::from_int(i).map(|a| a.to_string());
-        }
+    if let Some(i) = py_int(&s)
+        && s == i.to_string()
+    {
+        return net::Addr::from_int(i).map(|a| a.to_string());
     }
     let s = s.split('%').next().unwrap_or("");
     match net::ip_network(s, true) {
@@ -854,10 +854,10 @@ fn is_valid_value(spec: &Spec, v: &PyVal<'_>) -> bool {
         PyVal::Float(f) => Cow::Owned(float_repr(*f)),
         other => other.py_str(),
     };
-    if let Some(max) = spec.length {
-        if text.chars().count() > max {
-            return false;
-        }
+    if let Some(max) = spec.length
+        && text.chars().count() > max
+    {
+        return false;
     }
     match spec.pattern {
         None => true,

@@ -262,7 +262,7 @@ const fn tag3(name: &[u8; 3]) -> u32 {
 
 /// Whether `year-month-day` is a date of the proleptic Gregorian calendar.
 fn real_date(year: u32, month: u32, day: u32) -> bool {
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
     let days = match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
