@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Creates (once) the Python environment the tests use as oracles and peers:
 # IntelMQ 3.5.0 (the reference Shadowserver parser for the differential test) and
-# aiosmtpd (a real SMTP server on 127.0.0.1 for the delivery tests).
+# aiosmtpd (a real SMTP server on 127.0.0.1 for the delivery tests) and schemathesis (tests
+# the served API against its OpenAPI document).
 # Prints the interpreter's path on stdout.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv="${BAKEN_TEST_VENV:-$root/target/test-venv}"
-want="intelmq==3.5.0 aiosmtpd==1.4.6"
+want="intelmq==3.5.0 aiosmtpd==1.4.6 schemathesis==4.32.5"
 stamp="$venv/.baken-requirements"
 if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setting up $venv ($want)" >&2

@@ -36,6 +36,18 @@ fn a_token_from_the_command_line_opens_the_api_and_sigterm_stops_it() {
     )
     .unwrap();
     run_ok(&data, &["registry", "import", s(&registry)]);
+    let feed = dir.path().join("scan-intelmq.jsonl");
+    let events: String = ["198.18.1.5", "198.18.1.6"]
+        .iter()
+        .map(|ip| {
+            format!(
+                "{}\n",
+                common::scan_event(ip, "2020-01-10T06:00:00+00:00", None)
+            )
+        })
+        .collect();
+    std::fs::write(&feed, events).unwrap();
+    run_ok(&data, &["ingest", "--feed", "intelmq", s(&feed)]);
 
     // the token is the last line; it acts for a registered party only
     let out = run_ok(&data, &["token", "create", "org-a", "--expires", "90d"]);
@@ -75,6 +87,27 @@ fn a_token_from_the_command_line_opens_the_api_and_sigterm_stops_it() {
     let refused = get(&address, "/api/v1/me", Some("baken_guess"));
     assert!(refused.starts_with("HTTP/1.1 401"), "{refused}");
     assert!(refused.contains("application/problem+json"), "{refused}");
+
+    // schemathesis, from the served OpenAPI document: no server errors, no answer outside
+    // the schema, no schema-valid request refused, no schema-violating one accepted
+    let python = std::path::PathBuf::from(
+        std::env::var("BAKEN_TEST_PYTHON").expect("BAKEN_TEST_PYTHON: run scripts/test.sh"),
+    );
+    let schemathesis = python.with_file_name("schemathesis");
+    let st = std::process::Command::new(&schemathesis)
+        .args(["run", &format!("http://{address}/api/v1/openapi.json")])
+        .args(["-H", &format!("Authorization: Bearer {token}")])
+        .args(["--checks", "all", "--max-examples", "30", "--seed", "2026"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}; run scripts/test-venv.sh", schemathesis.display()));
+    let report = String::from_utf8_lossy(&st.stdout);
+    assert!(
+        st.status.success(),
+        "schemathesis found problems:\n{report}\n{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    assert!(report.contains("8 passed"), "{report}");
 
     // revoked on the command line while the service runs: refused at once
     run_ok(&data, &["token", "revoke", "1"]);

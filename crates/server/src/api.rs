@@ -4,12 +4,14 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State as Extract};
 use axum::http::{HeaderMap, StatusCode, header};
-use baken_app::{App, AppError, Said, SaidOutcome, SaidResult, Viewer, VisibleFinding};
+use baken_app::{App, AppError, Said, SaidResult, Viewer, VisibleCounts, VisibleFinding};
 use baken_model::OrgId;
 use baken_store::FindingState;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::{Problem, State};
 
@@ -42,6 +44,8 @@ fn who(app: &App, token: &str) -> Result<Viewer, Problem> {
 }
 
 /// `GET /healthz`: the service answers and its store can be read.
+#[utoipa::path(get, path = "/healthz", tag = "service",
+    responses((status = 200, description = "the service answers and its store can be read", body = String, content_type = "text/plain")))]
 pub async fn healthz(Extract(state): Extract<State>) -> Result<&'static str, Problem> {
     state
         .with(|app, _| {
@@ -57,7 +61,7 @@ pub async fn not_found() -> Problem {
 }
 
 /// Who a token acts for.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Me {
     /// The party (registry id), or the analyst's organisation.
     pub party: String,
@@ -71,7 +75,9 @@ pub struct Me {
     pub contacts: Vec<String>,
 }
 
-/// `GET /api/v1/me`.
+/// `GET /api/v1/me`: who the token acts for.
+#[utoipa::path(get, path = "/api/v1/me", tag = "parties", security(("bearer" = [])),
+    responses((status = 200, body = Me), (status = 401, body = Problem, content_type = "application/problem+json")))]
 pub async fn me(Extract(state): Extract<State>, headers: HeaderMap) -> Result<Json<Me>, Problem> {
     let token = bearer(&headers)?;
     state
@@ -103,33 +109,166 @@ pub async fn me(Extract(state): Extract<State>, headers: HeaderMap) -> Result<Js
 }
 
 /// The filters and page of `GET /api/v1/findings`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct FindingsQuery {
     /// Only this incident.
     pub incident: Option<String>,
     /// Only findings in this state.
+    #[param(value_type = Option<StateName>)]
     pub state: Option<String>,
-    /// Only findings last seen at or after this time (RFC 3339 or a date).
+    /// Only findings last seen at or after this time (RFC 3339).
+    #[param(format = DateTime)]
     pub since: Option<String>,
     /// The page after this finding id (the `next` of the page before).
     pub after: Option<i64>,
-    /// Findings per page (at most 1000).
+    /// Findings per page.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
 }
 
+/// A finding's lifecycle state, as the `state` filter takes it.
+#[derive(Debug, ToSchema)]
+#[schema(rename_all = "kebab-case")]
+#[allow(dead_code)] // the names are documentation; the filter is parsed by `FindingState`
+pub enum StateName {
+    /// Found, nobody told yet.
+    Open,
+    /// Told.
+    Notified,
+    /// Its owner said it is being handled.
+    Acknowledged,
+    /// Its owner said it is fixed.
+    MitigationClaimed,
+    /// A later report no longer holds it.
+    VerifiedFixed,
+    /// Seen again after it was fixed.
+    Reopened,
+    /// Still seen after the policy's deadline.
+    Overdue,
+    /// Still seen well after it.
+    Escalated,
+}
+
 /// One page of findings.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct FindingsPage {
     /// The findings, by id.
-    pub findings: Vec<VisibleFinding>,
+    pub findings: Vec<ApiFinding>,
     /// Counts the viewer may see only as aggregates (per incident and sector).
-    pub counts: Vec<baken_app::VisibleCounts>,
+    pub counts: Vec<ApiCounts>,
     /// The `after` of the next page, when there is one.
     pub next: Option<i64>,
 }
 
-/// `GET /api/v1/findings`.
+/// A finding as the API shows it: what `baken findings --json` prints, and how the caller
+/// may see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiFinding {
+    /// Store id.
+    pub id: i64,
+    /// The incident (a CVE id in lower case, or a classification).
+    pub incident: String,
+    /// The address.
+    #[serde(rename = "source.ip")]
+    pub source_ip: Option<String>,
+    /// The host name, when the finding has no address.
+    #[serde(rename = "source.fqdn", skip_serializing_if = "Option::is_none")]
+    pub source_fqdn: Option<String>,
+    /// The port.
+    #[serde(rename = "source.port")]
+    pub source_port: Option<u16>,
+    /// The transport.
+    #[serde(rename = "protocol.transport")]
+    pub protocol_transport: Option<String>,
+    /// The registered organisation that owns it.
+    pub org: Option<String>,
+    /// The abuse contact it goes to, when nobody registered it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub abuse: Option<String>,
+    /// The rule that attributed it.
+    pub rule: String,
+    /// Its lifecycle state.
+    pub state: String,
+    /// First seen (RFC 3339).
+    pub first_seen: String,
+    /// Last seen (RFC 3339).
+    pub last_seen: String,
+    /// Observations.
+    pub times_seen: u64,
+    /// The party it is about (its key).
+    pub about: String,
+    /// How the caller relates to that party: direct, cert, dtc, hoster, supervisor.
+    pub path: String,
+    /// The form the policy allows: full or own-assets.
+    pub form: String,
+    /// The policy's rule that decided it.
+    pub policy_rule: Option<String>,
+}
+
+/// The text a unit enum serialises to.
+fn text<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+impl From<VisibleFinding> for ApiFinding {
+    fn from(v: VisibleFinding) -> Self {
+        let f = v.finding;
+        ApiFinding {
+            id: f.id,
+            incident: f.incident,
+            source_ip: f.source_ip,
+            source_fqdn: f.source_fqdn,
+            source_port: f.source_port,
+            protocol_transport: f.protocol_transport,
+            org: f.org,
+            abuse: f.abuse,
+            rule: f.rule,
+            state: f.state,
+            first_seen: f.first_seen,
+            last_seen: f.last_seen,
+            times_seen: f.times_seen,
+            about: v.about.key(),
+            path: text(&v.path),
+            form: text(&v.form),
+            policy_rule: v.policy_rule,
+        }
+    }
+}
+
+/// What a caller may see of an incident only as counts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiCounts {
+    /// The incident.
+    pub incident: String,
+    /// The sector (`-` when the registry names none).
+    pub sector: String,
+    /// Organisations affected.
+    pub organisations: usize,
+    /// Their findings.
+    pub findings: usize,
+}
+
+impl From<VisibleCounts> for ApiCounts {
+    fn from(c: VisibleCounts) -> Self {
+        ApiCounts {
+            incident: c.incident,
+            sector: c.sector,
+            organisations: c.organisations,
+            findings: c.findings,
+        }
+    }
+}
+
+/// `GET /api/v1/findings`: the findings the caller may see, filtered, in pages by id.
+#[utoipa::path(get, path = "/api/v1/findings", tag = "findings", params(FindingsQuery), security(("bearer" = [])),
+    responses((status = 200, body = FindingsPage),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json")))]
 pub async fn findings(
     Extract(state): Extract<State>,
     headers: HeaderMap,
@@ -152,9 +291,15 @@ pub async fn findings(
     let since = q
         .since
         .as_deref()
-        .map(baken_app::parse_since)
-        .transpose()
-        .map_err(Problem::from)?;
+        .map(|t| {
+            baken_store::keys::parse_time(t).ok_or_else(|| {
+                Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("since={t:?} is not an RFC 3339 time; write e.g. 2026-03-24T06:00:00Z"),
+                )
+            })
+        })
+        .transpose()?;
     let limit = q.limit.unwrap_or(DEFAULT_PAGE);
     if limit == 0 || limit > MAX_PAGE {
         return Err(Problem::new(
@@ -185,36 +330,43 @@ pub async fn findings(
             let next = (selected.len() > limit).then(|| selected[limit - 1].finding.id);
             selected.truncate(limit);
             Ok(Json(FindingsPage {
-                findings: selected,
-                counts: visible.counts,
+                findings: selected.into_iter().map(ApiFinding::from).collect(),
+                counts: visible.counts.into_iter().map(ApiCounts::from).collect(),
                 next,
             }))
         })
         .await
 }
 
-/// `GET /api/v1/findings/{id}`.
+/// `GET /api/v1/findings/{id}`: one finding the caller may see; 404 for any other.
+#[utoipa::path(get, path = "/api/v1/findings/{id}", tag = "findings", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "the finding's store id")),
+    responses((status = 200, body = ApiFinding),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn finding(
     Extract(state): Extract<State>,
     headers: HeaderMap,
-    Path(id): Path<i64>,
-) -> Result<Json<VisibleFinding>, Problem> {
+    Path(id): Path<String>,
+) -> Result<Json<ApiFinding>, Problem> {
     let token = bearer(&headers)?;
+    let id = finding_id(&id)?;
     state
         .with(move |app, policy| {
             let viewer = who(app, &token)?;
-            Ok(Json(app.visible_finding(
+            Ok(Json(ApiFinding::from(app.visible_finding(
                 &viewer,
                 id,
                 policy,
                 "GET /api/v1/findings/{id}",
-            )?))
+            )?)))
         })
         .await
 }
 
 /// What a party says with a change: who (defaults to the party) and a note.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Saying {
     /// Who says it (a name or address), recorded with the change.
@@ -223,15 +375,89 @@ pub struct Saying {
     pub note: Option<String>,
 }
 
+/// A note on a finding, and who says it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Note {
+    /// Who says it (a name or address).
+    pub by: Option<String>,
+    /// The note: some text that is not only white space.
+    #[schema(pattern = r"\S")]
+    pub note: String,
+}
+
+/// What a change did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Changed {
+    /// The finding.
+    pub id: i64,
+    /// `applied`, or `already` when it was in that state.
+    pub result: String,
+    /// The state it was in.
+    pub from: String,
+    /// The state it is in now.
+    pub to: String,
+}
+
+/// A finding id from the path: an id that is no number names no finding.
+fn finding_id(text: &str) -> Result<i64, Problem> {
+    text.parse()
+        .map_err(|_| Problem::not_found(format!("no finding {text:?}")))
+}
+
+/// The body of a change: empty or `null` for none, else a JSON object.
+fn saying(body: &[u8]) -> Result<Saying, Problem> {
+    let body = body.trim_ascii();
+    if body.is_empty() || body == b"null" {
+        return Ok(Saying::default());
+    }
+    object(body).map_err(|e| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            format!("the body is not {{\"by\": \"…\", \"note\": \"…\"}}: {e}"),
+        )
+    })
+}
+
+/// A JSON object as `T` (serde would also take a struct from an array, which the API's
+/// schema does not allow).
+fn object<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(v @ serde_json::Value::Object(_)) => {
+            serde_json::from_value(v).map_err(|e| e.to_string())
+        }
+        Ok(_) => Err("not a JSON object".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// The body of a note: `{"note": "…", "by": "…"}`.
+fn note_of(body: &[u8]) -> Result<Saying, Problem> {
+    let note: Note = object(body).map_err(|e| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            format!("a note is {{\"note\": \"…\", \"by\": \"…\"}}: {e}"),
+        )
+    })?;
+    Ok(Saying {
+        by: note.by,
+        note: Some(note.note),
+    })
+}
+
 async fn say(
     state: State,
     headers: HeaderMap,
-    id: i64,
+    id: String,
     to: Option<FindingState>,
-    body: Option<Json<Saying>>,
-) -> Result<Json<SaidOutcome>, Problem> {
+    body: Bytes,
+) -> Result<Json<Changed>, Problem> {
     let token = bearer(&headers)?;
-    let saying = body.map(|Json(s)| s).unwrap_or_default();
+    let id = finding_id(&id)?;
+    let saying = match to {
+        Some(_) => saying(&body)?,
+        None => note_of(&body)?,
+    };
     if to.is_none() && saying.note.as_deref().is_none_or(|n| n.trim().is_empty()) {
         return Err(Problem::new(
             StatusCode::BAD_REQUEST,
@@ -263,7 +489,7 @@ async fn say(
                 .into_iter()
                 .next()
                 .ok_or_else(|| Problem::internal("a change was asked for but none was answered"))?;
-            match &outcome.result {
+            match outcome.result {
                 SaidResult::NoSuchFinding => {
                     Err(AppError::NotFound(format!("no finding {id}")).into())
                 }
@@ -271,30 +497,57 @@ async fn say(
                     StatusCode::CONFLICT,
                     format!("finding {id} is {}: {why}", from.as_str()),
                 )),
-                _ => Ok(Json(outcome)),
+                SaidResult::Applied { from, to } => Ok(Json(Changed {
+                    id,
+                    result: "applied".into(),
+                    from: from.as_str().into(),
+                    to: to.as_str().into(),
+                })),
+                SaidResult::Already { state, .. } => Ok(Json(Changed {
+                    id,
+                    result: "already".into(),
+                    from: state.as_str().into(),
+                    to: state.as_str().into(),
+                })),
             }
         })
         .await
 }
 
 /// `POST /api/v1/findings/{id}/acknowledge`.
+#[utoipa::path(post, path = "/api/v1/findings/{id}/acknowledge", tag = "findings", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "the finding's store id")),
+    request_body(content = Option<Saying>, description = "who says it, and a note"),
+    responses((status = 200, body = Changed),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json")))]
 pub async fn acknowledge(
     Extract(state): Extract<State>,
     headers: HeaderMap,
-    Path(id): Path<i64>,
-    body: Option<Json<Saying>>,
-) -> Result<Json<SaidOutcome>, Problem> {
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Changed>, Problem> {
     say(state, headers, id, Some(FindingState::Acknowledged), body).await
 }
 
 /// `POST /api/v1/findings/{id}/fixed`: the party says it is fixed (mitigation claimed; a
 /// later report verifies it).
+#[utoipa::path(post, path = "/api/v1/findings/{id}/fixed", tag = "findings", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "the finding's store id")),
+    request_body(content = Option<Saying>, description = "who says it, and a note"),
+    responses((status = 200, body = Changed),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json")))]
 pub async fn fixed(
     Extract(state): Extract<State>,
     headers: HeaderMap,
-    Path(id): Path<i64>,
-    body: Option<Json<Saying>>,
-) -> Result<Json<SaidOutcome>, Problem> {
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Changed>, Problem> {
     say(
         state,
         headers,
@@ -306,17 +559,24 @@ pub async fn fixed(
 }
 
 /// `POST /api/v1/findings/{id}/notes`.
+#[utoipa::path(post, path = "/api/v1/findings/{id}/notes", tag = "findings", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "the finding's store id")),
+    request_body(content = Note, description = "the note, and who says it"),
+    responses((status = 200, body = Changed),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn note(
     Extract(state): Extract<State>,
     headers: HeaderMap,
-    Path(id): Path<i64>,
-    body: Option<Json<Saying>>,
-) -> Result<Json<SaidOutcome>, Problem> {
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Changed>, Problem> {
     say(state, headers, id, None, body).await
 }
 
 /// An incident and how many of its findings the viewer may see.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct IncidentEntry {
     /// The incident.
     pub id: String,
@@ -324,11 +584,20 @@ pub struct IncidentEntry {
     pub findings: usize,
 }
 
+/// The incidents a caller may see.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Incidents {
+    /// Each incident with findings (or counts) the caller may see.
+    pub incidents: Vec<IncidentEntry>,
+}
+
 /// `GET /api/v1/incidents`.
+#[utoipa::path(get, path = "/api/v1/incidents", tag = "findings", security(("bearer" = [])),
+    responses((status = 200, body = Incidents), (status = 401, body = Problem, content_type = "application/problem+json")))]
 pub async fn incidents(
     Extract(state): Extract<State>,
     headers: HeaderMap,
-) -> Result<Json<BTreeMap<&'static str, Vec<IncidentEntry>>>, Problem> {
+) -> Result<Json<Incidents>, Problem> {
     let token = bearer(&headers)?;
     state
         .with(move |app, policy| {
@@ -341,12 +610,12 @@ pub async fn incidents(
             for c in &visible.counts {
                 by.entry(c.incident.clone()).or_default();
             }
-            Ok(Json(BTreeMap::from([(
-                "incidents",
-                by.into_iter()
+            Ok(Json(Incidents {
+                incidents: by
+                    .into_iter()
                     .map(|(id, findings)| IncidentEntry { id, findings })
                     .collect(),
-            )])))
+            }))
         })
         .await
 }

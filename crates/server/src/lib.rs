@@ -23,6 +23,7 @@
 
 mod api;
 mod metrics;
+pub mod openapi;
 mod problem;
 
 use std::sync::{Arc, Mutex};
@@ -105,6 +106,7 @@ pub fn router(state: State) -> Router {
     Router::new()
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(metrics::metrics))
+        .route("/api/v1/openapi.json", get(openapi::document))
         .route("/api/v1/me", get(api::me))
         .route("/api/v1/incidents", get(api::incidents))
         .route("/api/v1/findings", get(api::findings))

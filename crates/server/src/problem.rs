@@ -7,7 +7,7 @@ use baken_app::AppError;
 use serde::Serialize;
 
 /// An error answer: `{"type", "title", "status", "detail"}` as `application/problem+json`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     /// A URI naming the kind of problem (`about:blank` when the status says it all).
     #[serde(rename = "type")]

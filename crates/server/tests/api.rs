@@ -227,7 +227,7 @@ async fn a_party_reads_and_changes_its_own_findings_and_never_anothers() {
         format!("/api/v1/findings?after={}", b_id - 1),
         "/api/v1/findings?after=-5&limit=1000".to_string(),
         "/api/v1/findings?state=open".to_string(),
-        "/api/v1/findings?since=2019-01-01".to_string(),
+        "/api/v1/findings?since=2019-01-01T00:00:00Z".to_string(),
     ] {
         let (status, _, page) = call(r, "GET", &uri, Some(&w.org_a), None).await;
         assert_eq!(status, StatusCode::OK, "{uri}: {page}");
@@ -270,7 +270,11 @@ async fn a_party_reads_and_changes_its_own_findings_and_never_anothers() {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{said}");
-    assert_eq!(said["result"]["result"], "applied");
+    assert_eq!(said["result"], "applied");
+    assert_eq!(
+        (&said["from"], &said["to"]),
+        (&json!("open"), &json!("acknowledged"))
+    );
     let (status, _, said) = call(
         r,
         "POST",
@@ -402,4 +406,62 @@ async fn requests_without_a_valid_token_are_refused_and_errors_are_problem_detai
         incidents["incidents"],
         json!([{"id": "cve-2019-19781", "findings": 2}])
     );
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_route_served() {
+    let w = world();
+    let (status, kind, doc) = call(&w.router, "GET", "/api/v1/openapi.json", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(kind.starts_with("application/json"), "{kind}");
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc["openapi"]
+    );
+    let paths = doc["paths"].as_object().unwrap();
+    for (path, method) in [
+        ("/healthz", "get"),
+        ("/api/v1/me", "get"),
+        ("/api/v1/incidents", "get"),
+        ("/api/v1/findings", "get"),
+        ("/api/v1/findings/{id}", "get"),
+        ("/api/v1/findings/{id}/acknowledge", "post"),
+        ("/api/v1/findings/{id}/fixed", "post"),
+        ("/api/v1/findings/{id}/notes", "post"),
+    ] {
+        assert!(
+            paths[path][method].is_object(),
+            "{method} {path} is not described"
+        );
+    }
+    let finding = &doc["components"]["schemas"]["ApiFinding"]["properties"];
+    for key in [
+        "id",
+        "incident",
+        "source.ip",
+        "source.port",
+        "org",
+        "state",
+        "first_seen",
+        "last_seen",
+    ] {
+        assert!(finding[key].is_object(), "ApiFinding lacks {key}");
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    // the state filter's documented names are the lifecycle's states
+    let names: Vec<&str> = doc["components"]["schemas"]["StateName"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let states: Vec<&str> = baken_store::FindingState::ALL
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+    assert_eq!(names, states);
 }

@@ -1,0 +1,52 @@
+//! The API's OpenAPI 3.1 document, generated from the handlers' annotations and the types
+//! they return, served at `GET /api/v1/openapi.json`.
+
+use axum::Json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::api;
+
+/// The document.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "baken API",
+        description = "What each party of the chain may see of the findings, and what it says about them. A party sees exactly what the sharing policy lets baken send it.",
+    ),
+    paths(
+        api::healthz,
+        api::me,
+        api::incidents,
+        api::findings,
+        api::finding,
+        api::acknowledge,
+        api::fixed,
+        api::note,
+    ),
+    components(schemas(crate::Problem, api::StateName)),
+    modifiers(&Bearer),
+)]
+pub struct ApiDoc;
+
+struct Bearer;
+
+impl Modify for Bearer {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("a token made with `baken token create`"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// `GET /api/v1/openapi.json`.
+pub async fn document() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
