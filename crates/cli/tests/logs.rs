@@ -125,13 +125,25 @@ fn rust_log_and_json_format_log_ingest_notify_and_migrations() {
     // the feed as opened, and the ingest's span and duration
     let lines = json_lines(&logged(
         &data,
-        Some("baken_feeds=debug,baken_pipeline=info"),
+        Some("baken_feeds=debug,baken_pipeline=info,baken_store=trace"),
         &["ingest", s(&g.feed)],
     ));
     let opened = event(&lines, "feed opened");
     assert_eq!(opened["fields"]["feed"], "shadowserver");
     let ingested = event(&lines, "ingested");
     assert!(ingested["fields"]["elapsed_ms"].is_u64(), "{ingested}");
+    // the store: each batch's counts and time, and the absences a later report reveals
+    let committed = event(&lines, "batch committed");
+    assert!(
+        committed["fields"]["rows"].as_u64() > Some(0),
+        "{committed}"
+    );
+    assert!(committed["fields"]["elapsed_us"].is_u64(), "{committed}");
+    let absences = event(&lines, "absences counted");
+    assert_eq!(
+        absences["fields"]["missing"], 0,
+        "the same report again misses nothing"
+    );
     assert_eq!(ingested["span"]["name"], "ingest", "{ingested}");
 
     // without RUST_LOG only warnings and errors are logged

@@ -1010,6 +1010,7 @@ impl FindingStore for SqliteStore {
     }
 
     fn store_batch(&mut self, run: i64, batch: &Batch) -> Result<BatchCounts> {
+        let clock = std::time::Instant::now();
         let wrap = &self.wrap();
         let started: String = self
             .conn
@@ -1040,6 +1041,19 @@ impl FindingStore for SqliteStore {
         self.incidents = incidents;
         if self.incidents.is_empty() {
             self.incidents = self.incident_ids()?;
+        }
+        if let Ok(c) = &done {
+            tracing::trace!(
+                run,
+                rows = batch.rows(),
+                stored = c.stored,
+                duplicate = c.duplicate,
+                quarantined = c.quarantined,
+                new_findings = c.new_findings,
+                reopened = c.reopened,
+                elapsed_us = clock.elapsed().as_micros() as u64,
+                "batch committed"
+            );
         }
         done
     }
@@ -1324,6 +1338,7 @@ impl FindingStore for SqliteStore {
     }
 
     fn count_absences(&mut self, run: i64, needed: u32) -> Result<Absences> {
+        let clock = std::time::Instant::now();
         let wrap = &self.wrap();
         let window: Option<(String, i64, i64)> = self
             .conn
@@ -1401,6 +1416,14 @@ impl FindingStore for SqliteStore {
             absences.verified_fixed.extend(fixed);
             lo = hi;
         }
+        tracing::debug!(
+            run,
+            kind = %kind,
+            missing = absences.missing,
+            verified_fixed = absences.verified_fixed.len(),
+            elapsed_ms = clock.elapsed().as_millis() as u64,
+            "absences counted"
+        );
         Ok(absences)
     }
 
