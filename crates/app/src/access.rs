@@ -74,6 +74,30 @@ impl App {
         policy: &str,
         purpose: &str,
     ) -> Result<Visible> {
+        let visible = self.visible_quietly(viewer, incident, policy)?;
+        if let Viewer::Party(id) = viewer {
+            self.store.append_audit(&[NewAuditEntry {
+                kind: "api-read".into(),
+                subject: id.0.clone(),
+                body: serde_json::json!({
+                    "read": purpose,
+                    "policy": policy,
+                    "findings": visible.findings.iter().map(|f| f.finding.id).collect::<Vec<_>>(),
+                    "counts": visible.counts.len(),
+                }),
+            }])?;
+        }
+        Ok(visible)
+    }
+
+    /// [`App::visible`] without the audit entry, for callers that audit what they pass on
+    /// themselves.
+    pub(crate) fn visible_quietly(
+        &mut self,
+        viewer: &Viewer,
+        incident: Option<&str>,
+        policy: &str,
+    ) -> Result<Visible> {
         let incidents: Vec<String> = match incident {
             Some(i) => vec![i.to_ascii_lowercase()],
             None => self
@@ -145,18 +169,6 @@ impl App {
         }
         findings.sort_by_key(|f| f.finding.id);
         findings.dedup_by_key(|f| f.finding.id);
-        if let Viewer::Party(id) = viewer {
-            self.store.append_audit(&[NewAuditEntry {
-                kind: "api-read".into(),
-                subject: id.0.clone(),
-                body: serde_json::json!({
-                    "read": purpose,
-                    "policy": policy,
-                    "findings": findings.iter().map(|f| f.finding.id).collect::<Vec<_>>(),
-                    "counts": counts.len(),
-                }),
-            }])?;
-        }
         Ok(Visible { findings, counts })
     }
 

@@ -29,6 +29,7 @@ mod commands;
 mod plans;
 mod records;
 mod tokens;
+mod webhooks;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -46,6 +47,7 @@ pub use commands::{
 };
 pub use plans::{CoverageReport, Gained, Lost, Moved, WhatIf, Why, WhyFinding, coverage_line};
 pub use tokens::{TOKEN_PREFIX, token_hash};
+pub use webhooks::{WebhookPass, backoff};
 
 /// What went wrong in a call. Front ends map the kinds to exit codes or HTTP statuses:
 /// [`AppError::NotFound`], [`AppError::Usage`] and [`AppError::Unauthorized`] are the

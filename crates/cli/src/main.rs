@@ -356,6 +356,15 @@ enum Command {
         /// policy file.
         #[arg(long, env = "BAKEN_POLICY", default_value = "nl-2020")]
         policy: String,
+        /// Seconds between two passes over the webhooks (queue what changed, deliver what is
+        /// due); 0 for none.
+        #[arg(long, default_value_t = 30)]
+        webhook_every: u64,
+    },
+    /// Webhooks of parties: each new or changed finding a party may see is POSTed, signed.
+    Webhook {
+        #[command(subcommand)]
+        command: WebhookCommand,
     },
     /// API tokens of the service: each acts for one party, or for an analyst.
     Token {
@@ -367,6 +376,35 @@ enum Command {
     Inbox {
         #[command(subcommand)]
         command: InboxCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum WebhookCommand {
+    /// Add a webhook for PARTY at URL; prints its signing secret as the last line.
+    Add {
+        /// The party (a registry id) whose findings it receives.
+        party: String,
+        /// Where events are POSTed (http:// or https://).
+        url: String,
+    },
+    /// List the webhooks.
+    List {
+        /// Print them as JSON (with their secrets).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a webhook by its id.
+    Remove {
+        /// The id `webhook list` shows.
+        id: i64,
+    },
+    /// Queue what changed and deliver what is due, once (`serve` does this every
+    /// `--webhook-every` seconds).
+    Deliver {
+        /// The sharing policy that decides what each party receives.
+        #[arg(long, env = "BAKEN_POLICY", default_value = "nl-2020")]
+        policy: String,
     },
 }
 
@@ -1012,7 +1050,12 @@ fn run(cli: Cli) -> Result<()> {
             dry_run,
         } => policy_cmds::prune(&cli.data, &policy, now.as_deref(), dry_run),
         Command::Token { command } => cmd_token(&cli.data, command),
-        Command::Serve { listen, policy } => cmd_serve(&cli.data, &listen, &policy),
+        Command::Webhook { command } => cmd_webhook(&cli.data, command),
+        Command::Serve {
+            listen,
+            policy,
+            webhook_every,
+        } => cmd_serve(&cli.data, &listen, &policy, webhook_every),
         Command::Inbox {
             command: InboxCommand::Import { paths, json },
         } => inbox_cmds::import(&cli.data, &paths, json),
@@ -1064,7 +1107,7 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
-fn cmd_serve(data: &Path, listen: &str, policy: &str) -> Result<()> {
+fn cmd_serve(data: &Path, listen: &str, policy: &str, webhook_every: u64) -> Result<()> {
     let mut app = App::open(data)?;
     // a policy that cannot be read fails here, not at the first request
     app.policy(policy)?;
@@ -1078,10 +1121,55 @@ fn cmd_serve(data: &Path, listen: &str, policy: &str) -> Result<()> {
             "baken serves {} on http://{address}/api/v1 under policy {policy}; stop with Ctrl-C or SIGTERM",
             data.display()
         );
-        baken_server::serve(listener, baken_server::State::new(app, policy))
-            .await
-            .context("serving")
+        let state = baken_server::State::new(app, policy);
+        if webhook_every > 0 {
+            tokio::spawn(baken_server::webhooks(
+                state.clone(),
+                std::time::Duration::from_secs(webhook_every),
+            ));
+        }
+        baken_server::serve(listener, state).await.context("serving")
     })
+}
+
+fn cmd_webhook(data: &Path, command: WebhookCommand) -> Result<()> {
+    let mut app = App::open(data)?;
+    match command {
+        WebhookCommand::Add { party, url } => {
+            let hook = app.add_webhook(&party, &url)?;
+            println!(
+                "webhook {} for {} at {}; its signing secret (Standard Webhooks):",
+                hook.id, hook.party, hook.url
+            );
+            println!("{}", hook.secret);
+        }
+        WebhookCommand::List { json } => {
+            let hooks = app.webhooks()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&hooks)?);
+            } else {
+                for h in &hooks {
+                    println!(
+                        "{:>4}  {:<24} {}  added {}",
+                        h.id, h.party, h.url, h.created_at
+                    );
+                }
+            }
+        }
+        WebhookCommand::Remove { id } => {
+            app.remove_webhook(id)?;
+            println!("webhook {id} removed");
+        }
+        WebhookCommand::Deliver { policy } => {
+            let now = chrono::Utc::now().timestamp();
+            let pass = app.webhook_pass(&policy, now)?;
+            println!(
+                "{} events queued, {} delivered, {} failed (tried again later)",
+                pass.queued, pass.delivered, pass.failed
+            );
+        }
+    }
+    Ok(())
 }
 
 fn cmd_token(data: &Path, command: TokenCommand) -> Result<()> {

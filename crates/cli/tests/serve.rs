@@ -62,6 +62,31 @@ fn a_token_from_the_command_line_opens_the_api_and_sigterm_stops_it() {
     let list = run_ok(&data, &["token", "list"]);
     assert!(list.contains("org-a") && !list.contains(&token), "{list}");
 
+    // a webhook: its secret is the last line; an unreachable receiver keeps the events queued
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let unreachable = format!("http://{}/hook", closed.local_addr().unwrap());
+    drop(closed);
+    let out = run_ok(&data, &["webhook", "add", "org-a", &unreachable]);
+    assert!(out.lines().last().unwrap().starts_with("whsec_"), "{out}");
+    assert!(
+        !run(&data, &["webhook", "add", "org-z", &unreachable])
+            .status
+            .success()
+    );
+    assert!(run_ok(&data, &["webhook", "list"]).contains(&unreachable));
+    let pass = run_ok(&data, &["webhook", "deliver"]);
+    assert!(
+        pass.contains("2 events queued, 0 delivered, 2 failed"),
+        "{pass}"
+    );
+    let again = run_ok(&data, &["webhook", "deliver"]);
+    assert!(
+        again.contains("0 events queued, 0 delivered, 0 failed"),
+        "not due yet: {again}"
+    );
+    run_ok(&data, &["webhook", "remove", "1"]);
+    assert!(!run_ok(&data, &["webhook", "list"]).contains(&unreachable));
+
     let mut child = baken()
         .arg("--data")
         .arg(&data)

@@ -8,6 +8,7 @@
 //!   already there is not written again.
 //! - [`Smtp`] sends through a relay named by an `smtp://` or `smtps://` URL (see
 //!   [`SmtpConfig::parse`] for the syntax, TLS modes and where the password comes from).
+//! - [`webhook`] signs and POSTs events to a party's webhook (Standard Webhooks).
 //! - [`memory::Recorder`] keeps every message in memory and refuses the recipients it is told
 //!   to, for tests of what delivers.
 //!
@@ -49,6 +50,7 @@ mod render;
 mod smtp;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod webhook;
 
 use std::time::SystemTime;
 

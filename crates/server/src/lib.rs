@@ -77,6 +77,34 @@ pub async fn serve(listener: tokio::net::TcpListener, state: State) -> std::io::
         .await
 }
 
+/// Every `every`, queues the findings that changed for each webhook and delivers what is
+/// due; a failed pass is logged and the next one tries again. Runs until the process ends;
+/// the queue is in the store, so nothing is lost when it does.
+pub async fn webhooks(state: State, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        let pass = state
+            .with(|app, policy| {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs() as i64);
+                Ok(app.webhook_pass(policy, now)?)
+            })
+            .await;
+        match pass {
+            Ok(p) if p.queued + p.delivered + p.failed > 0 => tracing::info!(
+                queued = p.queued,
+                delivered = p.delivered,
+                failed = p.failed,
+                "webhooks"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e.detail, "webhook pass failed"),
+        }
+    }
+}
+
 async fn shutdown() {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {

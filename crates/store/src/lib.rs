@@ -1209,6 +1209,66 @@ pub trait TokenStore {
     fn revoke_token(&mut self, id: i64) -> Result<bool>;
 }
 
+/// A party's webhook.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookRecord {
+    /// Its id.
+    pub id: i64,
+    /// The party whose findings it receives.
+    pub party: String,
+    /// Where events are POSTed.
+    pub url: String,
+    /// The signing secret (`whsec_…`).
+    pub secret: String,
+    /// When it was added.
+    pub created_at: String,
+}
+
+/// One event queued for one webhook.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookDelivery {
+    /// Its id in the queue.
+    pub id: i64,
+    /// The webhook.
+    pub webhook: i64,
+    /// The event's id, the same on every attempt (receivers drop repeats by it).
+    pub event_id: String,
+    /// The JSON sent.
+    pub payload: String,
+    /// Attempts made so far.
+    pub attempts: u32,
+}
+
+/// Webhooks and the queue of their deliveries. Invariants: an event is queued once per
+/// webhook however often it is offered; a delivery leaves the queue only when delivered;
+/// the queue survives restarts.
+pub trait WebhookStore {
+    /// Adds a webhook; returns its id.
+    fn add_webhook(&mut self, party: &str, url: &str, secret: &str) -> Result<i64>;
+    /// The webhooks not removed, oldest first.
+    fn webhooks(&self) -> Result<Vec<WebhookRecord>>;
+    /// Removes webhook `id` (its queue is kept, undelivered); false when there is none.
+    fn remove_webhook(&mut self, id: i64) -> Result<bool>;
+    /// Queues `payload` as event `event_id` for `webhook`, due at once; false (and nothing
+    /// changed) when that event is queued for it already.
+    fn enqueue_webhook_event(
+        &mut self,
+        webhook: i64,
+        event_id: &str,
+        payload: &str,
+    ) -> Result<bool>;
+    /// Undelivered events of live webhooks due at `now` (Unix seconds), oldest first, at most
+    /// `limit`.
+    fn due_webhook_events(&self, now: i64, limit: usize) -> Result<Vec<WebhookDelivery>>;
+    /// Records the outcome of an attempt: delivered, or failed with `error` and tried again
+    /// at `retry_at`.
+    fn webhook_attempted(
+        &mut self,
+        delivery: i64,
+        outcome: std::result::Result<(), (&str, i64)>,
+    ) -> Result<()>;
+}
+
 /// The whole store as the pipeline sees it: every part. Implemented for every type that
 /// implements the parts, so an engine implements the parts and gets `Store`; the pipeline
 /// takes `&mut dyn Store`.
@@ -1225,6 +1285,7 @@ pub trait Store:
     + TimelineStore
     + SyncStateStore
     + TokenStore
+    + WebhookStore
 {
 }
 
@@ -1238,6 +1299,7 @@ impl<T> Store for T where
         + TimelineStore
         + SyncStateStore
         + TokenStore
+        + WebhookStore
         + ?Sized
 {
 }
@@ -1246,7 +1308,7 @@ impl<T> Store for T where
 pub mod prelude {
     pub use crate::{
         AdvisoryStore, AuditStore, FindingStore, InventoryStore, MessageStore, RegistryStore,
-        Store, SyncStateStore, TimelineStore, TokenStore,
+        Store, SyncStateStore, TimelineStore, TokenStore, WebhookStore,
     };
 }
 

@@ -288,4 +288,28 @@ CREATE TABLE api_token (
     revoked_at TEXT
 );
 "#,
+    // 13: webhooks of parties, and the queue of their deliveries (one row per webhook and
+    // event id, so an event is queued once however often it is offered).
+    r#"
+CREATE TABLE webhook (
+    id         INTEGER PRIMARY KEY,
+    party      TEXT NOT NULL,
+    url        TEXT NOT NULL,
+    secret     TEXT NOT NULL,          -- whsec_…, the key of the signatures
+    created_at TEXT NOT NULL,
+    removed_at TEXT
+);
+CREATE TABLE webhook_delivery (
+    id           INTEGER PRIMARY KEY,
+    webhook_id   INTEGER NOT NULL,
+    event_id     TEXT NOT NULL,
+    payload      TEXT NOT NULL,        -- JSON, sent as it is
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    next_attempt INTEGER NOT NULL,     -- Unix seconds
+    delivered_at TEXT,
+    last_error   TEXT,
+    UNIQUE (webhook_id, event_id)
+);
+CREATE INDEX webhook_delivery_due ON webhook_delivery(next_attempt) WHERE delivered_at IS NULL;
+"#,
 ];

@@ -17,7 +17,7 @@ use crate::{
     FindingQuery, FindingRecord, FindingState, InventoryRecord, KeptChunk, Label, MessageFinding,
     MessageKind, MessageRecord, MessageState, ObservationRecord, Observed, Pruned, QuarantinedRow,
     Result, RowRef, RunRecord, RunSource, StoreError, TimelineStep, TokenRecord, Totals,
-    Transition, TransitionOutcome, TransitionRecord, now,
+    Transition, TransitionOutcome, TransitionRecord, WebhookDelivery, WebhookRecord, now,
 };
 
 /// Page cache per connection (KiB, as SQLite's negative `cache_size`). Ingest of 1 M rows
@@ -2022,6 +2022,96 @@ impl TokenStore for SqliteStore {
             params![id, now()],
         );
         Ok(self.db(r)? == 1)
+    }
+}
+
+impl WebhookStore for SqliteStore {
+    fn add_webhook(&mut self, party: &str, url: &str, secret: &str) -> Result<i64> {
+        let r = self.conn.execute(
+            "INSERT INTO webhook (party, url, secret, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![party, url, secret, now()],
+        );
+        self.db(r)?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    fn webhooks(&self) -> Result<Vec<WebhookRecord>> {
+        let mut stmt = self.db(self.conn.prepare_cached(
+            "SELECT id, party, url, secret, created_at FROM webhook WHERE removed_at IS NULL ORDER BY id",
+        ))?;
+        let rows = self.db(stmt.query_map([], |r| {
+            Ok(WebhookRecord {
+                id: r.get(0)?,
+                party: r.get(1)?,
+                url: r.get(2)?,
+                secret: r.get(3)?,
+                created_at: r.get(4)?,
+            })
+        }))?;
+        let collected: rusqlite::Result<Vec<_>> = rows.collect();
+        self.db(collected)
+    }
+
+    fn remove_webhook(&mut self, id: i64) -> Result<bool> {
+        let r = self.conn.execute(
+            "UPDATE webhook SET removed_at = ?2 WHERE id = ?1 AND removed_at IS NULL",
+            params![id, now()],
+        );
+        Ok(self.db(r)? == 1)
+    }
+
+    fn enqueue_webhook_event(
+        &mut self,
+        webhook: i64,
+        event_id: &str,
+        payload: &str,
+    ) -> Result<bool> {
+        let r = self.conn.execute(
+            "INSERT INTO webhook_delivery (webhook_id, event_id, payload, next_attempt)
+             VALUES (?1, ?2, ?3, 0) ON CONFLICT (webhook_id, event_id) DO NOTHING",
+            params![webhook, event_id, payload],
+        );
+        Ok(self.db(r)? == 1)
+    }
+
+    fn due_webhook_events(&self, now: i64, limit: usize) -> Result<Vec<WebhookDelivery>> {
+        let mut stmt = self.db(self.conn.prepare_cached(
+            "SELECT d.id, d.webhook_id, d.event_id, d.payload, d.attempts
+             FROM webhook_delivery d JOIN webhook w ON w.id = d.webhook_id
+             WHERE d.delivered_at IS NULL AND w.removed_at IS NULL AND d.next_attempt <= ?1
+             ORDER BY d.id LIMIT ?2",
+        ))?;
+        let rows = self.db(stmt.query_map(params![now, limit as i64], |r| {
+            Ok(WebhookDelivery {
+                id: r.get(0)?,
+                webhook: r.get(1)?,
+                event_id: r.get(2)?,
+                payload: r.get(3)?,
+                attempts: r.get(4)?,
+            })
+        }))?;
+        let collected: rusqlite::Result<Vec<_>> = rows.collect();
+        self.db(collected)
+    }
+
+    fn webhook_attempted(
+        &mut self,
+        delivery: i64,
+        outcome: std::result::Result<(), (&str, i64)>,
+    ) -> Result<()> {
+        let r = match outcome {
+            Ok(()) => self.conn.execute(
+                "UPDATE webhook_delivery SET attempts = attempts + 1, delivered_at = ?2,
+                 last_error = NULL WHERE id = ?1",
+                params![delivery, now()],
+            ),
+            Err((error, retry_at)) => self.conn.execute(
+                "UPDATE webhook_delivery SET attempts = attempts + 1, last_error = ?2,
+                 next_attempt = ?3 WHERE id = ?1",
+                params![delivery, error, retry_at],
+            ),
+        };
+        self.db(r).map(drop)
     }
 }
 

@@ -49,6 +49,7 @@ fn every_check() -> usize {
         + contract::TIMELINE.len()
         + contract::SYNC_STATE.len()
         + contract::TOKENS.len()
+        + contract::WEBHOOKS.len()
 }
 
 #[test]
@@ -63,6 +64,7 @@ fn every_part_has_checks() {
         ("timeline", contract::TIMELINE.len()),
         ("sync state", contract::SYNC_STATE.len()),
         ("tokens", contract::TOKENS.len()),
+        ("webhooks", contract::WEBHOOKS.len()),
     ] {
         assert!(n > 0, "{part} has no checks");
     }

@@ -28,6 +28,7 @@ pub mod registry;
 pub mod sync_state;
 pub mod timeline;
 pub mod tokens;
+pub mod webhooks;
 
 use crate::Store;
 
@@ -51,6 +52,8 @@ pub const TIMELINE: &[(&str, timeline::Check)] = timeline::CHECKS;
 pub const SYNC_STATE: &[(&str, sync_state::Check)] = sync_state::CHECKS;
 /// The checks of [`TokenStore`](crate::TokenStore).
 pub const TOKENS: &[(&str, tokens::Check)] = tokens::CHECKS;
+/// The checks of [`WebhookStore`](crate::WebhookStore).
+pub const WEBHOOKS: &[(&str, webhooks::Check)] = webhooks::CHECKS;
 
 /// Runs every check of every part, each on a fresh store made by `fresh` (given the check's
 /// name, `part/check`), then hands the store to `after` (for an engine's own checks, such as
@@ -92,6 +95,9 @@ pub fn check_all<S: Store>(
     }
     for (name, check) in TOKENS {
         each(format!("tokens/{name}"), &|s| check(s));
+    }
+    for (name, check) in WEBHOOKS {
+        each(format!("webhooks/{name}"), &|s| check(s));
     }
     ran
 }
