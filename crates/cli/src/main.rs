@@ -360,6 +360,9 @@ enum Command {
         /// due); 0 for none.
         #[arg(long, default_value_t = 30)]
         webhook_every: u64,
+        /// Refused tokens a client address may send a minute before it is answered 429.
+        #[arg(long, default_value_t = 10)]
+        max_failed_logins: usize,
     },
     /// Webhooks of parties: each new or changed finding a party may see is POSTed, signed.
     Webhook {
@@ -1055,7 +1058,14 @@ fn run(cli: Cli) -> Result<()> {
             listen,
             policy,
             webhook_every,
-        } => cmd_serve(&cli.data, &listen, &policy, webhook_every),
+            max_failed_logins,
+        } => cmd_serve(
+            &cli.data,
+            &listen,
+            &policy,
+            webhook_every,
+            max_failed_logins,
+        ),
         Command::Inbox {
             command: InboxCommand::Import { paths, json },
         } => inbox_cmds::import(&cli.data, &paths, json),
@@ -1107,7 +1117,13 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
-fn cmd_serve(data: &Path, listen: &str, policy: &str, webhook_every: u64) -> Result<()> {
+fn cmd_serve(
+    data: &Path,
+    listen: &str,
+    policy: &str,
+    webhook_every: u64,
+    max_failed_logins: usize,
+) -> Result<()> {
     let mut app = App::open(data)?;
     // a policy that cannot be read fails here, not at the first request
     app.policy(policy)?;
@@ -1121,7 +1137,8 @@ fn cmd_serve(data: &Path, listen: &str, policy: &str, webhook_every: u64) -> Res
             "baken serves {} on http://{address}/api/v1 under policy {policy}; stop with Ctrl-C or SIGTERM",
             data.display()
         );
-        let state = baken_server::State::new(app, policy);
+        let state =
+            baken_server::State::new(app, policy).with_failed_login_limit(max_failed_logins);
         if webhook_every > 0 {
             tokio::spawn(baken_server::webhooks(
                 state.clone(),

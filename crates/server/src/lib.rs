@@ -10,7 +10,8 @@
 //! sees its findings in the form the policy allows, a CERT its constituents' within its
 //! mandate, the DTC and supervisors counts only; an analyst everything. A finding a party
 //! may not see answers 404, exactly as one that does not exist. Errors are RFC 9457
-//! problem details (`application/problem+json`).
+//! problem details (`application/problem+json`). An address that sent too many refused
+//! tokens is answered 429 for a while.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -22,6 +23,7 @@
 //! ```
 
 mod api;
+mod limit;
 mod metrics;
 pub mod openapi;
 mod problem;
@@ -41,6 +43,7 @@ pub struct State {
     app: Arc<Mutex<App>>,
     policy: Arc<str>,
     requests: Arc<metrics::Requests>,
+    failures: Arc<limit::Failures>,
 }
 
 impl State {
@@ -50,7 +53,15 @@ impl State {
             app: Arc::new(Mutex::new(app)),
             policy: policy.into(),
             requests: Arc::default(),
+            failures: Arc::default(),
         }
+    }
+
+    /// Allows `max` refused tokens per client address a minute (10 unless set) before the
+    /// address is answered 429.
+    pub fn with_failed_login_limit(mut self, max: usize) -> State {
+        self.failures = Arc::new(limit::Failures::new(max));
+        self
     }
 
     /// Runs `f` on the application core off the async reactor (store calls block).
@@ -72,9 +83,12 @@ impl State {
 /// Serves `router(state)` on `listener` until SIGTERM or Ctrl-C; requests under way are
 /// answered before it returns.
 pub async fn serve(listener: tokio::net::TcpListener, state: State) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown())
-        .await
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await
 }
 
 /// Every `every`, queues the findings that changed for each webhook and delivers what is
@@ -143,6 +157,10 @@ pub fn router(state: State) -> Router {
         .route("/api/v1/findings/{id}/fixed", post(api::fixed))
         .route("/api/v1/findings/{id}/notes", post(api::note))
         .fallback(api::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limit::limited,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::timed,

@@ -465,3 +465,27 @@ async fn the_openapi_document_describes_every_route_served() {
         .collect();
     assert_eq!(names, states);
 }
+
+#[tokio::test]
+async fn guessing_tokens_is_slowed_down() {
+    let w = world();
+    let r = &w.router;
+    // the failures so far count; the tenth refused token closes the door for a while
+    for i in 0..10 {
+        let (status, _, _) = call(
+            r,
+            "GET",
+            "/api/v1/me",
+            Some(&format!("baken_guess{i}")),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    let (status, kind, problem) = call(r, "GET", "/api/v1/me", Some("baken_guess"), None).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{problem}");
+    assert_eq!(kind, "application/problem+json");
+    // even a valid token waits: the limit is the address's
+    let (status, _, _) = call(r, "GET", "/api/v1/me", Some(&w.org_a), None).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+}
