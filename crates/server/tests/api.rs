@@ -434,6 +434,10 @@ async fn the_openapi_document_describes_every_route_served() {
             paths[path][method].is_object(),
             "{method} {path} is not described"
         );
+        assert!(
+            paths[path][method]["responses"]["429"].is_object(),
+            "{method} {path}: the limit on refused tokens is not described"
+        );
     }
     let finding = &doc["components"]["schemas"]["ApiFinding"]["properties"];
     for key in [
