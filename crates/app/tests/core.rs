@@ -1,6 +1,8 @@
 //! The application core without the binary: a registry and a day's scan in, a notify round
 //! out through an outbox, and the plan read back by `coverage`, `why` and `whatif`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use baken_app::{App, AppError, NotifyRequest, Said, SaidResult, Viewer};
@@ -11,6 +13,7 @@ use baken_pipeline::NoProgress;
 use baken_pipeline::ingest::{Input, Settings};
 use baken_pipeline::plan::Coverage;
 use baken_store::{FindingQuery, FindingState, prelude::*};
+use common::scan;
 
 const INCIDENT: &str = "cve-2019-19781";
 
@@ -36,15 +39,6 @@ name = "Digital Trust Center"
 kind = "dtc"
 contacts = [{ email = "dtc@dtc.example", role = "security" }]
 "#;
-
-fn scan(ip: &str) -> String {
-    format!(
-        "{{\"feed.name\":\"scan-citrix\",\"time.source\":\"2020-01-10T06:00:00+00:00\",\
-         \"source.ip\":\"{ip}\",\"source.port\":443,\"protocol.transport\":\"tcp\",\
-         \"classification.taxonomy\":\"vulnerable\",\"classification.type\":\"vulnerable-system\",\
-         \"classification.identifier\":\"citrix\",\"product.vulnerabilities\":\"CVE-2019-19781\"}}\n"
-    )
-}
 
 /// An application over a fresh data directory with the registry and one scan of a vital
 /// (org-a) and a non-vital (org-b) organisation's hosts.

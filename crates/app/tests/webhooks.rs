@@ -1,6 +1,8 @@
 //! Webhooks end to end on loopback: a receiver that checks every signature, is down for a
 //! while, and still gets every event of its party, and only its party's, exactly once by id.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
@@ -11,6 +13,7 @@ use baken_feeds::{FeedKind, Options};
 use baken_pipeline::NoProgress;
 use baken_pipeline::ingest::{Input, Settings};
 use baken_store::FindingState;
+use common::scan;
 use serde_json::Value;
 
 const REGISTRY: &str = r#"
@@ -28,15 +31,6 @@ vital = true
 networks = ["198.18.2.0/24"]
 contacts = [{ email = "csirt@beta.example" }]
 "#;
-
-fn scan(ip: &str) -> String {
-    format!(
-        "{{\"feed.name\":\"scan-citrix\",\"time.source\":\"2020-01-10T06:00:00+00:00\",\
-         \"source.ip\":\"{ip}\",\"source.port\":443,\"protocol.transport\":\"tcp\",\
-         \"classification.taxonomy\":\"vulnerable\",\"classification.type\":\"vulnerable-system\",\
-         \"classification.identifier\":\"citrix\",\"product.vulnerabilities\":\"CVE-2019-19781\"}}\n"
-    )
-}
 
 /// What the receiver saw: each request's event id, whether its signature held, and the
 /// status it answered.
