@@ -73,6 +73,19 @@ pub struct Me {
     pub kind: Option<String>,
     /// Its contact addresses.
     pub contacts: Vec<String>,
+    /// Its webhooks (never their secrets).
+    pub webhooks: Vec<MyWebhook>,
+}
+
+/// A webhook of the caller's party.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MyWebhook {
+    /// Its id.
+    pub id: i64,
+    /// Where events are POSTed.
+    pub url: String,
+    /// When it was added.
+    pub created_at: String,
 }
 
 /// `GET /api/v1/me`: who the token acts for.
@@ -102,6 +115,16 @@ pub async fn me(Extract(state): Extract<State>, headers: HeaderMap) -> Result<Js
                 contacts: org
                     .map(|o| o.contacts.iter().map(|c| c.email.clone()).collect())
                     .unwrap_or_default(),
+                webhooks: app
+                    .webhooks()?
+                    .into_iter()
+                    .filter(|w| w.party == party)
+                    .map(|w| MyWebhook {
+                        id: w.id,
+                        url: w.url,
+                        created_at: w.created_at,
+                    })
+                    .collect(),
                 party,
             }))
         })
@@ -616,6 +639,109 @@ pub async fn incidents(
                     .map(|(id, findings)| IncidentEntry { id, findings })
                     .collect(),
             }))
+        })
+        .await
+}
+
+/// An advisory as the API lists it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiAdvisory {
+    /// Its id (a CSAF tracking id, a CVE id).
+    pub id: String,
+    /// Its latest revision.
+    pub revision: Option<String>,
+    /// When that revision was released.
+    pub released: Option<String>,
+    /// Its title.
+    pub title: Option<String>,
+    /// Its TLP label, when it has one.
+    pub tlp: Option<String>,
+    /// The highest CVSS base score it gives.
+    pub highest_score: Option<f64>,
+    /// That score's vector.
+    pub highest_vector: Option<String>,
+}
+
+/// The advisories a caller may see.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Advisories {
+    /// Each advisory's latest revision.
+    pub advisories: Vec<ApiAdvisory>,
+}
+
+/// `GET /api/v1/advisories`: an analyst sees every advisory; a party those labelled
+/// TLP:CLEAR (or WHITE) or TLP:GREEN; an advisory without a label is not shown to parties.
+#[utoipa::path(get, path = "/api/v1/advisories", tag = "advisories", security(("bearer" = [])),
+    responses((status = 200, body = Advisories), (status = 401, body = Problem, content_type = "application/problem+json")))]
+pub async fn advisories(
+    Extract(state): Extract<State>,
+    headers: HeaderMap,
+) -> Result<Json<Advisories>, Problem> {
+    let token = bearer(&headers)?;
+    state
+        .with(move |app, _| {
+            let viewer = who(app, &token)?;
+            let shareable = |tlp: &Option<String>| {
+                tlp.as_deref()
+                    .and_then(|t| t.parse::<baken_model::Tlp>().ok())
+                    .is_some_and(|t| t <= baken_model::Tlp::Green)
+            };
+            Ok(Json(Advisories {
+                advisories: app
+                    .advisories()?
+                    .into_iter()
+                    .filter(|a| viewer == Viewer::Analyst || shareable(&a.tlp))
+                    .map(|a| ApiAdvisory {
+                        id: a.id,
+                        revision: a.revision,
+                        released: a.released,
+                        title: a.title,
+                        tlp: a.tlp,
+                        highest_score: a.highest_score,
+                        highest_vector: a.highest_vector,
+                    })
+                    .collect(),
+            }))
+        })
+        .await
+}
+
+/// `GET /api/v1/incidents/{id}/report`: the evaluation of an incident (`baken report
+/// --json`), for analysts: it covers every party.
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/report", tag = "incidents", security(("bearer" = [])),
+    params(("id" = String, Path, description = "the incident, e.g. cve-2019-19781")),
+    responses((status = 200, description = "the report, as `baken report --json` prints it", body = Object),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn report(
+    Extract(state): Extract<State>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, Problem> {
+    let token = bearer(&headers)?;
+    state
+        .with(move |app, policy| {
+            if who(app, &token)? != Viewer::Analyst {
+                return Err(Problem::new(
+                    StatusCode::FORBIDDEN,
+                    "an incident's report covers every party: it needs an analyst's token",
+                ));
+            }
+            if !baken_store::FindingStore::incidents(app.store())?
+                .iter()
+                .any(|(i, _)| i.eq_ignore_ascii_case(&id))
+            {
+                return Err(Problem::not_found(format!("no incident {id:?}")));
+            }
+            let report = app.report(
+                &id,
+                policy,
+                &baken_pipeline::report::ReportOptions::default(),
+            )?;
+            serde_json::to_value(report)
+                .map(Json)
+                .map_err(|e| Problem::internal(&e.to_string()))
         })
         .await
 }

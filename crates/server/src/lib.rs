@@ -151,6 +151,8 @@ pub fn router(state: State) -> Router {
         .route("/api/v1/openapi.json", get(openapi::document))
         .route("/api/v1/me", get(api::me))
         .route("/api/v1/incidents", get(api::incidents))
+        .route("/api/v1/incidents/{id}/report", get(api::report))
+        .route("/api/v1/advisories", get(api::advisories))
         .route("/api/v1/findings", get(api::findings))
         .route("/api/v1/findings/{id}", get(api::finding))
         .route("/api/v1/findings/{id}/acknowledge", post(api::acknowledge))

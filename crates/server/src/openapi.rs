@@ -18,6 +18,8 @@ use crate::api;
         api::healthz,
         api::me,
         api::incidents,
+        api::report,
+        api::advisories,
         api::findings,
         api::finding,
         api::acknowledge,

@@ -90,6 +90,27 @@ fn world() -> World {
     let dtc = token(&mut app, "dtc", false);
     let analyst = token(&mut app, "ncsc", true);
     let revoked = token(&mut app, "org-a", false);
+    // one advisory anyone may read (TLP:WHITE), one for analysts only (TLP:AMBER)
+    let csaf = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../demo/src/advisory.json"
+    ))
+    .unwrap();
+    let amber = csaf
+        .replace("DEMO-2020-0001", "DEMO-2020-0002")
+        .replace("\"WHITE\"", "\"AMBER\"");
+    for (doc, name) in [(csaf, "white.json"), (amber, "amber.json")] {
+        let outcome = app
+            .import_advisory_bytes(doc.as_bytes(), name, None)
+            .unwrap();
+        assert!(
+            matches!(
+                outcome,
+                baken_pipeline::advisories::ImportOutcome::Imported { .. }
+            ),
+            "{outcome:?}"
+        );
+    }
     let id = app.tokens().unwrap().last().unwrap().id;
     app.revoke_token(id).unwrap();
     World {
@@ -401,6 +422,39 @@ async fn requests_without_a_valid_token_are_refused_and_errors_are_problem_detai
     assert_eq!(me["party"], "org-b");
     assert_eq!(me["analyst"], false);
     assert_eq!(me["contacts"], json!(["csirt@beta.example"]));
+    assert_eq!(me["webhooks"], json!([]));
+
+    // advisories: a party sees the shareable ones, an analyst all
+    let ids = |v: &Value| -> Vec<String> {
+        v["advisories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (_, _, party) = call(r, "GET", "/api/v1/advisories", Some(&w.org_b), None).await;
+    assert_eq!(ids(&party), ["DEMO-2020-0001"]);
+    let (_, _, analyst) = call(r, "GET", "/api/v1/advisories", Some(&w.analyst), None).await;
+    assert_eq!(ids(&analyst), ["DEMO-2020-0001", "DEMO-2020-0002"]);
+
+    // an incident's report is for analysts
+    let uri = "/api/v1/incidents/cve-2019-19781/report";
+    let (status, _, _) = call(r, "GET", uri, Some(&w.org_b), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, report) = call(r, "GET", uri, Some(&w.analyst), None).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["incident"], "cve-2019-19781");
+    let (status, _, _) = call(
+        r,
+        "GET",
+        "/api/v1/incidents/cve-1999-0001/report",
+        Some(&w.analyst),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
     let (_, _, incidents) = call(r, "GET", "/api/v1/incidents", Some(&w.org_b), None).await;
     assert_eq!(
         incidents["incidents"],
@@ -424,6 +478,8 @@ async fn the_openapi_document_describes_every_route_served() {
         ("/healthz", "get"),
         ("/api/v1/me", "get"),
         ("/api/v1/incidents", "get"),
+        ("/api/v1/incidents/{id}/report", "get"),
+        ("/api/v1/advisories", "get"),
         ("/api/v1/findings", "get"),
         ("/api/v1/findings/{id}", "get"),
         ("/api/v1/findings/{id}/acknowledge", "post"),
