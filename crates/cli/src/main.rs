@@ -363,6 +363,17 @@ enum Command {
         /// Refused tokens a client address may send a minute before it is answered 429.
         #[arg(long, default_value_t = 10)]
         max_failed_logins: usize,
+        /// Seconds between two notify rounds over every incident (e.g. 3600); 0 (the
+        /// default): the service sends no mail.
+        #[arg(long, default_value_t = 0)]
+        notify_every: u64,
+        /// Relay for those rounds, as for `notify --smtp`; without it they go to the outbox
+        /// (DATA/outbox).
+        #[arg(long, env = "BAKEN_SMTP")]
+        smtp: Option<String>,
+        /// Sender address of those rounds.
+        #[arg(long, default_value = "NCSC baken <baken@ncsc.example>")]
+        from: String,
     },
     /// Webhooks of parties: each new or changed finding a party may see is POSTed, signed.
     Webhook {
@@ -1059,12 +1070,20 @@ fn run(cli: Cli) -> Result<()> {
             policy,
             webhook_every,
             max_failed_logins,
+            notify_every,
+            smtp,
+            from,
         } => cmd_serve(
             &cli.data,
             &listen,
             &policy,
-            webhook_every,
-            max_failed_logins,
+            Schedule {
+                webhook_every,
+                max_failed_logins,
+                notify_every,
+                smtp,
+                from,
+            },
         ),
         Command::Inbox {
             command: InboxCommand::Import { paths, json },
@@ -1117,13 +1136,27 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
-fn cmd_serve(
-    data: &Path,
-    listen: &str,
-    policy: &str,
+/// What `serve` does besides answering requests.
+struct Schedule {
     webhook_every: u64,
     max_failed_logins: usize,
-) -> Result<()> {
+    notify_every: u64,
+    smtp: Option<String>,
+    from: String,
+}
+
+fn cmd_serve(data: &Path, listen: &str, policy: &str, schedule: Schedule) -> Result<()> {
+    let Schedule {
+        webhook_every,
+        max_failed_logins,
+        notify_every,
+        smtp,
+        from,
+    } = schedule;
+    if let Some(url) = &smtp {
+        // a relay URL that cannot work fails here, not at the first round
+        Smtp::from_url(url)?;
+    }
     let mut app = App::open(data)?;
     // a policy that cannot be read fails here, not at the first request
     app.policy(policy)?;
@@ -1139,6 +1172,18 @@ fn cmd_serve(
         );
         let state =
             baken_server::State::new(app, policy).with_failed_login_limit(max_failed_logins);
+        if notify_every > 0 {
+            let delivery = match smtp {
+                Some(url) => baken_server::Delivery::Smtp(url),
+                None => baken_server::Delivery::Outbox(data.join("outbox")),
+            };
+            tokio::spawn(baken_server::notify_rounds(
+                state.clone(),
+                std::time::Duration::from_secs(notify_every),
+                delivery,
+                from,
+            ));
+        }
         if webhook_every > 0 {
             tokio::spawn(baken_server::webhooks(
                 state.clone(),

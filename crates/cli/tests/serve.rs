@@ -98,6 +98,7 @@ fn a_token_from_the_command_line_opens_the_api_and_sigterm_stops_it() {
             "--max-failed-logins",
             "100000",
         ])
+        .args(["--notify-every", "1"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -113,6 +114,18 @@ fn a_token_from_the_command_line_opens_the_api_and_sigterm_stops_it() {
         .to_string();
 
     assert!(get(&address, "/healthz", None).starts_with("HTTP/1.1 200"));
+    // the service's own notify round tells org-a, into the outbox
+    let outbox = data.join("outbox");
+    let start = std::time::Instant::now();
+    while common::files_with(&outbox, "eml").is_empty() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "no notify round delivered within 30 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let mail = std::fs::read_to_string(&common::files_with(&outbox, "eml")[0]).unwrap();
+    assert!(mail.contains("soc@alpha.example"), "{mail}");
     let me = get(&address, "/api/v1/me", Some(&token));
     assert!(me.starts_with("HTTP/1.1 200"), "{me}");
     assert!(me.contains("\"party\":\"org-a\""), "{me}");

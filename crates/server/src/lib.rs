@@ -119,6 +119,85 @@ pub async fn webhooks(state: State, every: std::time::Duration) {
     }
 }
 
+/// Where the scheduled notify rounds deliver.
+#[derive(Debug, Clone)]
+pub enum Delivery {
+    /// `.eml` files in a directory (idempotent: a message is never written twice).
+    Outbox(std::path::PathBuf),
+    /// An SMTP relay, by its `smtp://` or `smtps://` URL.
+    Smtp(String),
+}
+
+/// Every `every`, runs a notify round over every incident under the service's policy, from
+/// `from`, delivering through `delivery`: first notices, follow-ups, reminders, escalations,
+/// each recipient told only what it has not been told. A failed round is logged and the
+/// next one tries again; a message is never sent twice.
+pub async fn notify_rounds(
+    state: State,
+    every: std::time::Duration,
+    delivery: Delivery,
+    from: String,
+) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        let delivery = delivery.clone();
+        let from = from.clone();
+        let round = state
+            .with(move |app, policy| {
+                let (mut transport, idempotent): (Box<dyn baken_deliver::Transport>, bool) =
+                    match &delivery {
+                        Delivery::Outbox(dir) => (
+                            Box::new(
+                                baken_deliver::Outbox::new(dir)
+                                    .map_err(|e| Problem::internal(&e.to_string()))?,
+                            ),
+                            true,
+                        ),
+                        Delivery::Smtp(url) => (
+                            Box::new(
+                                baken_deliver::Smtp::from_url(url)
+                                    .map_err(|e| Problem::internal(&e.to_string()))?,
+                            ),
+                            false,
+                        ),
+                    };
+                let request = baken_app::NotifyRequest {
+                    incident: None,
+                    from,
+                    tlp: baken_model::Tlp::Amber,
+                    policy: policy.to_string(),
+                    named: Vec::new(),
+                    idempotent_transport: idempotent,
+                    resend_uncertain: false,
+                };
+                Ok(app.notify(&request, transport.as_mut(), &baken_pipeline::NoProgress)?)
+            })
+            .await;
+        match round {
+            Ok(report) => {
+                let sent: usize = report
+                    .incidents
+                    .iter()
+                    .map(|o| o.digests.iter().filter(|d| d.delivered_now).count())
+                    .sum();
+                if sent > 0 || !report.undelivered.is_empty() {
+                    tracing::info!(
+                        incidents = report.incidents.len(),
+                        sent,
+                        undelivered = report.undelivered.len(),
+                        "notify round"
+                    );
+                }
+                for u in &report.undelivered {
+                    tracing::warn!(message = %u, "not delivered");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e.detail, "notify round failed"),
+        }
+    }
+}
+
 async fn shutdown() {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
