@@ -26,6 +26,7 @@
 mod access;
 mod audit;
 mod commands;
+mod intake;
 mod plans;
 mod records;
 mod tokens;
@@ -45,6 +46,7 @@ pub use audit::AuditVerification;
 pub use commands::{
     NotifyReport, NotifyRequest, PruneOutcome, Said, SaidOutcome, SaidResult, parse_since,
 };
+pub use intake::IntakePass;
 pub use plans::{CoverageReport, Gained, Lost, Moved, WhatIf, Why, WhyFinding, coverage_line};
 pub use tokens::{TOKEN_PREFIX, token_hash};
 pub use webhooks::{WebhookPass, backoff};

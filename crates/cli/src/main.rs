@@ -374,6 +374,13 @@ enum Command {
         /// Sender address of those rounds.
         #[arg(long, default_value = "NCSC baken <baken@ncsc.example>")]
         from: String,
+        /// A directory to take feeds and advisories in from: what is dropped in is
+        /// ingested or imported and moved to DIR/ingested (or DIR/failed, with why).
+        #[arg(long)]
+        intake: Option<PathBuf>,
+        /// Seconds between two looks at the intake directory.
+        #[arg(long, default_value_t = 10)]
+        intake_every: u64,
     },
     /// Webhooks of parties: each new or changed finding a party may see is POSTed, signed.
     Webhook {
@@ -1073,6 +1080,8 @@ fn run(cli: Cli) -> Result<()> {
             notify_every,
             smtp,
             from,
+            intake,
+            intake_every,
         } => cmd_serve(
             &cli.data,
             &listen,
@@ -1083,6 +1092,8 @@ fn run(cli: Cli) -> Result<()> {
                 notify_every,
                 smtp,
                 from,
+                intake,
+                intake_every,
             },
         ),
         Command::Inbox {
@@ -1143,6 +1154,8 @@ struct Schedule {
     notify_every: u64,
     smtp: Option<String>,
     from: String,
+    intake: Option<PathBuf>,
+    intake_every: u64,
 }
 
 fn cmd_serve(data: &Path, listen: &str, policy: &str, schedule: Schedule) -> Result<()> {
@@ -1152,6 +1165,8 @@ fn cmd_serve(data: &Path, listen: &str, policy: &str, schedule: Schedule) -> Res
         notify_every,
         smtp,
         from,
+        intake,
+        intake_every,
     } = schedule;
     if let Some(url) = &smtp {
         // a relay URL that cannot work fails here, not at the first round
@@ -1172,6 +1187,15 @@ fn cmd_serve(data: &Path, listen: &str, policy: &str, schedule: Schedule) -> Res
         );
         let state =
             baken_server::State::new(app, policy).with_failed_login_limit(max_failed_logins);
+        if let Some(dir) = intake {
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("creating the intake directory {}", dir.display()))?;
+            tokio::spawn(baken_server::intake(
+                state.clone(),
+                dir,
+                std::time::Duration::from_secs(intake_every.max(1)),
+            ));
+        }
         if notify_every > 0 {
             let delivery = match smtp {
                 Some(url) => baken_server::Delivery::Smtp(url),

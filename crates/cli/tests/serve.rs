@@ -98,7 +98,9 @@ fn a_token_from_the_command_line_opens_the_api_and_sigterm_stops_it() {
             "--max-failed-logins",
             "100000",
         ])
-        .args(["--notify-every", "1"])
+        .args(["--notify-every", "1", "--intake-every", "1"])
+        .arg("--intake")
+        .arg(dir.path().join("intake"))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -126,6 +128,27 @@ fn a_token_from_the_command_line_opens_the_api_and_sigterm_stops_it() {
     }
     let mail = std::fs::read_to_string(&common::files_with(&outbox, "eml")[0]).unwrap();
     assert!(mail.contains("soc@alpha.example"), "{mail}");
+
+    // a feed dropped into the intake directory is taken in
+    let intake = dir.path().join("intake");
+    let day2 = format!(
+        "{}\n",
+        common::scan_event("198.18.1.9", "2020-01-11T06:00:00+00:00", None)
+    );
+    std::fs::write(intake.join("day2-intelmq.jsonl.part"), day2).unwrap();
+    std::fs::rename(
+        intake.join("day2-intelmq.jsonl.part"),
+        intake.join("day2-intelmq.jsonl"),
+    )
+    .unwrap();
+    let start = std::time::Instant::now();
+    while !intake.join("ingested/day2-intelmq.jsonl").exists() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "the intake took nothing in within 30 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     let me = get(&address, "/api/v1/me", Some(&token));
     assert!(me.starts_with("HTTP/1.1 200"), "{me}");
     assert!(me.contains("\"party\":\"org-a\""), "{me}");

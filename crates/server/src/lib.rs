@@ -119,6 +119,35 @@ pub async fn webhooks(state: State, every: std::time::Duration) {
     }
 }
 
+/// Every `every`, takes in what was dropped into the intake directory `dir` (see
+/// `baken_app::App::intake`): feeds ingested, advisories imported, unreadable files set
+/// aside with why.
+pub async fn intake(state: State, dir: std::path::PathBuf, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        let dir = dir.clone();
+        let pass = state
+            .with(move |app, policy| {
+                Ok(app.intake(&dir, policy, &baken_store::Label::default())?)
+            })
+            .await;
+        match pass {
+            Ok(p) if !(p.ingested.is_empty() && p.advisories.is_empty() && p.failed.is_empty()) => {
+                tracing::info!(
+                    files = p.ingested.len(),
+                    rows = p.ingested.iter().map(|s| s.read).sum::<u64>(),
+                    advisories = p.advisories.len(),
+                    failed = p.failed.len(),
+                    "intake"
+                )
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e.detail, "intake pass failed"),
+        }
+    }
+}
+
 /// Where the scheduled notify rounds deliver.
 #[derive(Debug, Clone)]
 pub enum Delivery {
