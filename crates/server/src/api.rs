@@ -745,3 +745,126 @@ pub async fn report(
         })
         .await
 }
+
+/// The largest feed file `POST /api/v1/feeds` takes (it is held in memory while stored).
+pub const MAX_UPLOAD: usize = 512 << 20;
+
+/// Where an uploaded feed file comes from and how it is labelled.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct Upload {
+    /// The file's name, by which its feed is recognised (e.g.
+    /// `2026-03-24-scan_http_vulnerable-nl-geo-asn.csv`, `results-nuclei.jsonl`).
+    pub name: String,
+    /// The TLP label every item of it carries: CLEAR, GREEN, AMBER, AMBER+STRICT or RED.
+    pub tlp: String,
+}
+
+/// What ingesting an uploaded file did; `read = stored + duplicate + quarantined`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Ingested {
+    /// The feed it was read as.
+    pub feed: String,
+    /// Rows read.
+    pub read: u64,
+    /// Rows stored.
+    pub stored: u64,
+    /// Rows already stored.
+    pub duplicate: u64,
+    /// Rows quarantined, each with a reason.
+    pub quarantined: u64,
+    /// New findings.
+    pub new_findings: u64,
+}
+
+/// `POST /api/v1/feeds?name=FILE&tlp=LABEL`: an analyst or a peer CERT uploads a feed file
+/// (the body, as it is); it is ingested with its label, as supplied by the caller.
+#[utoipa::path(post, path = "/api/v1/feeds", tag = "feeds", params(Upload), security(("bearer" = [])),
+    request_body(content = String, content_type = "application/octet-stream", description = "the feed file"),
+    responses((status = 200, body = Ingested),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json")))]
+pub async fn upload(
+    Extract(state): Extract<State>,
+    headers: HeaderMap,
+    query: Result<Query<Upload>, axum::extract::rejection::QueryRejection>,
+    body: Bytes,
+) -> Result<Json<Ingested>, Problem> {
+    let token = bearer(&headers)?;
+    state
+        .with(move |app, policy| {
+            let viewer = who(app, &token)?;
+            let Query(q) =
+                query.map_err(|e| Problem::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+            let party = app
+                .tokens()?
+                .into_iter()
+                .find(|t| t.hash == baken_app::token_hash(&token))
+                .map(|t| t.party)
+                .unwrap_or_default();
+            if let Viewer::Party(id) = &viewer {
+                let kind = app.attributor()?.organisation(id).map(|o| o.kind);
+                if !matches!(
+                    kind,
+                    Some(baken_model::OrgKind::Cert | baken_model::OrgKind::NationalCsirt)
+                ) {
+                    return Err(Problem::new(
+                        StatusCode::FORBIDDEN,
+                        "feeds are uploaded by analysts and peer CERTs",
+                    ));
+                }
+            }
+            let tlp: baken_model::Tlp = q.tlp.parse().map_err(|e| {
+                Problem::new(StatusCode::BAD_REQUEST, format!("tlp={:?}: {e}", q.tlp))
+            })?;
+            // the name only names the feed; the file is kept under a name of our own
+            let name = std::path::Path::new(&q.name)
+                .file_name()
+                .and_then(|n| n.to_str())
+                .filter(|n| !n.starts_with('.') && !n.is_empty())
+                .ok_or_else(|| Problem::new(StatusCode::BAD_REQUEST, "name= needs a file name"))?
+                .to_string();
+            let feed = baken_feeds::FeedKind::guess(std::path::Path::new(&name)).ok_or_else(|| {
+                Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("{name:?}: cannot tell the feed from the name (.csv for Shadowserver, or a name containing nuclei, zgrab or intelmq)"),
+                )
+            })?;
+            let uploads = app.data().join("uploads");
+            std::fs::create_dir_all(&uploads).map_err(|e| Problem::internal(&e.to_string()))?;
+            let stamp = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            let path = uploads.join(format!("{stamp}-{name}"));
+            std::fs::write(&path, &body).map_err(|e| Problem::internal(&e.to_string()))?;
+            let label = baken_store::Label {
+                tlp,
+                supplied_by: (viewer != Viewer::Analyst).then_some(party),
+            };
+            let settings = app.ingest_settings(policy, label, baken_pipeline::ingest::DEFAULT_BATCH)?;
+            let summary = app
+                .ingest(
+                    &baken_pipeline::ingest::Input { path, feed },
+                    &baken_feeds::Options::default(),
+                    &settings,
+                    &baken_pipeline::NoProgress,
+                )
+                .map_err(|e| match e {
+                    AppError::Pipeline(baken_pipeline::PipelineError::Feed(f)) => {
+                        Problem::new(StatusCode::BAD_REQUEST, f.to_string())
+                    }
+                    other => other.into(),
+                })?;
+            Ok(Json(Ingested {
+                feed: summary.feed,
+                read: summary.read,
+                stored: summary.stored,
+                duplicate: summary.duplicate,
+                quarantined: summary.quarantined,
+                new_findings: summary.new_findings,
+            }))
+        })
+        .await
+}

@@ -261,6 +261,11 @@ pub fn router(state: State) -> Router {
         .route("/api/v1/incidents", get(api::incidents))
         .route("/api/v1/incidents/{id}/report", get(api::report))
         .route("/api/v1/advisories", get(api::advisories))
+        .route(
+            "/api/v1/feeds",
+            // a day's report of a national feed runs to hundreds of megabytes
+            post(api::upload).layer(axum::extract::DefaultBodyLimit::max(api::MAX_UPLOAD)),
+        )
         .route("/api/v1/findings", get(api::findings))
         .route("/api/v1/findings/{id}", get(api::finding))
         .route("/api/v1/findings/{id}/acknowledge", post(api::acknowledge))

@@ -20,6 +20,7 @@ use crate::api;
         api::incidents,
         api::report,
         api::advisories,
+        api::upload,
         api::findings,
         api::finding,
         api::acknowledge,

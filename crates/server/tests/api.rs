@@ -38,6 +38,12 @@ networks = ["198.18.3.0/24"]
 contacts = [{ email = "it@gamma.example", role = "security" }]
 
 [[organisation]]
+id = "cert-x"
+name = "Sector CERT X"
+kind = "cert"
+contacts = [{ email = "cert@x.example", role = "security" }]
+
+[[organisation]]
 id = "dtc"
 name = "Digital Trust Center"
 kind = "dtc"
@@ -68,6 +74,7 @@ struct World {
     org_a: String,
     org_b: String,
     dtc: String,
+    cert: String,
     analyst: String,
     revoked: String,
 }
@@ -88,6 +95,7 @@ fn world() -> World {
     let org_a = token(&mut app, "org-a", false);
     let org_b = token(&mut app, "org-b", false);
     let dtc = token(&mut app, "dtc", false);
+    let cert = token(&mut app, "cert-x", false);
     let analyst = token(&mut app, "ncsc", true);
     let revoked = token(&mut app, "org-a", false);
     // one advisory anyone may read (TLP:WHITE), one for analysts only (TLP:AMBER)
@@ -119,6 +127,7 @@ fn world() -> World {
         org_a,
         org_b,
         dtc,
+        cert,
         analyst,
         revoked,
     }
@@ -147,14 +156,34 @@ async fn call(
     token: Option<&str>,
     body: Option<Value>,
 ) -> (StatusCode, String, Value) {
+    call_raw(
+        router,
+        method,
+        uri,
+        token,
+        body.map(|b| b.to_string().into_bytes()),
+        "application/json",
+    )
+    .await
+}
+
+/// As [`call`], with a body of any type.
+async fn call_raw(
+    router: &axum::Router,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<Vec<u8>>,
+    content_type: &str,
+) -> (StatusCode, String, Value) {
     let mut request = Request::builder().method(method).uri(uri);
     if let Some(t) = token {
         request = request.header(header::AUTHORIZATION, format!("Bearer {t}"));
     }
     let request = match body {
         Some(b) => request
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(b.to_string())),
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(b)),
         None => request.body(Body::empty()),
     }
     .unwrap();
@@ -548,4 +577,73 @@ async fn guessing_tokens_is_slowed_down() {
     // even a valid token waits: the limit is the address's
     let (status, _, _) = call(r, "GET", "/api/v1/me", Some(&w.org_a), None).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn analysts_and_peer_certs_upload_feeds_and_organisations_do_not() {
+    let w = world();
+    let r = &w.router;
+    let feed = scan("198.18.2.9").into_bytes();
+    let upload = |name: &str, tlp: &str| format!("/api/v1/feeds?name={name}&tlp={tlp}");
+
+    // an organisation does not upload feeds
+    let (status, _, _) = call_raw(
+        r,
+        "POST",
+        &upload("day-intelmq.jsonl", "GREEN"),
+        Some(&w.org_a),
+        Some(feed.clone()),
+        "application/octet-stream",
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // a name that names no feed, a label that is none
+    for uri in [
+        upload("notes.txt", "GREEN"),
+        upload("day-intelmq.jsonl", "PURPLE"),
+    ] {
+        let (status, kind, problem) = call_raw(
+            r,
+            "POST",
+            &uri,
+            Some(&w.analyst),
+            Some(feed.clone()),
+            "application/octet-stream",
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {problem}");
+        assert_eq!(kind, "application/problem+json");
+    }
+    // a peer CERT's upload is ingested
+    let (status, _, ingested) = call_raw(
+        r,
+        "POST",
+        &upload("day-intelmq.jsonl", "GREEN"),
+        Some(&w.cert),
+        Some(feed.clone()),
+        "application/octet-stream",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{ingested}");
+    assert_eq!(
+        (ingested["read"].as_u64(), ingested["stored"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(ingested["feed"], "intelmq");
+    // the same file again stores nothing twice
+    let (_, _, again) = call_raw(
+        r,
+        "POST",
+        &upload("day-intelmq.jsonl", "GREEN"),
+        Some(&w.analyst),
+        Some(feed),
+        "application/octet-stream",
+    )
+    .await;
+    assert_eq!(
+        (again["stored"].as_u64(), again["duplicate"].as_u64()),
+        (Some(0), Some(1))
+    );
+    let (_, _, all) = call(r, "GET", "/api/v1/findings", Some(&w.analyst), None).await;
+    assert!(addresses(&all).contains(&"198.18.2.9".to_string()));
 }
