@@ -844,13 +844,19 @@ pub async fn upload(
                 supplied_by: (viewer != Viewer::Analyst).then_some(party),
             };
             let settings = app.ingest_settings(policy, label, baken_pipeline::ingest::DEFAULT_BATCH)?;
-            let summary = app
-                .ingest(
-                    &baken_pipeline::ingest::Input { path, feed },
-                    &baken_feeds::Options::default(),
-                    &settings,
-                    &baken_pipeline::NoProgress,
-                )
+            let ingested = app.ingest(
+                &baken_pipeline::ingest::Input {
+                    path: path.clone(),
+                    feed,
+                },
+                &baken_feeds::Options::default(),
+                &settings,
+                &baken_pipeline::NoProgress,
+            );
+            // the store keeps the rows it took (and quarantines the rest with reasons); the
+            // upload itself is not kept
+            let _ = std::fs::remove_file(&path);
+            let summary = ingested
                 .map_err(|e| match e {
                     AppError::Pipeline(baken_pipeline::PipelineError::Feed(f)) => {
                         Problem::new(StatusCode::BAD_REQUEST, f.to_string())

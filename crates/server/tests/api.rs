@@ -646,4 +646,7 @@ async fn analysts_and_peer_certs_upload_feeds_and_organisations_do_not() {
     );
     let (_, _, all) = call(r, "GET", "/api/v1/findings", Some(&w.analyst), None).await;
     assert!(addresses(&all).contains(&"198.18.2.9".to_string()));
+    // the uploads are not kept beside the store
+    let uploads = w._dir.path().join("data/uploads");
+    assert_eq!(std::fs::read_dir(uploads).unwrap().count(), 0);
 }
