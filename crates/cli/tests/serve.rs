@@ -88,8 +88,10 @@ fn a_token_from_the_command_line_opens_the_api_and_sigterm_stops_it() {
     assert!(!run_ok(&data, &["webhook", "list"]).contains(&unreachable));
 
     let mut child = baken()
+        .args(["--log-format", "json"])
         .arg("--data")
         .arg(&data)
+        .env("RUST_LOG", "baken_server=info")
         // schemathesis below sends many requests without a token on purpose
         .args([
             "serve",
@@ -108,6 +110,12 @@ fn a_token_from_the_command_line_opens_the_api_and_sigterm_stops_it() {
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let mut line = String::new();
     stderr.read_line(&mut line).unwrap();
+    // the rest of the log, read as it comes (a full pipe would stop the service)
+    let log = std::thread::spawn(move || {
+        let mut rest = String::new();
+        stderr.read_to_string(&mut rest).unwrap();
+        rest
+    });
     let address = line
         .split("http://")
         .nth(1)
@@ -194,4 +202,13 @@ fn a_token_from_the_command_line_opens_the_api_and_sigterm_stops_it() {
         status.success(),
         "SIGTERM ends the service cleanly: {status:?}"
     );
+    // each request was logged by its route, never with its token
+    let log = log.join().unwrap();
+    assert!(
+        log.lines().any(|l| l.contains("\"message\":\"request\"")
+            && l.contains("\"route\":\"/api/v1/me\"")
+            && l.contains("\"status\":401")),
+        "{log}"
+    );
+    assert!(!log.contains(&token), "a token in the log");
 }

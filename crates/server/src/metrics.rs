@@ -45,20 +45,28 @@ impl Requests {
     }
 }
 
-/// Times every request, by the route it matched (never the raw path, which would hold ids).
+/// Times and logs every request, by the route it matched (never the raw path, which would
+/// hold ids).
 pub async fn timed(Extract(state): Extract<State>, request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "unmatched".into());
+    let method = request.method().clone();
     let started = Instant::now();
     let response = next.run(request).await;
-    state.requests.record(
-        route,
-        response.status().as_u16(),
-        started.elapsed().as_secs_f64(),
+    let seconds = started.elapsed().as_secs_f64();
+    let status = response.status().as_u16();
+    // one line a request: the route's pattern, never the path (it holds ids), nor the token
+    tracing::info!(
+        method = %method,
+        route = %route,
+        status,
+        elapsed_ms = (seconds * 1000.0) as u64,
+        "request"
     );
+    state.requests.record(route, status, seconds);
     response
 }
 
