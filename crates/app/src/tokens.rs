@@ -91,6 +91,16 @@ impl App {
         Ok(())
     }
 
+    /// The party a valid `token` acts for (for an analyst's token, the analyst's
+    /// organisation); [`AppError::Unauthorized`] as [`App::authenticate`].
+    pub fn token_party(&self, token: &str) -> Result<String> {
+        self.authenticate(token)?;
+        self.store
+            .token_by_hash(&token_hash(token))?
+            .map(|t| t.party)
+            .ok_or_else(|| AppError::Unauthorized("the token is not valid".into()))
+    }
+
     /// Who `token` acts for; [`AppError::Unauthorized`] when it is unknown, revoked or
     /// expired (the reason is not told to the caller).
     pub fn authenticate(&self, token: &str) -> Result<Viewer> {

@@ -96,12 +96,7 @@ pub async fn me(Extract(state): Extract<State>, headers: HeaderMap) -> Result<Js
     state
         .with(move |app, _| {
             let viewer = who(app, &token)?;
-            let party = app
-                .tokens()?
-                .into_iter()
-                .find(|t| t.hash == baken_app::token_hash(&token))
-                .map(|t| t.party)
-                .unwrap_or_default();
+            let party = app.token_party(&token)?;
             let attributor = app.attributor()?;
             let org = attributor.organisation(&OrgId(party.clone()));
             Ok(Json(Me {
@@ -798,12 +793,7 @@ pub async fn upload(
             let viewer = who(app, &token)?;
             let Query(q) =
                 query.map_err(|e| Problem::new(StatusCode::BAD_REQUEST, e.body_text()))?;
-            let party = app
-                .tokens()?
-                .into_iter()
-                .find(|t| t.hash == baken_app::token_hash(&token))
-                .map(|t| t.party)
-                .unwrap_or_default();
+            let party = app.token_party(&token)?;
             if let Viewer::Party(id) = &viewer {
                 let kind = app.attributor()?.organisation(id).map(|o| o.kind);
                 if !matches!(
