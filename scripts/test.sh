@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The whole test suite: sets up the Python oracles (IntelMQ, aiosmtpd), then runs every test.
+# The whole test suite: installs the Debian packages and sets up the Python oracles the tests
+# use, then runs every test.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+"$root/scripts/test-deps.sh"
 BAKEN_TEST_PYTHON=$("$root/scripts/test-venv.sh")
 export BAKEN_TEST_PYTHON
 cargo test --workspace --locked "$@"
