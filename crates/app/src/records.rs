@@ -3,11 +3,13 @@
 
 use std::path::{Path, PathBuf};
 
+use baken_model::Organisation;
 use baken_pipeline::advisories::{self, ImportOutcome};
 use baken_pipeline::exposure::{self, ExposureReport, InventoryImport};
 use baken_pipeline::inbox::{self, Imported};
+use baken_pipeline::notify::AdvisoryContext;
 use baken_pipeline::report::{self, Entry, Indicators, Report, ReportOptions};
-use baken_store::{TimelineStep, prelude::*};
+use baken_store::{QuarantineRecord, TimelineStep, prelude::*};
 
 use crate::{App, Result};
 
@@ -96,6 +98,55 @@ impl App {
     /// about the findings their tickets carried.
     pub fn import_replies(&mut self, paths: &[PathBuf]) -> Result<Imported> {
         Ok(inbox::import(&mut self.store, paths)?)
+    }
+
+    /// The latest `limit` quarantined rows, newest first, and how many there are in all.
+    pub fn quarantined(&self, limit: usize) -> Result<(Vec<QuarantineRecord>, u64)> {
+        Ok(self.store.quarantined(limit)?)
+    }
+
+    /// What the advisory behind `incident` says (title, CVEs, score, remediations), when
+    /// one is imported: the "what to do" a message carries.
+    pub fn advisory_context(&self, incident: &str) -> Result<Option<AdvisoryContext>> {
+        Ok(baken_pipeline::notify::advisory_context(
+            &self.store,
+            incident,
+        )?)
+    }
+
+    /// Registered organisations whose id, name, sector, domain, network or contact address
+    /// contains `text` (case-insensitive), at most `limit`, and how many matched in all.
+    pub fn search_registry(
+        &mut self,
+        text: &str,
+        limit: usize,
+    ) -> Result<(Vec<Organisation>, usize)> {
+        let attributor = self.attributor()?;
+        let needle = text.trim().to_lowercase();
+        let matches = |o: &Organisation| {
+            needle.is_empty()
+                || o.id.0.to_lowercase().contains(&needle)
+                || o.name.to_lowercase().contains(&needle)
+                || o.sector
+                    .as_deref()
+                    .is_some_and(|s| s.to_lowercase().contains(&needle))
+                || o.domains.iter().any(|d| d.to_lowercase().contains(&needle))
+                || o.networks.iter().any(|n| n.to_string().contains(&needle))
+                || o.contacts
+                    .iter()
+                    .any(|c| c.email.to_lowercase().contains(&needle))
+        };
+        let mut found = Vec::new();
+        let mut total = 0;
+        for o in attributor.organisations() {
+            if matches(o) {
+                total += 1;
+                if found.len() < limit {
+                    found.push(o.clone());
+                }
+            }
+        }
+        Ok((found, total))
     }
 
     /// Adds a step to an incident's timeline (e.g. the disclosure, a decision taken outside

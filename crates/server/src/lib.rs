@@ -27,6 +27,7 @@ mod limit;
 mod metrics;
 pub mod openapi;
 mod problem;
+mod web;
 
 use std::sync::{Arc, Mutex};
 
@@ -44,6 +45,8 @@ pub struct State {
     policy: Arc<str>,
     requests: Arc<metrics::Requests>,
     failures: Arc<limit::Failures>,
+    sessions: Arc<web::Sessions>,
+    secure_cookies: bool,
 }
 
 impl State {
@@ -54,7 +57,16 @@ impl State {
             policy: policy.into(),
             requests: Arc::default(),
             failures: Arc::default(),
+            sessions: Arc::default(),
+            secure_cookies: false,
         }
+    }
+
+    /// Marks session cookies Secure whatever the request says (for a service behind a TLS
+    /// proxy that does not send `X-Forwarded-Proto: https`).
+    pub fn with_secure_cookies(mut self, secure: bool) -> State {
+        self.secure_cookies = secure;
+        self
     }
 
     /// Allows `max` refused tokens per client address a minute (10 unless set) before the
@@ -271,11 +283,13 @@ pub fn router(state: State) -> Router {
         .route("/api/v1/findings/{id}/acknowledge", post(api::acknowledge))
         .route("/api/v1/findings/{id}/fixed", post(api::fixed))
         .route("/api/v1/findings/{id}/notes", post(api::note))
+        .merge(web::routes())
         .fallback(api::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             limit::limited,
         ))
+        .layer(axum::middleware::from_fn(web::secure_headers))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::timed,

@@ -249,6 +249,23 @@ pub struct QuarantinedRow {
     pub raw: String,
 }
 
+/// A quarantined row as the store keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QuarantineRecord {
+    /// The ingest run that read it.
+    pub run: i64,
+    /// The file it came from.
+    pub file: String,
+    /// The line it starts on.
+    pub line: u64,
+    /// The field at fault, when one is.
+    pub field: Option<String>,
+    /// Why it was rejected.
+    pub reason: String,
+    /// The row as read.
+    pub raw: String,
+}
+
 /// What storing one batch did, counted in rows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BatchCounts {
@@ -1007,6 +1024,8 @@ pub trait FindingStore: AuditStore {
 
     /// The incidents with their number of findings, largest first.
     fn incidents(&self) -> Result<Vec<(String, u64)>>;
+    /// The latest `limit` quarantined rows, newest first, and how many there are in all.
+    fn quarantined(&self, limit: usize) -> Result<(Vec<QuarantineRecord>, u64)>;
     /// The findings that `query` selects, by id.
     fn finding_records(&self, query: &FindingQuery) -> Result<Vec<FindingRecord>>;
     /// The observations of a finding, oldest `time.source` first.

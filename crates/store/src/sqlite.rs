@@ -15,9 +15,10 @@ use crate::schema::MIGRATIONS;
 use crate::{
     Absences, AdvisoryPut, AdvisoryRecord, Batch, BatchCounts, Cause, Chunk, ChunkKind, Disclosure,
     FindingQuery, FindingRecord, FindingState, InventoryRecord, KeptChunk, Label, MessageFinding,
-    MessageKind, MessageRecord, MessageState, ObservationRecord, Observed, Pruned, QuarantinedRow,
-    Result, RowRef, RunRecord, RunSource, StoreError, TimelineStep, TokenRecord, Totals,
-    Transition, TransitionOutcome, TransitionRecord, WebhookDelivery, WebhookRecord, now,
+    MessageKind, MessageRecord, MessageState, ObservationRecord, Observed, Pruned,
+    QuarantineRecord, QuarantinedRow, Result, RowRef, RunRecord, RunSource, StoreError,
+    TimelineStep, TokenRecord, Totals, Transition, TransitionOutcome, TransitionRecord,
+    WebhookDelivery, WebhookRecord, now,
 };
 
 /// Page cache per connection (KiB, as SQLite's negative `cache_size`). Ingest of 1 M rows
@@ -1101,6 +1102,32 @@ impl FindingStore for SqliteStore {
         }
         out.sort_by_key(|(s, _)| FindingState::ALL.iter().position(|a| a == s));
         Ok(out)
+    }
+
+    fn quarantined(&self, limit: usize) -> Result<(Vec<QuarantineRecord>, u64)> {
+        let total: i64 =
+            self.db(self
+                .conn
+                .query_row("SELECT COUNT(*) FROM quarantine", [], |r| r.get(0)))?;
+        let rows = self.db((|| {
+            self.conn
+                .prepare(
+                    "SELECT run_id, file, line, field, reason, raw FROM quarantine
+                     ORDER BY id DESC LIMIT ?1",
+                )?
+                .query_map([limit.min(i64::MAX as usize) as i64], |r| {
+                    Ok(QuarantineRecord {
+                        run: r.get(0)?,
+                        file: r.get(1)?,
+                        line: r.get::<_, i64>(2)? as u64,
+                        field: r.get(3)?,
+                        reason: r.get(4)?,
+                        raw: r.get(5)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })())?;
+        Ok((rows, total as u64))
     }
 
     fn run(&self, id: i64) -> Result<RunRecord> {

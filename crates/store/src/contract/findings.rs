@@ -328,6 +328,15 @@ fn quarantined_rows_are_kept_once(store: &mut dyn FindingStore) {
         2,
         "the quarantine does not grow"
     );
+    let (rows, total) = store.quarantined(1).unwrap();
+    assert_eq!(total, 2);
+    assert_eq!(rows.len(), 1, "no more than asked for");
+    assert_eq!(rows[0].line, 5, "newest first");
+    assert_eq!(
+        (rows[0].run, rows[0].reason.as_str()),
+        (r, quarantined(5).reason.as_str())
+    );
+    assert_eq!(store.quarantined(10).unwrap().0.len(), 2);
 }
 
 fn findings_are_selected_by_every_condition(store: &mut dyn FindingStore) {
