@@ -1182,7 +1182,7 @@ fn cmd_serve(data: &Path, listen: &str, policy: &str, schedule: Schedule) -> Res
             .with_context(|| format!("listening on {listen}"))?;
         let address = listener.local_addr()?;
         eprintln!(
-            "baken serves {} on http://{address}/api/v1 under policy {policy}; stop with Ctrl-C or SIGTERM",
+            "baken serves {} on http://{address}/ (pages; the API under /api/v1) under policy {policy}; stop with Ctrl-C or SIGTERM",
             data.display()
         );
         let state =
