@@ -6,7 +6,7 @@
 //! name's label is looked up by its own deletions. Two labels within distance `k` (insertions,
 //! deletions, substitutions, adjacent transpositions) share a string each reaches in at most
 //! `k` deletions, so the index never misses one; it can offer labels further away, which
-//! [`osa`] then rules out. The scanner's speed rests on this (`examples/scan_rate.rs`,
+//! [`osa`] then rules out. The scanner's speed rests on this (`bench/lookalike.sh`,
 //! BENCHMARKS.md); `tests::index_equals_brute_force` compares it with trying every label.
 
 use std::collections::HashMap;
