@@ -1,6 +1,6 @@
 //! baken's lookalike domains: the names that imitate the ones people trust.
 //!
-//! * [`generate`] lists the permutations of a name the way dnstwist makes them — addition,
+//! * [`generate()`] lists the permutations of a name the way dnstwist makes them — addition,
 //!   bitsquatting, homoglyphs (ASCII and IDN), hyphenation, insertion, omission, plural,
 //!   repetition, keyboard replacement, subdomain, transposition, vowel swap, dictionary
 //!   words, TLD swap and dnstwist's "various" — each in ASCII (punycode) form with its

@@ -261,3 +261,15 @@ fn output_as_json() {
         })
     );
 }
+
+proptest::proptest! {
+    /// Whatever a stream holds, scanning it never panics, and a flag names a protected name.
+    #[test]
+    fn any_text_is_scanned_without_panic(name in "[a-z0-9.*_ \\-\u{430}-\u{44f}\u{e0}-\u{ff}\u{3b1}-\u{3c9}]{0,40}") {
+        let s = scanner(&["corona"], &["rivm.example"]);
+        if let Some(flag) = s.scan(&name) {
+            proptest::prop_assert!(["rivm.nl", "government.example", "ing.test"].contains(&flag.protected.as_str()));
+            proptest::prop_assert!(flag.score <= 100 && !flag.kinds.is_empty());
+        }
+    }
+}
