@@ -2,12 +2,13 @@
 # Creates (once) the Python environment the tests use as oracles and peers:
 # IntelMQ 3.5.0 (the reference Shadowserver parser for the differential test) and
 # aiosmtpd (a real SMTP server on 127.0.0.1 for the delivery tests) and schemathesis (tests
-# the served API against its OpenAPI document).
+# the served API against its OpenAPI document) and dnstwist (the oracle of the lookalike
+# permutations, run offline).
 # Prints the interpreter's path on stdout.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv="${BAKEN_TEST_VENV:-$root/target/test-venv}"
-want="intelmq==3.5.0 aiosmtpd==1.4.6 schemathesis==4.32.5"
+want="intelmq==3.5.0 aiosmtpd==1.4.6 schemathesis==4.32.5 dnstwist==20250130"
 stamp="$venv/.baken-requirements"
 if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setting up $venv ($want)" >&2

@@ -14,6 +14,16 @@ use baken_store::{QuarantineRecord, TimelineStep, prelude::*};
 use crate::{App, Result};
 
 impl App {
+    /// The domain names each organisation of the registry holds, by registry id.
+    pub fn registered_domains(&self) -> Result<std::collections::HashMap<String, Vec<String>>> {
+        Ok(self
+            .store
+            .organisations()?
+            .into_iter()
+            .map(|o| (o.id.0, o.domains))
+            .collect())
+    }
+
     /// Imports one CSAF advisory document (validated against the CSAF 2.0 schema at
     /// `schema`, or the one found beside the data), `source` naming where it came from.
     pub fn import_advisory_bytes(

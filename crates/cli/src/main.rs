@@ -32,6 +32,7 @@ macro_rules! println {
 }
 
 mod inbox_cmds;
+mod lookalike_cmds;
 mod out;
 mod policy_cmds;
 mod report_cmds;
@@ -397,6 +398,11 @@ enum Command {
     Inbox {
         #[command(subcommand)]
         command: InboxCommand,
+    },
+    /// Lookalike domains: permutations of a name, and names that imitate protected ones.
+    Lookalike {
+        #[command(subcommand)]
+        command: lookalike_cmds::LookalikeCommand,
     },
 }
 
@@ -1099,6 +1105,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Inbox {
             command: InboxCommand::Import { paths, json },
         } => inbox_cmds::import(&cli.data, &paths, json),
+        Command::Lookalike { command } => lookalike_cmds::run(&cli.data, command),
         Command::Report {
             incident,
             policy,
