@@ -33,6 +33,45 @@ pub struct NotifyRequest {
     pub idempotent_transport: bool,
     /// Re-send messages a crash left in `sending`, even over a non-idempotent transport.
     pub resend_uncertain: bool,
+    /// Parties told at most once a day, when that is due; `None` tells everyone at once.
+    pub daily: Option<DailyDigest>,
+}
+
+/// Parties that asked for one digest a day: a round tells such a party only when no message
+/// went to it since the day's digest time last passed (then everything it has not been told,
+/// of every incident); other rounds hold its messages back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DailyDigest {
+    /// The parties (registry ids).
+    pub parties: Vec<String>,
+    /// The time of day (UTC) from which a day's digest is due.
+    pub at: chrono::NaiveTime,
+}
+
+impl DailyDigest {
+    /// The parties of `daily` that are not due at `now`, given when each was last sent a
+    /// message (`last`, RFC 3339, by party).
+    pub fn held(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        last: &std::collections::BTreeMap<String, String>,
+    ) -> std::collections::BTreeSet<String> {
+        let today = now.date_naive().and_time(self.at).and_utc();
+        let due_since = if now >= today {
+            today
+        } else {
+            today - chrono::Duration::days(1)
+        };
+        self.parties
+            .iter()
+            .filter(|p| {
+                last.get(p.as_str())
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                    .is_some_and(|t| t >= due_since)
+            })
+            .cloned()
+            .collect()
+    }
 }
 
 /// What a notify round did: per incident, the messages and how every affected party fared.
@@ -172,6 +211,26 @@ impl App {
         options.idempotent_transport = request.idempotent_transport;
         options.resend_uncertain = request.resend_uncertain;
         options.named_recipients = request.named.iter().cloned().map(OrgId).collect();
+        if let Some(daily) = &request.daily {
+            for party in &daily.parties {
+                if attributor.organisation(&OrgId(party.clone())).is_none() {
+                    return Err(AppError::NotFound(format!(
+                        "{party} (a daily digest): no organisation with that id in the registry"
+                    )));
+                }
+            }
+            let mut last: std::collections::BTreeMap<String, String> = Default::default();
+            for m in self.store.messages(None)? {
+                let e = last.entry(m.party).or_default();
+                if m.created_at > *e {
+                    *e = m.created_at;
+                }
+            }
+            let now = chrono::DateTime::parse_from_rfc3339(&baken_store::now())
+                .map(|t| t.to_utc())
+                .unwrap_or_else(|_| chrono::Utc::now());
+            options.held = daily.held(now, &last);
+        }
         let incidents =
             notify::notify(&mut self.store, &attributor, transport, &options, progress)?;
         let mut sent_in_all = Vec::new();
@@ -365,5 +424,39 @@ impl App {
             settings,
             progress,
         )?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_daily_party_is_due_once_the_days_digest_time_passed_without_a_message() {
+        let daily = DailyDigest {
+            parties: vec!["a".into(), "b".into(), "c".into()],
+            at: chrono::NaiveTime::from_hms_opt(7, 0, 0).unwrap(),
+        };
+        let at = |t: &str| chrono::DateTime::parse_from_rfc3339(t).unwrap().to_utc();
+        let last: std::collections::BTreeMap<String, String> = [
+            ("a", "2026-03-24T07:30:00Z"), // told after today's digest time
+            ("b", "2026-03-24T06:59:00Z"), // told before it
+        ]
+        .map(|(p, t)| (p.to_string(), t.to_string()))
+        .into();
+        // c was never told: due at once
+        assert_eq!(
+            daily.held(at("2026-03-24T09:00:00Z"), &last),
+            ["a".to_string()].into()
+        );
+        // before today's digest time, yesterday's counts: b was told after it
+        let yesterday: std::collections::BTreeMap<String, String> =
+            [("b".to_string(), "2026-03-23T08:00:00Z".to_string())].into();
+        assert_eq!(
+            daily.held(at("2026-03-24T06:59:30Z"), &yesterday),
+            ["b".to_string()].into()
+        );
+        // the next day everyone is due again
+        assert!(daily.held(at("2026-03-25T07:00:00Z"), &last).is_empty());
     }
 }

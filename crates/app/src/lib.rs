@@ -44,7 +44,8 @@ use baken_store::{SqliteStore, StoreError};
 pub use access::{Viewer, Visible, VisibleCounts, VisibleFinding};
 pub use audit::AuditVerification;
 pub use commands::{
-    NotifyReport, NotifyRequest, PruneOutcome, Said, SaidOutcome, SaidResult, parse_since,
+    DailyDigest, NotifyReport, NotifyRequest, PruneOutcome, Said, SaidOutcome, SaidResult,
+    parse_since,
 };
 pub use intake::IntakePass;
 pub use plans::{CoverageReport, Gained, Lost, Moved, WhatIf, Why, WhyFinding, coverage_line};

@@ -80,6 +80,7 @@ fn request(policy: &str) -> NotifyRequest {
         named: Vec::new(),
         idempotent_transport: true,
         resend_uncertain: false,
+        daily: None,
     }
 }
 
@@ -371,4 +372,80 @@ fn a_party_sees_exactly_what_the_policy_may_send_it_and_each_read_is_audited() {
             .iter()
             .all(|t| t.hash != a_token && !t.hash.starts_with("baken_"))
     );
+}
+
+#[test]
+fn a_daily_digest_party_is_told_once_a_day_and_then_everything_it_was_not_told() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = world(dir.path());
+    let (mut transport, _) = outbox(dir.path());
+    // the day's digest time passed a minute ago: org-a, never told, is due
+    let at = (chrono::Utc::now() - chrono::Duration::minutes(1)).time();
+    let daily = |parties: &[&str]| NotifyRequest {
+        daily: Some(baken_app::DailyDigest {
+            parties: parties.iter().map(|p| p.to_string()).collect(),
+            at,
+        }),
+        ..request("nl-2020")
+    };
+    let first = app
+        .notify(&daily(&["org-a"]), &mut transport, &NoProgress)
+        .unwrap();
+    let parties: Vec<&str> = first.incidents[0]
+        .digests
+        .iter()
+        .filter(|d| d.delivered_now)
+        .map(|d| d.party.as_str())
+        .collect();
+    assert_eq!(parties, ["dtc", "org-a"]);
+
+    // a host of org-a found later: the next round holds its follow-up until tomorrow's digest
+    let feed = dir.path().join("later-intelmq.jsonl");
+    std::fs::write(&feed, scan("198.18.1.7")).unwrap();
+    app.ingest(
+        &Input {
+            path: feed,
+            feed: FeedKind::Intelmq,
+        },
+        &Options::default(),
+        &Settings::default(),
+        &NoProgress,
+    )
+    .unwrap();
+    let held = app
+        .notify(&daily(&["org-a"]), &mut transport, &NoProgress)
+        .unwrap();
+    assert!(
+        held.incidents[0].digests.iter().all(|d| d.party != "org-a"),
+        "{:?}",
+        held.incidents[0].digests
+    );
+    let later = app
+        .findings(&FindingQuery {
+            incident: Some(INCIDENT.into()),
+            ..FindingQuery::default()
+        })
+        .unwrap()
+        .into_iter()
+        .find(|f| f.source_ip.as_deref() == Some("198.18.1.7"))
+        .unwrap();
+    assert_eq!(later.state, "open", "not told yet");
+
+    // without the digest (or when it is due) the follow-up goes out with just the new host
+    let told = app
+        .notify(&request("nl-2020"), &mut transport, &NoProgress)
+        .unwrap();
+    let to_a: Vec<_> = told.incidents[0]
+        .digests
+        .iter()
+        .filter(|d| d.party == "org-a" && d.delivered_now)
+        .collect();
+    assert_eq!(to_a.len(), 1, "{to_a:?}");
+    assert_eq!(to_a[0].findings, 1);
+
+    // a daily party must be in the registry
+    assert!(matches!(
+        app.notify(&daily(&["org-z"]), &mut transport, &NoProgress),
+        Err(AppError::NotFound(_))
+    ));
 }

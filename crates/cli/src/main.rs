@@ -876,6 +876,7 @@ fn run(cli: Cli) -> Result<()> {
                 named: to,
                 idempotent_transport: idempotent,
                 resend_uncertain,
+                daily: None,
             };
             let progress = bar("notify", None);
             let report = app

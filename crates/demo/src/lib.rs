@@ -103,6 +103,7 @@ fn notify_request(incident: &str, policy: &str) -> NotifyRequest {
         named: Vec::new(),
         idempotent_transport: true,
         resend_uncertain: false,
+        daily: None,
     }
 }
 

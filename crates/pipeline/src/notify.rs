@@ -74,6 +74,10 @@ pub struct NotifyOptions {
     pub resend_uncertain: bool,
     /// The recipients the source named: the only ones TLP:RED findings may go to.
     pub named_recipients: Vec<OrgId>,
+    /// Recipients (party keys) whose messages wait for a later round, e.g. a daily digest
+    /// that is not due yet: nothing is composed or sent to them now, and a later round tells
+    /// them everything they have not been told.
+    pub held: BTreeSet<String>,
 }
 
 impl NotifyOptions {
@@ -89,6 +93,7 @@ impl NotifyOptions {
             idempotent_transport: true,
             resend_uncertain: false,
             named_recipients: Vec::new(),
+            held: BTreeSet::new(),
         }
     }
 }
@@ -496,6 +501,26 @@ pub fn deliver_plan(
     catch_up_notified(store, &plan, &record)?;
     progress.expect(plan.digests.len() as u64);
     for (party, digest) in &plan.digests {
+        if options.held.contains(party) {
+            // its subjects stay reached through what it was told before, if anything
+            let delivered = record.delivered(party);
+            for part in &digest.parts {
+                if delivered {
+                    reached
+                        .entry(part.subject.clone())
+                        .or_default()
+                        .insert(part.path);
+                } else {
+                    failed.insert(
+                        part.subject.clone(),
+                        format!("{party} is told in its digest, which is not due yet"),
+                    );
+                }
+            }
+            tracing::debug!(party = %party, "held for its digest");
+            progress.advance(1);
+            continue;
+        }
         let writer = Writer {
             options,
             pseudonymiser,

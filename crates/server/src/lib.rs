@@ -211,6 +211,7 @@ pub async fn notify_rounds(
                     named: Vec::new(),
                     idempotent_transport: idempotent,
                     resend_uncertain: false,
+                    daily: None,
                 };
                 Ok(app.notify(&request, transport.as_mut(), &baken_pipeline::NoProgress)?)
             })
