@@ -350,38 +350,54 @@ enum Command {
     },
     /// Serve the API (see README) until SIGTERM or Ctrl-C.
     Serve {
-        /// The address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        listen: String,
+        /// A settings file (TOML: `[serve]` and `[notify]`, as the README shows); a flag
+        /// given here wins over it.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The address to listen on [default: 127.0.0.1:8080].
+        #[arg(long)]
+        listen: Option<String>,
         /// The sharing policy that decides what each party sees: nl-2020, nl-dtc-oktt, or a
-        /// policy file.
-        #[arg(long, env = "BAKEN_POLICY", default_value = "nl-2020")]
-        policy: String,
+        /// policy file [default: nl-2020].
+        #[arg(long, env = "BAKEN_POLICY")]
+        policy: Option<String>,
         /// Seconds between two passes over the webhooks (queue what changed, deliver what is
-        /// due); 0 for none.
-        #[arg(long, default_value_t = 30)]
-        webhook_every: u64,
-        /// Refused tokens a client address may send a minute before it is answered 429.
-        #[arg(long, default_value_t = 10)]
-        max_failed_logins: usize,
+        /// due); 0 for none [default: 30].
+        #[arg(long)]
+        webhook_every: Option<u64>,
+        /// Refused tokens a client address may send a minute before it is answered 429
+        /// [default: 10].
+        #[arg(long)]
+        max_failed_logins: Option<usize>,
         /// Seconds between two notify rounds over every incident (e.g. 3600); 0 (the
         /// default): the service sends no mail.
-        #[arg(long, default_value_t = 0)]
-        notify_every: u64,
+        #[arg(long)]
+        notify_every: Option<u64>,
         /// Relay for those rounds, as for `notify --smtp`; without it they go to the outbox
         /// (DATA/outbox).
         #[arg(long, env = "BAKEN_SMTP")]
         smtp: Option<String>,
-        /// Sender address of those rounds.
-        #[arg(long, default_value = "NCSC baken <baken@ncsc.example>")]
-        from: String,
+        /// Sender address of those rounds [default: NCSC baken <baken@ncsc.example>].
+        #[arg(long)]
+        from: Option<String>,
+        /// A party (registry id) told at most once a day, in the first round after
+        /// --daily-at; repeat for more.
+        #[arg(long = "daily")]
+        daily: Vec<String>,
+        /// When a day's digest is due, HH:MM in UTC [default: 07:00].
+        #[arg(long)]
+        daily_at: Option<String>,
         /// A directory to take feeds and advisories in from: what is dropped in is
         /// ingested or imported and moved to DIR/ingested (or DIR/failed, with why).
         #[arg(long)]
         intake: Option<PathBuf>,
-        /// Seconds between two looks at the intake directory.
-        #[arg(long, default_value_t = 10)]
-        intake_every: u64,
+        /// Seconds between two looks at the intake directory [default: 10].
+        #[arg(long)]
+        intake_every: Option<u64>,
+        /// Mark session cookies Secure (behind a TLS proxy that does not send
+        /// X-Forwarded-Proto: https).
+        #[arg(long)]
+        secure_cookies: bool,
     },
     /// Webhooks of parties: each new or changed finding a party may see is POSTed, signed.
     Webhook {
@@ -1080,6 +1096,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Token { command } => cmd_token(&cli.data, command),
         Command::Webhook { command } => cmd_webhook(&cli.data, command),
         Command::Serve {
+            config,
             listen,
             policy,
             webhook_every,
@@ -1087,22 +1104,49 @@ fn run(cli: Cli) -> Result<()> {
             notify_every,
             smtp,
             from,
+            daily,
+            daily_at,
             intake,
             intake_every,
-        } => cmd_serve(
-            &cli.data,
-            &listen,
-            &policy,
-            Schedule {
-                webhook_every,
-                max_failed_logins,
-                notify_every,
-                smtp,
-                from,
-                intake,
-                intake_every,
-            },
-        ),
+            secure_cookies,
+        } => {
+            let file = match &config {
+                Some(path) => baken_server::Config::read(path).map_err(anyhow::Error::msg)?,
+                None => baken_server::Config::default(),
+            };
+            let (serve, notify) = (file.serve, file.notify);
+            let daily = if daily.is_empty() {
+                notify.daily
+            } else {
+                daily
+            };
+            let daily_at = daily_at
+                .or(notify.daily_at)
+                .unwrap_or_else(|| "07:00".into());
+            let at = baken_server::config::parse_time_of_day(&daily_at)
+                .map_err(|e| anyhow::anyhow!("--daily-at: {e}"))?;
+            cmd_serve(
+                &cli.data,
+                &listen
+                    .or(serve.listen)
+                    .unwrap_or_else(|| "127.0.0.1:8080".into()),
+                &policy.or(serve.policy).unwrap_or_else(|| "nl-2020".into()),
+                Schedule {
+                    webhook_every: webhook_every.or(serve.webhook_every).unwrap_or(30),
+                    max_failed_logins: max_failed_logins.or(serve.max_failed_logins).unwrap_or(10),
+                    notify_every: notify_every.or(notify.every).unwrap_or(0),
+                    smtp: smtp.or(notify.smtp),
+                    from: from
+                        .or(notify.from)
+                        .unwrap_or_else(|| "NCSC baken <baken@ncsc.example>".into()),
+                    daily: (!daily.is_empty())
+                        .then_some(baken_app::DailyDigest { parties: daily, at }),
+                    intake: intake.or(serve.intake),
+                    intake_every: intake_every.or(serve.intake_every).unwrap_or(10),
+                    secure_cookies: secure_cookies || serve.secure_cookies.unwrap_or(false),
+                },
+            )
+        }
         Command::Inbox {
             command: InboxCommand::Import { paths, json },
         } => inbox_cmds::import(&cli.data, &paths, json),
@@ -1162,8 +1206,10 @@ struct Schedule {
     notify_every: u64,
     smtp: Option<String>,
     from: String,
+    daily: Option<baken_app::DailyDigest>,
     intake: Option<PathBuf>,
     intake_every: u64,
+    secure_cookies: bool,
 }
 
 fn cmd_serve(data: &Path, listen: &str, policy: &str, schedule: Schedule) -> Result<()> {
@@ -1173,8 +1219,10 @@ fn cmd_serve(data: &Path, listen: &str, policy: &str, schedule: Schedule) -> Res
         notify_every,
         smtp,
         from,
+        daily,
         intake,
         intake_every,
+        secure_cookies,
     } = schedule;
     if let Some(url) = &smtp {
         // a relay URL that cannot work fails here, not at the first round
@@ -1183,6 +1231,17 @@ fn cmd_serve(data: &Path, listen: &str, policy: &str, schedule: Schedule) -> Res
     let mut app = App::open(data)?;
     // a policy that cannot be read fails here, not at the first request
     app.policy(policy)?;
+    if let Some(daily) = &daily {
+        let attributor = app.attributor()?;
+        for party in &daily.parties {
+            if attributor
+                .organisation(&baken_model::OrgId(party.clone()))
+                .is_none()
+            {
+                anyhow::bail!("--daily {party}: no organisation with that id in the registry");
+            }
+        }
+    }
     let runtime = tokio::runtime::Runtime::new().context("starting the service's runtime")?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(listen)
@@ -1193,8 +1252,9 @@ fn cmd_serve(data: &Path, listen: &str, policy: &str, schedule: Schedule) -> Res
             "baken serves {} on http://{address}/ (pages; the API under /api/v1) under policy {policy}; stop with Ctrl-C or SIGTERM",
             data.display()
         );
-        let state =
-            baken_server::State::new(app, policy).with_failed_login_limit(max_failed_logins);
+        let state = baken_server::State::new(app, policy)
+            .with_failed_login_limit(max_failed_logins)
+            .with_secure_cookies(secure_cookies);
         if let Some(dir) = intake {
             std::fs::create_dir_all(&dir)
                 .with_context(|| format!("creating the intake directory {}", dir.display()))?;
@@ -1214,6 +1274,7 @@ fn cmd_serve(data: &Path, listen: &str, policy: &str, schedule: Schedule) -> Res
                 std::time::Duration::from_secs(notify_every),
                 delivery,
                 from,
+                daily,
             ));
         }
         if webhook_every > 0 {

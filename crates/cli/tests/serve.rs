@@ -212,3 +212,38 @@ fn a_token_from_the_command_line_opens_the_api_and_sigterm_stops_it() {
     );
     assert!(!log.contains(&token), "a token in the log");
 }
+
+#[test]
+fn a_settings_file_or_flag_that_cannot_work_stops_the_service_before_it_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config = dir.path().join("baken.toml");
+    std::fs::write(
+        &config,
+        "[serve]\nlisten = \"127.0.0.1:0\"\n\n[notify]\nevry = 60\n",
+    )
+    .unwrap();
+    let out = run(&data, &["serve", "--config", s(&config)]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("baken.toml") && err.contains("line 5") && err.contains("evry"),
+        "{err}"
+    );
+
+    std::fs::write(&config, "[notify]\ndaily = [\"org-z\"]\n").unwrap();
+    let out = run(
+        &data,
+        &["serve", "--config", s(&config), "--listen", "127.0.0.1:0"],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--daily org-z"), "{err}");
+
+    let out = run(
+        &data,
+        &["serve", "--listen", "127.0.0.1:0", "--daily-at", "7am"],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("HH:MM"));
+}

@@ -23,6 +23,7 @@
 //! ```
 
 mod api;
+pub mod config;
 mod limit;
 mod metrics;
 pub mod openapi;
@@ -35,6 +36,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use baken_app::App;
 
+pub use config::Config;
 pub use problem::Problem;
 
 /// What every request shares: the application core (one at a time: a store connection is
@@ -171,19 +173,22 @@ pub enum Delivery {
 
 /// Every `every`, runs a notify round over every incident under the service's policy, from
 /// `from`, delivering through `delivery`: first notices, follow-ups, reminders, escalations,
-/// each recipient told only what it has not been told. A failed round is logged and the
-/// next one tries again; a message is never sent twice.
+/// each recipient told only what it has not been told; the parties of `daily` at most once
+/// a day. A failed round is logged and the next one tries again; a message is never sent
+/// twice.
 pub async fn notify_rounds(
     state: State,
     every: std::time::Duration,
     delivery: Delivery,
     from: String,
+    daily: Option<baken_app::DailyDigest>,
 ) {
     let mut tick = tokio::time::interval(every);
     loop {
         tick.tick().await;
         let delivery = delivery.clone();
         let from = from.clone();
+        let daily = daily.clone();
         let round = state
             .with(move |app, policy| {
                 let (mut transport, idempotent): (Box<dyn baken_deliver::Transport>, bool) =
@@ -211,7 +216,7 @@ pub async fn notify_rounds(
                     named: Vec::new(),
                     idempotent_transport: idempotent,
                     resend_uncertain: false,
-                    daily: None,
+                    daily,
                 };
                 Ok(app.notify(&request, transport.as_mut(), &baken_pipeline::NoProgress)?)
             })
