@@ -437,3 +437,32 @@ async fn analysts_see_every_incident_with_its_curve_and_can_ask_why() {
     let hostile = a.get("/registry?q=%3Cscript%3Ealert(1)%3C/script%3E").await;
     assert!(!hostile.body.contains("<script>") && hostile.body.contains("&lt;script&gt;"));
 }
+
+#[tokio::test]
+async fn a_session_ends_with_its_token_and_failed_logins_are_limited() {
+    let w = world();
+    let mut a = Browser::new(&w.router);
+    a.log_in(&w.expiring).await;
+    assert_eq!(a.get("/findings").await.status, StatusCode::OK);
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let after = a.get("/findings").await;
+    assert_eq!(after.status, StatusCode::SEE_OTHER, "the token expired");
+    assert_eq!(after.location(), "/login");
+
+    // ten refused tokens from one address, then every request is refused for a while
+    let mut guesser = Browser::new(&w.router);
+    for i in 0..10 {
+        let csrf = guesser.get("/login").await.csrf();
+        let answer = guesser
+            .post(
+                "/login",
+                &[("token", &format!("baken_{i:064}")), ("csrf", &csrf)],
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+        assert!(answer.body.contains("not valid"));
+    }
+    let blocked = guesser.get("/login").await;
+    assert_eq!(blocked.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(blocked.headers.contains_key(header::RETRY_AFTER));
+}

@@ -73,6 +73,8 @@ pub struct World {
     pub cert: String,
     pub analyst: String,
     pub revoked: String,
+    /// org-a's, valid for two seconds from `world()`.
+    pub expiring: String,
 }
 
 pub fn world() -> World {
@@ -117,6 +119,10 @@ pub fn world() -> World {
     }
     let id = app.tokens().unwrap().last().unwrap().id;
     app.revoke_token(id).unwrap();
+    let expiring = app
+        .create_token("org-a", false, Some(chrono::Duration::seconds(2)))
+        .unwrap()
+        .1;
     World {
         _dir: dir,
         router: baken_server::router(baken_server::State::new(app, "nl-2020")),
@@ -126,6 +132,7 @@ pub fn world() -> World {
         cert,
         analyst,
         revoked,
+        expiring,
     }
 }
 
