@@ -1228,6 +1228,55 @@ pub trait TokenStore {
     fn revoke_token(&mut self, id: i64) -> Result<bool>;
 }
 
+/// One stage of an incident report, as filed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportStageRecord {
+    /// Its id.
+    pub id: i64,
+    /// The organisation the report is about (registry id).
+    pub organisation: String,
+    /// The organisation's own reference of the report; its stages share it.
+    pub reference: String,
+    /// `early-warning`, `notification`, `intermediate`, `final` or `csirt-reply`.
+    pub stage: String,
+    /// When it was filed (RFC 3339).
+    pub at: String,
+    /// Who filed it (the party, through which channel).
+    pub by: String,
+    /// Its TLP label.
+    pub tlp: String,
+    /// The document as filed (JSON).
+    pub body: String,
+}
+
+/// A stage of an incident report to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewReportStage {
+    /// The organisation the report is about.
+    pub organisation: String,
+    /// Its reference.
+    pub reference: String,
+    /// The stage.
+    pub stage: String,
+    /// Who files it.
+    pub by: String,
+    /// Its TLP label.
+    pub tlp: String,
+    /// The document (JSON).
+    pub body: String,
+}
+
+/// Incident reports of obligated organisations, stage by stage. Invariants: stages are
+/// appended, never changed or deleted; the same document filed twice for the same stage of
+/// the same report is stored once; every stored stage is written to the audit log in the
+/// same transaction.
+pub trait IncidentReportStore: AuditStore {
+    /// Stores a stage; its id, or `None` when this very document was stored already.
+    fn add_report_stage(&mut self, stage: &NewReportStage) -> Result<Option<i64>>;
+    /// Every stage of every report, in the order filed.
+    fn report_stages(&self) -> Result<Vec<ReportStageRecord>>;
+}
+
 /// A party's webhook.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WebhookRecord {
@@ -1305,6 +1354,7 @@ pub trait Store:
     + SyncStateStore
     + TokenStore
     + WebhookStore
+    + IncidentReportStore
 {
 }
 
@@ -1319,6 +1369,7 @@ impl<T> Store for T where
         + SyncStateStore
         + TokenStore
         + WebhookStore
+        + IncidentReportStore
         + ?Sized
 {
 }
@@ -1326,8 +1377,8 @@ impl<T> Store for T where
 /// The store's traits, to call their methods: `use baken_store::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        AdvisoryStore, AuditStore, FindingStore, InventoryStore, MessageStore, RegistryStore,
-        Store, SyncStateStore, TimelineStore, TokenStore, WebhookStore,
+        AdvisoryStore, AuditStore, FindingStore, IncidentReportStore, InventoryStore, MessageStore,
+        RegistryStore, Store, SyncStateStore, TimelineStore, TokenStore, WebhookStore,
     };
 }
 

@@ -312,4 +312,19 @@ CREATE TABLE webhook_delivery (
 );
 CREATE INDEX webhook_delivery_due ON webhook_delivery(next_attempt) WHERE delivered_at IS NULL;
 "#,
+    // 14: incident reports of obligated organisations, stage by stage (appended only).
+    r#"
+CREATE TABLE incident_report_stage (
+    id           INTEGER PRIMARY KEY,
+    fingerprint  BLOB NOT NULL UNIQUE,  -- SHA-256 of organisation, reference, stage and body
+    organisation TEXT NOT NULL,
+    reference    TEXT NOT NULL,
+    stage        TEXT NOT NULL,
+    at           TEXT NOT NULL,
+    by           TEXT NOT NULL,
+    tlp          TEXT NOT NULL,
+    body         TEXT NOT NULL
+);
+CREATE INDEX incident_report_stage_report ON incident_report_stage(organisation, reference);
+"#,
 ];

@@ -15,9 +15,9 @@ use crate::schema::MIGRATIONS;
 use crate::{
     Absences, AdvisoryPut, AdvisoryRecord, Batch, BatchCounts, Cause, Chunk, ChunkKind, Disclosure,
     FindingQuery, FindingRecord, FindingState, InventoryRecord, KeptChunk, Label, MessageFinding,
-    MessageKind, MessageRecord, MessageState, ObservationRecord, Observed, Pruned,
-    QuarantineRecord, QuarantinedRow, Result, RowRef, RunRecord, RunSource, StoreError,
-    TimelineStep, TokenRecord, Totals, Transition, TransitionOutcome, TransitionRecord,
+    MessageKind, MessageRecord, MessageState, NewReportStage, ObservationRecord, Observed, Pruned,
+    QuarantineRecord, QuarantinedRow, ReportStageRecord, Result, RowRef, RunRecord, RunSource,
+    StoreError, TimelineStep, TokenRecord, Totals, Transition, TransitionOutcome, TransitionRecord,
     WebhookDelivery, WebhookRecord, now,
 };
 
@@ -2049,6 +2049,85 @@ impl TokenStore for SqliteStore {
             params![id, now()],
         );
         Ok(self.db(r)? == 1)
+    }
+}
+
+impl IncidentReportStore for SqliteStore {
+    fn add_report_stage(&mut self, stage: &NewReportStage) -> Result<Option<i64>> {
+        let mut h = Sha256::new();
+        for part in [
+            &stage.organisation,
+            &stage.reference,
+            &stage.stage,
+            &stage.body,
+        ] {
+            h.update((part.len() as u64).to_be_bytes());
+            h.update(part.as_bytes());
+        }
+        let fingerprint: [u8; 32] = h.finalize().into();
+        let wrap = &self.wrap();
+        let tx = self.conn.transaction().map_err(wrap)?;
+        let inserted = tx
+            .execute(
+                "INSERT OR IGNORE INTO incident_report_stage
+                 (fingerprint, organisation, reference, stage, at, by, tlp, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    &fingerprint[..],
+                    stage.organisation,
+                    stage.reference,
+                    stage.stage,
+                    now(),
+                    stage.by,
+                    stage.tlp,
+                    stage.body
+                ],
+            )
+            .map_err(wrap)?;
+        if inserted == 0 {
+            return Ok(None);
+        }
+        let id = tx.last_insert_rowid();
+        append_audit_in(
+            &tx,
+            &[NewAuditEntry {
+                kind: "incident-report".into(),
+                subject: stage.organisation.clone(),
+                body: serde_json::json!({
+                    "id": id,
+                    "reference": stage.reference,
+                    "stage": stage.stage,
+                    "by": stage.by,
+                    "tlp": stage.tlp,
+                }),
+            }],
+            wrap,
+        )?;
+        tx.commit().map_err(wrap)?;
+        Ok(Some(id))
+    }
+
+    fn report_stages(&self) -> Result<Vec<ReportStageRecord>> {
+        self.db((|| {
+            self.conn
+                .prepare(
+                    "SELECT id, organisation, reference, stage, at, by, tlp, body
+                     FROM incident_report_stage ORDER BY id",
+                )?
+                .query_map([], |r| {
+                    Ok(ReportStageRecord {
+                        id: r.get(0)?,
+                        organisation: r.get(1)?,
+                        reference: r.get(2)?,
+                        stage: r.get(3)?,
+                        at: r.get(4)?,
+                        by: r.get(5)?,
+                        tlp: r.get(6)?,
+                        body: r.get(7)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })())
     }
 }
 

@@ -50,6 +50,7 @@ fn every_check() -> usize {
         + contract::SYNC_STATE.len()
         + contract::TOKENS.len()
         + contract::WEBHOOKS.len()
+        + contract::INCIDENT_REPORTS.len()
 }
 
 #[test]
@@ -65,6 +66,7 @@ fn every_part_has_checks() {
         ("sync state", contract::SYNC_STATE.len()),
         ("tokens", contract::TOKENS.len()),
         ("webhooks", contract::WEBHOOKS.len()),
+        ("incident reports", contract::INCIDENT_REPORTS.len()),
     ] {
         assert!(n > 0, "{part} has no checks");
     }

@@ -22,6 +22,7 @@
 pub mod advisories;
 pub mod audit;
 pub mod findings;
+pub mod incident_reports;
 pub mod inventory;
 pub mod messages;
 pub mod registry;
@@ -52,6 +53,8 @@ pub const TIMELINE: &[(&str, timeline::Check)] = timeline::CHECKS;
 pub const SYNC_STATE: &[(&str, sync_state::Check)] = sync_state::CHECKS;
 /// The checks of [`TokenStore`](crate::TokenStore).
 pub const TOKENS: &[(&str, tokens::Check)] = tokens::CHECKS;
+/// The checks of [`IncidentReportStore`](crate::IncidentReportStore).
+pub const INCIDENT_REPORTS: &[(&str, incident_reports::Check)] = incident_reports::CHECKS;
 /// The checks of [`WebhookStore`](crate::WebhookStore).
 pub const WEBHOOKS: &[(&str, webhooks::Check)] = webhooks::CHECKS;
 
@@ -98,6 +101,9 @@ pub fn check_all<S: Store>(
     }
     for (name, check) in WEBHOOKS {
         each(format!("webhooks/{name}"), &|s| check(s));
+    }
+    for (name, check) in INCIDENT_REPORTS {
+        each(format!("incident_reports/{name}"), &|s| check(s));
     }
     ran
 }
