@@ -26,6 +26,7 @@
 mod access;
 mod audit;
 mod commands;
+mod incident_reports;
 mod intake;
 mod plans;
 mod records;
@@ -47,6 +48,7 @@ pub use commands::{
     DailyDigest, NotifyReport, NotifyRequest, PruneOutcome, Said, SaidOutcome, SaidResult,
     parse_since,
 };
+pub use incident_reports::{VisibleReports, filed_by};
 pub use intake::IntakePass;
 pub use plans::{CoverageReport, Gained, Lost, Moved, WhatIf, Why, WhyFinding, coverage_line};
 pub use tokens::{TOKEN_PREFIX, token_hash};

@@ -32,6 +32,7 @@ macro_rules! println {
 }
 
 mod inbox_cmds;
+mod incident_report_cmds;
 mod lookalike_cmds;
 mod out;
 mod policy_cmds;
@@ -414,6 +415,12 @@ enum Command {
     Inbox {
         #[command(subcommand)]
         command: InboxCommand,
+    },
+    /// Incident reports of obligated organisations (NIS2 article 23): file a stage, list
+    /// what is due or late, record the CSIRT's reply.
+    IncidentReport {
+        #[command(subcommand)]
+        command: incident_report_cmds::IncidentReportCommand,
     },
     /// Lookalike domains: permutations of a name, and names that imitate protected ones.
     Lookalike {
@@ -1151,6 +1158,7 @@ fn run(cli: Cli) -> Result<()> {
             command: InboxCommand::Import { paths, json },
         } => inbox_cmds::import(&cli.data, &paths, json),
         Command::Lookalike { command } => lookalike_cmds::run(&cli.data, command),
+        Command::IncidentReport { command } => incident_report_cmds::run(&cli.data, command),
         Command::Report {
             incident,
             policy,

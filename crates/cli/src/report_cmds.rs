@@ -198,6 +198,24 @@ pub fn report(
             r.unreachable.len() - UNREACHED_SHOWN
         );
     }
+    let reports = &r.incident_reports;
+    if reports.total > 0 {
+        println!();
+        println!(
+            "incident reports citing it: {} ({}), {} of a compromise",
+            reports.total,
+            reports
+                .by_sector
+                .iter()
+                .map(|(s, n)| format!("{s} {n}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            reports.compromised
+        );
+        for (report, open) in &reports.vital_compromised_with_open_findings {
+            println!("  vital provider compromised with {open} findings still open: {report}");
+        }
+    }
     if let Some(path) = html {
         println!();
         println!("HTML report written to {}", path.display());
@@ -263,5 +281,15 @@ pub fn indicators(data: &Path, sector: Option<&str>, json: bool) -> Result<()> {
     );
     println!("  coverage: affected organisations reached, per incident; fix h: first message to");
     println!("  verified fix; verified: notified findings verified fixed");
+    if !i.incident_reports.is_empty() {
+        println!(
+            "incident reports filed: {}",
+            i.incident_reports
+                .iter()
+                .map(|(s, n)| format!("{s} {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     Ok(())
 }

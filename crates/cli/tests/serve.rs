@@ -184,7 +184,7 @@ fn a_token_from_the_command_line_opens_the_api_and_sigterm_stops_it() {
         String::from_utf8_lossy(&st.stderr)
     );
     assert!(
-        report.contains("11 passed"),
+        report.contains("13 passed"),
         "every operation tested: {report}"
     );
 

@@ -22,6 +22,7 @@ pub mod exposure;
 pub mod findings;
 pub mod imports;
 pub mod inbox;
+pub mod incident_reports;
 pub mod ingest;
 pub mod lifecycle;
 pub mod message;

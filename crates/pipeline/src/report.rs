@@ -358,6 +358,53 @@ pub struct Report {
     pub exploitation: Option<Exploitation>,
     /// Every affected party never reached, with the reason; complete.
     pub unreachable: Vec<Unreached>,
+    /// The incident reports that cite the incident (its CVE or advisory).
+    pub incident_reports: ReportsCiting,
+}
+
+/// The incident reports that cite an incident, beside its findings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ReportsCiting {
+    /// Reports.
+    pub total: u64,
+    /// Reports by the reporting organisation's sector (`(none)` for none).
+    pub by_sector: BTreeMap<String, u64>,
+    /// Reports of a compromise.
+    pub compromised: u64,
+    /// Vital providers that report a compromise while findings of theirs are still open:
+    /// `ORGANISATION/REFERENCE` with the open findings.
+    pub vital_compromised_with_open_findings: Vec<(String, u64)>,
+}
+
+/// The incident reports citing `incident`, counted.
+fn reports_citing(
+    store: &dyn Store,
+    attributor: &Attributor,
+    incident: &str,
+) -> Result<ReportsCiting, PipelineError> {
+    let now = chrono::DateTime::parse_from_rfc3339(&baken_store::now())
+        .map(|t| t.to_utc())
+        .unwrap_or_else(|_| Utc::now());
+    let mut out = ReportsCiting::default();
+    for r in crate::incident_reports::reports(store, attributor, now)? {
+        if !r.incidents.iter().any(|i| i == incident) {
+            continue;
+        }
+        out.total += 1;
+        *out.by_sector
+            .entry(r.sector.clone().unwrap_or_else(|| "(none)".into()))
+            .or_default() += 1;
+        if r.compromised {
+            out.compromised += 1;
+            if r.vital && r.open_findings > 0 {
+                out.vital_compromised_with_open_findings.push((
+                    format!("{}/{}", r.organisation, r.reference),
+                    r.open_findings,
+                ));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Which kind of party a finding is about.
@@ -767,6 +814,7 @@ pub fn report(
         }
     };
     let exploitation = exploited_since.map(|since| exploitation(&record.findings, since));
+    let incident_reports = reports_citing(store, attributor, &incident)?;
     Ok(Report {
         incident,
         policy: plan.policy.clone(),
@@ -778,6 +826,7 @@ pub fn report(
         time_to_fix: time_to_fix(&record.findings),
         exploitation,
         unreachable,
+        incident_reports,
     })
 }
 
@@ -1047,6 +1096,9 @@ pub struct Indicators {
     pub nationwide: Indicator,
     /// Per sector of the organisations findings are about.
     pub sectors: Vec<Indicator>,
+    /// Incident reports filed, by the reporting organisation's sector (one sector when asked
+    /// for one).
+    pub incident_reports: BTreeMap<String, u64>,
 }
 
 #[derive(Default)]
@@ -1121,7 +1173,18 @@ pub fn indicators(
                 .add(incident, disclosure, f);
         }
     }
+    let now = chrono::DateTime::parse_from_rfc3339(&baken_store::now())
+        .map(|t| t.to_utc())
+        .unwrap_or_else(|_| Utc::now());
+    let mut incident_reports: BTreeMap<String, u64> = BTreeMap::new();
+    for r in crate::incident_reports::reports(store, attributor, now)? {
+        let s = r.sector.unwrap_or_else(|| "(none)".into());
+        if sector.is_none_or(|want| want.eq_ignore_ascii_case(&s)) {
+            *incident_reports.entry(s).or_default() += 1;
+        }
+    }
     Ok(Indicators {
+        incident_reports,
         incidents: incidents.len() as u64,
         nationwide: nationwide.indicator("nationwide".into()),
         sectors: sectors

@@ -864,3 +864,78 @@ pub async fn upload(
         })
         .await
 }
+
+/// The incident reports a caller may read.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IncidentReports {
+    /// Each report with its stages' deadlines, in the order first filed.
+    pub reports: Vec<baken_pipeline::incident_reports::IncidentReport>,
+    /// Reports the caller may know of only as counts, by sector.
+    pub counts: BTreeMap<String, u64>,
+}
+
+/// What filing a stage did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Filed {
+    /// Whether the document was new (the same document filed again changes nothing).
+    pub new: bool,
+    /// The report as it stands.
+    pub report: baken_pipeline::incident_reports::IncidentReport,
+}
+
+/// `POST /api/v1/incident-reports`: an obligated organisation files one stage of an
+/// incident report (its CERT may file for it; an analyst for anyone).
+#[utoipa::path(post, path = "/api/v1/incident-reports", tag = "incident reports", security(("bearer" = [])),
+    request_body(content = baken_pipeline::incident_reports::ReportDocument, description = "one stage of the report"),
+    responses((status = 200, body = Filed),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn file_report(
+    Extract(state): Extract<State>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Filed>, Problem> {
+    let token = bearer(&headers)?;
+    let doc: baken_pipeline::incident_reports::ReportDocument = object(&body).map_err(|e| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            format!("the body is not an incident report document: {e}"),
+        )
+    })?;
+    state
+        .with(move |app, _| {
+            let viewer = who(app, &token)?;
+            let party = app.token_party(&token)?;
+            let by = match &viewer {
+                Viewer::Analyst => "analyst (API)".to_string(),
+                Viewer::Party(_) => format!("{party} (API)"),
+            };
+            let (report, new) = app.submit_incident_report(&doc, &viewer, &by)?;
+            Ok(Json(Filed { new, report }))
+        })
+        .await
+}
+
+/// `GET /api/v1/incident-reports`: the reports the caller may read — its own, those it filed
+/// as CERT, and those the sharing policy lets it receive (a supervisor those of the
+/// organisations it supervises, as the policy and each report's TLP allow); an analyst all.
+#[utoipa::path(get, path = "/api/v1/incident-reports", tag = "incident reports", security(("bearer" = [])),
+    responses((status = 200, body = IncidentReports),
+        (status = 401, body = Problem, content_type = "application/problem+json")))]
+pub async fn reports(
+    Extract(state): Extract<State>,
+    headers: HeaderMap,
+) -> Result<Json<IncidentReports>, Problem> {
+    let token = bearer(&headers)?;
+    state
+        .with(move |app, policy| {
+            let viewer = who(app, &token)?;
+            let visible = app.incident_reports(&viewer, policy, "GET /api/v1/incident-reports")?;
+            Ok(Json(IncidentReports {
+                reports: visible.reports,
+                counts: visible.counts,
+            }))
+        })
+        .await
+}

@@ -284,6 +284,10 @@ pub fn router(state: State) -> Router {
             // a day's report of a national feed runs to hundreds of megabytes
             post(api::upload).layer(axum::extract::DefaultBodyLimit::max(api::MAX_UPLOAD)),
         )
+        .route(
+            "/api/v1/incident-reports",
+            get(api::reports).post(api::file_report),
+        )
         .route("/api/v1/findings", get(api::findings))
         .route("/api/v1/findings/{id}", get(api::finding))
         .route("/api/v1/findings/{id}/acknowledge", post(api::acknowledge))

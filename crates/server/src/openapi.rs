@@ -26,6 +26,8 @@ use crate::api;
         api::acknowledge,
         api::fixed,
         api::note,
+        api::reports,
+        api::file_report,
     ),
     components(schemas(crate::Problem, api::StateName)),
     modifiers(&Bearer),

@@ -512,3 +512,98 @@ async fn analysts_and_peer_certs_upload_feeds_and_organisations_do_not() {
     let uploads = w._dir.path().join("data/uploads");
     assert_eq!(std::fs::read_dir(uploads).unwrap().count(), 0);
 }
+
+#[tokio::test]
+async fn an_organisation_files_its_incident_report_and_only_whom_the_policy_allows_reads_it() {
+    let w = world();
+    let aware = "2020-01-11T08:00:00+01:00";
+    let report = json!({
+        "organisation": "org-a", "reference": "AZ-1", "stage": "early-warning",
+        "aware_at": aware, "suspected_cause": "malicious", "compromised": true,
+        "cves": ["CVE-2019-19781"]
+    });
+    let (status, _, body) = call(
+        &w.router,
+        "POST",
+        "/api/v1/incident-reports",
+        Some(&w.org_a),
+        Some(report.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["new"], true);
+    assert_eq!(body["report"]["stages"][0]["stage"], "early-warning");
+    assert_eq!(body["report"]["stages"][0]["due"], "2020-01-12T07:00:00Z");
+    assert_eq!(body["report"]["stages"][0]["by"], "org-a (API)");
+
+    // another organisation may not file for it; an unknown one is not found
+    let (status, _, _) = call(
+        &w.router,
+        "POST",
+        "/api/v1/incident-reports",
+        Some(&w.org_b),
+        Some(report.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let mut unknown = report.clone();
+    unknown["organisation"] = json!("org-zz");
+    let (status, _, _) = call(
+        &w.router,
+        "POST",
+        "/api/v1/incident-reports",
+        Some(&w.analyst),
+        Some(unknown),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, kind, _) = call(
+        &w.router,
+        "POST",
+        "/api/v1/incident-reports",
+        Some(&w.org_a),
+        Some(json!({"stage": "final"})),
+    )
+    .await;
+    assert_eq!(
+        (status, kind.as_str()),
+        (StatusCode::BAD_REQUEST, "application/problem+json")
+    );
+
+    let refs = |body: &Value| -> Vec<String> {
+        body["reports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["reference"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (_, _, mine) = call(
+        &w.router,
+        "GET",
+        "/api/v1/incident-reports",
+        Some(&w.org_a),
+        None,
+    )
+    .await;
+    assert_eq!(refs(&mine), ["AZ-1"]);
+    let (_, _, other) = call(
+        &w.router,
+        "GET",
+        "/api/v1/incident-reports",
+        Some(&w.org_b),
+        None,
+    )
+    .await;
+    assert!(refs(&other).is_empty(), "{other}");
+    assert_eq!(other["counts"], json!({}));
+    let (_, _, all) = call(
+        &w.router,
+        "GET",
+        "/api/v1/incident-reports",
+        Some(&w.analyst),
+        None,
+    )
+    .await;
+    assert_eq!(refs(&all), ["AZ-1"]);
+}
