@@ -603,8 +603,8 @@ enum AdvisoryCommand {
     /// List the stored advisories (latest revision of each).
     List,
     /// Follow CSAF 2.0 discovery from a provider (provider-metadata.json URL or domain):
-    /// fetch what changed since the last sync, check each document's SHA-256/SHA-512 file,
-    /// import it, and report what was skipped and why.
+    /// fetch what changed since the last sync, check each document's SHA-256/SHA-512 file
+    /// and OpenPGP signature, import it, and report what was skipped or refused and why.
     Sync {
         /// provider-metadata.json URL, or a domain (https://DOMAIN/.well-known/csaf/provider-metadata.json).
         source: String,
@@ -617,6 +617,10 @@ enum AdvisoryCommand {
         /// Allow plain http:// to hosts other than loopback.
         #[arg(long)]
         allow_http: bool,
+        /// Refuse documents without an OpenPGP signature (they are imported with a
+        /// warning by default; a signature that does not verify is always refused).
+        #[arg(long)]
+        require_signatures: bool,
     },
 }
 
@@ -2145,14 +2149,22 @@ fn cmd_advisory(data: &Path, command: AdvisoryCommand) -> Result<()> {
             schema,
             accept_unhashed,
             allow_http,
+            require_signatures,
         } => {
             let options = baken_csaf_sync::Options {
                 accept_unhashed,
                 allow_http,
+                require_signatures,
                 ..Default::default()
             };
             let summary = app.sync_advisories(&source, schema.as_deref(), &options)?;
             println!("provider metadata {}", summary.provider_metadata);
+            for (url, key) in &summary.keys {
+                match key {
+                    Ok(fingerprint) => println!("  key {url}: {fingerprint}"),
+                    Err(problem) => println!("  key {url} not used: {problem}"),
+                }
+            }
             let mut rejected = 0;
             for (url, outcome) in &summary.fetched {
                 match outcome {
@@ -2176,12 +2188,28 @@ fn cmd_advisory(data: &Path, command: AdvisoryCommand) -> Result<()> {
             for (url, reason) in &summary.skipped {
                 println!("  skipped {url}: {reason}");
             }
+            for (url, reason) in &summary.refused {
+                println!("  refused {url}: {reason}");
+            }
+            for url in &summary.unsigned {
+                eprintln!(
+                    "warning: {url} has no OpenPGP signature (imported; --require-signatures refuses such documents)"
+                );
+            }
             println!(
-                "{} fetched ({rejected} rejected), {} skipped, {} unchanged",
+                "{} fetched ({rejected} rejected), {} skipped, {} unchanged, {} refused for their signature, {} unsigned",
                 summary.fetched.len(),
                 summary.skipped.len(),
-                summary.unchanged
+                summary.unchanged,
+                summary.refused.len(),
+                summary.unsigned.len()
             );
+            if !summary.refused.is_empty() {
+                bail!(
+                    "{} document(s) refused for their OpenPGP signature and not imported; see above",
+                    summary.refused.len()
+                );
+            }
         }
         AdvisoryCommand::List => {
             for a in app.advisories()? {
