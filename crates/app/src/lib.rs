@@ -48,6 +48,7 @@ pub use commands::{
 };
 pub use intake::IntakePass;
 pub use plans::{CoverageReport, Gained, Lost, Moved, WhatIf, Why, WhyFinding, coverage_line};
+pub use records::InventorySource;
 pub use tokens::{TOKEN_PREFIX, token_hash};
 pub use webhooks::{WebhookPass, backoff};
 

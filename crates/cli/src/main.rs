@@ -32,6 +32,7 @@ macro_rules! println {
 }
 
 mod inbox_cmds;
+mod inventory_cmds;
 mod out;
 mod policy_cmds;
 mod report_cmds;
@@ -641,12 +642,21 @@ struct PlanArgs {
 #[derive(Subcommand)]
 enum InventoryCommand {
     /// Replace what ORG declared in FILE: CSV (cpe or purl, version, optional host/ip, name),
-    /// CycloneDX 1.5/1.6 JSON, or SPDX 2.3 JSON.
+    /// CycloneDX 1.5/1.6 JSON, or SPDX 2.3 JSON. With --dir or --manifest, many
+    /// organisations at once, in one transaction, all or nothing.
     Import {
         /// The organisation's registry id.
-        org: String,
+        #[arg(required_unless_present_any = ["dir", "manifest"], requires = "file")]
+        org: Option<String>,
         /// The inventory file.
-        file: PathBuf,
+        file: Option<PathBuf>,
+        /// A directory of inventories named after their organisations (org-42.csv,
+        /// org-42.cdx.json, org-42.spdx.json).
+        #[arg(long, conflicts_with_all = ["org", "manifest"])]
+        dir: Option<PathBuf>,
+        /// A manifest: CSV with the columns org,file or TOML with [[inventory]] org, file.
+        #[arg(long, conflicts_with = "org")]
+        manifest: Option<PathBuf>,
     },
 }
 
@@ -968,18 +978,19 @@ fn run(cli: Cli) -> Result<()> {
         Command::Cvss { vector, json } => cmd_cvss(&vector, json),
         Command::Audit { command } => cmd_audit(&cli.data, command),
         Command::Inventory {
-            command: InventoryCommand::Import { org, file },
+            command:
+                InventoryCommand::Import {
+                    org,
+                    file,
+                    dir,
+                    manifest,
+                },
         } => {
-            let r = App::open(&cli.data)?.import_inventory(&org, &file)?;
-            println!(
-                "{}: {} entries imported for {org}",
-                file.display(),
-                r.entries
-            );
-            for p in &r.problems {
-                eprintln!("  skipped {p}");
-            }
-            Ok(())
+            let source = dir
+                .map(baken_app::InventorySource::Dir)
+                .or(manifest.map(baken_app::InventorySource::Manifest));
+            let bar = || bar("files", Some(0));
+            inventory_cmds::import(&cli.data, org.zip(file), source, &bar)
         }
         Command::Exposure {
             advisory,

@@ -23,6 +23,7 @@ pub mod findings;
 pub mod imports;
 pub mod inbox;
 pub mod ingest;
+pub mod inventories;
 pub mod lifecycle;
 pub mod message;
 pub mod notify;
