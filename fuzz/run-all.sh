@@ -6,7 +6,8 @@
 # here) enables the nightly flags cargo-fuzz passes. Seed corpora are made at run time from
 # the shared data beside the clone ($BAKEN_SHARED, default ../shared) and the crates' test
 # data; corpora, crashes and logs go to $BAKEN_FUZZ_DIR (default /tmp/baken-fuzz), never
-# into the repository. Exits non-zero when a target crashed.
+# into the repository. Exits non-zero when a target crashed; inputs slower than 10 s (a
+# hang in the making) are listed beside the crashes.
 set -euo pipefail
 cd "$(dirname "$0")"
 fuzz=$PWD
@@ -81,28 +82,32 @@ seeds() {
 
 seeds
 cargo fuzz build -O
-mkdir -p "$out/logs" "$out/artifacts"
+run=$(date -u +%Y%m%dT%H%M%S)
+mkdir -p "$out/logs" "$out/artifacts/$run"
 results=$out/results.md
 {
-  echo "| target | seconds | executions | exec/s | corpus | crashes |"
-  echo "|---|---:|---:|---:|---:|---|"
+  echo "| target | seconds | executions | exec/s | corpus | slowest input | crashes |"
+  echo "|---|---:|---:|---:|---:|---:|---|"
 } >"$results"
 crashed=0
 for t in "${targets[@]}"; do
-  mkdir -p "$out/artifacts/$t"
+  mkdir -p "$out/artifacts/$run/$t"
   log=$out/logs/$t.log
   status=0
   cargo fuzz run -O "$t" "$out/corpus/$t" -- \
     -max_total_time="$secs" -print_final_stats=1 -rss_limit_mb=4096 \
-    -artifact_prefix="$out/artifacts/$t/" >"$log" 2>&1 || status=$?
+    -artifact_prefix="$out/artifacts/$run/$t/" >"$log" 2>&1 || status=$?
   execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*$' || echo 0)
+  slowest=$(grep -o 'stat::slowest_unit_time_sec: *[0-9]*' "$log" | tail -1 | grep -o '[0-9]*$' || echo 0)
   units=$(find "$out/corpus/$t" -type f | wc -l)
   crash=none
   if [ "$status" -ne 0 ]; then
     crashed=1
-    crash="exit $status: $(ls "$out/artifacts/$t" | head -3 | tr '\n' ' ')"
+    crash="exit $status: $(ls "$out/artifacts/$run/$t" | head -3 | tr '\n' ' ')"
+  elif ls "$out/artifacts/$run/$t" | grep -q .; then
+    crash="slow: $(ls "$out/artifacts/$run/$t" | head -3 | tr '\n' ' ')"
   fi
-  printf '| %s | %s | %s | %s | %s | %s |\n' "$t" "$secs" "$execs" "$((execs / secs))" "$units" "$crash" >>"$results"
+  printf '| %s | %s | %s | %s | %s | %s s | %s |\n' "$t" "$secs" "$execs" "$((execs / secs))" "$units" "$slowest" "$crash" >>"$results"
   echo "$t: $execs executions, $crash" >&2
 done
 cat "$results"
