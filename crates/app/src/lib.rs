@@ -51,6 +51,7 @@ pub use commands::{
 pub use incident_reports::{VisibleReports, filed_by};
 pub use intake::IntakePass;
 pub use plans::{CoverageReport, Gained, Lost, Moved, WhatIf, Why, WhyFinding, coverage_line};
+pub use records::InventorySource;
 pub use tokens::{TOKEN_PREFIX, token_hash};
 pub use webhooks::{WebhookPass, backoff};
 

@@ -4,14 +4,27 @@
 use std::path::{Path, PathBuf};
 
 use baken_model::Organisation;
+use baken_pipeline::Progress;
 use baken_pipeline::advisories::{self, ImportOutcome};
 use baken_pipeline::exposure::{self, ExposureReport, InventoryImport};
 use baken_pipeline::inbox::{self, Imported};
+use baken_pipeline::inventories::{self, BulkInventoryImport};
 use baken_pipeline::notify::AdvisoryContext;
 use baken_pipeline::report::{self, Entry, Indicators, Report, ReportOptions};
 use baken_store::{QuarantineRecord, TimelineStep, prelude::*};
 
 use crate::{App, Result};
+
+/// Where a bulk inventory import finds its files.
+#[derive(Debug, Clone)]
+pub enum InventorySource {
+    /// A directory of files named after their organisations (`org-42.csv`,
+    /// `org-42.cdx.json`, `org-42.spdx.json`, `org-42.json`).
+    Dir(PathBuf),
+    /// A manifest: CSV with the columns `org,file`, or TOML (`.toml`) with
+    /// `[[inventory]]` tables of `org` and `file`; paths relative to the manifest.
+    Manifest(PathBuf),
+}
 
 impl App {
     /// The domain names each organisation of the registry holds, by registry id.
@@ -59,6 +72,29 @@ impl App {
             &attributor,
             org,
             path,
+        )?)
+    }
+
+    /// Replaces the inventories of many organisations at once, in one transaction: those
+    /// of `source`, a directory of files named after their organisations or a manifest.
+    /// All or nothing: when a file is refused (organisation unknown, file unreadable or
+    /// no inventory, badly named), nothing is imported and every refusal is returned.
+    pub fn import_inventories(
+        &mut self,
+        source: &InventorySource,
+        progress: &dyn Progress,
+    ) -> Result<BulkInventoryImport> {
+        let (files, problems) = match source {
+            InventorySource::Dir(dir) => inventories::files_in_dir(dir)?,
+            InventorySource::Manifest(path) => inventories::files_in_manifest(path)?,
+        };
+        let attributor = self.attributor()?;
+        Ok(inventories::import_inventories(
+            &mut self.store,
+            &attributor,
+            &files,
+            problems,
+            progress,
         )?)
     }
 

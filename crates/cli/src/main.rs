@@ -33,6 +33,7 @@ macro_rules! println {
 
 mod inbox_cmds;
 mod incident_report_cmds;
+mod inventory_cmds;
 mod lookalike_cmds;
 mod out;
 mod policy_cmds;
@@ -632,8 +633,8 @@ enum AdvisoryCommand {
     /// List the stored advisories (latest revision of each).
     List,
     /// Follow CSAF 2.0 discovery from a provider (provider-metadata.json URL or domain):
-    /// fetch what changed since the last sync, check each document's SHA-256/SHA-512 file,
-    /// import it, and report what was skipped and why.
+    /// fetch what changed since the last sync, check each document's SHA-256/SHA-512 file
+    /// and OpenPGP signature, import it, and report what was skipped or refused and why.
     Sync {
         /// provider-metadata.json URL, or a domain (https://DOMAIN/.well-known/csaf/provider-metadata.json).
         source: String,
@@ -646,6 +647,10 @@ enum AdvisoryCommand {
         /// Allow plain http:// to hosts other than loopback.
         #[arg(long)]
         allow_http: bool,
+        /// Refuse documents without an OpenPGP signature (they are imported with a
+        /// warning by default; a signature that does not verify is always refused).
+        #[arg(long)]
+        require_signatures: bool,
     },
 }
 
@@ -666,12 +671,21 @@ struct PlanArgs {
 #[derive(Subcommand)]
 enum InventoryCommand {
     /// Replace what ORG declared in FILE: CSV (cpe or purl, version, optional host/ip, name),
-    /// CycloneDX 1.5/1.6 JSON, or SPDX 2.3 JSON.
+    /// CycloneDX 1.5/1.6 JSON, or SPDX 2.3 JSON. With --dir or --manifest, many
+    /// organisations at once, in one transaction, all or nothing.
     Import {
         /// The organisation's registry id.
-        org: String,
+        #[arg(required_unless_present_any = ["dir", "manifest"], requires = "file")]
+        org: Option<String>,
         /// The inventory file.
-        file: PathBuf,
+        file: Option<PathBuf>,
+        /// A directory of inventories named after their organisations (org-42.csv,
+        /// org-42.cdx.json, org-42.spdx.json).
+        #[arg(long, conflicts_with_all = ["org", "manifest"])]
+        dir: Option<PathBuf>,
+        /// A manifest: CSV with the columns org,file or TOML with [[inventory]] org, file.
+        #[arg(long, conflicts_with = "org")]
+        manifest: Option<PathBuf>,
     },
 }
 
@@ -994,18 +1008,19 @@ fn run(cli: Cli) -> Result<()> {
         Command::Cvss { vector, json } => cmd_cvss(&vector, json),
         Command::Audit { command } => cmd_audit(&cli.data, command),
         Command::Inventory {
-            command: InventoryCommand::Import { org, file },
+            command:
+                InventoryCommand::Import {
+                    org,
+                    file,
+                    dir,
+                    manifest,
+                },
         } => {
-            let r = App::open(&cli.data)?.import_inventory(&org, &file)?;
-            println!(
-                "{}: {} entries imported for {org}",
-                file.display(),
-                r.entries
-            );
-            for p in &r.problems {
-                eprintln!("  skipped {p}");
-            }
-            Ok(())
+            let source = dir
+                .map(baken_app::InventorySource::Dir)
+                .or(manifest.map(baken_app::InventorySource::Manifest));
+            let bar = || bar("files", Some(0));
+            inventory_cmds::import(&cli.data, org.zip(file), source, &bar)
         }
         Command::Exposure {
             advisory,
@@ -2222,14 +2237,22 @@ fn cmd_advisory(data: &Path, command: AdvisoryCommand) -> Result<()> {
             schema,
             accept_unhashed,
             allow_http,
+            require_signatures,
         } => {
             let options = baken_csaf_sync::Options {
                 accept_unhashed,
                 allow_http,
+                require_signatures,
                 ..Default::default()
             };
             let summary = app.sync_advisories(&source, schema.as_deref(), &options)?;
             println!("provider metadata {}", summary.provider_metadata);
+            for (url, key) in &summary.keys {
+                match key {
+                    Ok(fingerprint) => println!("  key {url}: {fingerprint}"),
+                    Err(problem) => println!("  key {url} not used: {problem}"),
+                }
+            }
             let mut rejected = 0;
             for (url, outcome) in &summary.fetched {
                 match outcome {
@@ -2253,12 +2276,28 @@ fn cmd_advisory(data: &Path, command: AdvisoryCommand) -> Result<()> {
             for (url, reason) in &summary.skipped {
                 println!("  skipped {url}: {reason}");
             }
+            for (url, reason) in &summary.refused {
+                println!("  refused {url}: {reason}");
+            }
+            for url in &summary.unsigned {
+                eprintln!(
+                    "warning: {url} has no OpenPGP signature (imported; --require-signatures refuses such documents)"
+                );
+            }
             println!(
-                "{} fetched ({rejected} rejected), {} skipped, {} unchanged",
+                "{} fetched ({rejected} rejected), {} skipped, {} unchanged, {} refused for their signature, {} unsigned",
                 summary.fetched.len(),
                 summary.skipped.len(),
-                summary.unchanged
+                summary.unchanged,
+                summary.refused.len(),
+                summary.unsigned.len()
             );
+            if !summary.refused.is_empty() {
+                bail!(
+                    "{} document(s) refused for their OpenPGP signature and not imported; see above",
+                    summary.refused.len()
+                );
+            }
         }
         AdvisoryCommand::List => {
             for a in app.advisories()? {

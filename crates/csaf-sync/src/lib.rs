@@ -24,6 +24,15 @@
 //!    these is [`Skipped`] with a [`SkipReason`]; the new state keeps what the previous one
 //!    said about it (if anything), so the next sync tries it again. Validation against the
 //!    CSAF schema is the importer's job.
+//! 5. **Signature** (CSAF 2.0 requirements 19 and 20): the document's OpenPGP signature
+//!    (the ROLIE `signature` link, else `<url>.asc`) must verify against one of the keys
+//!    the provider metadata publishes under `public_openpgp_keys`. Those keys are fetched
+//!    once per sync, when the first signature is found, and each is used only if the key
+//!    served has the published fingerprint ([`SyncReport::keys`] says what became of each).
+//!    A document with a signature that does not verify — tampered with, signed by another
+//!    key, or no published key usable — is refused ([`SkipReason::BadSignature`]); one
+//!    without a signature is fetched with [`FetchedDoc::signed_by`] `None`, or refused
+//!    ([`SkipReason::Unsigned`]) with [`Options::require_signatures`].
 //!
 //! The sync never fails on one document, one feed or one malformed row: those are reported
 //! in [`SyncReport::skipped`]. Only an unusable start (bad URL, metadata that cannot be
@@ -34,7 +43,7 @@
 //! ([`Options::max_document_size`], 20 MiB by default); plain `http://` is refused except
 //! to loopback addresses unless [`Options::allow_http`] is set, for every URL and every
 //! redirect. Documents with no hash file are skipped unless [`Options::accept_unhashed`]
-//! is set. OpenPGP signatures (`.asc`) are not checked.
+//! is set.
 //!
 //! The caller persists the state (it is `serde`-serialisable) and imports the bytes:
 //!
@@ -62,6 +71,7 @@
 //! ```
 
 mod http;
+mod openpgp;
 mod parse;
 
 use std::collections::{BTreeMap, HashSet};
@@ -102,6 +112,10 @@ pub struct Options {
     /// Use a proxy from `HTTPS_PROXY` / `HTTP_PROXY` / `ALL_PROXY` (honouring `NO_PROXY`)
     /// if set. On by default.
     pub use_env_proxy: bool,
+    /// Refuse a document that has no OpenPGP signature ([`SkipReason::Unsigned`]). Off by
+    /// default: an unsigned document is fetched with [`FetchedDoc::signed_by`] `None`,
+    /// for the caller to report. A signature that does not verify is refused either way.
+    pub require_signatures: bool,
 }
 
 impl Default for Options {
@@ -114,12 +128,16 @@ impl Default for Options {
             connect_timeout: Duration::from_secs(10),
             timeout: Duration::from_secs(120),
             use_env_proxy: true,
+            require_signatures: false,
         }
     }
 }
 
 /// Hash files are small; anything larger is not one.
 const MAX_HASH_FILE_SIZE: u64 = 4096;
+
+/// The largest signature file (`.asc`) or published key accepted, in bytes.
+const MAX_OPENPGP_SIZE: u64 = 1024 * 1024;
 
 /// What the previous sync saw, to fetch only what changed. Persisted by the caller.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -155,8 +173,36 @@ pub struct SyncReport {
     pub skipped: Vec<Skipped>,
     /// Documents the provider lists that did not change since the previous sync.
     pub unchanged: usize,
+    /// What became of each key the provider metadata publishes; empty when no document
+    /// had a signature to check (the keys are fetched only then).
+    pub keys: Vec<KeyReport>,
     /// The state to persist and pass to the next sync.
     pub state: SyncState,
+}
+
+impl SyncReport {
+    /// The documents refused for their signature: a signature that does not verify, or
+    /// none with [`Options::require_signatures`].
+    pub fn refused(&self) -> impl Iterator<Item = &Skipped> {
+        self.skipped.iter().filter(|s| s.reason.is_refusal())
+    }
+
+    /// The fetched documents that carry no signature.
+    pub fn unsigned(&self) -> impl Iterator<Item = &FetchedDoc> {
+        self.fetched.iter().filter(|d| d.signed_by.is_none())
+    }
+}
+
+/// A key of the provider metadata's `public_openpgp_keys`, and whether it is used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyReport {
+    /// Where the provider publishes it.
+    pub url: String,
+    /// The fingerprint the provider metadata gives for it, upper-case hex.
+    pub published_fingerprint: Option<String>,
+    /// The fingerprint of the key used, or why it is not used (not found, not a key, a
+    /// fingerprint other than the published one, revoked).
+    pub outcome: Result<String, String>,
 }
 
 /// A new or changed document that passed the checks.
@@ -172,6 +218,10 @@ pub struct FetchedDoc {
     pub updated: Option<DateTime<Utc>>,
     /// The hash files that matched; empty only with [`Options::accept_unhashed`].
     pub verified_by: Vec<HashAlgorithm>,
+    /// The fingerprint (upper-case hex) of the published key whose signature verified;
+    /// `None` when the document has no signature (only without
+    /// [`Options::require_signatures`]).
+    pub signed_by: Option<String>,
 }
 
 /// A document (or feed, or listing) that was not used.
@@ -246,6 +296,20 @@ pub enum SkipReason {
     NotCsaf,
     /// A ROLIE feed, `changes.csv` or `index.txt` (or a row of it) could not be read.
     BadListing(String),
+    /// The document has no OpenPGP signature and [`Options::require_signatures`] is on.
+    Unsigned,
+    /// The document's OpenPGP signature does not verify against a key the provider
+    /// publishes (the document was altered, another key signed it, no published key is
+    /// usable, or the signature file cannot be read): refused.
+    BadSignature(String),
+}
+
+impl SkipReason {
+    /// Whether the document was refused for its signature, as opposed to skipped for
+    /// now.
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, SkipReason::Unsigned | SkipReason::BadSignature(_))
+    }
 }
 
 impl fmt::Display for SkipReason {
@@ -276,6 +340,10 @@ impl fmt::Display for SkipReason {
             SkipReason::NotJson(e) => write!(f, "not JSON: {e}"),
             SkipReason::NotCsaf => f.write_str("JSON but not a CSAF document (no document.csaf_version)"),
             SkipReason::BadListing(e) => write!(f, "unreadable listing: {e}"),
+            SkipReason::Unsigned => f.write_str(
+                "no OpenPGP signature (.asc) and signatures are required",
+            ),
+            SkipReason::BadSignature(e) => write!(f, "refused: {e}"),
         }
     }
 }
@@ -379,11 +447,15 @@ pub fn sync(
         client: &client,
         options,
         previous,
+        metadata_url: metadata_url.clone(),
+        published_keys: metadata.public_openpgp_keys.clone(),
+        keys: None,
         report: SyncReport {
             provider_metadata: metadata_url.to_string(),
             fetched: Vec::new(),
             skipped: Vec::new(),
             unchanged: 0,
+            keys: Vec::new(),
             state: SyncState {
                 provider_metadata: Some(metadata_url.to_string()),
                 documents: previous.documents.clone(),
@@ -441,6 +513,13 @@ struct Sync<'a> {
     client: &'a Client,
     options: &'a Options,
     previous: &'a SyncState,
+    /// The provider metadata's URL, which key URLs are relative to.
+    metadata_url: Url,
+    /// `public_openpgp_keys` of the provider metadata.
+    published_keys: Vec<parse::PublishedKey>,
+    /// The published keys that are usable, with their fingerprints; fetched when the
+    /// first signature is checked.
+    keys: Option<Vec<(pgp::composed::SignedPublicKey, String)>>,
     report: SyncReport,
 }
 
@@ -599,6 +678,17 @@ impl Sync<'_> {
         if baken_advisory::detect(&value) != Some(baken_advisory::Format::Csaf) {
             return self.skip(key, SkipReason::NotCsaf);
         }
+        let signed_by = match self.signature(&doc, &bytes) {
+            Ok(Some(fingerprint)) => Some(fingerprint),
+            Ok(None) if self.options.require_signatures => {
+                return self.skip(key, SkipReason::Unsigned);
+            }
+            Ok(None) => {
+                tracing::warn!(url = %key, "csaf document has no OpenPGP signature");
+                None
+            }
+            Err(reason) => return self.skip(key, reason),
+        };
 
         let same_bytes = before.is_some_and(|b| b.sha256 == sha256);
         self.report.state.documents.insert(
@@ -619,7 +709,86 @@ impl Sync<'_> {
             sha256,
             updated: doc.updated,
             verified_by,
+            signed_by,
         });
+    }
+
+    /// The document's signature, checked: the fingerprint of the published key that made
+    /// it, `None` when there is no signature file, or why it is refused.
+    fn signature(&mut self, doc: &Listed, bytes: &[u8]) -> Result<Option<String>, SkipReason> {
+        let url = match &doc.signature {
+            Some(url) => url.clone(),
+            None => Url::parse(&format!("{}.asc", doc.url))
+                .map_err(|e| SkipReason::BadUrl(e.to_string()))?,
+        };
+        let asc = match self.client.get(&url, MAX_OPENPGP_SIZE) {
+            Ok(b) => b,
+            Err(FetchError::Status(404)) => return Ok(None),
+            Err(e) => {
+                return Err(SkipReason::BadSignature(format!(
+                    "signature {url} could not be fetched: {e}"
+                )));
+            }
+        };
+        let keys = self.keys();
+        if keys.is_empty() {
+            let why = if self.report.keys.is_empty() {
+                "the provider metadata publishes no public_openpgp_keys".to_string()
+            } else {
+                self.report
+                    .keys
+                    .iter()
+                    .filter_map(|k| k.outcome.as_ref().err().map(|e| format!("{}: {e}", k.url)))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            };
+            return Err(SkipReason::BadSignature(format!(
+                "signature {url} cannot be checked: no published key is usable ({why})"
+            )));
+        }
+        openpgp::verify(keys, bytes, &asc)
+            .map(Some)
+            .map_err(|e| SkipReason::BadSignature(format!("signature {url}: {e}")))
+    }
+
+    /// The usable published keys, fetched and checked on first use.
+    fn keys(&mut self) -> &[(pgp::composed::SignedPublicKey, String)] {
+        if self.keys.is_none() {
+            let mut usable = Vec::new();
+            for published in &self.published_keys {
+                let fingerprint = published
+                    .fingerprint
+                    .as_deref()
+                    .map(openpgp::normalise_fingerprint);
+                let outcome = self
+                    .metadata_url
+                    .join(&published.url)
+                    .map_err(|e| format!("unusable url: {e}"))
+                    .and_then(|url| {
+                        self.client
+                            .get(&url, MAX_OPENPGP_SIZE)
+                            .map_err(|e| e.to_string())
+                    })
+                    .and_then(|bytes| openpgp::published_key(&bytes, fingerprint.as_deref()));
+                let outcome = match outcome {
+                    Ok((key, fp)) => {
+                        usable.push((key, fp.clone()));
+                        Ok(fp)
+                    }
+                    Err(e) => {
+                        tracing::warn!(url = %published.url, problem = %e, "csaf provider key unusable");
+                        Err(e)
+                    }
+                };
+                self.report.keys.push(KeyReport {
+                    url: published.url.clone(),
+                    published_fingerprint: fingerprint,
+                    outcome,
+                });
+            }
+            self.keys = Some(usable);
+        }
+        self.keys.as_deref().unwrap_or_default()
     }
 
     /// The digests the document's hash files name. Listed hash links must all be

@@ -13,6 +13,16 @@ use crate::HashAlgorithm;
 pub(crate) struct ProviderMetadata {
     #[serde(default)]
     pub distributions: Vec<Distribution>,
+    /// The keys the provider signs its documents with (CSAF 2.0 section 7.1.20).
+    #[serde(default)]
+    pub public_openpgp_keys: Vec<PublishedKey>,
+}
+
+/// `public_openpgp_keys[]`: where a signing key is published, and its fingerprint.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct PublishedKey {
+    pub url: String,
+    pub fingerprint: Option<String>,
 }
 
 /// One entry of `distributions`: a directory, ROLIE feeds, or both.
@@ -45,6 +55,9 @@ pub(crate) struct Listed {
     /// Hash files the listing names (ROLIE `rel: hash` links); empty means "probe
     /// `<url>.sha256`, then `<url>.sha512`".
     pub hashes: Vec<Url>,
+    /// The signature the listing names (a ROLIE `rel: signature` link); `None` means
+    /// "probe `<url>.asc`".
+    pub signature: Option<Url>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -112,11 +125,17 @@ pub(crate) fn rolie_feed(base: &Url, bytes: &[u8]) -> Result<(Vec<Listed>, Vec<S
             .filter(|l| l.rel == "hash")
             .filter_map(|l| base.join(&l.href).ok())
             .collect();
+        let signature = entry
+            .link
+            .iter()
+            .find(|l| l.rel == "signature")
+            .and_then(|l| base.join(&l.href).ok());
         let updated = entry.updated.as_deref().and_then(timestamp);
         listed.push(Listed {
             url,
             updated,
             hashes,
+            signature,
         });
     }
     Ok((listed, problems))
@@ -161,6 +180,7 @@ pub(crate) fn changes_csv(directory: &Url, bytes: &[u8]) -> (Vec<Listed>, Vec<St
                 url,
                 updated: Some(updated),
                 hashes: Vec::new(),
+                signature: None,
             }),
             Err(e) => problems.push(format!("changes.csv line {line}: path {path:?}: {e}")),
         }
@@ -182,6 +202,7 @@ pub(crate) fn index_txt(directory: &Url, text: &str) -> (Vec<Listed>, Vec<String
                 url,
                 updated: None,
                 hashes: Vec::new(),
+                signature: None,
             }),
             Err(e) => problems.push(format!("index.txt line {}: path {path:?}: {e}", i + 1)),
         }

@@ -103,13 +103,41 @@ impl Value {
     }
 }
 
+/// Whether the pattern `p` matches all of `t`. Greedy, going back only to the last `*`:
+/// at most `p.len() × t.len()` steps. (Trying every split at every `*` in turn, as the plain
+/// definition does, took minutes for a name of a few dozen wildcards found by the `cpe`
+/// fuzz target; `tests::glob_plain` is that definition, and a property test holds the two
+/// equal.)
 fn glob(p: &[Token], t: &[char]) -> bool {
-    match p.split_first() {
-        None => t.is_empty(),
-        Some((Token::Star, rest)) => (0..=t.len()).any(|i| glob(rest, &t[i..])),
-        Some((Token::One, rest)) => !t.is_empty() && glob(rest, &t[1..]),
-        Some((Token::Char(c), rest)) => t.first() == Some(c) && glob(rest, &t[1..]),
+    let (mut pi, mut ti) = (0, 0);
+    // after the last `*` seen: where the pattern goes on, and where in the text it tried
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        match p.get(pi) {
+            Some(Token::Star) => {
+                star = Some((pi + 1, ti));
+                pi += 1;
+            }
+            Some(Token::One) => {
+                pi += 1;
+                ti += 1;
+            }
+            Some(Token::Char(c)) if *c == t[ti] => {
+                pi += 1;
+                ti += 1;
+            }
+            _ => match star {
+                // let the last `*` take one more character, and try again after it
+                Some((after, tried)) => {
+                    pi = after;
+                    ti = tried + 1;
+                    star = Some((after, tried + 1));
+                }
+                None => return false,
+            },
+        }
     }
+    p[pi..].iter().all(|t| *t == Token::Star)
 }
 
 /// A CPE name: eleven attribute values.
@@ -506,6 +534,43 @@ mod tests {
         "[a-z0-9_]{1,8}"
     }
 
+    /// The definition of a wildcard match, every split at every `*` tried in turn: the
+    /// oracle of `glob`.
+    fn glob_plain(p: &[Token], t: &[char]) -> bool {
+        match p.split_first() {
+            None => t.is_empty(),
+            Some((Token::Star, rest)) => (0..=t.len()).any(|i| glob_plain(rest, &t[i..])),
+            Some((Token::One, rest)) => !t.is_empty() && glob_plain(rest, &t[1..]),
+            Some((Token::Char(c), rest)) => t.first() == Some(c) && glob_plain(rest, &t[1..]),
+        }
+    }
+
+    fn tokens(pattern: &str) -> Vec<Token> {
+        pattern
+            .chars()
+            .map(|c| match c {
+                '*' => Token::Star,
+                '?' => Token::One,
+                c => Token::Char(c),
+            })
+            .collect()
+    }
+
+    /// Found by the `cpe` fuzz target: a value of many `?` and `*` against a long text that
+    /// does not match took minutes (every split at every `*` tried).
+    #[test]
+    fn many_wildcards_against_a_long_text_answer_at_once() {
+        let source = cpe("cpe:2.3:o:ci???????********?????????tr*:*:*");
+        let target = cpe(&format!("cpe:2.3:o:cit{}:*:*", "o".repeat(200)));
+        assert_eq!(compare(&source, &target), Relation::Disjoint);
+        let pattern = tokens(&"*a".repeat(30));
+        let text: Vec<char> = "a".repeat(29).chars().collect();
+        assert!(!glob(&pattern, &text));
+        let text: Vec<char> = format!("{}b", "a".repeat(300)).chars().collect();
+        assert!(!glob(&tokens(&format!("{}c", "*a".repeat(30))), &text));
+        assert!(glob(&tokens(&"*a".repeat(30)), &text[..300]));
+    }
+
     proptest! {
         #[test]
         fn any_is_superset_of_every_literal(v in word(), p in word()) {
@@ -526,6 +591,12 @@ mod tests {
             prop_assert!(matches(&suffix, &target));
             prop_assert!(matches(&ones, &target));
             prop_assert!(!matches(&more, &target));
+        }
+
+        #[test]
+        fn glob_equals_the_plain_definition(p in "[ab*?]{0,8}", t in "[ab]{0,10}") {
+            let text: Vec<char> = t.chars().collect();
+            prop_assert_eq!(glob(&tokens(&p), &text), glob_plain(&tokens(&p), &text), "{} against {}", p, t);
         }
 
         #[test]

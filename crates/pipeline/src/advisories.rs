@@ -329,15 +329,24 @@ pub struct SyncSummary {
     pub provider_metadata: String,
     /// Documents fetched (new or changed) and what importing each did.
     pub fetched: Vec<(String, ImportOutcome)>,
-    /// Documents skipped, with the reason.
+    /// Documents skipped for now (tried again by the next sync), with the reason.
     pub skipped: Vec<(String, String)>,
+    /// Documents refused for their OpenPGP signature (one that does not verify against a
+    /// published key, or none when signatures are required), with the reason; never
+    /// imported.
+    pub refused: Vec<(String, String)>,
+    /// Fetched documents that carry no OpenPGP signature (imported, but worth a warning).
+    pub unsigned: Vec<String>,
+    /// The provider's published keys, each with the fingerprint of the key used or why
+    /// it is not used; empty when no document had a signature to check.
+    pub keys: Vec<(String, Result<String, String>)>,
     /// Documents unchanged since the last sync (not fetched).
     pub unchanged: usize,
 }
 
 /// Follows CSAF 2.0 discovery from `source` (a provider-metadata.json URL or a domain),
-/// fetches what changed since the last sync of that source, checks each document's hash,
-/// imports it (validated like `import`), and saves where the sync left off.
+/// fetches what changed since the last sync of that source, checks each document's hash
+/// and OpenPGP signature, imports it (validated like `import`), and saves where the sync left off.
 pub fn sync(
     store: &mut dyn Store,
     source: &str,
@@ -371,7 +380,18 @@ pub fn sync(
         skipped: report
             .skipped
             .iter()
+            .filter(|s| !s.reason.is_refusal())
             .map(|s| (s.url.clone(), s.reason.to_string()))
+            .collect(),
+        refused: report
+            .refused()
+            .map(|s| (s.url.clone(), s.reason.to_string()))
+            .collect(),
+        unsigned: report.unsigned().map(|d| d.url.clone()).collect(),
+        keys: report
+            .keys
+            .iter()
+            .map(|k| (k.url.clone(), k.outcome.clone()))
             .collect(),
         unchanged: report.unchanged,
     })

@@ -24,6 +24,7 @@ pub mod imports;
 pub mod inbox;
 pub mod incident_reports;
 pub mod ingest;
+pub mod inventories;
 pub mod lifecycle;
 pub mod message;
 pub mod notify;

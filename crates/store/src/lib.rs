@@ -1130,9 +1130,30 @@ pub trait InventoryStore {
         org: &str,
         source: &str,
         entries: &[InventoryRecord],
-    ) -> Result<()>;
+    ) -> Result<()> {
+        self.replace_inventories(&[InventoryReplacement {
+            org,
+            source,
+            entries,
+        }])
+    }
+    /// Replaces several inventories, each as [`replace_inventory`](Self::replace_inventory)
+    /// would, in one transaction: all of them or none.
+    fn replace_inventories(&mut self, inventories: &[InventoryReplacement<'_>]) -> Result<()>;
     /// Every inventory entry, by organisation and source, each source's in the order given.
     fn inventory(&self) -> Result<Vec<InventoryRecord>>;
+}
+
+/// What one organisation declared in one source, to replace what was imported from that
+/// source before ([`InventoryStore::replace_inventories`]).
+#[derive(Debug, Clone, Copy)]
+pub struct InventoryReplacement<'a> {
+    /// The organisation's registry id.
+    pub org: &'a str,
+    /// The file it came from.
+    pub source: &'a str,
+    /// Its entries, in order.
+    pub entries: &'a [InventoryRecord],
 }
 
 /// The audit log, the decisions written to it, and signed checkpoints of its head.

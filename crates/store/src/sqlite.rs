@@ -14,11 +14,11 @@ use crate::prelude::*;
 use crate::schema::MIGRATIONS;
 use crate::{
     Absences, AdvisoryPut, AdvisoryRecord, Batch, BatchCounts, Cause, Chunk, ChunkKind, Disclosure,
-    FindingQuery, FindingRecord, FindingState, InventoryRecord, KeptChunk, Label, MessageFinding,
-    MessageKind, MessageRecord, MessageState, NewReportStage, ObservationRecord, Observed, Pruned,
-    QuarantineRecord, QuarantinedRow, ReportStageRecord, Result, RowRef, RunRecord, RunSource,
-    StoreError, TimelineStep, TokenRecord, Totals, Transition, TransitionOutcome, TransitionRecord,
-    WebhookDelivery, WebhookRecord, now,
+    FindingQuery, FindingRecord, FindingState, InventoryRecord, InventoryReplacement, KeptChunk,
+    Label, MessageFinding, MessageKind, MessageRecord, MessageState, NewReportStage,
+    ObservationRecord, Observed, Pruned, QuarantineRecord, QuarantinedRow, ReportStageRecord,
+    Result, RowRef, RunRecord, RunSource, StoreError, TimelineStep, TokenRecord, Totals,
+    Transition, TransitionOutcome, TransitionRecord, WebhookDelivery, WebhookRecord, now,
 };
 
 /// Page cache per connection (KiB, as SQLite's negative `cache_size`). Ingest of 1 M rows
@@ -1808,32 +1808,34 @@ impl AdvisoryStore for SqliteStore {
 }
 
 impl InventoryStore for SqliteStore {
-    fn replace_inventory(
-        &mut self,
-        org: &str,
-        source: &str,
-        entries: &[InventoryRecord],
-    ) -> Result<()> {
+    fn replace_inventories(&mut self, inventories: &[InventoryReplacement<'_>]) -> Result<()> {
         let wrap = &self.wrap();
         let at = now();
         let tx = self.conn.transaction().map_err(wrap)?;
-        tx.execute(
-            "DELETE FROM inventory WHERE org = ?1 AND source = ?2",
-            [org, source],
-        )
-        .map_err(wrap)?;
         {
-            let mut stmt = tx
+            let mut delete = tx
+                .prepare("DELETE FROM inventory WHERE org = ?1 AND source = ?2")
+                .map_err(wrap)?;
+            let mut insert = tx
                 .prepare(
                     "INSERT INTO inventory (org, source, cpe, purl, name, version, host, place, imported_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 )
                 .map_err(wrap)?;
-            for e in entries {
-                stmt.execute(params![
-                    org, source, e.cpe, e.purl, e.name, e.version, e.host, e.place, at
-                ])
-                .map_err(wrap)?;
+            for InventoryReplacement {
+                org,
+                source,
+                entries,
+            } in inventories
+            {
+                delete.execute([org, source]).map_err(wrap)?;
+                for e in *entries {
+                    insert
+                        .execute(params![
+                            org, source, e.cpe, e.purl, e.name, e.version, e.host, e.place, at
+                        ])
+                        .map_err(wrap)?;
+                }
             }
         }
         tx.commit().map_err(wrap)

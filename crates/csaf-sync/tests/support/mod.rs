@@ -1,5 +1,9 @@
 //! A CSAF provider served from a temporary directory on 127.0.0.1 by a tiny static-file
 //! HTTP server (std::net, one request per connection), recording every path it is asked.
+// each test crate that includes this module uses a part of it
+#![allow(dead_code)]
+
+pub mod gpg;
 
 use std::collections::HashMap;
 use std::fs;
@@ -98,7 +102,8 @@ impl Provider {
         format!("{}/provider-metadata.json", self.base)
     }
 
-    fn path(&self, rel: &str) -> PathBuf {
+    /// Where a served file lies on disk.
+    pub fn path(&self, rel: &str) -> PathBuf {
         self.dir.path().join(rel)
     }
 

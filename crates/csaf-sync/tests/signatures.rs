@@ -1,0 +1,191 @@
+//! OpenPGP signatures of synced documents, with GnuPG as the oracle: keys are made and
+//! documents signed by `gpg` in a temporary GNUPGHOME, the provider is served on
+//! 127.0.0.1, and for every signature the sync judges, `gpg --verify` is asked too.
+
+mod support;
+
+use baken_csaf_sync::{SkipReason, SyncReport, SyncState, sync};
+use support::gpg::Gpg;
+use support::{DOC, Provider, options};
+
+const KEY: &str = "openpgp/pubkey.asc";
+
+/// Publishes `key` at the metadata's key URL with `fingerprint` as its published one.
+fn publish(p: &Provider, key: &[u8], fingerprint: &str) {
+    p.write(KEY, key);
+    let mut meta: serde_json::Value =
+        serde_json::from_str(&p.read_string("provider-metadata.json")).unwrap();
+    meta["public_openpgp_keys"] = serde_json::json!([
+        {"fingerprint": fingerprint, "url": format!("{}/{KEY}", p.base)}
+    ]);
+    p.write(
+        "provider-metadata.json",
+        &serde_json::to_vec_pretty(&meta).unwrap(),
+    );
+}
+
+/// Signs a served document with `gpg` into `<rel>.asc`.
+fn sign(gpg: &Gpg, p: &Provider, fingerprint: &str, rel: &str) {
+    gpg.sign(fingerprint, &p.path(rel), &p.path(&format!("{rel}.asc")));
+}
+
+fn refusal(report: &SyncReport) -> String {
+    let refused: Vec<_> = report.refused().collect();
+    assert_eq!(refused.len(), 1, "{report:#?}");
+    assert!(report.fetched.is_empty(), "{report:#?}");
+    match &refused[0].reason {
+        SkipReason::BadSignature(why) => why.clone(),
+        other => panic!("refused for {other}"),
+    }
+}
+
+#[test]
+fn good_signatures_by_ed25519_and_rsa_keys_are_accepted() {
+    let gpg = Gpg::new();
+    for (uid, algorithm) in [
+        ("csaf-ed25519@provider.example", "ed25519"),
+        ("csaf-rsa@provider.example", "rsa2048"),
+    ] {
+        let fingerprint = gpg.generate(uid, algorithm);
+        let p = Provider::directory();
+        let rel = format!("white/{DOC}");
+        sign(&gpg, &p, &fingerprint, &rel);
+        assert!(gpg.verifies(&p.path(&rel), &p.path(&format!("{rel}.asc"))));
+        publish(&p, &gpg.export(&fingerprint), &fingerprint.to_lowercase());
+
+        let report = sync(&p.metadata_url(), &SyncState::default(), &options()).unwrap();
+        assert_eq!(report.skipped, [], "{algorithm}");
+        assert_eq!(report.fetched.len(), 1, "{algorithm}");
+        assert_eq!(
+            report.fetched[0].signed_by.as_deref(),
+            Some(fingerprint.as_str()),
+            "{algorithm}"
+        );
+        assert_eq!(report.keys.len(), 1);
+        assert_eq!(report.keys[0].outcome, Ok(fingerprint.clone()));
+        assert_eq!(report.unsigned().count(), 0);
+    }
+}
+
+#[test]
+fn rolie_signature_link_is_followed() {
+    let gpg = Gpg::new();
+    let fingerprint = gpg.generate("csaf@provider.example", "ed25519");
+    let p = Provider::rolie(true, false);
+    // the feed's content.src is the copy at the root; its signature link is under white/
+    gpg.sign(
+        &fingerprint,
+        &p.path(DOC),
+        &p.path(&format!("white/{DOC}.asc")),
+    );
+    publish(&p, &gpg.export(&fingerprint), &fingerprint);
+    let report = sync(&p.metadata_url(), &SyncState::default(), &options()).unwrap();
+    assert_eq!(report.skipped, []);
+    assert_eq!(
+        report.fetched[0].signed_by.as_deref(),
+        Some(fingerprint.as_str())
+    );
+}
+
+#[test]
+fn tampered_document_is_refused() {
+    let gpg = Gpg::new();
+    let fingerprint = gpg.generate("csaf@provider.example", "ed25519");
+    let p = Provider::directory();
+    let rel = format!("white/{DOC}");
+    sign(&gpg, &p, &fingerprint, &rel);
+    publish(&p, &gpg.export(&fingerprint), &fingerprint);
+    // altered after signing, with hash files that match the altered bytes
+    let text = p.read_string(&rel).replacen("\"title\"", "\"title\" ", 1);
+    p.write(&rel, text.as_bytes());
+    p.write_hashes(&rel);
+    assert!(!gpg.verifies(&p.path(&rel), &p.path(&format!("{rel}.asc"))));
+
+    let report = sync(&p.metadata_url(), &SyncState::default(), &options()).unwrap();
+    let why = refusal(&report);
+    assert!(why.contains("BAD signature"), "{why}");
+    assert!(why.contains(&fingerprint), "{why}");
+    assert!(report.skipped[0].url.ends_with(DOC));
+    // refused documents are not remembered: the next sync checks them again
+    assert!(report.state.documents.is_empty());
+}
+
+#[test]
+fn signature_by_another_key_is_refused() {
+    let gpg = Gpg::new();
+    let published = gpg.generate("csaf@provider.example", "ed25519");
+    let other = gpg.generate("mallory@attacker.example", "ed25519");
+    let p = Provider::directory();
+    let rel = format!("white/{DOC}");
+    sign(&gpg, &p, &other, &rel);
+    // GnuPG holds it good (it has both keys); the provider did not publish that key
+    assert!(gpg.verifies(&p.path(&rel), &p.path(&format!("{rel}.asc"))));
+    publish(&p, &gpg.export(&published), &published);
+
+    let report = sync(&p.metadata_url(), &SyncState::default(), &options()).unwrap();
+    let why = refusal(&report);
+    assert!(
+        why.contains(&other) && why.contains("not a key the provider publishes"),
+        "{why}"
+    );
+}
+
+#[test]
+fn key_with_another_fingerprint_than_published_is_not_used() {
+    let gpg = Gpg::new();
+    let served = gpg.generate("csaf@provider.example", "ed25519");
+    let claimed = gpg.generate("csaf-new@provider.example", "ed25519");
+    let p = Provider::directory();
+    let rel = format!("white/{DOC}");
+    sign(&gpg, &p, &served, &rel);
+    assert!(gpg.verifies(&p.path(&rel), &p.path(&format!("{rel}.asc"))));
+    // the metadata names one key, its URL serves another
+    publish(&p, &gpg.export(&served), &claimed);
+
+    let report = sync(&p.metadata_url(), &SyncState::default(), &options()).unwrap();
+    let why = refusal(&report);
+    assert!(why.contains("no published key is usable"), "{why}");
+    assert!(why.contains("fingerprint mismatch"), "{why}");
+    let key = &report.keys[0];
+    assert_eq!(key.published_fingerprint.as_deref(), Some(claimed.as_str()));
+    let problem = key.outcome.as_ref().unwrap_err();
+    assert!(
+        problem.contains(&claimed) && problem.contains(&served),
+        "{problem}"
+    );
+}
+
+#[test]
+fn unsigned_documents_are_reported_and_refused_only_when_signatures_are_required() {
+    let gpg = Gpg::new();
+    let fingerprint = gpg.generate("csaf@provider.example", "ed25519");
+    let p = Provider::directory();
+    publish(&p, &gpg.export(&fingerprint), &fingerprint);
+
+    let report = sync(&p.metadata_url(), &SyncState::default(), &options()).unwrap();
+    assert_eq!(report.skipped, []);
+    let unsigned: Vec<_> = report.unsigned().map(|d| d.url.as_str()).collect();
+    assert_eq!(unsigned, [format!("{}/white/{DOC}", p.base)]);
+    // no signature was found, so no key was fetched
+    assert!(report.keys.is_empty());
+
+    let mut strict = options();
+    strict.require_signatures = true;
+    let report = sync(&p.metadata_url(), &SyncState::default(), &strict).unwrap();
+    assert!(report.fetched.is_empty());
+    let refused: Vec<_> = report.refused().collect();
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].reason, SkipReason::Unsigned);
+}
+
+#[test]
+fn garbage_signature_file_is_refused() {
+    let gpg = Gpg::new();
+    let fingerprint = gpg.generate("csaf@provider.example", "ed25519");
+    let p = Provider::directory();
+    publish(&p, &gpg.export(&fingerprint), &fingerprint);
+    p.write(&format!("white/{DOC}.asc"), b"this is not a signature\n");
+    let report = sync(&p.metadata_url(), &SyncState::default(), &options()).unwrap();
+    let why = refusal(&report);
+    assert!(why.contains("signature"), "{why}");
+}
