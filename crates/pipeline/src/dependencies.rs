@@ -754,33 +754,39 @@ fn network_suppliers(
                                 }
                             }
                             _ => {
-                                // an AS nobody registered: named by its RPSL holder if known
-                                let holder =
+                                // an AS nobody registered: its RPSL abuse contact may be a
+                                // registered organisation's, else it is named by its holder
+                                let contact =
                                     lookup.candidates.iter().find_map(|a| match &a.owner {
                                         Owner::Abuse(contact)
                                             if a.rule == Rule::RegistryAbuse
                                                 && a.matched == asn =>
                                         {
-                                            Some(
-                                                contact
-                                                    .holder
-                                                    .clone()
-                                                    .unwrap_or_else(|| contact.email.clone()),
-                                            )
+                                            Some(contact)
                                         }
                                         _ => None,
                                     });
-                                let name = holder.map_or_else(
-                                    || format!("{asn} (not registered)"),
-                                    |h| format!("{h} ({asn})"),
-                                );
-                                add(
-                                    asn.clone(),
-                                    name,
-                                    "network",
-                                    o,
-                                    format!("{ip} routed by {asn}"),
-                                );
+                                let via = format!("{ip} routed by {asn}");
+                                match contact
+                                    .and_then(|c| by_email.get(&c.email.to_ascii_lowercase()))
+                                {
+                                    Some(s) if s.id != o.id && !s.vital => {
+                                        add(s.id.0.clone(), s.name.clone(), "network", o, via)
+                                    }
+                                    Some(_) => {}
+                                    None => {
+                                        let name = contact.map_or_else(
+                                            || format!("{asn} (not registered)"),
+                                            |c| {
+                                                format!(
+                                                    "{} ({asn})",
+                                                    c.holder.as_deref().unwrap_or(&c.email)
+                                                )
+                                            },
+                                        );
+                                        add(asn.clone(), name, "network", o, via);
+                                    }
+                                }
                             }
                         }
                     }

@@ -21,6 +21,8 @@ fn pct(x: f64) -> String {
 /// Vertical bars, one per label, as SVG; `marks` are horizontal reference lines.
 fn bars_svg(title: &str, y_desc: &str, bars: &[(String, f64)], marks: &[f64]) -> String {
     let n = bars.len().max(1) as u32;
+    // a segmented range of 0..k has k + 1 segments
+    let last = n.saturating_sub(1).max(1);
     let y_max = bars
         .iter()
         .map(|b| b.1)
@@ -38,7 +40,7 @@ fn bars_svg(title: &str, y_desc: &str, bars: &[(String, f64)], marks: &[f64]) ->
     let colour = RGBColor(31, 119, 180);
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (820, 360)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (960, 360)).into_drawing_area();
         let draw = || -> Result<(), Box<dyn std::error::Error + '_>> {
             root.fill(&WHITE)?;
             let mut chart = ChartBuilder::on(&root)
@@ -46,11 +48,12 @@ fn bars_svg(title: &str, y_desc: &str, bars: &[(String, f64)], marks: &[f64]) ->
                 .margin(12)
                 .x_label_area_size(56)
                 .y_label_area_size(64)
-                .build_cartesian_2d((0..n).into_segmented(), 0.0..y_max)?;
+                .build_cartesian_2d((0..last).into_segmented(), 0.0..y_max)?;
             chart
                 .configure_mesh()
                 .disable_x_mesh()
                 .x_labels(n as usize)
+                .x_label_style(("sans-serif", 11))
                 .x_label_formatter(&label)
                 .y_desc(y_desc)
                 .draw()?;
@@ -68,7 +71,10 @@ fn bars_svg(title: &str, y_desc: &str, bars: &[(String, f64)], marks: &[f64]) ->
             }))?;
             for &m in marks {
                 chart.draw_series(std::iter::once(PathElement::new(
-                    vec![(SegmentValue::Exact(0), m), (SegmentValue::Exact(n), m)],
+                    vec![
+                        (SegmentValue::Exact(0), m),
+                        (SegmentValue::Exact(last + 1), m),
+                    ],
                     RGBColor(214, 39, 40),
                 )))?;
             }
@@ -221,7 +227,7 @@ pub fn html(d: &Dependencies) -> String {
 <html lang="en"><head><meta charset="utf-8">
 <title>baken — cyber dependency picture</title>
 <style>
-body {{ font-family: system-ui, sans-serif; max-width: 62rem; margin: 2rem auto; color: #222; }}
+body {{ font-family: system-ui, sans-serif; max-width: 64rem; margin: 2rem auto; color: #222; }}
 table {{ border-collapse: collapse; margin: 1rem 0; }}
 td, th {{ border: 1px solid #ccc; padding: .3rem .6rem; text-align: left; }}
 th {{ background: #f3f3f3; }}
