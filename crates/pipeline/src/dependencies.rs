@@ -116,9 +116,8 @@ impl VendorTable {
                 continue;
             }
             let country = cell(2).to_uppercase();
-            if !country.is_empty()
-                && !(country.len() == 2 && country.bytes().all(|b| b.is_ascii_uppercase()))
-            {
+            let alpha_2 = country.len() == 2 && country.bytes().all(|b| b.is_ascii_uppercase());
+            if !country.is_empty() && !alpha_2 {
                 problems.push(format!(
                     "{origin}:{line}: field \"country\": {country:?} is not an ISO 3166-1 alpha-2 code such as NL or US"
                 ));
@@ -276,6 +275,15 @@ pub struct SectorConcentration {
     pub top_share: f64,
 }
 
+/// One vendor's share of the vital providers.
+#[derive(Debug, Clone, Serialize)]
+pub struct VendorShare {
+    /// The vendor.
+    pub vendor: String,
+    /// Vital providers depending on it over the vital providers that declared an inventory.
+    pub vital_share: f64,
+}
+
 /// Concentration: per vendor among vital providers, per sector over vendors.
 #[derive(Debug, Clone, Serialize)]
 pub struct Concentration {
@@ -285,7 +293,7 @@ pub struct Concentration {
     pub vital_with_inventory: usize,
     /// Vendors by their share of vital providers, largest first (vendors no vital provider
     /// depends on are left out).
-    pub vital_share_by_vendor: Vec<(String, f64)>,
+    pub vital_share_by_vendor: Vec<VendorShare>,
     /// Per sector.
     pub sectors: Vec<SectorConcentration>,
 }
@@ -566,27 +574,39 @@ pub fn dependencies(
     });
 
     // concentration per sector
-    let mut per_sector: BTreeMap<
-        String,
-        (usize, usize, BTreeMap<&str, usize>, BTreeMap<&str, usize>),
-    > = BTreeMap::new();
+    #[derive(Default)]
+    struct Tally<'a> {
+        organisations: usize,
+        vital: usize,
+        /// organisations per vendor
+        all: BTreeMap<&'a str, usize>,
+        /// vital providers per vendor
+        vital_only: BTreeMap<&'a str, usize>,
+    }
+    let mut per_sector: BTreeMap<String, Tally> = BTreeMap::new();
     for (org, by_vendor) in &uses {
         let o = orgs[org];
         let s = per_sector.entry(sector_of(o)).or_default();
-        s.0 += 1;
+        s.organisations += 1;
         if o.vital {
-            s.1 += 1;
+            s.vital += 1;
         }
         for vendor in by_vendor.keys() {
-            *s.2.entry(vendor.as_str()).or_default() += 1;
+            *s.all.entry(vendor.as_str()).or_default() += 1;
             if o.vital {
-                *s.3.entry(vendor.as_str()).or_default() += 1;
+                *s.vital_only.entry(vendor.as_str()).or_default() += 1;
             }
         }
     }
     let sectors = per_sector
         .into_iter()
-        .map(|(sector, (organisations, vital, all, vital_only))| {
+        .map(|(sector, t)| {
+            let Tally {
+                organisations,
+                vital,
+                all,
+                vital_only,
+            } = t;
             let dependencies: usize = all.values().sum();
             let top = all
                 .iter()
@@ -605,12 +625,19 @@ pub fn dependencies(
             }
         })
         .collect();
-    let mut vital_share_by_vendor: Vec<(String, f64)> = vendor_rows
+    let mut vital_share_by_vendor: Vec<VendorShare> = vendor_rows
         .iter()
         .filter(|v| v.vital > 0)
-        .map(|v| (v.vendor.clone(), v.vital_share))
+        .map(|v| VendorShare {
+            vendor: v.vendor.clone(),
+            vital_share: v.vital_share,
+        })
         .collect();
-    vital_share_by_vendor.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    vital_share_by_vendor.sort_by(|a, b| {
+        b.vital_share
+            .total_cmp(&a.vital_share)
+            .then_with(|| a.vendor.cmp(&b.vendor))
+    });
 
     let it = vendor_rows
         .iter()
@@ -634,8 +661,8 @@ pub fn dependencies(
         it,
     };
 
-    let blast_radius = match &options.vendor {
-        Some(vendor) => Some(blast_radius(
+    let blast_radius = options.vendor.as_ref().map(|vendor| {
+        blast_radius(
             attributor,
             &orgs,
             inventory,
@@ -643,9 +670,8 @@ pub fn dependencies(
             &vendor.to_lowercase(),
             options.product.as_deref().map(str::to_lowercase).as_deref(),
             options.tlp.unwrap_or(Tlp::Amber),
-        )),
-        None => None,
-    };
+        )
+    });
 
     Ok(Dependencies {
         sector: options.sector.clone(),
@@ -666,17 +692,18 @@ pub fn dependencies(
     })
 }
 
-/// The addresses of an organisation: where its inventory says its systems run, and the first
-/// address of each registered network.
-fn addresses_of(o: &Organisation, inventory: &[InventoryRecord]) -> Vec<(IpAddr, bool)> {
-    let mut out: Vec<(IpAddr, bool)> = inventory
-        .iter()
-        .filter(|r| r.org == o.id.0)
-        .filter_map(|r| r.host.as_deref()?.parse().ok())
-        .map(|ip| (ip, true))
+/// The addresses of an organisation: where its inventory says its systems run (`true`), and
+/// the first address of each registered network (`false`, unless its inventory names it).
+fn addresses_of(o: &Organisation, hosts: &BTreeMap<&str, Vec<IpAddr>>) -> Vec<(IpAddr, bool)> {
+    let mut out: Vec<(IpAddr, bool)> = hosts
+        .get(o.id.0.as_str())
+        .into_iter()
+        .flatten()
+        .map(|&ip| (ip, true))
         .collect();
     out.extend(o.networks.iter().map(|n| (n.network(), false)));
-    out.sort();
+    // declared first, so that an address both declared and a network's is kept as declared
+    out.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
     out.dedup_by_key(|(ip, _)| *ip);
     out
 }
@@ -711,8 +738,14 @@ fn network_suppliers(
             *s.sectors.entry(sector_of(vital)).or_default() += 1;
         }
     };
+    let mut hosts: BTreeMap<&str, Vec<IpAddr>> = BTreeMap::new();
+    for r in inventory {
+        if let Some(ip) = r.host.as_deref().and_then(|h| h.parse().ok()) {
+            hosts.entry(r.org.as_str()).or_default().push(ip);
+        }
+    }
     for o in orgs.values().filter(|o| o.vital) {
-        for (ip, declared) in addresses_of(o, inventory) {
+        for (ip, declared) in addresses_of(o, &hosts) {
             let Ok(lookup) = attributor.lookup(&ip.to_string()) else {
                 continue;
             };

@@ -117,7 +117,7 @@ pub fn html(d: &Dependencies) -> String {
         .vital_share_by_vendor
         .iter()
         .take(10)
-        .map(|(v, s)| (v.clone(), 100.0 * s))
+        .map(|v| (v.vendor.clone(), 100.0 * v.vital_share))
         .collect();
     let vital_svg = bars_svg(
         "Vendors the vital providers depend on most",

@@ -497,3 +497,23 @@ fn vendors_from_cpe_and_purl() {
     check(Some("not a cpe"), None, None);
     check(None, None, None);
 }
+
+#[test]
+fn an_address_both_declared_and_a_networks_first_counts_as_declared() {
+    let x = org(
+        "x",
+        OrgKind::Organisation,
+        Some("health"),
+        true,
+        Some("198.18.9.0/24"),
+    );
+    let first: IpAddr = "198.18.9.0".parse().unwrap();
+    let other: IpAddr = "198.18.9.7".parse().unwrap();
+    let hosts = BTreeMap::from([("x", vec![other, first])]);
+    assert_eq!(
+        addresses_of(&x, &hosts),
+        [(first, true), (other, true)],
+        "a declared address is where a system runs, so its holder is a hosting supplier"
+    );
+    assert_eq!(addresses_of(&x, &BTreeMap::new()), [(first, false)]);
+}
