@@ -106,8 +106,8 @@ impl VendorTable {
             let line = row.position().map_or(0, |p| p.line());
             let cell = |i: usize| row.get(i).unwrap_or("").to_string();
             let vendor = cell(0).to_lowercase();
-            if vendor == "vendor" && line <= 1 {
-                continue; // a header
+            if vendor == "vendor" && cell(2).eq_ignore_ascii_case("country") {
+                continue; // a header, wherever the comments above it end
             }
             if vendor.is_empty() || row.len() < 3 {
                 problems.push(format!(

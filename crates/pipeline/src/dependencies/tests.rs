@@ -443,11 +443,11 @@ fn vendor_tables() {
     );
     assert_eq!(shipped.get("example_company").unwrap().country, None);
     let (mine, problems) = VendorTable::parse(
-        "# mine\nsiemens,Siemens Energy,de,annual report\nbroken\nacme,Acme,Narnia,x\n",
+        "# mine\nvendor,name,country,source\nsiemens,Siemens Energy,de,annual report\nbroken\nacme,Acme,Narnia,x\n",
         "mine.csv",
     );
     assert_eq!(problems.len(), 2, "{problems:?}");
-    assert!(problems[0].starts_with("mine.csv:3:"), "{problems:?}");
+    assert!(problems[0].starts_with("mine.csv:4:"), "{problems:?}");
     assert!(problems[1].contains("ISO 3166-1"), "{problems:?}");
     let merged = shipped.clone().with(mine);
     assert_eq!(merged.get("siemens").unwrap().name, "Siemens Energy");
