@@ -517,3 +517,18 @@ fn an_address_both_declared_and_a_networks_first_counts_as_declared() {
     );
     assert_eq!(addresses_of(&x, &BTreeMap::new()), [(first, false)]);
 }
+
+#[test]
+fn hhi_of_known_markets() {
+    let check = |counts: &[usize], expected: f64| {
+        assert!(close(hhi(counts.iter().copied()), expected), "{counts:?}");
+    };
+    check(&[], 0.0); // nothing depended on: no concentration to speak of
+    check(&[7], 10_000.0); // a monopoly
+    check(&[1, 1], 5_000.0);
+    check(&[3, 1], 6_250.0); // 75² + 25²
+    check(&[1; 10], 1_000.0); // ten equal vendors: the edge of "moderately concentrated"
+    assert_eq!(level(1_000.0), "moderately concentrated");
+    assert_eq!(level(999.9), "unconcentrated");
+    assert_eq!(level(1_800.1), "highly concentrated");
+}
