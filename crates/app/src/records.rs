@@ -1,11 +1,13 @@
 //! Queries over the record and the imports beside it: advisories and exposure, inventories,
-//! the evaluation of an incident (report, timeline, indicators), recipients' replies.
+//! the evaluation of an incident (report, timeline, indicators), recipients' replies, the
+//! dependency picture.
 
 use std::path::{Path, PathBuf};
 
 use baken_model::Organisation;
 use baken_pipeline::Progress;
 use baken_pipeline::advisories::{self, ImportOutcome};
+use baken_pipeline::dependencies::{self, Dependencies, DependencyOptions, VendorTable};
 use baken_pipeline::exposure::{self, ExposureReport, InventoryImport};
 use baken_pipeline::inbox::{self, Imported};
 use baken_pipeline::inventories::{self, BulkInventoryImport};
@@ -13,7 +15,7 @@ use baken_pipeline::notify::AdvisoryContext;
 use baken_pipeline::report::{self, Entry, Indicators, Report, ReportOptions};
 use baken_store::{QuarantineRecord, TimelineStep, prelude::*};
 
-use crate::{App, Result};
+use crate::{App, AppError, Result};
 
 /// Where a bulk inventory import finds its files.
 #[derive(Debug, Clone)]
@@ -107,6 +109,61 @@ impl App {
             &attributor,
             advisory,
             record,
+        )?)
+    }
+
+    /// The dependency picture from the declared inventories, the registry and the routing
+    /// data: vendors, countries, concentration, non-vital suppliers of vital providers and,
+    /// when `options` names a vendor, its blast radius planned under `policy`. `vendors` is
+    /// a table whose rows add to the shipped one or replace its rows.
+    pub fn dependencies(
+        &mut self,
+        options: &DependencyOptions,
+        vendors: Option<&Path>,
+        policy: &str,
+    ) -> Result<Dependencies> {
+        let mut table = VendorTable::shipped();
+        if let Some(path) = vendors {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                AppError::Usage(format!(
+                    "cannot read the vendor table {}: {e}",
+                    path.display()
+                ))
+            })?;
+            let (mine, problems) = VendorTable::parse(&text, &path.display().to_string());
+            if !problems.is_empty() {
+                return Err(AppError::Usage(format!(
+                    "the vendor table has rows baken cannot read; fix them:\n{}",
+                    problems.join("\n")
+                )));
+            }
+            table = table.with(mine);
+        }
+        let attributor = self.attributor()?;
+        if let Some(sector) = &options.sector
+            && !attributor
+                .organisations()
+                .iter()
+                .any(|o| o.sector.as_deref() == Some(sector.as_str()))
+        {
+            let sectors: std::collections::BTreeSet<&str> = attributor
+                .organisations()
+                .iter()
+                .filter_map(|o| o.sector.as_deref())
+                .collect();
+            return Err(AppError::NotFound(format!(
+                "no organisation of the registry is in sector {sector:?}; its sectors are: {}",
+                sectors.into_iter().collect::<Vec<_>>().join(", ")
+            )));
+        }
+        let policy = self.policy(policy)?;
+        let inventory = self.store.inventory()?;
+        Ok(dependencies::dependencies(
+            &attributor,
+            &inventory,
+            &table,
+            &policy,
+            options,
         )?)
     }
 

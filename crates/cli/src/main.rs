@@ -31,6 +31,7 @@ macro_rules! println {
     };
 }
 
+mod dependencies_cmds;
 mod inbox_cmds;
 mod incident_report_cmds;
 mod inventory_cmds;
@@ -428,6 +429,10 @@ enum Command {
         #[command(subcommand)]
         command: lookalike_cmds::LookalikeCommand,
     },
+    /// The cyber dependency picture from declared inventories, the registry and routing data:
+    /// vendors, countries, concentration, non-vital suppliers of vital providers; with
+    /// --vendor, who would be affected and how they can be told.
+    Dependencies(dependencies_cmds::DependenciesArgs),
 }
 
 #[derive(Subcommand)]
@@ -1174,6 +1179,7 @@ fn run(cli: Cli) -> Result<()> {
         } => inbox_cmds::import(&cli.data, &paths, json),
         Command::Lookalike { command } => lookalike_cmds::run(&cli.data, command),
         Command::IncidentReport { command } => incident_report_cmds::run(&cli.data, command),
+        Command::Dependencies(args) => dependencies_cmds::run(&cli.data, args),
         Command::Report {
             incident,
             policy,

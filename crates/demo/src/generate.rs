@@ -117,6 +117,9 @@ pub struct Generated {
     pub advisory: PathBuf,
     /// Inventory files: (organisation, file, what its Citrix ADC entry is).
     pub inventories: Vec<(String, PathBuf, Planted)>,
+    /// Inventory files that name no Citrix product: about half the vital providers and 2 %
+    /// of the other organisations beside those above, for the dependency picture.
+    pub other_inventories: Vec<(String, PathBuf)>,
 }
 
 fn org_v4(i: u32) -> Option<Ipv4Addr> {
@@ -149,6 +152,8 @@ struct OrgPlan {
     index: u32,
     asn_only_slot: Option<u32>,
     domain_only: bool,
+    sector: &'static str,
+    vital: bool,
 }
 
 /// Writes the registry, feed, routing table and RPSL dump into `dir`.
@@ -184,6 +189,15 @@ pub fn generate(params: &Params, dir: &Path) -> Result<Generated, DemoError> {
     let advisory = dir.join(format!("{DEMO_ADVISORY}.json"));
     std::fs::write(&advisory, ADVISORY_JSON).map_err(io_error(&advisory))?;
     let inventories = write_inventories(&dir.join("inventories"), &plans, &mut rng)?;
+    // the rest of the dependency picture from a generator of its own, so that everything
+    // above comes out as it did before it was added
+    let mut deps_rng = StdRng::seed_from_u64(params.seed ^ 0xdeb5);
+    let other_inventories = write_other_inventories(
+        &dir.join("inventories"),
+        &plans,
+        &inventories,
+        &mut deps_rng,
+    )?;
     Ok(Generated {
         registry,
         feed,
@@ -194,6 +208,7 @@ pub fn generate(params: &Params, dir: &Path) -> Result<Generated, DemoError> {
         malformed_rows,
         advisory,
         inventories,
+        other_inventories,
     })
 }
 
@@ -228,10 +243,192 @@ fn write_inventories(
         let path = dir.join(format!("org-{i}.csv"));
         let text = format!(
             "cpe,version,host\n{ADC_CPE},{version},{host}\n\
-             cpe:2.3:a:apache:http_server:2.4.41:*:*:*:*:*:*:*,2.4.41,www.org-{i}.example\n"
+             cpe:2.3:a:apache:http_server:2.4.41:*:*:*:*:*:*:*,2.4.41,www.org-{i}.example\n\
+             {}",
+            other_products(plan, None)
         );
         std::fs::write(&path, text).map_err(io_error(&path))?;
         out.push((format!("org-{i}"), path, planted));
+    }
+    Ok(out)
+}
+
+/// The products an organisation runs besides Citrix, by sector, as `cpe,version,host` lines.
+/// `rng` is `None` for the Citrix inventories: their lines are picked by the organisation's
+/// index, so the main generator draws what it drew before.
+fn other_products(plan: &OrgPlan, rng: Option<&mut StdRng>) -> String {
+    let mut fallback = StdRng::seed_from_u64(u64::from(plan.index) ^ 0x5eed);
+    let rng = rng.unwrap_or(&mut fallback);
+    let i = plan.index;
+    let own = match org_v4(i) {
+        Some(v4) => IpAddr::V4(Ipv4Addr::from(u32::from(v4) + 2)),
+        None => IpAddr::V6(Ipv6Addr::from(u128::from(org_v6(i)) + 2)),
+    };
+    // about a fifth run their mail at one of the hosting providers that have an RPSL object
+    let hosted = IpAddr::V4(Ipv4Addr::from(
+        u32::from(hoster_block(i % (HOSTERS - 1))) + 1 + (i % 4000),
+    ));
+    let mut out = String::new();
+    let mut line = |cpe: &str, version: &str, host: IpAddr| {
+        out.push_str(&format!("{cpe},{version},{host}\n"));
+    };
+    if rng.gen_bool(0.8) {
+        line(OS_CPE, "10.0.17763", own);
+    }
+    if rng.gen_bool(0.6) {
+        let host = if rng.gen_bool(0.35) { hosted } else { own };
+        line(MAIL_CPE, "15.2.1118", host);
+    }
+    if rng.gen_bool(0.45) {
+        line("cpe:2.3:o:vmware:esxi:7.0:*:*:*:*:*:*:*", "7.0.3", own);
+    }
+    let total: u32 = FIREWALLS.iter().map(|f| f.2).sum();
+    let mut x = rng.gen_range(0..total);
+    for (cpe, version, weight) in FIREWALLS {
+        if x < *weight {
+            line(cpe, version, own);
+            break;
+        }
+        x -= weight;
+    }
+    for (sector, cpe, version, chance) in BY_SECTOR {
+        if *sector == plan.sector && rng.gen_bool(*chance) {
+            line(cpe, version, own);
+        }
+    }
+    if rng.gen_bool(0.06) {
+        line(
+            "cpe:2.3:a:kaspersky:endpoint_security:11.0:*:*:*:*:windows:*:*",
+            "11.0.1",
+            own,
+        );
+    }
+    out
+}
+
+const OS_CPE: &str = "cpe:2.3:o:microsoft:windows_server_2019:-:*:*:*:*:*:*:*";
+const MAIL_CPE: &str = "cpe:2.3:a:microsoft:exchange_server:2019:*:*:*:*:*:*:*";
+
+/// Firewalls and VPN gateways: CPE, version, weight (one each).
+const FIREWALLS: &[(&str, &str, u32)] = &[
+    (
+        "cpe:2.3:o:fortinet:fortios:6.4.4:*:*:*:*:*:*:*",
+        "6.4.4",
+        35,
+    ),
+    (
+        "cpe:2.3:o:cisco:adaptive_security_appliance_software:9.12:*:*:*:*:*:*:*",
+        "9.12",
+        25,
+    ),
+    (
+        "cpe:2.3:a:pulsesecure:pulse_connect_secure:9.1:*:*:*:*:*:*:*",
+        "9.1r8",
+        15,
+    ),
+    ("cpe:2.3:o:checkpoint:gaia_os:r81:*:*:*:*:*:*:*", "R81", 10),
+    ("cpe:2.3:o:sophos:sfos:18.0:*:*:*:*:*:*:*", "18.0.4", 15),
+];
+
+/// Products of one sector: sector, CPE, version, chance.
+const BY_SECTOR: &[(&str, &str, &str, f64)] = &[
+    (
+        "health",
+        "cpe:2.3:a:chipsoft:hix:6.3:*:*:*:*:*:*:*",
+        "6.3",
+        0.55,
+    ),
+    (
+        "energy",
+        "cpe:2.3:a:siemens:simatic_wincc:7.5:*:*:*:*:*:*:*",
+        "7.5",
+        0.5,
+    ),
+    (
+        "energy",
+        "cpe:2.3:a:schneider-electric:ecostruxure_scada_expert:2020:*:*:*:*:*:*:*",
+        "2020",
+        0.35,
+    ),
+    (
+        "water",
+        "cpe:2.3:a:siemens:simatic_wincc:7.5:*:*:*:*:*:*:*",
+        "7.5",
+        0.45,
+    ),
+    (
+        "water",
+        "cpe:2.3:a:schneider-electric:ecostruxure_scada_expert:2020:*:*:*:*:*:*:*",
+        "2020",
+        0.4,
+    ),
+    (
+        "government",
+        "cpe:2.3:a:centric:key2burgerzaken:4.2:*:*:*:*:*:*:*",
+        "4.2",
+        0.5,
+    ),
+    (
+        "telecom",
+        "cpe:2.3:o:huawei:vrp:8.180:*:*:*:*:*:*:*",
+        "8.180",
+        0.45,
+    ),
+    (
+        "finance",
+        "cpe:2.3:a:sap:netweaver_application_server_abap:7.50:*:*:*:*:*:*:*",
+        "7.50",
+        0.35,
+    ),
+    (
+        "manufacturing",
+        "cpe:2.3:a:sap:netweaver_application_server_abap:7.50:*:*:*:*:*:*:*",
+        "7.50",
+        0.3,
+    ),
+    (
+        "retail",
+        "cpe:2.3:a:exact:globe:412:*:*:*:*:*:*:*",
+        "412",
+        0.25,
+    ),
+    (
+        "business-services",
+        "cpe:2.3:a:exact:globe:412:*:*:*:*:*:*:*",
+        "412",
+        0.3,
+    ),
+    (
+        "transport",
+        "cpe:2.3:a:sap:netweaver_application_server_abap:7.50:*:*:*:*:*:*:*",
+        "7.50",
+        0.3,
+    ),
+];
+
+/// About half the vital providers and 2 % of the other organisations with their own
+/// networks, beside those with a Citrix inventory, declare what they run: no Citrix product.
+fn write_other_inventories(
+    dir: &Path,
+    plans: &[OrgPlan],
+    citrix: &[(String, PathBuf, Planted)],
+    rng: &mut StdRng,
+) -> Result<Vec<(String, PathBuf)>, DemoError> {
+    let taken: std::collections::HashSet<&str> = citrix.iter().map(|c| c.0.as_str()).collect();
+    let mut out = Vec::new();
+    for plan in plans {
+        let chance = if plan.vital { 0.5 } else { 0.02 };
+        if plan.asn_only_slot.is_some() || plan.domain_only || !rng.gen_bool(chance) {
+            continue;
+        }
+        let id = format!("org-{}", plan.index);
+        if taken.contains(id.as_str()) {
+            continue;
+        }
+        let path = dir.join(format!("{id}.csv"));
+        let text = format!("cpe,version,host\n{}", other_products(plan, Some(rng)));
+        std::fs::write(&path, text).map_err(io_error(&path))?;
+        out.push((id, path));
     }
     Ok(out)
 }
@@ -334,6 +531,8 @@ fn registry(params: &Params, rng: &mut StdRng) -> (Vec<Organisation>, Vec<OrgPla
             index: i,
             asn_only_slot,
             domain_only,
+            sector,
+            vital,
         });
     }
     let party = |id: &str, name: &str, kind: OrgKind, sector: Option<&str>| Organisation {

@@ -272,6 +272,9 @@ pub fn run_citrix(
     for (org, path, _) in &generated.inventories {
         app.import_inventory(org, path)?;
     }
+    for (org, path) in &generated.other_inventories {
+        app.import_inventory(org, path)?;
+    }
 
     let bar = progress("ingest", Some(generated.feed_rows));
     let file = app.ingest(

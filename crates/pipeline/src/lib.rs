@@ -18,6 +18,7 @@
 
 pub mod advisories;
 pub mod audit;
+pub mod dependencies;
 pub mod exposure;
 pub mod findings;
 pub mod imports;
