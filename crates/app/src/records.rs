@@ -200,7 +200,8 @@ impl App {
     /// Reads recipients' replies (Maildir, mbox or `.eml` files) and records what they say
     /// about the findings their tickets carried.
     pub fn import_replies(&mut self, paths: &[PathBuf]) -> Result<Imported> {
-        Ok(inbox::import(&mut self.store, paths)?)
+        let attributor = self.attributor()?;
+        Ok(inbox::import(&mut self.store, &attributor, paths)?)
     }
 
     /// The latest `limit` quarantined rows, newest first, and how many there are in all.

@@ -26,6 +26,12 @@ pub(crate) fn import(data: &Path, paths: &[PathBuf], json: bool) -> Result<()> {
             "findings: {} acknowledged, {} claimed fixed, {} unchanged",
             t.acknowledged, t.claimed_fixed, t.unchanged
         );
+        if t.incident_reports + t.reports_refused > 0 {
+            println!(
+                "incident reports: {} stages filed, {} refused",
+                t.incident_reports, t.reports_refused
+            );
+        }
     }
     let unreadable: Vec<String> = imported
         .replies
@@ -57,6 +63,8 @@ fn print_reply(r: &Reply) {
         (Outcome::Unmatched, _) => "unmatched",
         (Outcome::AutoReply, _) => "auto-reply",
         (Outcome::Unreadable, _) => "unreadable",
+        (Outcome::IncidentReport, _) => "incident report filed",
+        (Outcome::ReportRefused, _) => "incident report refused",
     };
     println!("{}: {outcome}", r.place);
     if r.from.is_some() || r.subject.is_some() {

@@ -243,7 +243,8 @@ fn replies_acknowledge_or_claim_fixed_once() {
         totals,
         &json!({
             "read": 5, "applied": 2, "unclear": 1, "unmatched": 1, "auto_replies": 1,
-            "unreadable": 0, "acknowledged": 2, "claimed_fixed": 2, "unchanged": 0
+            "unreadable": 0, "acknowledged": 2, "claimed_fixed": 2, "unchanged": 0,
+            "incident_reports": 0, "reports_refused": 0
         }),
         "{imported:#}"
     );

@@ -104,3 +104,64 @@ fn a_report_is_filed_listed_with_its_deadlines_and_answered() {
         "{err}"
     );
 }
+
+/// A message from `from` with `doc` attached as `report.toml`.
+fn mail_with_report(from: &str, doc: &str) -> String {
+    format!(
+        "From: {from}\r\nTo: meldingen@ncsc.example\r\nSubject: incident notification\r\n\
+         Message-ID: <{}@alpha.example>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n\
+         --b1\r\nContent-Type: text/plain\r\n\r\nOur notification is attached.\r\n\
+         --b1\r\nContent-Type: application/toml\r\n\
+         Content-Disposition: attachment; filename=\"report.toml\"\r\n\r\n{doc}\r\n--b1--\r\n",
+        from.len() * 7919 + doc.len()
+    )
+}
+
+#[test]
+fn a_report_mailed_by_a_registered_contact_is_filed_and_one_from_anyone_else_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let registry = dir.path().join("registry.toml");
+    std::fs::write(
+        &registry,
+        "[[organisation]]\nid = \"org-a\"\nname = \"Alpha Zorg BV\"\nvital = true\n\
+         networks = [\"198.18.1.0/24\"]\ncontacts = [{ email = \"soc@alpha.example\" }]\n",
+    )
+    .unwrap();
+    run_ok(&data, &["registry", "import", s(&registry)]);
+    let aware = (chrono::Utc::now() - chrono::Duration::hours(5)).to_rfc3339();
+    let doc = format!(
+        "organisation = \"org-a\"\nreference = \"AZ-9\"\nstage = \"early-warning\"\n\
+         aware_at = \"{aware}\"\nsuspected_cause = \"unknown\"\n"
+    );
+    let inbox = dir.path().join("inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    std::fs::write(
+        inbox.join("1.eml"),
+        mail_with_report("SOC@alpha.example", &doc),
+    )
+    .unwrap();
+    std::fs::write(
+        inbox.join("2.eml"),
+        mail_with_report("someone@elsewhere.example", &doc.replace("AZ-9", "AZ-10")),
+    )
+    .unwrap();
+    let out = run_ok(&data, &["inbox", "import", s(&inbox)]);
+    assert!(
+        out.contains("incident report filed") && out.contains("incident report refused"),
+        "{out}"
+    );
+    assert!(out.contains("1 stages filed, 1 refused"), "{out}");
+
+    let json: serde_json::Value =
+        serde_json::from_str(&run_ok(&data, &["incident-report", "list", "--json"])).unwrap();
+    let reports = json.as_array().unwrap();
+    assert_eq!(reports.len(), 1, "{json}");
+    assert_eq!(reports[0]["reference"], "AZ-9");
+    assert_eq!(reports[0]["stages"][0]["status"], "complete");
+    assert_eq!(
+        reports[0]["stages"][0]["by"],
+        "soc@alpha.example (org-a, mail)"
+    );
+}

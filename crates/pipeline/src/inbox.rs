@@ -73,11 +73,14 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use baken_store::{Cause, FindingState, MessageState, Store, Transition, TransitionOutcome};
-use mail_parser::MessageParser;
+use mail_parser::{MessageParser, MimeHeaders};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::PipelineError;
+use crate::incident_reports::{self, ReportDocument};
+use baken_attribute::Attributor;
+use baken_model::OrgId;
 use claim::Reading;
 
 /// What became of one reply.
@@ -94,6 +97,11 @@ pub enum Outcome {
     AutoReply,
     /// Not readable as a mail message; nothing changed.
     Unreadable,
+    /// A stage of an incident report (a report document attached, or as the body), filed.
+    IncidentReport,
+    /// An incident report from an address that is no contact of the organisation or of its
+    /// CERT, or one that cannot be filed; nothing filed.
+    ReportRefused,
 }
 
 /// What a matched reply says.
@@ -170,6 +178,9 @@ pub struct Reply {
     pub reason: Option<String>,
     /// Things an analyst should know ("from another address than the recipient …").
     pub flags: Vec<String>,
+    /// The incident report stage it filed (`ORGANISATION/REFERENCE stage`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incident_report: Option<String>,
 }
 
 impl Reply {
@@ -187,6 +198,7 @@ impl Reply {
             unchanged: Vec::new(),
             reason: None,
             flags: Vec::new(),
+            incident_report: None,
         }
     }
 }
@@ -212,13 +224,23 @@ pub struct Totals {
     pub claimed_fixed: u64,
     /// Findings a matched reply left as they were.
     pub unchanged: u64,
+    /// Incident report stages filed.
+    pub incident_reports: u64,
+    /// Incident reports refused.
+    pub reports_refused: u64,
 }
 
 impl Totals {
     /// Whether every message read is counted once.
     pub fn reconciles(&self) -> bool {
         self.read
-            == self.applied + self.unclear + self.unmatched + self.auto_replies + self.unreadable
+            == self.applied
+                + self.unclear
+                + self.unmatched
+                + self.auto_replies
+                + self.unreadable
+                + self.incident_reports
+                + self.reports_refused
     }
 
     fn add(&mut self, reply: &Reply) {
@@ -229,6 +251,8 @@ impl Totals {
             Outcome::Unmatched => self.unmatched += 1,
             Outcome::AutoReply => self.auto_replies += 1,
             Outcome::Unreadable => self.unreadable += 1,
+            Outcome::IncidentReport => self.incident_reports += 1,
+            Outcome::ReportRefused => self.reports_refused += 1,
         }
         self.acknowledged += reply.acknowledged.len() as u64;
         self.claimed_fixed += reply.claimed_fixed.len() as u64;
@@ -249,7 +273,16 @@ pub struct Imported {
 /// file) and applies them to `store`, as the module docs say. Every input is read before
 /// anything is applied, so a path that cannot be read fails the import before it changes
 /// anything; a single message that cannot be read is listed as unreadable.
-pub fn import(store: &mut dyn Store, paths: &[PathBuf]) -> Result<Imported, PipelineError> {
+///
+/// A message that carries an incident report document (an attachment named `*.toml` or
+/// `*.json`, or a body that is one; see [`crate::incident_reports::ReportDocument`]) files
+/// that stage when it comes from a contact address of the organisation or of its CERT in
+/// the registry, and is refused otherwise; it changes no finding.
+pub fn import(
+    store: &mut dyn Store,
+    attributor: &Attributor,
+    paths: &[PathBuf],
+) -> Result<Imported, PipelineError> {
     let mut raws = Vec::new();
     for path in paths {
         raws.extend(read::messages(path)?);
@@ -257,7 +290,7 @@ pub fn import(store: &mut dyn Store, paths: &[PathBuf]) -> Result<Imported, Pipe
     let mut imported = Imported::default();
     for raw in raws {
         let reply = match raw.bytes {
-            Ok(bytes) => one(store, raw.place, &bytes)?,
+            Ok(bytes) => one(store, attributor, raw.place, &bytes)?,
             Err(e) => {
                 let mut r = Reply::new(raw.place, Outcome::Unreadable);
                 r.reason = Some(format!("cannot be read: {e}"));
@@ -271,7 +304,12 @@ pub fn import(store: &mut dyn Store, paths: &[PathBuf]) -> Result<Imported, Pipe
 }
 
 /// Reads and applies one message.
-fn one(store: &mut dyn Store, place: String, bytes: &[u8]) -> Result<Reply, PipelineError> {
+fn one(
+    store: &mut dyn Store,
+    attributor: &Attributor,
+    place: String,
+    bytes: &[u8],
+) -> Result<Reply, PipelineError> {
     let Some(mail) = MessageParser::default()
         .parse(bytes)
         .filter(|m| !m.headers().is_empty())
@@ -297,6 +335,11 @@ fn one(store: &mut dyn Store, place: String, bytes: &[u8]) -> Result<Reply, Pipe
     if let Some(why) = auto_reply(&header, reply.subject.as_deref().unwrap_or("")) {
         reply.outcome = Outcome::AutoReply;
         reply.reason = Some(why);
+        return Ok(reply);
+    }
+
+    if let Some((name, text)) = report_document(&mail) {
+        file_report(store, attributor, &mut reply, &from, &name, &text)?;
         return Ok(reply);
     }
 
@@ -652,4 +695,107 @@ mod tests {
         assert_eq!(address("SOC <Soc@Alpha.example>"), "soc@alpha.example");
         assert_eq!(address("soc@alpha.example"), "soc@alpha.example");
     }
+}
+
+/// The incident report document a message carries: an attachment named `*.toml` or `*.json`
+/// that reads as one, else a body that does; with where it was found.
+fn report_document(mail: &mail_parser::Message<'_>) -> Option<(String, String)> {
+    for part in mail.attachments() {
+        let Some(name) = part.attachment_name() else {
+            continue;
+        };
+        let lower = name.to_ascii_lowercase();
+        if !(lower.ends_with(".toml") || lower.ends_with(".json")) {
+            continue;
+        }
+        let text = String::from_utf8_lossy(part.contents()).into_owned();
+        if ReportDocument::parse(&text, name).is_ok() || looks_like_report(&text) {
+            return Some((name.to_string(), text));
+        }
+    }
+    let body = mail.body_text(0)?.into_owned();
+    looks_like_report(&body).then(|| ("the body".to_string(), body))
+}
+
+/// Whether a text means to be a report document (so that a mistake in it is reported, not
+/// taken for an ordinary reply): it names the organisation, the reference and the stage.
+fn looks_like_report(text: &str) -> bool {
+    ["organisation", "reference", "stage"]
+        .iter()
+        .all(|key| text.contains(key))
+        && (text.trim_start().starts_with('{') || text.trim_start().starts_with("organisation"))
+}
+
+/// Files the report document `text` (found in `name`) sent by `from`, when `from` is a
+/// contact of the organisation or of its CERT.
+fn file_report(
+    store: &mut dyn Store,
+    attributor: &Attributor,
+    reply: &mut Reply,
+    from: &str,
+    name: &str,
+    text: &str,
+) -> Result<(), PipelineError> {
+    reply.outcome = Outcome::ReportRefused;
+    let doc = match ReportDocument::parse(text, name) {
+        Ok(doc) => doc,
+        Err(e) => {
+            reply.reason = Some(format!("an incident report that cannot be read: {e}"));
+            return Ok(());
+        }
+    };
+    let Some(org) = attributor.organisation(&OrgId(doc.organisation.clone())) else {
+        reply.reason = Some(format!(
+            "an incident report about {}, which is not in the registry",
+            doc.organisation
+        ));
+        return Ok(());
+    };
+    let contact_of = |o: &baken_model::Organisation| {
+        o.contacts
+            .iter()
+            .any(|c| c.email.eq_ignore_ascii_case(from))
+    };
+    let filer = if contact_of(org) {
+        org.id.0.clone()
+    } else if let Some(cert) = org
+        .cert
+        .as_deref()
+        .and_then(|c| attributor.organisation(&OrgId(c.into())))
+        .filter(|c| contact_of(c))
+    {
+        cert.id.0.clone()
+    } else {
+        reply.reason = Some(format!(
+            "an incident report about {} from {from}, which is no contact address of it or of its CERT in the registry: nothing filed",
+            doc.organisation
+        ));
+        return Ok(());
+    };
+    let now = chrono::DateTime::parse_from_rfc3339(&baken_store::now())
+        .map(|t| t.to_utc())
+        .unwrap_or_else(|_| chrono::Utc::now());
+    match incident_reports::submit(
+        store,
+        attributor,
+        &doc,
+        &format!("{from} ({filer}, mail)"),
+        now,
+    ) {
+        Ok((report, new)) => {
+            reply.outcome = Outcome::IncidentReport;
+            reply.incident_report = Some(format!(
+                "{}/{} {}",
+                report.organisation,
+                report.reference,
+                doc.stage.as_str()
+            ));
+            if !new {
+                reply.reason = Some("the same document was filed before: nothing changed".into());
+            }
+        }
+        Err(PipelineError::Usage(m)) => reply.reason = Some(m),
+        Err(e) => return Err(e),
+    }
+    Ok(())
 }
