@@ -653,50 +653,6 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn message_ids_are_read_with_or_without_brackets() {
-        assert_eq!(
-            message_ids("<a--1@ncsc.example> <b--2@ncsc.example>"),
-            ["a--1@ncsc.example", "b--2@ncsc.example"]
-        );
-        assert_eq!(message_ids("a--1@ncsc.example"), ["a--1@ncsc.example"]);
-        assert!(message_ids("").is_empty());
-    }
-
-    #[test]
-    fn tickets_are_read_from_subjects() {
-        assert_eq!(
-            tickets("Re: [TLP:AMBER] [baken#12] CVE-2019-19781: 2 systems"),
-            [12]
-        );
-        assert!(tickets("Re: [baken#x] nothing").is_empty());
-    }
-
-    #[test]
-    fn auto_replies_are_told_by_header_and_subject() {
-        let none = |_: &str| None;
-        assert_eq!(auto_reply(&none, "Re: [baken#1] thanks"), None);
-        assert!(auto_reply(&none, "Automatic reply: [baken#1]").is_some());
-        assert!(auto_reply(&none, "Afwezig: Re: [baken#1]").is_some());
-        let submitted = |n: &str| (n == "Auto-Submitted").then(|| "auto-replied".to_string());
-        assert!(auto_reply(&submitted, "Re: x").is_some());
-        let not_auto = |n: &str| (n == "Auto-Submitted").then(|| "no".to_string());
-        assert_eq!(auto_reply(&not_auto, "Re: x"), None);
-        let bulk = |n: &str| (n == "Precedence").then(|| "bulk".to_string());
-        assert!(auto_reply(&bulk, "Re: x").is_some());
-    }
-
-    #[test]
-    fn addresses_are_compared_in_lower_case() {
-        assert_eq!(address("SOC <Soc@Alpha.example>"), "soc@alpha.example");
-        assert_eq!(address("soc@alpha.example"), "soc@alpha.example");
-    }
-}
-
 /// The incident report document a message carries: an attachment named `*.toml` or `*.json`
 /// that reads as one, else a body that does; with where it was found.
 fn report_document(mail: &mail_parser::Message<'_>) -> Option<(String, String)> {
@@ -798,4 +754,48 @@ fn file_report(
         Err(e) => return Err(e),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_ids_are_read_with_or_without_brackets() {
+        assert_eq!(
+            message_ids("<a--1@ncsc.example> <b--2@ncsc.example>"),
+            ["a--1@ncsc.example", "b--2@ncsc.example"]
+        );
+        assert_eq!(message_ids("a--1@ncsc.example"), ["a--1@ncsc.example"]);
+        assert!(message_ids("").is_empty());
+    }
+
+    #[test]
+    fn tickets_are_read_from_subjects() {
+        assert_eq!(
+            tickets("Re: [TLP:AMBER] [baken#12] CVE-2019-19781: 2 systems"),
+            [12]
+        );
+        assert!(tickets("Re: [baken#x] nothing").is_empty());
+    }
+
+    #[test]
+    fn auto_replies_are_told_by_header_and_subject() {
+        let none = |_: &str| None;
+        assert_eq!(auto_reply(&none, "Re: [baken#1] thanks"), None);
+        assert!(auto_reply(&none, "Automatic reply: [baken#1]").is_some());
+        assert!(auto_reply(&none, "Afwezig: Re: [baken#1]").is_some());
+        let submitted = |n: &str| (n == "Auto-Submitted").then(|| "auto-replied".to_string());
+        assert!(auto_reply(&submitted, "Re: x").is_some());
+        let not_auto = |n: &str| (n == "Auto-Submitted").then(|| "no".to_string());
+        assert_eq!(auto_reply(&not_auto, "Re: x"), None);
+        let bulk = |n: &str| (n == "Precedence").then(|| "bulk".to_string());
+        assert!(auto_reply(&bulk, "Re: x").is_some());
+    }
+
+    #[test]
+    fn addresses_are_compared_in_lower_case() {
+        assert_eq!(address("SOC <Soc@Alpha.example>"), "soc@alpha.example");
+        assert_eq!(address("soc@alpha.example"), "soc@alpha.example");
+    }
 }
