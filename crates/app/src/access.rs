@@ -133,7 +133,7 @@ impl App {
                     }));
                 }
                 Viewer::Party(id) => {
-                    let plan = self.plan(incident, policy, Tlp::Amber)?;
+                    let plan = self.plan_kept(incident, policy, Tlp::Amber)?;
                     let Some(digest) = plan.digests.get(&id.0) else {
                         continue;
                     };

@@ -87,6 +87,16 @@ pub struct App {
     store: SqliteStore,
     attributor: Option<Arc<Attributor>>,
     policies: HashMap<String, Arc<Policy>>,
+    /// Plans kept for the reads of the service, by incident, policy and label, with the
+    /// findings stamp and attribution index they were made from.
+    plans: HashMap<(String, String, baken_model::Tlp), PlanKept>,
+}
+
+/// A plan kept, and what it was made from.
+struct PlanKept {
+    stamp: [i64; 3],
+    attributor: Arc<Attributor>,
+    plan: Arc<baken_pipeline::plan::Plan>,
 }
 
 impl App {
@@ -102,6 +112,7 @@ impl App {
             store,
             attributor: None,
             policies: HashMap::new(),
+            plans: HashMap::new(),
         }
     }
 

@@ -171,6 +171,36 @@ impl App {
         Ok(plan)
     }
 
+    /// [`App::plan`], kept while the findings (their rows, observations and states), the
+    /// attribution index and the policy stay as they were: the service's reads plan each
+    /// incident once, not once a request.
+    pub fn plan_kept(
+        &mut self,
+        incident: &str,
+        policy: &str,
+        tlp: Tlp,
+    ) -> Result<std::sync::Arc<Plan>> {
+        let stamp = self.store.findings_stamp()?;
+        let attributor = self.attributor()?;
+        let key = (incident.to_ascii_lowercase(), policy.to_string(), tlp);
+        if let Some(kept) = self.plans.get(&key)
+            && kept.stamp == stamp
+            && std::sync::Arc::ptr_eq(&kept.attributor, &attributor)
+        {
+            return Ok(kept.plan.clone());
+        }
+        let plan = std::sync::Arc::new(self.plan(incident, policy, tlp)?);
+        self.plans.insert(
+            key,
+            crate::PlanKept {
+                stamp,
+                attributor,
+                plan: plan.clone(),
+            },
+        );
+        Ok(plan)
+    }
+
     /// Why `target` — a registry id, a stand-in's key, a finding's store id or its address —
     /// is or is not told what about `incident` under `policy`.
     pub fn why(&mut self, target: &str, incident: &str, policy: &str, tlp: Tlp) -> Result<Why> {

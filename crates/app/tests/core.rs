@@ -449,3 +449,53 @@ fn a_daily_digest_party_is_told_once_a_day_and_then_everything_it_was_not_told()
         Err(AppError::NotFound(_))
     ));
 }
+
+#[test]
+fn a_kept_plan_is_reused_until_the_findings_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = world(dir.path());
+    let first = app.plan_kept(INCIDENT, "nl-2020", Tlp::Amber).unwrap();
+    let again = app.plan_kept(INCIDENT, "nl-2020", Tlp::Amber).unwrap();
+    assert!(std::sync::Arc::ptr_eq(&first, &again), "nothing changed");
+    // a party's read (an audit entry) changes no finding
+    app.visible(
+        &Viewer::Party(OrgId("org-a".into())),
+        Some(INCIDENT),
+        "nl-2020",
+        "test",
+    )
+    .unwrap();
+    let read = app.plan_kept(INCIDENT, "nl-2020", Tlp::Amber).unwrap();
+    assert!(std::sync::Arc::ptr_eq(&first, &read));
+    // a change of state makes a new plan
+    let id = app.findings(&FindingQuery::default()).unwrap()[0].id;
+    app.said(&Said {
+        ids: vec![id],
+        to: Some(FindingState::Acknowledged),
+        by: "test".into(),
+        note: None,
+    })
+    .unwrap();
+    let changed = app.plan_kept(INCIDENT, "nl-2020", Tlp::Amber).unwrap();
+    assert!(!std::sync::Arc::ptr_eq(&first, &changed));
+    // so does a new finding
+    let feed = dir.path().join("more-intelmq.jsonl");
+    std::fs::write(&feed, scan("198.18.1.9")).unwrap();
+    app.ingest(
+        &Input {
+            path: feed,
+            feed: FeedKind::Intelmq,
+        },
+        &Options::default(),
+        &Settings::default(),
+        &NoProgress,
+    )
+    .unwrap();
+    let grown = app.plan_kept(INCIDENT, "nl-2020", Tlp::Amber).unwrap();
+    assert!(!std::sync::Arc::ptr_eq(&changed, &grown));
+    assert_eq!(
+        grown.affected.iter().map(|a| a.findings).sum::<usize>(),
+        4,
+        "the new finding is in the new plan"
+    );
+}

@@ -2054,6 +2054,22 @@ impl TokenStore for SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// A stamp that changes whenever a finding is added, observed again (which may change its
+    /// owner or label) or changes state, by any connection: the maximum ids of findings, of
+    /// the chunks of kept rows (each stored batch writes one) and of transitions. Reading it costs three index lookups, so a caller can
+    /// keep what it derived from the findings until the stamp moves.
+    pub fn findings_stamp(&self) -> Result<[i64; 3]> {
+        self.db(self.conn.query_row(
+            "SELECT COALESCE((SELECT MAX(id) FROM finding), 0),
+                    COALESCE((SELECT MAX(id) FROM chunk), 0),
+                    COALESCE((SELECT MAX(id) FROM transition), 0)",
+            [],
+            |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?]),
+        ))
+    }
+}
+
 impl IncidentReportStore for SqliteStore {
     fn add_report_stage(&mut self, stage: &NewReportStage) -> Result<Option<i64>> {
         let mut h = Sha256::new();
