@@ -277,6 +277,27 @@ fn who(app: &mut App, token: &str) -> Result<Who, Problem> {
     })
 }
 
+/// Runs `f` on the application core for the session's viewer (an analyst only when
+/// `analysts_only`), with the service's policy and the session's CSRF token; without a valid
+/// session, the answer is the login page.
+async fn as_viewer<T: Send + 'static>(
+    state: &State,
+    headers: &HeaderMap,
+    analysts_only: bool,
+    f: impl FnOnce(&mut App, &str, Who, String) -> Result<T, Problem> + Send + 'static,
+) -> Result<T, WebError> {
+    let (_, s) = session(state, headers)?;
+    Ok(state
+        .with(move |app, policy| {
+            let w = who(app, &s.token)?;
+            if analysts_only {
+                analyst(&w)?;
+            }
+            f(app, policy, w, s.csrf)
+        })
+        .await?)
+}
+
 fn analyst(who: &Who) -> Result<(), Problem> {
     if who.analyst {
         Ok(())
@@ -518,56 +539,53 @@ async fn findings_page(
     headers: HeaderMap,
     q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Html<String>, WebError> {
-    let (_, s) = session(&state, &headers)?;
     let q = query(q)?;
-    Ok(state
-        .with(move |app, policy| {
-            let w = who(app, &s.token)?;
-            let l = listed(app, &w, policy, &q, "GET /findings (web page)")?;
-            let total = l.findings.len();
-            let mut page: Vec<ApiFinding> = l
-                .findings
-                .into_iter()
-                .filter(|f| q.after.is_none_or(|a| f.finding.id > a))
-                .take(PAGE + 1)
-                .map(ApiFinding::from)
-                .collect();
-            let next = (page.len() > PAGE).then(|| page[PAGE - 1].id);
-            page.truncate(PAGE);
-            let mut grouped: Vec<(String, Vec<ApiFinding>)> = Vec::new();
-            for f in page {
-                match grouped.last_mut() {
-                    Some((i, list)) if *i == f.incident => list.push(f),
-                    _ => grouped.push((f.incident.clone(), vec![f])),
-                }
+    as_viewer(&state, &headers, false, move |app, policy, w, csrf| {
+        let l = listed(app, &w, policy, &q, "GET /findings (web page)")?;
+        let total = l.findings.len();
+        let mut page: Vec<ApiFinding> = l
+            .findings
+            .into_iter()
+            .filter(|f| q.after.is_none_or(|a| f.finding.id > a))
+            .take(PAGE + 1)
+            .map(ApiFinding::from)
+            .collect();
+        let next = (page.len() > PAGE).then(|| page[PAGE - 1].id);
+        page.truncate(PAGE);
+        let mut grouped: Vec<(String, Vec<ApiFinding>)> = Vec::new();
+        for f in page {
+            match grouped.last_mut() {
+                Some((i, list)) if *i == f.incident => list.push(f),
+                _ => grouped.push((f.incident.clone(), vec![f])),
             }
-            grouped.sort_by(|a, b| a.0.cmp(&b.0));
-            let incident = given(q.incident.clone());
-            let wanted = given(q.state.clone());
-            let filter = serde_urlencoded::to_string([
-                ("incident", incident.clone().unwrap_or_default()),
-                ("state", wanted.clone().unwrap_or_default()),
-            ])
-            .unwrap_or_default();
-            render(
-                "findings.html",
-                page! {
-                    me => w,
-                    csrf => s.csrf,
-                    groups => grouped,
-                    total => total,
-                    next => next,
-                    filter => filter,
-                    by_state => l.by_state,
-                    incidents => l.incidents,
-                    counts => l.counts,
-                    incident => incident,
-                    state => wanted,
-                    states => FindingState::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-                },
-            )
-        })
-        .await?)
+        }
+        grouped.sort_by(|a, b| a.0.cmp(&b.0));
+        let incident = given(q.incident.clone());
+        let wanted = given(q.state.clone());
+        let filter = serde_urlencoded::to_string([
+            ("incident", incident.clone().unwrap_or_default()),
+            ("state", wanted.clone().unwrap_or_default()),
+        ])
+        .unwrap_or_default();
+        render(
+            "findings.html",
+            page! {
+                me => w,
+                csrf => csrf,
+                groups => grouped,
+                total => total,
+                next => next,
+                filter => filter,
+                by_state => l.by_state,
+                incidents => l.incidents,
+                counts => l.counts,
+                incident => incident,
+                state => wanted,
+                states => FindingState::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            },
+        )
+    })
+    .await
 }
 
 fn download_name(q: &ListQuery, ext: &str) -> String {
@@ -606,63 +624,60 @@ async fn findings_csv(
     headers: HeaderMap,
     q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, WebError> {
-    let (_, s) = session(&state, &headers)?;
     let q = query(q)?;
     let name = download_name(&q, "csv");
-    let body = state
-        .with(move |app, policy| {
-            let w = who(app, &s.token)?;
-            let l = listed(app, &w, policy, &q, "GET /findings.csv (web page)")?;
-            let mut out = csv::Writer::from_writer(Vec::new());
-            let cell = baken_pipeline::notify::csv_cell;
-            let write = |out: &mut csv::Writer<Vec<u8>>, row: Vec<String>| {
-                out.write_record(&row)
-                    .map_err(|e| Problem::internal(&e.to_string()))
-            };
+    let body = as_viewer(&state, &headers, false, move |app, policy, w, _csrf| {
+        let l = listed(app, &w, policy, &q, "GET /findings.csv (web page)")?;
+        let mut out = csv::Writer::from_writer(Vec::new());
+        let cell = baken_pipeline::notify::csv_cell;
+        let write = |out: &mut csv::Writer<Vec<u8>>, row: Vec<String>| {
+            out.write_record(&row)
+                .map_err(|e| Problem::internal(&e.to_string()))
+        };
+        write(
+            &mut out,
+            [
+                "id",
+                "incident",
+                "source.ip",
+                "source.fqdn",
+                "source.port",
+                "protocol.transport",
+                "org",
+                "state",
+                "first_seen",
+                "last_seen",
+                "times_seen",
+                "path",
+                "form",
+            ]
+            .map(String::from)
+            .to_vec(),
+        )?;
+        for f in l.findings.into_iter().map(ApiFinding::from) {
             write(
                 &mut out,
-                [
-                    "id",
-                    "incident",
-                    "source.ip",
-                    "source.fqdn",
-                    "source.port",
-                    "protocol.transport",
-                    "org",
-                    "state",
-                    "first_seen",
-                    "last_seen",
-                    "times_seen",
-                    "path",
-                    "form",
-                ]
-                .map(String::from)
-                .to_vec(),
+                vec![
+                    f.id.to_string(),
+                    cell(&f.incident),
+                    cell(f.source_ip.as_deref().unwrap_or("")),
+                    cell(f.source_fqdn.as_deref().unwrap_or("")),
+                    f.source_port.map(|p| p.to_string()).unwrap_or_default(),
+                    cell(f.protocol_transport.as_deref().unwrap_or("")),
+                    cell(f.org.as_deref().unwrap_or("")),
+                    f.state,
+                    f.first_seen,
+                    f.last_seen,
+                    f.times_seen.to_string(),
+                    f.path,
+                    f.form,
+                ],
             )?;
-            for f in l.findings.into_iter().map(ApiFinding::from) {
-                write(
-                    &mut out,
-                    vec![
-                        f.id.to_string(),
-                        cell(&f.incident),
-                        cell(f.source_ip.as_deref().unwrap_or("")),
-                        cell(f.source_fqdn.as_deref().unwrap_or("")),
-                        f.source_port.map(|p| p.to_string()).unwrap_or_default(),
-                        cell(f.protocol_transport.as_deref().unwrap_or("")),
-                        cell(f.org.as_deref().unwrap_or("")),
-                        f.state,
-                        f.first_seen,
-                        f.last_seen,
-                        f.times_seen.to_string(),
-                        f.path,
-                        f.form,
-                    ],
-                )?;
-            }
-            out.into_inner()
-                .map_err(|e| Problem::internal(&e.to_string()))
-        })
-        .await?;
+        }
+        out.into_inner()
+            .map_err(|e| Problem::internal(&e.to_string()))
+    })
+    .await?;
     Ok(attachment(body, "text/csv; charset=utf-8", name))
 }
 
@@ -672,20 +687,15 @@ async fn findings_json(
     headers: HeaderMap,
     q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, WebError> {
-    let (_, s) = session(&state, &headers)?;
     let q = query(q)?;
     let name = download_name(&q, "json");
-    let body = state
-        .with(move |app, policy| {
-            let w = who(app, &s.token)?;
-            let l = listed(app, &w, policy, &q, "GET /findings.json (web page)")?;
-            let findings: Vec<ApiFinding> = l.findings.into_iter().map(ApiFinding::from).collect();
-            serde_json::to_vec_pretty(
-                &serde_json::json!({"findings": findings, "counts": l.counts}),
-            )
+    let body = as_viewer(&state, &headers, false, move |app, policy, w, _csrf| {
+        let l = listed(app, &w, policy, &q, "GET /findings.json (web page)")?;
+        let findings: Vec<ApiFinding> = l.findings.into_iter().map(ApiFinding::from).collect();
+        serde_json::to_vec_pretty(&serde_json::json!({"findings": findings, "counts": l.counts}))
             .map_err(|e| Problem::internal(&e.to_string()))
-        })
-        .await?;
+    })
+    .await?;
     Ok(attachment(body, "application/json", name))
 }
 
@@ -720,84 +730,81 @@ async fn finding_page(
     Path(id): Path<String>,
     said: Result<Query<BTreeMap<String, String>>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Html<String>, WebError> {
-    let (_, s) = session(&state, &headers)?;
     let id: i64 = id
         .parse()
         .map_err(|_| WebError::Page(StatusCode::NOT_FOUND, format!("no finding {id:?}")))?;
     let said = said.ok().and_then(|Query(q)| q.get("said").cloned());
-    Ok(state
-        .with(move |app, policy| {
-            let w = who(app, &s.token)?;
-            let visible =
-                app.visible_finding(&w.viewer, id, policy, "GET /findings/{id} (web page)")?;
-            let detail = app.finding(id)?;
-            let advisory = app.advisory_context(&visible.finding.incident)?;
-            let history: Vec<serde_json::Value> = detail
-                .history
-                .iter()
-                .filter_map(|t| {
-                    let own = w.analyst || said_by(t, &w.party);
-                    // a party sees every change of state, but only its own notes
-                    if t.from == t.to && !own {
-                        return None;
-                    }
-                    Some(serde_json::json!({
-                        "at": t.at,
-                        "from": t.from.as_str(),
-                        "to": t.to.as_str(),
-                        "cause": t.cause,
-                        "by": if own { t.by.clone() } else { None },
-                        "note": if own { t.note.clone() } else { None },
-                    }))
-                })
-                .collect();
-            let total_seen = detail.observations.len();
-            let seen: Vec<Seen> = detail
-                .observations
-                .iter()
-                .rev()
-                .take(OBSERVATIONS)
-                .map(|o| Seen {
-                    seen_at: o.seen_at.clone(),
-                    feed: o.feed.clone(),
-                    report: o.report.clone(),
-                    tlp: o.tlp.clone(),
-                    file: w.analyst.then(|| format!("{}:{}", o.file, o.line)),
-                    fields: match serde_json::to_value(&o.event) {
-                        Ok(serde_json::Value::Object(m)) => m
-                            .into_iter()
-                            .map(|(k, v)| {
-                                let text = match v {
-                                    serde_json::Value::String(s) => s,
-                                    other => other.to_string(),
-                                };
-                                (k, text)
-                            })
-                            .collect(),
-                        _ => Vec::new(),
-                    },
-                })
-                .collect();
-            let state_now = FindingState::parse(&visible.finding.state);
-            let can = |to: FindingState| state_now.is_some_and(|s| s.may_become(to).is_ok());
-            render(
-                "finding.html",
-                page! {
-                    me => w,
-                    csrf => s.csrf,
-                    f => ApiFinding::from(visible),
-                    reason => detail.reason,
-                    history => history,
-                    seen => seen,
-                    total_seen => total_seen,
-                    advisory => advisory,
-                    said => said,
-                    can_acknowledge => can(FindingState::Acknowledged),
-                    can_fix => can(FindingState::MitigationClaimed),
+    as_viewer(&state, &headers, false, move |app, policy, w, csrf| {
+        let visible =
+            app.visible_finding(&w.viewer, id, policy, "GET /findings/{id} (web page)")?;
+        let detail = app.finding(id)?;
+        let advisory = app.advisory_context(&visible.finding.incident)?;
+        let history: Vec<serde_json::Value> = detail
+            .history
+            .iter()
+            .filter_map(|t| {
+                let own = w.analyst || said_by(t, &w.party);
+                // a party sees every change of state, but only its own notes
+                if t.from == t.to && !own {
+                    return None;
+                }
+                Some(serde_json::json!({
+                    "at": t.at,
+                    "from": t.from.as_str(),
+                    "to": t.to.as_str(),
+                    "cause": t.cause,
+                    "by": if own { t.by.clone() } else { None },
+                    "note": if own { t.note.clone() } else { None },
+                }))
+            })
+            .collect();
+        let total_seen = detail.observations.len();
+        let seen: Vec<Seen> = detail
+            .observations
+            .iter()
+            .rev()
+            .take(OBSERVATIONS)
+            .map(|o| Seen {
+                seen_at: o.seen_at.clone(),
+                feed: o.feed.clone(),
+                report: o.report.clone(),
+                tlp: o.tlp.clone(),
+                file: w.analyst.then(|| format!("{}:{}", o.file, o.line)),
+                fields: match serde_json::to_value(&o.event) {
+                    Ok(serde_json::Value::Object(m)) => m
+                        .into_iter()
+                        .map(|(k, v)| {
+                            let text = match v {
+                                serde_json::Value::String(s) => s,
+                                other => other.to_string(),
+                            };
+                            (k, text)
+                        })
+                        .collect(),
+                    _ => Vec::new(),
                 },
-            )
-        })
-        .await?)
+            })
+            .collect();
+        let state_now = FindingState::parse(&visible.finding.state);
+        let can = |to: FindingState| state_now.is_some_and(|s| s.may_become(to).is_ok());
+        render(
+            "finding.html",
+            page! {
+                me => w,
+                csrf => csrf,
+                f => ApiFinding::from(visible),
+                reason => detail.reason,
+                history => history,
+                seen => seen,
+                total_seen => total_seen,
+                advisory => advisory,
+                said => said,
+                can_acknowledge => can(FindingState::Acknowledged),
+                can_fix => can(FindingState::MitigationClaimed),
+            },
+        )
+    })
+    .await
 }
 
 /// What an action form sends.
@@ -885,60 +892,53 @@ async fn me_page(
     Extract(state): Extract<State>,
     headers: HeaderMap,
 ) -> Result<Html<String>, WebError> {
-    let (_, s) = session(&state, &headers)?;
-    Ok(state
-        .with(move |app, _| {
-            let w = who(app, &s.token)?;
-            let org = app
-                .attributor()?
-                .organisation(&OrgId(w.party.clone()))
-                .cloned();
-            let webhooks: Vec<_> = app
-                .webhooks()?
-                .into_iter()
-                .filter(|h| h.party == w.party)
-                .map(|h| serde_json::json!({"id": h.id, "url": h.url, "created_at": h.created_at}))
-                .collect();
-            render(
-                "me.html",
-                page! { me => w, csrf => s.csrf, org => org, webhooks => webhooks },
-            )
-        })
-        .await?)
+    as_viewer(&state, &headers, false, move |app, _, w, csrf| {
+        let org = app
+            .attributor()?
+            .organisation(&OrgId(w.party.clone()))
+            .cloned();
+        let webhooks: Vec<_> = app
+            .webhooks()?
+            .into_iter()
+            .filter(|h| h.party == w.party)
+            .map(|h| serde_json::json!({"id": h.id, "url": h.url, "created_at": h.created_at}))
+            .collect();
+        render(
+            "me.html",
+            page! { me => w, csrf => csrf, org => org, webhooks => webhooks },
+        )
+    })
+    .await
 }
 
 async fn incidents_page(
     Extract(state): Extract<State>,
     headers: HeaderMap,
 ) -> Result<Html<String>, WebError> {
-    let (_, s) = session(&state, &headers)?;
-    Ok(state
-        .with(move |app, policy| {
-            let w = who(app, &s.token)?;
-            analyst(&w)?;
-            let store = app.store();
-            let incidents = baken_store::FindingStore::incidents(store)?;
-            let states: Vec<(String, u64)> = baken_store::FindingStore::finding_states(store)?
-                .into_iter()
-                .map(|(s, n)| (s.as_str().to_string(), n))
-                .collect();
-            let messages: Vec<(String, u64)> = baken_store::MessageStore::message_states(store)?
-                .into_iter()
-                .map(|(s, n)| (format!("{s:?}").to_lowercase(), n))
-                .collect();
-            render(
-                "incidents.html",
-                page! {
-                    me => w,
-                    csrf => s.csrf,
-                    incidents => incidents,
-                    states => states,
-                    messages => messages,
-                    policy => policy,
-                },
-            )
-        })
-        .await?)
+    as_viewer(&state, &headers, true, move |app, policy, w, csrf| {
+        let store = app.store();
+        let incidents = baken_store::FindingStore::incidents(store)?;
+        let states: Vec<(String, u64)> = baken_store::FindingStore::finding_states(store)?
+            .into_iter()
+            .map(|(s, n)| (s.as_str().to_string(), n))
+            .collect();
+        let messages: Vec<(String, u64)> = baken_store::MessageStore::message_states(store)?
+            .into_iter()
+            .map(|(s, n)| (format!("{s:?}").to_lowercase(), n))
+            .collect();
+        render(
+            "incidents.html",
+            page! {
+                me => w,
+                csrf => csrf,
+                incidents => incidents,
+                states => states,
+                messages => messages,
+                policy => policy,
+            },
+        )
+    })
+    .await
 }
 
 /// Parties a page lists before it says how many more there are.
@@ -949,54 +949,49 @@ async fn incident_page(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Html<String>, WebError> {
-    let (_, s) = session(&state, &headers)?;
-    Ok(state
-        .with(move |app, policy| {
-            let w = who(app, &s.token)?;
-            analyst(&w)?;
-            let id = id.to_ascii_lowercase();
-            if !baken_store::FindingStore::incidents(app.store())?
-                .iter()
-                .any(|(i, _)| *i == id)
-            {
-                return Err(Problem::not_found(format!("no incident {id:?}")));
-            }
-            let report = app.report(
-                &id,
-                policy,
-                &baken_pipeline::report::ReportOptions::default(),
-            )?;
-            let curve =
-                Value::from_safe_string(baken_pipeline::report::html::curve_svg(&report.curve));
-            let mut timeline = app.timeline(&id)?;
-            let timeline_total = timeline.len();
-            if timeline.len() > LISTED {
-                timeline.drain(..timeline.len() - LISTED);
-            }
-            let unreachable_total = report.unreachable.len();
-            let unreachable: Vec<_> = report.unreachable.iter().take(LISTED).cloned().collect();
-            let advisory = app.advisory_context(&id)?;
-            render(
-                "incident.html",
-                context! { curve => curve, ..page! {
-                    me => w,
-                    csrf => s.csrf,
-                    id => id,
-                    policy => policy,
-                    reach => report.reach,
-                    findings => report.findings,
-                    stamps => report.timeline,
-                    timeline => timeline,
-                    timeline_total => timeline_total,
-                    unreachable => unreachable,
-                    unreachable_total => unreachable_total,
-                    advisory => advisory,
-                    time_to_fix => report.time_to_fix,
-                    policies => baken_policy::Policy::builtin_names().collect::<Vec<_>>() },
-                },
-            )
-        })
-        .await?)
+    as_viewer(&state, &headers, true, move |app, policy, w, csrf| {
+        let id = id.to_ascii_lowercase();
+        if !baken_store::FindingStore::incidents(app.store())?
+            .iter()
+            .any(|(i, _)| *i == id)
+        {
+            return Err(Problem::not_found(format!("no incident {id:?}")));
+        }
+        let report = app.report(
+            &id,
+            policy,
+            &baken_pipeline::report::ReportOptions::default(),
+        )?;
+        let curve = Value::from_safe_string(baken_pipeline::report::html::curve_svg(&report.curve));
+        let mut timeline = app.timeline(&id)?;
+        let timeline_total = timeline.len();
+        if timeline.len() > LISTED {
+            timeline.drain(..timeline.len() - LISTED);
+        }
+        let unreachable_total = report.unreachable.len();
+        let unreachable: Vec<_> = report.unreachable.iter().take(LISTED).cloned().collect();
+        let advisory = app.advisory_context(&id)?;
+        render(
+            "incident.html",
+            context! { curve => curve, ..page! {
+                me => w,
+                csrf => csrf,
+                id => id,
+                policy => policy,
+                reach => report.reach,
+                findings => report.findings,
+                stamps => report.timeline,
+                timeline => timeline,
+                timeline_total => timeline_total,
+                unreachable => unreachable,
+                unreachable_total => unreachable_total,
+                advisory => advisory,
+                time_to_fix => report.time_to_fix,
+                policies => baken_policy::Policy::builtin_names().collect::<Vec<_>>() },
+            },
+        )
+    })
+    .await
 }
 
 /// The `why` form: a party (registry id, address or finding id) and an incident.
@@ -1011,40 +1006,36 @@ async fn why_page(
     headers: HeaderMap,
     q: Result<Query<WhyQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, WebError> {
-    let (_, s) = session(&state, &headers)?;
     let q = query(q)?;
-    Ok(state
-        .with(move |app, policy| {
-            let w = who(app, &s.token)?;
-            analyst(&w)?;
-            let incidents = baken_store::FindingStore::incidents(app.store())?;
-            let (incident, party) = (given(q.incident), given(q.party));
-            let (why, error, status) = match (&incident, &party) {
-                (Some(i), Some(p)) => match app.why(p, i, policy, Tlp::Amber) {
-                    Ok(why) => (Some(why), None, StatusCode::OK),
-                    Err(AppError::NotFound(m) | AppError::Usage(m)) => {
-                        (None, Some(m), StatusCode::NOT_FOUND)
-                    }
-                    Err(e) => return Err(e.into()),
-                },
-                _ => (None, None, StatusCode::OK),
-            };
-            let html = render(
-                "why.html",
-                page! {
-                    me => w,
-                    csrf => s.csrf,
-                    policy => policy,
-                    incidents => incidents,
-                    incident => incident,
-                    party => party,
-                    why => why,
-                    error => error,
-                },
-            )?;
-            Ok((status, html).into_response())
-        })
-        .await?)
+    as_viewer(&state, &headers, true, move |app, policy, w, csrf| {
+        let incidents = baken_store::FindingStore::incidents(app.store())?;
+        let (incident, party) = (given(q.incident), given(q.party));
+        let (why, error, status) = match (&incident, &party) {
+            (Some(i), Some(p)) => match app.why(p, i, policy, Tlp::Amber) {
+                Ok(why) => (Some(why), None, StatusCode::OK),
+                Err(AppError::NotFound(m) | AppError::Usage(m)) => {
+                    (None, Some(m), StatusCode::NOT_FOUND)
+                }
+                Err(e) => return Err(e.into()),
+            },
+            _ => (None, None, StatusCode::OK),
+        };
+        let html = render(
+            "why.html",
+            page! {
+                me => w,
+                csrf => csrf,
+                policy => policy,
+                incidents => incidents,
+                incident => incident,
+                party => party,
+                why => why,
+                error => error,
+            },
+        )?;
+        Ok((status, html).into_response())
+    })
+    .await
 }
 
 /// The `whatif` form: an incident and a shipped policy to compare with the service's.
@@ -1059,51 +1050,47 @@ async fn whatif_page(
     headers: HeaderMap,
     q: Result<Query<WhatIfQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, WebError> {
-    let (_, s) = session(&state, &headers)?;
     let q = query(q)?;
-    Ok(state
-        .with(move |app, policy| {
-            let w = who(app, &s.token)?;
-            analyst(&w)?;
-            let incidents = baken_store::FindingStore::incidents(app.store())?;
-            let policies: Vec<&str> = baken_policy::Policy::builtin_names().collect();
-            let (incident, other) = (given(q.incident), given(q.policy));
-            let (whatif, error, status) = match (&incident, &other) {
-                // only a shipped policy: a page may not make the service read a file
-                (Some(_), Some(o)) if !policies.contains(&o.as_str()) => (
-                    None,
-                    Some(format!(
-                        "{o:?} is not a shipped policy ({})",
-                        policies.join(", ")
-                    )),
-                    StatusCode::BAD_REQUEST,
-                ),
-                (Some(i), Some(o)) => match app.whatif(o, policy, i, Tlp::Amber) {
-                    Ok(r) => (Some(r), None, StatusCode::OK),
-                    Err(AppError::NotFound(m) | AppError::Usage(m)) => {
-                        (None, Some(m), StatusCode::NOT_FOUND)
-                    }
-                    Err(e) => return Err(e.into()),
-                },
-                _ => (None, None, StatusCode::OK),
-            };
-            let html = render(
-                "whatif.html",
-                page! {
-                    me => w,
-                    csrf => s.csrf,
-                    policy => policy,
-                    policies => policies,
-                    incidents => incidents,
-                    incident => incident,
-                    other => other,
-                    whatif => whatif,
-                    error => error,
-                },
-            )?;
-            Ok((status, html).into_response())
-        })
-        .await?)
+    as_viewer(&state, &headers, true, move |app, policy, w, csrf| {
+        let incidents = baken_store::FindingStore::incidents(app.store())?;
+        let policies: Vec<&str> = baken_policy::Policy::builtin_names().collect();
+        let (incident, other) = (given(q.incident), given(q.policy));
+        let (whatif, error, status) = match (&incident, &other) {
+            // only a shipped policy: a page may not make the service read a file
+            (Some(_), Some(o)) if !policies.contains(&o.as_str()) => (
+                None,
+                Some(format!(
+                    "{o:?} is not a shipped policy ({})",
+                    policies.join(", ")
+                )),
+                StatusCode::BAD_REQUEST,
+            ),
+            (Some(i), Some(o)) => match app.whatif(o, policy, i, Tlp::Amber) {
+                Ok(r) => (Some(r), None, StatusCode::OK),
+                Err(AppError::NotFound(m) | AppError::Usage(m)) => {
+                    (None, Some(m), StatusCode::NOT_FOUND)
+                }
+                Err(e) => return Err(e.into()),
+            },
+            _ => (None, None, StatusCode::OK),
+        };
+        let html = render(
+            "whatif.html",
+            page! {
+                me => w,
+                csrf => csrf,
+                policy => policy,
+                policies => policies,
+                incidents => incidents,
+                incident => incident,
+                other => other,
+                whatif => whatif,
+                error => error,
+            },
+        )?;
+        Ok((status, html).into_response())
+    })
+    .await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -1116,60 +1103,48 @@ async fn registry_page(
     headers: HeaderMap,
     q: Result<Query<SearchQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Html<String>, WebError> {
-    let (_, s) = session(&state, &headers)?;
     let q = query(q)?;
-    Ok(state
-        .with(move |app, _| {
-            let w = who(app, &s.token)?;
-            analyst(&w)?;
-            let text = given(q.q).unwrap_or_default();
-            let (found, total) = app.search_registry(&text, LISTED)?;
-            render(
-                "registry.html",
-                page! { me => w, csrf => s.csrf, q => text, found => found, total => total },
-            )
-        })
-        .await?)
+    as_viewer(&state, &headers, true, move |app, _, w, csrf| {
+        let text = given(q.q).unwrap_or_default();
+        let (found, total) = app.search_registry(&text, LISTED)?;
+        render(
+            "registry.html",
+            page! { me => w, csrf => csrf, q => text, found => found, total => total },
+        )
+    })
+    .await
 }
 
 async fn quarantine_page(
     Extract(state): Extract<State>,
     headers: HeaderMap,
 ) -> Result<Html<String>, WebError> {
-    let (_, s) = session(&state, &headers)?;
-    Ok(state
-        .with(move |app, _| {
-            let w = who(app, &s.token)?;
-            analyst(&w)?;
-            let (rows, total) = app.quarantined(LISTED * 2)?;
-            render(
-                "quarantine.html",
-                page! { me => w, csrf => s.csrf, rows => rows, total => total },
-            )
-        })
-        .await?)
+    as_viewer(&state, &headers, true, move |app, _, w, csrf| {
+        let (rows, total) = app.quarantined(LISTED * 2)?;
+        render(
+            "quarantine.html",
+            page! { me => w, csrf => csrf, rows => rows, total => total },
+        )
+    })
+    .await
 }
 
 async fn audit_page(
     Extract(state): Extract<State>,
     headers: HeaderMap,
 ) -> Result<Html<String>, WebError> {
-    let (_, s) = session(&state, &headers)?;
-    Ok(state
-        .with(move |app, _| {
-            let w = who(app, &s.token)?;
-            analyst(&w)?;
-            let verified = app.verify_audit(None, &[], None)?;
-            let mut latest = app.audit_log()?;
-            let skip = latest.len().saturating_sub(50);
-            latest.drain(..skip);
-            latest.reverse();
-            render(
-                "audit.html",
-                page! { me => w, csrf => s.csrf, verified => verified, latest => latest },
-            )
-        })
-        .await?)
+    as_viewer(&state, &headers, true, move |app, _, w, csrf| {
+        let verified = app.verify_audit(None, &[], None)?;
+        let mut latest = app.audit_log()?;
+        let skip = latest.len().saturating_sub(50);
+        latest.drain(..skip);
+        latest.reverse();
+        render(
+            "audit.html",
+            page! { me => w, csrf => csrf, verified => verified, latest => latest },
+        )
+    })
+    .await
 }
 
 #[cfg(test)]
