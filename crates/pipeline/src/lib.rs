@@ -18,6 +18,7 @@
 
 pub mod advisories;
 pub mod audit;
+pub mod exercise;
 pub mod exposure;
 pub mod findings;
 pub mod imports;
