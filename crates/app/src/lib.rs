@@ -26,6 +26,7 @@
 mod access;
 mod audit;
 mod commands;
+mod exercise;
 mod intake;
 mod plans;
 mod records;
@@ -46,6 +47,10 @@ pub use audit::AuditVerification;
 pub use commands::{
     DailyDigest, NotifyReport, NotifyRequest, PruneOutcome, Said, SaidOutcome, SaidResult,
     parse_since,
+};
+pub use exercise::{
+    ExerciseEnd, ExerciseReport, ExerciseRequest, ExerciseRun, GroupResult, Participant,
+    ParticipantResult, SCENARIOS, Scenario, ShippedScenario, Started, scenarios,
 };
 pub use intake::IntakePass;
 pub use plans::{CoverageReport, Gained, Lost, Moved, WhatIf, Why, WhyFinding, coverage_line};
