@@ -31,6 +31,7 @@ macro_rules! println {
     };
 }
 
+mod exercise_cmds;
 mod inbox_cmds;
 mod lookalike_cmds;
 mod out;
@@ -419,6 +420,12 @@ enum Command {
     Lookalike {
         #[command(subcommand)]
         command: lookalike_cmds::LookalikeCommand,
+    },
+    /// Exercises: drills through the real chain, every message marked as one, measured per
+    /// participant and sector.
+    Exercise {
+        #[command(subcommand)]
+        command: exercise_cmds::ExerciseCommand,
     },
 }
 
@@ -1151,6 +1158,7 @@ fn run(cli: Cli) -> Result<()> {
             command: InboxCommand::Import { paths, json },
         } => inbox_cmds::import(&cli.data, &paths, json),
         Command::Lookalike { command } => lookalike_cmds::run(&cli.data, command),
+        Command::Exercise { command } => exercise_cmds::run(&cli.data, command),
         Command::Report {
             incident,
             policy,
