@@ -7,7 +7,7 @@
 //! | file | what it writes |
 //! |---|---|
 //! | `subject.txt` | the subject line |
-//! | `message.txt` | the body: TLP line, greeting, what was found, why it matters, what to do, why you, the TLP's sharing rule and the reference |
+//! | `message.txt` | the body: the exercise line (for a drill), TLP line, greeting, what was found, why it matters, what to do, why you, the TLP's sharing rule and the reference |
 //! | `kind/<kind>.txt` | the opening paragraph of a `first` notice (none), `follow-up`, `reminder`, `escalation` or `compromise` check |
 //! | `recipient/<audience>.txt` | macros for what differs by recipient: `own`, `cert`, `hoster`, `dtc`, `counts` ([`Audience`]) |
 //! | `phrases.txt` | macros both share: counts with their singular or plural, what the systems are (vulnerable to …), the vulnerability's name, scores, dates |
