@@ -53,6 +53,7 @@ use baken_pipeline::advisories::ImportOutcome;
 use baken_pipeline::exercise as names;
 use baken_pipeline::ingest::{FileSummary, Input, Settings};
 use baken_pipeline::plan::Coverage;
+use baken_store::audit::NewAuditEntry;
 use baken_store::{
     Cause, FindingQuery, FindingState, Label, MessageState, TimelineStep, Transition,
     TransitionOutcome, prelude::*,
@@ -72,9 +73,10 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("supplier", include_str!("../scenarios/supplier.toml")),
 ];
 
-/// The timeline step that records an exercise's start (its detail: [`Started`] as JSON).
+/// The timeline step that records an exercise's start (its detail: [`Started`] as JSON);
+/// also the kind of its audit entry.
 pub const STARTED: &str = "exercise-started";
-/// The timeline step that records an exercise's end.
+/// The timeline step that records an exercise's end; also the kind of its audit entry.
 pub const ENDED: &str = "exercise-ended";
 
 /// A drill: what it rehearses, the advisory it issues, the scan rows it generates and who
@@ -402,6 +404,25 @@ pub struct ExerciseRun {
     pub notify: NotifyReport,
 }
 
+/// One exercise, as `exercise list` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExerciseSummary {
+    /// The exercise.
+    pub id: String,
+    /// Its incident.
+    pub incident: String,
+    /// Its scenario.
+    pub scenario: String,
+    /// Its participants.
+    pub participants: usize,
+    /// Its findings.
+    pub findings: u64,
+    /// When it started.
+    pub started_at: String,
+    /// When it ended, if it did.
+    pub ended_at: Option<String>,
+}
+
 /// What `exercise end` did.
 #[derive(Debug, Clone, Serialize)]
 pub struct ExerciseEnd {
@@ -496,6 +517,9 @@ pub struct ExerciseReport {
     pub definitions: &'static [(&'static str, &'static str)],
 }
 
+/// Why a participant without a registered network is unreachable.
+pub const NO_NETWORK: &str = "no registered network to generate a scan row for";
+
 /// The words the exercise report counts with.
 pub const DEFINITIONS: &[(&str, &str)] = &[
     (
@@ -555,6 +579,35 @@ impl App {
         Err(AppError::NotFound(format!(
             "no exercise {id:?}; `baken exercise run` starts one"
         )))
+    }
+
+    /// Every exercise in the store, oldest first.
+    pub fn exercises(&self) -> Result<Vec<ExerciseSummary>> {
+        let mut out = Vec::new();
+        for (incident, findings) in self.store.incidents()? {
+            let Some(id) = names::exercise_of(&incident) else {
+                continue;
+            };
+            let id = id.to_string();
+            let steps = self.store.timeline(&incident)?;
+            let Some(start) = steps.iter().find(|s| s.step == STARTED) else {
+                continue;
+            };
+            let Ok(started) = serde_json::from_str::<Started>(&start.detail) else {
+                continue;
+            };
+            out.push(ExerciseSummary {
+                id,
+                incident,
+                scenario: started.scenario,
+                participants: started.participants.len(),
+                findings,
+                started_at: start.at.clone(),
+                ended_at: steps.iter().find(|s| s.step == ENDED).map(|s| s.at.clone()),
+            });
+        }
+        out.sort_by(|a, b| a.started_at.cmp(&b.started_at));
+        Ok(out)
     }
 
     /// The organisations a scenario picks when no participants are named.
@@ -636,10 +689,13 @@ impl App {
             )));
         }
         let incident = names::incident(&id, &scenario.rehearses);
-        let participants = match &request.participants {
+        let mut participants = match &request.participants {
             Some(list) => list.clone(),
             None => self.chosen_participants(&scenario)?,
         };
+        // each once, in the order given
+        let mut seen = BTreeSet::new();
+        participants.retain(|p| seen.insert(p.clone()));
         if participants.is_empty() {
             return Err(AppError::Usage(format!(
                 "scenario {} picks no organisation of the registry; name the participants \
@@ -722,6 +778,16 @@ impl App {
             })
             .expect("a start serialises"),
         })?;
+        self.store.append_audit(&[NewAuditEntry {
+            kind: STARTED.into(),
+            subject: incident.clone(),
+            body: serde_json::json!({
+                "exercise": id,
+                "scenario": scenario.name,
+                "policy": request.notify.policy,
+                "participants": taking_part.iter().map(|p| &p.id).collect::<Vec<_>>(),
+            }),
+        }])?;
         self.store.add_step(&TimelineStep {
             incident: incident.clone(),
             step: "advisory-imported".into(),
@@ -821,6 +887,11 @@ impl App {
             .filter(|o| matches!(o, TransitionOutcome::Applied { .. }))
             .count();
         let ended_at = baken_store::now();
+        self.store.append_audit(&[NewAuditEntry {
+            kind: ENDED.into(),
+            subject: incident.clone(),
+            body: serde_json::json!({"exercise": id, "by": by, "closed": done}),
+        }])?;
         self.store.add_step(&TimelineStep {
             incident: incident.clone(),
             step: ENDED.into(),
@@ -934,7 +1005,11 @@ impl App {
             let n = count.get(p.as_str()).copied().unwrap_or(0);
             let unreachable = match (&delivered_at, n) {
                 (Some(_), _) => None,
-                (None, 0) => Some("no registered network to generate a scan row for".into()),
+                (None, 0) if org.is_none_or(|o| o.networks.is_empty()) => Some(NO_NETWORK.into()),
+                (None, 0) => Some(
+                    "its scan rows were attributed to another party (a more specific network)"
+                        .into(),
+                ),
                 (None, _) => Some(
                     reasons
                         .get(p)

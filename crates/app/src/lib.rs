@@ -49,8 +49,8 @@ pub use commands::{
     parse_since,
 };
 pub use exercise::{
-    ExerciseEnd, ExerciseReport, ExerciseRequest, ExerciseRun, GroupResult, Participant,
-    ParticipantResult, SCENARIOS, Scenario, ShippedScenario, Started, scenarios,
+    ExerciseEnd, ExerciseReport, ExerciseRequest, ExerciseRun, ExerciseSummary, GroupResult,
+    Participant, ParticipantResult, SCENARIOS, Scenario, ShippedScenario, Started, scenarios,
 };
 pub use intake::IntakePass;
 pub use plans::{CoverageReport, Gained, Lost, Moved, WhatIf, Why, WhyFinding, coverage_line};

@@ -244,6 +244,23 @@ fn every_message_of_a_drill_carries_the_three_markers() {
             file.display()
         );
     }
+    // a webhook event of a drill's finding says so too; a real one does not
+    app.add_webhook("org-a", "http://127.0.0.1:9/hook").unwrap();
+    app.queue_webhook_events("nl-2020").unwrap();
+    let events = app.store().due_webhook_events(i64::MAX, 100).unwrap();
+    let mut marked = (0, 0);
+    for e in &events {
+        let payload: serde_json::Value = serde_json::from_str(&e.payload).unwrap();
+        let incident = payload["data"]["incident"].as_str().unwrap();
+        if incident == run.incident {
+            assert_eq!(payload["exercise"], "drill2", "{payload}");
+            marked.0 += 1;
+        } else {
+            assert!(payload.get("exercise").is_none(), "{payload}");
+            marked.1 += 1;
+        }
+    }
+    assert_eq!(marked, (1, 1), "one event each: {events:?}");
     // real messages carry none of them
     for file in emls(&real_box) {
         let bytes = std::fs::read(&file).unwrap();

@@ -69,6 +69,12 @@ pub(crate) enum ExerciseCommand {
         #[arg(long)]
         json: bool,
     },
+    /// List the exercises run in this data directory.
+    List {
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// List the shipped scenarios, or print one to copy and edit.
     Scenarios {
         /// The scenario to print.
@@ -171,6 +177,26 @@ pub(crate) fn run(data: &Path, command: ExerciseCommand) -> Result<()> {
                 if let Some(path) = &html {
                     println!("wrote {}", path.display());
                 }
+            }
+        }
+        ExerciseCommand::List { json } => {
+            let list = App::open(data)?.exercises()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+                return Ok(());
+            }
+            for e in &list {
+                println!(
+                    "{:<24} {:<14} {:>3} participants {:>5} findings  started {}  {}",
+                    e.id,
+                    e.scenario,
+                    e.participants,
+                    e.findings,
+                    e.started_at,
+                    e.ended_at
+                        .as_deref()
+                        .map_or_else(|| "running".to_string(), |t| format!("ended {t}"))
+                );
             }
         }
         ExerciseCommand::Scenarios { name } => match name {

@@ -143,6 +143,11 @@ fn a_drill_runs_is_answered_reported_and_ended_from_the_command_line() {
     assert_eq!(end["closed"], 6);
     let text = run_ok(&data, &["exercise", "report", "drill1"]);
     assert!(text.contains("ended "), "{text}");
+    let list: Value =
+        serde_json::from_str(&run_ok(&data, &["exercise", "list", "--json"])).unwrap();
+    assert_eq!(list[0]["id"], "drill1");
+    assert_eq!(list[0]["findings"], 6);
+    assert!(list[0]["ended_at"].is_string());
 
     // a participant the registry does not hold stops the run before anything is sent
     std::fs::write(&participants, "org-a\nno-such-org\n").unwrap();
