@@ -1096,7 +1096,7 @@ impl ExerciseReport {
         h.push_str("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
         h.push_str(&format!("<title>{}</title>", esc(&title)));
         h.push_str(
-            "<style>body{font-family:sans-serif;margin:2em;max-width:70em}\
+            "<style>body{font-family:sans-serif;margin:2em;max-width:80em}\
              table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;\
              padding:.25em .5em;text-align:left}td.n{text-align:right}\
              .banner{background:#fde68a;padding:.5em;font-weight:bold}</style></head><body>\n",
@@ -1187,7 +1187,7 @@ impl ExerciseReport {
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{height}\" \
              role=\"img\" aria-label=\"participants delivered, acknowledged and claimed per \
              sector\">\n",
-            label_w + bar_w + 80.0
+            label_w + bar_w + 170.0
         );
         for (i, g) in rows.iter().enumerate() {
             let y = 10.0 + row_h * i as f64;
