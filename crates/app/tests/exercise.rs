@@ -1,6 +1,7 @@
 //! Exercises through the core: a drill on the same hosts as a real incident leaves that
-//! incident's coverage, report and indicators as they were; every message of it carries the
-//! three markers; ending it closes its findings.
+//! incident's coverage, report, indicators and its advisory's exposure as they were, and
+//! neither advisory links the other's findings; every message of it carries the three
+//! markers (and its webhook events the exercise); ending it closes its findings.
 
 mod common;
 
@@ -82,6 +83,26 @@ fn world(dir: &Path) -> App {
     app
 }
 
+/// The demo's synthetic advisory of CVE-2019-19781.
+const REAL_ADVISORY: &[u8] = include_bytes!("../../demo/src/advisory.json");
+const REAL_ADVISORY_ID: &str = "DEMO-2020-0001";
+
+/// The findings of the real advisory's incident, with their states.
+fn real_advisory_findings(app: &App) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = app
+        .store()
+        .finding_records(&FindingQuery {
+            incident: Some(REAL_ADVISORY_ID.to_ascii_lowercase()),
+            ..FindingQuery::default()
+        })
+        .unwrap()
+        .into_iter()
+        .map(|f| (f.addr, f.state.as_str().to_string()))
+        .collect();
+    v.sort();
+    v
+}
+
 fn notify_request() -> NotifyRequest {
     NotifyRequest {
         incident: None,
@@ -147,10 +168,16 @@ fn a_drill_on_the_same_hosts_leaves_the_real_incident_as_it_was() {
     let dir = tempfile::tempdir().unwrap();
     let mut app = world(dir.path());
     let mut outbox = Outbox::new(dir.path().join("outbox")).unwrap();
-    let mut real = notify_request();
-    real.incident = Some(REAL.into());
-    app.notify(&real, &mut outbox, &NoProgress).unwrap();
+    // the real advisory, its exposure recorded: its incident links the real findings
+    app.import_advisory_bytes(REAL_ADVISORY, "demo-advisory.json", None)
+        .unwrap();
+    let exposure = app.exposure(REAL_ADVISORY_ID, true).unwrap();
+    assert_eq!(exposure.hosts, 3);
+    // a round over every (real) incident
+    app.notify(&notify_request(), &mut outbox, &NoProgress)
+        .unwrap();
     let before = real_view(&mut app);
+    let linked_before = real_advisory_findings(&app);
 
     let run = app
         .exercise_run(
@@ -197,13 +224,38 @@ fn a_drill_on_the_same_hosts_leaves_the_real_incident_as_it_was() {
     })
     .unwrap();
     app.exercise_end("drill1", "exercise lead").unwrap();
+    // the exposure analyses, again: the real advisory links no drill finding, the drill's
+    // links no real one
+    app.exposure(REAL_ADVISORY_ID, true).unwrap();
+    assert_eq!(real_advisory_findings(&app), linked_before);
+    let drill_exposure = app.exposure(&run.advisory, true).unwrap();
+    assert_eq!(drill_exposure.hosts, 0, "{drill_exposure:?}");
+    // (the drill's advisory is its incident's: it holds the drill's three findings, no more)
+    assert_eq!(run.advisory.to_ascii_lowercase(), run.incident);
+    assert_eq!(
+        app.findings(&FindingQuery {
+            incident: Some(run.incident.clone()),
+            ..FindingQuery::default()
+        })
+        .unwrap()
+        .len(),
+        3
+    );
+    // each incident's messages quote its own advisory
+    let context = |incident: &str| {
+        baken_pipeline::notify::advisory_context(app.store(), incident)
+            .unwrap()
+            .map(|c| c.id)
+    };
+    assert_eq!(context(REAL).as_deref(), Some(REAL_ADVISORY_ID));
+    assert_eq!(context(&run.incident), Some(run.advisory.clone()));
     assert_eq!(
         real_view(&mut app),
         before,
         "the real incident's coverage, report, indicators and findings are unchanged"
     );
-    // and the indicators count the real incident alone
-    assert_eq!(app.indicators(None).unwrap().incidents, 1);
+    // and the indicators count the real incidents alone: the CVE and its advisory's
+    assert_eq!(app.indicators(None).unwrap().incidents, 2);
 }
 
 #[test]
