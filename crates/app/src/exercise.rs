@@ -355,7 +355,7 @@ pub struct ExerciseRequest {
     pub notify: NotifyRequest,
 }
 
-/// What an exercise's start records (the detail of its [`STARTED`] step).
+/// What an exercise's start records (the detail of its `exercise-started` timeline step).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Started {
     /// The exercise.
