@@ -814,6 +814,8 @@ impl App {
                 tlp: request.notify.tlp,
                 supplied_by: Some(format!("baken exercise {id}")),
             },
+            // its steps are the exercise's, in no real incident's timeline
+            timeline_incident: Some(incident.clone()),
             ..Settings::default()
         };
         let ingest = self.ingest(

@@ -254,6 +254,11 @@ fn a_drill_on_the_same_hosts_leaves_the_real_incident_as_it_was() {
         before,
         "the real incident's coverage, report, indicators and findings are unchanged"
     );
+    // its timeline shows nothing of the drill (a later round adds its own steps only)
+    for entry in app.timeline(REAL).unwrap() {
+        let text = serde_json::to_string(&entry).unwrap();
+        assert!(!text.contains("exercise"), "{text}");
+    }
     // and the indicators count the real incidents alone: the CVE and its advisory's
     assert_eq!(app.indicators(None).unwrap().incidents, 2);
 }
