@@ -809,13 +809,17 @@ impl App {
         }
         let scan_path = out.join(format!("{incident}.intelmq.jsonl"));
         std::fs::write(&scan_path, &rows).map_err(io(&scan_path))?;
-        let settings = baken_pipeline::ingest::Settings {
+        let settings = Settings {
             label: Label {
                 tlp: request.notify.tlp,
                 supplied_by: Some(format!("baken exercise {id}")),
             },
             // its steps are the exercise's, in no real incident's timeline
             timeline_incident: Some(incident.clone()),
+            verify_after_reports: self
+                .policy(&request.notify.policy)?
+                .lifecycle()
+                .verify_after_reports,
             ..Settings::default()
         };
         let ingest = self.ingest(
