@@ -403,6 +403,7 @@ impl App {
             label,
             batch_size,
             verify_after_reports: self.policy(policy)?.lifecycle().verify_after_reports,
+            timeline_incident: None,
         })
     }
 

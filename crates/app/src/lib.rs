@@ -26,6 +26,7 @@
 mod access;
 mod audit;
 mod commands;
+mod exercise;
 mod incident_reports;
 mod intake;
 mod plans;
@@ -47,6 +48,10 @@ pub use audit::AuditVerification;
 pub use commands::{
     DailyDigest, NotifyReport, NotifyRequest, PruneOutcome, Said, SaidOutcome, SaidResult,
     parse_since,
+};
+pub use exercise::{
+    ExerciseEnd, ExerciseReport, ExerciseRequest, ExerciseRun, ExerciseSummary, GroupResult,
+    Participant, ParticipantResult, SCENARIOS, Scenario, ShippedScenario, Started, scenarios,
 };
 pub use incident_reports::{VisibleReports, filed_by};
 pub use intake::IntakePass;

@@ -106,12 +106,16 @@ impl App {
                     "finding-{}-{}-{}",
                     f.finding.id, f.finding.state, f.finding.last_seen
                 );
-                let payload = serde_json::json!({
+                let mut payload = serde_json::json!({
                     "type": "finding.changed",
                     "timestamp": baken_store::now(),
                     "data": f,
-                })
-                .to_string();
+                });
+                // a drill's event says so, as its messages do
+                if let Some(id) = baken_pipeline::exercise::exercise_of(&f.finding.incident) {
+                    payload["exercise"] = id.into();
+                }
+                let payload = payload.to_string();
                 if self
                     .store
                     .enqueue_webhook_event(hook.id, &event_id, &payload)?

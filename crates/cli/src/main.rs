@@ -32,6 +32,7 @@ macro_rules! println {
 }
 
 mod dependencies_cmds;
+mod exercise_cmds;
 mod inbox_cmds;
 mod incident_report_cmds;
 mod inventory_cmds;
@@ -433,6 +434,12 @@ enum Command {
     /// vendors, countries, concentration, non-vital suppliers of vital providers; with
     /// --vendor, who would be affected and how they can be told.
     Dependencies(dependencies_cmds::DependenciesArgs),
+    /// Exercises: drills through the real chain, every message marked as one, measured per
+    /// participant and sector.
+    Exercise {
+        #[command(subcommand)]
+        command: exercise_cmds::ExerciseCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -1180,6 +1187,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Lookalike { command } => lookalike_cmds::run(&cli.data, command),
         Command::IncidentReport { command } => incident_report_cmds::run(&cli.data, command),
         Command::Dependencies(args) => dependencies_cmds::run(&cli.data, args),
+        Command::Exercise { command } => exercise_cmds::run(&cli.data, command),
         Command::Report {
             incident,
             policy,

@@ -25,6 +25,9 @@ pub mod header {
     /// sequence number and hash): each recipient holds a witness of the log that a later
     /// truncation or rewrite cannot match.
     pub const AUDIT_HEAD: &str = "X-Baken-Audit-Head";
+    /// The exercise a message belongs to, e.g. `X-Baken-Exercise: citrix1`: the message is a
+    /// drill, not a real notification.
+    pub const EXERCISE: &str = "X-Baken-Exercise";
 
     /// `X-Baken-TLP: TLP:AMBER` for [`Tlp::Amber`].
     pub fn tlp(tlp: Tlp) -> (String, String) {
@@ -34,6 +37,11 @@ pub mod header {
     /// `X-Baken-Incident: <id>`.
     pub fn incident(id: &str) -> (String, String) {
         (INCIDENT.to_owned(), id.to_owned())
+    }
+
+    /// `X-Baken-Exercise: <id>`.
+    pub fn exercise(id: &str) -> (String, String) {
+        (EXERCISE.to_owned(), id.to_owned())
     }
 
     /// `X-Baken-Audit-Head: <seq> <hash>`.

@@ -46,6 +46,10 @@ pub struct Settings {
     /// Later reports of the same feed and type in a row that must no longer hold a finding
     /// before it counts as verified fixed (the policy's `verify_after_reports`).
     pub verify_after_reports: u32,
+    /// The incident the file's timeline steps (feed received, ingested) belong to; `None`
+    /// for every incident (`*`), as a feed may hold any. An exercise names its own, so that
+    /// its rows appear in no real incident's timeline.
+    pub timeline_incident: Option<String>,
 }
 
 impl Default for Settings {
@@ -55,6 +59,7 @@ impl Default for Settings {
             label: Label::default(),
             batch_size: DEFAULT_BATCH,
             verify_after_reports: 1,
+            timeline_incident: None,
         }
     }
 }
@@ -220,10 +225,14 @@ pub fn ingest_file(
     if progress.shows_total() {
         progress.expect(count_lines(&input.path)?.saturating_sub(first_line - 1));
     }
+    let steps_under = settings
+        .timeline_incident
+        .clone()
+        .unwrap_or_else(|| "*".into());
     let run = store.begin_run(&file, &source, label)?;
     tracing::info!(file = %file, feed = input.feed.name(), run, batch_size, "ingest started");
     store.add_step(&TimelineStep {
-        incident: "*".into(),
+        incident: steps_under.clone(),
         step: "feed-received".into(),
         at: now(),
         detail: file.clone(),
@@ -286,7 +295,7 @@ pub fn ingest_file(
     // What this report no longer holds counts towards verifying the fix.
     let absences = store.count_absences(run, settings.verify_after_reports)?;
     store.add_step(&TimelineStep {
-        incident: "*".into(),
+        incident: steps_under.clone(),
         step: "ingested".into(),
         at: now(),
         detail: format!(

@@ -19,6 +19,7 @@
 pub mod advisories;
 pub mod audit;
 pub mod dependencies;
+pub mod exercise;
 pub mod exposure;
 pub mod findings;
 pub mod imports;

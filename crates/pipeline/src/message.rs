@@ -7,7 +7,7 @@
 //! | file | what it writes |
 //! |---|---|
 //! | `subject.txt` | the subject line |
-//! | `message.txt` | the body: TLP line, greeting, what was found, why it matters, what to do, why you, the TLP's sharing rule and the reference |
+//! | `message.txt` | the body: the exercise line (for a drill), TLP line, greeting, what was found, why it matters, what to do, why you, the TLP's sharing rule and the reference |
 //! | `kind/<kind>.txt` | the opening paragraph of a `first` notice (none), `follow-up`, `reminder`, `escalation` or `compromise` check |
 //! | `recipient/<audience>.txt` | macros for what differs by recipient: `own`, `cert`, `hoster`, `dtc`, `counts` ([`Audience`]) |
 //! | `phrases.txt` | macros both share: counts with their singular or plural, what the systems are (vulnerable to …), the vulnerability's name, scores, dates |
@@ -262,6 +262,9 @@ pub struct MessageContext {
     pub bases: Vec<BasisContext>,
     /// The sharing policy's name.
     pub policy: String,
+    /// The exercise the message belongs to, when it is one (see [`crate::exercise`]): the
+    /// subject then begins `[EXERCISE]` and the body's first line says so.
+    pub exercise: Option<String>,
 }
 
 /// The findings of one organisation as the text lists them.
@@ -449,6 +452,7 @@ impl MessageContext {
                 basis: "Wbni art. 3".into(),
             }],
             policy: "nl-2020".into(),
+            exercise: None,
         }
     }
 }
@@ -602,6 +606,30 @@ mod tests {
             f.findings = 1;
             f.parts[0].systems.truncate(1);
             insta::assert_snapshot!(format!("{language}-not-a-vulnerability"), rendered(&f));
+        }
+    }
+
+    #[test]
+    fn an_exercise_says_so_in_the_subject_and_the_first_line() {
+        for language in Language::ALL {
+            let mut f = facts(language, "first", Audience::Own);
+            // as notify writes it: the exercise's advisory, which names no CVE
+            f.exercise = Some("citrix1".into());
+            f.incident = "EXERCISE-CITRIX1-CVE-2019-19781".into();
+            f.incident_id = "exercise-citrix1-cve-2019-19781".into();
+            f.cves.clear();
+            f.incident_in_cves = false;
+            f.exploited_since = None;
+            let advisory = f.advisory.as_mut().unwrap();
+            advisory.id = f.incident.clone();
+            advisory.title = Some("EXERCISE citrix1: Citrix ADC path traversal".into());
+            advisory.publisher = Some("baken exercise".into());
+            advisory.cves.clear();
+            let subject = subject(&f).unwrap();
+            assert!(subject.starts_with("[EXERCISE] [TLP:AMBER] "), "{subject}");
+            let body = body(&f).unwrap();
+            assert!(body.starts_with("EXERCISE citrix1: "), "{body}");
+            insta::assert_snapshot!(format!("{language}-exercise"), rendered(&f));
         }
     }
 

@@ -1546,6 +1546,7 @@ fn message_context(
         reasons,
         bases: bases.into_iter().collect(),
         policy: options.policy.name().into(),
+        exercise: crate::exercise::exercise_of(incident).map(str::to_string),
     };
     (facts, aggregates)
 }
@@ -1624,6 +1625,9 @@ fn compose(
             headers.push(header::audit_head(seq, &hash));
             if let Some(t) = heading.ticket {
                 headers.push(("X-Baken-Ticket".into(), t.to_string()));
+            }
+            if let Some(id) = &facts.exercise {
+                headers.push(header::exercise(id));
             }
             // follow-ups thread under the messages before them (RFC 5322 section 3.6.4)
             let ids: Vec<String> = heading

@@ -9,7 +9,8 @@
 //!   message, affected = reached + unreachable, the remediation curve, time to fix by path
 //!   and sector, findings fixed after exploitation began, and who was never reached and why;
 //! * [`timeline`] — one incident's recorded steps in time order;
-//! * [`indicators`] — readiness indicators over all incidents, per sector and nationwide.
+//! * [`indicators`] — readiness indicators over all incidents but exercises, per sector and
+//!   nationwide.
 //!
 //! The words the report counts with are defined once, in [`DEFINITIONS`], and every
 //! rendering (text, JSON, HTML) carries them:
@@ -1159,7 +1160,12 @@ pub fn indicators(
     attributor: &Attributor,
     sector: Option<&str>,
 ) -> Result<Indicators, PipelineError> {
-    let incidents = store.incidents()?;
+    // a drill measures a drill: its findings are no part of the real indicators
+    let incidents: Vec<(String, u64)> = store
+        .incidents()?
+        .into_iter()
+        .filter(|(i, _)| !crate::exercise::is_exercise(i))
+        .collect();
     let mut nationwide = Tally::default();
     let mut sectors: BTreeMap<String, Tally> = BTreeMap::new();
     for (incident, _) in &incidents {

@@ -456,6 +456,8 @@ pub enum Cause {
     Analyst,
     /// The policy's deadline passed (reference: the deadline).
     Deadline,
+    /// The exercise the finding belongs to ended (reference: the exercise's id).
+    Exercise,
 }
 
 impl Cause {
@@ -467,6 +469,7 @@ impl Cause {
             Cause::Reply => "reply",
             Cause::Analyst => "analyst",
             Cause::Deadline => "deadline",
+            Cause::Exercise => "exercise",
         }
     }
 
@@ -477,6 +480,7 @@ impl Cause {
             Cause::Reply,
             Cause::Analyst,
             Cause::Deadline,
+            Cause::Exercise,
         ]
         .into_iter()
         .find(|c| c.as_str() == s)
