@@ -10,6 +10,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bins=("$@")
 [ ${#bins[@]} -gt 0 ] || bins=("$root/target/release/baken")
+for i in "${!bins[@]}"; do bins[i]=$(realpath "${bins[i]}"); done
 requests=${BAKEN_BENCH_REQUESTS:-30}
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
