@@ -31,10 +31,15 @@ pub(crate) fn closed() -> ! {
 }
 
 /// Whether `run` failed on a write to standard output whose reader has gone: a bare
-/// `BrokenPipe`, as `writeln!(stdout, …)?` passes it up. Errors from anywhere else (a relay,
+/// `BrokenPipe`, as `writeln!(stdout, …)?` passes it up, or one inside a JSON writer's
+/// error. Errors from anywhere else (a relay,
 /// a file, the store) reach `main` wrapped in their context or a typed error, and are
 /// reported as errors.
 pub(crate) fn is_closed_pipe(e: &anyhow::Error) -> bool {
     e.downcast_ref::<io::Error>()
         .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+        // `serde_json::to_writer(stdout, …)?` passes the same up inside its own error
+        || e.downcast_ref::<serde_json::Error>()
+            .and_then(serde_json::Error::io_error_kind)
+            == Some(io::ErrorKind::BrokenPipe)
 }

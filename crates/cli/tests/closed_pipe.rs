@@ -44,10 +44,11 @@ fn commands_end_quietly_when_the_reader_stops_reading() {
         serde_json::from_str(findings.lines().next().expect("a finding")).unwrap();
     let ip = first["source.ip"].as_str().expect("an address").to_string();
 
-    let commands: [&[&str]; 5] = [
+    let commands: [&[&str]; 6] = [
         &["why", &ip, "--incident", INCIDENT],
         &["coverage", "--incident", INCIDENT],
         &["findings"],
+        &["findings", "--json"],
         &["audit", "export"],
         &["registry", "lookup", &ip],
     ];
