@@ -78,6 +78,10 @@ pub(crate) const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'sel
 
 static ENVIRONMENT: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
+    // a drill's incident is marked as one wherever a page names it
+    env.add_function("exercise_of", |incident: &str| {
+        baken_pipeline::exercise::exercise_of(incident).map(str::to_string)
+    });
     for (name, text) in TEMPLATES {
         env.add_template(name, text)
             .unwrap_or_else(|e| panic!("page template {name} does not parse: {e:#}"));
@@ -1156,6 +1160,24 @@ mod tests {
         for (name, _) in TEMPLATES {
             ENVIRONMENT.get_template(name).expect(name);
         }
+    }
+
+    #[test]
+    fn an_exercise_incident_is_marked_as_one() {
+        let html = render(
+            "incidents.html",
+            page! {
+                me => serde_json::json!({"party": "ncsc", "analyst": true}),
+                csrf => "x",
+                incidents => vec![("exercise-drill1-cve-2019-19781", 2), ("cve-2019-19781", 3)],
+                states => Vec::<(String, u64)>::new(),
+                messages => Vec::<(String, u64)>::new(),
+                policy => "nl-2020",
+            },
+        )
+        .unwrap()
+        .0;
+        assert_eq!(html.matches("EXERCISE drill1").count(), 1, "{html}");
     }
 
     #[test]
