@@ -1,5 +1,5 @@
-//! The web pages as a browser uses them, without a socket: a login exchanges a token for a
-//! session cookie, forms need the session's CSRF token, and a party's pages show its own
+//! The web pages as a browser uses them, without a socket: logging in trades a token for a
+//! cookie, forms need the login's CSRF token, and a party's pages show its own
 //! findings and never another's.
 
 use axum::body::Body;
@@ -217,7 +217,7 @@ async fn a_login_exchanges_a_token_for_a_strict_session_cookie() {
         answer.set_cookies()
     );
 
-    // logging out ends the session, and needs the form's token
+    // logging out ends the login, and needs the form's token
     let page = b.get("/findings").await;
     assert_eq!(
         b.post("/logout", &[("csrf", "forged")]).await.status,
@@ -296,7 +296,7 @@ async fn a_party_sees_and_changes_its_own_findings_only() {
         assert_eq!(a.get(uri).await.status, StatusCode::FORBIDDEN, "{uri}");
     }
 
-    // a change needs the session's form token and this site's origin
+    // a change needs the login's form token and this site's origin
     let id = own[0];
     let page = a.get(&format!("/findings/{id}")).await;
     let csrf = page.csrf();

@@ -7,7 +7,7 @@
 //! Every page works without JavaScript and none is served: the Content-Security-Policy
 //! allows the service's own stylesheet and nothing else. A login exchanges a token for a
 //! session cookie (HttpOnly, SameSite=Strict, Secure over TLS); every form carries a CSRF
-//! token bound to the session, and a POST whose `Origin` names another site is refused.
+//! token bound to the login, and a POST whose `Origin` names another site is refused.
 //! What a party sees is what the API shows it — [`App::visible`] decides, and every read of
 //! findings is audited as a disclosure.
 
@@ -228,7 +228,7 @@ fn session(state: &State, headers: &HeaderMap) -> Result<(String, session::Sessi
     Ok((id, s))
 }
 
-/// Refuses a form that does not carry the session's CSRF token, or that another site
+/// Refuses a form that does not carry the login's CSRF token, or that another site
 /// posted (its `Origin` names another host).
 fn check_form(headers: &HeaderMap, expected: &str, given: &str) -> Result<(), WebError> {
     let refused = || {
@@ -281,8 +281,8 @@ fn who(app: &mut App, token: &str) -> Result<Who, Problem> {
     })
 }
 
-/// Runs `f` on the application core for the session's viewer (an analyst only when
-/// `analysts_only`), with the service's policy and the session's CSRF token; without a valid
+/// Runs `f` on the application core for the logged-in viewer (an analyst only when
+/// `analysts_only`), with the service's policy and the login's CSRF token; without a valid
 /// session, the answer is the login page.
 async fn as_viewer<T: Send + 'static>(
     state: &State,
