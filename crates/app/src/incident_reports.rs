@@ -105,6 +105,12 @@ impl App {
         .map_err(usage)
     }
 
+    /// Every report, as it stands now, for an analyst or the command line.
+    pub fn all_incident_reports(&mut self) -> Result<Vec<IncidentReport>> {
+        let attributor = self.attributor()?;
+        Ok(incident_reports::reports(&self.store, &attributor, now())?)
+    }
+
     /// Every report `viewer` may read, as it stands now: an analyst all; a party its own, those
     /// it filed as CERT, and those the sharing policy `policy` lets it receive in full as a
     /// finding about the reporting organisation without addresses (a supervisor those of the
@@ -116,8 +122,8 @@ impl App {
         policy: &str,
         purpose: &str,
     ) -> Result<VisibleReports> {
+        let all = self.all_incident_reports()?;
         let attributor = self.attributor()?;
-        let all = incident_reports::reports(&self.store, &attributor, now())?;
         let Viewer::Party(party) = viewer else {
             return Ok(VisibleReports {
                 reports: all,

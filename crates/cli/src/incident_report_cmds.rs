@@ -75,8 +75,7 @@ pub(crate) fn run(data: &Path, command: IncidentReportCommand) -> Result<()> {
         }
         IncidentReportCommand::List { overdue, json } => {
             let reports: Vec<IncidentReport> = app
-                .incident_reports(&Viewer::Analyst, "nl-2020", "incident-report list")?
-                .reports
+                .all_incident_reports()?
                 .into_iter()
                 .filter(|r| !overdue || r.overdue)
                 .collect();
