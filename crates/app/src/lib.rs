@@ -29,6 +29,7 @@ mod commands;
 mod exercise;
 mod incident_reports;
 mod intake;
+mod lookalikes;
 mod plans;
 mod records;
 mod tokens;

@@ -6,7 +6,9 @@ use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use baken_lookalike::{Config, Kind, Options, Protected, Scanner, input, protect};
+use baken_lookalike::{Config, Flag, Kind, Options, Protected, Scanner, input, protect};
+use baken_model::Tlp;
+use baken_pipeline::lookalikes::{self, Flagged};
 use clap::Subcommand;
 
 /// The protected list kept in the data directory.
@@ -59,9 +61,62 @@ pub(crate) enum LookalikeCommand {
         /// `score`.
         #[arg(long)]
         json: bool,
+        /// Record the flagged names as findings of the `lookalike` incident, owned by the
+        /// protected names' owners (for `notify` and `lookalike takedown`).
+        #[arg(long)]
+        record: bool,
+        /// With --record: what a check saw of the names (dnstwist's JSON: domain, dns_a,
+        /// dns_aaaa, dns_ns, dns_mx; optionally http_status and time), kept as evidence.
+        #[arg(long, requires = "record")]
+        seen: Option<PathBuf>,
+        /// With --record: the TLP label of the findings.
+        #[arg(long, default_value = "CLEAR", value_parser = crate::parse_tlp, requires = "record")]
+        tlp: Tlp,
         /// Files of names to check; `-` for standard input.
         #[arg(required = true)]
         inputs: Vec<PathBuf>,
+    },
+    /// Check recorded lookalikes against what a check saw of them (dnstwist's JSON): names
+    /// still resolving or serving are recorded again, names that no longer do are closed as
+    /// taken down.
+    Check {
+        /// The check's output (JSON array or JSON lines).
+        seen: PathBuf,
+        /// TLP label of the observations.
+        #[arg(long, default_value = "CLEAR", value_parser = crate::parse_tlp)]
+        tlp: Tlp,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Ask the registrar's and the hoster's abuse desk of each recorded lookalike to take it
+    /// down, as the policy's `takedown-request` rules allow; each request is sent once and
+    /// audited.
+    Takedown {
+        /// RDAP answers for the names, as DIR/NAME.json: the registrar's abuse desk.
+        #[arg(long)]
+        rdap: Option<PathBuf>,
+        /// Sharing policy: nl-2020, nl-dtc-oktt, or a policy file.
+        #[arg(long, env = "BAKEN_POLICY", default_value = "nl-2020")]
+        policy: String,
+        /// TLP label of findings stored without one.
+        #[arg(long, default_value = "CLEAR", value_parser = crate::parse_tlp)]
+        tlp: Tlp,
+        /// Deliver through this SMTP relay (as for `notify`).
+        #[arg(long, conflicts_with = "outbox")]
+        smtp: Option<String>,
+        /// Write .eml files into this directory (default: DATA/outbox).
+        #[arg(long)]
+        outbox: Option<PathBuf>,
+        /// Sender address.
+        #[arg(long, default_value = "NCSC baken <baken@ncsc.example>")]
+        from: String,
+        /// Only show the requests and the policy's decisions; send nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// One JSON object a line per request.
+        #[arg(long)]
+        json: bool,
     },
     /// The protected names kept in the data directory.
     Protect {
@@ -119,6 +174,9 @@ pub(crate) fn run(data: &Path, command: LookalikeCommand) -> Result<()> {
             registry_owned,
             dictionary,
             json,
+            record,
+            seen,
+            tlp,
             inputs,
         } => scan(
             data,
@@ -128,6 +186,30 @@ pub(crate) fn run(data: &Path, command: LookalikeCommand) -> Result<()> {
             dictionary.as_deref(),
             &inputs,
             json,
+            record.then_some(Recording { seen, tlp }),
+        ),
+        LookalikeCommand::Check { seen, tlp, json } => check(data, &seen, tlp, json),
+        LookalikeCommand::Takedown {
+            rdap,
+            policy,
+            tlp,
+            smtp,
+            outbox,
+            from,
+            dry_run,
+            json,
+        } => takedown(
+            data,
+            &Takedown {
+                rdap,
+                policy,
+                tlp,
+                smtp,
+                outbox,
+                from,
+                dry_run,
+                json,
+            },
         ),
         LookalikeCommand::Protect {
             command: ProtectCommand::Add { names, owner },
@@ -204,6 +286,13 @@ fn read_protected(path: &Path) -> Result<Vec<Protected>> {
     Ok(names)
 }
 
+/// What `scan --record` keeps.
+struct Recording {
+    seen: Option<PathBuf>,
+    tlp: Tlp,
+}
+
+#[allow(clippy::too_many_arguments)]
 fn scan(
     data: &Path,
     protect: &[PathBuf],
@@ -212,7 +301,9 @@ fn scan(
     dictionary: Option<&Path>,
     inputs: &[PathBuf],
     json: bool,
+    recording: Option<Recording>,
 ) -> Result<()> {
+    let mut to_record: Vec<Flagged> = Vec::new();
     let kept = data.join(PROTECT_FILE);
     let mut protected = Vec::new();
     if protect.is_empty() {
@@ -271,6 +362,9 @@ fn scan(
                 && printed.insert(flag.domain.clone())
             {
                 flagged += 1;
+                if recording.is_some() {
+                    to_record.push(flagged_of(&flag));
+                }
                 let written = if json {
                     serde_json::to_writer(&mut out, &flag)
                         .map_err(std::io::Error::from)
@@ -300,6 +394,28 @@ fn scan(
         "{read} names read, {flagged} flagged, against {} protected names",
         scanner.len()
     );
+    if let Some(r) = recording {
+        let seen = match &r.seen {
+            Some(p) => lookalikes::read_sightings(p)?,
+            None => Vec::new(),
+        };
+        let names: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
+        let done = baken_app::App::open(data)?.record_lookalikes(
+            &to_record,
+            &seen,
+            &format!("lookalike scan {}", names.join(" ")),
+            r.tlp,
+        )?;
+        eprintln!(
+            "recorded in incident {}: {} new findings, {} seen again, {} already recorded, \
+             {} reopened",
+            lookalikes::INCIDENT,
+            done.new_findings,
+            done.stored - done.new_findings.min(done.stored),
+            done.duplicate,
+            done.reopened
+        );
+    }
     if !problems.is_empty() {
         let shown: Vec<_> = problems.iter().take(20).cloned().collect();
         bail!(
@@ -357,6 +473,110 @@ fn protect_list(data: &Path, json: bool) -> Result<()> {
         for p in &list {
             println!("{}\t{}", p.name, p.owner.as_deref().unwrap_or("-"));
         }
+    }
+    Ok(())
+}
+
+fn flagged_of(flag: &Flag) -> Flagged {
+    Flagged {
+        domain: flag.domain.clone(),
+        unicode: flag.unicode.clone(),
+        protected: flag.protected.clone(),
+        owner: flag.owner.clone(),
+        kinds: flag.kinds.iter().map(|k| k.name().to_string()).collect(),
+        keywords: flag.keywords.clone(),
+        score: flag.score,
+    }
+}
+
+fn check(data: &Path, seen: &Path, tlp: Tlp, json: bool) -> Result<()> {
+    let done = baken_app::App::open(data)?.recheck_lookalikes(seen, tlp)?;
+    if json {
+        println!("{}", serde_json::to_string(&done)?);
+    } else {
+        println!(
+            "{} still up (recorded again, {} reopened), {} taken down, {} not recorded",
+            done.still_up.stored + done.still_up.duplicate,
+            done.still_up.reopened,
+            done.taken_down.len(),
+            done.not_recorded.len()
+        );
+    }
+    Ok(())
+}
+
+struct Takedown {
+    rdap: Option<PathBuf>,
+    policy: String,
+    tlp: Tlp,
+    smtp: Option<String>,
+    outbox: Option<PathBuf>,
+    from: String,
+    dry_run: bool,
+    json: bool,
+}
+
+fn takedown(data: &Path, t: &Takedown) -> Result<()> {
+    let mut app = baken_app::App::open(data)?;
+    let outcomes: Vec<(String, String, lookalikes::PlannedTakedown)> = if t.dry_run {
+        app.plan_takedowns(&t.policy, t.rdap.as_deref(), t.tlp)?
+            .into_iter()
+            .map(|p| {
+                let what = if p.decision.form.as_str() == "nothing" {
+                    "withheld"
+                } else {
+                    "would-send"
+                };
+                (what.to_string(), p.decision.explanation.clone(), p)
+            })
+            .collect()
+    } else {
+        let (mut transport, _) = crate::transport(t.smtp.as_deref(), t.outbox.clone(), data)?;
+        app.send_takedowns(
+            &t.policy,
+            t.rdap.as_deref(),
+            t.tlp,
+            transport.as_mut(),
+            &t.from,
+        )?
+        .into_iter()
+        .map(|o| (o.outcome, o.detail, o.request))
+        .collect()
+    };
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let mut failed = 0;
+    for (outcome, detail, p) in &outcomes {
+        if matches!(outcome.as_str(), "failed" | "pending") {
+            failed += 1;
+        }
+        if t.json {
+            let mut v = serde_json::to_value(p)?;
+            v["outcome"] = outcome.as_str().into();
+            v["detail"] = detail.as_str().into();
+            serde_json::to_writer(&mut out, &v).map_err(std::io::Error::from)?;
+            out.write_all(b"\n")?;
+        } else {
+            writeln!(
+                out,
+                "{outcome}\t{}\t{} <{}> ({})\t{detail}",
+                p.domain, p.desk.name, p.desk.email, p.desk.role
+            )?;
+        }
+    }
+    out.flush()?;
+    let count = |w: &str| outcomes.iter().filter(|o| o.0 == w).count();
+    eprintln!(
+        "{} takedown requests: {} sent, {} sent before, {} withheld by the policy, {} would be sent, \
+         {failed} failed or pending",
+        outcomes.len(),
+        count("sent"),
+        count("already-sent"),
+        count("withheld"),
+        count("would-send"),
+    );
+    if failed > 0 {
+        bail!("{failed} takedown request(s) could not be delivered (see above)");
     }
     Ok(())
 }

@@ -423,3 +423,149 @@ fn errors_name_file_line_and_field() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not_a_name"));
 }
+
+/// The whole lookalike chain as a user runs it: flagged names recorded, the owner told in a
+/// notify round in words of its own, takedown requests to the hoster RPSL names, and names
+/// that are gone closed by a later check.
+#[test]
+fn flagged_names_become_findings_takedown_requests_and_are_closed_when_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let registry = dir.path().join("registry.toml");
+    std::fs::write(
+        &registry,
+        r#"
+[[organisation]]
+id = "rivm"
+name = "Rijksinstituut Voorbeeld"
+vital = true
+domains = ["rivm.example"]
+contacts = [{ email = "security@rivm.example", role = "security" }]
+"#,
+    )
+    .unwrap();
+    run_ok(&data, &["registry", "import", s(&registry)]);
+    let rpsl = dir.path().join("ripe.db");
+    std::fs::write(
+        &rpsl,
+        "inetnum:        198.18.4.0 - 198.18.4.255\nnetname:        HOSTER-CUST-NET\n\
+         abuse-c:        AR2-TEST\nsource:         RIPE\n\n\
+         role:           Hoster Abuse Desk\nnic-hdl:        AR2-TEST\n\
+         abuse-mailbox:  abuse@hoster.test\nsource:         RIPE\n",
+    )
+    .unwrap();
+    run_ok(&data, &["registry", "import-rpsl", s(&rpsl)]);
+    run_ok(
+        &data,
+        &[
+            "lookalike",
+            "protect",
+            "add",
+            "rivm.example",
+            "--owner",
+            "rivm",
+        ],
+    );
+    let names = dir.path().join("ct.txt");
+    std::fs::write(
+        &names,
+        "rivm-corona.example\nrivm.example\nunrelated.example\n",
+    )
+    .unwrap();
+    let seen = dir.path().join("dnstwist.json");
+    std::fs::write(
+        &seen,
+        r#"[{"fuzzer": "*original", "domain": "rivm-corona.example", "dns_a": ["198.18.4.20"],
+             "dns_mx": ["mx.rivm-corona.example"], "time": "2020-03-14T09:00:00+00:00"}]"#,
+    )
+    .unwrap();
+    let out = run(
+        &data,
+        &[
+            "lookalike",
+            "scan",
+            "--record",
+            "--seen",
+            s(&seen),
+            s(&names),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("1 new findings"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let findings = run_ok(&data, &["findings", "--incident", "lookalike", "--json"]);
+    let f: serde_json::Value = serde_json::from_str(findings.lines().next().unwrap()).unwrap();
+    assert_eq!(f["org"], "rivm");
+    assert_eq!(f["state"], "open");
+
+    // the owner is told, in the lookalike's own words
+    let outbox = dir.path().join("outbox");
+    run_ok(
+        &data,
+        &["notify", "--incident", "lookalike", "--outbox", s(&outbox)],
+    );
+    let mails: Vec<String> = std::fs::read_dir(&outbox)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(mails.len(), 1);
+    let unfolded = mails[0].replace("=\r\n", "").replace("\r\n", "\n");
+    assert!(unfolded.contains("To: security@rivm.example"), "{unfolded}");
+    assert!(unfolded.contains("  - rivm-corona.example\n"), "{unfolded}");
+    assert!(unfolded.contains("take it down"), "{unfolded}");
+
+    // the hoster's abuse desk from RPSL is asked once
+    let dry = run_ok(&data, &["lookalike", "takedown", "--dry-run", "--json"]);
+    let request: serde_json::Value = serde_json::from_str(dry.trim()).unwrap();
+    assert_eq!(request["outcome"], "would-send");
+    assert_eq!(request["desk"]["email"], "abuse@hoster.test");
+    assert_eq!(request["decision"]["rule"], "takedown-to-abuse-desk");
+    let takedowns = dir.path().join("takedowns");
+    let sent = run_ok(&data, &["lookalike", "takedown", "--outbox", s(&takedowns)]);
+    assert!(sent.starts_with("sent\trivm-corona.example\t"), "{sent}");
+    let again = run_ok(&data, &["lookalike", "takedown", "--outbox", s(&takedowns)]);
+    assert!(again.starts_with("already-sent\t"), "{again}");
+    let eml: Vec<String> = std::fs::read_dir(&takedowns)
+        .unwrap()
+        .map(|e| {
+            std::fs::read_to_string(e.unwrap().path())
+                .unwrap()
+                .replace("=\r\n", "")
+        })
+        .collect();
+    assert_eq!(eml.len(), 1);
+    assert!(eml[0].contains("To: abuse@hoster.test"), "{}", eml[0]);
+    assert!(eml[0].contains("resolves to: 198.18.4.20"), "{}", eml[0]);
+    assert!(
+        eml[0].contains("mail: mx.rivm-corona.example"),
+        "{}",
+        eml[0]
+    );
+
+    // gone: closed as taken down, and no request follows
+    std::fs::write(&seen, r#"{"domain": "rivm-corona.example", "dns_a": []}"#).unwrap();
+    let check = run_ok(&data, &["lookalike", "check", s(&seen), "--json"]);
+    let check: serde_json::Value = serde_json::from_str(check.trim()).unwrap();
+    assert_eq!(check["taken_down"].as_array().unwrap().len(), 1);
+    let findings = run_ok(&data, &["findings", "--incident", "lookalike", "--json"]);
+    assert!(
+        findings.contains("\"state\":\"verified-fixed\""),
+        "{findings}"
+    );
+    let none = run_ok(&data, &["lookalike", "takedown", "--dry-run"]);
+    assert!(none.is_empty(), "{none}");
+
+    // a check file that is not dnstwist's JSON names the file and line
+    std::fs::write(&seen, "{\"domain\": \"a.example\"}\n{\"dns_a\": 5}\n").unwrap();
+    let bad = run(&data, &["lookalike", "check", s(&seen)]);
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains(&format!("{}:2:", seen.display())), "{err}");
+}

@@ -167,6 +167,8 @@ pub enum Rule {
     RegistryAbuse,
     /// The organisation declared the system in its own inventory (SBOM, asset list).
     Inventory,
+    /// The domain name imitates a name protected for the organisation (a lookalike).
+    Lookalike,
     /// No rule matched.
     None,
 }
@@ -180,6 +182,7 @@ impl Rule {
             Rule::Domain => "domain",
             Rule::RegistryAbuse => "registry-abuse",
             Rule::Inventory => "inventory",
+            Rule::Lookalike => "lookalike",
             Rule::None => "none",
         }
     }

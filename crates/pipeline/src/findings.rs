@@ -244,6 +244,9 @@ pub fn reason(attributor: &Attributor, stored: &Attribution, event: &Event) -> S
         Owner::Abuse(c) => format!("abuse contact {}", c.email),
         Owner::Unknown => "nobody".into(),
     };
+    if stored.rule == Rule::Lookalike {
+        return crate::lookalikes::reason(&owner, event);
+    }
     if stored.rule == Rule::Inventory {
         let detail = event.get_str("extra.match_detail").unwrap_or("-");
         return format!("{owner} declared it in its inventory: {detail}");

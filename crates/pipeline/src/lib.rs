@@ -28,6 +28,7 @@ pub mod incident_reports;
 pub mod ingest;
 pub mod inventories;
 pub mod lifecycle;
+pub mod lookalikes;
 pub mod message;
 pub mod notify;
 pub mod plan;

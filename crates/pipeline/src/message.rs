@@ -214,6 +214,9 @@ pub struct MessageContext {
     pub incident_id: String,
     /// Whether the incident is a vulnerability (a CVE, or one an advisory describes).
     pub cve: bool,
+    /// Whether the findings are lookalike domain names (the `lookalike` incident).
+    #[serde(default)]
+    pub lookalike: bool,
     /// The CVEs of the incident's advisory (empty without one).
     pub cves: Vec<String>,
     /// The affected product, as the advisory names it.
@@ -406,6 +409,7 @@ impl MessageContext {
             incident: "CVE-2019-19781".into(),
             incident_id: "cve-2019-19781".into(),
             cve: true,
+            lookalike: false,
             cves: vec!["CVE-2019-19781".into()],
             product: Some("Citrix ADC".into()),
             incident_in_cves: true,

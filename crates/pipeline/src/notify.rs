@@ -1466,7 +1466,12 @@ fn message_context(
                         .map(|h| format!(" ({h})"))
                         .unwrap_or_default();
                     SystemContext {
-                        address: format!("{}{port}{host}", e.get_str("source.ip").unwrap_or("-")),
+                        address: format!(
+                            "{}{port}{host}",
+                            e.get_str("source.ip")
+                                .or_else(|| e.get_str("source.fqdn"))
+                                .unwrap_or("-")
+                        ),
                         unsure: status(f) == "unknown",
                     }
                 })
@@ -1514,6 +1519,7 @@ fn message_context(
         },
         incident_id: incident.clone(),
         cve: incident.starts_with("cve-") || context.is_some(),
+        lookalike: incident == crate::lookalikes::INCIDENT,
         cves: context.map(|c| c.cves.clone()).unwrap_or_default(),
         product: context.and_then(|c| c.product.clone()),
         incident_in_cves: context

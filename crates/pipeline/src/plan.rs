@@ -385,21 +385,31 @@ pub fn plan(
                 entry.tlp = entry.tlp.max(step.decision.tlp);
             }
             match step.decision.form {
-                Form::Full | Form::OwnAssets if !step.addresses.is_empty() => {
+                Form::Full | Form::OwnAssets => {
                     let allowed: BTreeSet<IpAddr> = step.addresses.iter().copied().collect();
-                    entry.parts.push(DigestPart {
-                        subject: subject_id.clone(),
-                        subject_name: subject.name.clone(),
-                        findings: subject_findings
-                            .iter()
-                            .filter(|f| f.event.source_ip().is_some_and(|ip| allowed.contains(&ip)))
-                            .cloned()
-                            .collect(),
-                        decision: step.decision.clone(),
-                        path: step.path,
-                    });
-                    if step.informs {
-                        told.push(step.path);
+                    // A finding named by a host name only (a lookalike domain, an inventory's
+                    // host) has no address to narrow by: it goes where the whole finding may
+                    // go, in full or to the organisation it is about.
+                    let whole = step.decision.form == Form::Full || step.recipient == subject.id;
+                    let findings: Vec<Finding> = subject_findings
+                        .iter()
+                        .filter(|f| match f.event.source_ip() {
+                            Some(ip) => allowed.contains(&ip),
+                            None => whole,
+                        })
+                        .cloned()
+                        .collect();
+                    if !findings.is_empty() {
+                        entry.parts.push(DigestPart {
+                            subject: subject_id.clone(),
+                            subject_name: subject.name.clone(),
+                            findings,
+                            decision: step.decision.clone(),
+                            path: step.path,
+                        });
+                        if step.informs {
+                            told.push(step.path);
+                        }
                     }
                 }
                 Form::Aggregate => entry.aggregate.push((

@@ -21,6 +21,8 @@ pub enum ItemKind {
     Advisory,
     /// Counts of findings per sector.
     SectorAggregate,
+    /// A request to an abuse desk to take down a lookalike domain name.
+    TakedownRequest,
 }
 
 /// The organisation an item is about.
@@ -120,12 +122,30 @@ impl Item {
         }
     }
 
+    /// A takedown request for a lookalike domain name that imitates `protected`'s (the
+    /// organisation it is about, when the protected name has an owner).
+    pub fn takedown_request(
+        protected: Option<&Organisation>,
+        tlp: Tlp,
+        provenance: Provenance,
+    ) -> Item {
+        Item {
+            kind: ItemKind::TakedownRequest,
+            tlp,
+            subject: protected.map(Subject::of),
+            provenance,
+            assets: Vec::new(),
+            named_recipients: Vec::new(),
+        }
+    }
+
     /// The class of this item for `recipient`: a finding is an own-asset finding only for
     /// the organisation it is about.
     pub fn class_for(&self, recipient: &OrgId) -> InfoClass {
         match (self.kind, &self.subject) {
             (ItemKind::Advisory, _) => InfoClass::Advisory,
             (ItemKind::SectorAggregate, _) => InfoClass::SectorAggregate,
+            (ItemKind::TakedownRequest, _) => InfoClass::TakedownRequest,
             (ItemKind::Finding, Some(s)) if s.id == *recipient => InfoClass::OwnAssetFinding,
             (ItemKind::Finding, Some(s)) if s.vital => InfoClass::ThirdPartyVital,
             (ItemKind::Finding, _) => InfoClass::ThirdPartyNonVital,

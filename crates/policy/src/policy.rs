@@ -196,6 +196,20 @@ impl fmt::Display for Case {
     }
 }
 
+/// The table's mark for a case of a class the policy need not decide and does not.
+const UNMANDATED: usize = usize::MAX;
+
+/// What decides such a case: nothing goes out.
+static NO_RULE: std::sync::LazyLock<RuleSpec> = std::sync::LazyLock::new(|| RuleSpec {
+    name: "no-rule".into(),
+    classes: vec![InfoClass::TakedownRequest],
+    tlps: Vec::new(),
+    roles: Vec::new(),
+    form: Form::Nothing,
+    basis: "the policy has no rule for this class, so nothing of it goes to anyone".into(),
+    line: None,
+});
+
 /// A validated policy: every case decided exactly once.
 #[derive(Debug, Clone)]
 pub struct Policy {
@@ -669,6 +683,11 @@ impl Policy {
             if first[i].is_some() {
                 continue;
             }
+            if !case.class.must_be_decided() {
+                // a class the policy may leave out: nothing of it goes to anyone
+                first[i] = Some(UNMANDATED);
+                continue;
+            }
             undecided
                 .entry((case.class, case.role))
                 .or_default()
@@ -709,7 +728,10 @@ impl Policy {
 
     /// The rule deciding a case. With overlapping rules that agree, the first in file order.
     pub fn rule_for(&self, class: InfoClass, tlp: Tlp, role: Role) -> &RuleSpec {
-        &self.spec.rules[self.table[Case { class, tlp, role }.index()]]
+        match self.table[Case { class, tlp, role }.index()] {
+            UNMANDATED => &NO_RULE,
+            i => &self.spec.rules[i],
+        }
     }
 
     /// The policy's name.

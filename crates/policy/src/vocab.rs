@@ -141,16 +141,21 @@ pub enum InfoClass {
     Advisory,
     /// Counts of findings per sector (`sector-aggregate`); always pseudonymised.
     SectorAggregate,
+    /// A request to the registrar's or hoster's abuse desk to take down a domain name that
+    /// imitates a protected one (`takedown-request`): the name, what it imitates, and what
+    /// was seen of it. A policy that has no rule for it sends none.
+    TakedownRequest,
 }
 
 impl InfoClass {
     /// Every class, in order.
-    pub const ALL: [InfoClass; 5] = [
+    pub const ALL: [InfoClass; 6] = [
         InfoClass::OwnAssetFinding,
         InfoClass::ThirdPartyVital,
         InfoClass::ThirdPartyNonVital,
         InfoClass::Advisory,
         InfoClass::SectorAggregate,
+        InfoClass::TakedownRequest,
     ];
 
     /// The name used in policy files.
@@ -161,12 +166,19 @@ impl InfoClass {
             InfoClass::ThirdPartyNonVital => "third-party-finding-non-vital",
             InfoClass::Advisory => "advisory",
             InfoClass::SectorAggregate => "sector-aggregate",
+            InfoClass::TakedownRequest => "takedown-request",
         }
     }
 
     /// The class with this policy-file name.
     pub fn from_name(name: &str) -> Option<InfoClass> {
         InfoClass::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+
+    /// Whether a policy must decide every case of this class; a policy that leaves a class
+    /// out that need not be decided gives nothing of it to anyone.
+    pub fn must_be_decided(self) -> bool {
+        self != InfoClass::TakedownRequest
     }
 
     /// Whether this is a finding about somebody other than the recipient.
@@ -181,7 +193,7 @@ impl InfoClass {
     /// aggregates only pseudonymised, findings in any form.
     pub fn allowed_forms(self) -> &'static [Form] {
         match self {
-            InfoClass::Advisory => &[Form::Full, Form::Nothing],
+            InfoClass::Advisory | InfoClass::TakedownRequest => &[Form::Full, Form::Nothing],
             InfoClass::SectorAggregate => &[Form::Aggregate, Form::Nothing],
             _ => &Form::ALL,
         }

@@ -458,6 +458,9 @@ pub enum Cause {
     Deadline,
     /// The exercise the finding belongs to ended (reference: the exercise's id).
     Exercise,
+    /// A check found the lookalike domain name no longer resolving or serving (reference:
+    /// the check's input).
+    TakenDown,
 }
 
 impl Cause {
@@ -470,6 +473,7 @@ impl Cause {
             Cause::Analyst => "analyst",
             Cause::Deadline => "deadline",
             Cause::Exercise => "exercise",
+            Cause::TakenDown => "taken-down",
         }
     }
 
@@ -481,6 +485,7 @@ impl Cause {
             Cause::Analyst,
             Cause::Deadline,
             Cause::Exercise,
+            Cause::TakenDown,
         ]
         .into_iter()
         .find(|c| c.as_str() == s)
@@ -763,6 +768,8 @@ pub enum MessageKind {
     Escalation,
     /// Fixed after exploitation began: please check for compromise.
     Compromise,
+    /// A request to an abuse desk to take down a lookalike domain name.
+    Takedown,
 }
 
 impl MessageKind {
@@ -774,6 +781,7 @@ impl MessageKind {
             MessageKind::Reminder => "reminder",
             MessageKind::Escalation => "escalation",
             MessageKind::Compromise => "compromise",
+            MessageKind::Takedown => "takedown",
         }
     }
 
@@ -784,6 +792,7 @@ impl MessageKind {
             MessageKind::Reminder,
             MessageKind::Escalation,
             MessageKind::Compromise,
+            MessageKind::Takedown,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
