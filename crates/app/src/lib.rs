@@ -56,6 +56,7 @@ pub use exercise::{
 };
 pub use incident_reports::{VisibleReports, filed_by};
 pub use intake::IntakePass;
+pub use lookalikes::{KEYWORDS_FILE, PROTECT_FILE, flagged, lookalike_scanner, read_protected};
 pub use plans::{CoverageReport, Gained, Lost, Moved, WhatIf, Why, WhyFinding, coverage_line};
 pub use records::InventorySource;
 pub use tokens::{TOKEN_PREFIX, token_hash};

@@ -85,3 +85,85 @@ fn feeds_and_advisories_dropped_in_are_taken_in_once_and_bad_files_set_aside_wit
         2
     );
 }
+
+#[test]
+fn names_dropped_in_lookalike_are_scanned_against_the_protected_list_and_recorded_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut app = App::open(&data).unwrap();
+    let registry = dir.path().join("registry.toml");
+    std::fs::write(
+        &registry,
+        "[[organisation]]\nid = \"rivm\"\nname = \"R\"\nvital = true\n\
+         domains = [\"rivm.example\", \"rivm-corona.example\"]\n",
+    )
+    .unwrap();
+    app.import_registry(&registry, false).unwrap();
+    std::fs::write(data.join(baken_app::PROTECT_FILE), "rivm.example rivm\n").unwrap();
+    std::fs::write(
+        data.join(baken_app::KEYWORDS_FILE),
+        "# crisis words\ncorona\n",
+    )
+    .unwrap();
+
+    let intake = dir.path().join("intake");
+    std::fs::create_dir_all(intake.join("lookalike")).unwrap();
+    // the owner's own rivm-corona.example is never flagged
+    std::fs::write(
+        intake.join("lookalike/ct-1.txt"),
+        "rivm-corona.example\nrivm-corona-info.example\nrivn.example\nexample.org\n",
+    )
+    .unwrap();
+    std::fs::write(intake.join("lookalike/zone.part"), "rivm-x.example\n").unwrap();
+    std::fs::write(
+        intake.join("lookalike/bad.jsonl"),
+        "{\"message_type\":\"certificate_update\",\"data\":{}}\n",
+    )
+    .unwrap();
+
+    let pass = app.intake(&intake, "nl-2020", &Label::default()).unwrap();
+    let recorded: Vec<(&str, u64)> = pass
+        .lookalikes
+        .iter()
+        .map(|(f, r)| (f.as_str(), r.new_findings))
+        .collect();
+    assert_eq!(recorded, [("lookalike/ct-1.txt", 2)]);
+    let failed: Vec<&str> = pass.failed.iter().map(|(f, _)| f.as_str()).collect();
+    assert_eq!(failed, ["lookalike/bad.jsonl"]);
+    assert!(intake.join("ingested/lookalike-ct-1.txt").exists());
+    assert!(intake.join("failed/lookalike-bad.jsonl.why").exists());
+    assert!(
+        intake.join("lookalike/zone.part").exists(),
+        "half-written files stay"
+    );
+
+    let mut names: Vec<String> = app
+        .store()
+        .finding_records(&FindingQuery {
+            incident: Some("lookalike".into()),
+            ..FindingQuery::default()
+        })
+        .unwrap()
+        .into_iter()
+        .map(|f| f.addr)
+        .collect();
+    names.sort();
+    assert_eq!(names, ["rivm-corona-info.example", "rivn.example"]);
+    let detail = app.finding(
+        app.store()
+            .finding_records(&FindingQuery {
+                incident: Some("lookalike".into()),
+                ..FindingQuery::default()
+            })
+            .unwrap()[0]
+            .id,
+    );
+    let detail = detail.unwrap();
+    assert!(detail.reason.contains("rivm.example"), "{}", detail.reason);
+    assert_eq!(detail.observations[0].tlp, "TLP:CLEAR");
+
+    // the same file again records nothing new
+    std::fs::write(intake.join("lookalike/ct-2.txt"), "rivn.example\n").unwrap();
+    let again = app.intake(&intake, "nl-2020", &Label::default()).unwrap();
+    assert_eq!(again.lookalikes[0].1.new_findings, 0);
+}

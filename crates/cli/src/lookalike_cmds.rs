@@ -6,13 +6,10 @@ use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use baken_lookalike::{Config, Flag, Kind, Options, Protected, Scanner, input, protect};
+use baken_lookalike::{Kind, Options, Protected, input, protect};
 use baken_model::Tlp;
 use baken_pipeline::lookalikes::{self, Flagged};
 use clap::Subcommand;
-
-/// The protected list kept in the data directory.
-const PROTECT_FILE: &str = "lookalike-protect.txt";
 
 #[derive(Subcommand)]
 pub(crate) enum LookalikeCommand {
@@ -269,23 +266,6 @@ fn generate(
     Ok(())
 }
 
-/// Reads a protected list, failing with every line it could not read.
-fn read_protected(path: &Path) -> Result<Vec<Protected>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
-    let (names, errors) = protect::parse(&text);
-    if !errors.is_empty() {
-        let lines: Vec<String> = errors
-            .iter()
-            .map(|e| format!("{}: {e}", path.display()))
-            .collect();
-        bail!(
-            "the protected list could not be read:\n{}",
-            lines.join("\n")
-        );
-    }
-    Ok(names)
-}
-
 /// What `scan --record` keeps.
 struct Recording {
     seen: Option<PathBuf>,
@@ -304,41 +284,13 @@ fn scan(
     recording: Option<Recording>,
 ) -> Result<()> {
     let mut to_record: Vec<Flagged> = Vec::new();
-    let kept = data.join(PROTECT_FILE);
-    let mut protected = Vec::new();
-    if protect.is_empty() {
-        if !kept.exists() {
-            bail!(
-                "no protected names: add some with `baken lookalike protect add NAME --owner ORG` \
-                 or pass --protect FILE"
-            );
-        }
-        protected = read_protected(&kept)?;
-    }
-    for p in protect {
-        protected.extend(read_protected(p)?);
-    }
-    let mut allowed = Vec::new();
-    if registry_owned {
-        let domains = baken_app::App::open(data)?.registered_domains()?;
-        for p in &protected {
-            let Some(owner) = &p.owner else { continue };
-            let Some(held) = domains.get(owner) else {
-                bail!(
-                    "protected name {}: its owner {owner:?} is not in the registry \
-                     (import it with `baken registry import`, or correct the owner)",
-                    p.name
-                );
-            };
-            allowed.extend(held.iter().cloned());
-        }
-    }
-    let config = Config {
+    let scanner = baken_app::lookalike_scanner(
+        data,
+        protect,
         keywords,
-        allowed,
-        permutations: options(dictionary, None)?,
-    };
-    let scanner = Scanner::new(&protected, &config).context("the protected list")?;
+        registry_owned,
+        options(dictionary, None)?,
+    )?;
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let (mut read, mut flagged) = (0u64, 0u64);
@@ -363,7 +315,7 @@ fn scan(
             {
                 flagged += 1;
                 if recording.is_some() {
-                    to_record.push(flagged_of(&flag));
+                    to_record.push(baken_app::flagged(&flag));
                 }
                 let written = if json {
                     serde_json::to_writer(&mut out, &flag)
@@ -429,9 +381,9 @@ fn scan(
 }
 
 fn protect_add(data: &Path, names: &[String], owner: Option<String>) -> Result<()> {
-    let path = data.join(PROTECT_FILE);
+    let path = data.join(baken_app::PROTECT_FILE);
     let mut list = if path.exists() {
-        read_protected(&path)?
+        baken_app::read_protected(&path)?
     } else {
         Vec::new()
     };
@@ -461,9 +413,9 @@ fn protect_add(data: &Path, names: &[String], owner: Option<String>) -> Result<(
 }
 
 fn protect_list(data: &Path, json: bool) -> Result<()> {
-    let path = data.join(PROTECT_FILE);
+    let path = data.join(baken_app::PROTECT_FILE);
     let list = if path.exists() {
-        read_protected(&path)?
+        baken_app::read_protected(&path)?
     } else {
         Vec::new()
     };
@@ -475,18 +427,6 @@ fn protect_list(data: &Path, json: bool) -> Result<()> {
         }
     }
     Ok(())
-}
-
-fn flagged_of(flag: &Flag) -> Flagged {
-    Flagged {
-        domain: flag.domain.clone(),
-        unicode: flag.unicode.clone(),
-        protected: flag.protected.clone(),
-        owner: flag.owner.clone(),
-        kinds: flag.kinds.iter().map(|k| k.name().to_string()).collect(),
-        keywords: flag.keywords.clone(),
-        score: flag.score,
-    }
 }
 
 fn check(data: &Path, seen: &Path, tlp: Tlp, json: bool) -> Result<()> {

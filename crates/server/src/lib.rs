@@ -134,8 +134,8 @@ pub async fn webhooks(state: State, every: std::time::Duration) {
 }
 
 /// Every `every`, takes in what was dropped into the intake directory `dir` (see
-/// `baken_app::App::intake`): feeds ingested, advisories imported, unreadable files set
-/// aside with why.
+/// `baken_app::App::intake`): feeds ingested, advisories imported, names in `lookalike/`
+/// scanned for lookalikes and recorded, unreadable files set aside with why.
 pub async fn intake(state: State, dir: std::path::PathBuf, every: std::time::Duration) {
     let mut tick = tokio::time::interval(every);
     loop {
@@ -147,11 +147,22 @@ pub async fn intake(state: State, dir: std::path::PathBuf, every: std::time::Dur
             })
             .await;
         match pass {
-            Ok(p) if !(p.ingested.is_empty() && p.advisories.is_empty() && p.failed.is_empty()) => {
+            Ok(p)
+                if !(p.ingested.is_empty()
+                    && p.advisories.is_empty()
+                    && p.lookalikes.is_empty()
+                    && p.failed.is_empty()) =>
+            {
                 tracing::info!(
                     files = p.ingested.len(),
                     rows = p.ingested.iter().map(|s| s.read).sum::<u64>(),
                     advisories = p.advisories.len(),
+                    lookalike_files = p.lookalikes.len(),
+                    lookalikes_new = p
+                        .lookalikes
+                        .iter()
+                        .map(|(_, r)| r.new_findings)
+                        .sum::<u64>(),
                     failed = p.failed.len(),
                     "intake"
                 )
