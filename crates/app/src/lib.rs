@@ -27,6 +27,7 @@ mod access;
 mod audit;
 mod commands;
 mod exercise;
+mod exports;
 mod incident_reports;
 mod intake;
 mod plans;
@@ -53,6 +54,7 @@ pub use exercise::{
     ExerciseEnd, ExerciseReport, ExerciseRequest, ExerciseRun, ExerciseSummary, GroupResult,
     Participant, ParticipantResult, SCENARIOS, Scenario, ShippedScenario, Started, scenarios,
 };
+pub use exports::{ExportFormat, ExportRequest, Exported};
 pub use incident_reports::{VisibleReports, filed_by};
 pub use intake::IntakePass;
 pub use plans::{CoverageReport, Gained, Lost, Moved, WhatIf, Why, WhyFinding, coverage_line};
