@@ -13,6 +13,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use baken_model::Tlp;
 use common::{run, run_ok, s};
 use serde_json::Value;
 
@@ -692,4 +693,55 @@ fn bad_objects_are_quarantined_with_file_and_object() {
     let text =
         String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(text.contains("a-1.ip-dst"), "{text}");
+}
+
+#[test]
+fn tlp_red_goes_to_no_party_and_is_marked_red_for_the_analysts() {
+    let w = world();
+    // a peer's TLP:RED report of another of org-a's hosts
+    let file = w.dir.join("red-intelmq.jsonl");
+    let event = common::scan_event("198.18.1.9", "2020-01-11T06:00:00+00:00", None);
+    std::fs::write(&file, format!("{event}\n")).unwrap();
+    run_ok(
+        &w.data,
+        &["ingest", "--feed", "intelmq", "--tlp", "RED", s(&file)],
+    );
+
+    // org-a's item now carries TLP:RED, which the source named nobody for
+    let (path, summary) = export(&w, "stix", &["--for", "org-a"], "org-a.red.json");
+    assert_eq!(summary["findings"], serde_json::json!([]));
+    assert!(
+        !std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("198.18.1.")
+    );
+    let (path, _) = export(&w, "misp", &["--for", "org-a"], "org-a.red.misp.json");
+    assert!(misp_services(&load_misp(&path)).is_empty());
+
+    // the analysts see it, marked as it came in
+    let (path, _) = export(&w, "stix", &["--internal"], "all.red.json");
+    validate_stix(&path);
+    let bundle: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let objects = bundle["objects"].as_array().unwrap();
+    let red = Tlp::Red.stix_marking_id();
+    let marked_red: Vec<&Value> = objects
+        .iter()
+        .filter(|o| o["type"] == "sighting" && o["object_marking_refs"][0] == red)
+        .collect();
+    assert_eq!(marked_red.len(), 1);
+    assert!(
+        objects
+            .iter()
+            .any(|o| o["id"] == red && o["name"] == "TLP:RED")
+    );
+    let (path, _) = export(&w, "misp", &["--internal"], "all.red.misp.json");
+    let loaded = load_misp(&path);
+    assert_eq!(loaded["tags"], serde_json::json!(["tlp:red"]));
+    let red_objects: Vec<&Value> = loaded["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o[0] == "ip-port" && o[1][0][3] == serde_json::json!(["tlp:red"]))
+        .collect();
+    assert_eq!(red_objects.len(), 1, "{loaded:#}");
 }
