@@ -3,7 +3,8 @@
 //! The oracles are the formats' own tools, from the test virtualenv (`scripts/test-venv.sh`;
 //! the tests find its Python in `BAKEN_TEST_PYTHON`): OASIS's `stix2-validator` must find
 //! every bundle valid (in strict mode), and PyMISP must load every event and
-//! see the attributes, objects and tags written, without a warning. What an export holds is the sharing
+//! see the attributes, objects and tags written, without a warning; IntelMQ's own `Event`
+//! must accept every exported IntelMQ event. What an export holds is the sharing
 //! decision of a mail: the tests name the exact addresses each party gets, so an export that
 //! let out one more (or one less) fails them.
 
@@ -211,6 +212,12 @@ print(json.dumps(out))
 "#;
 
 fn validate_stix(path: &Path) {
+    let wrong: Value = serde_json::from_str(&py(STIX2_IDS, &[s(path)])).unwrap();
+    assert_eq!(
+        wrong,
+        serde_json::json!([]),
+        "observables' ids differ from stix2's"
+    );
     let verdict: Value = serde_json::from_str(&py(VALIDATE, &[s(path)])).unwrap();
     assert_eq!(
         verdict["valid"],
@@ -221,6 +228,27 @@ fn validate_stix(path: &Path) {
     assert_eq!(verdict["errors"], serde_json::json!([]), "{verdict:#}");
     assert_eq!(verdict["warnings"], serde_json::json!([]), "{verdict:#}");
 }
+
+/// OASIS's stix2 library: parses the bundle, and computes each observable's id by its own
+/// implementation of STIX 2.1's rule (section 2.9); prints the observables whose id differs.
+const STIX2_IDS: &str = r#"
+import json, sys, stix2
+text = open(sys.argv[1]).read()
+stix2.parse(text, allow_custom=False)
+wrong = []
+for o in json.loads(text)["objects"]:
+    if o["type"] == "ipv4-addr":
+        want = stix2.v21.IPv4Address(value=o["value"]).id
+    elif o["type"] == "ipv6-addr":
+        want = stix2.v21.IPv6Address(value=o["value"]).id
+    elif o["type"] == "network-traffic":
+        want = stix2.v21.NetworkTraffic(**{k: o[k] for k in ("dst_ref", "dst_port", "protocols") if k in o}).id
+    else:
+        continue
+    if want != o["id"]:
+        wrong.append([o["id"], want])
+print(json.dumps(wrong))
+"#;
 
 const MISP_LOAD: &str = r#"
 import json, sys, warnings
@@ -283,6 +311,28 @@ fn audit_exports(data: &Path) -> Vec<Value> {
             e
         })
         .collect()
+}
+
+/// IntelMQ's own `Event` over each line: every key and value checked against its
+/// harmonisation (an unknown key, a bad address or label raises).
+const INTELMQ_LOAD: &str = r#"
+import json, os, sys, importlib.util, tempfile, shutil
+pkg = os.path.dirname(importlib.util.find_spec('intelmq').origin)
+root = tempfile.mkdtemp()
+os.makedirs(os.path.join(root, 'etc'))
+shutil.copyfile(os.path.join(pkg, 'etc', 'harmonization.conf'), os.path.join(root, 'etc', 'harmonization.conf'))
+os.environ['INTELMQ_ROOT_DIR'] = root
+from intelmq.lib.message import Event
+harmonization = json.load(open(os.path.join(pkg, 'etc', 'harmonization.conf')))
+n = 0
+for line in open(sys.argv[1]):
+    Event(json.loads(line), harmonization=harmonization)
+    n += 1
+print(n)
+"#;
+
+fn load_intelmq(path: &Path) -> usize {
+    py(INTELMQ_LOAD, &[s(path)]).trim().parse().unwrap()
 }
 
 #[test]
@@ -405,6 +455,7 @@ fn a_supervisor_gets_counts_never_addresses() {
         .collect();
     assert_eq!(summary["records"], 0);
     assert_eq!(events.len(), 1);
+    assert_eq!(load_intelmq(&path), 1);
     assert!(events[0].get("source.ip").is_none());
     assert_eq!(events[0]["extra.sector"], "health");
     assert_eq!(events[0]["extra.findings"], 3);
@@ -485,6 +536,7 @@ fn intelmq_events_are_the_stored_observations_the_party_may_see() {
         .collect();
     // 198.18.1.1 twice, .2 and the IPv6 host once
     assert_eq!(events.len(), 4);
+    assert_eq!(load_intelmq(&path), 4);
     assert_eq!(summary["records"], 4);
     let ips: BTreeSet<&str> = events
         .iter()
