@@ -469,27 +469,7 @@ mod tests {
             .map(|r| r.collect::<Vec<_>>())
     }
 
-    const EVENT: &str = r#"{"Event": {
-  "uuid": "5e0e6a0c-0000-4000-8000-000000000001",
-  "date": "2020-01-10",
-  "timestamp": "1578646800",
-  "Tag": [{"name": "tlp:amber"}],
-  "Attribute": [
-    {"type": "vulnerability", "category": "External analysis", "value": "CVE-2019-19781"},
-    {"uuid": "a-2", "type": "ip-dst|port", "value": "198.18.4.8|8443", "timestamp": "1578646800"},
-    {"uuid": "a-3", "type": "ip-dst", "value": "not-an-ip"}
-  ],
-  "Object": [
-    {"uuid": "o-1", "name": "ip-port", "first_seen": "2020-01-10T09:00:00.000000+00:00",
-     "last_seen": "2020-01-12T09:00:00.000000+00:00",
-     "Attribute": [
-       {"object_relation": "ip", "type": "ip-dst", "value": "198.18.4.7", "Tag": [{"name": "tlp:green"}]},
-       {"object_relation": "dst-port", "type": "port", "value": "443"},
-       {"object_relation": "protocol", "type": "text", "value": "tcp"}
-     ]},
-    {"uuid": "o-2", "name": "ip-port", "Attribute": [{"object_relation": "dst-port", "type": "port", "value": "99999"}]}
-  ]
-}}"#;
+    const EVENT: &str = include_str!("../tests/data/misp/event.json");
 
     #[test]
     fn objects_and_attributes_give_services() {
@@ -540,6 +520,27 @@ mod tests {
                 matches!(rows(text), Err(FeedError::Format { .. })),
                 "{text}"
             );
+        }
+    }
+
+    proptest::proptest! {
+        /// A document damaged anywhere (a byte replaced by one that matters to JSON, the rest
+        /// cut off) is read or refused, never a panic.
+        #[test]
+        fn damaged_documents_never_panic(
+            at in 0usize..4096,
+            with in proptest::sample::select(b"{}[]\",:0 -/\\x".to_vec()),
+            keep in 0usize..4096,
+        ) {
+            let mut bytes = EVENT.as_bytes().to_vec();
+            let at = at % bytes.len();
+            bytes[at] = with;
+            bytes.truncate(keep.max(at + 1));
+            if let Ok(rows) = read_text(Path::new("d.json"), bytes, &Options::default()) {
+                for row in rows {
+                    let _ = row.outcome;
+                }
+            }
         }
     }
 }

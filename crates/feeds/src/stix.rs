@@ -656,27 +656,7 @@ mod tests {
             .map(|r| r.collect::<Vec<_>>())
     }
 
-    const BUNDLE: &str = r#"{
-  "type": "bundle",
-  "id": "bundle--1",
-  "objects": [
-    {"type": "vulnerability", "spec_version": "2.1", "id": "vulnerability--1", "name": "CVE-2019-19781",
-     "external_references": [{"source_name": "cve", "external_id": "CVE-2019-19781"}]},
-    {"type": "ipv4-addr", "id": "ipv4-addr--1", "value": "198.18.4.7"},
-    {"type": "network-traffic", "id": "network-traffic--1", "dst_ref": "ipv4-addr--1", "dst_port": 443, "protocols": ["tcp"]},
-    {"type": "observed-data", "id": "observed-data--1", "first_observed": "2020-01-10T09:00:00Z",
-     "last_observed": "2020-01-12T09:00:00Z", "number_observed": 3, "object_refs": ["ipv4-addr--1", "network-traffic--1"]},
-    {"type": "sighting", "id": "sighting--1", "sighting_of_ref": "vulnerability--1", "count": 3,
-     "observed_data_refs": ["observed-data--1"],
-     "object_marking_refs": ["marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"]},
-    {"type": "sighting", "id": "sighting--2", "sighting_of_ref": "vulnerability--1",
-     "observed_data_refs": ["observed-data--missing"]},
-    {"type": "indicator", "id": "indicator--1", "valid_from": "2020-01-11T00:00:00Z",
-     "pattern": "[ipv6-addr:value = '2001:db8::7'] AND [network-traffic:dst_port = 8443]"},
-    {"type": "relationship", "id": "relationship--1", "relationship_type": "indicates",
-     "source_ref": "indicator--1", "target_ref": "vulnerability--1"}
-  ]
-}"#;
+    const BUNDLE: &str = include_str!("../tests/data/stix/bundle.json");
 
     #[test]
     fn sightings_observed_data_and_indicators_give_services() {
@@ -777,5 +757,26 @@ mod tests {
                 ("network-traffic:dst_port".to_string(), "443".to_string()),
             ]
         );
+    }
+
+    proptest::proptest! {
+        /// A document damaged anywhere (a byte replaced by one that matters to JSON, the rest
+        /// cut off) is read or refused, never a panic.
+        #[test]
+        fn damaged_documents_never_panic(
+            at in 0usize..4096,
+            with in proptest::sample::select(b"{}[]\",:0 -/\\x".to_vec()),
+            keep in 0usize..4096,
+        ) {
+            let mut bytes = BUNDLE.as_bytes().to_vec();
+            let at = at % bytes.len();
+            bytes[at] = with;
+            bytes.truncate(keep.max(at + 1));
+            if let Ok(rows) = read_text(Path::new("d.json"), bytes, &Options::default()) {
+                for row in rows {
+                    let _ = row.outcome;
+                }
+            }
+        }
     }
 }
