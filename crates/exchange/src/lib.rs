@@ -177,3 +177,115 @@ pub fn stable_uuid(key: &str) -> Uuid {
 pub fn timestamp(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use misp::Distribution;
+
+    fn at(t: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(t).unwrap().to_utc()
+    }
+
+    fn export(findings: Vec<ExportedFinding>, counts: Vec<Count>, now: &str) -> Export {
+        Export {
+            incident: "cve-2019-19781".into(),
+            producer: "NCSC-NL".into(),
+            recipient: Some("igj".into()),
+            since: at("2020-01-10T06:00:00Z"),
+            generated_at: at(now),
+            vulnerability: None,
+            findings,
+            counts,
+            distribution: Distribution::OrganisationOnly,
+            tlp: Tlp::Amber,
+        }
+    }
+
+    fn finding(address: &str, tlp: Tlp) -> ExportedFinding {
+        ExportedFinding {
+            address: address.into(),
+            port: Some(443),
+            transport: Some("tcp".into()),
+            first_seen: at("2020-01-10T06:00:00Z"),
+            last_seen: at("2020-01-12T06:00:00Z"),
+            times_seen: 2,
+            tlp,
+            about: "org-a".into(),
+            form: "own-assets".into(),
+        }
+    }
+
+    #[test]
+    fn counts_leave_without_an_address() {
+        let counts = vec![Count {
+            sector: "health".into(),
+            organisations: 2,
+            findings: 5,
+        }];
+        let e = export(vec![], counts, "2026-03-24T00:00:00Z");
+        let bundle = stix::bundle(&e).to_string();
+        for kind in ["ipv4-addr", "ipv6-addr", "network-traffic", "sighting"] {
+            assert!(
+                !bundle.contains(&format!("\"{kind}--")),
+                "{kind} in {bundle}"
+            );
+        }
+        assert!(bundle.contains("sector health: 2 organisations affected, 5 findings"));
+        let event = misp::event(&e).to_string();
+        assert!(!event.contains("ip-port") && !event.contains("ip-dst"));
+        let events = intelmq::count_events(&e);
+        assert_eq!(events.len(), 1);
+        assert!(events[0].source_ip().is_none());
+    }
+
+    #[test]
+    fn ids_stay_the_same_on_a_later_export() {
+        let findings = vec![
+            finding("198.18.1.1", Tlp::Amber),
+            finding("2001:db8::1", Tlp::Red),
+        ];
+        let ids = |now: &str| -> Vec<String> {
+            stix::bundle(&export(findings.clone(), vec![], now))["objects"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| o["id"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(ids("2026-03-24T00:00:00Z"), ids("2026-05-01T00:00:00Z"));
+        // each finding carries its own label
+        let bundle = stix::bundle(&export(findings, vec![], "2026-03-24T00:00:00Z"));
+        let marked: Vec<&str> = bundle["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| o["type"] == "sighting")
+            .map(|o| o["object_marking_refs"][0].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            marked,
+            [Tlp::Amber.stix_marking_id(), Tlp::Red.stix_marking_id()]
+        );
+    }
+
+    #[test]
+    fn distribution_is_no_wider_than_form_and_label() {
+        assert_eq!(
+            Distribution::of("own-assets", Tlp::Clear),
+            Distribution::OrganisationOnly
+        );
+        assert_eq!(Distribution::of("full", Tlp::Clear), Distribution::All);
+        assert_eq!(
+            Distribution::of("full", Tlp::Green),
+            Distribution::Community
+        );
+        for tlp in [Tlp::Amber, Tlp::AmberStrict, Tlp::Red] {
+            assert_eq!(
+                Distribution::of("full", tlp),
+                Distribution::OrganisationOnly
+            );
+        }
+        assert_eq!(Distribution::OrganisationOnly.code(), "0");
+    }
+}
