@@ -409,6 +409,10 @@ impl App {
 
     /// Parses, attributes and stores one input file; every row is stored, a duplicate, or
     /// quarantined with its reason, and the summary's counts reconcile.
+    ///
+    /// A file that labels its rows itself (a STIX bundle's TLP markings, a MISP event's
+    /// `tlp:` tags) is stored under the most restrictive label it declares, and under the
+    /// settings' label too when some rows carry none: the source sets the label.
     pub fn ingest(
         &mut self,
         input: &baken_pipeline::ingest::Input,
@@ -417,12 +421,22 @@ impl App {
         progress: &dyn Progress,
     ) -> Result<baken_pipeline::ingest::FileSummary> {
         let attributor = self.attributor()?;
+        let declared = baken_feeds::declared_tlp(input.feed, &input.path, options)
+            .map_err(baken_pipeline::PipelineError::from)?;
+        let mut settings = settings.clone();
+        if let Some(tlp) = declared.most_restrictive {
+            settings.label.tlp = if declared.unlabelled > 0 {
+                tlp.max(settings.label.tlp)
+            } else {
+                tlp
+            };
+        }
         Ok(baken_pipeline::ingest::ingest_file(
             &mut self.store,
             &attributor,
             input,
             options,
-            settings,
+            &settings,
             progress,
         )?)
     }

@@ -27,6 +27,7 @@ mod access;
 mod audit;
 mod commands;
 mod exercise;
+mod exports;
 mod incident_reports;
 mod intake;
 mod lookalikes;
@@ -54,6 +55,7 @@ pub use exercise::{
     ExerciseEnd, ExerciseReport, ExerciseRequest, ExerciseRun, ExerciseSummary, GroupResult,
     Participant, ParticipantResult, SCENARIOS, Scenario, ShippedScenario, Started, scenarios,
 };
+pub use exports::{ExportFormat, ExportRequest, Exported};
 pub use incident_reports::{VisibleReports, filed_by};
 pub use intake::IntakePass;
 pub use lookalikes::{KEYWORDS_FILE, PROTECT_FILE, flagged, lookalike_scanner, read_protected};

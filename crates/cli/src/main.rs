@@ -33,6 +33,7 @@ macro_rules! println {
 
 mod dependencies_cmds;
 mod exercise_cmds;
+mod export_cmds;
 mod inbox_cmds;
 mod incident_report_cmds;
 mod inventory_cmds;
@@ -434,6 +435,12 @@ enum Command {
     /// vendors, countries, concentration, non-vital suppliers of vital providers; with
     /// --vendor, who would be affected and how they can be told.
     Dependencies(dependencies_cmds::DependenciesArgs),
+    /// What a party may see of an incident as a STIX 2.1 bundle, a MISP event or IntelMQ
+    /// events: the same sharing decision as a mail, audited as a disclosure.
+    Export {
+        #[command(subcommand)]
+        command: export_cmds::ExportCommand,
+    },
     /// Exercises: drills through the real chain, every message marked as one, measured per
     /// participant and sector.
     Exercise {
@@ -1187,6 +1194,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Lookalike { command } => lookalike_cmds::run(&cli.data, command),
         Command::IncidentReport { command } => incident_report_cmds::run(&cli.data, command),
         Command::Dependencies(args) => dependencies_cmds::run(&cli.data, args),
+        Command::Export { command } => export_cmds::run(&cli.data, command),
         Command::Exercise { command } => exercise_cmds::run(&cli.data, command),
         Command::Report {
             incident,
@@ -1722,6 +1730,16 @@ fn cmd_ingest(
     }
     if json {
         println!("{}", serde_json::to_string_pretty(&summaries)?);
+    }
+    if let Some(s) = summaries
+        .iter()
+        .find(|s| s.read > 0 && s.quarantined == s.read)
+    {
+        bail!(
+            "{}: every row was quarantined ({}), nothing stored",
+            s.file,
+            s.quarantined
+        );
     }
     Ok(())
 }

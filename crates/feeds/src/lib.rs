@@ -21,9 +21,12 @@
 //! # Ok::<(), baken_feeds::FeedError>(())
 //! ```
 
+mod document;
 pub mod intelmq;
+pub mod misp;
 pub mod nuclei;
 pub mod shadowserver;
+pub mod stix;
 pub mod zgrab2;
 
 use std::fmt;
@@ -43,15 +46,21 @@ pub enum FeedKind {
     Zgrab2,
     /// IntelMQ events, one JSON object per line.
     Intelmq,
+    /// A STIX 2.1 bundle (JSON) of observed vulnerable systems.
+    Stix,
+    /// A MISP event export (JSON).
+    Misp,
 }
 
 impl FeedKind {
     /// All feeds, for help texts.
-    pub const ALL: [FeedKind; 4] = [
+    pub const ALL: [FeedKind; 6] = [
         FeedKind::Shadowserver,
         FeedKind::Nuclei,
         FeedKind::Zgrab2,
         FeedKind::Intelmq,
+        FeedKind::Stix,
+        FeedKind::Misp,
     ];
 
     /// The name used on the command line and in the store.
@@ -61,7 +70,15 @@ impl FeedKind {
             FeedKind::Nuclei => "nuclei",
             FeedKind::Zgrab2 => "zgrab2",
             FeedKind::Intelmq => "intelmq",
+            FeedKind::Stix => "stix",
+            FeedKind::Misp => "misp",
         }
+    }
+
+    /// Whether each row stands on its own line, so that the lines of a row can be kept and
+    /// parsed again alone; a feed read as one document (STIX, MISP) keeps its events instead.
+    pub fn rows_are_lines(self) -> bool {
+        !matches!(self, FeedKind::Stix | FeedKind::Misp)
     }
 
     /// Guesses the feed from a file name: `.csv` is Shadowserver; otherwise `None`.
@@ -94,7 +111,10 @@ impl FromStr for FeedKind {
             .into_iter()
             .find(|k| k.name().eq_ignore_ascii_case(s))
             .ok_or_else(|| {
-                format!("unknown feed {s:?}; use one of shadowserver, nuclei, zgrab2, intelmq")
+                format!(
+                    "unknown feed {s:?}; use one of {}",
+                    FeedKind::ALL.map(FeedKind::name).join(", ")
+                )
             })
     }
 }
@@ -391,6 +411,8 @@ pub fn open(kind: FeedKind, path: &Path, options: &Options) -> Result<Rows, Feed
         FeedKind::Nuclei => nuclei::open(path, options),
         FeedKind::Zgrab2 => zgrab2::open(path, options),
         FeedKind::Intelmq => intelmq::open(path, options),
+        FeedKind::Stix => stix::open(path, options),
+        FeedKind::Misp => misp::open(path, options),
     };
     match &rows {
         Ok(_) => tracing::debug!(
@@ -407,6 +429,36 @@ pub fn open(kind: FeedKind, path: &Path, options: &Options) -> Result<Rows, Feed
     rows
 }
 
+/// The TLP labels a file declares for its rows (STIX markings, MISP `tlp:` tags): the most
+/// restrictive one, and how many accepted rows carry none. Feeds without labels of their own
+/// declare nothing.
+pub fn declared_tlp(kind: FeedKind, path: &Path, options: &Options) -> Result<Declared, FeedError> {
+    let mut declared = Declared::default();
+    if kind.rows_are_lines() {
+        return Ok(declared);
+    }
+    for row in open(kind, path, options)? {
+        let Ok(event) = row.outcome else { continue };
+        match event
+            .get_str("tlp")
+            .and_then(|t| t.parse::<baken_model::Tlp>().ok())
+        {
+            Some(t) => declared.most_restrictive = declared.most_restrictive.max(Some(t)),
+            None => declared.unlabelled += 1,
+        }
+    }
+    Ok(declared)
+}
+
+/// What [`declared_tlp`] found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Declared {
+    /// The most restrictive label a row carries.
+    pub most_restrictive: Option<baken_model::Tlp>,
+    /// Accepted rows that carry none.
+    pub unlabelled: u64,
+}
+
 /// Parses `text` as [`open`] parses a file of `kind` named `name`: the same rows, events and
 /// errors, line numbers counted from the start of `text`. A Shadowserver text starts with its
 /// header. This is how a stored row is read again as the event it was.
@@ -421,5 +473,7 @@ pub fn read_text(
         FeedKind::Nuclei => nuclei::read_text(text, options),
         FeedKind::Zgrab2 => zgrab2::read_text(text, options),
         FeedKind::Intelmq => intelmq::read_text(text, options),
+        FeedKind::Stix => stix::read_text(name, text, options)?,
+        FeedKind::Misp => misp::read_text(name, text, options)?,
     })
 }

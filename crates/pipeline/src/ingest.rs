@@ -206,9 +206,13 @@ pub fn ingest_file(
     text.take(1, Some(first_line - 1), &mut header)
         .map_err(crate::io_error(&input.path))?;
     // The text is kept only where its lines are the parser's lines (line breaks of `\n`, a
-    // header that reads as text); otherwise each row is kept as the event it gave.
+    // header that reads as text, a feed whose rows are lines); otherwise each row is kept as
+    // the event it gave.
     let lone_cr = header.windows(2).any(|w| w[0] == b'\r' && w[1] != b'\n');
-    let keep_text = header.len() <= MAX_HEADER && !lone_cr && text.next == first_line;
+    let keep_text = input.feed.rows_are_lines()
+        && header.len() <= MAX_HEADER
+        && !lone_cr
+        && text.next == first_line;
     if !keep_text {
         header.clear();
     }
@@ -565,7 +569,7 @@ impl LineText {
 /// Guesses the feed of `path`, or says what to pass.
 pub fn guess_feed(path: &Path) -> Result<FeedKind, PipelineError> {
     FeedKind::guess(path).ok_or_else(|| PipelineError::Usage(format!(
-        "{}: cannot tell the feed from the file name; pass --feed shadowserver|nuclei|zgrab2|intelmq",
+        "{}: cannot tell the feed from the file name; pass --feed shadowserver|nuclei|zgrab2|intelmq|stix|misp",
         path.display()
     )))
 }
