@@ -38,17 +38,27 @@ pub struct VisibleFinding {
 }
 
 /// The counts of an incident a party may see only as an aggregate (the DTC, a supervisor):
-/// per sector, how many organisations and findings, never which.
+/// per sector, how many organisations and findings, never which. Counts are published as
+/// the mail publishes them: a number, or `<k` below the policy's small-count threshold k.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct VisibleCounts {
     /// The incident.
     pub incident: String,
     /// The sector (`-` when the registry names none).
     pub sector: String,
-    /// Organisations affected.
-    pub organisations: usize,
-    /// Their findings.
-    pub findings: usize,
+    /// Organisations affected (`12`, or `<5` below the threshold).
+    pub organisations: String,
+    /// Their findings (`12`, or `<5` below the threshold).
+    pub findings: String,
+}
+
+/// `n` as published under the small-count threshold `k`.
+fn published(n: usize, k: u32) -> String {
+    if n < k as usize {
+        format!("<{k}")
+    } else {
+        n.to_string()
+    }
 }
 
 /// Everything a viewer may see of the findings, under one policy.
@@ -107,6 +117,7 @@ impl App {
                 .map(|(i, _)| i)
                 .collect(),
         };
+        let k = self.policy(policy)?.min_count();
         let mut findings = Vec::new();
         let mut counts = Vec::new();
         for incident in &incidents {
@@ -161,8 +172,8 @@ impl App {
                     counts.extend(by_sector.into_iter().map(|(sector, (o, f))| VisibleCounts {
                         incident: incident.clone(),
                         sector,
-                        organisations: o,
-                        findings: f,
+                        organisations: published(o, k),
+                        findings: published(f, k),
                     }));
                 }
             }

@@ -146,8 +146,8 @@ impl App {
             .iter()
             .map(|c| Count {
                 sector: c.sector.clone(),
-                organisations: c.organisations,
-                findings: c.findings,
+                organisations: c.organisations.clone(),
+                findings: c.findings.clone(),
             })
             .collect();
         // counts carry the label of the feeds they count (AMBER unless a finding says more)

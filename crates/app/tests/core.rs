@@ -325,6 +325,16 @@ fn a_party_sees_exactly_what_the_policy_may_send_it_and_each_read_is_audited() {
     let counts = app.visible(&dtc, None, "nl-2020", "test").unwrap();
     assert!(counts.findings.is_empty());
     assert!(!counts.counts.is_empty());
+    // published as the mail publishes them: one organisation is below nl-2020's threshold
+    // of 5, and so are its findings
+    assert!(
+        counts
+            .counts
+            .iter()
+            .all(|c| c.organisations == "<5" && c.findings == "<5"),
+        "{:?}",
+        counts.counts
+    );
     // the non-vital organisation sees nothing under nl-2020, its own under nl-dtc-oktt
     let org_b = Viewer::Party(OrgId("org-b".into()));
     assert!(

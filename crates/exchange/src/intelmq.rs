@@ -35,8 +35,16 @@ pub fn count_events(export: &Export) -> Vec<Event> {
             );
             e.insert("tlp", export.tlp.label().trim_start_matches("TLP:"));
             e.insert("extra.sector", c.sector.clone());
-            e.insert("extra.organisations", c.organisations as u64);
-            e.insert("extra.findings", c.findings as u64);
+            // a number, or `<k` below the small-count threshold, as the mail publishes it
+            for (key, n) in [
+                ("extra.organisations", &c.organisations),
+                ("extra.findings", &c.findings),
+            ] {
+                match n.parse::<u64>() {
+                    Ok(n) => e.insert(key, n),
+                    Err(_) => e.insert(key, n.clone()),
+                }
+            }
             e.insert(
                 "comment",
                 "counts only: the sharing policy lets the recipient know no more",

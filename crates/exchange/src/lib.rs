@@ -157,10 +157,11 @@ impl ExportedFinding {
 pub struct Count {
     /// The sector (`-` when the registry names none).
     pub sector: String,
-    /// Organisations affected.
-    pub organisations: usize,
-    /// Their findings.
-    pub findings: usize,
+    /// Organisations affected, as published: `12`, or `<5` below the policy's small-count
+    /// threshold.
+    pub organisations: String,
+    /// Their findings, published the same way.
+    pub findings: String,
 }
 
 /// The namespace of baken's own UUIDv5 ids.
@@ -220,8 +221,8 @@ mod tests {
     fn counts_leave_without_an_address() {
         let counts = vec![Count {
             sector: "health".into(),
-            organisations: 2,
-            findings: 5,
+            organisations: "2".into(),
+            findings: "5".into(),
         }];
         let e = export(vec![], counts, "2026-03-24T00:00:00Z");
         let bundle = stix::bundle(&e).to_string();

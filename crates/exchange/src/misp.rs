@@ -246,7 +246,7 @@ pub fn event(export: &Export) -> Value {
                 "sector {}: {} {} affected, {} findings",
                 c.sector,
                 c.organisations,
-                if c.organisations == 1 {
+                if c.organisations == "1" {
                     "organisation"
                 } else {
                     "organisations"

@@ -264,7 +264,7 @@ pub fn bundle(export: &Export) -> Value {
     // what may be known only as counts
     let now = timestamp(export.generated_at);
     for c in &export.counts {
-        let orgs = if c.organisations == 1 {
+        let orgs = if c.organisations == "1" {
             "organisation"
         } else {
             "organisations"

@@ -265,10 +265,11 @@ pub struct ApiCounts {
     pub incident: String,
     /// The sector (`-` when the registry names none).
     pub sector: String,
-    /// Organisations affected.
-    pub organisations: usize,
-    /// Their findings.
-    pub findings: usize,
+    /// Organisations affected, as the mail publishes it: `12`, or `<5` below the policy's
+    /// small-count threshold.
+    pub organisations: String,
+    /// Their findings, published the same way.
+    pub findings: String,
 }
 
 impl From<VisibleCounts> for ApiCounts {
