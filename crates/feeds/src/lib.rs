@@ -22,6 +22,8 @@
 //! ```
 
 pub mod intelmq;
+pub mod masscan;
+pub mod nmap;
 pub mod nuclei;
 pub mod shadowserver;
 pub mod zgrab2;
@@ -43,15 +45,21 @@ pub enum FeedKind {
     Zgrab2,
     /// IntelMQ events, one JSON object per line.
     Intelmq,
+    /// masscan output, JSON (`-oJ`) or list (`-oL`).
+    Masscan,
+    /// nmap XML output (`-oX`).
+    Nmap,
 }
 
 impl FeedKind {
     /// All feeds, for help texts.
-    pub const ALL: [FeedKind; 4] = [
+    pub const ALL: [FeedKind; 6] = [
         FeedKind::Shadowserver,
         FeedKind::Nuclei,
         FeedKind::Zgrab2,
         FeedKind::Intelmq,
+        FeedKind::Masscan,
+        FeedKind::Nmap,
     ];
 
     /// The name used on the command line and in the store.
@@ -61,10 +69,13 @@ impl FeedKind {
             FeedKind::Nuclei => "nuclei",
             FeedKind::Zgrab2 => "zgrab2",
             FeedKind::Intelmq => "intelmq",
+            FeedKind::Masscan => "masscan",
+            FeedKind::Nmap => "nmap",
         }
     }
 
-    /// Guesses the feed from a file name: `.csv` is Shadowserver; otherwise `None`.
+    /// Guesses the feed from a file name: `.csv` is Shadowserver, `.xml` nmap, and a name
+    /// holding a feed's name is that feed; otherwise `None`.
     pub fn guess(path: &Path) -> Option<FeedKind> {
         let name = path.file_name()?.to_str()?.to_ascii_lowercase();
         if name.ends_with(".csv") {
@@ -75,6 +86,10 @@ impl FeedKind {
             Some(FeedKind::Zgrab2)
         } else if name.contains("intelmq") {
             Some(FeedKind::Intelmq)
+        } else if name.contains("masscan") {
+            Some(FeedKind::Masscan)
+        } else if name.contains("nmap") || name.ends_with(".xml") {
+            Some(FeedKind::Nmap)
         } else {
             None
         }
@@ -94,7 +109,10 @@ impl FromStr for FeedKind {
             .into_iter()
             .find(|k| k.name().eq_ignore_ascii_case(s))
             .ok_or_else(|| {
-                format!("unknown feed {s:?}; use one of shadowserver, nuclei, zgrab2, intelmq")
+                format!(
+                    "unknown feed {s:?}; use one of {}",
+                    FeedKind::ALL.map(FeedKind::name).join(", ")
+                )
             })
     }
 }
@@ -391,6 +409,8 @@ pub fn open(kind: FeedKind, path: &Path, options: &Options) -> Result<Rows, Feed
         FeedKind::Nuclei => nuclei::open(path, options),
         FeedKind::Zgrab2 => zgrab2::open(path, options),
         FeedKind::Intelmq => intelmq::open(path, options),
+        FeedKind::Masscan => masscan::open(path, options),
+        FeedKind::Nmap => nmap::open(path, options),
     };
     match &rows {
         Ok(_) => tracing::debug!(
@@ -421,5 +441,7 @@ pub fn read_text(
         FeedKind::Nuclei => nuclei::read_text(text, options),
         FeedKind::Zgrab2 => zgrab2::read_text(text, options),
         FeedKind::Intelmq => intelmq::read_text(text, options),
+        FeedKind::Masscan => masscan::read_text(text, options),
+        FeedKind::Nmap => nmap::read_text(text, options),
     })
 }
