@@ -31,6 +31,7 @@ macro_rules! println {
     };
 }
 
+mod advisory_cmds;
 mod dependencies_cmds;
 mod exercise_cmds;
 mod inbox_cmds;
@@ -1723,6 +1724,17 @@ fn cmd_ingest(
     if json {
         println!("{}", serde_json::to_string_pretty(&summaries)?);
     }
+    let all_rejected: Vec<&str> = summaries
+        .iter()
+        .filter(|s| s.read > 0 && s.quarantined == s.read)
+        .map(|s| s.file.as_str())
+        .collect();
+    if !all_rejected.is_empty() {
+        bail!(
+            "every row was quarantined in {}; check --feed and the reasons above (baken parse shows them all)",
+            all_rejected.join(", ")
+        );
+    }
     Ok(())
 }
 
@@ -2224,12 +2236,10 @@ fn cmd_advisory(data: &Path, command: AdvisoryCommand) -> Result<()> {
                         ImportOutcome::Skipped { reason } => {
                             println!("{}: skipped: {reason}", file.display());
                         }
-                        ImportOutcome::Exploited { catalog, cves } => {
+                        other @ (ImportOutcome::Exploited { .. }
+                        | ImportOutcome::Records { .. }) => {
                             imported += 1;
-                            println!(
-                                "{}: {catalog}: exploitation dates of {cves} CVEs recorded",
-                                file.display()
-                            );
+                            advisory_cmds::print_entries(&file, &other);
                         }
                         ImportOutcome::Rejected { problems } => {
                             rejected += 1;
@@ -2275,8 +2285,8 @@ fn cmd_advisory(data: &Path, command: AdvisoryCommand) -> Result<()> {
                         revision.as_deref().unwrap_or("-")
                     ),
                     ImportOutcome::Skipped { reason } => println!("  skipped {url}: {reason}"),
-                    ImportOutcome::Exploited { catalog, cves } => {
-                        println!("  fetched {url}: {catalog}: {cves} CVEs exploited")
+                    other @ (ImportOutcome::Exploited { .. } | ImportOutcome::Records { .. }) => {
+                        advisory_cmds::print_entries(Path::new(url), other)
                     }
                     ImportOutcome::Rejected { problems } => {
                         rejected += 1;
