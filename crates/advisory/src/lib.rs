@@ -10,6 +10,8 @@
 //!   NVD CVE API 2.0 records; [`read`] tells them apart. [`nvd::read_page`] reads a page of
 //!   NVD records one by one.
 //! * [`kev`] — CISA's Known Exploited Vulnerabilities catalogue, entry by entry.
+//! * [`author`] — the CSAF 2.0 document of an advisory baken writes, from CVEs and the
+//!   products they affect.
 //! * [`schema`] and [`checks`] — CSAF JSON schema validation, the mandatory tests of CSAF
 //!   2.0 (errors) and its optional tests (warnings), each problem with its JSON path;
 //!   [`validate_csaf`] runs the schema and the mandatory tests, [`validate_csaf_report`]
@@ -29,6 +31,7 @@
 //! assert_eq!((top.base_score, top.severity.as_str()), (9.8, "CRITICAL"));
 //! ```
 
+pub mod author;
 pub mod checks;
 pub mod csaf;
 pub mod cve5;

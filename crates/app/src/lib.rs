@@ -30,6 +30,7 @@ mod exercise;
 mod incident_reports;
 mod intake;
 mod plans;
+mod publishing;
 mod records;
 mod tokens;
 mod webhooks;
@@ -56,6 +57,7 @@ pub use exercise::{
 pub use incident_reports::{VisibleReports, filed_by};
 pub use intake::IntakePass;
 pub use plans::{CoverageReport, Gained, Lost, Moved, WhatIf, Why, WhyFinding, coverage_line};
+pub use publishing::Authored;
 pub use records::InventorySource;
 pub use tokens::{TOKEN_PREFIX, token_hash};
 pub use webhooks::{WebhookPass, backoff};

@@ -665,6 +665,13 @@ enum AdvisoryCommand {
         #[arg(long)]
         require_signatures: bool,
     },
+    /// Author a CSAF 2.0 advisory from a CVE and the products it affects (or an edited
+    /// CSAF document with --from), validated and stored.
+    New(advisory_cmds::NewArgs),
+    /// Publish stored TLP:WHITE CSAF advisories as a CSAF 2.0 provider directory: the
+    /// documents by year with hashes and OpenPGP signatures, index.txt, changes.csv, the
+    /// ROLIE feed, the public key and provider-metadata.json.
+    Publish(advisory_cmds::PublishArgs),
 }
 
 /// Which incident's plan, under which policy: shared by `why` and `coverage`.
@@ -2337,6 +2344,8 @@ fn cmd_advisory(data: &Path, command: AdvisoryCommand) -> Result<()> {
                 );
             }
         }
+        AdvisoryCommand::New(args) => advisory_cmds::new(&mut app, args)?,
+        AdvisoryCommand::Publish(args) => advisory_cmds::publish(&mut app, args)?,
         AdvisoryCommand::Show { id, json } => {
             let (a, history) = app.advisory(&id)?;
             if json {

@@ -505,3 +505,78 @@ pub fn sync(
     })
 }
 
+/// Publishes the latest revision of each advisory in `ids` (CSAF documents, TLP:WHITE) into
+/// the CSAF provider directory `dir` served at `base_url`, signed with the unprotected
+/// OpenPGP secret key `key` (see [`baken_csaf_sync::publish`]); audited
+/// (`advisory-published`, with each document's path and SHA-256 and the key's
+/// fingerprint). Nothing is written when one advisory cannot be published.
+pub fn publish(
+    store: &mut dyn Store,
+    ids: &[String],
+    dir: &Path,
+    base_url: &str,
+    key: &[u8],
+) -> Result<baken_csaf_sync::publish::Report, PipelineError> {
+    use baken_csaf_sync::publish;
+    if ids.is_empty() {
+        return Err(PipelineError::Usage(
+            "name the advisories to publish (advisory list shows them)".into(),
+        ));
+    }
+    if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
+        return Err(PipelineError::Usage(format!(
+            "--base-url {base_url:?}: give the URL the directory is served at, https://DOMAIN/.well-known/csaf"
+        )));
+    }
+    let signer = publish::Signer::from_bytes(key)
+        .map_err(|e| PipelineError::Usage(format!("--key: {e}")))?;
+    let mut documents = Vec::with_capacity(ids.len());
+    let mut publisher = None;
+    for id in ids {
+        let Some((_, history)) = show(store, id)? else {
+            return Err(PipelineError::Usage(format!(
+                "no advisory {id}; advisory list shows the stored ones"
+            )));
+        };
+        let latest = history.last().expect("show returns a revision");
+        if latest.format != "csaf" {
+            return Err(PipelineError::Usage(format!(
+                "{id} is stored as {}, not CSAF: only CSAF advisories are published (advisory new writes one)",
+                latest.format
+            )));
+        }
+        let doc: serde_json::Value = serde_json::from_slice(&latest.document)
+            .map_err(|e| PipelineError::Usage(format!("stored advisory {id} is not JSON: {e}")))?;
+        if publisher.is_none() {
+            publisher = doc.pointer("/document/publisher").cloned();
+        }
+        documents.push(latest.document.clone());
+    }
+    let provider = publish::Provider {
+        base_url: base_url.trim_end_matches('/').to_string(),
+        publisher: publisher.unwrap_or_default(),
+    };
+    let report = publish::write_directory(dir, &provider, &documents, &signer, chrono::Utc::now())
+        .map_err(PipelineError::Usage)?;
+    store.append_audit(&[baken_store::audit::NewAuditEntry {
+        kind: "advisory-published".into(),
+        subject: provider.base_url.clone(),
+        body: serde_json::json!({
+            "directory": dir.display().to_string(),
+            "documents": report.published,
+            "key": report.fingerprint,
+        }),
+    }])?;
+    Ok(report)
+}
+
+/// Stores an advisory baken authored (validated like any import); the document, or why
+/// it is not valid.
+pub fn author(
+    store: &mut dyn Store,
+    doc: &serde_json::Value,
+    schema: &CsafSchema,
+) -> Result<ImportOutcome, PipelineError> {
+    let bytes = serde_json::to_vec_pretty(doc).expect("JSON values serialise");
+    import_bytes(store, &bytes, "baken advisory new", schema)
+}
