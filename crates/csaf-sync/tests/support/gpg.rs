@@ -148,6 +148,19 @@ impl Gpg {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// The secret key, armored, without a passphrase.
+    pub fn export_secret(&self, fingerprint: &str) -> Vec<u8> {
+        self.ok(&[
+            "--pinentry-mode",
+            "loopback",
+            "--passphrase",
+            "",
+            "--armor",
+            "--export-secret-keys",
+            fingerprint,
+        ])
+    }
+
     /// The public key, armored.
     pub fn export(&self, fingerprint: &str) -> Vec<u8> {
         self.ok(&["--armor", "--export", fingerprint])
