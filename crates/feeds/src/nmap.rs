@@ -180,7 +180,10 @@ impl Iterator for Hosts {
                     }
                 }
                 Xml::Empty(start) if start.name().as_ref() == b"host" => {
-                    let at = self.xml.buffer_position() - start.len() as u64 - 3;
+                    let at = self
+                        .xml
+                        .buffer_position()
+                        .saturating_sub(start.len() as u64 + 3);
                     let line = self.xml.get_ref().line_of(at);
                     let raw = format!("<{}/>", String::from_utf8_lossy(&start));
                     return Some(Row {
@@ -193,7 +196,10 @@ impl Iterator for Hosts {
                     });
                 }
                 Xml::Start(start) if start.name().as_ref() == b"host" => {
-                    let at = self.xml.buffer_position() - start.len() as u64 - 2;
+                    let at = self
+                        .xml
+                        .buffer_position()
+                        .saturating_sub(start.len() as u64 + 2);
                     let line = self.xml.get_ref().line_of(at);
                     self.xml.get_mut().forget(at);
                     let mut capture = Vec::with_capacity(4096);
