@@ -6,8 +6,12 @@
 //! * [`Advisory`] — the normalised advisory: id, title, publisher, TLP, CVEs, release dates
 //!   and revision history, and per vulnerability its scores, affected / fixed / not affected
 //!   products (CPE, purl, version ranges), remediations and references.
-//! * [`csaf`], [`cve5`], [`osv`] — readers for CSAF 2.0, CVE JSON 5 and OSV; [`read`] tells
-//!   them apart.
+//! * [`csaf`], [`cve5`], [`osv`], [`nvd`] — readers for CSAF 2.0, CVE JSON 5, OSV and
+//!   NVD CVE API 2.0 records; [`read`] tells them apart. [`nvd::read_page`] reads a page of
+//!   NVD records one by one.
+//! * [`kev`] — CISA's Known Exploited Vulnerabilities catalogue, entry by entry.
+//! * [`author`] — the CSAF 2.0 document of an advisory baken writes, from CVEs and the
+//!   products they affect.
 //! * [`schema`] and [`checks`] — CSAF JSON schema validation, the mandatory tests of CSAF
 //!   2.0 (errors) and its optional tests (warnings), each problem with its JSON path;
 //!   [`validate_csaf`] runs the schema and the mandatory tests, [`validate_csaf_report`]
@@ -27,11 +31,14 @@
 //! assert_eq!((top.base_score, top.severity.as_str()), (9.8, "CRITICAL"));
 //! ```
 
+pub mod author;
 pub mod checks;
 pub mod csaf;
 pub mod cve5;
 pub mod cvss;
+pub mod kev;
 mod model;
+pub mod nvd;
 pub mod osv;
 pub mod schema;
 
@@ -43,12 +50,15 @@ pub use model::{
 use serde_json::Value;
 
 /// The format of a JSON document, told by its shape: CSAF has `document.csaf_version`,
-/// CVE JSON 5 has `cveMetadata`, OSV has a string `id` and `modified`.
+/// CVE JSON 5 has `cveMetadata`, NVD CVE API 2.0 is `format` `NVD_CVE` or a `cve` record
+/// with `sourceIdentifier` (see [`nvd::is_nvd`]), OSV has a string `id` and `modified`.
 pub fn detect(doc: &Value) -> Option<Format> {
     if doc.pointer("/document/csaf_version").is_some() {
         Some(Format::Csaf)
     } else if doc.get("cveMetadata").is_some() {
         Some(Format::Cve5)
+    } else if nvd::is_nvd(doc) {
+        Some(Format::Nvd)
     } else if doc.get("id").is_some_and(Value::is_string)
         && (doc.get("modified").is_some() || doc.get("affected").is_some())
     {
@@ -70,6 +80,7 @@ pub fn read_value(doc: &Value) -> Result<Parsed, ReadError> {
         Some(Format::Csaf) => csaf::read(doc),
         Some(Format::Cve5) => cve5::read(doc),
         Some(Format::Osv) => osv::read(doc),
+        Some(Format::Nvd) => nvd::read(doc),
         None => Err(ReadError::UnknownFormat),
     }
 }

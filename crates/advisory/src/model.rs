@@ -18,6 +18,8 @@ pub enum Format {
     Cve5,
     /// Open Source Vulnerability format (OSV schema 1.x).
     Osv,
+    /// A record of NIST's NVD CVE API 2.0.
+    Nvd,
 }
 
 impl fmt::Display for Format {
@@ -26,6 +28,7 @@ impl fmt::Display for Format {
             Format::Csaf => "CSAF 2.0",
             Format::Cve5 => "CVE JSON 5",
             Format::Osv => "OSV",
+            Format::Nvd => "NVD CVE API 2.0",
         })
     }
 }

@@ -31,6 +31,7 @@ macro_rules! println {
     };
 }
 
+mod advisory_cmds;
 mod dependencies_cmds;
 mod exercise_cmds;
 mod export_cmds;
@@ -671,6 +672,13 @@ enum AdvisoryCommand {
         #[arg(long)]
         require_signatures: bool,
     },
+    /// Author a CSAF 2.0 advisory from a CVE and the products it affects (or an edited
+    /// CSAF document with --from), validated and stored.
+    New(advisory_cmds::NewArgs),
+    /// Publish stored TLP:WHITE CSAF advisories as a CSAF 2.0 provider directory: the
+    /// documents by year with hashes and OpenPGP signatures, index.txt, changes.csv, the
+    /// ROLIE feed, the public key and provider-metadata.json.
+    Publish(advisory_cmds::PublishArgs),
 }
 
 /// Which incident's plan, under which policy: shared by `why` and `coverage`.
@@ -1731,14 +1739,15 @@ fn cmd_ingest(
     if json {
         println!("{}", serde_json::to_string_pretty(&summaries)?);
     }
-    if let Some(s) = summaries
+    let all_rejected: Vec<&str> = summaries
         .iter()
-        .find(|s| s.read > 0 && s.quarantined == s.read)
-    {
+        .filter(|s| s.read > 0 && s.quarantined == s.read)
+        .map(|s| s.file.as_str())
+        .collect();
+    if !all_rejected.is_empty() {
         bail!(
-            "{}: every row was quarantined ({}), nothing stored",
-            s.file,
-            s.quarantined
+            "every row was quarantined in {}; check --feed and the reasons above (baken parse shows them all)",
+            all_rejected.join(", ")
         );
     }
     Ok(())
@@ -2242,12 +2251,10 @@ fn cmd_advisory(data: &Path, command: AdvisoryCommand) -> Result<()> {
                         ImportOutcome::Skipped { reason } => {
                             println!("{}: skipped: {reason}", file.display());
                         }
-                        ImportOutcome::Exploited { catalog, cves } => {
+                        other @ (ImportOutcome::Exploited { .. }
+                        | ImportOutcome::Records { .. }) => {
                             imported += 1;
-                            println!(
-                                "{}: {catalog}: exploitation dates of {cves} CVEs recorded",
-                                file.display()
-                            );
+                            advisory_cmds::print_entries(&file, &other);
                         }
                         ImportOutcome::Rejected { problems } => {
                             rejected += 1;
@@ -2293,8 +2300,8 @@ fn cmd_advisory(data: &Path, command: AdvisoryCommand) -> Result<()> {
                         revision.as_deref().unwrap_or("-")
                     ),
                     ImportOutcome::Skipped { reason } => println!("  skipped {url}: {reason}"),
-                    ImportOutcome::Exploited { catalog, cves } => {
-                        println!("  fetched {url}: {catalog}: {cves} CVEs exploited")
+                    other @ (ImportOutcome::Exploited { .. } | ImportOutcome::Records { .. }) => {
+                        advisory_cmds::print_entries(Path::new(url), other)
                     }
                     ImportOutcome::Rejected { problems } => {
                         rejected += 1;
@@ -2345,6 +2352,8 @@ fn cmd_advisory(data: &Path, command: AdvisoryCommand) -> Result<()> {
                 );
             }
         }
+        AdvisoryCommand::New(args) => advisory_cmds::new(&mut app, args)?,
+        AdvisoryCommand::Publish(args) => advisory_cmds::publish(&mut app, args)?,
         AdvisoryCommand::Show { id, json } => {
             let (a, history) = app.advisory(&id)?;
             if json {

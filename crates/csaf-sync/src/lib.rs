@@ -34,6 +34,12 @@
 //!    without a signature is fetched with [`FetchedDoc::signed_by`] `None`, or refused
 //!    ([`SkipReason::Unsigned`]) with [`Options::require_signatures`].
 //!
+//! A key or signing subkey that has expired (by its latest self-signature or binding), or
+//! had expired when the signature was made, is not used, and the refusal names its
+//! fingerprint and the day it expired.
+//!
+//! [`publish`] is the other side: it writes a provider directory that this sync reads.
+//!
 //! The sync never fails on one document, one feed or one malformed row: those are reported
 //! in [`SyncReport::skipped`]. Only an unusable start (bad URL, metadata that cannot be
 //! fetched or read) is a [`SyncError`].
@@ -73,6 +79,7 @@
 mod http;
 mod openpgp;
 mod parse;
+pub mod publish;
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;

@@ -5,12 +5,15 @@
 //!
 //! A published key is used only when the key served at its URL has the published
 //! fingerprint (a key file holding several keys contributes the one that matches), carries
-//! no revocation and its self-signatures verify. A signature verifies against the primary
-//! key or a signing subkey whose binding (with its back-signature) verifies.
+//! no revocation, has not expired and its self-signatures verify. A signature verifies
+//! against the primary key or a signing subkey whose binding (with its back-signature)
+//! verifies, that is not revoked, and that — with its primary key — had not expired when
+//! the signature was made and has not expired now. A key expires where its latest
+//! self-signature (for a subkey: its latest binding) says, counted from the key's creation.
 
-use pgp::composed::{Deserializable, DetachedSignature, SignedPublicKey};
-use pgp::packet::Signature;
-use pgp::types::{KeyDetails, VerifyingKey};
+use pgp::composed::{Deserializable, DetachedSignature, SignedPublicKey, SignedPublicSubKey};
+use pgp::packet::{Signature, SignatureType};
+use pgp::types::{KeyDetails, Timestamp, VerifyingKey};
 
 /// A fingerprint as hex in upper case, without spaces, for comparison and display.
 pub(crate) fn normalise_fingerprint(text: &str) -> String {
@@ -73,7 +76,78 @@ pub(crate) fn published_key(
     key.details
         .verify_bindings(&key.primary_key)
         .map_err(|e| format!("key {fingerprint}: its self-signatures do not verify: {e}"))?;
+    if let Some(expired) = primary_expiry(&key).filter(|&at| at <= now()) {
+        return Err(format!(
+            "key {fingerprint} expired on {}: ask the provider for a renewed key",
+            day(expired)
+        ));
+    }
     Ok((key, fingerprint))
+}
+
+/// Now, in Unix seconds.
+fn now() -> u64 {
+    u64::from(Timestamp::now().as_secs())
+}
+
+/// A time in Unix seconds as `2020-01-10 00:00:00 UTC`.
+fn day(secs: u64) -> String {
+    chrono::DateTime::from_timestamp(secs as i64, 0)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|| format!("{secs} (Unix time)"))
+}
+
+/// When a key created at `created` expires by the latest of `signatures` (its
+/// self-signatures or bindings); `None` when it never does.
+fn expiry<'a>(created: Timestamp, signatures: impl Iterator<Item = &'a Signature>) -> Option<u64> {
+    let latest = signatures.max_by_key(|s| s.created().map_or(0, |t| t.as_secs()))?;
+    let valid_for = latest.key_expiration_time()?.as_secs();
+    (valid_for > 0).then(|| u64::from(created.as_secs()) + u64::from(valid_for))
+}
+
+/// When the primary key expires: by its latest self-signature (user id certifications and
+/// direct-key signatures made by itself).
+fn primary_expiry(key: &SignedPublicKey) -> Option<u64> {
+    let own = key
+        .details
+        .users
+        .iter()
+        .flat_map(|u| u.signatures.iter())
+        .chain(key.details.direct_signatures.iter())
+        .filter(|s| made_by(s, &key.primary_key));
+    expiry(key.primary_key.created_at(), own)
+}
+
+/// When a subkey expires: by its latest binding signature.
+fn subkey_expiry(sub: &SignedPublicSubKey) -> Option<u64> {
+    let bindings = sub
+        .signatures
+        .iter()
+        .filter(|s| s.typ() == Some(SignatureType::SubkeyBinding));
+    expiry(sub.key.created_at(), bindings)
+}
+
+/// Refuses a signature made, or checked now, outside the life of the key that made it:
+/// `expires` is when `what` (`key FPR`, `subkey FPR of key FPR`) expires.
+fn in_lifetime(signature: &Signature, what: &str, expires: Option<u64>) -> Result<(), String> {
+    let Some(expires) = expires else {
+        return Ok(());
+    };
+    let made = signature.created().map(|t| u64::from(t.as_secs()));
+    if let Some(made) = made.filter(|&m| m >= expires) {
+        return Err(format!(
+            "made on {} by {what}, which had expired on {}",
+            day(made),
+            day(expires)
+        ));
+    }
+    if expires <= now() {
+        return Err(format!(
+            "{what} expired on {}: a signature it made is no longer accepted",
+            day(expires)
+        ));
+    }
+    Ok(())
 }
 
 /// The fingerprints (primary and signing subkeys) of the keys a signature may be checked
@@ -126,12 +200,25 @@ pub(crate) fn verify(
         for (key, fingerprint) in keys {
             let mut outcome = None;
             if made_by(&signature, key) {
-                outcome = Some(check(&signature, key, document));
+                outcome = Some(
+                    in_lifetime(
+                        &signature,
+                        &format!("key {fingerprint}"),
+                        primary_expiry(key),
+                    )
+                    .map_err(Failure::Refused)
+                    .and_then(|()| check(&signature, key, document)),
+                );
             }
             for sub in &key.public_subkeys {
                 if outcome.as_ref().is_some_and(Result::is_ok) || !made_by(&signature, sub) {
                     continue;
                 }
+                let what = format!("subkey {} of key {fingerprint}", fingerprint_of(sub));
+                let revoked = sub
+                    .signatures
+                    .iter()
+                    .any(|s| s.typ() == Some(SignatureType::SubkeyRevocation));
                 outcome = Some(
                     sub.verify_bindings(&key.primary_key)
                         .map_err(|e| {
@@ -140,6 +227,22 @@ pub(crate) fn verify(
                                 fingerprint_of(sub)
                             )
                         })
+                        .and_then(|()| {
+                            if revoked {
+                                Err(format!("{what} is revoked"))
+                            } else {
+                                Ok(())
+                            }
+                        })
+                        .and_then(|()| in_lifetime(&signature, &what, subkey_expiry(sub)))
+                        .and_then(|()| {
+                            in_lifetime(
+                                &signature,
+                                &format!("key {fingerprint}"),
+                                primary_expiry(key),
+                            )
+                        })
+                        .map_err(Failure::Refused)
                         .and_then(|()| check(&signature, sub, document)),
                 );
             }
@@ -147,10 +250,15 @@ pub(crate) fn verify(
                 Some(Ok(())) => return Ok(fingerprint.clone()),
                 Some(Err(e)) => {
                     by_published_key = true;
-                    problems.push(format!(
-                        "BAD signature by {}: the document is not what key {fingerprint} signed ({e})",
-                        issuers(&signature)
-                    ));
+                    problems.push(match e {
+                        Failure::Bad(bad) => format!(
+                            "BAD signature by {}: the document is not what key {fingerprint} signed ({bad})",
+                            issuers(&signature)
+                        ),
+                        Failure::Refused(why) => {
+                            format!("signature by {} refused: {why}", issuers(&signature))
+                        }
+                    });
                 }
                 None => {}
             }
@@ -170,8 +278,18 @@ pub(crate) fn verify(
     Err(problems.join("; "))
 }
 
-fn check(signature: &Signature, key: &impl VerifyingKey, document: &[u8]) -> Result<(), String> {
-    signature.verify(key, document).map_err(|e| e.to_string())
+/// Why a signature by a published key is not accepted.
+enum Failure {
+    /// It does not verify: the document is not what was signed.
+    Bad(String),
+    /// The key that made it may not be used for it (expired, revoked, not bound).
+    Refused(String),
+}
+
+fn check(signature: &Signature, key: &impl VerifyingKey, document: &[u8]) -> Result<(), Failure> {
+    signature
+        .verify(key, document)
+        .map_err(|e| Failure::Bad(e.to_string()))
 }
 
 #[cfg(test)]

@@ -189,3 +189,135 @@ fn garbage_signature_file_is_refused() {
     let why = refusal(&report);
     assert!(why.contains("signature"), "{why}");
 }
+
+#[test]
+fn a_key_that_expired_is_not_used_and_says_when() {
+    let gpg = Gpg::new();
+    // made on 2020-01-01, valid for a year; the document signed while it was valid
+    let fingerprint = gpg.generate_at(
+        "csaf-old@provider.example",
+        "ed25519",
+        "sign",
+        "1y",
+        "20200101T000000",
+    );
+    let p = Provider::directory();
+    let rel = format!("white/{DOC}");
+    gpg.sign_at(
+        &fingerprint,
+        &p.path(&rel),
+        &p.path(&format!("{rel}.asc")),
+        "20200601T000000",
+    );
+    // GnuPG: a good signature by a key that has expired since
+    let status = gpg.verify_status(&p.path(&rel), &p.path(&format!("{rel}.asc")));
+    assert!(status.contains("EXPKEYSIG"), "{status}");
+    publish(&p, &gpg.export(&fingerprint), &fingerprint);
+
+    let report = sync(&p.metadata_url(), &SyncState::default(), &options()).unwrap();
+    let why = refusal(&report);
+    assert!(why.contains("no published key is usable"), "{why}");
+    let problem = report.keys[0].outcome.as_ref().unwrap_err();
+    assert!(
+        problem.contains(&format!("key {fingerprint} expired on 2020-12-31")),
+        "{problem}"
+    );
+}
+
+#[test]
+fn a_signing_subkey_that_expired_is_refused_and_says_when() {
+    let gpg = Gpg::new();
+    // a certification-only primary key that never expires, with a signing subkey that did
+    let primary = gpg.generate_at(
+        "csaf-sub@provider.example",
+        "ed25519",
+        "cert",
+        "never",
+        "20200101T000000",
+    );
+    let subkey = gpg.add_subkey_at(&primary, "ed25519", "sign", "1y", "20200101T000000");
+    assert_ne!(primary, subkey);
+    let p = Provider::directory();
+    let rel = format!("white/{DOC}");
+    gpg.sign_at(
+        &primary,
+        &p.path(&rel),
+        &p.path(&format!("{rel}.asc")),
+        "20200601T000000",
+    );
+    let status = gpg.verify_status(&p.path(&rel), &p.path(&format!("{rel}.asc")));
+    assert!(status.contains("EXPKEYSIG"), "{status}");
+    publish(&p, &gpg.export(&primary), &primary);
+
+    let report = sync(&p.metadata_url(), &SyncState::default(), &options()).unwrap();
+    // the primary key is usable; the subkey that signed is not
+    assert_eq!(report.keys[0].outcome, Ok(primary.clone()));
+    let why = refusal(&report);
+    assert!(
+        why.contains(&format!(
+            "subkey {subkey} of key {primary} expired on 2020-12-31"
+        )),
+        "{why}"
+    );
+}
+
+#[test]
+fn a_signature_dated_after_its_key_expired_is_refused() {
+    use pgp::composed::{Deserializable, DetachedSignature, SignedSecretKey, SubpacketConfig};
+    use pgp::crypto::hash::HashAlgorithm;
+    use pgp::packet::{Subpacket, SubpacketData};
+    use pgp::types::{KeyDetails, Password, Timestamp};
+
+    let gpg = Gpg::new();
+    // valid from 2020-01-01 for 30 years: usable today
+    let fingerprint = gpg.generate_at(
+        "csaf-long@provider.example",
+        "ed25519",
+        "sign",
+        "30y",
+        "20200101T000000",
+    );
+    let (key, _) =
+        SignedSecretKey::from_armor_single(&gpg.export_secret(&fingerprint)[..]).unwrap();
+    let p = Provider::directory();
+    let rel = format!("white/{DOC}");
+    let document = std::fs::read(p.path(&rel)).unwrap();
+    // a signature that says it was made in 2055, after the key's expiry
+    let made = Timestamp::from_secs(2_682_374_400);
+    let signature = DetachedSignature::sign_binary_data_with_subpackets(
+        rand::thread_rng(),
+        &key.primary_key,
+        &Password::empty(),
+        HashAlgorithm::Sha256,
+        &document[..],
+        SubpacketConfig::UserDefined {
+            hashed: vec![
+                Subpacket::regular(SubpacketData::SignatureCreationTime(made)).unwrap(),
+                Subpacket::regular(SubpacketData::IssuerFingerprint(
+                    key.primary_key.fingerprint(),
+                ))
+                .unwrap(),
+            ],
+            unhashed: vec![],
+        },
+    )
+    .unwrap();
+    p.write(
+        &format!("{rel}.asc"),
+        signature
+            .to_armored_string(Default::default())
+            .unwrap()
+            .as_bytes(),
+    );
+    publish(&p, &gpg.export(&fingerprint), &fingerprint);
+
+    let report = sync(&p.metadata_url(), &SyncState::default(), &options()).unwrap();
+    assert_eq!(report.keys[0].outcome, Ok(fingerprint.clone()));
+    let why = refusal(&report);
+    assert!(
+        why.contains(&format!(
+            "made on 2055-01-01 00:00:00 UTC by key {fingerprint}, which had expired on 2049-"
+        )),
+        "{why}"
+    );
+}

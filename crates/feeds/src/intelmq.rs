@@ -306,6 +306,43 @@ pub(crate) mod jsonl {
         Ok(read(Box::new(BufReader::new(file)), parse))
     }
 
+    /// [`open`], passing over the lines `skip` says hold no row (a format's frame: the `[`
+    /// and `]` around masscan's records, its comment lines).
+    pub(crate) fn open_skipping<F>(
+        path: &Path,
+        skip: fn(&str) -> bool,
+        parse: F,
+    ) -> Result<Rows, FeedError>
+    where
+        F: FnMut(&str) -> Result<Vec<Event>, Reject> + Send + 'static,
+    {
+        let file = File::open(path).map_err(|source| FeedError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(read_skipping(Box::new(BufReader::new(file)), skip, parse))
+    }
+
+    /// [`read`], passing over the lines `skip` says hold no row.
+    pub(crate) fn read_skipping<F>(
+        reader: Box<dyn BufRead + Send>,
+        skip: fn(&str) -> bool,
+        parse: F,
+    ) -> Rows
+    where
+        F: FnMut(&str) -> Result<Vec<Event>, Reject> + Send + 'static,
+    {
+        Box::new(Lines {
+            reader,
+            buf: Vec::new(),
+            line: 0,
+            pending: VecDeque::new(),
+            parse,
+            skip,
+            done: false,
+        })
+    }
+
     /// Streams the non-empty lines of `reader` through `parse`, as [`open`] does a file's.
     pub(crate) fn read<F>(reader: Box<dyn BufRead + Send>, parse: F) -> Rows
     where
@@ -317,6 +354,7 @@ pub(crate) mod jsonl {
             line: 0,
             pending: VecDeque::new(),
             parse,
+            skip: |_| false,
             done: false,
         })
     }
@@ -328,6 +366,8 @@ pub(crate) mod jsonl {
         line: u64,
         pending: VecDeque<Row>,
         parse: F,
+        /// Lines that hold no row.
+        skip: fn(&str) -> bool,
         done: bool,
     }
 
@@ -384,7 +424,7 @@ pub(crate) mod jsonl {
                         });
                     }
                 };
-                if text.trim().is_empty() {
+                if text.trim().is_empty() || (self.skip)(text) {
                     continue;
                 }
                 let reject = |r: Reject| Row {

@@ -23,7 +23,9 @@
 
 mod document;
 pub mod intelmq;
+pub mod masscan;
 pub mod misp;
+pub mod nmap;
 pub mod nuclei;
 pub mod shadowserver;
 pub mod stix;
@@ -50,6 +52,10 @@ pub enum FeedKind {
     Stix,
     /// A MISP event export (JSON).
     Misp,
+    /// masscan output, JSON (`-oJ`) or list (`-oL`).
+    Masscan,
+    /// nmap XML output (`-oX`).
+    Nmap,
 }
 
 impl FeedKind {
@@ -61,6 +67,8 @@ impl FeedKind {
         FeedKind::Intelmq,
         FeedKind::Stix,
         FeedKind::Misp,
+        FeedKind::Masscan,
+        FeedKind::Nmap,
     ];
 
     /// The name used on the command line and in the store.
@@ -72,6 +80,8 @@ impl FeedKind {
             FeedKind::Intelmq => "intelmq",
             FeedKind::Stix => "stix",
             FeedKind::Misp => "misp",
+            FeedKind::Masscan => "masscan",
+            FeedKind::Nmap => "nmap",
         }
     }
 
@@ -81,7 +91,8 @@ impl FeedKind {
         !matches!(self, FeedKind::Stix | FeedKind::Misp)
     }
 
-    /// Guesses the feed from a file name: `.csv` is Shadowserver; otherwise `None`.
+    /// Guesses the feed from a file name: `.csv` is Shadowserver, `.xml` nmap, and a name
+    /// holding a feed's name is that feed; otherwise `None`.
     pub fn guess(path: &Path) -> Option<FeedKind> {
         let name = path.file_name()?.to_str()?.to_ascii_lowercase();
         if name.ends_with(".csv") {
@@ -92,6 +103,10 @@ impl FeedKind {
             Some(FeedKind::Zgrab2)
         } else if name.contains("intelmq") {
             Some(FeedKind::Intelmq)
+        } else if name.contains("masscan") {
+            Some(FeedKind::Masscan)
+        } else if name.contains("nmap") || name.ends_with(".xml") {
+            Some(FeedKind::Nmap)
         } else {
             None
         }
@@ -413,6 +428,8 @@ pub fn open(kind: FeedKind, path: &Path, options: &Options) -> Result<Rows, Feed
         FeedKind::Intelmq => intelmq::open(path, options),
         FeedKind::Stix => stix::open(path, options),
         FeedKind::Misp => misp::open(path, options),
+        FeedKind::Masscan => masscan::open(path, options),
+        FeedKind::Nmap => nmap::open(path, options),
     };
     match &rows {
         Ok(_) => tracing::debug!(
@@ -475,5 +492,7 @@ pub fn read_text(
         FeedKind::Intelmq => intelmq::read_text(text, options),
         FeedKind::Stix => stix::read_text(name, text, options)?,
         FeedKind::Misp => misp::read_text(name, text, options)?,
+        FeedKind::Masscan => masscan::read_text(text, options),
+        FeedKind::Nmap => nmap::read_text(text, options),
     })
 }

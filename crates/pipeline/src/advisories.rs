@@ -76,12 +76,31 @@ pub enum ImportOutcome {
         reason: String,
     },
     /// A catalogue of exploited vulnerabilities (CISA's Known Exploited Vulnerabilities):
-    /// when exploitation of each CVE became known was recorded.
+    /// when exploitation of each CVE became known was recorded, entry by entry.
     Exploited {
         /// The catalogue's title and version.
         catalog: String,
+        /// Entries read (`cves` + `rejected`).
+        read: usize,
         /// CVEs recorded.
         cves: usize,
+        /// Stored advisories covering one of those CVEs, each marked exploited too.
+        advisories: Vec<String>,
+        /// Entries rejected, each with its JSON path and reason.
+        rejected: Vec<String>,
+    },
+    /// A page of NVD CVE API 2.0 records (or one record), stored record by record.
+    Records {
+        /// Entries read (`imported` + `rejected`).
+        read: usize,
+        /// Each record stored: its id, revision and what storing it did.
+        imported: Vec<(String, Option<String>, AdvisoryPut)>,
+        /// CVEs whose `cisaExploitAdd` was recorded as the day exploitation was known.
+        exploited: usize,
+        /// Entries rejected, each with its JSON path and reason.
+        rejected: Vec<String>,
+        /// Parts of stored records that could not be read.
+        warnings: Vec<String>,
     },
     /// Rejected whole; nothing was stored.
     Rejected {
@@ -105,8 +124,11 @@ pub fn import_bytes(
             });
         }
     };
-    if is_kev(&doc) {
+    if baken_advisory::kev::is_catalog(&doc) {
         return import_kev(store, &doc, source);
+    }
+    if baken_advisory::detect(&doc) == Some(Format::Nvd) {
+        return import_nvd(store, &doc, source);
     }
     if baken_advisory::detect(&doc) == Some(Format::Csaf) {
         let problems = baken_advisory::validate_csaf(schema, &doc);
@@ -142,71 +164,151 @@ pub fn import_bytes(
     })
 }
 
-/// Whether `doc` is CISA's Known Exploited Vulnerabilities catalogue (JSON feed:
-/// `catalogVersion`, `vulnerabilities[].cveID` and `dateAdded`).
-fn is_kev(doc: &serde_json::Value) -> bool {
-    doc.get("catalogVersion").is_some()
-        && doc
-            .get("vulnerabilities")
-            .and_then(|v| v.as_array())
-            .is_some_and(|v| v.iter().all(|e| e.get("cveID").is_some()))
-}
-
 /// Records, for every CVE of a KEV catalogue, that exploitation was known from its
-/// `dateAdded` (midnight UTC): the date exploitation began as far as the catalogue tells.
-/// An entry without a readable date rejects the whole catalogue, naming it.
+/// `dateAdded` (midnight UTC), and the same for every stored advisory that covers it; an
+/// entry that cannot be read is rejected with its JSON path and field, the others are
+/// recorded. What was recorded is audited (`exploited`). Rejected whole when no entry
+/// could be read.
 fn import_kev(
     store: &mut dyn Store,
     doc: &serde_json::Value,
     source: &str,
 ) -> Result<ImportOutcome, PipelineError> {
-    let catalog = format!(
-        "{} {}",
-        doc.get("title")
-            .and_then(|t| t.as_str())
-            .unwrap_or("CISA Known Exploited Vulnerabilities"),
-        doc.get("catalogVersion")
-            .and_then(|t| t.as_str())
-            .unwrap_or("")
-    )
-    .trim()
-    .to_string();
-    let entries = doc["vulnerabilities"].as_array().map_or(&[][..], |v| v);
-    let mut dated = Vec::with_capacity(entries.len());
-    let mut problems = Vec::new();
-    for (i, e) in entries.iter().enumerate() {
-        let cve = e["cveID"].as_str().unwrap_or("");
-        let date = e["dateAdded"].as_str().unwrap_or("");
-        match (
-            cve.to_ascii_uppercase().starts_with("CVE-"),
-            chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d"),
-        ) {
-            (true, Ok(d)) => dated.push((
-                cve.to_string(),
-                d.and_hms_opt(0, 0, 0)
-                    .expect("midnight")
-                    .and_utc()
-                    .timestamp(),
-            )),
-            (false, _) => {
-                problems.push(format!("/vulnerabilities/{i}/cveID: not a CVE id: {cve:?}"))
-            }
-            (_, Err(_)) => problems.push(format!(
-                "/vulnerabilities/{i}/dateAdded: not a date (YYYY-MM-DD): {date:?}"
-            )),
+    let catalog = baken_advisory::kev::read(doc);
+    let rejected: Vec<String> = catalog.rejected.iter().map(problem_line).collect();
+    let read = catalog.entries.len() + rejected.len();
+    if catalog.entries.is_empty() && !rejected.is_empty() {
+        return Ok(ImportOutcome::Rejected { problems: rejected });
+    }
+    let from = format!("{} ({source})", catalog.name);
+    let dated: Vec<(String, i64)> = catalog
+        .entries
+        .iter()
+        .map(|e| (e.cve.clone(), midnight(e.date_added)))
+        .collect();
+    let advisories = record_exploited(store, &dated, &from)?;
+    Ok(ImportOutcome::Exploited {
+        catalog: catalog.name,
+        read,
+        cves: dated.len(),
+        advisories,
+        rejected,
+    })
+}
+
+/// Stores each record of an NVD CVE API 2.0 page as an advisory (its own `{"cve": …}` as
+/// the document) and records `cisaExploitAdd` as the day exploitation was known; an entry
+/// that cannot be read is rejected with its JSON path and field. Rejected whole when no
+/// entry could be read.
+fn import_nvd(
+    store: &mut dyn Store,
+    doc: &serde_json::Value,
+    source: &str,
+) -> Result<ImportOutcome, PipelineError> {
+    let page = baken_advisory::nvd::read_page(doc);
+    let rejected: Vec<String> = page.rejected.iter().map(problem_line).collect();
+    let read = page.records.len() + rejected.len();
+    if page.records.is_empty() {
+        return Ok(ImportOutcome::Rejected {
+            problems: if rejected.is_empty() {
+                vec!["/vulnerabilities: an NVD page without records".into()]
+            } else {
+                rejected
+            },
+        });
+    }
+    let mut imported = Vec::with_capacity(page.records.len());
+    let mut warnings = Vec::new();
+    let mut dated = Vec::new();
+    for r in &page.records {
+        let bytes = serde_json::to_vec(&r.document).expect("JSON values serialise");
+        let a = &r.parsed.advisory;
+        let where_ = if r.path.is_empty() {
+            source.to_string()
+        } else {
+            format!("{source}#{}", r.path)
+        };
+        let put = store.put_advisory(&record(a, &bytes, &where_))?;
+        imported.push((a.id.clone(), a.revision.clone(), put));
+        warnings.extend(
+            r.parsed
+                .problems
+                .iter()
+                .map(|p| format!("{} {}: {}", a.id, p.path, p.message)),
+        );
+        if let Some(day) = r.exploited {
+            dated.push((a.id.clone(), midnight(day)));
         }
     }
-    if !problems.is_empty() {
-        return Ok(ImportOutcome::Rejected { problems });
+    if !dated.is_empty() {
+        record_exploited(store, &dated, &format!("NVD cisaExploitAdd ({source})"))?;
     }
-    let from = format!("{catalog} ({source})");
-    for (cve, since) in &dated {
-        store.put_exploitation(cve, *since, &from)?;
-    }
-    Ok(ImportOutcome::Exploited {
-        catalog,
-        cves: dated.len(),
+    Ok(ImportOutcome::Records {
+        read,
+        imported,
+        exploited: dated.len(),
+        rejected,
+        warnings,
     })
+}
+
+/// `path: message` of a rejected entry.
+fn problem_line(p: &baken_advisory::Problem) -> String {
+    format!("{}: {}", p.path, p.message)
+}
+
+/// Midnight UTC of `day`, in Unix seconds.
+fn midnight(day: chrono::NaiveDate) -> i64 {
+    day.and_hms_opt(0, 0, 0)
+        .expect("midnight exists")
+        .and_utc()
+        .timestamp()
+}
+
+/// Records that exploitation of each CVE was known from its time, and of every stored
+/// advisory covering one of them (from the earliest such time); audits what was recorded.
+/// Returns the advisories marked.
+fn record_exploited(
+    store: &mut dyn Store,
+    dated: &[(String, i64)],
+    from: &str,
+) -> Result<Vec<String>, PipelineError> {
+    let mut by_advisory: std::collections::BTreeMap<String, i64> = Default::default();
+    let wanted: std::collections::HashMap<String, i64> = dated
+        .iter()
+        .map(|(cve, since)| (cve.to_ascii_uppercase(), *since))
+        .collect();
+    for stored in store.advisories()? {
+        let Ok(parsed) = baken_advisory::read(&stored.document) else {
+            continue;
+        };
+        for cve in &parsed.advisory.cves {
+            if let Some(&since) = wanted.get(&cve.to_ascii_uppercase())
+                && !stored.id.eq_ignore_ascii_case(cve)
+            {
+                let at = by_advisory.entry(stored.id.clone()).or_insert(since);
+                *at = (*at).min(since);
+            }
+        }
+    }
+    for (cve, since) in dated {
+        store.put_exploitation(cve, *since, from)?;
+    }
+    for (id, since) in &by_advisory {
+        store.put_exploitation(id, *since, from)?;
+    }
+    store.append_audit(&[baken_store::audit::NewAuditEntry {
+        kind: "exploited".into(),
+        subject: from.to_string(),
+        body: serde_json::json!({
+            "cves": dated
+                .iter()
+                .map(|(cve, since)| serde_json::json!({"cve": cve, "since": baken_store::keys::format_time(*since)}))
+                .collect::<Vec<_>>(),
+            "advisories": by_advisory.keys().collect::<Vec<_>>(),
+        }),
+    }])?;
+    Ok(by_advisory.into_keys().collect())
 }
 
 fn record(a: &Advisory, bytes: &[u8], source: &str) -> AdvisoryRecord {
@@ -222,6 +324,7 @@ fn record(a: &Advisory, bytes: &[u8], source: &str) -> AdvisoryRecord {
             Format::Csaf => "csaf",
             Format::Cve5 => "cve5",
             Format::Osv => "osv",
+            Format::Nvd => "nvd",
         }
         .into(),
         released: a
@@ -261,7 +364,12 @@ pub fn import_path(
                 .map(|doc| baken_advisory::detect(&doc));
             let reason = match kind {
                 Err(e) => Some(format!("not JSON ({e})")),
-                Ok(None) if serde_json::from_slice(&bytes).is_ok_and(|d| is_kev(&d)) => None,
+                Ok(None)
+                    if serde_json::from_slice(&bytes)
+                        .is_ok_and(|d| baken_advisory::kev::is_catalog(&d)) =>
+                {
+                    None
+                }
                 Ok(None) => Some("JSON, but not a CSAF, CVE JSON 5 or OSV document".into()),
                 Ok(Some(_)) => None,
             };
@@ -395,4 +503,80 @@ pub fn sync(
             .collect(),
         unchanged: report.unchanged,
     })
+}
+
+/// Publishes the latest revision of each advisory in `ids` (CSAF documents, TLP:WHITE) into
+/// the CSAF provider directory `dir` served at `base_url`, signed with the unprotected
+/// OpenPGP secret key `key` (see [`baken_csaf_sync::publish`]); audited
+/// (`advisory-published`, with each document's path and SHA-256 and the key's
+/// fingerprint). Nothing is written when one advisory cannot be published.
+pub fn publish(
+    store: &mut dyn Store,
+    ids: &[String],
+    dir: &Path,
+    base_url: &str,
+    key: &[u8],
+) -> Result<baken_csaf_sync::publish::Report, PipelineError> {
+    use baken_csaf_sync::publish;
+    if ids.is_empty() {
+        return Err(PipelineError::Usage(
+            "name the advisories to publish (advisory list shows them)".into(),
+        ));
+    }
+    if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
+        return Err(PipelineError::Usage(format!(
+            "--base-url {base_url:?}: give the URL the directory is served at, https://DOMAIN/.well-known/csaf"
+        )));
+    }
+    let signer = publish::Signer::from_bytes(key)
+        .map_err(|e| PipelineError::Usage(format!("--key: {e}")))?;
+    let mut documents = Vec::with_capacity(ids.len());
+    let mut publisher = None;
+    for id in ids {
+        let Some((_, history)) = show(store, id)? else {
+            return Err(PipelineError::Usage(format!(
+                "no advisory {id}; advisory list shows the stored ones"
+            )));
+        };
+        let latest = history.last().expect("show returns a revision");
+        if latest.format != "csaf" {
+            return Err(PipelineError::Usage(format!(
+                "{id} is stored as {}, not CSAF: only CSAF advisories are published (advisory new writes one)",
+                latest.format
+            )));
+        }
+        let doc: serde_json::Value = serde_json::from_slice(&latest.document)
+            .map_err(|e| PipelineError::Usage(format!("stored advisory {id} is not JSON: {e}")))?;
+        if publisher.is_none() {
+            publisher = doc.pointer("/document/publisher").cloned();
+        }
+        documents.push(latest.document.clone());
+    }
+    let provider = publish::Provider {
+        base_url: base_url.trim_end_matches('/').to_string(),
+        publisher: publisher.unwrap_or_default(),
+    };
+    let report = publish::write_directory(dir, &provider, &documents, &signer, chrono::Utc::now())
+        .map_err(PipelineError::Usage)?;
+    store.append_audit(&[baken_store::audit::NewAuditEntry {
+        kind: "advisory-published".into(),
+        subject: provider.base_url.clone(),
+        body: serde_json::json!({
+            "directory": dir.display().to_string(),
+            "documents": report.published,
+            "key": report.fingerprint,
+        }),
+    }])?;
+    Ok(report)
+}
+
+/// Stores an advisory baken authored (validated like any import); the document, or why
+/// it is not valid.
+pub fn author(
+    store: &mut dyn Store,
+    doc: &serde_json::Value,
+    schema: &CsafSchema,
+) -> Result<ImportOutcome, PipelineError> {
+    let bytes = serde_json::to_vec_pretty(doc).expect("JSON values serialise");
+    import_bytes(store, &bytes, "baken advisory new", schema)
 }
