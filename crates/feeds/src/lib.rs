@@ -60,7 +60,7 @@ pub enum FeedKind {
 
 impl FeedKind {
     /// All feeds, for help texts.
-    pub const ALL: [FeedKind; 6] = [
+    pub const ALL: [FeedKind; 8] = [
         FeedKind::Shadowserver,
         FeedKind::Nuclei,
         FeedKind::Zgrab2,
