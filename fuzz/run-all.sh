@@ -19,7 +19,7 @@ out=${BAKEN_FUZZ_DIR:-/tmp/baken-fuzz}
 export RUSTC_BOOTSTRAP=1
 export BAKEN_SHADOWSERVER_SCHEMA=$shared/data/shadowserver/shadowserver-schema.json
 
-all=(shadowserver nuclei zgrab2 intelmq stix misp advisory csaf_checks registry rpsl routing inventory policy cpe purl vers version cvss)
+all=(shadowserver nuclei zgrab2 intelmq stix misp masscan nmap advisory csaf_checks registry rpsl routing inventory policy cpe purl vers version cvss)
 [ $# -gt 0 ] && targets=("$@") || targets=("${all[@]}")
 
 # seed corpora: each file as it is, or with the selector byte the target reads first
@@ -49,6 +49,8 @@ seeds() {
   for f in "$root"/crates/feeds/tests/data/intelmq/*.jsonl; do seed intelmq "$f"; done
   for f in "$root"/crates/feeds/tests/data/stix/*.json; do seed stix "$f"; done
   for f in "$root"/crates/feeds/tests/data/misp/*.json; do seed misp "$f"; done
+  for f in "$root"/crates/feeds/tests/data/masscan/*; do seed masscan "$f"; done
+  for f in "$root"/crates/feeds/tests/data/nmap/*.xml; do seed nmap "$f"; done
   for f in "$shared"/data/csaf/*.json "$root"/crates/advisory/tests/data/*.json; do
     case $f in *schema*) continue ;; esac
     seed advisory "$f"
