@@ -163,6 +163,7 @@ mod tests {
             attachments: vec![crate::Attachment::csv("findings.csv", b"ip\n".to_vec())],
             headers: vec![crate::header::incident("cve-2019-19781")],
             date: None,
+            openpgp: None,
         }
     }
 

@@ -1642,6 +1642,7 @@ fn compose(
             headers
         },
         date: None,
+        openpgp: None,
     })
 }
 
@@ -1683,6 +1684,7 @@ fn message_id_of(key: &str, from: &str) -> Option<String> {
         attachments: vec![],
         headers: vec![],
         date: None,
+        openpgp: None,
     })
     .ok()
 }
