@@ -37,6 +37,8 @@ mod inbox_cmds;
 mod incident_report_cmds;
 mod inventory_cmds;
 mod lookalike_cmds;
+mod mail_cmds;
+use mail_cmds::{SIGN_KEY_PASSPHRASE_ENV, print_protection};
 mod out;
 mod policy_cmds;
 mod report_cmds;
@@ -160,6 +162,11 @@ enum Command {
         /// Re-send messages that a crash left mid-delivery over SMTP (may duplicate).
         #[arg(long)]
         resend_uncertain: bool,
+        /// Sign every message (PGP/MIME) with this OpenPGP secret key, and encrypt to
+        /// recipients whose contact has a `pgp_key`. Its passphrase comes from
+        /// $BAKEN_SIGN_KEY_PASSPHRASE.
+        #[arg(long, value_name = "FILE.asc")]
+        sign_key: Option<PathBuf>,
         /// Print the outcome as JSON.
         #[arg(long)]
         json: bool,
@@ -913,9 +920,14 @@ fn run(cli: Cli) -> Result<()> {
             policy,
             to,
             resend_uncertain,
+            sign_key,
             json,
         } => {
             let mut app = App::open(&cli.data)?;
+            if let Some(path) = &sign_key {
+                let passphrase = std::env::var(SIGN_KEY_PASSPHRASE_ENV).ok();
+                app.set_signing_key(path, passphrase.as_deref())?;
+            }
             let (mut transport, idempotent) = transport(smtp.as_deref(), outbox, &cli.data)?;
             let request = NotifyRequest {
                 incident,
@@ -964,6 +976,7 @@ fn run(cli: Cli) -> Result<()> {
                         new - follow_ups,
                         unreachable.len()
                     );
+                    print_protection(o);
                     for d in o
                         .digests
                         .iter()

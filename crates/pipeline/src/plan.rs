@@ -214,6 +214,9 @@ pub fn plan(
     tlp: Tlp,
     named: &[OrgId],
 ) -> Plan {
+    // contacts past their expiry (a security.txt's `Expires`) are not used; the store's clock
+    let now = chrono::DateTime::parse_from_rfc3339(&baken_store::now())
+        .map_or_else(|_| chrono::Utc::now(), |t| t.with_timezone(&chrono::Utc));
     // Registered hosters by their abuse (or any) contact address, to recognise them in RPSL.
     let mut hoster_by_email: HashMap<String, OrgId> = HashMap::new();
     let mut dtc = None;
@@ -268,7 +271,7 @@ pub fn plan(
                             hoster.contacts.push(Contact {
                                 email: contact.email.clone(),
                                 role: ContactRole::Abuse,
-                                language: None,
+                                ..Default::default()
                             });
                             hoster
                         });
@@ -355,7 +358,10 @@ pub fn plan(
         let mut silent: Vec<String> = Vec::new();
         for step in &routed.steps {
             let recipient = view.organisation(&step.recipient).cloned();
-            let contact = match recipient.as_ref().and_then(|r| r.notification_contact()) {
+            let contact = match recipient
+                .as_ref()
+                .and_then(|r| r.notification_contact_at(now))
+            {
                 Some(c) => Ok(c.email.clone()),
                 None => Err(format!("{} has no contact address", step.recipient)),
             };
