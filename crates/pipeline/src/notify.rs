@@ -21,7 +21,7 @@ use baken_attribute::Attributor;
 use baken_deliver::{
     Attachment, OpenPgp, OutgoingMessage, Protection, PublicKey, SigningKey, Transport, header,
 };
-use baken_model::{Language, OrgId, Party, Tlp};
+use baken_model::{Language, OrgId, Party, ReportFormat, Tlp};
 use baken_policy::Form;
 use baken_policy::{NO_SECTOR, Path, Policy, Pseudonymiser, SectorAggregate, aggregate};
 use baken_store::audit::NewAuditEntry;
@@ -1642,11 +1642,31 @@ fn compose(
                 p.findings.iter().map(move |f| (label, f))
             })
             .collect();
-        attachments.push(Attachment {
-            filename: attachment_name(incident, "findings.csv"),
-            content_type: "text/csv; charset=utf-8".into(),
-            body: findings_csv(&rows, !own),
-        });
+        let xarf = digest
+            .recipient
+            .contacts
+            .iter()
+            .find(|c| c.email.eq_ignore_ascii_case(&digest.email))
+            .and_then(|c| c.report_format)
+            == Some(ReportFormat::Xarf);
+        if xarf {
+            // X-ARF: one report per finding, as the recipient's contact prefers
+            let sender = crate::xarf::Sender::from_mailbox(&options.from);
+            for (_, f) in &rows {
+                let report = crate::xarf::report(f, incident, key, &sender);
+                attachments.push(Attachment {
+                    filename: attachment_name(incident, &format!("xarf-{}.json", f.id)),
+                    content_type: "application/json".into(),
+                    body: serde_json::to_vec_pretty(&report).expect("JSON serialises"),
+                });
+            }
+        } else {
+            attachments.push(Attachment {
+                filename: attachment_name(incident, "findings.csv"),
+                content_type: "text/csv; charset=utf-8".into(),
+                body: findings_csv(&rows, !own),
+            });
+        }
     }
     if !aggregates.is_empty() {
         let mut w = csv::Writer::from_writer(Vec::new());
