@@ -162,6 +162,7 @@ mod orgs;
 pub mod registry;
 pub mod routing;
 pub mod rpsl;
+pub mod securitytxt;
 pub mod snapshot;
 
 pub use attributor::{

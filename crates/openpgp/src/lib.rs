@@ -279,6 +279,28 @@ impl Cleartext {
         self.message.signed_text()
     }
 
+    /// Whether one of the signatures names one of `keys` (its primary key or a subkey) as
+    /// its issuer: a signature that then does not verify is bad, not merely unchecked.
+    pub fn names_one_of(&self, keys: &[PublicKey]) -> bool {
+        self.message.signatures().iter().any(|sig| {
+            keys.iter().any(|k| {
+                let mut ids = vec![(
+                    k.key.primary_key.fingerprint(),
+                    k.key.primary_key.legacy_key_id(),
+                )];
+                ids.extend(
+                    k.key
+                        .public_subkeys
+                        .iter()
+                        .map(|s| (s.key.fingerprint(), s.key.legacy_key_id())),
+                );
+                ids.iter().any(|(fp, id)| {
+                    sig.issuer_fingerprint().contains(&fp) || sig.issuer_key_id().contains(&id)
+                })
+            })
+        })
+    }
+
     /// The fingerprint of the first of `keys` that made a good signature over the text.
     pub fn verified_by<'k>(&self, keys: &'k [PublicKey]) -> Option<&'k PublicKey> {
         keys.iter().find(|k| k.verify_signature(&self.message))
