@@ -26,6 +26,7 @@
 mod access;
 mod audit;
 mod commands;
+pub mod contacts;
 mod exercise;
 mod incident_reports;
 mod intake;

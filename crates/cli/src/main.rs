@@ -31,6 +31,7 @@ macro_rules! println {
     };
 }
 
+mod contacts_cmds;
 mod dependencies_cmds;
 mod exercise_cmds;
 mod inbox_cmds;
@@ -601,6 +602,9 @@ enum RegistryCommand {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Record security contacts from the security.txt (RFC 9116) of registered domains of
+    /// organisations that have none; each with its provenance and expiry, audited.
+    DiscoverContacts(contacts_cmds::DiscoverArgs),
     /// Show who owns an IP address, AS number (AS64496) or domain name, and why.
     Lookup {
         /// The address, AS number or domain.
@@ -1576,6 +1580,7 @@ fn cmd_registry(data: &Path, command: RegistryCommand) -> Result<()> {
                 eprintln!("  … {} more skipped", r.skipped.len() - 10);
             }
         }
+        RegistryCommand::DiscoverContacts(args) => contacts_cmds::discover(&mut app, args)?,
         RegistryCommand::Lookup { query, json } => {
             let attributor = app.attributor()?;
             let lookup = attributor.lookup(&query)?;

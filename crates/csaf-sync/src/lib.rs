@@ -73,6 +73,7 @@
 mod http;
 mod openpgp;
 mod parse;
+pub mod wellknown;
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
