@@ -14,6 +14,7 @@ const REGISTRY: &str = r#"
 id = "org-a"
 name = "Alpha Zorg BV"
 sector = "health"
+vital = true
 networks = ["198.18.1.0/24"]
 domains = ["alpha.example"]
 
@@ -222,6 +223,29 @@ fn contacts_from_a_directory_are_recorded_with_provenance_and_the_bad_ones_are_n
     ))
     .unwrap();
     assert_eq!(again["added"], 0);
+
+    // a finding of org-a goes to the discovered contact, and `why` says where it came from
+    let scan = dir.path().join("scan.jsonl");
+    std::fs::write(
+        &scan,
+        format!(
+            "{}\n",
+            common::scan_event("198.18.1.7", "2020-01-10T06:00:00+00:00", None)
+        ),
+    )
+    .unwrap();
+    run_ok(&data, &["ingest", "--feed", "intelmq", s(&scan)]);
+    let why = run_ok(&data, &["why", "--incident", "cve-2019-19781", "org-a"]);
+    assert!(why.contains("<csirt@alpha.example>"), "{why}");
+    assert!(why.contains("contact from security.txt "), "{why}");
+    assert!(why.contains("until 2099-01-01T00:00:00Z"), "{why}");
+    let digests = common::notify_digests(&data, &[]);
+    assert!(
+        digests
+            .iter()
+            .any(|d| d["party"] == "org-a" && d["recipient"] == "csirt@alpha.example"),
+        "{digests:?}"
+    );
 }
 
 #[test]

@@ -288,3 +288,57 @@ pub struct AbuseRecord {
     /// The contact and the object that led to it.
     pub contact: AbuseContact,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn an_expired_contact_is_as_if_it_were_not_there() {
+        let org = Organisation {
+            id: OrgId("org-1".into()),
+            name: "One".into(),
+            kind: OrgKind::Organisation,
+            sector: None,
+            vital: false,
+            wbni: WbniDuties::default(),
+            supervisor: None,
+            cert: None,
+            networks: vec![],
+            asns: vec![],
+            domains: vec![],
+            contacts: vec![
+                Contact {
+                    email: "csirt@one.example".into(),
+                    expires: Some(at("2027-01-01T00:00:00Z")),
+                    ..Default::default()
+                },
+                Contact {
+                    email: "abuse@one.example".into(),
+                    role: ContactRole::Abuse,
+                    ..Default::default()
+                },
+            ],
+        };
+        let before = org
+            .notification_contact_at(at("2026-12-31T23:59:59Z"))
+            .unwrap();
+        assert_eq!(before.email, "csirt@one.example");
+        let after = org
+            .notification_contact_at(at("2027-01-01T00:00:00Z"))
+            .unwrap();
+        assert_eq!(after.email, "abuse@one.example");
+        let mut only = org.clone();
+        only.contacts.truncate(1);
+        assert!(
+            only.notification_contact_at(at("2027-06-01T00:00:00Z"))
+                .is_none()
+        );
+    }
+}
