@@ -1195,6 +1195,7 @@ fn run(cli: Cli) -> Result<()> {
                     intake: intake.or(serve.intake),
                     intake_every: intake_every.or(serve.intake_every).unwrap_or(10),
                     secure_cookies: secure_cookies || serve.secure_cookies.unwrap_or(false),
+                    sign_key: notify.sign_key,
                 },
             )
         }
@@ -1264,6 +1265,7 @@ struct Schedule {
     intake: Option<PathBuf>,
     intake_every: u64,
     secure_cookies: bool,
+    sign_key: Option<PathBuf>,
 }
 
 fn cmd_serve(data: &Path, listen: &str, policy: &str, schedule: Schedule) -> Result<()> {
@@ -1277,6 +1279,7 @@ fn cmd_serve(data: &Path, listen: &str, policy: &str, schedule: Schedule) -> Res
         intake,
         intake_every,
         secure_cookies,
+        sign_key,
     } = schedule;
     if let Some(url) = &smtp {
         // a relay URL that cannot work fails here, not at the first round
@@ -1285,6 +1288,10 @@ fn cmd_serve(data: &Path, listen: &str, policy: &str, schedule: Schedule) -> Res
     let mut app = App::open(data)?;
     // a policy that cannot be read fails here, not at the first request
     app.policy(policy)?;
+    if let Some(path) = &sign_key {
+        let passphrase = std::env::var(SIGN_KEY_PASSPHRASE_ENV).ok();
+        app.set_signing_key(path, passphrase.as_deref())?;
+    }
     if let Some(daily) = &daily {
         let attributor = app.attributor()?;
         for party in &daily.parties {

@@ -71,6 +71,10 @@ pub struct NotifySettings {
     pub daily: Vec<String>,
     /// When a day's digest is due (UTC, `HH:MM`).
     pub daily_at: Option<String>,
+    /// The team's OpenPGP secret key: every message is signed, and encrypted to contacts
+    /// with a `pgp_key` (as `notify --sign-key`); its passphrase from
+    /// `$BAKEN_SIGN_KEY_PASSPHRASE`. Relative to the file's directory.
+    pub sign_key: Option<PathBuf>,
 }
 
 impl Config {
@@ -84,6 +88,12 @@ impl Config {
         if let Some(at) = &config.notify.daily_at {
             parse_time_of_day(at)
                 .map_err(|e| format!("{}: notify.daily_at: {e}", path.display()))?;
+        }
+        if let Some(key) = &config.notify.sign_key
+            && key.is_relative()
+        {
+            let base = path.parent().unwrap_or(Path::new("."));
+            config.notify.sign_key = Some(base.join(key));
         }
         if let Some(dir) = &config.serve.intake
             && dir.is_relative()
