@@ -18,6 +18,7 @@
 //! from = "NCSC baken <baken@ncsc.example>"
 //! daily = ["cert-zorg", "dtc"]  # parties told at most once a day
 //! daily_at = "07:00"            # UTC; when a day's digest is due
+//! sign_key = "keys/team.asc"    # relative to this file; passphrase: $BAKEN_SIGN_KEY_PASSPHRASE
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -132,6 +133,7 @@ mod tests {
         assert_eq!(c.serve.intake, Some(dir.path().join("intake")));
         assert_eq!(c.notify.daily, ["cert-zorg", "dtc"]);
         assert_eq!(c.notify.every, Some(3600));
+        assert_eq!(c.notify.sign_key, Some(dir.path().join("keys/team.asc")));
 
         std::fs::write(&path, "[serve]\nlisten = \"127.0.0.1:8080\"\nlisen = 1\n").unwrap();
         let e = Config::read(&path).unwrap_err();
