@@ -235,6 +235,17 @@ fn discover_one(
             n => format!("line {n}: {}", p.message),
         })
         .collect();
+    // RFC 9116 section 2.5.2: a file read elsewhere than its Canonical URIs may be a copy
+    if let Some(location) = &outcome.location
+        && !txt.canonical.is_empty()
+        && location.starts_with("https://")
+        && !txt.canonical.iter().any(|c| c == location)
+    {
+        outcome.notes.push(format!(
+            "read at {location}, which is not among its Canonical URIs ({})",
+            txt.canonical.join(", ")
+        ));
+    }
     let addresses = txt.mailto_contacts();
     for c in &txt.contacts {
         if !addresses.iter().any(|a| c.contains(a.as_str())) {

@@ -441,6 +441,14 @@ fn fetched_over_https_following_same_host_redirects_only() {
         )
         .unwrap();
     }
+    // beta names its canonical place, which is not where the test serves it
+    let beta = served.join("beta.example/.well-known/security.txt");
+    let text = std::fs::read_to_string(&beta).unwrap();
+    std::fs::write(
+        &beta,
+        format!("{text}Canonical: https://beta.example/.well-known/security.txt\r\n"),
+    )
+    .unwrap();
     let server = HttpsServer::start(&served);
 
     // a redirect to another host is refused
@@ -494,6 +502,13 @@ fn fetched_over_https_following_same_host_redirects_only() {
             "https://127.0.0.1:{}/beta.example/.well-known/security.txt",
             server.port
         )
+    );
+    assert!(
+        b["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("not among its Canonical URIs"),
+        "{b}"
     );
     // a domain without a file says so
     assert_eq!(outcome(&got, "org-c")["skipped"], "no security.txt");
