@@ -18,6 +18,7 @@
 //!     attachments: vec![],
 //!     headers: vec![],
 //!     date: None,
+//!     openpgp: None,
 //! };
 //! transport.deliver(&msg("k1", "SOC <soc@up.example>")).unwrap();
 //! let err = transport.deliver(&msg("k2", "abuse@down.example")).unwrap_err();
