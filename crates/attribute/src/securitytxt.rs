@@ -275,6 +275,38 @@ mod tests {
         assert_eq!(garbled.problems[1].line, 3);
     }
 
+    proptest::proptest! {
+        /// Any text reads without a panic, and line endings and field-name case never
+        /// change what a file says.
+        #[test]
+        fn any_text_reads_and_line_endings_and_case_do_not_matter(
+            lines in proptest::collection::vec(
+                proptest::prop_oneof![
+                    "(Contact|CONTACT|contact): mailto:[a-z]{1,5}@[a-z]{1,5}\\.example",
+                    "(Expires|expires): 20[0-9]{2}-0[1-9]-1[0-9]T0[0-9]:00:00Z",
+                    "(Preferred-Languages|Encryption|Canonical): [ -~]{0,20}",
+                    "#[ -~]{0,20}",
+                    "[ -~]{0,30}",
+                ],
+                0..12,
+            )
+        ) {
+            let lf = lines.join("\n");
+            let crlf = lines.join("\r\n");
+            let a = parse(&lf, &[]);
+            proptest::prop_assert_eq!(&a, &parse(&crlf, &[]));
+            let contacts = lines
+                .iter()
+                .map(|l| l.trim())
+                .filter(|l| !l.starts_with('#'))
+                .filter_map(|l| l.split_once(':'))
+                .filter(|(name, _)| name.trim().eq_ignore_ascii_case("contact"))
+                .count();
+            proptest::prop_assert_eq!(a.contacts.len(), contacts);
+            proptest::prop_assert!(a.mailto_contacts().len() <= a.contacts.len());
+        }
+    }
+
     #[test]
     fn only_mailto_contacts_are_addresses() {
         let txt = parse(
