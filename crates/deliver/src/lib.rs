@@ -49,7 +49,7 @@
 //! (with `date` set): the outbox and SMTP deliver the same bytes, and rendering twice gives the
 //! same bytes — signatures included (EdDSA and RSA signatures are deterministic, made at
 //! `date`); only an encrypted message differs from one rendering to the next, in its random
-//! session key. Nothing here decides *who* receives *what*; that is the policy's job.
+//! message key. Nothing here decides *who* receives *what*; that is the policy's job.
 
 mod error;
 pub mod memory;

@@ -214,7 +214,7 @@ impl PublicKey {
     }
 
     /// Encrypts `data` to the key's encryption subkey (SEIPD v1, AES-256), armored
-    /// (`-----BEGIN PGP MESSAGE-----`). The session key is random: each call differs.
+    /// (`-----BEGIN PGP MESSAGE-----`). The message key is random: each call differs.
     pub fn encrypt(&self, data: &[u8]) -> Result<String, KeyError> {
         let index = self
             .encryption_subkey(SystemTime::now())
