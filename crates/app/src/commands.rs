@@ -185,6 +185,29 @@ pub fn parse_since(text: &str) -> Result<i64> {
 }
 
 impl App {
+    /// Reads the sender's OpenPGP secret key from `path` (armored or binary), unlocked with
+    /// `passphrase`, and signs every message of later notify rounds with it (PGP/MIME),
+    /// encrypting to a recipient contact's `pgp_key` where it has one. A key that cannot sign
+    /// now (a wrong passphrase, expired, revoked, no signing key) is refused, saying why.
+    pub fn set_signing_key(
+        &mut self,
+        path: &std::path::Path,
+        passphrase: Option<&str>,
+    ) -> Result<String> {
+        let bytes = std::fs::read(path).map_err(|e| {
+            AppError::Usage(format!(
+                "cannot read the signing key {}: {e}",
+                path.display()
+            ))
+        })?;
+        let key =
+            baken_deliver::SigningKey::parse(&bytes, passphrase, std::time::SystemTime::now())
+                .map_err(|e| AppError::Usage(format!("signing key {}: {e}", path.display())))?;
+        let fingerprint = key.fingerprint().to_string();
+        self.signer = Some(std::sync::Arc::new(key));
+        Ok(fingerprint)
+    }
+
     /// One notify round over `transport`: first notices, follow-ups, reminders,
     /// escalations and compromise checks, each recipient told only what it has not been
     /// told. A named recipient that is not in the registry is refused with
@@ -211,6 +234,7 @@ impl App {
         options.idempotent_transport = request.idempotent_transport;
         options.resend_uncertain = request.resend_uncertain;
         options.named_recipients = request.named.iter().cloned().map(OrgId).collect();
+        options.signer = self.signer.clone();
         if let Some(daily) = &request.daily {
             for party in &daily.parties {
                 if attributor.organisation(&OrgId(party.clone())).is_none() {

@@ -26,6 +26,7 @@
 mod access;
 mod audit;
 mod commands;
+pub mod contacts;
 mod exercise;
 mod exports;
 mod incident_reports;
@@ -101,6 +102,8 @@ pub struct App {
     /// Plans kept for the reads of the service, by incident, policy and label, with the
     /// findings stamp and attribution index they were made from.
     plans: HashMap<(String, String, baken_model::Tlp), PlanKept>,
+    /// The sender's OpenPGP key for notify rounds (see [`App::set_signing_key`]).
+    signer: Option<Arc<baken_deliver::SigningKey>>,
 }
 
 /// A plan kept, and what it was made from.
@@ -124,6 +127,7 @@ impl App {
             attributor: None,
             policies: HashMap::new(),
             plans: HashMap::new(),
+            signer: None,
         }
     }
 

@@ -167,8 +167,8 @@ impl App {
     }
 
     /// Plans the takedown requests and sends those the policy allows through `transport`,
-    /// each once; every request sent is a message of the `lookalike` incident and an audit
-    /// entry.
+    /// each once, signed with the key [`App::set_signing_key`] loaded, if any; every request
+    /// sent is a message of the `lookalike` incident and an audit entry.
     pub fn send_takedowns(
         &mut self,
         policy: &str,
@@ -183,6 +183,7 @@ impl App {
             transport,
             planned,
             from,
+            self.signer.as_ref(),
         )?)
     }
 }

@@ -74,7 +74,7 @@
 //! | `networks` | IPv4/IPv6 networks in CIDR notation |
 //! | `asns` | AS numbers |
 //! | `domains` | domain names; each covers every name under it |
-//! | `contacts` | `{email, role, language}` with role `security` (default), `abuse` or `general`, and the language messages to it are written in: `en` or `nl` (default: the sharing policy's `[messages] language`) |
+//! | `contacts` | `{email, role, language, pgp_key, report_format}` with role `security` (default), `abuse` or `general`, and the language messages to it are written in: `en` or `nl` (default: the sharing policy's `[messages] language`); `pgp_key`: the contact's OpenPGP public key — the armored key itself, or the path of a file holding it relative to the registry file — that messages to it are encrypted to (checked at import: a key that is expired, revoked or has no encryption subkey is refused, naming the field `contacts[N].pgp_key`; the store keeps the armored key); `report_format`: `csv` (default) or `xarf`, the form of the findings it prefers (TOML and JSON only) |
 //!
 //! **TOML** (`.toml`): one `[[organisation]]` table per organisation.
 //!
@@ -162,6 +162,7 @@ mod orgs;
 pub mod registry;
 pub mod routing;
 pub mod rpsl;
+pub mod securitytxt;
 pub mod snapshot;
 
 pub use attributor::{

@@ -421,6 +421,47 @@ impl RegistryReader {
         }
     }
 
+    /// Reads each contact's `pgp_key` — the armored key itself, or the path of a file holding
+    /// it, relative to the registry file — and checks that messages can be encrypted to it
+    /// now; the contact keeps the armored key. Fails with the field and why.
+    fn resolve_keys(&self, org: &mut Organisation) -> Result<(), (String, String)> {
+        let now = std::time::SystemTime::now();
+        for (i, contact) in org.contacts.iter_mut().enumerate() {
+            let Some(given) = &contact.pgp_key else {
+                continue;
+            };
+            let field = format!("contacts[{i}].pgp_key");
+            let armored = if given.trim_start().starts_with("-----BEGIN PGP") {
+                given.clone()
+            } else {
+                let file = self
+                    .path
+                    .parent()
+                    .unwrap_or(Path::new("."))
+                    .join(given.trim());
+                std::fs::read_to_string(&file).map_err(|e| {
+                    (
+                        field.clone(),
+                        format!(
+                            "contact {}: cannot read the key file {}: {e}; give the armored key \
+                             or a path relative to the registry file",
+                            contact.email,
+                            file.display()
+                        ),
+                    )
+                })?
+            };
+            baken_openpgp::PublicKey::for_encryption(&armored, now).map_err(|e| {
+                (
+                    field.clone(),
+                    format!("contact {}: unusable OpenPGP key: {e}", contact.email),
+                )
+            })?;
+            contact.pgp_key = Some(armored);
+        }
+        Ok(())
+    }
+
     /// Validates and de-duplicates one parsed organisation.
     fn check(
         &mut self,
@@ -429,6 +470,9 @@ impl RegistryReader {
     ) -> Result<Organisation, EntryError> {
         if let Err(e) = validate_organisation(&mut org) {
             return Err(self.entry_error(line, Some(&org.id.0), Some(e.field), e.message));
+        }
+        if let Err((field, message)) = self.resolve_keys(&mut org) {
+            return Err(self.entry_error(line, Some(&org.id.0), Some(&field), message));
         }
         if !self.seen.insert(org.id.0.clone()) {
             return Err(self.entry_error(
@@ -561,7 +605,7 @@ fn parse_toml(
         path: path.to_path_buf(),
         line: e.span().map(|s| line_of(text, s.start)),
         message: format!(
-            "{}; organisations are `[[organisation]]` tables with the fields id, name, kind, sector, vital, wbni, supervisor, cert, networks, asns, domains, contacts (each with email, role, language)",
+            "{}; organisations are `[[organisation]]` tables with the fields id, name, kind, sector, vital, wbni, supervisor, cert, networks, asns, domains, contacts (each with email, role, language, pgp_key, report_format)",
             e.message().trim_end()
         ),
     })?;
@@ -730,7 +774,7 @@ fn parse_contact(value: &str) -> Result<Contact, String> {
     Ok(Contact {
         email: email.to_string(),
         role,
-        language: None,
+        ..Default::default()
     })
 }
 

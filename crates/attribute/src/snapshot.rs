@@ -23,7 +23,7 @@
 //! assert!(Attributor::from_snapshot(&bytes[..bytes.len() - 1]).is_err());
 //! ```
 //!
-//! # Format, version 2
+//! # Format, version 3
 //!
 //! Integers are little-endian. A header, then the payload:
 //!
@@ -63,7 +63,9 @@
 //!   *flag*, Wbni duties `u8` (bit 0 report, bit 1 care), supervisor *optional string*, cert
 //!   *optional string*; then a *count* and that many *networks*, `u32` AS numbers, domain
 //!   *strings*, and contacts (e-mail *string*, role `u8`: 0 security, 1 abuse, 2 general,
-//!   language `u8`: 0 none, 1 en, 2 nl). Version 1 had no language byte.
+//!   language `u8`: 0 none, 1 en, 2 nl, then its other fields — `pgp_key`, `report_format`,
+//!   `source`, `expires` — as one JSON object in an *optional string*, none when it has
+//!   none). Version 1 had no language byte, version 2 no other fields.
 //! * *abuse record*: scope `u8` (0 a *network* follows, 1 a `u32` AS number follows), e-mail
 //!   *string*, via *string*, holder *optional string*.
 //! * *prefix table* (`lpm.rs`'s `PrefixMap`, as built): its IPv4 networks (a *count*, then
@@ -104,7 +106,7 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 pub const MAGIC: [u8; 8] = *b"BAKENATR";
 
 /// The version of the format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// Bytes before the payload: magic, version, checksum, payload length.
 const HEADER: usize = 24;
@@ -558,12 +560,13 @@ pub(crate) fn write_organisation(w: &mut Writer, org: &Organisation) {
         w.str(domain);
     }
     w.count(contacts.len());
-    for Contact {
-        email,
-        role,
-        language,
-    } in contacts
-    {
+    for contact in contacts {
+        let Contact {
+            email,
+            role,
+            language,
+            ..
+        } = contact;
         w.str(email);
         w.u8(match role {
             ContactRole::Security => 0,
@@ -575,7 +578,31 @@ pub(crate) fn write_organisation(w: &mut Writer, org: &Organisation) {
             Some(Language::En) => 1,
             Some(Language::Nl) => 2,
         });
+        w.opt_str(contact_extras(contact).as_deref());
     }
+}
+
+/// A contact with the fields after `language` from their JSON (see [`contact_extras`]).
+fn read_extras(r: &Reader<'_>, extras: &str) -> Result<Contact, SnapshotError> {
+    let corrupt = |e: serde_json::Error| r.corrupt(format!("contact fields {extras:?}: {e}"));
+    let mut fields: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(extras).map_err(corrupt)?;
+    fields.insert("email".into(), serde_json::Value::String(String::new()));
+    serde_json::from_value(serde_json::Value::Object(fields)).map_err(corrupt)
+}
+
+/// A contact's fields after `language` (key, report format, provenance, expiry) as one JSON
+/// object, or none when it has none: fields added to [`Contact`] later travel the same way.
+fn contact_extras(contact: &Contact) -> Option<String> {
+    let serde_json::Value::Object(mut fields) =
+        serde_json::to_value(contact).expect("a contact serialises")
+    else {
+        unreachable!("a contact serialises as an object")
+    };
+    for known in ["email", "role", "language"] {
+        fields.remove(known);
+    }
+    (!fields.is_empty()).then(|| serde_json::Value::Object(fields).to_string())
 }
 
 fn read_kind(r: &mut Reader<'_>) -> Result<OrgKind, SnapshotError> {
@@ -643,6 +670,9 @@ pub(crate) fn check_organisation<'a>(
         r.str()?;
         read_role(r)?;
         read_language(r)?;
+        if let Some(extras) = r.opt_str()? {
+            read_extras(r, extras)?;
+        }
     }
     Ok((id, name))
 }
@@ -668,11 +698,14 @@ pub(crate) fn read_organisation(r: &mut Reader<'_>) -> Result<Organisation, Snap
         let email = r.string()?;
         let role = read_role(r)?;
         let language = read_language(r)?;
-        contacts.push(Contact {
-            email,
-            role,
-            language,
-        });
+        let mut contact = match r.opt_str()? {
+            None => Contact::default(),
+            Some(extras) => read_extras(r, extras)?,
+        };
+        contact.email = email;
+        contact.role = role;
+        contact.language = language;
+        contacts.push(contact);
     }
     Ok(Organisation {
         id,

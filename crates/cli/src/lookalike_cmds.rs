@@ -108,6 +108,10 @@ pub(crate) enum LookalikeCommand {
         /// Sender address.
         #[arg(long, default_value = "NCSC baken <baken@ncsc.example>")]
         from: String,
+        /// Sign each request with this OpenPGP secret key (PGP/MIME); the passphrase, if any,
+        /// from $BAKEN_SIGN_KEY_PASSPHRASE.
+        #[arg(long)]
+        sign_key: Option<PathBuf>,
         /// Only show the requests and the policy's decisions; send nothing.
         #[arg(long)]
         dry_run: bool,
@@ -193,6 +197,7 @@ pub(crate) fn run(data: &Path, command: LookalikeCommand) -> Result<()> {
             smtp,
             outbox,
             from,
+            sign_key,
             dry_run,
             json,
         } => takedown(
@@ -204,6 +209,7 @@ pub(crate) fn run(data: &Path, command: LookalikeCommand) -> Result<()> {
                 smtp,
                 outbox,
                 from,
+                sign_key,
                 dry_run,
                 json,
             },
@@ -452,12 +458,17 @@ struct Takedown {
     smtp: Option<String>,
     outbox: Option<PathBuf>,
     from: String,
+    sign_key: Option<PathBuf>,
     dry_run: bool,
     json: bool,
 }
 
 fn takedown(data: &Path, t: &Takedown) -> Result<()> {
     let mut app = baken_app::App::open(data)?;
+    if let Some(path) = &t.sign_key {
+        let passphrase = std::env::var(crate::SIGN_KEY_PASSPHRASE_ENV).ok();
+        app.set_signing_key(path, passphrase.as_deref())?;
+    }
     let outcomes: Vec<(String, String, lookalikes::PlannedTakedown)> = if t.dry_run {
         app.plan_takedowns(&t.policy, t.rdap.as_deref(), t.tlp)?
             .into_iter()

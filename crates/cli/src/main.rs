@@ -32,6 +32,7 @@ macro_rules! println {
 }
 
 mod advisory_cmds;
+mod contacts_cmds;
 mod dependencies_cmds;
 mod exercise_cmds;
 mod export_cmds;
@@ -39,6 +40,8 @@ mod inbox_cmds;
 mod incident_report_cmds;
 mod inventory_cmds;
 mod lookalike_cmds;
+mod mail_cmds;
+use mail_cmds::{SIGN_KEY_PASSPHRASE_ENV, print_protection};
 mod out;
 mod policy_cmds;
 mod report_cmds;
@@ -162,6 +165,11 @@ enum Command {
         /// Re-send messages that a crash left mid-delivery over SMTP (may duplicate).
         #[arg(long)]
         resend_uncertain: bool,
+        /// Sign every message (PGP/MIME) with this OpenPGP secret key, and encrypt to
+        /// recipients whose contact has a `pgp_key`. Its passphrase comes from
+        /// $BAKEN_SIGN_KEY_PASSPHRASE.
+        #[arg(long, value_name = "FILE.asc")]
+        sign_key: Option<PathBuf>,
         /// Print the outcome as JSON.
         #[arg(long)]
         json: bool,
@@ -602,6 +610,9 @@ enum RegistryCommand {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Record security contacts from the security.txt (RFC 9116) of registered domains of
+    /// organisations that have none; each with its provenance and expiry, audited.
+    DiscoverContacts(contacts_cmds::DiscoverArgs),
     /// Show who owns an IP address, AS number (AS64496) or domain name, and why.
     Lookup {
         /// The address, AS number or domain.
@@ -928,9 +939,14 @@ fn run(cli: Cli) -> Result<()> {
             policy,
             to,
             resend_uncertain,
+            sign_key,
             json,
         } => {
             let mut app = App::open(&cli.data)?;
+            if let Some(path) = &sign_key {
+                let passphrase = std::env::var(SIGN_KEY_PASSPHRASE_ENV).ok();
+                app.set_signing_key(path, passphrase.as_deref())?;
+            }
             let (mut transport, idempotent) = transport(smtp.as_deref(), outbox, &cli.data)?;
             let request = NotifyRequest {
                 incident,
@@ -979,6 +995,7 @@ fn run(cli: Cli) -> Result<()> {
                         new - follow_ups,
                         unreachable.len()
                     );
+                    print_protection(o);
                     for d in o
                         .digests
                         .iter()
@@ -1193,6 +1210,7 @@ fn run(cli: Cli) -> Result<()> {
                     intake: intake.or(serve.intake),
                     intake_every: intake_every.or(serve.intake_every).unwrap_or(10),
                     secure_cookies: secure_cookies || serve.secure_cookies.unwrap_or(false),
+                    sign_key: notify.sign_key,
                 },
             )
         }
@@ -1263,6 +1281,7 @@ struct Schedule {
     intake: Option<PathBuf>,
     intake_every: u64,
     secure_cookies: bool,
+    sign_key: Option<PathBuf>,
 }
 
 fn cmd_serve(data: &Path, listen: &str, policy: &str, schedule: Schedule) -> Result<()> {
@@ -1276,6 +1295,7 @@ fn cmd_serve(data: &Path, listen: &str, policy: &str, schedule: Schedule) -> Res
         intake,
         intake_every,
         secure_cookies,
+        sign_key,
     } = schedule;
     if let Some(url) = &smtp {
         // a relay URL that cannot work fails here, not at the first round
@@ -1284,6 +1304,10 @@ fn cmd_serve(data: &Path, listen: &str, policy: &str, schedule: Schedule) -> Res
     let mut app = App::open(data)?;
     // a policy that cannot be read fails here, not at the first request
     app.policy(policy)?;
+    if let Some(path) = &sign_key {
+        let passphrase = std::env::var(SIGN_KEY_PASSPHRASE_ENV).ok();
+        app.set_signing_key(path, passphrase.as_deref())?;
+    }
     if let Some(daily) = &daily {
         let attributor = app.attributor()?;
         for party in &daily.parties {
@@ -1579,6 +1603,7 @@ fn cmd_registry(data: &Path, command: RegistryCommand) -> Result<()> {
                 eprintln!("  … {} more skipped", r.skipped.len() - 10);
             }
         }
+        RegistryCommand::DiscoverContacts(args) => contacts_cmds::discover(&mut app, args)?,
         RegistryCommand::Lookup { query, json } => {
             let attributor = app.attributor()?;
             let lookup = attributor.lookup(&query)?;

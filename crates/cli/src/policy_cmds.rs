@@ -70,6 +70,9 @@ pub fn why(
                 .unwrap_or_default()
         );
         println!("             basis: {}", dd.basis);
+        if let Some(source) = &d.contact_source {
+            println!("             contact from {source}");
+        }
         println!("             {}", dd.explanation);
     }
     let to = &w.as_recipient;

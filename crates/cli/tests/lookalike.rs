@@ -528,7 +528,24 @@ contacts = [{ email = "security@rivm.example", role = "security" }]
     assert_eq!(request["desk"]["email"], "abuse@hoster.test");
     assert_eq!(request["decision"]["rule"], "takedown-to-abuse-desk");
     let takedowns = dir.path().join("takedowns");
-    let sent = run_ok(&data, &["lookalike", "takedown", "--outbox", s(&takedowns)]);
+    // signed with the CSIRT's key, as notifications are
+    let key = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deliver/tests/data/sender.sec.asc");
+    let out = common::baken()
+        .arg("--data")
+        .arg(&data)
+        .args([
+            "lookalike",
+            "takedown",
+            "--outbox",
+            s(&takedowns),
+            "--sign-key",
+            s(&key),
+        ])
+        .env("BAKEN_SIGN_KEY_PASSPHRASE", "test-passphrase")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let sent = String::from_utf8_lossy(&out.stdout);
     assert!(sent.starts_with("sent\trivm-corona.example\t"), "{sent}");
     let again = run_ok(&data, &["lookalike", "takedown", "--outbox", s(&takedowns)]);
     assert!(again.starts_with("already-sent\t"), "{again}");
@@ -542,6 +559,12 @@ contacts = [{ email = "security@rivm.example", role = "security" }]
         .collect();
     assert_eq!(eml.len(), 1);
     assert!(eml[0].contains("To: abuse@hoster.test"), "{}", eml[0]);
+    assert!(eml[0].contains("multipart/signed"), "{}", eml[0]);
+    assert!(
+        eml[0].contains("-----BEGIN PGP SIGNATURE-----"),
+        "{}",
+        eml[0]
+    );
     assert!(eml[0].contains("resolves to: 198.18.4.20"), "{}", eml[0]);
     assert!(
         eml[0].contains("mail: mx.rivm-corona.example"),

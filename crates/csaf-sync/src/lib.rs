@@ -80,6 +80,7 @@ mod http;
 mod openpgp;
 mod parse;
 pub mod publish;
+pub mod wellknown;
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;

@@ -29,6 +29,7 @@
 //!     attachments: vec![Attachment::csv("findings.csv", b"ip,port\n192.0.2.1,443\n".to_vec())],
 //!     headers: vec![header::tlp(Tlp::Amber), header::incident("cve-2019-19781")],
 //!     date: None,
+//!     openpgp: None,
 //! };
 //! let dir = tempfile::tempdir().unwrap();
 //! let mut outbox = Outbox::new(dir.path()).unwrap();
@@ -39,9 +40,16 @@
 //! assert!(outbox.deliver(&msg).unwrap().already_delivered);
 //! ```
 //!
+//! With [`OutgoingMessage::openpgp`] set, [`render`] makes a PGP/MIME message (RFC 3156): the
+//! content signed with the sender's key (`multipart/signed`), and, when a recipient key is
+//! given, that signed message encrypted to it (`multipart/encrypted`). Every transport renders
+//! through [`render`], so each gets the same signed message.
+//!
 //! **Architecture Invariant:** the bytes of a message depend only on the [`OutgoingMessage`]
 //! (with `date` set): the outbox and SMTP deliver the same bytes, and rendering twice gives the
-//! same bytes. Nothing here decides *who* receives *what*; that is the policy's job.
+//! same bytes — signatures included (EdDSA and RSA signatures are deterministic, made at
+//! `date`); only an encrypted message differs from one rendering to the next, in its random
+//! message key. Nothing here decides *who* receives *what*; that is the policy's job.
 
 mod error;
 pub mod memory;
@@ -52,7 +60,10 @@ mod smtp;
 pub mod testing;
 pub mod webhook;
 
+use std::sync::Arc;
 use std::time::SystemTime;
+
+pub use baken_openpgp::{KeyError, PublicKey, SigningKey};
 
 pub use error::{DeliverError, Stage};
 pub use outbox::Outbox;
@@ -83,6 +94,63 @@ pub struct OutgoingMessage {
     pub headers: Vec<(String, String)>,
     /// Fixed `Date`, for reproducible output; `None` means the time of rendering.
     pub date: Option<SystemTime>,
+    /// Sign the message as PGP/MIME with the sender's key and, with a recipient key, encrypt
+    /// it (RFC 3156); `None`: a plain message.
+    pub openpgp: Option<OpenPgp>,
+}
+
+impl OutgoingMessage {
+    /// What [`render`] makes of this message: plain, signed, or signed and encrypted.
+    pub fn protection(&self) -> Protection {
+        match &self.openpgp {
+            None => Protection::Plain,
+            Some(OpenPgp {
+                encrypt_to: None, ..
+            }) => Protection::Signed,
+            Some(_) => Protection::SignedEncrypted,
+        }
+    }
+}
+
+/// The keys of a PGP/MIME message: the sender's, and the recipient's to encrypt to.
+#[derive(Debug, Clone)]
+pub struct OpenPgp {
+    /// The sender's unlocked secret key; shared by every message of a round.
+    pub signer: Arc<SigningKey>,
+    /// The recipient's key, checked for encryption; `None`: signed only.
+    pub encrypt_to: Option<Arc<PublicKey>>,
+}
+
+impl PartialEq for OpenPgp {
+    fn eq(&self, other: &Self) -> bool {
+        self.signer.fingerprint() == other.signer.fingerprint()
+            && self.encrypt_to.as_ref().map(|k| k.fingerprint())
+                == other.encrypt_to.as_ref().map(|k| k.fingerprint())
+    }
+}
+
+impl Eq for OpenPgp {}
+
+/// How a message is protected, as recorded with it and counted in a round's summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Protection {
+    /// Neither signed nor encrypted.
+    Plain,
+    /// Signed with the sender's key (`multipart/signed`).
+    Signed,
+    /// Signed, then encrypted to the recipient's key (`multipart/encrypted`).
+    SignedEncrypted,
+}
+
+impl Protection {
+    /// `plain`, `signed`, `signed+encrypted`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protection::Plain => "plain",
+            Protection::Signed => "signed",
+            Protection::SignedEncrypted => "signed+encrypted",
+        }
+    }
 }
 
 /// A file attached to a message.

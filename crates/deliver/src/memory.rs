@@ -18,6 +18,7 @@
 //!     attachments: vec![],
 //!     headers: vec![],
 //!     date: None,
+//!     openpgp: None,
 //! };
 //! transport.deliver(&msg("k1", "SOC <soc@up.example>")).unwrap();
 //! let err = transport.deliver(&msg("k2", "abuse@down.example")).unwrap_err();
@@ -163,6 +164,7 @@ mod tests {
             attachments: vec![crate::Attachment::csv("findings.csv", b"ip\n".to_vec())],
             headers: vec![crate::header::incident("cve-2019-19781")],
             date: None,
+            openpgp: None,
         }
     }
 

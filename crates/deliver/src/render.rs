@@ -1,8 +1,13 @@
 //! [`OutgoingMessage`] → RFC 5322 bytes, through lettre's MIME builder.
 
 use lettre::Message;
-use lettre::message::header::{ContentType, HeaderName, HeaderValue, MIME_VERSION_1_0};
-use lettre::message::{Mailbox, MultiPart, SinglePart};
+use std::time::SystemTime;
+
+use lettre::message::header::{
+    ContentDisposition, ContentTransferEncoding, ContentType, HeaderName, HeaderValue,
+    MIME_VERSION_1_0,
+};
+use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 use sha2::{Digest, Sha256};
 
 use crate::{DeliverError, OutgoingMessage};
@@ -168,6 +173,12 @@ pub(crate) fn build(msg: &OutgoingMessage) -> Result<Message, DeliverError> {
     if !text.ends_with('\n') {
         text.push('\n');
     }
+    if let Some(openpgp) = &msg.openpgp {
+        let outer = protected(msg, text, openpgp)?;
+        return builder
+            .multipart(outer)
+            .map_err(|e| invalid(format!("cannot build the message: {e}")));
+    }
     let built = if msg.attachments.is_empty() {
         // Not `singlepart`: lettre appends an extra CRLF to a single part, which would
         // become part of the text.
@@ -180,27 +191,150 @@ pub(crate) fn build(msg: &OutgoingMessage) -> Result<Message, DeliverError> {
             .boundary(boundary(msg))
             .singlepart(SinglePart::plain(text));
         for attachment in &msg.attachments {
-            let name = &attachment.filename;
-            if name.is_empty() || name.contains(['/', '\\']) || name.chars().any(char::is_control) {
-                return Err(invalid(format!(
-                    "attachment file name {name:?} must be a plain, non-empty file name \
-                     without path separators or control characters"
-                )));
-            }
-            let content_type = ContentType::parse(&attachment.content_type).map_err(|e| {
-                invalid(format!(
-                    "attachment {name:?}: content type {:?} is not a MIME type ({e})",
-                    attachment.content_type
-                ))
-            })?;
-            parts = parts.singlepart(
-                lettre::message::Attachment::new(name.clone())
-                    .body(attachment.body.clone(), content_type),
-            );
+            parts = parts.singlepart(attachment_part(key, attachment, false)?);
         }
         builder.multipart(parts)
     };
     built.map_err(|e| invalid(format!("cannot build the message: {e}")))
+}
+
+/// One attachment as a MIME part; `base64` forces that encoding (inside a signature, where
+/// no relay may re-encode the part).
+fn attachment_part(
+    key: &str,
+    attachment: &crate::Attachment,
+    base64: bool,
+) -> Result<SinglePart, DeliverError> {
+    let invalid = |reason: String| DeliverError::invalid(key, reason);
+    let name = &attachment.filename;
+    if name.is_empty() || name.contains(['/', '\\']) || name.chars().any(char::is_control) {
+        return Err(invalid(format!(
+            "attachment file name {name:?} must be a plain, non-empty file name \
+             without path separators or control characters"
+        )));
+    }
+    let content_type = ContentType::parse(&attachment.content_type).map_err(|e| {
+        invalid(format!(
+            "attachment {name:?}: content type {:?} is not a MIME type ({e})",
+            attachment.content_type
+        ))
+    })?;
+    let part = lettre::message::Attachment::new(name.clone());
+    Ok(if base64 {
+        let body =
+            Body::new_with_encoding(attachment.body.clone(), ContentTransferEncoding::Base64)
+                .expect("any bytes can be base64");
+        part.body(body, content_type)
+    } else {
+        part.body(attachment.body.clone(), content_type)
+    })
+}
+
+/// The PGP/MIME form of the message's content (RFC 3156): the text and attachments as one
+/// MIME entity (text quoted-printable, attachments base64, so that no relay changes a signed
+/// byte), signed (`multipart/signed; micalg=pgp-sha256; protocol="application/pgp-signature"`:
+/// the entity exactly as it stands between the boundaries, CRLF line endings, and a detached
+/// signature over those bytes), and, with a recipient key, that whole `multipart/signed`
+/// entity encrypted (`multipart/encrypted; protocol="application/pgp-encrypted"`: signed,
+/// then encrypted, section 6.1).
+fn protected(
+    msg: &OutgoingMessage,
+    text: String,
+    openpgp: &crate::OpenPgp,
+) -> Result<MultiPart, DeliverError> {
+    let key = msg.key.as_str();
+    let invalid = |reason: String| DeliverError::invalid(key, reason);
+    let base = boundary(msg);
+    let text_part = SinglePart::builder()
+        .header(ContentType::TEXT_PLAIN)
+        .header(ContentTransferEncoding::QuotedPrintable)
+        .body(text);
+    enum Content {
+        Single(SinglePart),
+        Multi(MultiPart),
+    }
+    let content = if msg.attachments.is_empty() {
+        Content::Single(text_part)
+    } else {
+        let mut parts = MultiPart::mixed()
+            .boundary(format!("{base}-mixed"))
+            .singlepart(text_part);
+        for attachment in &msg.attachments {
+            parts = parts.singlepart(attachment_part(key, attachment, true)?);
+        }
+        Content::Multi(parts)
+    };
+    let formatted = match &content {
+        Content::Single(p) => p.formatted(),
+        Content::Multi(p) => p.formatted(),
+    };
+    // the CRLF before the next boundary belongs to the boundary (RFC 2046 section 5.1.1)
+    let signed_bytes = formatted
+        .strip_suffix(b"\r\n")
+        .expect("lettre ends every part with CRLF");
+    let created = msg.date.unwrap_or_else(SystemTime::now);
+    let signature = openpgp
+        .signer
+        .sign_detached(signed_bytes, created)
+        .map_err(|e| invalid(format!("cannot sign the message: {e}")))?;
+    let signature_part = SinglePart::builder()
+        .header(
+            ContentType::parse("application/pgp-signature; name=\"signature.asc\"")
+                .expect("a valid content type"),
+        )
+        .header(ContentDisposition::attachment("signature.asc"))
+        .header(ContentTransferEncoding::SevenBit)
+        .body(crlf(&signature));
+    let signed_boundary = format!("{base}-signed");
+    let signed = MultiPart::signed("application/pgp-signature".into(), "pgp-sha256".into())
+        .boundary(signed_boundary.clone());
+    let signed = match content {
+        Content::Single(p) => signed.singlepart(p),
+        Content::Multi(p) => signed.multipart(p),
+    }
+    .singlepart(signature_part);
+    // what was signed is what is sent, byte for byte
+    let mut expected = format!("--{signed_boundary}\r\n").into_bytes();
+    expected.extend_from_slice(signed_bytes);
+    expected.extend_from_slice(format!("\r\n--{signed_boundary}").as_bytes());
+    let entity = signed.formatted();
+    assert!(
+        entity
+            .windows(expected.len())
+            .any(|w| w == expected.as_slice()),
+        "the signed part is not the bytes that were signed"
+    );
+    let Some(recipient) = &openpgp.encrypt_to else {
+        return Ok(signed);
+    };
+    let ciphertext = recipient
+        .encrypt(&entity)
+        .map_err(|e| invalid(format!("cannot encrypt the message: {e}")))?;
+    Ok(MultiPart::encrypted("application/pgp-encrypted".into())
+        .boundary(format!("{base}-encrypted"))
+        .singlepart(
+            SinglePart::builder()
+                .header(
+                    ContentType::parse("application/pgp-encrypted").expect("a valid content type"),
+                )
+                .header(ContentTransferEncoding::SevenBit)
+                .body(String::from("Version: 1\r\n")),
+        )
+        .singlepart(
+            SinglePart::builder()
+                .header(
+                    ContentType::parse("application/octet-stream; name=\"encrypted.asc\"")
+                        .expect("a valid content type"),
+                )
+                .header(ContentDisposition::inline_with_name("encrypted.asc"))
+                .header(ContentTransferEncoding::SevenBit)
+                .body(crlf(&ciphertext)),
+        ))
+}
+
+/// `text` with CRLF line endings.
+fn crlf(text: &str) -> String {
+    text.replace("\r\n", "\n").replace('\n', "\r\n")
 }
 
 fn check_key(key: &str) -> Result<(), DeliverError> {
@@ -287,6 +421,7 @@ mod tests {
             attachments: vec![Attachment::csv("a.csv", b"x\n".to_vec())],
             headers: vec![],
             date: Some(UNIX_EPOCH + Duration::from_secs(1_700_000_000)),
+            openpgp: None,
         }
     }
 

@@ -14,6 +14,7 @@ fn msg(key: &str) -> OutgoingMessage {
         attachments: vec![Attachment::csv("f.csv", b"a,b\n1,2\n".to_vec())],
         headers: vec![],
         date: Some(UNIX_EPOCH + Duration::from_secs(1_700_000_000)),
+        openpgp: None,
     }
 }
 

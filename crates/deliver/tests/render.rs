@@ -25,6 +25,7 @@ fn digest() -> OutgoingMessage {
         )],
         headers: vec![header::tlp(Tlp::Amber), header::incident("cve-2019-19781")],
         date: Some(UNIX_EPOCH + Duration::from_secs(1_700_000_000)),
+        openpgp: None,
     }
 }
 

@@ -18,6 +18,7 @@ fn msg() -> OutgoingMessage {
         attachments: vec![Attachment::csv("findings.csv", b"ip\n192.0.2.1\n".to_vec())],
         headers: vec![header::tlp(Tlp::Amber)],
         date: Some(UNIX_EPOCH + Duration::from_secs(1_700_000_000)),
+        openpgp: None,
     }
 }
 
@@ -364,4 +365,38 @@ fn password_from_the_url_is_percent_decoded_and_never_printed() {
     assert_eq!(smtp.config().password.as_deref(), Some("p@ss"));
     assert!(!smtp.describe().contains("p@ss"));
     assert!(!format!("{smtp:?}").contains("p@ss"));
+}
+
+#[test]
+fn a_signed_message_goes_over_smtp_as_the_outbox_writes_it() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let key = std::fs::read(dir.join("sender.sec.asc")).unwrap();
+    let signer = baken_deliver::SigningKey::parse(
+        &key,
+        Some("test-passphrase"),
+        std::time::SystemTime::now(),
+    )
+    .unwrap();
+    let mut signed = msg();
+    signed.openpgp = Some(baken_deliver::OpenPgp {
+        signer: std::sync::Arc::new(signer),
+        encrypt_to: None,
+    });
+    let sink = SmtpSink::start(SinkOptions::default());
+    Smtp::from_url(&format!("{}?tls=none", sink.url()))
+        .unwrap()
+        .deliver(&signed)
+        .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let receipt = baken_deliver::Outbox::new(out.path())
+        .unwrap()
+        .deliver(&signed)
+        .unwrap();
+    let received = sink.wait_for(1, Duration::from_secs(10));
+    let eml = std::fs::read(receipt.destination).unwrap();
+    assert!(String::from_utf8_lossy(&eml).contains("multipart/signed"));
+    assert_eq!(
+        received[0].raw, eml,
+        "the relay gets the outbox's signed bytes"
+    );
 }

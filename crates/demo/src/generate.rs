@@ -496,17 +496,20 @@ fn registry(params: &Params, rng: &mut StdRng) -> (Vec<Organisation>, Vec<OrgPla
                 email: format!("abuse@{domain}"),
                 role: ContactRole::Abuse,
                 language: None,
+                ..Default::default()
             }],
             _ => vec![
                 Contact {
                     email: format!("security@{domain}"),
                     role: ContactRole::Security,
                     language: None,
+                    ..Default::default()
                 },
                 Contact {
                     email: format!("abuse@{domain}"),
                     role: ContactRole::Abuse,
                     language: None,
+                    ..Default::default()
                 },
             ],
         };
@@ -551,6 +554,7 @@ fn registry(params: &Params, rng: &mut StdRng) -> (Vec<Organisation>, Vec<OrgPla
             email: format!("info@{id}.example"),
             role: ContactRole::Security,
             language: None,
+            ..Default::default()
         }],
     };
     for cert in SECTORS.iter().filter_map(|s| s.4) {
@@ -575,6 +579,7 @@ fn registry(params: &Params, rng: &mut StdRng) -> (Vec<Organisation>, Vec<OrgPla
             email: format!("abuse@hoster-{h}.example"),
             role: ContactRole::Abuse,
             language: None,
+            ..Default::default()
         }];
         orgs.push(hoster);
     }

@@ -32,8 +32,8 @@ pub use event::Event;
 pub use language::{Language, ParseLanguageError};
 pub use net::{DottedQuad, network_text, parse_ip, push_network_text};
 pub use org::{
-    AbuseContact, AbuseRecord, AbuseScope, Attribution, Contact, ContactRole, OrgId, OrgKind,
-    Organisation, Owner, RoutedPrefix, Rule, WbniDuties,
+    AbuseContact, AbuseRecord, AbuseScope, Attribution, Contact, ContactRole, ContactSource, OrgId,
+    OrgKind, Organisation, Owner, ReportFormat, RoutedPrefix, Rule, WbniDuties,
 };
 pub use party::Party;
 pub use tlp::{ParseTlpError, Tlp};

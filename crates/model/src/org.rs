@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use chrono::{DateTime, Utc};
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
@@ -62,8 +63,32 @@ pub enum ContactRole {
     General,
 }
 
-/// A way to reach an organisation.
+/// The form of the findings a message carries, as the recipient prefers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReportFormat {
+    /// A CSV file of the findings (the default).
+    #[default]
+    Csv,
+    /// X-ARF v4 (JSON) reports, one `Vulnerable` report per finding, as a hoster's abuse
+    /// desk ingests them.
+    Xarf,
+}
+
+/// Where a contact was learnt, when not from the registry file itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactSource {
+    /// What it was read from, e.g. `security.txt`.
+    pub via: String,
+    /// The URL or file it was read from.
+    pub location: String,
+    /// When it was read.
+    pub fetched: DateTime<Utc>,
+}
+
+/// A way to reach an organisation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Contact {
     /// E-mail address.
@@ -75,6 +100,26 @@ pub struct Contact {
     /// policy's default (`[messages] language`) when none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<Language>,
+    /// The contact's OpenPGP public key, armored: messages to the contact are encrypted to
+    /// it. A registry file may name a file holding the key instead; import stores the key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pgp_key: Option<String>,
+    /// The form of the findings this contact prefers (`csv`, `xarf`); CSV when none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report_format: Option<ReportFormat>,
+    /// Where the contact was learnt (e.g. a security.txt); none for the registry's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<ContactSource>,
+    /// When the contact stops being used (a security.txt's `Expires`); never when none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<DateTime<Utc>>,
+}
+
+impl Contact {
+    /// Whether the contact may be used at `now`: it has no expiry or has not reached it.
+    pub fn live_at(&self, now: DateTime<Utc>) -> bool {
+        self.expires.is_none_or(|at| at > now)
+    }
 }
 
 /// An entry of the registry of organisations.
@@ -124,6 +169,15 @@ impl Organisation {
             .iter()
             .find(|c| c.role == ContactRole::Security)
             .or_else(|| self.contacts.first())
+    }
+
+    /// [`notification_contact`](Self::notification_contact) among the contacts still live at
+    /// `now` (an expired security.txt contact is as if it were not there).
+    pub fn notification_contact_at(&self, now: DateTime<Utc>) -> Option<&Contact> {
+        let mut live = self.contacts.iter().filter(|c| c.live_at(now));
+        live.clone()
+            .find(|c| c.role == ContactRole::Security)
+            .or_else(|| live.next())
     }
 }
 
@@ -236,4 +290,58 @@ pub struct AbuseRecord {
     pub scope: AbuseScope,
     /// The contact and the object that led to it.
     pub contact: AbuseContact,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn an_expired_contact_is_as_if_it_were_not_there() {
+        let org = Organisation {
+            id: OrgId("org-1".into()),
+            name: "One".into(),
+            kind: OrgKind::Organisation,
+            sector: None,
+            vital: false,
+            wbni: WbniDuties::default(),
+            supervisor: None,
+            cert: None,
+            networks: vec![],
+            asns: vec![],
+            domains: vec![],
+            contacts: vec![
+                Contact {
+                    email: "csirt@one.example".into(),
+                    expires: Some(at("2027-01-01T00:00:00Z")),
+                    ..Default::default()
+                },
+                Contact {
+                    email: "abuse@one.example".into(),
+                    role: ContactRole::Abuse,
+                    ..Default::default()
+                },
+            ],
+        };
+        let before = org
+            .notification_contact_at(at("2026-12-31T23:59:59Z"))
+            .unwrap();
+        assert_eq!(before.email, "csirt@one.example");
+        let after = org
+            .notification_contact_at(at("2027-01-01T00:00:00Z"))
+            .unwrap();
+        assert_eq!(after.email, "abuse@one.example");
+        let mut only = org.clone();
+        only.contacts.truncate(1);
+        assert!(
+            only.notification_contact_at(at("2027-06-01T00:00:00Z"))
+                .is_none()
+        );
+    }
 }

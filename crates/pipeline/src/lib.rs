@@ -33,6 +33,7 @@ pub mod message;
 pub mod notify;
 pub mod plan;
 pub mod report;
+pub mod xarf;
 
 use baken_attribute::Attributor;
 use baken_store::Store;

@@ -673,12 +673,14 @@ pub struct TakedownOutcome {
 }
 
 /// Sends the planned requests the policy allows, each once, recording each as a message of
-/// the [`INCIDENT`] and in the audit log; requests the policy withholds are only reported.
+/// the [`INCIDENT`] and in the audit log, signed with `signer` when given (OpenPGP/MIME);
+/// requests the policy withholds are only reported.
 pub fn send_takedowns(
     store: &mut dyn Store,
     transport: &mut dyn Transport,
     planned: Vec<PlannedTakedown>,
     from: &str,
+    signer: Option<&std::sync::Arc<baken_deliver::SigningKey>>,
 ) -> Result<Vec<TakedownOutcome>, PipelineError> {
     let mut out = Vec::with_capacity(planned.len());
     for request in planned {
@@ -728,7 +730,11 @@ pub fn send_takedowns(
                 form: TAKEDOWN_FORM.into(),
             }],
         )?;
-        let message = compose(&request, from, ticket);
+        let mut message = compose(&request, from, ticket);
+        message.openpgp = signer.map(|s| baken_deliver::OpenPgp {
+            signer: s.clone(),
+            encrypt_to: None,
+        });
         store.set_message_state(&request.key, MessageState::Sending, &transport.describe())?;
         let delivered = transport.deliver(&message);
         store.append_audit(&[NewAuditEntry {
@@ -820,6 +826,7 @@ fn compose(request: &PlannedTakedown, from: &str, ticket: i64) -> OutgoingMessag
         ),
         text,
         attachments: Vec::new(),
+        openpgp: None,
         headers: vec![header::tlp(request.tlp), header::incident(INCIDENT)],
         date: None,
     }

@@ -15,10 +15,13 @@
 //! over SMTP it is reported as uncertain.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use baken_attribute::Attributor;
-use baken_deliver::{Attachment, OutgoingMessage, Transport, header};
-use baken_model::{Language, OrgId, Party, Tlp};
+use baken_deliver::{
+    Attachment, OpenPgp, OutgoingMessage, Protection, PublicKey, SigningKey, Transport, header,
+};
+use baken_model::{Language, OrgId, Party, ReportFormat, Tlp};
 use baken_policy::Form;
 use baken_policy::{NO_SECTOR, Path, Policy, Pseudonymiser, SectorAggregate, aggregate};
 use baken_store::audit::NewAuditEntry;
@@ -78,6 +81,9 @@ pub struct NotifyOptions {
     /// that is not due yet: nothing is composed or sent to them now, and a later round tells
     /// them everything they have not been told.
     pub held: BTreeSet<String>,
+    /// The sender's OpenPGP key: every message is signed (PGP/MIME), and encrypted to the
+    /// recipient contact's `pgp_key` when it has a usable one; `None`: plain messages.
+    pub signer: Option<Arc<SigningKey>>,
 }
 
 impl NotifyOptions {
@@ -94,6 +100,7 @@ impl NotifyOptions {
             resend_uncertain: false,
             named_recipients: Vec::new(),
             held: BTreeSet::new(),
+            signer: None,
         }
     }
 }
@@ -126,6 +133,11 @@ pub struct DigestOutcome {
     pub delivered_now: bool,
     /// Where it went or what failed.
     pub detail: String,
+    /// How this run's message was protected — `plain`, `signed` or `signed+encrypted`, and
+    /// why not encrypted when the recipient's key could not be used; none when nothing was
+    /// composed this run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protection: Option<String>,
 }
 
 /// The outcome for one incident.
@@ -1181,6 +1193,7 @@ fn deliver_message(
         state,
         delivered_now,
         detail,
+        protection: None,
     };
     let set_state = |record: &mut Record, state: MessageState| {
         if let Some(list) = record.messages.get_mut(party)
@@ -1225,7 +1238,7 @@ fn deliver_message(
         .collect();
     let still_open = still_open(writer.plan, party);
     let audit_head = store.audit_head()?;
-    let message = compose(
+    let mut message = compose(
         writer,
         &Heading {
             key: &key,
@@ -1237,6 +1250,16 @@ fn deliver_message(
         },
         digest,
     )?;
+    let (openpgp, not_encrypted) = openpgp_for(options, digest);
+    message.openpgp = openpgp;
+    let protection = match &not_encrypted {
+        None => message.protection().as_str().to_string(),
+        Some(why) => format!("{} ({why})", message.protection().as_str()),
+    };
+    let outcome = |state, delivered_now, detail: String| DigestOutcome {
+        protection: Some(protection.clone()),
+        ..outcome(state, delivered_now, detail)
+    };
     store.set_message_state(&key, MessageState::Sending, &transport.describe())?;
     set_state(record, MessageState::Sending);
     let delivered = transport.deliver(&message);
@@ -1262,6 +1285,7 @@ fn deliver_message(
                 "message_id": r.message_id,
                 "destination": r.destination,
                 "already_delivered": r.already_delivered,
+                "protection": protection,
             }),
             Err(e) => serde_json::json!({
                 "incident": incident,
@@ -1274,7 +1298,12 @@ fn deliver_message(
     }])?;
     match delivered {
         Ok(receipt) => {
-            store.set_message_state(&key, MessageState::Sent, &receipt.destination)?;
+            // the record says how the message was protected, beside where it went
+            let detail = match message.protection() {
+                Protection::Plain => receipt.destination.clone(),
+                _ => format!("{} (OpenPGP {protection})", receipt.destination),
+            };
+            store.set_message_state(&key, MessageState::Sent, &detail)?;
             set_state(record, MessageState::Sent);
             // the findings it names specifically are notified now
             let notified: Vec<Transition> = digest
@@ -1306,7 +1335,7 @@ fn deliver_message(
             Ok(outcome(
                 MessageState::Sent,
                 !receipt.already_delivered,
-                receipt.destination,
+                detail,
             ))
         }
         Err(e) if e.is_permanent() => {
@@ -1321,6 +1350,38 @@ fn deliver_message(
             Ok(outcome(MessageState::Pending, false, e.to_string()))
         }
     }
+}
+
+/// The keys of a message to `digest`'s recipient: none without a sender key; signed with it,
+/// and encrypted to the recipient contact's `pgp_key` when that key can be used now (else
+/// signed only, with why not encrypted).
+fn openpgp_for(
+    options: &NotifyOptions,
+    digest: &PlannedDigest,
+) -> (Option<OpenPgp>, Option<String>) {
+    let Some(signer) = &options.signer else {
+        return (None, None);
+    };
+    let key = digest
+        .recipient
+        .contacts
+        .iter()
+        .find(|c| c.email.eq_ignore_ascii_case(&digest.email))
+        .and_then(|c| c.pgp_key.as_deref());
+    let (encrypt_to, why) = match key {
+        None => (None, None),
+        Some(armored) => match PublicKey::for_encryption(armored, std::time::SystemTime::now()) {
+            Ok(key) => (Some(Arc::new(key)), None),
+            Err(e) => (None, Some(format!("not encrypted: {e}"))),
+        },
+    };
+    (
+        Some(OpenPgp {
+            signer: signer.clone(),
+            encrypt_to,
+        }),
+        why,
+    )
 }
 
 /// How many of the findings `party` may see specifically are still open.
@@ -1587,11 +1648,31 @@ fn compose(
                 p.findings.iter().map(move |f| (label, f))
             })
             .collect();
-        attachments.push(Attachment {
-            filename: attachment_name(incident, "findings.csv"),
-            content_type: "text/csv; charset=utf-8".into(),
-            body: findings_csv(&rows, !own),
-        });
+        let xarf = digest
+            .recipient
+            .contacts
+            .iter()
+            .find(|c| c.email.eq_ignore_ascii_case(&digest.email))
+            .and_then(|c| c.report_format)
+            == Some(ReportFormat::Xarf);
+        if xarf {
+            // X-ARF: one report per finding, as the recipient's contact prefers
+            let sender = crate::xarf::Sender::from_mailbox(&options.from);
+            for (_, f) in &rows {
+                let report = crate::xarf::report(f, incident, key, &sender);
+                attachments.push(Attachment {
+                    filename: attachment_name(incident, &format!("xarf-{}.json", f.id)),
+                    content_type: "application/json".into(),
+                    body: serde_json::to_vec_pretty(&report).expect("JSON serialises"),
+                });
+            }
+        } else {
+            attachments.push(Attachment {
+                filename: attachment_name(incident, "findings.csv"),
+                content_type: "text/csv; charset=utf-8".into(),
+                body: findings_csv(&rows, !own),
+            });
+        }
     }
     if !aggregates.is_empty() {
         let mut w = csv::Writer::from_writer(Vec::new());
@@ -1648,6 +1729,7 @@ fn compose(
             headers
         },
         date: None,
+        openpgp: None,
     })
 }
 
@@ -1689,6 +1771,7 @@ fn message_id_of(key: &str, from: &str) -> Option<String> {
         attachments: vec![],
         headers: vec![],
         date: None,
+        openpgp: None,
     })
     .ok()
 }

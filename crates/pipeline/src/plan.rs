@@ -74,6 +74,11 @@ pub struct PlannedDecision {
     /// `{"address": …}` or `{"missing": why}`.
     #[serde(serialize_with = "contact_json")]
     pub contact: Result<String, String>,
+    /// Where the contact was learnt when not from the registry file, e.g. `security.txt
+    /// https://zorg.example/.well-known/security.txt, read 2026-03-01T06:00:00Z, until
+    /// 2027-01-01T00:00:00Z`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact_source: Option<String>,
 }
 
 fn contact_json<S: serde::Serializer>(
@@ -214,6 +219,9 @@ pub fn plan(
     tlp: Tlp,
     named: &[OrgId],
 ) -> Plan {
+    // contacts past their expiry (a security.txt's `Expires`) are not used; the store's clock
+    let now = chrono::DateTime::parse_from_rfc3339(&baken_store::now())
+        .map_or_else(|_| chrono::Utc::now(), |t| t.with_timezone(&chrono::Utc));
     // Registered hosters by their abuse (or any) contact address, to recognise them in RPSL.
     let mut hoster_by_email: HashMap<String, OrgId> = HashMap::new();
     let mut dtc = None;
@@ -268,7 +276,7 @@ pub fn plan(
                             hoster.contacts.push(Contact {
                                 email: contact.email.clone(),
                                 role: ContactRole::Abuse,
-                                language: None,
+                                ..Default::default()
                             });
                             hoster
                         });
@@ -355,11 +363,15 @@ pub fn plan(
         let mut silent: Vec<String> = Vec::new();
         for step in &routed.steps {
             let recipient = view.organisation(&step.recipient).cloned();
-            let contact = match recipient.as_ref().and_then(|r| r.notification_contact()) {
+            let chosen = recipient
+                .as_ref()
+                .and_then(|r| r.notification_contact_at(now));
+            let contact = match chosen {
                 Some(c) => Ok(c.email.clone()),
                 None => Err(format!("{} has no contact address", step.recipient)),
             };
-            decisions.push(planned(subject_id, step, contact.clone()));
+            let source = chosen.and_then(contact_source);
+            decisions.push(planned(subject_id, step, contact.clone(), source));
             let (Some(recipient), Ok(email)) = (recipient, contact.clone()) else {
                 if step.informs {
                     silent.push(format!(
@@ -489,7 +501,12 @@ fn stand_in(id: &OrgId, name: String, kind: OrgKind) -> Organisation {
     }
 }
 
-fn planned(subject: &Party, step: &RouteStep, contact: Result<String, String>) -> PlannedDecision {
+fn planned(
+    subject: &Party,
+    step: &RouteStep,
+    contact: Result<String, String>,
+    source: Option<String>,
+) -> PlannedDecision {
     PlannedDecision {
         subject: subject.clone(),
         recipient: Party::from_key(&step.recipient.0),
@@ -497,5 +514,22 @@ fn planned(subject: &Party, step: &RouteStep, contact: Result<String, String>) -
         decision: step.decision.clone(),
         addresses: step.addresses.clone(),
         contact,
+        contact_source: source,
     }
+}
+
+/// Where a contact was learnt, in words, when not from the registry file.
+fn contact_source(contact: &Contact) -> Option<String> {
+    let source = contact.source.as_ref()?;
+    let secs = chrono::SecondsFormat::Secs;
+    Some(format!(
+        "{} {}, read {}{}",
+        source.via,
+        source.location,
+        source.fetched.to_rfc3339_opts(secs, true),
+        contact
+            .expires
+            .map(|t| format!(", until {}", t.to_rfc3339_opts(secs, true)))
+            .unwrap_or_default()
+    ))
 }

@@ -18,6 +18,7 @@
 //! from = "NCSC baken <baken@ncsc.example>"
 //! daily = ["cert-zorg", "dtc"]  # parties told at most once a day
 //! daily_at = "07:00"            # UTC; when a day's digest is due
+//! sign_key = "keys/team.asc"    # relative to this file; passphrase: $BAKEN_SIGN_KEY_PASSPHRASE
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -71,6 +72,10 @@ pub struct NotifySettings {
     pub daily: Vec<String>,
     /// When a day's digest is due (UTC, `HH:MM`).
     pub daily_at: Option<String>,
+    /// The team's OpenPGP secret key: every message is signed, and encrypted to contacts
+    /// with a `pgp_key` (as `notify --sign-key`); its passphrase from
+    /// `$BAKEN_SIGN_KEY_PASSPHRASE`. Relative to the file's directory.
+    pub sign_key: Option<PathBuf>,
 }
 
 impl Config {
@@ -84,6 +89,12 @@ impl Config {
         if let Some(at) = &config.notify.daily_at {
             parse_time_of_day(at)
                 .map_err(|e| format!("{}: notify.daily_at: {e}", path.display()))?;
+        }
+        if let Some(key) = &config.notify.sign_key
+            && key.is_relative()
+        {
+            let base = path.parent().unwrap_or(Path::new("."));
+            config.notify.sign_key = Some(base.join(key));
         }
         if let Some(dir) = &config.serve.intake
             && dir.is_relative()
@@ -122,6 +133,7 @@ mod tests {
         assert_eq!(c.serve.intake, Some(dir.path().join("intake")));
         assert_eq!(c.notify.daily, ["cert-zorg", "dtc"]);
         assert_eq!(c.notify.every, Some(3600));
+        assert_eq!(c.notify.sign_key, Some(dir.path().join("keys/team.asc")));
 
         std::fs::write(&path, "[serve]\nlisten = \"127.0.0.1:8080\"\nlisen = 1\n").unwrap();
         let e = Config::read(&path).unwrap_err();

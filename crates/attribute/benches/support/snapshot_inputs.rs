@@ -92,11 +92,13 @@ pub fn inputs() -> (Vec<Organisation>, Vec<RoutedPrefix>, Vec<AbuseRecord>) {
                         email: format!("soc@org{i}.example"),
                         role: ContactRole::Security,
                         language: None,
+                        ..Default::default()
                     },
                     Contact {
                         email: format!("abuse@org{i}.example"),
                         role: ContactRole::Abuse,
                         language: None,
+                        ..Default::default()
                     },
                 ],
             }

@@ -48,6 +48,7 @@ fn org(
             email: format!("security@{id}.example"),
             role: ContactRole::Security,
             language: None,
+            ..Default::default()
         }],
     }
 }
