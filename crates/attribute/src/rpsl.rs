@@ -89,11 +89,13 @@ struct Holder {
     name: Option<String>,
     abuse_c: Option<String>,
     org: Option<String>,
+    country: Option<String>,
 }
 
 struct Org {
     name: Option<String>,
     abuse_c: Option<String>,
+    country: Option<String>,
 }
 
 /// Collects RPSL objects from several sources, then resolves them with [`RpslLoader::finish`].
@@ -194,6 +196,12 @@ impl RpslLoader {
                 .filter(|v| !v.is_empty())
         };
         let handle = |key: &str| get(key).map(|v| v.to_ascii_uppercase());
+        // an ISO 3166-1 alpha-2 code (`EU` and `ZZ` as the RIRs use them), else nothing
+        let country = || {
+            get("country")
+                .map(|v| strip_comment(&v).trim().to_ascii_uppercase())
+                .filter(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()))
+        };
         let class = attrs[0].0.as_str();
         let value = strip_comment(&attrs[0].1).to_string();
         let mut problem = |message: String| {
@@ -215,6 +223,7 @@ impl RpslLoader {
                     Org {
                         name: get("org-name"),
                         abuse_c: handle("abuse-c"),
+                        country: country(),
                     },
                 );
             }
@@ -260,6 +269,7 @@ impl RpslLoader {
                     name,
                     abuse_c: handle("abuse-c"),
                     org: handle("org"),
+                    country: country(),
                 });
             }
             _ => {}
@@ -291,6 +301,9 @@ impl RpslLoader {
                 email: email.clone(),
                 via: holder.via,
                 holder: holder.name.or_else(|| org.and_then(|o| o.name.clone())),
+                country: holder
+                    .country
+                    .or_else(|| org.and_then(|o| o.country.clone())),
             };
             match holder.resource {
                 Resource::Asn(asn) => data.records.push(AbuseRecord {

@@ -23,7 +23,7 @@
 //! assert!(Attributor::from_snapshot(&bytes[..bytes.len() - 1]).is_err());
 //! ```
 //!
-//! # Format, version 3
+//! # Format, version 4
 //!
 //! Integers are little-endian. A header, then the payload:
 //!
@@ -67,7 +67,8 @@
 //!   `source`, `expires` — as one JSON object in an *optional string*, none when it has
 //!   none). Version 1 had no language byte, version 2 no other fields.
 //! * *abuse record*: scope `u8` (0 a *network* follows, 1 a `u32` AS number follows), e-mail
-//!   *string*, via *string*, holder *optional string*.
+//!   *string*, via *string*, holder *optional string*, country *optional string* (version 3
+//!   and before had none).
 //! * *prefix table* (`lpm.rs`'s `PrefixMap`, as built): its IPv4 networks (a *count*, then
 //!   per network `u32` address, `u8` length, `u32` value) and IPv6 networks (the same with a
 //!   `u128` address), each sorted by address then length; then its *range map*.
@@ -106,7 +107,7 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 pub const MAGIC: [u8; 8] = *b"BAKENATR";
 
 /// The version of the format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 /// Bytes before the payload: magic, version, checksum, payload length.
 const HEADER: usize = 24;
@@ -510,8 +511,9 @@ pub(crate) fn u128_le(b: &[u8]) -> u128 {
 /// two flags and four empty lists.
 pub(crate) const MIN_ORGANISATION: usize = 4 + 4 + 1 + 1 + 1 + 1 + 1 + 1 + 4 * 4;
 
-/// The fewest bytes an abuse record takes: scope and AS, two empty strings, no holder.
-pub(crate) const MIN_ABUSE_RECORD: usize = 1 + 4 + 4 + 4 + 1;
+/// The fewest bytes an abuse record takes: scope and AS, two empty strings, no holder, no
+/// country.
+pub(crate) const MIN_ABUSE_RECORD: usize = 1 + 4 + 4 + 4 + 1 + 1;
 
 pub(crate) fn write_organisation(w: &mut Writer, org: &Organisation) {
     // Every field named, no `..`: a field added to `Organisation` does not compile until it
@@ -726,7 +728,13 @@ pub(crate) fn read_organisation(r: &mut Reader<'_>) -> Result<Organisation, Snap
 pub(crate) fn write_abuse_record(w: &mut Writer, record: &AbuseRecord) {
     let AbuseRecord {
         scope,
-        contact: AbuseContact { email, via, holder },
+        contact:
+            AbuseContact {
+                email,
+                via,
+                holder,
+                country,
+            },
     } = record;
     match *scope {
         AbuseScope::Network(net) => {
@@ -741,6 +749,7 @@ pub(crate) fn write_abuse_record(w: &mut Writer, record: &AbuseRecord) {
     w.str(email);
     w.str(via);
     w.opt_str(holder.as_deref());
+    w.opt_str(country.as_deref());
 }
 
 pub(crate) fn read_abuse_record(r: &mut Reader<'_>) -> Result<AbuseRecord, SnapshotError> {
@@ -755,6 +764,7 @@ pub(crate) fn read_abuse_record(r: &mut Reader<'_>) -> Result<AbuseRecord, Snaps
             email: r.string()?,
             via: r.string()?,
             holder: r.opt_string()?,
+            country: r.opt_string()?,
         },
     })
 }

@@ -38,6 +38,7 @@ fn abuse(scope: AbuseScope, email: &str, via: &str) -> AbuseRecord {
             email: email.into(),
             via: via.into(),
             holder: None,
+            country: None,
         },
     }
 }

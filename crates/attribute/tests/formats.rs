@@ -441,22 +441,23 @@ fn rpsl_fixtures_resolve_abuse_contacts() {
                 AbuseScope::Asn(a) => format!("AS{a}"),
             };
             format!(
-                "{scope} {} [{}] {}",
+                "{scope} {} [{}] {} {}",
                 r.contact.email,
                 r.contact.via,
-                r.contact.holder.as_deref().unwrap_or("-")
+                r.contact.holder.as_deref().unwrap_or("-"),
+                r.contact.country.as_deref().unwrap_or("-")
             )
         })
         .collect();
     assert_eq!(
         got,
         [
-            "198.18.0.0/15 abuse@lir.example [inetnum 198.18.0.0 - 198.19.255.255 (netname EXAMPLE-LIR-NET)] EXAMPLE-LIR-NET",
-            "198.18.4.0/24 abuse@hoster.test [inetnum 198.18.4.0 - 198.18.4.255 (netname HOSTER-CUST-NET)] HOSTER-CUST-NET",
-            "AS64496 abuse@lir.example [aut-num AS64496 (as-name EXAMPLE-LIR-AS)] EXAMPLE-LIR-AS",
-            "AS64500 abuse@hoster.test [aut-num AS64500 (as-name HOSTER-AS)] HOSTER-AS",
-            "2001:db8::/32 abuse@lir.example [inet6num 2001:db8::/32 (netname EXAMPLE-LIR-V6)] EXAMPLE-LIR-V6",
-            "2001:db8:4::/48 abuse@hoster.test [inet6num 2001:db8:4::/48 (netname HOSTER-V6)] HOSTER-V6",
+            "198.18.0.0/15 abuse@lir.example [inetnum 198.18.0.0 - 198.19.255.255 (netname EXAMPLE-LIR-NET)] EXAMPLE-LIR-NET NL",
+            "198.18.4.0/24 abuse@hoster.test [inetnum 198.18.4.0 - 198.18.4.255 (netname HOSTER-CUST-NET)] HOSTER-CUST-NET NL",
+            "AS64496 abuse@lir.example [aut-num AS64496 (as-name EXAMPLE-LIR-AS)] EXAMPLE-LIR-AS -",
+            "AS64500 abuse@hoster.test [aut-num AS64500 (as-name HOSTER-AS)] HOSTER-AS DE",
+            "2001:db8::/32 abuse@lir.example [inet6num 2001:db8::/32 (netname EXAMPLE-LIR-V6)] EXAMPLE-LIR-V6 NL",
+            "2001:db8:4::/48 abuse@hoster.test [inet6num 2001:db8:4::/48 (netname HOSTER-V6)] HOSTER-V6 NL",
         ]
     );
     // NO-CONTACT-NET and DANGLING-ORG-NET have no resolvable abuse-c.

@@ -611,20 +611,24 @@ fn write_rpsl(path: &Path) -> Result<(), DemoError> {
     let mut out = String::from(
         "% Synthetic RPSL split dump for the baken demo (documentation address space).\n\n",
     );
-    // The last hoster block has no object: its addresses lead to nobody.
+    // The last hoster block has no object: its addresses lead to nobody. Most hosters are
+    // in the country; some abroad, as the dependency picture's hosting countries show.
+    const COUNTRIES: [&str; 6] = ["NL", "NL", "NL", "DE", "IE", "US"];
     for h in 0..HOSTERS - 1 {
+        let country = COUNTRIES[h as usize % COUNTRIES.len()];
         let start = hoster_block(h);
         let end = Ipv4Addr::from(u32::from(start) + 4095);
         out.push_str(&format!(
             "inetnum:        {start} - {end}\n\
              netname:        HOSTER{h}-NET\n\
-             country:        NL\n\
+             country:        {country}\n\
              admin-c:        HOST{h}-RIPE\n\
              abuse-c:        ABUSE{h}-RIPE\n\
              status:         ASSIGNED PA\n\
              source:         RIPE\n\n\
              aut-num:        AS{asn}\n\
              as-name:        HOSTER{h}\n\
+             country:        {country}\n\
              abuse-c:        ABUSE{h}-RIPE\n\
              source:         RIPE\n\n\
              role:           Hoster {h} abuse desk\n\

@@ -190,6 +190,10 @@ pub struct AbuseContact {
     pub via: String,
     /// The holder's name as the registry gives it (netname, as-name or org), when known.
     pub holder: Option<String>,
+    /// The country the registry gives for the network or AS, else for its organisation
+    /// (ISO 3166-1 alpha-2, upper case), when it gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
 }
 
 /// Who an event's address belongs to.

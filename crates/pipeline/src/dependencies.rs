@@ -315,6 +315,21 @@ pub struct Supplier {
     pub sectors: BTreeMap<String, usize>,
     /// An example of each way it was found, e.g. `198.18.1.1 routed by AS64500 (198.18.0.0/16)`.
     pub via: Vec<String>,
+    /// The countries RPSL gives for the networks and ASes through which it was found (ISO
+    /// 3166-1 alpha-2); empty when RPSL names none.
+    pub countries: BTreeSet<String>,
+}
+
+/// Where vital providers' systems are hosted or routed: the countries RPSL gives for the
+/// networks and ASes of their non-vital suppliers.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostingCountry {
+    /// ISO 3166-1 alpha-2 code, or `unknown` for suppliers RPSL gives no country for.
+    pub country: String,
+    /// The suppliers found there, by id.
+    pub suppliers: Vec<String>,
+    /// The vital providers depending on one of them.
+    pub vital_providers: usize,
 }
 
 /// An IT supplier of vital providers: a vendor their inventories name.
@@ -338,6 +353,8 @@ pub struct Suppliers {
     pub network: Vec<Supplier>,
     /// Vendors their inventories name, most vital providers first.
     pub it: Vec<ItSupplier>,
+    /// The countries of the network suppliers, most vital providers first.
+    pub hosting_countries: Vec<HostingCountry>,
 }
 
 /// Affected organisations of one sector in a blast radius.
@@ -656,8 +673,10 @@ pub fn dependencies(
                 .collect(),
         })
         .collect();
+    let network = network_suppliers(attributor, &orgs, inventory);
     let suppliers = Suppliers {
-        network: network_suppliers(attributor, &orgs, inventory),
+        hosting_countries: hosting_countries(&network),
+        network,
         it,
     };
 
@@ -692,6 +711,38 @@ pub fn dependencies(
     })
 }
 
+/// Per country of the network suppliers (RPSL's), the suppliers and the vital providers
+/// depending on them; suppliers RPSL gives no country for under `unknown`.
+fn hosting_countries(network: &[Supplier]) -> Vec<HostingCountry> {
+    let mut by: BTreeMap<String, (Vec<String>, BTreeSet<&str>)> = BTreeMap::new();
+    for s in network {
+        let countries: Vec<String> = if s.countries.is_empty() {
+            vec![UNKNOWN_COUNTRY.to_string()]
+        } else {
+            s.countries.iter().cloned().collect()
+        };
+        for c in countries {
+            let e = by.entry(c).or_default();
+            e.0.push(s.id.clone());
+            e.1.extend(s.vital_providers.iter().map(String::as_str));
+        }
+    }
+    let mut out: Vec<HostingCountry> = by
+        .into_iter()
+        .map(|(country, (suppliers, vital))| HostingCountry {
+            country,
+            suppliers,
+            vital_providers: vital.len(),
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.vital_providers
+            .cmp(&a.vital_providers)
+            .then_with(|| a.country.cmp(&b.country))
+    });
+    out
+}
+
 /// The addresses of an organisation: where its inventory says its systems run (`true`), and
 /// the first address of each registered network (`false`, unless its inventory names it).
 fn addresses_of(o: &Organisation, hosts: &BTreeMap<&str, Vec<IpAddr>>) -> Vec<(IpAddr, bool)> {
@@ -721,7 +772,12 @@ fn network_suppliers(
         }
     }
     let mut found: BTreeMap<String, Supplier> = BTreeMap::new();
-    let mut add = |id: String, name: String, kind: &str, vital: &Organisation, via: String| {
+    let mut add = |id: String,
+                   name: String,
+                   kind: &str,
+                   vital: &Organisation,
+                   via: String,
+                   country: Option<&String>| {
         let s = found.entry(id.clone()).or_insert_with(|| Supplier {
             id,
             name,
@@ -729,7 +785,9 @@ fn network_suppliers(
             vital_providers: Vec::new(),
             sectors: BTreeMap::new(),
             via: Vec::new(),
+            countries: BTreeSet::new(),
         });
+        s.countries.extend(country.cloned());
         if s.kinds.insert(kind.to_string()) {
             s.via.push(via);
         }
@@ -756,6 +814,22 @@ fn network_suppliers(
                     .filter(|s| s.id != o.id && !s.vital)
             };
             let mut holder_known = false;
+            // the countries RPSL gives for the address's network and for an AS
+            let rpsl_country = |network: bool, asn: Option<&str>| {
+                lookup.candidates.iter().find_map(|a| match &a.owner {
+                    Owner::Abuse(contact)
+                        if a.rule == Rule::RegistryAbuse
+                            && (if network {
+                                !a.matched.starts_with("AS")
+                            } else {
+                                Some(a.matched.as_str()) == asn
+                            }) =>
+                    {
+                        contact.country.as_ref()
+                    }
+                    _ => None,
+                })
+            };
             for c in &lookup.candidates {
                 match (&c.rule, &c.owner) {
                     (Rule::Prefix, Owner::Organisation { id }) => {
@@ -767,6 +841,7 @@ fn network_suppliers(
                                 "hosting",
                                 o,
                                 format!("{ip} in {} registered to it", c.matched),
+                                rpsl_country(true, None),
                             );
                         } else if *id == o.id {
                             holder_known = true;
@@ -783,6 +858,7 @@ fn network_suppliers(
                                         "network",
                                         o,
                                         format!("{ip} routed by {asn}"),
+                                        rpsl_country(false, Some(&asn)),
                                     );
                                 }
                             }
@@ -803,9 +879,14 @@ fn network_suppliers(
                                 match contact
                                     .and_then(|c| by_email.get(&c.email.to_ascii_lowercase()))
                                 {
-                                    Some(s) if s.id != o.id && !s.vital => {
-                                        add(s.id.0.clone(), s.name.clone(), "network", o, via)
-                                    }
+                                    Some(s) if s.id != o.id && !s.vital => add(
+                                        s.id.0.clone(),
+                                        s.name.clone(),
+                                        "network",
+                                        o,
+                                        via,
+                                        contact.and_then(|c| c.country.as_ref()),
+                                    ),
                                     Some(_) => {}
                                     None => {
                                         let name = contact.map_or_else(
@@ -817,7 +898,14 @@ fn network_suppliers(
                                                 )
                                             },
                                         );
-                                        add(asn.clone(), name, "network", o, via);
+                                        add(
+                                            asn.clone(),
+                                            name,
+                                            "network",
+                                            o,
+                                            via,
+                                            contact.and_then(|c| c.country.as_ref()),
+                                        );
                                     }
                                 }
                             }
@@ -830,9 +918,14 @@ fn network_suppliers(
                         holder_known = true;
                         let via = format!("{ip} in {} ({})", c.matched, contact.via);
                         match by_email.get(&contact.email.to_ascii_lowercase()) {
-                            Some(s) if s.id != o.id && !s.vital => {
-                                add(s.id.0.clone(), s.name.clone(), "hosting", o, via)
-                            }
+                            Some(s) if s.id != o.id && !s.vital => add(
+                                s.id.0.clone(),
+                                s.name.clone(),
+                                "hosting",
+                                o,
+                                via,
+                                contact.country.as_ref(),
+                            ),
                             Some(_) => {}
                             None => add(
                                 baken_model::Party::RegistryHoster {
@@ -846,6 +939,7 @@ fn network_suppliers(
                                 "hosting",
                                 o,
                                 via,
+                                contact.country.as_ref(),
                             ),
                         }
                     }

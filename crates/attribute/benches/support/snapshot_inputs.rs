@@ -115,6 +115,7 @@ pub fn inputs() -> (Vec<Organisation>, Vec<RoutedPrefix>, Vec<AbuseRecord>) {
                 email: format!("abuse@hoster{i}.example"),
                 via: format!("inetnum object {i} (netname HOSTER-{i})"),
                 holder: Some(format!("HOSTER-{i}")),
+                country: Some("NL".into()),
             },
         })
         .collect();

@@ -183,6 +183,15 @@ pub fn html(d: &Dependencies) -> String {
             esc(&s.via.join("; ")),
         ));
     }
+    let mut hosting = String::new();
+    for c in &d.suppliers.hosting_countries {
+        hosting.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            esc(&c.country),
+            c.vital_providers,
+            esc(&c.suppliers.join(", ")),
+        ));
+    }
     let blast = match &d.blast_radius {
         Some(b) => {
             let mut rows = String::new();
@@ -260,6 +269,9 @@ them with an inventory. {vendor_n} vendors in {country_n} countries.</p>
 <h2>Non-vital suppliers of vital providers</h2>
 <table><tr><th>supplier</th><th>how</th><th>vital providers</th><th>for example</th></tr>
 {suppliers}</table>
+<h3>Where vital providers' systems are hosted and routed (countries from RPSL)</h3>
+<table><tr><th>country</th><th>vital providers</th><th>suppliers</th></tr>
+{hosting}</table>
 {blast}</body></html>
 "#,
         orgs = d.organisations,

@@ -130,6 +130,7 @@ fn world() -> (Attributor, Vec<InventoryRecord>) {
                 email: "abuse@transit.example".into(),
                 via: "aut-num AS64500".into(),
                 holder: Some("Transit Example".into()),
+                country: Some("DE".into()),
             },
         },
         AbuseRecord {
@@ -138,6 +139,7 @@ fn world() -> (Attributor, Vec<InventoryRecord>) {
                 email: "abuse@h2.example".into(),
                 via: "aut-num AS64502".into(),
                 holder: Some("H2-AS".into()),
+                country: Some("NL".into()),
             },
         },
     ];
@@ -357,6 +359,31 @@ fn non_vital_suppliers_of_vital_providers() {
     assert_eq!(h2.vital_providers, ["d"]);
     assert_eq!(h2.kinds, BTreeSet::from(["network".to_string()]));
     assert_eq!(net.len(), 3);
+    // countries from RPSL: AS64500 in DE, AS64502 (through which h2 is found) in NL; h1's
+    // network has no RPSL record
+    assert_eq!(net[0].countries, BTreeSet::from(["DE".to_string()]));
+    assert_eq!(h2.countries, BTreeSet::from(["NL".to_string()]));
+    assert!(h1.countries.is_empty());
+    let hosting: Vec<(&str, usize, Vec<&str>)> = d
+        .suppliers
+        .hosting_countries
+        .iter()
+        .map(|c| {
+            (
+                c.country.as_str(),
+                c.vital_providers,
+                c.suppliers.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        hosting,
+        [
+            ("DE", 3, vec!["AS64500"]),
+            ("NL", 1, vec!["h2"]),
+            ("unknown", 1, vec!["h1"]),
+        ]
+    );
     // IT suppliers: every vendor a vital provider names; apache (only f) is not one
     let it: Vec<&str> = d.suppliers.it.iter().map(|s| s.vendor.as_str()).collect();
     assert_eq!(it, ["microsoft", "citrix", "chipsoft", "siemens"]);

@@ -345,6 +345,7 @@ fn findings_are_selected_by_every_condition(store: &mut dyn FindingStore) {
         email: "abuse@hoster.example".into(),
         via: "RIPE".into(),
         holder: Some("hoster".into()),
+        country: None,
     });
     store
         .store_batch(

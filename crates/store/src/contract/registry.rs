@@ -61,6 +61,7 @@ fn abuse(net: &str, email: &str) -> AbuseRecord {
             email: email.into(),
             via: "RIPE".into(),
             holder: Some("hoster".into()),
+            country: Some("NL".into()),
         },
     }
 }
