@@ -105,6 +105,10 @@ impl FeedKind {
             Some(FeedKind::Intelmq)
         } else if name.contains("masscan") {
             Some(FeedKind::Masscan)
+        } else if name.contains("stix") {
+            Some(FeedKind::Stix)
+        } else if name.contains("misp") {
+            Some(FeedKind::Misp)
         } else if name.contains("nmap") || name.ends_with(".xml") {
             Some(FeedKind::Nmap)
         } else {

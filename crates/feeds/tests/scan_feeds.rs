@@ -458,4 +458,15 @@ fn feeds_are_named_and_guessed() {
         FeedKind::guess(Path::new("masscan-2026-03-24.json")),
         Some(FeedKind::Masscan)
     );
+    // a peer's documents by their names, so that the intake directory takes them as feeds,
+    // not as advisories
+    assert_eq!(
+        FeedKind::guess(Path::new("cert-eu-2020-01-10.stix.json")),
+        Some(FeedKind::Stix)
+    );
+    assert_eq!(
+        FeedKind::guess(Path::new("misp-event-1234.json")),
+        Some(FeedKind::Misp)
+    );
+    assert_eq!(FeedKind::guess(Path::new("NCSC-2020-0001.json")), None);
 }
