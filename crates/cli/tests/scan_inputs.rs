@@ -235,3 +235,48 @@ fn a_kev_catalogue_marks_cves_and_the_advisories_covering_them_exploited_audited
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("/vulnerabilities/0/dateAdded"));
 }
+
+/// What nmap saw running (product and version, no CVE) is matched against an advisory: the
+/// host running the affected version is exposed, by version-inferred evidence, and a version
+/// outside the advisory's ranges is not.
+#[test]
+fn nmap_services_are_matched_against_advisories_by_product_and_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let registry = dir.path().join("registry.toml");
+    std::fs::write(
+        &registry,
+        "[[organisation]]\nid = \"org-c\"\nname = \"C\"\n\
+         networks = [\"198.18.3.0/24\", \"2001:db8:3::/48\"]\n\
+         contacts = [{ email = \"soc@c.example\" }]\n",
+    )
+    .unwrap();
+    run_ok(&data, &["registry", "import", s(&registry)]);
+    let nmap = feed_data("nmap/nmap-oX.xml");
+    run(&data, &["ingest", "--feed", "nmap", s(&nmap)]);
+    let exposure = |cve: &str, versions: &str| -> Value {
+        run_ok(
+            &data,
+            &[
+                "advisory",
+                "new",
+                "--cve",
+                cve,
+                "--product",
+                &format!("apache/http_server/{versions}"),
+            ],
+        );
+        let id = format!("BAKEN-{cve}");
+        serde_json::from_str(&run_ok(&data, &["exposure", &id, "--json"])).unwrap()
+    };
+    // Apache httpd 2.4.49 on 2001:db8:3::5 (the CPE nmap gave names it)
+    let hit = exposure("CVE-2021-41773", "2.4.49");
+    let orgs = hit["organisations"].as_array().unwrap();
+    assert_eq!(orgs.len(), 1, "{hit}");
+    assert_eq!(orgs[0]["id"], "org-c");
+    assert_eq!(orgs[0]["hosts"], serde_json::json!(["2001:db8:3::5"]));
+    assert_eq!(orgs[0]["evidence"], serde_json::json!(["version-inferred"]));
+    // a later version only: nothing
+    let miss = exposure("CVE-2021-42013", ">=2.4.50|<2.4.51");
+    assert_eq!(miss["organisations"], serde_json::json!([]), "{miss}");
+}

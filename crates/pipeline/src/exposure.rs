@@ -192,6 +192,38 @@ pub fn exposure(
         }
     }
     let matcher = Matcher::new(std::slice::from_ref(&advisory));
+    // What service scans saw (nmap, masscan, zgrab2): products and versions without CVE ids,
+    // matched by product and version.
+    for f in service_scan_findings(store, attributor)? {
+        if !seen_events.insert(f.id) {
+            continue;
+        }
+        let Some(ip) = f.event.get_str("source.ip") else {
+            continue;
+        };
+        let org = Party::owning(&f.attribution.owner, ip).key();
+        // the CPE nmap gave where it names the advisory's product, else the product's name
+        let observed = |product: String| ScanObservation {
+            org: org.clone(),
+            ip: ip.to_string(),
+            cves: Vec::new(),
+            product: Some(product),
+            version: f.event.get_str("product.version").map(str::to_string),
+            source: f.event.get_str("feed.name").unwrap_or("scan").to_string(),
+        };
+        let chosen = service_products(&f.event)
+            .into_iter()
+            .map(observed)
+            .find(|scan| {
+                let mut found = Vec::new();
+                matcher.match_scan(scan, &mut found);
+                !found.is_empty()
+            });
+        if let Some(scan) = chosen {
+            scan_events.entry(ip.to_string()).or_default().push(f.id);
+            scans.push(scan);
+        }
+    }
     let matches = matcher.match_all(&entries, &scans);
 
     let mut orgs: BTreeMap<String, OrgExposure> = BTreeMap::new();
@@ -277,6 +309,64 @@ pub fn exposure(
 /// The incident an advisory's findings are notified under.
 pub fn advisory_incident(advisory_id: &str) -> String {
     advisory_id.to_ascii_lowercase()
+}
+
+/// The feeds whose findings are services a scan saw (product and version), not
+/// vulnerabilities it confirmed.
+const SERVICE_FEEDS: [&str; 3] = ["nmap", "masscan", "zgrab2"];
+
+/// The findings service scans stored, with their events: only those of runs of a
+/// [`SERVICE_FEEDS`] feed are read, so the other feeds' findings cost a lookup each.
+fn service_scan_findings(
+    store: &dyn Store,
+    attributor: &Attributor,
+) -> Result<Vec<baken_store::Finding>, PipelineError> {
+    let mut service_run: BTreeMap<i64, bool> = BTreeMap::new();
+    let mut wanted = Vec::new();
+    for (incident, _) in store.incidents()? {
+        if incident.starts_with("cve-") {
+            continue;
+        }
+        for r in store.finding_records(&baken_store::FindingQuery {
+            incident: Some(incident.clone()),
+            ..baken_store::FindingQuery::default()
+        })? {
+            let service = match service_run.get(&r.run) {
+                Some(&s) => s,
+                None => {
+                    let s = SERVICE_FEEDS.contains(&store.run(r.run)?.source.feed.as_str());
+                    service_run.insert(r.run, s);
+                    s
+                }
+            };
+            if service {
+                wanted.push(r);
+            }
+        }
+    }
+    crate::findings::with_events(store, attributor, wanted)
+}
+
+/// What a service scan says runs there, as the matcher reads it, most precise first: the
+/// application and OS CPEs nmap gave, then the product's name with its vendor.
+fn service_products(event: &Event) -> Vec<String> {
+    let mut out: Vec<String> = match event.get("extra.cpe") {
+        Some(serde_json::Value::Array(list)) => list
+            .iter()
+            .filter_map(|c| c.as_str())
+            .filter(|c| c.starts_with("cpe:/a:") || c.starts_with("cpe:/o:"))
+            .map(str::to_string)
+            .collect(),
+        Some(serde_json::Value::String(c)) => vec![c.clone()],
+        _ => Vec::new(),
+    };
+    if let Some(name) = event.get_str("product.name") {
+        out.push(match event.get_str("product.vendor") {
+            Some(vendor) if !name.starts_with(vendor) => format!("{vendor} {name}"),
+            _ => name.to_string(),
+        });
+    }
+    out
 }
 
 fn record_matches(
