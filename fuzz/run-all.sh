@@ -19,7 +19,7 @@ out=${BAKEN_FUZZ_DIR:-/tmp/baken-fuzz}
 export RUSTC_BOOTSTRAP=1
 export BAKEN_SHADOWSERVER_SCHEMA=$shared/data/shadowserver/shadowserver-schema.json
 
-all=(shadowserver nuclei zgrab2 intelmq stix misp masscan nmap advisory csaf_checks registry rpsl routing inventory policy cpe purl vers version cvss)
+all=(shadowserver nuclei zgrab2 intelmq stix misp masscan nmap securitytxt advisory csaf_checks registry rpsl routing inventory policy cpe purl vers version cvss)
 [ $# -gt 0 ] && targets=("$@") || targets=("${all[@]}")
 
 # seed corpora: each file as it is, or with the selector byte the target reads first
@@ -78,6 +78,8 @@ seeds() {
   text version 1 '\x00011:2.30-1~bpo\n2.30-1'
   text version 2 '\x00021.0^git1-1\n1.0~rc1-1'
   text version 3 '\x000313.0.47.24\n13.0.36.27'
+  text securitytxt 1 'Contact: mailto:security@example.test\r\nContact: https://example.test/report\nExpires: 2030-01-01T00:00:00.000Z\nPreferred-Languages: en, nl\nCanonical: https://example.test/.well-known/security.txt\n# a comment\n'
+  text securitytxt 2 '-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\nContact: mailto:security@example.test\nExpires: 2020-01-01T00:00:00Z\n-----BEGIN PGP SIGNATURE-----\n\niQ==\n-----END PGP SIGNATURE-----\n'
   text cvss 1 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H'
   text cvss 2 'AV:N/AC:L/Au:N/C:P/I:P/A:P/E:F/RL:OF/RC:C'
   text cvss 3 'CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N'
