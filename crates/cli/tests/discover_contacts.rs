@@ -224,6 +224,13 @@ fn contacts_from_a_directory_are_recorded_with_provenance_and_the_bad_ones_are_n
     .unwrap();
     assert_eq!(again["added"], 0);
 
+    // importing the same registry file again keeps what was discovered: nothing changed
+    let reimport = run_ok(
+        &data,
+        &["registry", "import", s(&dir.path().join("registry.toml"))],
+    );
+    assert!(reimport.contains("0 changed"), "{reimport}");
+
     // a finding of org-a goes to the discovered contact, and `why` says where it came from
     let scan = dir.path().join("scan.jsonl");
     std::fs::write(

@@ -90,6 +90,7 @@ pub fn import_registry(
     orgs.sort_by(|a, b| a.id.0.cmp(&b.id.0));
     let mut before = registered(store)?;
     before.sort_by(|a, b| a.id.0.cmp(&b.id.0));
+    keep_discovered_contacts(&before, &mut orgs);
     let change = RegistryImport::between(&before, &orgs);
     let shrinks =
         change.removed > 0 && (orgs.is_empty() || change.removed * 2 > before.len() as u64);
@@ -110,6 +111,31 @@ pub fn import_registry(
     store.replace_organisations(orgs)?;
     store.put_attribution_index(&attributor.snapshot())?;
     Ok(change)
+}
+
+/// Carries the contacts baken discovered (from `security.txt`, with their provenance) over to
+/// the same organisations in an incoming registry, after the registry's own contacts and
+/// unless it names the same address itself: a registry file knows nothing of them, and
+/// importing it again must not drop them. Both lists are sorted by id.
+fn keep_discovered_contacts(before: &[Organisation], incoming: &mut [Organisation]) {
+    let mut old = before.iter().peekable();
+    for org in incoming.iter_mut() {
+        while old.peek().is_some_and(|o| o.id.0 < org.id.0) {
+            old.next();
+        }
+        let Some(previous) = old.peek().filter(|o| o.id == org.id) else {
+            continue;
+        };
+        for c in previous.contacts.iter().filter(|c| c.source.is_some()) {
+            if !org
+                .contacts
+                .iter()
+                .any(|own| own.email.eq_ignore_ascii_case(&c.email))
+            {
+                org.contacts.push(c.clone());
+            }
+        }
+    }
 }
 
 /// What a routing or RPSL import did.
