@@ -238,7 +238,7 @@ fn a_lookalike_is_its_owners_finding_and_each_desk_is_asked_once_as_the_policy_a
     );
     assert!(recorder.take().is_empty());
 
-    // the owner hears of it in the usual notify round (a vital provider under nl-2020)
+    // notify tells the owner of it too: a vital provider gets it in full under nl-2020
     let why = app.why("rivm", INCIDENT, "nl-2020", Tlp::Clear).unwrap();
     let direct = why
         .about
