@@ -194,6 +194,7 @@ pub fn exposure(
     let matcher = Matcher::new(std::slice::from_ref(&advisory));
     // What service scans saw (nmap, masscan, zgrab2): products and versions without CVE ids,
     // matched by product and version.
+    let mut service_matches = Vec::new();
     for f in service_scan_findings(store, attributor)? {
         if !seen_events.insert(f.id) {
             continue;
@@ -211,20 +212,19 @@ pub fn exposure(
             version: f.event.get_str("product.version").map(str::to_string),
             source: f.event.get_str("feed.name").unwrap_or("scan").to_string(),
         };
-        let chosen = service_products(&f.event)
-            .into_iter()
-            .map(observed)
-            .find(|scan| {
-                let mut found = Vec::new();
-                matcher.match_scan(scan, &mut found);
-                !found.is_empty()
-            });
-        if let Some(scan) = chosen {
-            scan_events.entry(ip.to_string()).or_default().push(f.id);
-            scans.push(scan);
+        for product in service_products(&f.event) {
+            let mut found = Vec::new();
+            matcher.match_scan(&observed(product), &mut found);
+            if !found.is_empty() {
+                scan_events.entry(ip.to_string()).or_default().push(f.id);
+                service_matches.extend(found);
+                break;
+            }
         }
     }
-    let matches = matcher.match_all(&entries, &scans);
+    // in the order of the scans: the service scans' matches after the others
+    let mut matches = matcher.match_all(&entries, &scans);
+    matches.extend(service_matches);
 
     let mut orgs: BTreeMap<String, OrgExposure> = BTreeMap::new();
     let mut by_evidence: BTreeMap<String, usize> = BTreeMap::new();
