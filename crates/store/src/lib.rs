@@ -34,12 +34,14 @@
 pub mod audit;
 pub mod contract;
 pub mod keys;
+pub mod postgres;
 mod schema;
 mod sqlite;
 
 use baken_model::{AbuseRecord, Attribution, Event, Organisation, Owner, RoutedPrefix, Rule, Tlp};
 use serde::{Deserialize, Serialize};
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 /// Errors of the store.
@@ -53,6 +55,23 @@ pub enum StoreError {
         /// The cause.
         #[source]
         source: rusqlite::Error,
+    },
+    /// The PostgreSQL database failed.
+    #[error("database {url}: {source}")]
+    Postgres {
+        /// The database, its URL without a password.
+        url: String,
+        /// The cause.
+        #[source]
+        source: ::postgres::Error,
+    },
+    /// No connection to the PostgreSQL database could be had.
+    #[error("database {url}: no connection: {detail}")]
+    Pool {
+        /// The database, its URL without a password.
+        url: String,
+        /// Why.
+        detail: String,
     },
     /// The data directory could not be created.
     #[error("data directory {path}: {source}")]
