@@ -244,6 +244,11 @@ pub struct Batch {
     pub chunks: Vec<KeptChunk>,
     /// The rejected rows.
     pub quarantined: Vec<QuarantinedRow>,
+    /// The batch's place in its run, for a batch that may be offered more than once (a chunk
+    /// of a distributed ingest, delivered again after a worker died): the store records the
+    /// counts of (run, part) in the batch's transaction, and a part already recorded stores
+    /// nothing and answers the counts it was stored with. `None`: an ordinary batch.
+    pub part: Option<u64>,
 }
 
 impl Batch {

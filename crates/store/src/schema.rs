@@ -327,4 +327,18 @@ CREATE TABLE incident_report_stage (
 );
 CREATE INDEX incident_report_stage_report ON incident_report_stage(organisation, reference);
 "#,
+    // 15: the parts of a run stored so far, for batches that may be offered more than once
+    // (a distributed ingest's chunks): a part is stored once, and answers its counts again.
+    r#"
+CREATE TABLE run_part (
+    run_id       INTEGER NOT NULL,
+    part         INTEGER NOT NULL,
+    stored       INTEGER NOT NULL,
+    duplicate    INTEGER NOT NULL,
+    quarantined  INTEGER NOT NULL,
+    new_findings INTEGER NOT NULL,
+    reopened     INTEGER NOT NULL,
+    PRIMARY KEY (run_id, part)
+) WITHOUT ROWID;
+"#,
 ];

@@ -669,6 +669,7 @@ fn move_events(tx: &Transaction<'_>, path: &str) -> Result<()> {
             let batch = Batch {
                 chunks: vec![KeptChunk::events(first_line, &list, observed)?],
                 quarantined: Vec::new(),
+                part: None,
             };
             insert_batch(tx, &mut incidents, &mut 0.5, run, run_time, &batch, &wrap)?;
         }
@@ -727,6 +728,25 @@ fn advisory_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AdvisoryRecord> 
         imported_at: r.get(10)?,
         document: r.get(11)?,
     })
+}
+
+/// The counts part `part` of run `run` was stored with, if it was.
+fn part_counts(tx: &Transaction<'_>, run: i64, part: u64) -> rusqlite::Result<Option<BatchCounts>> {
+    tx.query_row(
+        "SELECT stored, duplicate, quarantined, new_findings, reopened FROM run_part
+         WHERE run_id = ?1 AND part = ?2",
+        params![run, part as i64],
+        |r| {
+            Ok(BatchCounts {
+                stored: r.get::<_, i64>(0)? as u64,
+                duplicate: r.get::<_, i64>(1)? as u64,
+                quarantined: r.get::<_, i64>(2)? as u64,
+                new_findings: r.get::<_, i64>(3)? as u64,
+                reopened: r.get::<_, i64>(4)? as u64,
+            })
+        },
+    )
+    .optional()
 }
 
 /// Appends audit entries inside `tx`, chained to the last one.
@@ -1025,16 +1045,44 @@ impl FindingStore for SqliteStore {
         })?;
         let mut incidents = std::mem::take(&mut self.incidents);
         let tx = self.conn.transaction().map_err(wrap)?;
-        let done = insert_batch(
-            &tx,
-            &mut incidents,
-            &mut self.new_share,
-            run,
-            run_time,
-            batch,
-            &wrap,
-        )
-        .and_then(|counts| tx.commit().map_err(wrap).map(|()| counts));
+        let done = match batch.part.map(|p| part_counts(&tx, run, p)).transpose() {
+            // a part stored before: nothing again, its counts as they were
+            Ok(Some(Some(counts))) => tx.commit().map_err(wrap).map(|()| counts),
+            Err(e) => {
+                drop(tx);
+                Err(wrap(e))
+            }
+            Ok(_) => insert_batch(
+                &tx,
+                &mut incidents,
+                &mut self.new_share,
+                run,
+                run_time,
+                batch,
+                &wrap,
+            )
+            .and_then(|counts| match batch.part {
+                Some(part) => tx
+                    .execute(
+                        "INSERT INTO run_part
+                         (run_id, part, stored, duplicate, quarantined, new_findings, reopened)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                        params![
+                            run,
+                            part as i64,
+                            counts.stored as i64,
+                            counts.duplicate as i64,
+                            counts.quarantined as i64,
+                            counts.new_findings as i64,
+                            counts.reopened as i64
+                        ],
+                    )
+                    .map_err(wrap)
+                    .map(|_| counts),
+                None => Ok(counts),
+            })
+            .and_then(|counts| tx.commit().map_err(wrap).map(|()| counts)),
+        };
         if done.is_err() {
             // ids added in the rolled-back transaction are not in the store
             incidents = HashMap::new();

@@ -28,6 +28,10 @@ pub const CHECKS: &[(&str, Check)] = &[
         a_row_seen_again_is_a_duplicate,
     ),
     (
+        "a_part_offered_again_is_stored_once_and_counted_as_before",
+        a_part_offered_again_is_stored_once_and_counted_as_before,
+    ),
+    (
         "a_row_of_two_incidents_is_counted_once",
         a_row_of_two_incidents_is_counted_once,
     ),
@@ -106,6 +110,7 @@ fn batch(events: &[Event], owner: &Owner, incidents: &[&str]) -> Batch {
     Batch {
         chunks: vec![KeptChunk::events(1, &list, observed).unwrap()],
         quarantined: Vec::new(),
+        part: None,
     }
 }
 
@@ -234,6 +239,48 @@ fn a_row_seen_again_is_a_duplicate(store: &mut dyn FindingStore) {
     assert_eq!(store.totals().unwrap().observations, 2);
 }
 
+fn a_part_offered_again_is_stored_once_and_counted_as_before(store: &mut dyn FindingStore) {
+    let r = run(store);
+    let rows = [event("198.18.0.1", 443, T1), event("198.18.0.2", 80, T1)];
+    let mut b = batch(&rows, &org("org-1"), &["open-http"]);
+    b.quarantined.push(QuarantinedRow {
+        file: "f.csv".into(),
+        line: 3,
+        field: Some("source.ip".into()),
+        reason: "not an address".into(),
+        raw: "x".into(),
+    });
+    b.part = Some(7);
+    let first = store.store_batch(r, &b).unwrap();
+    assert_eq!(
+        (
+            first.stored,
+            first.duplicate,
+            first.quarantined,
+            first.new_findings
+        ),
+        (2, 0, 1, 2)
+    );
+    let chunks_before = store.totals().unwrap();
+    // delivered again (a worker died after its commit): the counts of the first time, and
+    // nothing stored twice
+    let again = store.store_batch(r, &b).unwrap();
+    assert_eq!(again, first);
+    assert_eq!(store.totals().unwrap(), chunks_before);
+    // the same rows as another part are rows seen again: duplicates
+    b.part = Some(8);
+    let other = store.store_batch(r, &b).unwrap();
+    assert_eq!(
+        (other.stored, other.duplicate, other.new_findings),
+        (0, 2, 0)
+    );
+    // and in another run, the same part number is a part of its own
+    let r2 = run(store);
+    b.part = Some(7);
+    let in_r2 = store.store_batch(r2, &b).unwrap();
+    assert_eq!((in_r2.stored, in_r2.duplicate), (0, 2));
+}
+
 fn a_row_of_two_incidents_is_counted_once(store: &mut dyn FindingStore) {
     let r = run(store);
     let c = store
@@ -287,6 +334,7 @@ fn kept_rows_come_back_as_they_went_in(store: &mut dyn FindingStore) {
             &Batch {
                 chunks: vec![chunk],
                 quarantined: Vec::new(),
+                part: None,
             },
         )
         .unwrap();
@@ -320,6 +368,7 @@ fn quarantined_rows_are_kept_once(store: &mut dyn FindingStore) {
     let b = Batch {
         chunks: Vec::new(),
         quarantined: vec![quarantined(4), quarantined(5)],
+        part: None,
     };
     assert_eq!(store.store_batch(r, &b).unwrap().quarantined, 2);
     assert_eq!(store.store_batch(r, &b).unwrap().quarantined, 2);
@@ -639,6 +688,7 @@ fn prune_removes_old_rows_and_orphaned_findings(store: &mut dyn FindingStore) {
             &Batch {
                 chunks: Vec::new(),
                 quarantined: vec![quarantined(9)],
+                part: None,
             },
         )
         .unwrap();

@@ -262,4 +262,14 @@ CREATE TABLE incident_report_stage (
     body         TEXT NOT NULL
 );
 CREATE INDEX incident_report_stage_report ON incident_report_stage(organisation, reference);
+CREATE TABLE run_part (
+    run_id       BIGINT NOT NULL,
+    part         BIGINT NOT NULL,
+    stored       BIGINT NOT NULL,
+    duplicate    BIGINT NOT NULL,
+    quarantined  BIGINT NOT NULL,
+    new_findings BIGINT NOT NULL,
+    reopened     BIGINT NOT NULL,
+    PRIMARY KEY (run_id, part)
+);
 "#];

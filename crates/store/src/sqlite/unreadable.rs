@@ -61,6 +61,7 @@ fn with_finding(s: &mut SqliteStore) -> i64 {
     let batch = Batch {
         chunks: vec![KeptChunk::events(1, &[&e], observed).unwrap()],
         quarantined: Vec::new(),
+        part: None,
     };
     s.store_batch(run, &batch).unwrap();
     s.finding_records(&FindingQuery::default()).unwrap()[0].id
