@@ -1063,6 +1063,12 @@ pub trait FindingStore: AuditStore {
     fn incidents(&self) -> Result<Vec<(String, u64)>>;
     /// The latest `limit` quarantined rows, newest first, and how many there are in all.
     fn quarantined(&self, limit: usize) -> Result<(Vec<QuarantineRecord>, u64)>;
+    /// A stamp that changes whenever a finding is added, observed again (which may change its
+    /// owner or label) or changes state, by any process: e.g. the highest ids of findings, of
+    /// the chunks of kept rows (each stored batch writes one) and of transitions. It must be
+    /// cheap to read, so that a caller can keep what it derived from the findings until the
+    /// stamp moves.
+    fn findings_stamp(&self) -> Result<[i64; 3]>;
     /// The findings that `query` selects, by id.
     fn finding_records(&self, query: &FindingQuery) -> Result<Vec<FindingRecord>>;
     /// The observations of a finding, oldest `time.source` first.

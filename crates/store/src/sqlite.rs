@@ -1012,6 +1012,16 @@ impl RegistryStore for SqliteStore {
 }
 
 impl FindingStore for SqliteStore {
+    fn findings_stamp(&self) -> Result<[i64; 3]> {
+        self.db(self.conn.query_row(
+            "SELECT COALESCE((SELECT MAX(id) FROM finding), 0),
+                    COALESCE((SELECT MAX(id) FROM chunk), 0),
+                    COALESCE((SELECT MAX(id) FROM transition), 0)",
+            [],
+            |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?]),
+        ))
+    }
+
     fn begin_run(&mut self, file: &str, source: &RunSource, label: &Label) -> Result<i64> {
         let r = self.conn.execute(
             "INSERT INTO ingest_run (file, feed, started_at, tlp, supplied_by, source, kind)
@@ -2099,22 +2109,6 @@ impl TokenStore for SqliteStore {
             params![id, now()],
         );
         Ok(self.db(r)? == 1)
-    }
-}
-
-impl SqliteStore {
-    /// A stamp that changes whenever a finding is added, observed again (which may change its
-    /// owner or label) or changes state, by any connection: the maximum ids of findings, of
-    /// the chunks of kept rows (each stored batch writes one) and of transitions. Reading it costs three index lookups, so a caller can
-    /// keep what it derived from the findings until the stamp moves.
-    pub fn findings_stamp(&self) -> Result<[i64; 3]> {
-        self.db(self.conn.query_row(
-            "SELECT COALESCE((SELECT MAX(id) FROM finding), 0),
-                    COALESCE((SELECT MAX(id) FROM chunk), 0),
-                    COALESCE((SELECT MAX(id) FROM transition), 0)",
-            [],
-            |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?]),
-        ))
     }
 }
 
