@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use baken_model::{Party, Tlp};
 use baken_pipeline::notify::{delivered_coverage, plan_incident};
 use baken_pipeline::plan::{Affected, Coverage, Plan, PlannedDecision};
+use baken_store::prelude::FindingStore;
 use serde::Serialize;
 
 use crate::{App, AppError, Result};
