@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use baken_model::{OrgId, Party, Tlp};
 use baken_pipeline::findings::FindingView;
 use baken_policy::{Form, Path};
+use baken_store::FindingQuery;
 use baken_store::audit::NewAuditEntry;
-use baken_store::{FindingQuery, prelude::*};
 use serde::Serialize;
 
 use crate::{App, AppError, Result};

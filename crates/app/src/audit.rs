@@ -3,8 +3,8 @@
 
 use baken_pipeline::advisories::{self, SyncSummary};
 use baken_pipeline::audit as pipeline_audit;
+use baken_store::AdvisoryRecord;
 use baken_store::audit::{AuditEntry, Checkpoint, GENESIS, Witness};
-use baken_store::{AdvisoryRecord, prelude::*};
 use serde::Serialize;
 
 use crate::{App, AppError, Result};
@@ -38,7 +38,7 @@ impl App {
         key: Option<&str>,
     ) -> Result<AuditVerification> {
         let log = self.store.audit_log()?;
-        let report = pipeline_audit::verify(&self.store, &self.data, witnesses, key)?;
+        let report = pipeline_audit::verify(&*self.store, &self.data, witnesses, key)?;
         let mut problems = report.problems;
         let mut notes = Vec::new();
         if let (Some(want), Some(_)) = (head, &report.chain) {
@@ -71,7 +71,7 @@ impl App {
 
     /// Signs a checkpoint of the audit log's head with the data directory's key.
     pub fn checkpoint_audit(&mut self) -> Result<Checkpoint> {
-        Ok(pipeline_audit::checkpoint(&mut self.store, &self.data)?)
+        Ok(pipeline_audit::checkpoint(&mut *self.store, &self.data)?)
     }
 
     /// The whole audit log, oldest entry first.
@@ -87,7 +87,12 @@ impl App {
         options: &baken_csaf_sync::Options,
     ) -> Result<SyncSummary> {
         let schema = advisories::load_csaf_schema(schema)?;
-        Ok(advisories::sync(&mut self.store, source, &schema, options)?)
+        Ok(advisories::sync(
+            &mut *self.store,
+            source,
+            &schema,
+            options,
+        )?)
     }
 
     /// Every advisory's latest revision.
@@ -97,7 +102,7 @@ impl App {
 
     /// Advisory `id` (any case) and every revision imported.
     pub fn advisory(&self, id: &str) -> Result<(baken_advisory::Advisory, Vec<AdvisoryRecord>)> {
-        advisories::show(&self.store, id)?.ok_or_else(|| {
+        advisories::show(&*self.store, id)?.ok_or_else(|| {
             AppError::NotFound(format!(
                 "no advisory {id:?} in {}; import it with `baken advisory import FILE`",
                 self.data.display()

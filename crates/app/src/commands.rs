@@ -8,7 +8,6 @@ use baken_pipeline::findings::{FindingDetail, FindingView};
 use baken_pipeline::notify::{self, IncidentOutcome, NotifyOptions};
 use baken_store::{
     Cause, FindingQuery, FindingState, MessageState, Transition, TransitionOutcome, keys,
-    prelude::*,
 };
 use serde::Serialize;
 
@@ -256,7 +255,7 @@ impl App {
             options.held = daily.held(now, &last);
         }
         let incidents =
-            notify::notify(&mut self.store, &attributor, transport, &options, progress)?;
+            notify::notify(&mut *self.store, &attributor, transport, &options, progress)?;
         let mut sent_in_all = Vec::new();
         for o in &incidents {
             sent_in_all.push(
@@ -332,7 +331,7 @@ impl App {
     /// Finding `id` with every observation and every change of its state.
     pub fn finding(&mut self, id: i64) -> Result<FindingDetail> {
         let attributor = self.attributor()?;
-        baken_pipeline::findings::detail(&self.store, &attributor, id)?.ok_or_else(|| {
+        baken_pipeline::findings::detail(&*self.store, &attributor, id)?.ok_or_else(|| {
             AppError::NotFound(format!("no finding {id}; `baken findings` lists them"))
         })
     }
@@ -387,7 +386,7 @@ impl App {
         path: &std::path::Path,
         replace_all: bool,
     ) -> Result<baken_pipeline::imports::RegistryImport> {
-        let r = baken_pipeline::imports::import_registry(&mut self.store, path, replace_all);
+        let r = baken_pipeline::imports::import_registry(&mut *self.store, path, replace_all);
         self.registry_changed();
         Ok(r?)
     }
@@ -397,7 +396,7 @@ impl App {
         &mut self,
         path: &std::path::Path,
     ) -> Result<baken_pipeline::imports::DataImport> {
-        let r = baken_pipeline::imports::import_routing(&mut self.store, path);
+        let r = baken_pipeline::imports::import_routing(&mut *self.store, path);
         self.registry_changed();
         Ok(r?)
     }
@@ -407,7 +406,7 @@ impl App {
         &mut self,
         paths: &[std::path::PathBuf],
     ) -> Result<baken_pipeline::imports::DataImport> {
-        let r = baken_pipeline::imports::import_rpsl(&mut self.store, paths);
+        let r = baken_pipeline::imports::import_rpsl(&mut *self.store, paths);
         self.registry_changed();
         Ok(r?)
     }
@@ -456,7 +455,7 @@ impl App {
             };
         }
         Ok(baken_pipeline::ingest::ingest_file(
-            &mut self.store,
+            &mut *self.store,
             &attributor,
             input,
             options,

@@ -9,7 +9,6 @@ use baken_attribute::securitytxt::{self, Signature};
 use baken_model::{Contact, ContactRole, ContactSource, OrgId};
 use baken_openpgp::PublicKey;
 use baken_store::audit::NewAuditEntry;
-use baken_store::prelude::*;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 

@@ -56,7 +56,7 @@ use baken_pipeline::plan::Coverage;
 use baken_store::audit::NewAuditEntry;
 use baken_store::{
     Cause, FindingQuery, FindingState, Label, MessageState, TimelineStep, Transition,
-    TransitionOutcome, prelude::*,
+    TransitionOutcome,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -991,7 +991,7 @@ impl App {
         // why the others were not reached: the plan's reasons, or the failed delivery's
         let reasons: BTreeMap<String, String> =
             match self.plan(&incident, &started.policy, Tlp::Amber) {
-                Ok(plan) => baken_pipeline::notify::delivered_coverage(&self.store, &plan)?
+                Ok(plan) => baken_pipeline::notify::delivered_coverage(&*self.store, &plan)?
                     .into_iter()
                     .filter_map(|a| match a.coverage {
                         Coverage::Unreachable { reason } => Some((a.id.key(), reason)),

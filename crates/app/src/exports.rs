@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use baken_exchange::misp::Distribution;
 use baken_exchange::{Count, Cvss, Export, ExportedFinding, Remediation, Vulnerability};
 use baken_model::{OrgId, Tlp};
+use baken_store::FindingQuery;
 use baken_store::audit::NewAuditEntry;
-use baken_store::{FindingQuery, prelude::*};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -118,7 +118,7 @@ impl App {
             .filter(|(_, r)| r.last_seen >= since)
             .collect();
         let loaded = baken_pipeline::findings::with_events(
-            &self.store,
+            &*self.store,
             &attributor,
             chosen.iter().map(|(_, r)| (*r).clone()).collect(),
         )?;
@@ -207,7 +207,7 @@ impl App {
             ExportFormat::Intelmq => {
                 let mut events = Vec::new();
                 for id in &ids {
-                    let detail = baken_pipeline::findings::detail(&self.store, &attributor, *id)?
+                    let detail = baken_pipeline::findings::detail(&*self.store, &attributor, *id)?
                         .ok_or_else(|| AppError::NotFound(format!("no finding {id}")))?;
                     for o in detail.observations {
                         let seen = o

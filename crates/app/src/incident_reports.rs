@@ -9,7 +9,6 @@ use baken_model::{OrgId, Tlp};
 use baken_pipeline::incident_reports::{self, IncidentReport, ReportDocument};
 use baken_policy::{Form, Item, Provenance, Recipient, decide};
 use baken_store::audit::NewAuditEntry;
-use baken_store::prelude::*;
 use chrono::{DateTime, Utc};
 
 use crate::{App, AppError, Result, Viewer};
@@ -71,7 +70,7 @@ impl App {
                 )));
             }
         }
-        incident_reports::submit(&mut self.store, &attributor, doc, by, now()).map_err(usage)
+        incident_reports::submit(&mut *self.store, &attributor, doc, by, now()).map_err(usage)
     }
 
     /// Records the CSIRT's reply to a report.
@@ -94,7 +93,7 @@ impl App {
             )));
         }
         incident_reports::reply(
-            &mut self.store,
+            &mut *self.store,
             &attributor,
             organisation,
             reference,
@@ -108,7 +107,7 @@ impl App {
     /// Every report, as it stands now, for an analyst or the command line.
     pub fn all_incident_reports(&mut self) -> Result<Vec<IncidentReport>> {
         let attributor = self.attributor()?;
-        Ok(incident_reports::reports(&self.store, &attributor, now())?)
+        Ok(incident_reports::reports(&*self.store, &attributor, now())?)
     }
 
     /// Every report `viewer` may read, as it stands now: an analyst all; a party its own, those

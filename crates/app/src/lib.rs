@@ -45,7 +45,7 @@ use std::sync::Arc;
 use baken_attribute::Attributor;
 use baken_pipeline::PipelineError;
 use baken_policy::Policy;
-use baken_store::{SqliteStore, StoreError};
+use baken_store::{Store, StoreError, StoreUrl};
 
 pub use access::{Viewer, Visible, VisibleCounts, VisibleFinding};
 pub use audit::AuditVerification;
@@ -93,10 +93,22 @@ pub enum AppError {
 /// Results of the application core.
 pub type Result<T> = std::result::Result<T, AppError>;
 
+/// The environment variable naming the store when no `--store` is given.
+pub const STORE_ENV: &str = "BAKEN_STORE";
+
+/// The store every [`App::open`] of this process uses, once chosen.
+static SELECTED_STORE: std::sync::OnceLock<StoreUrl> = std::sync::OnceLock::new();
+
+/// Chooses the store every later [`App::open`] of this process opens (the command line's
+/// `--store`); the first choice stays.
+pub fn select_store(url: StoreUrl) {
+    let _ = SELECTED_STORE.set(url);
+}
+
 /// One data directory and the state every call over it shares.
 pub struct App {
     data: PathBuf,
-    store: SqliteStore,
+    store: Box<dyn Store + Send>,
     attributor: Option<Arc<Attributor>>,
     policies: HashMap<String, Arc<Policy>>,
     /// Plans kept for the reads of the service, by incident, policy and label, with the
@@ -114,13 +126,34 @@ struct PlanKept {
 }
 
 impl App {
-    /// Opens (creating where needed) the data directory `data` and its store.
+    /// Opens (creating where needed) the data directory `data` and the store: the one
+    /// [`select_store`] chose for this process, else `$BAKEN_STORE`, else the embedded
+    /// SQLite file `DATA/baken.db`.
     pub fn open(data: &Path) -> Result<App> {
-        Ok(App::with_store(data, SqliteStore::open(data)?))
+        let url = match SELECTED_STORE.get() {
+            Some(url) => url.clone(),
+            None => match std::env::var(STORE_ENV) {
+                Ok(text) if !text.is_empty() => StoreUrl::parse(&text)
+                    .map_err(|e| AppError::Usage(format!("{STORE_ENV}: {e}")))?,
+                _ => StoreUrl::default_in(data),
+            },
+        };
+        App::open_at(data, &url)
+    }
+
+    /// Opens the data directory `data` with the store at `url`.
+    pub fn open_at(data: &Path, url: &StoreUrl) -> Result<App> {
+        std::fs::create_dir_all(data).map_err(|source| {
+            AppError::Store(StoreError::Io {
+                path: data.display().to_string(),
+                source,
+            })
+        })?;
+        Ok(App::with_store(data, url.open()?))
     }
 
     /// An application over `store`, keeping its files (outbox, keys) in `data`.
-    pub fn with_store(data: &Path, store: SqliteStore) -> App {
+    pub fn with_store(data: &Path, store: Box<dyn Store + Send>) -> App {
         App {
             data: data.to_path_buf(),
             store,
@@ -137,13 +170,13 @@ impl App {
     }
 
     /// The store, for the calls that page through its records as they are.
-    pub fn store(&self) -> &SqliteStore {
-        &self.store
+    pub fn store(&self) -> &dyn Store {
+        &*self.store
     }
 
     /// The store, for commands of the pipeline the core passes on unchanged.
-    pub fn store_mut(&mut self) -> &mut SqliteStore {
-        &mut self.store
+    pub fn store_mut(&mut self) -> &mut dyn Store {
+        &mut *self.store
     }
 
     /// The attribution index over the registry, routing table and abuse records: built once
@@ -152,7 +185,7 @@ impl App {
         if let Some(a) = &self.attributor {
             return Ok(a.clone());
         }
-        let a = Arc::new(baken_pipeline::attributor_from_store(&self.store)?);
+        let a = Arc::new(baken_pipeline::attributor_from_store(&*self.store)?);
         self.attributor = Some(a.clone());
         Ok(a)
     }

@@ -121,7 +121,7 @@ impl App {
             .map(|s| (s.domain.clone(), s.clone()))
             .collect();
         Ok(lookalikes::record(
-            &mut self.store,
+            &mut *self.store,
             &attributor,
             flagged,
             &by_domain,
@@ -138,7 +138,7 @@ impl App {
         let seen = lookalikes::read_sightings(sightings)?;
         let attributor = self.attributor()?;
         Ok(lookalikes::recheck(
-            &mut self.store,
+            &mut *self.store,
             &attributor,
             &seen,
             &sightings.display().to_string(),
@@ -158,7 +158,7 @@ impl App {
         let attributor = self.attributor()?;
         let policy = self.policy(policy)?;
         Ok(lookalikes::plan_takedowns(
-            &self.store,
+            &*self.store,
             &attributor,
             &policy,
             rdap,
@@ -179,7 +179,7 @@ impl App {
     ) -> Result<Vec<TakedownOutcome>> {
         let planned = self.plan_takedowns(policy, rdap, tlp)?;
         Ok(lookalikes::send_takedowns(
-            &mut self.store,
+            &mut *self.store,
             transport,
             planned,
             from,

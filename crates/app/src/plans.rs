@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use baken_model::{Party, Tlp};
 use baken_pipeline::notify::{delivered_coverage, plan_incident};
 use baken_pipeline::plan::{Affected, Coverage, Plan, PlannedDecision};
-use baken_store::prelude::FindingStore;
 use serde::Serialize;
 
 use crate::{App, AppError, Result};
@@ -162,7 +161,7 @@ impl App {
     pub fn plan(&mut self, incident: &str, policy: &str, tlp: Tlp) -> Result<Plan> {
         let attributor = self.attributor()?;
         let policy = self.policy(policy)?;
-        let plan = plan_incident(&self.store, &attributor, &policy, incident, tlp, &[])?;
+        let plan = plan_incident(&*self.store, &attributor, &policy, incident, tlp, &[])?;
         if plan.affected.is_empty() {
             return Err(AppError::NotFound(format!(
                 "incident {incident:?} has no findings in {}; `baken ingest` a feed first",
@@ -207,7 +206,7 @@ impl App {
     pub fn why(&mut self, target: &str, incident: &str, policy: &str, tlp: Tlp) -> Result<Why> {
         let plan = self.plan(incident, policy, tlp)?;
         let attributor = self.attributor()?;
-        let findings = baken_pipeline::findings::of_incident(&self.store, &attributor, incident)?;
+        let findings = baken_pipeline::findings::of_incident(&*self.store, &attributor, incident)?;
         // a finding (store id or address) stands for the party it is about
         let named = findings
             .iter()
@@ -225,7 +224,7 @@ impl App {
             rule: f.attribution.rule.as_str().to_string(),
             reason: f.attribution.reason.clone(),
         });
-        let affected = delivered_coverage(&self.store, &plan)?
+        let affected = delivered_coverage(&*self.store, &plan)?
             .into_iter()
             .find(|a| a.id == party);
         let about: Vec<PlannedDecision> = plan
@@ -331,7 +330,7 @@ impl App {
     /// How every affected party of `incident` fared under `policy`, as delivered so far.
     pub fn coverage(&mut self, incident: &str, policy: &str, tlp: Tlp) -> Result<CoverageReport> {
         let plan = self.plan(incident, policy, tlp)?;
-        let parties = delivered_coverage(&self.store, &plan)?;
+        let parties = delivered_coverage(&*self.store, &plan)?;
         let mut by_path: BTreeMap<String, usize> = BTreeMap::new();
         let mut reached = 0;
         for a in &parties {

@@ -47,7 +47,7 @@ impl App {
         schema: Option<&Path>,
     ) -> Result<Authored> {
         let schema = advisories::load_csaf_schema(schema)?;
-        let outcome = advisories::author(&mut self.store, &document, &schema)?;
+        let outcome = advisories::author(&mut *self.store, &document, &schema)?;
         if let ImportOutcome::Rejected { problems } = &outcome {
             return Err(AppError::Usage(format!(
                 "the advisory is not valid CSAF 2.0, nothing stored: {}",
@@ -70,7 +70,7 @@ impl App {
         let key = std::fs::read(key)
             .map_err(|e| AppError::Usage(format!("--key {}: {e}", key.display())))?;
         Ok(advisories::publish(
-            &mut self.store,
+            &mut *self.store,
             ids,
             dir,
             base_url,

@@ -13,7 +13,7 @@ use baken_pipeline::inbox::{self, Imported};
 use baken_pipeline::inventories::{self, BulkInventoryImport};
 use baken_pipeline::notify::AdvisoryContext;
 use baken_pipeline::report::{self, Entry, Indicators, Report, ReportOptions};
-use baken_store::{QuarantineRecord, TimelineStep, prelude::*};
+use baken_store::{QuarantineRecord, TimelineStep};
 
 use crate::{App, AppError, Result};
 
@@ -49,7 +49,7 @@ impl App {
     ) -> Result<ImportOutcome> {
         let schema = advisories::load_csaf_schema(schema)?;
         Ok(advisories::import_bytes(
-            &mut self.store,
+            &mut *self.store,
             bytes,
             source,
             &schema,
@@ -63,14 +63,14 @@ impl App {
         schema: Option<&Path>,
     ) -> Result<Vec<(PathBuf, ImportOutcome)>> {
         let schema = advisories::load_csaf_schema(schema)?;
-        Ok(advisories::import_path(&mut self.store, path, &schema)?)
+        Ok(advisories::import_path(&mut *self.store, path, &schema)?)
     }
 
     /// Replaces what organisation `org` declared it runs (its inventory) with `path`.
     pub fn import_inventory(&mut self, org: &str, path: &Path) -> Result<InventoryImport> {
         let attributor = self.attributor()?;
         Ok(exposure::import_inventory(
-            &mut self.store,
+            &mut *self.store,
             &attributor,
             org,
             path,
@@ -92,7 +92,7 @@ impl App {
         };
         let attributor = self.attributor()?;
         Ok(inventories::import_inventories(
-            &mut self.store,
+            &mut *self.store,
             &attributor,
             &files,
             problems,
@@ -105,7 +105,7 @@ impl App {
     pub fn exposure(&mut self, advisory: &str, record: bool) -> Result<ExposureReport> {
         let attributor = self.attributor()?;
         Ok(exposure::exposure(
-            &mut self.store,
+            &mut *self.store,
             &attributor,
             advisory,
             record,
@@ -178,7 +178,7 @@ impl App {
         let attributor = self.attributor()?;
         let policy = self.policy(policy)?;
         Ok(report::report(
-            &self.store,
+            &*self.store,
             &attributor,
             &policy,
             incident,
@@ -188,20 +188,20 @@ impl App {
 
     /// Everything that happened in `incident`, in order.
     pub fn timeline(&self, incident: &str) -> Result<Vec<Entry>> {
-        Ok(report::timeline(&self.store, incident)?)
+        Ok(report::timeline(&*self.store, incident)?)
     }
 
     /// The indicators over every incident, nationwide or for one sector.
     pub fn indicators(&mut self, sector: Option<&str>) -> Result<Indicators> {
         let attributor = self.attributor()?;
-        Ok(report::indicators(&self.store, &attributor, sector)?)
+        Ok(report::indicators(&*self.store, &attributor, sector)?)
     }
 
     /// Reads recipients' replies (Maildir, mbox or `.eml` files) and records what they say
     /// about the findings their tickets carried.
     pub fn import_replies(&mut self, paths: &[PathBuf]) -> Result<Imported> {
         let attributor = self.attributor()?;
-        Ok(inbox::import(&mut self.store, &attributor, paths)?)
+        Ok(inbox::import(&mut *self.store, &attributor, paths)?)
     }
 
     /// The latest `limit` quarantined rows, newest first, and how many there are in all.
@@ -213,7 +213,7 @@ impl App {
     /// one is imported: the "what to do" a message carries.
     pub fn advisory_context(&self, incident: &str) -> Result<Option<AdvisoryContext>> {
         Ok(baken_pipeline::notify::advisory_context(
-            &self.store,
+            &*self.store,
             incident,
         )?)
     }

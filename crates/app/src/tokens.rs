@@ -4,7 +4,6 @@
 use baken_model::OrgId;
 use baken_store::TokenRecord;
 use baken_store::audit::NewAuditEntry;
-use baken_store::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::{App, AppError, Result, Viewer};

@@ -9,7 +9,6 @@ use baken_deliver::webhook;
 use baken_model::OrgId;
 use baken_store::WebhookRecord;
 use baken_store::audit::NewAuditEntry;
-use baken_store::prelude::*;
 use serde::Serialize;
 
 use crate::{App, AppError, Result, Viewer};

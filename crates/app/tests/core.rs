@@ -12,7 +12,7 @@ use baken_model::{OrgId, Party, Tlp};
 use baken_pipeline::NoProgress;
 use baken_pipeline::ingest::{Input, Settings};
 use baken_pipeline::plan::Coverage;
-use baken_store::{FindingQuery, FindingState, prelude::*};
+use baken_store::{FindingQuery, FindingState};
 use common::scan;
 
 const INCIDENT: &str = "cve-2019-19781";

@@ -14,7 +14,7 @@ use baken_model::Tlp;
 use baken_pipeline::NoProgress;
 use baken_pipeline::ingest::{Input, Settings};
 use baken_pipeline::report::ReportOptions;
-use baken_store::{Cause, FindingQuery, FindingState, prelude::*};
+use baken_store::{Cause, FindingQuery, FindingState};
 use common::scan;
 
 const REAL: &str = "cve-2019-19781";

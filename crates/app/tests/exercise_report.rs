@@ -9,7 +9,7 @@ use baken_app::{App, ExerciseRequest, NotifyRequest, Said};
 use baken_deliver::Outbox;
 use baken_model::Tlp;
 use baken_pipeline::NoProgress;
-use baken_store::{FindingQuery, FindingState, prelude::*};
+use baken_store::{FindingQuery, FindingState};
 use chrono::{DateTime, Duration, Utc};
 
 const REGISTRY: &str = r#"

@@ -4,7 +4,7 @@
 mod common;
 
 use baken_app::App;
-use baken_store::{FindingQuery, Label, prelude::*};
+use baken_store::{FindingQuery, Label};
 use common::scan;
 
 #[test]

@@ -8,7 +8,7 @@ use baken_app::App;
 use baken_deliver::memory::Recorder;
 use baken_model::{Owner, Rule, Tlp};
 use baken_pipeline::lookalikes::{Flagged, INCIDENT, Sighting};
-use baken_store::{Cause, FindingQuery, FindingState, prelude::*};
+use baken_store::{Cause, FindingQuery, FindingState};
 
 const REGISTRY: &str = r#"
 [[organisation]]

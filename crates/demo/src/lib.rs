@@ -44,7 +44,7 @@ use baken_pipeline::advisories::ImportOutcome;
 use baken_pipeline::ingest::{FileSummary, Input, Settings};
 use baken_pipeline::notify::IncidentOutcome;
 use baken_pipeline::plan::{Affected, Coverage};
-use baken_store::{TimelineStep, prelude::*};
+use baken_store::TimelineStep;
 use chrono::DateTime;
 use serde::Serialize;
 

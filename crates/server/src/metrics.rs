@@ -11,7 +11,6 @@ use axum::extract::{MatchedPath, Request, State as Extract};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use baken_store::prelude::*;
 
 use crate::{Problem, State};
 

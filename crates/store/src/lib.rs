@@ -1438,6 +1438,66 @@ impl<T> Store for T where
 {
 }
 
+/// Where the store is: the embedded SQLite file, or a PostgreSQL database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreUrl {
+    /// `sqlite:PATH`: the SQLite database file PATH (by default `DATA/baken.db`).
+    Sqlite(std::path::PathBuf),
+    /// `postgres://…` or `postgresql://…`: a PostgreSQL database.
+    Postgres(String),
+}
+
+impl StoreUrl {
+    /// Reads `sqlite:PATH`, `postgres://…` or `postgresql://…`.
+    pub fn parse(text: &str) -> std::result::Result<Self, String> {
+        if let Some(path) = text.strip_prefix("sqlite:") {
+            let path = path.strip_prefix("//").unwrap_or(path);
+            if path.is_empty() {
+                return Err(format!(
+                    "store {text:?}: sqlite: needs the database file, e.g. sqlite:baken-data/baken.db"
+                ));
+            }
+            return Ok(Self::Sqlite(path.into()));
+        }
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            return Ok(Self::Postgres(text.to_string()));
+        }
+        Err(format!(
+            "store {:?}: not a store URL; use sqlite:PATH or postgres://USER@HOST:PORT/DB",
+            postgres::shown_url(text)
+        ))
+    }
+
+    /// The embedded default of the data directory `data`: `sqlite:DATA/baken.db`.
+    pub fn default_in(data: &std::path::Path) -> Self {
+        Self::Sqlite(data.join(sqlite::DB_FILE))
+    }
+
+    /// Opens (creating or migrating where needed) the store.
+    pub fn open(&self) -> Result<Box<dyn Store + Send>> {
+        Ok(match self {
+            Self::Sqlite(path) => Box::new(SqliteStore::open_file(path)?),
+            Self::Postgres(url) => {
+                return Err(StoreError::Pool {
+                    url: postgres::shown_url(url),
+                    detail: "the PostgreSQL engine does not implement every part of the store yet"
+                        .into(),
+                });
+            }
+        })
+    }
+}
+
+impl std::fmt::Display for StoreUrl {
+    /// The URL as given, without a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite(path) => write!(f, "sqlite:{}", path.display()),
+            Self::Postgres(url) => f.write_str(&postgres::shown_url(url)),
+        }
+    }
+}
+
 /// The store's traits, to call their methods: `use baken_store::prelude::*;`.
 pub mod prelude {
     pub use crate::{

@@ -44,16 +44,29 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) the store in the data directory `dir`.
     pub fn open(dir: &Path) -> Result<Self> {
+        Self::open_file(&dir.join(DB_FILE))
+    }
+
+    /// Opens (creating if needed) the store in the database file `path`, creating its
+    /// directory where needed (`--store sqlite:PATH`).
+    pub fn open_file(path: &Path) -> Result<Self> {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
         std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
             path: dir.display().to_string(),
             source,
         })?;
-        let path = dir.join(DB_FILE);
+        let path = path.to_path_buf();
         // Processes that open one data directory at the same moment set it up one after the
         // other: the journal mode and the migrations of a new database each need it to
         // themselves, and SQLite answers a second writer there with "database is locked"
         // rather than waiting. The lock is held only while opening.
-        let lock_path = dir.join(OPEN_LOCK_FILE);
+        let lock_path = match path.file_name().and_then(|n| n.to_str()) {
+            Some(DB_FILE) | None => dir.join(OPEN_LOCK_FILE),
+            Some(name) => dir.join(format!("{name}.open-lock")),
+        };
         let io = |source| StoreError::Io {
             path: lock_path.display().to_string(),
             source,
