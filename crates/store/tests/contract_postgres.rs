@@ -15,6 +15,14 @@ fn fresh(name: &str) -> (TempDatabase, baken_store::PostgresStore) {
 }
 
 #[test]
+fn the_messages_part_keeps_the_contract() {
+    for (name, check) in contract::MESSAGES {
+        let (_db, mut store) = fresh(name);
+        check(&mut store);
+    }
+}
+
+#[test]
 fn the_audit_part_keeps_the_contract() {
     for (name, check) in contract::AUDIT {
         let (_db, mut store) = fresh(name);

@@ -17,6 +17,7 @@
 //! in order of their id.
 
 mod audit;
+mod messages;
 mod schema;
 
 use std::collections::HashMap;
