@@ -16,6 +16,7 @@
 //! whatever the database's collation, and rows SQLite gives in the order they were added come
 //! in order of their id.
 
+mod advisories;
 mod audit;
 mod messages;
 mod schema;
