@@ -31,6 +31,14 @@ fn the_advisories_part_keeps_the_contract() {
 }
 
 #[test]
+fn the_inventory_part_keeps_the_contract() {
+    for (name, check) in contract::INVENTORY {
+        let (_db, mut store) = fresh(name);
+        check(&mut store);
+    }
+}
+
+#[test]
 fn the_audit_part_keeps_the_contract() {
     for (name, check) in contract::AUDIT {
         let (_db, mut store) = fresh(name);
