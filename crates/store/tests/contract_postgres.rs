@@ -45,3 +45,11 @@ fn the_audit_part_keeps_the_contract() {
         check(&mut store);
     }
 }
+
+#[test]
+fn the_timeline_part_keeps_the_contract() {
+    for (name, check) in contract::TIMELINE {
+        let (_db, mut store) = fresh(name);
+        check(&mut store);
+    }
+}
