@@ -53,3 +53,11 @@ fn the_timeline_part_keeps_the_contract() {
         check(&mut store);
     }
 }
+
+#[test]
+fn the_sync_state_part_keeps_the_contract() {
+    for (name, check) in contract::SYNC_STATE {
+        let (_db, mut store) = fresh(name);
+        check(&mut store);
+    }
+}

@@ -21,6 +21,7 @@ mod audit;
 mod inventory;
 mod messages;
 mod schema;
+mod sync_state;
 mod timeline;
 
 use std::collections::HashMap;
