@@ -61,3 +61,11 @@ fn the_sync_state_part_keeps_the_contract() {
         check(&mut store);
     }
 }
+
+#[test]
+fn the_tokens_part_keeps_the_contract() {
+    for (name, check) in contract::TOKENS {
+        let (_db, mut store) = fresh(name);
+        check(&mut store);
+    }
+}

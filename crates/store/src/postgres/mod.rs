@@ -23,6 +23,7 @@ mod messages;
 mod schema;
 mod sync_state;
 mod timeline;
+mod tokens;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
