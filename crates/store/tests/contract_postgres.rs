@@ -69,3 +69,11 @@ fn the_tokens_part_keeps_the_contract() {
         check(&mut store);
     }
 }
+
+#[test]
+fn the_webhooks_part_keeps_the_contract() {
+    for (name, check) in contract::WEBHOOKS {
+        let (_db, mut store) = fresh(name);
+        check(&mut store);
+    }
+}

@@ -24,6 +24,7 @@ mod schema;
 mod sync_state;
 mod timeline;
 mod tokens;
+mod webhooks;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
