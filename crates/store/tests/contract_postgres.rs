@@ -77,3 +77,11 @@ fn the_webhooks_part_keeps_the_contract() {
         check(&mut store);
     }
 }
+
+#[test]
+fn the_incident_reports_part_keeps_the_contract() {
+    for (name, check) in contract::INCIDENT_REPORTS {
+        let (_db, mut store) = fresh(name);
+        check(&mut store);
+    }
+}

@@ -18,6 +18,7 @@
 
 mod advisories;
 mod audit;
+mod incident_reports;
 mod inventory;
 mod messages;
 mod schema;
