@@ -1330,6 +1330,21 @@ pub struct NewReportStage {
     pub body: String,
 }
 
+impl NewReportStage {
+    /// What tells one filed document from another: the SHA-256 of its organisation,
+    /// reference, stage and body, each after its length. Every engine stores it, unique, so
+    /// the same document filed twice for the same stage is stored once.
+    pub(crate) fn fingerprint(&self) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for part in [&self.organisation, &self.reference, &self.stage, &self.body] {
+            h.update((part.len() as u64).to_be_bytes());
+            h.update(part.as_bytes());
+        }
+        h.finalize().into()
+    }
+}
+
 /// Incident reports of obligated organisations, stage by stage. Invariants: stages are
 /// appended, never changed or deleted; the same document filed twice for the same stage of
 /// the same report is stored once; every stored stage is written to the audit log in the

@@ -2127,17 +2127,7 @@ impl TokenStore for SqliteStore {
 
 impl IncidentReportStore for SqliteStore {
     fn add_report_stage(&mut self, stage: &NewReportStage) -> Result<Option<i64>> {
-        let mut h = Sha256::new();
-        for part in [
-            &stage.organisation,
-            &stage.reference,
-            &stage.stage,
-            &stage.body,
-        ] {
-            h.update((part.len() as u64).to_be_bytes());
-            h.update(part.as_bytes());
-        }
-        let fingerprint: [u8; 32] = h.finalize().into();
+        let fingerprint = stage.fingerprint();
         let wrap = &self.wrap();
         let tx = self.conn.transaction().map_err(wrap)?;
         let inserted = tx

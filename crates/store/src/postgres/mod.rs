@@ -1,15 +1,31 @@
 //! The PostgreSQL store: the system of record beyond one machine. It keeps the same
-//! [`Store`](crate::Store) contract as the embedded SQLite store (`tests/contract.rs` runs
-//! every check against both) and the same data, in the schema of [`schema`].
+//! [`Store`](crate::Store) contract as the embedded SQLite store (`tests/contract_postgres.rs`
+//! runs the contract's checks on it, part by part) and the same data, in the schema of
+//! `schema.rs`. One module per part of the store.
 //!
 //! Every method is one transaction on a connection taken from a small pool, so reads through
 //! `&self` and several processes (workers, the service, ingest) share one database. What must
 //! be serial across processes is made so by PostgreSQL: appends to the audit log take a
 //! transaction-scoped advisory lock, so the hash chain stays one chain under concurrent
-//! writers; migrations take another.
+//! writers; migrations take another. What several processes may record at once and must be
+//! recorded once (a message by its key, the ticket of an incident and party, a webhook event,
+//! a report stage) is one `INSERT … ON CONFLICT`: the later transaction waits for the earlier
+//! and then stores nothing.
+//!
+//! Results come in the order SQLite gives them: text is ordered byte by byte (`COLLATE "C"`),
+//! whatever the database's collation, and rows SQLite gives in the order they were added come
+//! in order of their id.
 
+mod advisories;
 mod audit;
+mod incident_reports;
+mod inventory;
+mod messages;
 mod schema;
+mod sync_state;
+mod timeline;
+mod tokens;
+mod webhooks;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
