@@ -55,6 +55,10 @@ struct Cli {
     /// Data directory (database, outbox).
     #[arg(long, global = true, env = "BAKEN_DATA", default_value = "baken-data")]
     data: PathBuf,
+    /// The store: `sqlite:PATH` (the default: sqlite:DATA/baken.db) or
+    /// `postgres://USER@HOST:PORT/DB`. Files (outbox, keys, kept lists) stay in --data.
+    #[arg(long, global = true, env = "BAKEN_STORE", value_parser = parse_store_url)]
+    store: Option<baken_store::StoreUrl>,
     /// Log lines on standard error as text or as JSON objects (RUST_LOG sets what is
     /// logged, e.g. RUST_LOG=info; default warn).
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
@@ -867,6 +871,10 @@ fn init_logs(format: LogFormat) {
     }
 }
 
+fn parse_store_url(text: &str) -> std::result::Result<baken_store::StoreUrl, String> {
+    baken_store::StoreUrl::parse(text)
+}
+
 fn main() {
     let cli = Cli::parse();
     init_logs(cli.log_format);
@@ -889,6 +897,9 @@ fn main() {
 }
 
 fn run(cli: Cli) -> Result<()> {
+    if let Some(url) = &cli.store {
+        baken_app::select_store(url.clone());
+    }
     match cli.command {
         Command::Parse {
             feed,
