@@ -45,6 +45,7 @@ use mail_cmds::{SIGN_KEY_PASSPHRASE_ENV, print_protection};
 mod out;
 mod policy_cmds;
 mod report_cmds;
+mod store_cmds;
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// baken turns a vulnerability disclosure into targeted notifications for every affected
@@ -206,6 +207,11 @@ enum Command {
         /// Print as JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// The store itself: copy an SQLite store into PostgreSQL.
+    Store {
+        #[command(subcommand)]
+        command: store_cmds::StoreCommand,
     },
     /// The append-only audit log of disclosure decisions and deliveries.
     Audit {
@@ -1062,6 +1068,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Cvss { vector, json } => cmd_cvss(&vector, json),
         Command::Audit { command } => cmd_audit(&cli.data, command),
+        Command::Store { command } => store_cmds::cmd_store(&cli.data, cli.store.as_ref(), command),
         Command::Inventory {
             command:
                 InventoryCommand::Import {

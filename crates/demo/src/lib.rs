@@ -108,11 +108,16 @@ fn notify_request(incident: &str, policy: &str) -> NotifyRequest {
 }
 
 /// Opens a fresh data directory for a replay at `db_dir`, wiping what an earlier run left.
+/// A replay keeps its own embedded store there, whatever store the installation uses: it
+/// never writes into the system of record.
 fn fresh_app(db_dir: &Path) -> Result<App> {
     if db_dir.exists() {
         std::fs::remove_dir_all(db_dir).map_err(io_error(db_dir))?;
     }
-    Ok(App::open(db_dir)?)
+    Ok(App::open_at(
+        db_dir,
+        &baken_store::StoreUrl::default_in(db_dir),
+    )?)
 }
 
 /// Makes a progress indicator for a step: label and expected total (if known).

@@ -33,6 +33,7 @@
 
 pub mod audit;
 pub mod contract;
+pub mod copy;
 pub mod keys;
 pub mod postgres;
 mod schema;

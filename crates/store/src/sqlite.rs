@@ -119,6 +119,11 @@ impl SqliteStore {
         Ok(store)
     }
 
+    /// The connection, for engine-level work of this crate (copying a store).
+    pub(crate) fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
