@@ -21,3 +21,19 @@ fn the_audit_part_keeps_the_contract() {
         check(&mut store);
     }
 }
+
+#[test]
+fn the_registry_part_keeps_the_contract() {
+    for (name, check) in contract::REGISTRY {
+        let (_db, mut store) = fresh(name);
+        check(&mut store);
+    }
+}
+
+#[test]
+fn the_findings_part_keeps_the_contract() {
+    for (name, check) in contract::FINDINGS {
+        let (_db, mut store) = fresh(name);
+        check(&mut store);
+    }
+}

@@ -9,6 +9,10 @@
 //! writers; migrations take another.
 
 mod audit;
+mod batch;
+mod findings;
+mod registry;
+mod retry;
 mod schema;
 
 use std::collections::HashMap;
