@@ -1493,13 +1493,7 @@ impl StoreUrl {
     pub fn open(&self) -> Result<Box<dyn Store + Send>> {
         Ok(match self {
             Self::Sqlite(path) => Box::new(SqliteStore::open_file(path)?),
-            Self::Postgres(url) => {
-                return Err(StoreError::Pool {
-                    url: postgres::shown_url(url),
-                    detail: "the PostgreSQL engine does not implement every part of the store yet"
-                        .into(),
-                });
-            }
+            Self::Postgres(url) => Box::new(PostgresStore::connect(url)?),
         })
     }
 }

@@ -274,7 +274,7 @@ impl SqliteStore {
     }
 }
 
-fn quarantine_fingerprint(row: &QuarantinedRow) -> [u8; 32] {
+pub(crate) fn quarantine_fingerprint(row: &QuarantinedRow) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(row.file.as_bytes());
     h.update([0]);
@@ -283,7 +283,7 @@ fn quarantine_fingerprint(row: &QuarantinedRow) -> [u8; 32] {
     h.finalize().into()
 }
 
-fn json<T: serde::Serialize>(value: &T) -> String {
+pub(crate) fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("model types always serialise")
 }
 
@@ -805,10 +805,10 @@ fn append_audit_in(
 }
 
 /// Transitions applied, and audit entries written, a page at a time.
-const TRANSITION_PAGE: usize = 1024;
+pub(crate) const TRANSITION_PAGE: usize = 1024;
 
 /// Finding ids per transaction of [`FindingStore::count_absences`].
-const ABSENCE_RANGE: i64 = 65_536;
+pub(crate) const ABSENCE_RANGE: i64 = 65_536;
 
 /// Applies `changes` inside `tx`: each checked against the finding's state as it is by
 /// then, recorded in `transition` and in the audit log.
