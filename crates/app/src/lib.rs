@@ -105,6 +105,20 @@ pub fn select_store(url: StoreUrl) {
     let _ = SELECTED_STORE.set(url);
 }
 
+/// The store [`App::open`] opens for the data directory `data`: the one [`select_store`]
+/// chose, else `$BAKEN_STORE`, else the embedded SQLite file `DATA/baken.db`.
+pub fn store_url(data: &Path) -> Result<StoreUrl> {
+    Ok(match SELECTED_STORE.get() {
+        Some(url) => url.clone(),
+        None => match std::env::var(STORE_ENV) {
+            Ok(text) if !text.is_empty() => {
+                StoreUrl::parse(&text).map_err(|e| AppError::Usage(format!("{STORE_ENV}: {e}")))?
+            }
+            _ => StoreUrl::default_in(data),
+        },
+    })
+}
+
 /// One data directory and the state every call over it shares.
 pub struct App {
     data: PathBuf,
@@ -130,15 +144,7 @@ impl App {
     /// [`select_store`] chose for this process, else `$BAKEN_STORE`, else the embedded
     /// SQLite file `DATA/baken.db`.
     pub fn open(data: &Path) -> Result<App> {
-        let url = match SELECTED_STORE.get() {
-            Some(url) => url.clone(),
-            None => match std::env::var(STORE_ENV) {
-                Ok(text) if !text.is_empty() => StoreUrl::parse(&text)
-                    .map_err(|e| AppError::Usage(format!("{STORE_ENV}: {e}")))?,
-                _ => StoreUrl::default_in(data),
-            },
-        };
-        App::open_at(data, &url)
+        App::open_at(data, &store_url(data)?)
     }
 
     /// Opens the data directory `data` with the store at `url`.

@@ -1344,8 +1344,9 @@ fn cmd_serve(data: &Path, listen: &str, policy: &str, schedule: Schedule) -> Res
             .with_context(|| format!("listening on {listen}"))?;
         let address = listener.local_addr()?;
         eprintln!(
-            "baken serves {} on http://{address}/ (pages; the API under /api/v1) under policy {policy}; stop with Ctrl-C or SIGTERM",
-            data.display()
+            "baken serves {} (store {}) on http://{address}/ (pages; the API under /api/v1) under policy {policy}; stop with Ctrl-C or SIGTERM",
+            data.display(),
+            baken_app::store_url(data)?
         );
         let state = baken_server::State::new(app, policy)
             .with_failed_login_limit(max_failed_logins)
