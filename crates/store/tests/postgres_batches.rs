@@ -51,7 +51,10 @@ fn observed(
         seen_at,
         owner,
         rule: Rule::Prefix,
-        incidents: incidents.iter().map(|s| s.to_string()).collect::<Arc<[String]>>(),
+        incidents: incidents
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Arc<[String]>>(),
     }
 }
 
@@ -59,7 +62,13 @@ fn observed(
 /// and observations of earlier batches and of their own: repeats in one batch, rows without
 /// a time, rows of two incidents or none, older rows, quarantined rows.
 fn random_batch(rng: &mut Random) -> Batch {
-    const ADDRS: [&str; 5] = ["198.18.0.1", "198.18.0.2", "198.18.0.3", "198.19.7.7", "x.example"];
+    const ADDRS: [&str; 5] = [
+        "198.18.0.1",
+        "198.18.0.2",
+        "198.18.0.3",
+        "198.19.7.7",
+        "x.example",
+    ];
     const TIMES: [Option<i64>; 6] = [
         None,
         Some(1_774_000_000),
@@ -79,7 +88,7 @@ fn random_batch(rng: &mut Random) -> Batch {
                         row,
                         ADDRS[rng.below(5) as usize],
                         *rng.pick(&[80, 443]),
-                        *rng.pick(&["tcp", "udp"]),
+                        ["tcp", "udp"][rng.below(2) as usize],
                         *rng.pick(&TIMES),
                         rng.pick(&owners).clone(),
                         INCIDENTS[rng.below(5) as usize],

@@ -54,8 +54,7 @@ const STAGE: &str = r#"CREATE TEMP TABLE IF NOT EXISTS baken_stage (
 ) ON COMMIT DELETE ROWS"#;
 
 /// The columns [`copy_stage`] fills.
-const STAGE_COLUMNS: &str =
-    r#"item, incident_id, addr, port, transport, seen_key, seen_time, chunk_id, "row", owner_kind, owner, rule"#;
+const STAGE_COLUMNS: &str = r#"item, incident_id, addr, port, transport, seen_key, seen_time, chunk_id, "row", owner_kind, owner, rule"#;
 
 /// Creates the findings of the batch that are new: each with its first and last time, its
 /// number of observations and the owner and row of its latest one. Created in key order
@@ -311,7 +310,15 @@ pub(super) fn insert_batch(
                   WITH ORDINALITY AS t(fp, file, line, field, reason, raw, n)
              ORDER BY n
              ON CONFLICT (fingerprint) DO NOTHING",
-            &[&run, &fingerprints, &files, &lines, &fields, &reasons, &raws],
+            &[
+                &run,
+                &fingerprints,
+                &files,
+                &lines,
+                &fields,
+                &reasons,
+                &raws,
+            ],
         )
         .map_err(wrap)?;
         counts.quarantined = q.len() as u64;

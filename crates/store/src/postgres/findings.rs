@@ -116,7 +116,12 @@ pub(super) fn transition_in(
 }
 
 /// The counts part `part` of run `run` was stored with, if it was.
-fn part_counts(tx: &mut Transaction<'_>, run: i64, part: i64, wrap: Wrap<'_>) -> Result<BatchCounts> {
+fn part_counts(
+    tx: &mut Transaction<'_>,
+    run: i64,
+    part: i64,
+    wrap: Wrap<'_>,
+) -> Result<BatchCounts> {
     let r = tx
         .query_one(
             "SELECT stored, duplicate, quarantined, new_findings, reopened FROM run_part
@@ -576,12 +581,11 @@ impl FindingStore for PostgresStore {
                 ));
             }
         };
-        let data = zstd::stream::decode_all(r.get::<_, &[u8]>(5)).map_err(|e| {
-            StoreError::Corrupt {
+        let data =
+            zstd::stream::decode_all(r.get::<_, &[u8]>(5)).map_err(|e| StoreError::Corrupt {
                 what: "kept rows",
                 detail: format!("chunk {id}: {e}"),
-            }
-        })?;
+            })?;
         Ok(Chunk {
             id,
             run: r.get(0),

@@ -19,7 +19,9 @@ impl PostgresStore {
     /// attribution index first.
     fn replace_registry(
         &self,
-        replace: impl Fn(&mut Transaction<'_>) -> std::result::Result<(), r2d2_postgres::postgres::Error>,
+        replace: impl Fn(
+            &mut Transaction<'_>,
+        ) -> std::result::Result<(), r2d2_postgres::postgres::Error>,
     ) -> Result<()> {
         let wrap = self.wrap();
         retried("registry", || {

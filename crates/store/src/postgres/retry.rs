@@ -24,7 +24,10 @@ pub(crate) fn is_transient(error: &StoreError) -> bool {
 /// Runs `transaction` (which opens, does and commits one transaction) until it succeeds, fails
 /// for a reason of its own, or has been tried [`ATTEMPTS`] times; between tries it waits a
 /// little longer each time, so that the transaction it met can finish.
-pub(crate) fn retried<T>(what: &'static str, mut transaction: impl FnMut() -> Result<T>) -> Result<T> {
+pub(crate) fn retried<T>(
+    what: &'static str,
+    mut transaction: impl FnMut() -> Result<T>,
+) -> Result<T> {
     let mut attempt = 1;
     loop {
         match transaction() {
