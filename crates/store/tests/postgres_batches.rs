@@ -88,7 +88,7 @@ fn random_batch(rng: &mut Random) -> Batch {
                         row,
                         ADDRS[rng.below(5) as usize],
                         *rng.pick(&[80, 443]),
-                        *rng.pick(&["tcp", "udp"]),
+                        ["tcp", "udp"][rng.below(2) as usize],
                         *rng.pick(&TIMES),
                         rng.pick(&owners).clone(),
                         INCIDENTS[rng.below(5) as usize],
@@ -343,4 +343,34 @@ fn concurrent_writers_store_what_one_writer_would() {
     let log = store.audit_log().unwrap();
     assert_eq!(log.len(), serial.audit_log().unwrap().len());
     baken_store::audit::verify(&log).expect("one unbroken chain");
+}
+
+#[test]
+fn the_findings_stamp_moves_with_what_another_process_writes() {
+    let db = TempDatabase::new("stamp").expect("the test PostgreSQL server");
+    let (reader, mut writer) = (db.store().unwrap(), db.store().unwrap());
+    let run = writer
+        .begin_run("day.csv", &RunSource::default(), &Label::default())
+        .unwrap();
+    let before = reader.findings_stamp().unwrap();
+    writer.store_batch(run, &overlapping_batch(1, 10)).unwrap();
+    let stored = reader.findings_stamp().unwrap();
+    assert_ne!(stored, before, "a batch moves it");
+    assert_eq!(reader.findings_stamp().unwrap(), stored, "reading does not");
+    let id = reader.finding_records(&FindingQuery::default()).unwrap()[0].id;
+    writer
+        .transition(&[Transition {
+            finding: id,
+            to: Some(FindingState::Acknowledged),
+            cause: Cause::Reply,
+            reference: None,
+            by: None,
+            note: None,
+        }])
+        .unwrap();
+    assert_ne!(
+        reader.findings_stamp().unwrap(),
+        stored,
+        "a change of state moves it"
+    );
 }
