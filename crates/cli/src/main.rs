@@ -947,16 +947,13 @@ fn run(cli: Cli) -> Result<()> {
                 observation_time: None,
                 strict: false,
             };
-            let mut ingest_one: Box<dyn FnMut(&Input) -> Result<ingest::FileSummary> + '_> =
-                match via {
-                    Some(url) => {
-                        work_cmds::coordinator(&mut app, &url, &work, &options, &settings)?
-                    }
-                    None => Box::new(|input: &Input| {
-                        let progress = bar("ingest", None);
-                        Ok(app.ingest(input, &options, &settings, progress.as_ref())?)
-                    }),
-                };
+            let mut ingest_one: work_cmds::IngestOne<'_> = match via {
+                Some(url) => work_cmds::coordinator(&mut app, &url, &work, &options, &settings)?,
+                None => Box::new(|input: &Input| {
+                    let progress = bar("ingest", None);
+                    Ok(app.ingest(input, &options, &settings, progress.as_ref())?)
+                }),
+            };
             cmd_ingest(&mut *ingest_one, feed, json, &files)
         }
         Command::Worker(args) => work_cmds::worker(&mut App::open(&cli.data)?, &args),

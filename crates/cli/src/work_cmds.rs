@@ -49,6 +49,9 @@ pub struct WorkerArgs {
     die_after_store: Option<u64>,
 }
 
+/// What ingests one file, here or through workers.
+pub type IngestOne<'a> = Box<dyn FnMut(&Input) -> Result<FileSummary> + 'a>;
+
 /// What ingests one file through the workers of `url`, for `cmd_ingest`.
 pub fn coordinator<'a>(
     app: &'a mut App,
@@ -56,7 +59,7 @@ pub fn coordinator<'a>(
     work: &WorkArgs,
     options: &'a Options,
     settings: &'a Settings,
-) -> Result<Box<dyn FnMut(&Input) -> Result<FileSummary> + 'a>> {
+) -> Result<IngestOne<'a>> {
     if work.part_rows == 0 {
         anyhow::bail!("--part-rows must be at least 1");
     }

@@ -66,7 +66,7 @@ fn worker(data: &Path, queue: &TestQueue, extra: &[&str]) -> Child {
 }
 
 /// Runs `ingest --via` of `file` into `data`, in parts of 20 rows; its JSON summary.
-fn ingest_via(data: &Path, queue: &TestQueue, file: &Path) -> Value {
+fn ingest_via(data: &Path, queue: &str, file: &Path) -> Value {
     let out = run_ok(
         data,
         &[
@@ -75,7 +75,7 @@ fn ingest_via(data: &Path, queue: &TestQueue, file: &Path) -> Value {
             "--via",
             NATS,
             "--queue",
-            queue.name(),
+            queue,
             "--part-rows",
             "20",
             s(file),
@@ -240,12 +240,12 @@ fn two_workers_store_what_a_local_ingest_stores_and_a_rerun_stores_nothing_new()
         worker(&there, &queue, &[]),
         worker(&there, &queue, &[]),
     ]);
-    let distributed = ingest_via(&there, &queue, &feed);
+    let distributed = ingest_via(&there, queue.name(), &feed);
     assert_eq!(counts(&distributed), counts(&local));
     assert_same(&there, &here);
 
     // the coordinator run again (as after a kill): every row is there already
-    let again = ingest_via(&there, &queue, &feed);
+    let again = ingest_via(&there, queue.name(), &feed);
     assert_eq!(again["stored"].as_u64(), Some(0), "{again}");
     assert_eq!(again["new_findings"].as_u64(), Some(0), "{again}");
     assert_eq!(
@@ -268,10 +268,7 @@ fn a_killed_worker_and_a_chunk_delivered_twice_lose_and_duplicate_nothing() {
     // before it reports or acknowledges the second, which is then delivered again
     let coordinator = {
         let (there, feed, name) = (there.clone(), feed.clone(), queue.name().to_string());
-        std::thread::spawn(move || {
-            let queue = baken_work::Queue::new(NATS, &name).unwrap();
-            ingest_via(&there, &TestQueue(queue), &feed)
-        })
+        std::thread::spawn(move || ingest_via(&there, &name, &feed))
     };
     let mut dying = worker(&there, &queue, &["--die-after-store", "2"]);
     let status = dying.wait().unwrap();
