@@ -294,3 +294,52 @@ fn a_killed_worker_and_a_chunk_delivered_twice_lose_and_duplicate_nothing() {
     assert_eq!(counts(&distributed), counts(&local));
     assert_same(&there, &here);
 }
+
+#[test]
+fn a_coordinator_killed_and_run_again_duplicates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (here, there) = (dir.path().join("here"), dir.path().join("there"));
+    let feed = world(dir.path(), &[&here, &there]);
+    let queue = TestQueue::new("coord");
+    let local = ingest_here(&here, &feed);
+
+    // the coordinator publishes every part and is killed (SIGKILL) while it waits: no
+    // worker runs yet
+    let mut coordinator = baken()
+        .arg("--data")
+        .arg(&there)
+        .args(["ingest", "--via", NATS, "--queue", queue.name()])
+        .args(["--part-rows", "20", s(&feed)])
+        .env("RUST_LOG", "baken_work=info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(coordinator.stderr.take().unwrap());
+    let mut published = false;
+    for line in stderr.lines() {
+        if line.unwrap().contains("parts published") {
+            published = true;
+            break;
+        }
+    }
+    assert!(
+        published,
+        "the coordinator says when it published the parts"
+    );
+    coordinator.kill().unwrap();
+    coordinator.wait().unwrap();
+
+    // workers store the abandoned run's parts while the coordinator, run again, hands out
+    // the file once more: each row ends up stored once, in one run or the other
+    let _workers = Workers(vec![
+        worker(&there, &queue, &[]),
+        worker(&there, &queue, &[]),
+    ]);
+    let again = ingest_via(&there, queue.name(), &feed);
+    assert_eq!(again["read"], local["read"]);
+    let seen = |v: &Value| v["stored"].as_u64().unwrap() + v["duplicate"].as_u64().unwrap();
+    assert_eq!(seen(&again), seen(&local), "{again}");
+    assert_eq!(again["quarantined"], local["quarantined"]);
+    assert_same(&there, &here);
+}
