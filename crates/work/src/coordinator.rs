@@ -190,7 +190,9 @@ impl Coordinator {
                 part: chunk.part,
                 message: format!(
                     "{} bytes, more than the server's largest message ({} bytes): a row this \
-                     long needs a larger max_payload in the NATS server's configuration",
+                     long, or a file read as one part (a STIX bundle, a MISP event, text with \
+                     lone \\r line breaks), needs a larger max_payload in the NATS server's \
+                     configuration, or an ingest without --via",
                     payload.len(),
                     self.max_payload
                 ),
