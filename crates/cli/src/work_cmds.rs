@@ -43,6 +43,10 @@ pub struct WorkerArgs {
     /// consumer is first created.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     ack_wait: u64,
+    /// Print what the queue holds (chunks waiting, held by workers, delivered again) and
+    /// exit.
+    #[arg(long)]
+    status: bool,
     /// Exit right after the n-th chunk is stored, before reporting or acknowledging it:
     /// tests of redelivery.
     #[arg(long, hide = true)]
@@ -86,6 +90,15 @@ pub fn coordinator<'a>(
 /// `baken worker`: takes chunks until told to stop, then says what it stored.
 pub fn worker(app: &mut App, args: &WorkerArgs) -> Result<()> {
     let queue = Queue::new(&args.via, &args.queue)?;
+    if args.status {
+        let s = queue.status()?;
+        println!(
+            "{}: {} chunks not yet stored, {} of them held by a worker, {} delivered more than \
+             once; {} workers waiting",
+            queue.name, s.chunks, s.held, s.redelivered, s.workers_waiting
+        );
+        return Ok(());
+    }
     // loaded once: every chunk is attributed with the index as it was when the worker started
     let attributor = app.attributor()?;
     let options = WorkerOptions {

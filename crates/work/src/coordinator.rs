@@ -180,6 +180,12 @@ impl Coordinator {
         Ok(summary)
     }
 
+    /// Publishes one chunk, as [`Coordinator::ingest`] publishes each part: the stream keeps
+    /// one message per [`Chunk::message_id`] however often it is published.
+    pub fn publish_chunk(&self, chunk: &Chunk) -> Result<()> {
+        self.rt.block_on(self.publish(chunk))
+    }
+
     /// Publishes one chunk, waiting for the stream's acknowledgement; a publish that fails
     /// is tried again (the message id makes that safe).
     async fn publish(&self, chunk: &Chunk) -> Result<()> {

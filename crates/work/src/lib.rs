@@ -41,7 +41,7 @@ mod protocol;
 mod worker;
 
 pub use coordinator::{Coordinator, DEFAULT_PART_ROWS, Watch};
-pub use protocol::{Chunk, PartDone, Queue};
+pub use protocol::{Chunk, PartDone, Queue, QueueStatus};
 pub use worker::{Worker, WorkerOptions, WorkerSummary};
 
 /// What went wrong in a distributed ingest.

@@ -123,6 +123,40 @@ impl Queue {
         Ok((client, js))
     }
 
+    /// What the queue holds now: chunks published and not yet acknowledged, and of those
+    /// the ones a worker holds and the ones delivered more than once.
+    pub fn status(&self) -> Result<QueueStatus> {
+        let rt = crate::runtime()?;
+        rt.block_on(async {
+            let client = async_nats::connect(&self.url)
+                .await
+                .map_err(|e| self.error("connect")(&e))?;
+            let js = jetstream::new(client);
+            let fail = self.error("read the queue's state");
+            // no stream: nothing was ever published to the queue, and nobody joined it
+            let Ok(mut stream) = js.get_stream(self.chunk_stream()).await else {
+                return Ok(QueueStatus::default());
+            };
+            let chunks = stream.info().await.map_err(|e| fail(&e))?.state.messages;
+            // no consumer yet: no worker ever joined
+            let (held, redelivered, workers_waiting) =
+                match stream.consumer_info(self.consumer()).await {
+                    Ok(info) => (
+                        info.num_ack_pending as u64,
+                        info.num_redelivered as u64,
+                        info.num_waiting as u64,
+                    ),
+                    Err(_) => (0, 0, 0),
+                };
+            Ok(QueueStatus {
+                chunks,
+                held,
+                redelivered,
+                workers_waiting,
+            })
+        })
+    }
+
     /// Deletes the queue's streams and everything in them (tests; a deployment taken down).
     pub fn delete(&self) -> Result<()> {
         let rt = crate::runtime()?;
@@ -142,6 +176,19 @@ impl Queue {
             Ok(())
         })
     }
+}
+
+/// What a queue holds ([`Queue::status`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct QueueStatus {
+    /// Chunks published and not yet acknowledged by a worker.
+    pub chunks: u64,
+    /// Of those, the ones delivered to a worker that has not acknowledged them yet.
+    pub held: u64,
+    /// Of those, the ones delivered more than once (their worker died or failed).
+    pub redelivered: u64,
+    /// Workers waiting for a chunk now.
+    pub workers_waiting: u64,
 }
 
 /// One part of a file, as published: what a worker needs to parse, attribute and store it
