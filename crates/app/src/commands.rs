@@ -444,16 +444,7 @@ impl App {
         progress: &dyn Progress,
     ) -> Result<baken_pipeline::ingest::FileSummary> {
         let attributor = self.attributor()?;
-        let declared = baken_feeds::declared_tlp(input.feed, &input.path, options)
-            .map_err(baken_pipeline::PipelineError::from)?;
-        let mut settings = settings.clone();
-        if let Some(tlp) = declared.most_restrictive {
-            settings.label.tlp = if declared.unlabelled > 0 {
-                tlp.max(settings.label.tlp)
-            } else {
-                tlp
-            };
-        }
+        let settings = labelled(input, options, settings)?;
         Ok(baken_pipeline::ingest::ingest_file(
             &mut *self.store,
             &attributor,
@@ -463,6 +454,27 @@ impl App {
             progress,
         )?)
     }
+}
+
+/// `settings` for ingesting `input`: a file that labels its rows itself (a STIX bundle's
+/// TLP markings, a MISP event's `tlp:` tags) is stored under the most restrictive label it
+/// declares, and under the settings' label too when some rows carry none.
+pub fn labelled(
+    input: &baken_pipeline::ingest::Input,
+    options: &baken_feeds::Options,
+    settings: &baken_pipeline::ingest::Settings,
+) -> Result<baken_pipeline::ingest::Settings> {
+    let declared = baken_feeds::declared_tlp(input.feed, &input.path, options)
+        .map_err(baken_pipeline::PipelineError::from)?;
+    let mut settings = settings.clone();
+    if let Some(tlp) = declared.most_restrictive {
+        settings.label.tlp = if declared.unlabelled > 0 {
+            tlp.max(settings.label.tlp)
+        } else {
+            tlp
+        };
+    }
+    Ok(settings)
 }
 
 #[cfg(test)]

@@ -51,7 +51,7 @@ pub use access::{Viewer, Visible, VisibleCounts, VisibleFinding};
 pub use audit::AuditVerification;
 pub use commands::{
     DailyDigest, NotifyReport, NotifyRequest, PruneOutcome, Said, SaidOutcome, SaidResult,
-    parse_since,
+    labelled, parse_since,
 };
 pub use exercise::{
     ExerciseEnd, ExerciseReport, ExerciseRequest, ExerciseRun, ExerciseSummary, GroupResult,

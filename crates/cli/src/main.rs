@@ -46,6 +46,7 @@ mod out;
 mod policy_cmds;
 mod report_cmds;
 mod store_cmds;
+mod work_cmds;
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// baken turns a vulnerability disclosure into targeted notifications for every affected
@@ -135,10 +136,19 @@ enum Command {
         /// Print the summary as JSON.
         #[arg(long)]
         json: bool,
+        /// Hand the files' rows to workers (`baken worker`) through this NATS server with
+        /// JetStream, nats://host:port, in parts; wait until they stored them all.
+        #[arg(long, value_name = "URL")]
+        via: Option<String>,
+        #[command(flatten)]
+        work: work_cmds::WorkArgs,
         /// The files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Parse, attribute and store the parts of files that `ingest --via` hands out; run as
+    /// many as there are cores to spare, on the coordinator's store.
+    Worker(work_cmds::WorkerArgs),
     /// Send each recipient, per incident, what the sharing policy allows: one message each,
     /// at most once, every decision audited.
     Notify {
@@ -937,6 +947,8 @@ fn run(cli: Cli) -> Result<()> {
             supplied_by,
             policy,
             json,
+            via,
+            work,
             files,
         } => {
             if batch == 0 {
@@ -945,8 +957,23 @@ fn run(cli: Cli) -> Result<()> {
             let mut app = App::open(&cli.data)?;
             let label = baken_store::Label { tlp, supplied_by };
             let settings = app.ingest_settings(&policy, label, batch)?;
-            cmd_ingest(&mut app, feed, report, schema, &settings, json, &files)
+            let options = Options {
+                report,
+                schema,
+                raw: false,
+                observation_time: None,
+                strict: false,
+            };
+            let mut ingest_one: work_cmds::IngestOne<'_> = match via {
+                Some(url) => work_cmds::coordinator(&mut app, &url, &work, &options, &settings)?,
+                None => Box::new(|input: &Input| {
+                    let progress = bar("ingest", None);
+                    Ok(app.ingest(input, &options, &settings, progress.as_ref())?)
+                }),
+            };
+            cmd_ingest(&mut *ingest_one, feed, json, &files)
         }
+        Command::Worker(args) => work_cmds::worker(&mut App::open(&cli.data)?, &args),
         Command::Notify {
             incident,
             smtp,
@@ -1718,39 +1745,24 @@ fn lookup_json(
 }
 
 #[allow(clippy::too_many_arguments)] // one per command-line option
+/// Ingests `files` one by one with `ingest_one` (here, or through workers) and prints what
+/// each gave.
 fn cmd_ingest(
-    app: &mut App,
+    ingest_one: &mut dyn FnMut(&Input) -> Result<ingest::FileSummary>,
     feed: Option<FeedKind>,
-    report: Option<String>,
-    schema: Option<PathBuf>,
-    settings: &ingest::Settings,
     json: bool,
     files: &[PathBuf],
 ) -> Result<()> {
-    let options = Options {
-        report,
-        schema,
-        raw: false,
-        observation_time: None,
-        strict: false,
-    };
     let mut summaries = Vec::new();
     for file in files {
         let feed = match feed {
             Some(f) => f,
             None => ingest::guess_feed(file)?,
         };
-        let progress = bar("ingest", None);
-        let summary = app.ingest(
-            &Input {
-                path: file.clone(),
-                feed,
-            },
-            &options,
-            settings,
-            progress.as_ref(),
-        )?;
-        drop(progress);
+        let summary = ingest_one(&Input {
+            path: file.clone(),
+            feed,
+        })?;
         if !json {
             println!(
                 "{}: read {} = stored {} + duplicate {} + quarantined {}; {} new findings",

@@ -44,7 +44,14 @@ fn faults_during_distributed_ingest_and_notify_lose_and_duplicate_nothing() {
     let faults: u64 = env_or("BAKEN_FAULTS", 3);
     let seed: u64 = env_or("BAKEN_FAULTS_SEED", 2020);
     let dir = tempfile::tempdir().unwrap();
-    let g = generate(&Params { orgs: ORGS, seed: 7 }, &dir.path().join("world")).unwrap();
+    let g = generate(
+        &Params {
+            orgs: ORGS,
+            seed: 7,
+        },
+        &dir.path().join("world"),
+    )
+    .unwrap();
 
     // the clean run: one process, the embedded store
     let clean_data = dir.path().join("clean");
@@ -172,7 +179,11 @@ enum Fault {
 }
 
 impl Fault {
-    const ALL: [Fault; 3] = [Fault::KillWorker, Fault::RestartNats, Fault::DropConnections];
+    const ALL: [Fault; 3] = [
+        Fault::KillWorker,
+        Fault::RestartNats,
+        Fault::DropConnections,
+    ];
 
     fn name(self) -> &'static str {
         match self {
@@ -273,7 +284,10 @@ impl Nats {
             .expect("nats-server on the PATH (Debian's nats-server)");
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "nats-server did not start on {port}");
+            assert!(
+                Instant::now() < deadline,
+                "nats-server did not start on {port}"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         child

@@ -167,6 +167,82 @@ impl Incidents {
     }
 }
 
+/// A file opened for reading: its rows from the first on, the lines they come from, and how
+/// the run that stores them must record its source.
+struct Opened {
+    rows: baken_feeds::Rows,
+    /// The first row, already read into `ahead_event`.
+    ahead: Option<RowInto>,
+    ahead_event: Event,
+    text: LineText,
+    /// The line of the first row (1 when there is none).
+    first_line: u64,
+    /// The lines before it, as read (empty when the text is not kept).
+    header: Vec<u8>,
+    /// Whether rows are kept as their input text (else as the events they gave).
+    keep_text: bool,
+    source: RunSource,
+}
+
+/// The options ingest parses with: strict, and with a fixed observation time so that a
+/// kept row reads again as the same event.
+fn ingest_options(options: &Options) -> Options {
+    // Ingest never accepts a row whose required fields are invalid (see `Options::strict`).
+    let observation_time = options
+        .observation_time
+        .clone()
+        .unwrap_or_else(observation_now);
+    Options {
+        strict: true,
+        observation_time: Some(observation_time),
+        ..options.clone()
+    }
+}
+
+impl Opened {
+    fn open(input: &Input, options: &Options) -> Result<Self, PipelineError> {
+        let mut rows = baken_feeds::open(input.feed, &input.path, options)?;
+        // Events are parsed into the same few buffers batch after batch (the parsers reuse an
+        // event's allocations), and one row is read ahead to know where a batch's text ends.
+        let mut ahead_event = Event::new();
+        let ahead = rows.next_into(&mut ahead_event);
+        let mut text = LineText::open(&input.path)?;
+        let first_line = ahead.as_ref().map_or(1, |r| r.line);
+        let mut header = Vec::new();
+        text.take(1, Some(first_line - 1), &mut header)
+            .map_err(crate::io_error(&input.path))?;
+        // The text is kept only where its lines are the parser's lines (line breaks of `\n`,
+        // a header that reads as text, a feed whose rows are lines); otherwise each row is
+        // kept as the event it gave.
+        let lone_cr = header.windows(2).any(|w| w[0] == b'\r' && w[1] != b'\n');
+        let keep_text = input.feed.rows_are_lines()
+            && header.len() <= MAX_HEADER
+            && !lone_cr
+            && text.next == first_line;
+        if !keep_text {
+            header.clear();
+        }
+        let source = RunSource {
+            feed: input.feed.name().into(),
+            report: options.report.clone(),
+            header: String::from_utf8_lossy(&header).into_owned(),
+            header_lines: first_line - 1,
+            observation_time: options.observation_time.clone(),
+            raw: options.raw,
+        };
+        Ok(Opened {
+            rows,
+            ahead,
+            ahead_event,
+            text,
+            first_line,
+            header,
+            keep_text,
+            source,
+        })
+    }
+}
+
 /// Ingests one file into `store`, attributing every event with `attributor`.
 ///
 /// Rows whose required fields have no valid value are quarantined (strict parsing). Every
@@ -181,71 +257,18 @@ pub fn ingest_file(
     progress: &dyn Progress,
 ) -> Result<FileSummary, PipelineError> {
     let started = std::time::Instant::now();
-    let (label, batch_size) = (&settings.label, settings.batch_size);
+    let batch_size = settings.batch_size;
     let file = input.path.display().to_string();
     let _span = tracing::info_span!("ingest", file = %file, feed = input.feed.name()).entered();
-    // Ingest never accepts a row whose required fields are invalid (see `Options::strict`),
-    // and fixes the observation time so that a kept row reads again as the same event.
-    let observation_time = options
-        .observation_time
-        .clone()
-        .unwrap_or_else(observation_now);
-    let options = Options {
-        strict: true,
-        observation_time: Some(observation_time.clone()),
-        ..options.clone()
-    };
-    let mut rows = baken_feeds::open(input.feed, &input.path, &options)?;
-    // Events are parsed into the same few buffers batch after batch (the parsers reuse an
-    // event's allocations), and one row is read ahead to know where a batch's text ends.
-    let mut ahead_event = Event::new();
-    let ahead = rows.next_into(&mut ahead_event);
-    let mut text = LineText::open(&input.path)?;
-    let first_line = ahead.as_ref().map_or(1, |r| r.line);
-    let mut header = Vec::new();
-    text.take(1, Some(first_line - 1), &mut header)
-        .map_err(crate::io_error(&input.path))?;
-    // The text is kept only where its lines are the parser's lines (line breaks of `\n`, a
-    // header that reads as text, a feed whose rows are lines); otherwise each row is kept as
-    // the event it gave.
-    let lone_cr = header.windows(2).any(|w| w[0] == b'\r' && w[1] != b'\n');
-    let keep_text = input.feed.rows_are_lines()
-        && header.len() <= MAX_HEADER
-        && !lone_cr
-        && text.next == first_line;
-    if !keep_text {
-        header.clear();
-    }
-    let source = RunSource {
-        feed: input.feed.name().into(),
-        report: options.report.clone(),
-        header: String::from_utf8_lossy(&header).into_owned(),
-        header_lines: first_line - 1,
-        observation_time: Some(observation_time),
-        raw: options.raw,
-    };
+    let options = ingest_options(options);
+    let opened = Opened::open(input, &options)?;
     // the bar's total: the file's lines after the header (a record over several lines
     // counts once in the rows, so the bar may end short of it)
     if progress.shows_total() {
-        progress.expect(count_lines(&input.path)?.saturating_sub(first_line - 1));
+        progress.expect(count_lines(&input.path)?.saturating_sub(opened.first_line - 1));
     }
-    let steps_under = settings
-        .timeline_incident
-        .clone()
-        .unwrap_or_else(|| "*".into());
-    let run = store.begin_run(&file, &source, label)?;
+    let run = begin(store, &file, &opened.source, settings)?;
     tracing::info!(file = %file, feed = input.feed.name(), run, batch_size, "ingest started");
-    store.add_step(&TimelineStep {
-        incident: steps_under.clone(),
-        step: "feed-received".into(),
-        at: now(),
-        detail: file.clone(),
-    })?;
-    let mut summary = FileSummary {
-        file: file.clone(),
-        feed: input.feed.name().into(),
-        ..FileSummary::default()
-    };
     // Reading (parse, attribute, keep the text) runs on a thread of its own and hands
     // whole batches to this one, which stores them in order: the two overlap, and a batch
     // read waits until the one before is taken, so that at most two are in memory.
@@ -255,73 +278,53 @@ pub fn ingest_file(
         file: &file,
         path: &input.path,
         batch_size: batch_size.max(1),
-        keep_text,
+        keep_text: opened.keep_text,
     };
+    let Opened {
+        rows,
+        ahead,
+        ahead_event,
+        text,
+        ..
+    } = opened;
     let (batches, received) = std::sync::mpsc::sync_channel::<Result<Batch, PipelineError>>(0);
-    let (read, samples, alterations) = std::thread::scope(
-        |scope| -> Result<(u64, Vec<String>, Alterations), PipelineError> {
-            let reading = scope.spawn(move || reader.read(rows, ahead, ahead_event, text, batches));
-            let mut stored = Ok(());
-            for (n, batch) in received.iter().enumerate() {
-                let done = batch.and_then(|batch| {
-                    let c = store.store_batch(run, &batch)?;
-                    tracing::debug!(
-                        file = %file,
-                        batch = n + 1,
-                        rows = batch.rows(),
-                        stored = c.stored,
-                        duplicate = c.duplicate,
-                        quarantined = c.quarantined,
-                        "batch stored"
-                    );
-                    counts += c;
-                    progress.advance(batch.rows() as u64);
-                    Ok(())
-                });
-                if done.is_err() {
-                    // dropping the receiver stops the reader at its next batch
-                    stored = done;
-                    break;
-                }
+    let read = std::thread::scope(|scope| -> Result<Read, PipelineError> {
+        let reading = scope.spawn(move || {
+            reader.read(rows, ahead, ahead_event, text, &mut |batch| {
+                batches.send(batch).is_ok()
+            })
+        });
+        let mut stored = Ok(());
+        for (n, batch) in received.iter().enumerate() {
+            let done = batch.and_then(|batch| {
+                let c = store.store_batch(run, &batch)?;
+                tracing::debug!(
+                    file = %file,
+                    batch = n + 1,
+                    rows = batch.rows(),
+                    stored = c.stored,
+                    duplicate = c.duplicate,
+                    quarantined = c.quarantined,
+                    "batch stored"
+                );
+                counts += c;
+                progress.advance(batch.rows() as u64);
+                Ok(())
+            });
+            if done.is_err() {
+                // dropping the receiver stops the reader at its next batch
+                stored = done;
+                break;
             }
-            drop(received);
-            let read = reading
-                .join()
-                .map_err(|_| PipelineError::Usage(format!("{file}: the reading thread failed")))?;
-            stored?;
-            Ok(read)
-        },
-    )?;
-    summary.read = read;
-    summary.quarantine_samples = samples;
-    summary.altered = alterations;
-    store.finish_run(run, summary.read, counts)?;
-    // What this report no longer holds counts towards verifying the fix.
-    let absences = store.count_absences(run, settings.verify_after_reports)?;
-    store.add_step(&TimelineStep {
-        incident: steps_under.clone(),
-        step: "ingested".into(),
-        at: now(),
-        detail: format!(
-            "{file}: {} read, {} stored, {} duplicate, {} quarantined, {} new findings, \
-             {} reopened, {} no longer seen, {} verified fixed",
-            summary.read,
-            counts.stored,
-            counts.duplicate,
-            counts.quarantined,
-            counts.new_findings,
-            counts.reopened,
-            absences.missing,
-            absences.verified_fixed.len()
-        ) + &altered_note(&summary.altered),
+        }
+        drop(received);
+        let read = reading
+            .join()
+            .map_err(|_| PipelineError::Usage(format!("{file}: the reading thread failed")))?;
+        stored?;
+        Ok(read)
     })?;
-    summary.stored = counts.stored;
-    summary.duplicate = counts.duplicate;
-    summary.quarantined = counts.quarantined;
-    summary.new_findings = counts.new_findings;
-    summary.reopened = counts.reopened;
-    summary.missing = absences.missing;
-    summary.verified_fixed = absences.verified_fixed.len() as u64;
+    let summary = finish(store, run, &file, input.feed, read, counts, settings)?;
     tracing::info!(
         file = %file,
         run,
@@ -335,8 +338,392 @@ pub fn ingest_file(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "ingested"
     );
+    Ok(summary)
+}
+
+/// What reading rows gave besides the batches: the rows read, the first quarantine reasons
+/// (`file:line: reason`, at most 20) and what the parser altered.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Read {
+    /// Rows read.
+    pub rows: u64,
+    /// The first quarantine reasons, at most 20.
+    pub samples: Vec<String>,
+    /// What the parser altered.
+    pub altered: Alterations,
+}
+
+impl Read {
+    /// Adds what a later stretch of the same file read (its samples after these).
+    pub fn add(&mut self, other: Read) {
+        self.rows += other.rows;
+        let room = 20usize.saturating_sub(self.samples.len());
+        self.samples.extend(other.samples.into_iter().take(room));
+        self.altered.add(other.altered);
+    }
+}
+
+/// The incident the timeline steps of an ingest under `settings` belong to.
+fn steps_under(settings: &Settings) -> String {
+    settings
+        .timeline_incident
+        .clone()
+        .unwrap_or_else(|| "*".into())
+}
+
+/// Begins the run that stores `file`, parsed as `source` says: the run, and the timeline
+/// step `feed-received`.
+pub fn begin(
+    store: &mut dyn Store,
+    file: &str,
+    source: &RunSource,
+    settings: &Settings,
+) -> Result<i64, PipelineError> {
+    let run = store.begin_run(file, source, &settings.label)?;
+    store.add_step(&TimelineStep {
+        incident: steps_under(settings),
+        step: "feed-received".into(),
+        at: now(),
+        detail: file.to_string(),
+    })?;
+    Ok(run)
+}
+
+/// Ends run `run` of `file` once every batch is stored, whoever stored them: its totals,
+/// the findings it no longer holds counted towards verifying their fix, and the timeline step
+/// `ingested`.
+pub fn finish(
+    store: &mut dyn Store,
+    run: i64,
+    file: &str,
+    feed: FeedKind,
+    read: Read,
+    counts: BatchCounts,
+    settings: &Settings,
+) -> Result<FileSummary, PipelineError> {
+    store.finish_run(run, read.rows, counts)?;
+    // What this report no longer holds counts towards verifying the fix.
+    let absences = store.count_absences(run, settings.verify_after_reports)?;
+    store.add_step(&TimelineStep {
+        incident: steps_under(settings),
+        step: "ingested".into(),
+        at: now(),
+        detail: format!(
+            "{file}: {} read, {} stored, {} duplicate, {} quarantined, {} new findings, \
+             {} reopened, {} no longer seen, {} verified fixed",
+            read.rows,
+            counts.stored,
+            counts.duplicate,
+            counts.quarantined,
+            counts.new_findings,
+            counts.reopened,
+            absences.missing,
+            absences.verified_fixed.len()
+        ) + &altered_note(&read.altered),
+    })?;
+    let summary = FileSummary {
+        file: file.to_string(),
+        feed: feed.name().into(),
+        read: read.rows,
+        stored: counts.stored,
+        duplicate: counts.duplicate,
+        quarantined: counts.quarantined,
+        new_findings: counts.new_findings,
+        reopened: counts.reopened,
+        missing: absences.missing,
+        verified_fixed: absences.verified_fixed.len() as u64,
+        quarantine_samples: read.samples,
+        altered: read.altered,
+    };
     debug_assert!(summary.reconciles());
     Ok(summary)
+}
+
+/// One stretch of a file's rows, cut at a line where a row starts, to be parsed, attributed
+/// and stored apart from the rest (by a worker of a distributed ingest; see [`read_part`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    /// Its place in the file: 0, 1, …
+    pub number: u64,
+    /// The line its text starts on.
+    pub first_line: u64,
+    /// The rows it holds.
+    pub rows: u64,
+    /// Its lines, line breaks included.
+    pub text: Vec<u8>,
+}
+
+/// A file cut into [`Part`]s of about `rows_per_part` rows and at most `max_bytes` of text
+/// each (a row longer than that is a part of its own), read as ingest reads it: the same
+/// options, rows and quarantine reasons.
+///
+/// Parts are cut where the parser starts a row on a new line, so that each part read after
+/// the run's header gives exactly its rows (as a kept chunk does). A file whose rows are not
+/// lines (a STIX bundle, a MISP event, text with lone `\r` line breaks) is one part.
+pub struct Split {
+    /// How the run that stores the parts records its source.
+    pub source: RunSource,
+    /// The lines before the first row, to be put before each part's text when it is parsed
+    /// (empty when the file is one part).
+    pub header: Vec<u8>,
+    /// Whether rows are kept as their input text (else as the events they gave).
+    pub keep_text: bool,
+    file: String,
+    path: PathBuf,
+    rows: baken_feeds::Rows,
+    event: Event,
+    text: LineText,
+    rows_per_part: u64,
+    max_bytes: usize,
+    read: Read,
+    /// The line where the rows read since the last line boundary start, and how many.
+    group: Option<(u64, u64)>,
+    /// The part being filled: its first line, rows and text.
+    filling: (u64, u64, Vec<u8>),
+    ready: std::collections::VecDeque<Part>,
+    numbered: u64,
+    ended: bool,
+}
+
+impl Split {
+    /// Opens `input` to be cut into parts.
+    pub fn open(
+        input: &Input,
+        options: &Options,
+        rows_per_part: u64,
+        max_bytes: usize,
+    ) -> Result<Self, PipelineError> {
+        let options = ingest_options(options);
+        let opened = Opened::open(input, &options)?;
+        let mut split = Split {
+            source: opened.source,
+            header: opened.header,
+            keep_text: opened.keep_text,
+            file: input.path.display().to_string(),
+            path: input.path.clone(),
+            rows: opened.rows,
+            event: opened.ahead_event,
+            text: opened.text,
+            rows_per_part: rows_per_part.max(1),
+            max_bytes,
+            read: Read::default(),
+            group: None,
+            filling: (opened.first_line, 0, Vec::new()),
+            ready: Default::default(),
+            numbered: 0,
+            ended: false,
+        };
+        match opened.ahead {
+            Some(first) => {
+                split.count(&first);
+                split.group = Some((first.line, 1));
+            }
+            None => split.ended = true,
+        }
+        Ok(split)
+    }
+
+    /// Keeps each part's text under `max_bytes` from now on.
+    pub fn set_max_bytes(&mut self, max_bytes: usize) {
+        self.max_bytes = max_bytes;
+    }
+
+    /// The lines before the first row that [`Split::header`] holds.
+    pub fn header_lines(&self) -> u64 {
+        if self.keep_text {
+            self.source.header_lines
+        } else {
+            0
+        }
+    }
+
+    /// What was read so far: after the last part, the file's rows, first quarantine
+    /// reasons and alterations.
+    pub fn read(&self) -> &Read {
+        &self.read
+    }
+
+    fn count(&mut self, row: &RowInto) {
+        self.read.rows += 1;
+        if let Err(e) = &row.outcome
+            && self.read.samples.len() < 20
+        {
+            self.read
+                .samples
+                .push(format!("{}:{}: {e}", self.file, row.line));
+        }
+    }
+
+    /// The next part, or `None` after the last.
+    pub fn next_part(&mut self) -> Result<Option<Part>, PipelineError> {
+        loop {
+            if let Some(part) = self.ready.pop_front() {
+                return Ok(Some(part));
+            }
+            if self.ended {
+                self.read.altered.add(self.rows.take_alterations());
+                return Ok(None);
+            }
+            if !self.keep_text {
+                // one part: the whole file, read as it is
+                while let Some(row) = self.rows.next_into(&mut self.event) {
+                    self.count(&row);
+                }
+                let text = std::fs::read(&self.path).map_err(crate::io_error(&self.path))?;
+                self.push(1, self.read.rows, text);
+                self.ended = true;
+                continue;
+            }
+            let row = self.rows.next_into(&mut self.event);
+            if let Some(row) = &row {
+                self.count(row);
+            }
+            let (line, n) = self.group.expect("a group is open until the end");
+            match row {
+                Some(row) if row.line == line => self.group = Some((line, n + 1)),
+                Some(row) => {
+                    self.close_group(line, n, Some(row.line - 1))?;
+                    self.group = Some((row.line, 1));
+                }
+                None => {
+                    self.close_group(line, n, None)?;
+                    let (first, rows, text) = std::mem::take(&mut self.filling);
+                    if rows > 0 {
+                        self.push(first, rows, text);
+                    }
+                    self.ended = true;
+                }
+            }
+        }
+    }
+
+    /// Adds the rows of lines `line` through `to` (to the end when `None`) to the part being
+    /// filled, first handing that part out when it is full.
+    fn close_group(&mut self, line: u64, n: u64, to: Option<u64>) -> Result<(), PipelineError> {
+        let mut text = Vec::new();
+        self.text
+            .take(line, to, &mut text)
+            .map_err(crate::io_error(&self.path))?;
+        let (_, rows, filled) = &self.filling;
+        if *rows > 0 && (*rows >= self.rows_per_part || filled.len() + text.len() > self.max_bytes)
+        {
+            let (first, rows, filled) = std::mem::replace(&mut self.filling, (line, 0, Vec::new()));
+            self.push(first, rows, filled);
+        }
+        if self.filling.1 == 0 {
+            self.filling.0 = line;
+        }
+        self.filling.1 += n;
+        self.filling.2.extend_from_slice(&text);
+        Ok(())
+    }
+
+    fn push(&mut self, first_line: u64, rows: u64, text: Vec<u8>) {
+        self.ready.push_back(Part {
+            number: self.numbered,
+            first_line,
+            rows,
+            text,
+        });
+        self.numbered += 1;
+    }
+}
+
+/// A part of a file as a worker receives it.
+#[derive(Debug, Clone, Copy)]
+pub struct PartText<'a> {
+    /// The file, as named to the run (a Shadowserver report's type may come from its name).
+    pub file: &'a str,
+    /// Its feed.
+    pub feed: FeedKind,
+    /// The lines before the file's first row ([`Split::header`]).
+    pub header: &'a [u8],
+    /// How many lines `header` holds ([`Split::header_lines`]).
+    pub header_lines: u64,
+    /// The line the part's text starts on.
+    pub first_line: u64,
+    /// The part's lines.
+    pub text: &'a [u8],
+    /// Whether rows are kept as their input text ([`Split::keep_text`]).
+    pub keep_text: bool,
+}
+
+/// Parses and attributes one part of a file, as [`ingest_file`] reads those rows: the batch
+/// that stores them (line numbers those of the file) and what reading them gave. `options`
+/// must be those of the run (its report, `raw`, observation time); parsing is strict.
+pub fn read_part(
+    attributor: &Attributor,
+    part: PartText<'_>,
+    options: &Options,
+) -> Result<(Batch, Read), PipelineError> {
+    let options = Options {
+        strict: true,
+        ..options.clone()
+    };
+    let mut all = Vec::with_capacity(part.header.len() + part.text.len());
+    all.extend_from_slice(part.header);
+    all.extend_from_slice(part.text);
+    let rows = baken_feeds::read_text(part.feed, Path::new(part.file), all, &options)?;
+    let by = (part.first_line - 1).saturating_sub(part.header_lines);
+    let mut rows: baken_feeds::Rows = Box::new(Shifted { rows, by });
+    let mut ahead_event = Event::new();
+    let ahead = rows.next_into(&mut ahead_event);
+    let text = LineText::in_memory(part.text.to_vec(), part.first_line);
+    let path = PathBuf::from(part.file);
+    let reader = Reader {
+        attributor,
+        file: part.file,
+        path: &path,
+        batch_size: usize::MAX,
+        keep_text: part.keep_text,
+    };
+    let mut batch = Batch::default();
+    let mut failed = None;
+    let read = reader.read(rows, ahead, ahead_event, text, &mut |b| match b {
+        Ok(b) => {
+            batch = b;
+            true
+        }
+        Err(e) => {
+            failed = Some(e);
+            false
+        }
+    });
+    match failed {
+        Some(e) => Err(e),
+        None => Ok((batch, read)),
+    }
+}
+
+/// Rows whose line numbers are `by` more than their stream says: a part's rows, parsed
+/// after the header, numbered as in the file.
+struct Shifted {
+    rows: baken_feeds::Rows,
+    by: u64,
+}
+
+impl Iterator for Shifted {
+    type Item = baken_feeds::Row;
+
+    fn next(&mut self) -> Option<baken_feeds::Row> {
+        self.rows.next().map(|mut row| {
+            row.line += self.by;
+            row
+        })
+    }
+}
+
+impl baken_feeds::RowStream for Shifted {
+    fn next_into(&mut self, event: &mut Event) -> Option<RowInto> {
+        self.rows.next_into(event).map(|mut row| {
+            row.line += self.by;
+            row
+        })
+    }
+
+    fn take_alterations(&mut self) -> Alterations {
+        self.rows.take_alterations()
+    }
 }
 
 /// The lines of a file (its `\n` bytes, plus a last line without one), read in blocks.
@@ -368,18 +755,17 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    /// Reads every row from `ahead` (already read into `ahead_event`) on, sending each batch
-    /// to `batches` (an error ends the reading); returns the rows read, the first
-    /// quarantine reasons and what the parser altered. Stops early when the receiver is
-    /// gone.
+    /// Reads every row from `ahead` (already read into `ahead_event`) on, handing each batch
+    /// to `send` (an error ends the reading); returns the rows read, the first quarantine
+    /// reasons and what the parser altered. Stops early when `send` answers `false`.
     fn read(
         &self,
         mut rows: baken_feeds::Rows,
         mut ahead: Option<RowInto>,
         mut ahead_event: Event,
         mut text: LineText,
-        batches: std::sync::mpsc::SyncSender<Result<Batch, PipelineError>>,
-    ) -> (u64, Vec<String>, Alterations) {
+        send: &mut dyn FnMut(Result<Batch, PipelineError>) -> bool,
+    ) -> Read {
         let file = self.file;
         let chunk_rows = CHUNK_ROWS.min(self.batch_size);
         let mut read = 0u64;
@@ -422,8 +808,8 @@ impl Reader<'_> {
                 .as_ref()
                 .map(|next| next.line.saturating_sub(1).max(last));
             if let Err(e) = text.take(start, end, &mut kept) {
-                let _ = batches.send(Err(crate::io_error(self.path)(e)));
-                return (read, samples, rows.take_alterations());
+                send(Err(crate::io_error(self.path)(e)));
+                return done(read, samples, &mut rows);
             }
             let tail = rows_read
                 .iter()
@@ -472,8 +858,8 @@ impl Reader<'_> {
                 match KeptChunk::events(start, &accepted, observed) {
                     Ok(chunk) => pending.chunks.push(chunk),
                     Err(e) => {
-                        let _ = batches.send(Err(e.into()));
-                        return (read, samples, rows.take_alterations());
+                        send(Err(e.into()));
+                        return done(read, samples, &mut rows);
                     }
                 }
             } else if !observed.is_empty() {
@@ -481,20 +867,29 @@ impl Reader<'_> {
                 match KeptChunk::text(start, skip, n, &kept, observed) {
                     Ok(chunk) => pending.chunks.push(chunk),
                     Err(e) => {
-                        let _ = batches.send(Err(e.into()));
-                        return (read, samples, rows.take_alterations());
+                        send(Err(e.into()));
+                        return done(read, samples, &mut rows);
                     }
                 }
             }
             if pending.rows() >= self.batch_size || ahead.is_none() {
                 let batch = std::mem::take(&mut pending);
-                if batches.send(Ok(batch)).is_err() {
+                if !send(Ok(batch)) {
                     // the store failed; it says why
-                    return (read, samples, rows.take_alterations());
+                    return done(read, samples, &mut rows);
                 }
             }
         }
-        (read, samples, rows.take_alterations())
+        done(read, samples, &mut rows)
+    }
+}
+
+/// What [`Reader::read`] answers.
+fn done(rows: u64, samples: Vec<String>, stream: &mut baken_feeds::Rows) -> Read {
+    Read {
+        rows,
+        samples,
+        altered: stream.take_alterations(),
     }
 }
 
@@ -516,7 +911,7 @@ fn observation_now() -> String {
 
 /// The lines of an input file, handed out as the text of each batch.
 struct LineText {
-    reader: BufReader<File>,
+    reader: Box<dyn BufRead + Send>,
     /// The number of the next line to read.
     next: u64,
     /// The line before it, as read.
@@ -527,10 +922,19 @@ impl LineText {
     fn open(path: &Path) -> Result<Self, PipelineError> {
         let file = File::open(path).map_err(crate::io_error(path))?;
         Ok(Self {
-            reader: BufReader::with_capacity(256 * 1024, file),
+            reader: Box::new(BufReader::with_capacity(256 * 1024, file)),
             next: 1,
             last: Vec::new(),
         })
+    }
+
+    /// Lines held in memory, the first of them numbered `first_line`.
+    fn in_memory(text: Vec<u8>, first_line: u64) -> Self {
+        Self {
+            reader: Box::new(std::io::Cursor::new(text)),
+            next: first_line,
+            last: Vec::new(),
+        }
     }
 
     /// Puts lines `from` through `to` (to the end when `None`) into `out`, line breaks

@@ -1072,7 +1072,14 @@ impl FindingStore for SqliteStore {
             StoreError::unreadable("run start", "ingest_run", run, "started_at", &started)
         })?;
         let mut incidents = std::mem::take(&mut self.incidents);
-        let tx = self.conn.transaction().map_err(wrap)?;
+        // The write lock is taken at BEGIN, where the busy timeout waits for another
+        // process's batch (the workers of a distributed ingest store at once): a deferred
+        // transaction that reads first fails at once with "database is locked" when another
+        // writer committed since its read began.
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(wrap)?;
         let done = match batch.part.map(|p| part_counts(&tx, run, p)).transpose() {
             // a part stored before: nothing again, its counts as they were
             Ok(Some(Some(counts))) => tx.commit().map_err(wrap).map(|()| counts),

@@ -1,0 +1,176 @@
+//! `baken ingest --via` and `baken worker`: ingest handed to workers over NATS JetStream.
+
+use std::cell::Cell;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use baken_app::App;
+use baken_feeds::Options;
+use baken_pipeline::ingest::{FileSummary, Input, Settings};
+use baken_work::{Coordinator, Queue, Watch, Worker, WorkerOptions};
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Options of `ingest --via` besides the server.
+#[derive(clap::Args)]
+pub struct WorkArgs {
+    /// The queue's name on the NATS server (its streams are NAME_CHUNKS and NAME_DONE):
+    /// deployments sharing a server keep theirs apart. Workers must name the same.
+    #[arg(long, env = "BAKEN_QUEUE", default_value = "baken")]
+    pub queue: String,
+    /// Rows per part handed to a worker (fewer where the server's largest message holds
+    /// fewer).
+    #[arg(long, value_name = "ROWS", default_value_t = baken_work::DEFAULT_PART_ROWS)]
+    pub part_rows: u64,
+}
+
+/// `baken worker`.
+#[derive(clap::Args)]
+pub struct WorkerArgs {
+    /// The NATS server with JetStream that `ingest --via` publishes to, nats://host:port.
+    #[arg(long, value_name = "URL")]
+    via: String,
+    /// The queue's name on the server, as `ingest --queue` names it.
+    #[arg(long, env = "BAKEN_QUEUE", default_value = "baken")]
+    queue: String,
+    /// Stop after one chunk.
+    #[arg(long)]
+    once: bool,
+    /// Stop after this many seconds without a chunk (default: run until killed).
+    #[arg(long, value_name = "SECS")]
+    idle_exit: Option<u64>,
+    /// Seconds a chunk given to a worker waits for its acknowledgement before it goes to
+    /// another (a killed worker's chunk comes back after this); set when the workers'
+    /// consumer is first created.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    ack_wait: u64,
+    /// Print what the queue holds (chunks waiting, held by workers, delivered again) and
+    /// exit.
+    #[arg(long)]
+    status: bool,
+    /// Exit right after the n-th chunk is stored, before reporting or acknowledging it:
+    /// tests of redelivery.
+    #[arg(long, hide = true)]
+    die_after_store: Option<u64>,
+}
+
+/// What ingests one file, here or through workers.
+pub type IngestOne<'a> = Box<dyn FnMut(&Input) -> Result<FileSummary> + 'a>;
+
+/// What ingests one file through the workers of `url`, for `cmd_ingest`.
+pub fn coordinator<'a>(
+    app: &'a mut App,
+    url: &str,
+    work: &WorkArgs,
+    options: &'a Options,
+    settings: &'a Settings,
+) -> Result<IngestOne<'a>> {
+    if work.part_rows == 0 {
+        anyhow::bail!("--part-rows must be at least 1");
+    }
+    let queue = Queue::new(url, &work.queue)?;
+    let coordinator = Coordinator::connect(&queue)
+        .context("ingest --via needs a NATS server with JetStream (nats-server -js)")?;
+    let part_rows = work.part_rows;
+    Ok(Box::new(move |input: &Input| {
+        let settings = baken_app::labelled(input, options, settings)?;
+        let watch = PartsBar::new();
+        let summary = coordinator.ingest(
+            app.store_mut(),
+            input,
+            options,
+            &settings,
+            part_rows,
+            &watch,
+        )?;
+        watch.bar.finish_and_clear();
+        Ok(summary)
+    }))
+}
+
+/// `baken worker`: takes chunks until told to stop, then says what it stored.
+pub fn worker(app: &mut App, args: &WorkerArgs) -> Result<()> {
+    let queue = Queue::new(&args.via, &args.queue)?;
+    if args.status {
+        let s = queue.status()?;
+        println!(
+            "{}: {} chunks not yet stored, {} of them held by a worker, {} delivered more than \
+             once; {} workers waiting",
+            queue.name, s.chunks, s.held, s.redelivered, s.workers_waiting
+        );
+        return Ok(());
+    }
+    // loaded once: every chunk is attributed with the index as it was when the worker started
+    let attributor = app.attributor()?;
+    let options = WorkerOptions {
+        idle_exit: args.idle_exit.map(Duration::from_secs),
+        once: args.once,
+        ack_wait: Duration::from_secs(args.ack_wait.max(1)),
+        die_after_store: args.die_after_store,
+        ..WorkerOptions::default()
+    };
+    let worker = Worker::connect(&queue, &options)
+        .context("baken worker needs a NATS server with JetStream (nats-server -js)")?;
+    tracing::info!(queue = %queue.name, url = %queue.url, "worker started");
+    let done = worker.run(app.store_mut(), &attributor, &options)?;
+    println!(
+        "worker: {} chunks, {} rows: stored {} + duplicate {} + quarantined {}; {} new findings{}",
+        done.chunks,
+        done.rows,
+        done.counts.stored,
+        done.counts.duplicate,
+        done.counts.quarantined,
+        done.counts.new_findings,
+        if done.failed > 0 {
+            format!("; {} tries failed and were handed back", done.failed)
+        } else {
+            String::new()
+        }
+    );
+    Ok(())
+}
+
+/// The progress of a distributed ingest: rows stored of rows published, and parts.
+struct PartsBar {
+    bar: ProgressBar,
+    /// Parts published and stored so far.
+    parts: Cell<(u64, u64)>,
+}
+
+impl PartsBar {
+    fn new() -> Self {
+        let bar = ProgressBar::new(0).with_style(
+            ProgressStyle::with_template(
+                "{prefix:>8} [{bar:40}] {pos}/{len} rows stored, {msg} {per_sec} eta {eta}",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        bar.set_prefix("ingest");
+        bar.enable_steady_tick(Duration::from_millis(200));
+        PartsBar {
+            bar,
+            parts: Cell::new((0, 0)),
+        }
+    }
+
+    fn show(&self) {
+        let (published, stored) = self.parts.get();
+        self.bar
+            .set_message(format!("parts {stored}/{published} stored"));
+    }
+}
+
+impl Watch for PartsBar {
+    fn published(&self, parts: u64, rows: u64) {
+        self.parts.set((parts, self.parts.get().1));
+        self.bar.set_length(rows);
+        self.show();
+    }
+
+    fn stored(&self, parts: u64, rows: u64) {
+        self.parts.set((self.parts.get().0, parts));
+        self.bar.set_position(rows);
+        self.show();
+        tracing::info!(parts, rows, "parts stored");
+    }
+}

@@ -1,0 +1,291 @@
+//! The coordinator: cuts files into parts, publishes them, and finishes each run once its
+//! parts are stored.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_nats::jetstream::{self, consumer};
+use baken_pipeline::ingest::{FileSummary, Input, Settings, Split};
+use baken_store::{BatchCounts, Store};
+use futures_util::StreamExt;
+
+use crate::protocol::{Chunk, PartDone, Queue};
+use crate::{Result, WorkError};
+
+/// Rows per part unless told otherwise (a part is also kept under the server's largest
+/// message).
+pub const DEFAULT_PART_ROWS: u64 = 20_000;
+
+/// Room left in a message for its JSON lines.
+const MESSAGE_ROOM: usize = 16 * 1024;
+
+/// How a coordinator shows the progress of a run.
+pub trait Watch {
+    /// Parts and rows published so far.
+    fn published(&self, parts: u64, rows: u64);
+    /// Parts and rows stored so far.
+    fn stored(&self, parts: u64, rows: u64);
+}
+
+/// The coordinating side of a distributed ingest, connected to its queue.
+pub struct Coordinator {
+    rt: tokio::runtime::Runtime,
+    queue: Queue,
+    js: jetstream::Context,
+    max_payload: usize,
+}
+
+impl Coordinator {
+    /// Connects to `queue`'s server, creating its streams where they do not exist.
+    pub fn connect(queue: &Queue) -> Result<Self> {
+        let rt = crate::runtime()?;
+        let (client, js) = rt.block_on(queue.connect())?;
+        let max_payload = client.server_info().max_payload;
+        Ok(Coordinator {
+            rt,
+            queue: queue.clone(),
+            js,
+            max_payload,
+        })
+    }
+
+    /// Ingests `input` through the workers: begins a run in `store`, publishes the file's
+    /// parts of about `part_rows` rows, waits until workers stored them all, and finishes the
+    /// run as a local ingest does. The summary is the one a local ingest of the file gives.
+    pub fn ingest(
+        &self,
+        store: &mut dyn Store,
+        input: &Input,
+        options: &baken_feeds::Options,
+        settings: &Settings,
+        part_rows: u64,
+        watch: &dyn Watch,
+    ) -> Result<FileSummary> {
+        let file = input.path.display().to_string();
+        let mut split = Split::open(input, options, part_rows, usize::MAX)?;
+        let budget = self
+            .max_payload
+            .saturating_sub(MESSAGE_ROOM + split.header.len());
+        split.set_max_bytes(budget.max(1));
+        let run = baken_pipeline::ingest::begin(store, &file, &split.source, settings)?;
+        let job = job_name(run);
+        tracing::info!(file = %file, run, job = %job, "distributed ingest started");
+        let mut results = self.rt.block_on(self.results(&job))?;
+        let template = Chunk {
+            job: job.clone(),
+            run,
+            part: 0,
+            file: file.clone(),
+            feed: input.feed.name().into(),
+            report: split.source.report.clone(),
+            schema: options.schema.clone(),
+            raw: split.source.raw,
+            observation_time: split.source.observation_time.clone(),
+            header: split.header.clone(),
+            header_lines: split.header_lines(),
+            first_line: 0,
+            rows: 0,
+            keep_text: split.keep_text,
+            text: Vec::new(),
+        };
+        // rows of each part published, by number
+        let mut published: BTreeMap<u64, u64> = BTreeMap::new();
+        let mut rows_published = 0;
+        while let Some(part) = split.next_part()? {
+            let chunk = Chunk {
+                part: part.number,
+                first_line: part.first_line,
+                rows: part.rows,
+                text: part.text,
+                ..template.clone()
+            };
+            self.rt.block_on(self.publish(&chunk))?;
+            published.insert(part.number, part.rows);
+            rows_published += part.rows;
+            watch.published(published.len() as u64, rows_published);
+        }
+        let read = split.read().clone();
+        if read.rows != rows_published {
+            return Err(WorkError::Usage(format!(
+                "{file}: {} rows read but {rows_published} published in parts; this is a bug",
+                read.rows
+            )));
+        }
+        tracing::info!(file = %file, run, parts = published.len(), rows = rows_published, "parts published");
+        // each part counted once, whoever reported it and however often
+        let mut stored: BTreeMap<u64, BatchCounts> = BTreeMap::new();
+        let mut rows_stored = 0;
+        while stored.len() < published.len() {
+            let Some(done) = self.rt.block_on(next_result(&mut results, &self.queue))? else {
+                continue;
+            };
+            let Some(&rows) = published.get(&done.part) else {
+                tracing::warn!(
+                    part = done.part,
+                    "a result for a part this run did not publish"
+                );
+                continue;
+            };
+            if stored.contains_key(&done.part) {
+                continue;
+            }
+            let counts = match (done.counts, done.error) {
+                (Some(counts), _) => counts,
+                (None, error) => {
+                    return Err(WorkError::Part {
+                        file,
+                        part: done.part,
+                        message: format!(
+                            "no worker could store it ({}); its run {run} stays unfinished, \
+                             ingest the file again once the cause is fixed (rows stored \
+                             already count as duplicates)",
+                            error.unwrap_or_default()
+                        ),
+                    });
+                }
+            };
+            let counted = counts.stored + counts.duplicate + counts.quarantined;
+            if done.rows != rows || counted != rows {
+                return Err(WorkError::Part {
+                    file,
+                    part: done.part,
+                    message: format!(
+                        "{rows} rows published, but worker {} read {} and stored {counted}; \
+                         do the workers run the same baken release?",
+                        done.worker, done.rows
+                    ),
+                });
+            }
+            tracing::debug!(file = %file, run, part = done.part, worker = %done.worker, stored = counts.stored, duplicate = counts.duplicate, "part stored");
+            stored.insert(done.part, counts);
+            rows_stored += rows;
+            watch.stored(stored.len() as u64, rows_stored);
+        }
+        let mut counts = BatchCounts::default();
+        for c in stored.into_values() {
+            counts += c;
+        }
+        let summary =
+            baken_pipeline::ingest::finish(store, run, &file, input.feed, read, counts, settings)?;
+        // the results are read: the stream need not keep them
+        let subject = self.queue.done_subject(&job);
+        let purged = self.rt.block_on(async {
+            let stream = self.js.get_stream(self.queue.done_stream()).await?;
+            stream.purge().filter(subject).await?;
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+        });
+        if let Err(e) = purged {
+            tracing::warn!(job = %job, error = %e, "the run's results could not be purged");
+        }
+        Ok(summary)
+    }
+
+    /// Publishes one chunk, as [`Coordinator::ingest`] publishes each part: the stream keeps
+    /// one message per [`Chunk::message_id`] however often it is published.
+    pub fn publish_chunk(&self, chunk: &Chunk) -> Result<()> {
+        self.rt.block_on(self.publish(chunk))
+    }
+
+    /// Publishes one chunk, waiting for the stream's acknowledgement; a publish that fails
+    /// is tried again (the message id makes that safe).
+    async fn publish(&self, chunk: &Chunk) -> Result<()> {
+        let payload = chunk.encode();
+        if payload.len() > self.max_payload {
+            return Err(WorkError::Part {
+                file: chunk.file.clone(),
+                part: chunk.part,
+                message: format!(
+                    "{} bytes, more than the server's largest message ({} bytes): a row this \
+                     long, or a file read as one part (a STIX bundle, a MISP event, text with \
+                     lone \\r line breaks), needs a larger max_payload in the NATS server's \
+                     configuration, or an ingest without --via",
+                    payload.len(),
+                    self.max_payload
+                ),
+            });
+        }
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let mut headers = async_nats::HeaderMap::new();
+            headers.insert(
+                async_nats::header::NATS_MESSAGE_ID,
+                chunk.message_id().as_str(),
+            );
+            let sent = async {
+                self.js
+                    .publish_with_headers(
+                        self.queue.chunk_subject(),
+                        headers,
+                        payload.clone().into(),
+                    )
+                    .await?
+                    .await?;
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+            }
+            .await;
+            match sent {
+                Ok(()) => return Ok(()),
+                Err(e) if tries < 5 => {
+                    tracing::warn!(part = chunk.part, error = %e, "publish failed; trying again");
+                    tokio::time::sleep(Duration::from_millis(200 * tries)).await;
+                }
+                Err(e) => return Err(self.queue.error("publish a chunk")(&e)),
+            }
+        }
+    }
+
+    /// A consumer of job `job`'s results, from the first.
+    async fn results(&self, job: &str) -> Result<consumer::PullConsumer> {
+        let fail = self.queue.error("read results");
+        let stream = self
+            .js
+            .get_stream(self.queue.done_stream())
+            .await
+            .map_err(|e| fail(&e))?;
+        stream
+            .create_consumer(consumer::pull::Config {
+                filter_subject: self.queue.done_subject(job),
+                deliver_policy: consumer::DeliverPolicy::All,
+                ack_policy: consumer::AckPolicy::None,
+                inactive_threshold: Duration::from_secs(3600),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| fail(&e))
+    }
+}
+
+/// The next result, waiting a few seconds at most (`None`: none came).
+async fn next_result(
+    results: &mut consumer::PullConsumer,
+    queue: &Queue,
+) -> Result<Option<PartDone>> {
+    let fail = queue.error("read results");
+    let mut batch = results
+        .batch()
+        .max_messages(1)
+        .expires(Duration::from_secs(5))
+        .messages()
+        .await
+        .map_err(|e| fail(&e))?;
+    match batch.next().await {
+        None => Ok(None),
+        Some(Err(e)) => Err(fail(&e)),
+        Some(Ok(message)) => match serde_json::from_slice::<PartDone>(&message.payload) {
+            Ok(done) => Ok(Some(done)),
+            Err(e) => {
+                tracing::warn!(error = %e, "a result that cannot be read");
+                Ok(None)
+            }
+        },
+    }
+}
+
+/// A name for run `run`'s work that another store's run of the same number does not share.
+fn job_name(run: i64) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    format!("r{run}-{:x}", nanos ^ (u64::from(std::process::id()) << 40))
+}

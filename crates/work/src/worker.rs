@@ -1,0 +1,310 @@
+//! The worker: pulls chunks, stores them as parts of their runs, reports, acknowledges.
+
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::{self, AckKind, consumer};
+use baken_attribute::Attributor;
+use baken_feeds::{FeedKind, Options};
+use baken_pipeline::ingest::{PartText, read_part};
+use baken_store::{Batch, BatchCounts, Store};
+use futures_util::StreamExt;
+
+use crate::protocol::{Chunk, PartDone, Queue};
+use crate::{Result, WorkError};
+
+/// How a worker runs.
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    /// Stop after this long without a chunk; `None`: run until killed.
+    pub idle_exit: Option<Duration>,
+    /// Stop after one chunk.
+    pub once: bool,
+    /// How long a chunk delivered to a worker waits for its acknowledgement before it is
+    /// delivered again (set when the shared consumer is created).
+    pub ack_wait: Duration,
+    /// Deliveries of one chunk before the last try reports it as failed.
+    pub max_deliver: i64,
+    /// Exit the process right after the n-th chunk is committed, before reporting or
+    /// acknowledging it (tests of redelivery).
+    pub die_after_store: Option<u64>,
+}
+
+impl Default for WorkerOptions {
+    /// Run until killed; a minute's ack wait; five deliveries.
+    fn default() -> Self {
+        WorkerOptions {
+            idle_exit: None,
+            once: false,
+            ack_wait: Duration::from_secs(60),
+            max_deliver: 5,
+            die_after_store: None,
+        }
+    }
+}
+
+/// What a worker did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WorkerSummary {
+    /// Chunks handled and acknowledged (stored now or before).
+    pub chunks: u64,
+    /// Rows in them.
+    pub rows: u64,
+    /// What storing them did.
+    pub counts: BatchCounts,
+    /// Chunks that failed and were left to be delivered again (or reported as failed).
+    pub failed: u64,
+}
+
+/// The working side of a distributed ingest, connected to its queue.
+pub struct Worker {
+    rt: tokio::runtime::Runtime,
+    queue: Queue,
+    js: jetstream::Context,
+    consumer: consumer::PullConsumer,
+    name: String,
+}
+
+impl Worker {
+    /// Connects to `queue`'s server and joins the consumer all workers share, creating the
+    /// streams and the consumer where they do not exist.
+    pub fn connect(queue: &Queue, options: &WorkerOptions) -> Result<Self> {
+        let rt = crate::runtime()?;
+        let (js, consumer) = rt.block_on(async {
+            let (_, js) = queue.connect().await?;
+            let fail = queue.error("join the workers' consumer");
+            let stream = js
+                .get_stream(queue.chunk_stream())
+                .await
+                .map_err(|e| fail(&e))?;
+            let consumer = stream
+                .get_or_create_consumer(
+                    &queue.consumer(),
+                    consumer::pull::Config {
+                        durable_name: Some(queue.consumer()),
+                        ack_policy: consumer::AckPolicy::Explicit,
+                        ack_wait: options.ack_wait,
+                        max_deliver: options.max_deliver,
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map_err(|e| fail(&e))?;
+            Ok::<_, WorkError>((js, consumer))
+        })?;
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_else(|_| "localhost".into());
+        Ok(Worker {
+            rt,
+            queue: queue.clone(),
+            js,
+            consumer,
+            name: format!("{host}:{}", std::process::id()),
+        })
+    }
+
+    /// Handles chunks until `options` say to stop: each is parsed, attributed with
+    /// `attributor`, stored in `store` as its part, reported, then acknowledged.
+    ///
+    /// A chunk that fails (a store busy past its timeout, a part that cannot be read) is
+    /// left to be delivered again, a little later, to any worker; the last delivery reports
+    /// it as failed, which ends its coordinator's run with the reason. A chunk whose run this
+    /// store does not hold (a worker given another store than its coordinator's) stops the
+    /// worker.
+    pub fn run(
+        &self,
+        store: &mut dyn Store,
+        attributor: &Attributor,
+        options: &WorkerOptions,
+    ) -> Result<WorkerSummary> {
+        let mut summary = WorkerSummary::default();
+        let mut idle_since = Instant::now();
+        loop {
+            let wait = match options.idle_exit {
+                Some(idle) => {
+                    let left = idle.saturating_sub(idle_since.elapsed());
+                    if left.is_zero() {
+                        tracing::info!(chunks = summary.chunks, "no chunk came; the worker stops");
+                        return Ok(summary);
+                    }
+                    left.min(Duration::from_secs(5))
+                }
+                None => Duration::from_secs(5),
+            };
+            let Some(message) = self.rt.block_on(self.next(wait))? else {
+                continue;
+            };
+            idle_since = Instant::now();
+            self.handle(store, attributor, options, &message, &mut summary)?;
+            if options.once {
+                return Ok(summary);
+            }
+        }
+    }
+
+    async fn next(&self, wait: Duration) -> Result<Option<jetstream::Message>> {
+        let fail = self.queue.error("pull a chunk");
+        let mut batch = self
+            .consumer
+            .batch()
+            .max_messages(1)
+            .expires(wait.max(Duration::from_millis(100)))
+            .messages()
+            .await
+            .map_err(|e| fail(&e))?;
+        match batch.next().await {
+            None => Ok(None),
+            Some(Ok(m)) => Ok(Some(m)),
+            Some(Err(e)) => Err(fail(&e)),
+        }
+    }
+
+    fn handle(
+        &self,
+        store: &mut dyn Store,
+        attributor: &Attributor,
+        options: &WorkerOptions,
+        message: &jetstream::Message,
+        summary: &mut WorkerSummary,
+    ) -> Result<()> {
+        let delivered = message.info().map_or(1, |i| i.delivered);
+        let chunk = match Chunk::decode(&message.payload) {
+            Ok(chunk) => chunk,
+            Err(e) => {
+                // nobody can read it: it is dropped, and said so
+                tracing::error!(error = %e, "a chunk message that cannot be read; dropped");
+                self.ack(message, AckKind::Term)?;
+                return Ok(());
+            }
+        };
+        let _span =
+            tracing::info_span!("chunk", file = %chunk.file, run = chunk.run, part = chunk.part)
+                .entered();
+        // the run must be this store's, else the worker serves another store than its
+        // coordinator
+        let belongs = store.run(chunk.run).map(|r| r.file == chunk.file);
+        if !matches!(belongs, Ok(true)) {
+            self.ack(message, AckKind::Nak(Some(Duration::from_secs(1))))?;
+            return Err(WorkError::Usage(format!(
+                "run {} of {} is not in this worker's store; start workers on the store \
+                 the coordinator uses",
+                chunk.run, chunk.file
+            )));
+        }
+        match self.store_chunk(store, attributor, &chunk) {
+            Ok((rows, counts)) => {
+                summary.chunks += 1;
+                summary.rows += rows;
+                summary.counts += counts;
+                if options.die_after_store == Some(summary.chunks) {
+                    tracing::warn!("stopping after the store, before the report (a test)");
+                    std::process::exit(3);
+                }
+                self.report(
+                    &chunk,
+                    &PartDone {
+                        part: chunk.part,
+                        rows,
+                        counts: Some(counts),
+                        error: None,
+                        worker: self.name.clone(),
+                    },
+                )?;
+                self.ack(message, AckKind::Ack)?;
+                tracing::info!(
+                    file = %chunk.file,
+                    run = chunk.run,
+                    part = chunk.part,
+                    rows,
+                    stored = counts.stored,
+                    duplicate = counts.duplicate,
+                    quarantined = counts.quarantined,
+                    delivered,
+                    "part stored"
+                );
+            }
+            Err(e) if delivered < options.max_deliver => {
+                summary.failed += 1;
+                tracing::warn!(error = %e, delivered, "part not stored; it will come again");
+                let delay = Duration::from_secs(delivered.clamp(1, 30) as u64);
+                self.ack(message, AckKind::Nak(Some(delay)))?;
+            }
+            Err(e) => {
+                summary.failed += 1;
+                tracing::error!(error = %e, delivered, "part not stored, at its last delivery");
+                self.report(
+                    &chunk,
+                    &PartDone {
+                        part: chunk.part,
+                        rows: 0,
+                        counts: None,
+                        error: Some(e.to_string()),
+                        worker: self.name.clone(),
+                    },
+                )?;
+                self.ack(message, AckKind::Term)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Parses, attributes and stores one chunk as its part: the rows read, and what storing
+    /// did (or, for a part stored before, did then).
+    fn store_chunk(
+        &self,
+        store: &mut dyn Store,
+        attributor: &Attributor,
+        chunk: &Chunk,
+    ) -> Result<(u64, BatchCounts)> {
+        let feed: FeedKind = chunk.feed.parse().map_err(WorkError::Message)?;
+        let options = Options {
+            report: chunk.report.clone(),
+            schema: chunk.schema.clone(),
+            raw: chunk.raw,
+            observation_time: chunk.observation_time.clone(),
+            strict: true,
+        };
+        let part = PartText {
+            file: &chunk.file,
+            feed,
+            header: &chunk.header,
+            header_lines: chunk.header_lines,
+            first_line: chunk.first_line,
+            text: &chunk.text,
+            keep_text: chunk.keep_text,
+        };
+        let (batch, read) = read_part(attributor, part, &options)?;
+        let batch = Batch {
+            part: Some(chunk.part),
+            ..batch
+        };
+        let counts = store.store_batch(chunk.run, &batch)?;
+        Ok((read.rows, counts))
+    }
+
+    /// Publishes a part's result, waiting for the stream to have it.
+    fn report(&self, chunk: &Chunk, done: &PartDone) -> Result<()> {
+        let payload = serde_json::to_vec(done).expect("a result always serialises");
+        let subject = self.queue.done_subject(&chunk.job);
+        self.rt
+            .block_on(async {
+                let mut headers = async_nats::HeaderMap::new();
+                headers.insert(
+                    async_nats::header::NATS_MESSAGE_ID,
+                    chunk.message_id().as_str(),
+                );
+                self.js
+                    .publish_with_headers(subject, headers, payload.into())
+                    .await?
+                    .await?;
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+            })
+            .map_err(|e| self.queue.error("report a part")(&e))
+    }
+
+    fn ack(&self, message: &jetstream::Message, kind: AckKind) -> Result<()> {
+        self.rt
+            .block_on(message.ack_with(kind))
+            .map_err(|e| self.queue.error("acknowledge a chunk")(&e))
+    }
+}
