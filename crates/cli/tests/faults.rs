@@ -31,9 +31,9 @@ use baken_store::{FindingQuery, PostgresStore, SqliteStore, Store};
 use common::{baken, s};
 
 /// Registered organisations in the world.
-const ORGS: u32 = 1_000;
+const ORGS: u32 = 2_000;
 /// Rows per part: the file is cut into many parts, so a fault lands among them.
-const PART_ROWS: &str = "100";
+const PART_ROWS: &str = "20";
 /// Workers kept running.
 const WORKERS: usize = 2;
 /// Runs of a failed coordinator or notify before the fault counts as unrecoverable.
@@ -56,33 +56,69 @@ fn faults_during_distributed_ingest_and_notify_lose_and_duplicate_nothing() {
     // the clean run: one process, the embedded store
     let clean_data = dir.path().join("clean");
     prepare(&clean_data, None, &g);
-    let started = Instant::now();
     ok(&clean_data, None, &["ingest", "--json", s(&g.feed)]);
-    let ingest_time = started.elapsed();
     ok(&clean_data, None, &["notify", "--json"]);
     let expected = Outcome::of(&SqliteStore::open(&clean_data).unwrap());
     println!(
-        "clean run: {} findings, {} observations, {} messages (ingest {} ms)",
+        "clean run: {} findings, {} observations, {} messages",
         expected.findings.len(),
         expected.observations(),
         expected.messages.len(),
-        ingest_time.as_millis()
     );
 
     let mut nats = Nats::start(&dir.path().join("nats"));
+    // a clean distributed run, without a fault: it stores what the local run stores, and
+    // its duration is where the faults strike
+    let distributed = {
+        let db = TempDatabase::new("faultless").expect("the test PostgreSQL server");
+        let data = dir.path().join("faultless");
+        prepare(&data, Some(db.url()), &g);
+        let queue = format!("faults{}xclean", std::process::id());
+        let mut workers: Vec<Child> = (0..WORKERS)
+            .map(|_| worker(&data, db.url(), &nats, &queue))
+            .collect();
+        let t0 = Instant::now();
+        ok(
+            &data,
+            Some(db.url()),
+            &["ingest", "--json", "--via", &nats.url(), "--queue", &queue]
+                .into_iter()
+                .chain(["--part-rows", PART_ROWS, s(&g.feed)])
+                .collect::<Vec<_>>(),
+        );
+        let took = t0.elapsed();
+        for w in workers.iter_mut() {
+            let _ = w.kill();
+            let _ = w.wait();
+        }
+        ok(&data, Some(db.url()), &["notify", "--json"]);
+        let got = Outcome::of(&PostgresStore::connect(db.url()).unwrap());
+        let (l, d, notes) = expected.compare(&got);
+        assert_eq!(
+            (l, d),
+            (0, 0),
+            "the distributed run without faults: {notes:?}"
+        );
+        took
+    };
+    println!(
+        "distributed run without faults: the same outcome; ingest {} ms",
+        distributed.as_millis()
+    );
     let (mut lost, mut duplicated) = (0u64, 0u64);
     let mut failures = Vec::new();
     for i in 0..faults {
         let mut rng = SplitMix(seed.wrapping_add(i));
-        let kind = Fault::ALL[(rng.next() % 3) as usize];
+        // the kinds in turn, so that a few faults try each
+        let kind = Fault::ALL[(i % 3) as usize];
         let db = TempDatabase::new(&format!("fault{i}")).expect("the test PostgreSQL server");
         let app = format!("baken_fault_{}_{i}", std::process::id());
         let url = format!("{}&application_name={app}", db.url());
         let data = dir.path().join(format!("fault-{i}"));
         prepare(&data, Some(&url), &g);
         let queue = format!("faults{}x{i}", std::process::id());
-        // the fault strikes somewhere inside a clean distributed run's likely duration
-        let at = Duration::from_millis(rng.next() % (ingest_time.as_millis() as u64 * 3 + 500));
+        // the fault strikes somewhere inside the faultless distributed run's duration
+        let at = Duration::from_millis(rng.next() % (distributed.as_millis() as u64).max(1));
         let during_notify = rng.next() % 4 == 0 && kind == Fault::DropConnections;
         let mut workers: Vec<Child> = (0..WORKERS)
             .map(|_| worker(&data, &url, &nats, &queue))
@@ -119,6 +155,12 @@ fn faults_during_distributed_ingest_and_notify_lose_and_duplicate_nothing() {
                 break;
             }
         }
+        // a fault meant for the ingest that finished first strikes before notify
+        let after_ingest = !struck && !during_notify;
+        if after_ingest {
+            struck = true;
+            strike(kind, &mut workers, &mut nats, &app);
+        }
         for w in workers.iter_mut() {
             let _ = w.kill();
             let _ = w.wait();
@@ -152,12 +194,17 @@ fn faults_during_distributed_ingest_and_notify_lose_and_duplicate_nothing() {
         )
         .is_ok();
         let line = format!(
-            "fault {}/{faults} (seed {}): {} at {} ms{}, ingest run {runs} time(s), notify {notify_runs}: lost {l}, duplicated {d}{}",
+            "fault {}/{faults} (seed {}): {} {}, ingest run {runs} time(s), notify {notify_runs}: lost {l}, duplicated {d}{}",
             i + 1,
             seed.wrapping_add(i),
             kind.name(),
-            at.as_millis(),
-            if during_notify { " of notify" } else { "" },
+            if during_notify {
+                "during notify".to_string()
+            } else if after_ingest {
+                "after ingest (it ended first)".to_string()
+            } else {
+                format!("at {} ms of ingest", at.as_millis())
+            },
             if verified { "" } else { ", AUDIT CHAIN BROKEN" }
         );
         println!("{line}");
