@@ -115,7 +115,6 @@ pub fn worker(app: &mut App, args: &WorkerArgs) -> Result<()> {
         die_after_store: args.die_after_store,
         die_before_store: args.die_before_store,
         max_deliver: args.max_deliver.max(1),
-        ..WorkerOptions::default()
     };
     let worker = Worker::connect(&queue, &options)
         .context("baken worker needs a NATS server with JetStream (nats-server -js)")?;
