@@ -51,6 +51,13 @@ pub struct WorkerArgs {
     /// tests of redelivery.
     #[arg(long, hide = true)]
     die_after_store: Option<u64>,
+    /// Exit as soon as a chunk is received: tests of parts given up on.
+    #[arg(long, hide = true)]
+    die_before_store: bool,
+    /// Deliveries of one chunk before it is given up on; set when the workers' consumer is
+    /// first created.
+    #[arg(long, hide = true, default_value_t = 5)]
+    max_deliver: i64,
 }
 
 /// What ingests one file, here or through workers.
@@ -106,7 +113,8 @@ pub fn worker(app: &mut App, args: &WorkerArgs) -> Result<()> {
         once: args.once,
         ack_wait: Duration::from_secs(args.ack_wait.max(1)),
         die_after_store: args.die_after_store,
-        ..WorkerOptions::default()
+        die_before_store: args.die_before_store,
+        max_deliver: args.max_deliver.max(1),
     };
     let worker = Worker::connect(&queue, &options)
         .context("baken worker needs a NATS server with JetStream (nats-server -js)")?;

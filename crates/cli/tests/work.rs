@@ -343,3 +343,52 @@ fn a_coordinator_killed_and_run_again_duplicates_nothing() {
     assert_eq!(again["quarantined"], local["quarantined"]);
     assert_same(&there, &here);
 }
+
+#[test]
+fn a_part_its_workers_die_on_ends_the_coordinator_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let there = dir.path().join("there");
+    let feed = world(dir.path(), &[&there]);
+    let queue = TestQueue::new("dies");
+
+    // one part, which every worker dies on as soon as it has it: twice, as often as the
+    // consumer allows
+    let coordinator = baken()
+        .arg("--data")
+        .arg(&there)
+        .args(["ingest", "--via", NATS, "--queue", queue.name()])
+        .args(["--part-rows", "100000", s(&feed)])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    for _ in 0..2 {
+        let status = worker(
+            &there,
+            &queue,
+            &["--die-before-store", "--max-deliver", "2"],
+        )
+        .wait()
+        .unwrap();
+        assert_eq!(status.code(), Some(3));
+    }
+    // the server gives up on the part when a worker next asks for work
+    let _asking = Workers(vec![worker(&there, &queue, &[])]);
+    // (a coordinator that never learns of it would wait for ever: it is stopped after five
+    // minutes, which fails the test)
+    let mut coordinator = coordinator;
+    let started = std::time::Instant::now();
+    while coordinator.try_wait().unwrap().is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(300) {
+            coordinator.kill().unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let out = coordinator.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("part 0: delivered as often as the workers' consumer allows"),
+        "{stderr}"
+    );
+}

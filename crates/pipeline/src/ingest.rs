@@ -1,4 +1,9 @@
 //! Ingest: parse → attribute → store, streaming, in whole batches.
+//!
+//! [`ingest_file`] reads a file on one machine. A distributed ingest (`baken-work`) uses the
+//! same pieces apart: [`Split`] cuts a file into parts where rows start, [`begin`] starts the
+//! run, [`read_part`] reads one part as [`ingest_file`] reads those rows (on any worker), and
+//! [`finish`] ends the run once every part is stored.
 
 use std::collections::HashMap;
 use std::fs::File;

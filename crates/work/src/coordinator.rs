@@ -1,7 +1,7 @@
 //! The coordinator: cuts files into parts, publishes them, and finishes each run once its
 //! parts are stored.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer};
@@ -31,6 +31,7 @@ pub trait Watch {
 pub struct Coordinator {
     rt: tokio::runtime::Runtime,
     queue: Queue,
+    client: async_nats::Client,
     js: jetstream::Context,
     max_payload: usize,
 }
@@ -44,6 +45,7 @@ impl Coordinator {
         Ok(Coordinator {
             rt,
             queue: queue.clone(),
+            client,
             js,
             max_payload,
         })
@@ -71,6 +73,20 @@ impl Coordinator {
         let job = job_name(run);
         tracing::info!(file = %file, run, job = %job, "distributed ingest started");
         let mut results = self.rt.block_on(self.results(&job))?;
+        // the server's word that a chunk was delivered as often as the consumer allows and
+        // never acknowledged: its workers died on it
+        let advisory = format!(
+            "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{}.{}",
+            self.queue.chunk_stream(),
+            self.queue.consumer()
+        );
+        let mut advisories = self
+            .rt
+            .block_on(self.client.subscribe(advisory))
+            .map_err(|e| self.queue.error("subscribe to advisories")(&e))?;
+        // the part of each chunk, by its sequence number in the stream
+        let mut by_sequence: HashMap<u64, u64> = HashMap::new();
+        let mut given_up: BTreeSet<u64> = BTreeSet::new();
         let template = Chunk {
             job: job.clone(),
             run,
@@ -99,7 +115,8 @@ impl Coordinator {
                 text: part.text,
                 ..template.clone()
             };
-            self.rt.block_on(self.publish(&chunk))?;
+            let sequence = self.rt.block_on(self.publish(&chunk))?;
+            by_sequence.insert(sequence, part.number);
             published.insert(part.number, part.rows);
             rows_published += part.rows;
             watch.published(published.len() as u64, rows_published);
@@ -116,7 +133,23 @@ impl Coordinator {
         let mut stored: BTreeMap<u64, BatchCounts> = BTreeMap::new();
         let mut rows_stored = 0;
         while stored.len() < published.len() {
-            let Some(done) = self.rt.block_on(next_result(&mut results, &self.queue))? else {
+            let next = self.rt.block_on(next_result(&mut results, &self.queue))?;
+            self.rt
+                .block_on(given_up_on(&mut advisories, &by_sequence, &mut given_up));
+            let Some(done) = next else {
+                // no result pending: a part given up on will never be stored
+                if let Some(&part) = given_up.iter().find(|p| !stored.contains_key(p)) {
+                    return Err(WorkError::Part {
+                        file,
+                        part,
+                        message: format!(
+                            "delivered as often as the workers' consumer allows and never \
+                             stored: the workers that took it died on it (their logs say why); \
+                             its run {run} stays unfinished, ingest the file again once the \
+                             cause is fixed (rows stored already count as duplicates)"
+                        ),
+                    });
+                }
                 continue;
             };
             let Some(&rows) = published.get(&done.part) else {
@@ -183,12 +216,13 @@ impl Coordinator {
     /// Publishes one chunk, as [`Coordinator::ingest`] publishes each part: the stream keeps
     /// one message per [`Chunk::message_id`] however often it is published.
     pub fn publish_chunk(&self, chunk: &Chunk) -> Result<()> {
-        self.rt.block_on(self.publish(chunk))
+        self.rt.block_on(self.publish(chunk)).map(drop)
     }
 
     /// Publishes one chunk, waiting for the stream's acknowledgement; a publish that fails
-    /// is tried again (the message id makes that safe).
-    async fn publish(&self, chunk: &Chunk) -> Result<()> {
+    /// is tried again (the message id makes that safe). Answers its sequence number in the
+    /// stream (the first one's, for a chunk published before).
+    async fn publish(&self, chunk: &Chunk) -> Result<u64> {
         let payload = chunk.encode();
         if payload.len() > self.max_payload {
             return Err(WorkError::Part {
@@ -213,7 +247,8 @@ impl Coordinator {
                 chunk.message_id().as_str(),
             );
             let sent = async {
-                self.js
+                let ack = self
+                    .js
                     .publish_with_headers(
                         self.queue.chunk_subject(),
                         headers,
@@ -221,11 +256,11 @@ impl Coordinator {
                     )
                     .await?
                     .await?;
-                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(ack.sequence)
             }
             .await;
             match sent {
-                Ok(()) => return Ok(()),
+                Ok(sequence) => return Ok(sequence),
                 Err(e) if tries < 5 => {
                     tracing::warn!(part = chunk.part, error = %e, "publish failed; trying again");
                     tokio::time::sleep(Duration::from_millis(200 * tries)).await;
@@ -279,6 +314,34 @@ async fn next_result(
                 Ok(None)
             }
         },
+    }
+}
+
+/// Notes the parts that advisories say were delivered as often as allowed, without waiting.
+async fn given_up_on(
+    advisories: &mut async_nats::Subscriber,
+    by_sequence: &HashMap<u64, u64>,
+    given_up: &mut BTreeSet<u64>,
+) {
+    #[derive(serde::Deserialize)]
+    struct MaxDeliveries {
+        stream_seq: u64,
+        deliveries: u64,
+    }
+    while let Ok(Some(message)) =
+        tokio::time::timeout(Duration::from_millis(1), advisories.next()).await
+    {
+        let Ok(advisory) = serde_json::from_slice::<MaxDeliveries>(&message.payload) else {
+            continue;
+        };
+        if let Some(&part) = by_sequence.get(&advisory.stream_seq) {
+            tracing::warn!(
+                part,
+                deliveries = advisory.deliveries,
+                "a part was delivered as often as allowed and not acknowledged"
+            );
+            given_up.insert(part);
+        }
     }
 }
 

@@ -21,7 +21,10 @@
 //! * a worker acknowledges a chunk only after its batch is committed and its counts are
 //!   reported; a worker killed before that leaves the chunk to be delivered again, after the
 //!   consumer's ack wait, to whichever worker asks next;
-//! * the coordinator counts each part once, by number.
+//! * the coordinator counts each part once, by number; a part that failed at its last
+//!   delivery, or that the server gave up on (its workers died on it as often as the
+//!   consumer allows, said by the server's max-deliveries advisory), ends the coordinator
+//!   with the reason, its run unfinished, as a killed local ingest leaves it.
 //!
 //! ```no_run
 //! use baken_work::{Queue, Worker, WorkerOptions};

@@ -27,6 +27,8 @@ pub struct WorkerOptions {
     /// Exit the process right after the n-th chunk is committed, before reporting or
     /// acknowledging it (tests of redelivery).
     pub die_after_store: Option<u64>,
+    /// Exit the process as soon as a chunk is received (tests of parts given up on).
+    pub die_before_store: bool,
 }
 
 impl Default for WorkerOptions {
@@ -38,6 +40,7 @@ impl Default for WorkerOptions {
             ack_wait: Duration::from_secs(60),
             max_deliver: 5,
             die_after_store: None,
+            die_before_store: false,
         }
     }
 }
@@ -168,6 +171,10 @@ impl Worker {
         summary: &mut WorkerSummary,
     ) -> Result<()> {
         let delivered = message.info().map_or(1, |i| i.delivered);
+        if options.die_before_store {
+            tracing::warn!(delivered, "stopping before the store (a test)");
+            std::process::exit(3);
+        }
         let chunk = match Chunk::decode(&message.payload) {
             Ok(chunk) => chunk,
             Err(e) => {
