@@ -119,7 +119,7 @@ fn faults_during_distributed_ingest_and_notify_lose_and_duplicate_nothing() {
         let queue = format!("faults{}x{i}", std::process::id());
         // the fault strikes somewhere inside the faultless distributed run's duration
         let at = Duration::from_millis(rng.next() % (distributed.as_millis() as u64).max(1));
-        let during_notify = rng.next() % 4 == 0 && kind == Fault::DropConnections;
+        let during_notify = rng.next().is_multiple_of(2) && kind == Fault::DropConnections;
         let mut workers: Vec<Child> = (0..WORKERS)
             .map(|_| worker(&data, &url, &nats, &queue))
             .collect();
@@ -373,7 +373,7 @@ impl Outcome {
                 "{:?} {:?} {} {}",
                 f.attribution.owner, f.state, f.first_seen, f.last_seen
             );
-            let before = findings.insert(key, (what, f.times_seen as u64));
+            let before = findings.insert(key, (what, f.times_seen));
             assert!(before.is_none(), "a finding stored twice");
         }
         let mut messages = BTreeMap::new();

@@ -413,7 +413,7 @@ pub fn sqlite_to_postgres(
         let mut cells: Vec<Cell> = Vec::with_capacity(columns.len());
         while let Some(row) = rows.next().map_err(lite_err)? {
             cells.clear();
-            for i in 0..columns.len() {
+            for (i, column) in source.iter().enumerate() {
                 cells.push(match row.get_ref(i).map_err(lite_err)? {
                     ValueRef::Null => Cell::Null,
                     ValueRef::Integer(v) => Cell::Int(v),
@@ -423,8 +423,7 @@ pub fn sqlite_to_postgres(
                             StoreError::Corrupt {
                                 what: "copy source",
                                 detail: format!(
-                                    "{table}.{} of row {}: text that is not UTF-8",
-                                    source[i],
+                                    "{table}.{column} of row {}: text that is not UTF-8",
                                     n + 1
                                 ),
                             }
