@@ -60,7 +60,7 @@ struct Cli {
     /// The store: `sqlite:PATH` (the default: sqlite:DATA/baken.db) or
     /// `postgres://USER@HOST:PORT/DB`. Files (outbox, keys, kept lists) stay in --data.
     #[arg(long, global = true, env = "BAKEN_STORE", value_parser = parse_store_url)]
-    store: Option<baken_store::StoreUrl>,
+    store: Option<StoreArg>,
     /// Log lines on standard error as text or as JSON objects (RUST_LOG sets what is
     /// logged, e.g. RUST_LOG=info; default warn).
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
@@ -887,8 +887,15 @@ fn init_logs(format: LogFormat) {
     }
 }
 
-fn parse_store_url(text: &str) -> std::result::Result<baken_store::StoreUrl, String> {
-    baken_store::StoreUrl::parse(text)
+/// `--store`: a store URL, or nothing (`BAKEN_STORE=`) for the default.
+#[derive(Clone)]
+struct StoreArg(Option<baken_store::StoreUrl>);
+
+fn parse_store_url(text: &str) -> std::result::Result<StoreArg, String> {
+    if text.is_empty() {
+        return Ok(StoreArg(None));
+    }
+    baken_store::StoreUrl::parse(text).map(|url| StoreArg(Some(url)))
 }
 
 fn main() {
@@ -913,7 +920,8 @@ fn main() {
 }
 
 fn run(cli: Cli) -> Result<()> {
-    if let Some(url) = &cli.store {
+    let store = cli.store.clone().and_then(|s| s.0);
+    if let Some(url) = &store {
         baken_app::select_store(url.clone());
     }
     match cli.command {
@@ -1095,7 +1103,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Cvss { vector, json } => cmd_cvss(&vector, json),
         Command::Audit { command } => cmd_audit(&cli.data, command),
-        Command::Store { command } => store_cmds::cmd_store(&cli.data, cli.store.as_ref(), command),
+        Command::Store { command } => store_cmds::cmd_store(&cli.data, store.as_ref(), command),
         Command::Inventory {
             command:
                 InventoryCommand::Import {

@@ -13,16 +13,20 @@ pub(crate) enum StoreCommand {
     /// and head before it is committed.
     Copy {
         /// The store to copy (default: --store, else sqlite:DATA/baken.db).
-        #[arg(long, value_parser = crate::parse_store_url)]
+        #[arg(long, value_parser = parse_url)]
         from: Option<StoreUrl>,
         /// The PostgreSQL database to copy into (postgres://USER@HOST:PORT/DB); it must
         /// hold no data.
-        #[arg(long, value_parser = crate::parse_store_url)]
+        #[arg(long, value_parser = parse_url)]
         to: StoreUrl,
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
     },
+}
+
+fn parse_url(text: &str) -> std::result::Result<StoreUrl, String> {
+    StoreUrl::parse(text)
 }
 
 pub(crate) fn cmd_store(
