@@ -39,7 +39,7 @@ use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use baken_store::{SqliteStore, prelude::*};
-use common::{baken, files_with, run, run_ok, s, small_world};
+use common::{SplitMix, baken, env_or, files_with, run, run_ok, s, small_world};
 use serde_json::Value;
 
 /// Registered organisations in the world.
@@ -909,36 +909,4 @@ fn copy_dir(from: &Path, to: &Path) {
 
 fn strs(args: &[String]) -> Vec<&str> {
     args.iter().map(String::as_str).collect()
-}
-
-fn env_or(name: &str, default: u64) -> u64 {
-    match std::env::var(name) {
-        Ok(v) => v
-            .parse()
-            .unwrap_or_else(|_| panic!("{name} must be a number, got {v:?}")),
-        Err(_) => default,
-    }
-}
-
-/// SplitMix64: a seeded pseudo-random sequence (std only).
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    fn fraction(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// Uniform in [0, n).
-    fn below(&mut self, n: usize) -> usize {
-        (self.fraction() * n as f64) as usize
-    }
 }

@@ -28,7 +28,7 @@ use baken_demo::generate::{Generated, Params, generate};
 use baken_store::postgres::testing::{TempDatabase, admin_url};
 use baken_store::prelude::*;
 use baken_store::{FindingQuery, PostgresStore, SqliteStore, Store};
-use common::{baken, s};
+use common::{SplitMix, baken, env_or, s};
 
 /// Registered organisations in the world.
 const ORGS: u32 = 2_000;
@@ -435,25 +435,5 @@ impl Outcome {
         }
         notes.truncate(20);
         (lost, dup, notes)
-    }
-}
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// SplitMix64: a fault's moment and kind from its seed.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
     }
 }

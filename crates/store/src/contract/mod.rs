@@ -58,6 +58,21 @@ pub const INCIDENT_REPORTS: &[(&str, incident_reports::Check)] = incident_report
 /// The checks of [`WebhookStore`](crate::WebhookStore).
 pub const WEBHOOKS: &[(&str, webhooks::Check)] = webhooks::CHECKS;
 
+/// How many checks there are over all parts: what [`check_all`] runs.
+pub fn count() -> usize {
+    REGISTRY.len()
+        + FINDINGS.len()
+        + MESSAGES.len()
+        + ADVISORIES.len()
+        + INVENTORY.len()
+        + AUDIT.len()
+        + TIMELINE.len()
+        + SYNC_STATE.len()
+        + TOKENS.len()
+        + WEBHOOKS.len()
+        + INCIDENT_REPORTS.len()
+}
+
 /// Runs every check of every part, each on a fresh store made by `fresh` (given the check's
 /// name, `part/check`), then hands the store to `after` (for an engine's own checks, such as
 /// an integrity check). Returns how many checks ran.
