@@ -981,7 +981,7 @@ fn run(cli: Cli) -> Result<()> {
             };
             cmd_ingest(&mut *ingest_one, feed, json, &files)
         }
-        Command::Worker(args) => work_cmds::worker(&mut App::open(&cli.data)?, &args),
+        Command::Worker(args) => work_cmds::worker(&cli.data, &args),
         Command::Notify {
             incident,
             smtp,

@@ -1,6 +1,7 @@
 //! `baken ingest --via` and `baken worker`: ingest handed to workers over NATS JetStream.
 
 use std::cell::Cell;
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -94,8 +95,9 @@ pub fn coordinator<'a>(
     }))
 }
 
-/// `baken worker`: takes chunks until told to stop, then says what it stored.
-pub fn worker(app: &mut App, args: &WorkerArgs) -> Result<()> {
+/// `baken worker`: takes chunks until told to stop, then says what it stored; with
+/// `--status`, what the queue holds (the store is not opened).
+pub fn worker(data: &Path, args: &WorkerArgs) -> Result<()> {
     let queue = Queue::new(&args.via, &args.queue)?;
     if args.status {
         let s = queue.status()?;
@@ -106,6 +108,7 @@ pub fn worker(app: &mut App, args: &WorkerArgs) -> Result<()> {
         );
         return Ok(());
     }
+    let app = &mut App::open(data)?;
     // loaded once: every chunk is attributed with the index as it was when the worker started
     let attributor = app.attributor()?;
     let options = WorkerOptions {

@@ -353,7 +353,7 @@ fn a_part_its_workers_die_on_ends_the_coordinator_with_the_reason() {
 
     // one part, which every worker dies on as soon as it has it: twice, as often as the
     // consumer allows
-    let coordinator = baken()
+    let mut coordinator = baken()
         .arg("--data")
         .arg(&there)
         .args(["ingest", "--via", NATS, "--queue", queue.name()])
@@ -362,21 +362,57 @@ fn a_part_its_workers_die_on_ends_the_coordinator_with_the_reason() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // the workers start once the part waits in the stream
+    let started = std::time::Instant::now();
+    loop {
+        let status = baken()
+            .args(["worker", "--via", NATS, "--queue", queue.name(), "--status"])
+            .output()
+            .unwrap();
+        if String::from_utf8_lossy(&status.stdout).contains(": 1 chunks not yet stored") {
+            break;
+        }
+        if coordinator.try_wait().unwrap().is_some() {
+            let out = coordinator.wait_with_output().unwrap();
+            panic!(
+                "the coordinator ended before it published its part: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(120),
+            "the part was not published within two minutes"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     for _ in 0..2 {
-        let status = worker(
+        let mut dying = worker(
             &there,
             &queue,
             &["--die-before-store", "--max-deliver", "2"],
-        )
-        .wait()
-        .unwrap();
+        );
+        // the worker ends when it has the part; a coordinator that ended first never
+        // published it, and says why
+        let status = loop {
+            if let Some(status) = dying.try_wait().unwrap() {
+                break status;
+            }
+            if coordinator.try_wait().unwrap().is_some() {
+                let _ = dying.kill();
+                let out = coordinator.wait_with_output().unwrap();
+                panic!(
+                    "the coordinator ended before the workers died on its part: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
         assert_eq!(status.code(), Some(3));
     }
     // the server gives up on the part when a worker next asks for work
     let _asking = Workers(vec![worker(&there, &queue, &[])]);
     // (a coordinator that never learns of it would wait for ever: it is stopped after five
     // minutes, which fails the test)
-    let mut coordinator = coordinator;
     let started = std::time::Instant::now();
     while coordinator.try_wait().unwrap().is_none() {
         if started.elapsed() > std::time::Duration::from_secs(300) {

@@ -132,8 +132,23 @@ impl Coordinator {
         // each part counted once, whoever reported it and however often
         let mut stored: BTreeMap<u64, BatchCounts> = BTreeMap::new();
         let mut rows_stored = 0;
+        // reading results may fail for a while (a server restarting, a missed heartbeat on a
+        // loaded machine): tried again for about a minute before the run ends with the error
+        let mut failed_reads = 0;
         while stored.len() < published.len() {
-            let next = self.rt.block_on(next_result(&mut results, &self.queue))?;
+            let next = match self.rt.block_on(next_result(&mut results, &self.queue)) {
+                Ok(next) => {
+                    failed_reads = 0;
+                    next
+                }
+                Err(e) if failed_reads < READ_RETRIES => {
+                    failed_reads += 1;
+                    tracing::warn!(error = %e, failed_reads, "reading results failed; trying again");
+                    std::thread::sleep(Duration::from_secs(1));
+                    None
+                }
+                Err(e) => return Err(e),
+            };
             self.rt
                 .block_on(given_up_on(&mut advisories, &by_sequence, &mut given_up));
             let Some(done) = next else {
@@ -290,6 +305,9 @@ impl Coordinator {
             .map_err(|e| fail(&e))
     }
 }
+
+/// Failed reads of results in a row before a run ends with the error.
+const READ_RETRIES: u32 = 60;
 
 /// The next result, waiting a few seconds at most (`None`: none came).
 async fn next_result(
