@@ -694,6 +694,43 @@ pub struct RunRecord {
 }
 
 impl RunRecord {
+    /// A run from the columns of `ingest_run` as every engine stores them: `source` the
+    /// `RunSource` as JSON (none for runs stored before it existed: the feed alone), `tlp`
+    /// the label's name (none for runs stored before labels: AMBER, as scan feeds are shared).
+    pub(crate) fn from_columns(
+        id: i64,
+        file: String,
+        feed: String,
+        started_at: String,
+        tlp: Option<String>,
+        supplied_by: Option<String>,
+        source: Option<String>,
+    ) -> Result<RunRecord> {
+        let source = match source {
+            Some(json) => serde_json::from_str(&json).map_err(|e| StoreError::Corrupt {
+                what: "ingest run",
+                detail: format!("run {id}: {e}"),
+            })?,
+            None => RunSource {
+                feed,
+                ..RunSource::default()
+            },
+        };
+        let tlp = match tlp {
+            Some(t) => t
+                .parse()
+                .map_err(|_| StoreError::unreadable("TLP label", "ingest_run", id, "tlp", &t))?,
+            None => Label::default().tlp,
+        };
+        Ok(RunRecord {
+            id,
+            file,
+            source,
+            label: Label { tlp, supplied_by },
+            started_at,
+        })
+    }
+
     /// Where its items came from: feed, file and who supplied them.
     pub fn provenance(&self) -> String {
         match &self.label.supplied_by {

@@ -1229,30 +1229,7 @@ impl FindingStore for SqliteStore {
             },
         );
         let (file, feed, started_at, tlp, supplied_by, source) = self.db(r)?;
-        let source = match source {
-            Some(json) => serde_json::from_str(&json).map_err(|e| StoreError::Corrupt {
-                what: "ingest run",
-                detail: format!("run {id}: {e}"),
-            })?,
-            None => RunSource {
-                feed,
-                ..RunSource::default()
-            },
-        };
-        let tlp = match tlp {
-            Some(t) => t
-                .parse()
-                .map_err(|_| StoreError::unreadable("TLP label", "ingest_run", id, "tlp", &t))?,
-            // runs from before labels existed: scan feeds are shared as AMBER
-            None => Label::default().tlp,
-        };
-        Ok(RunRecord {
-            id,
-            file,
-            source,
-            label: Label { tlp, supplied_by },
-            started_at,
-        })
+        RunRecord::from_columns(id, file, feed, started_at, tlp, supplied_by, source)
     }
 
     fn incidents(&self) -> Result<Vec<(String, u64)>> {

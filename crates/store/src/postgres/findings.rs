@@ -459,33 +459,15 @@ impl FindingStore for PostgresStore {
                 &[&id],
             )
             .map_err(self.wrap())?;
-        let (file, feed, started_at): (String, String, String) = (r.get(0), r.get(1), r.get(2));
-        let (tlp, supplied_by, source): (Option<String>, Option<String>, Option<String>) =
-            (r.get(3), r.get(4), r.get(5));
-        let source = match source {
-            Some(json) => serde_json::from_str(&json).map_err(|e| StoreError::Corrupt {
-                what: "ingest run",
-                detail: format!("run {id}: {e}"),
-            })?,
-            None => RunSource {
-                feed,
-                ..RunSource::default()
-            },
-        };
-        let tlp = match tlp {
-            Some(t) => t
-                .parse()
-                .map_err(|_| StoreError::unreadable("TLP label", "ingest_run", id, "tlp", &t))?,
-            // runs from before labels existed: scan feeds are shared as AMBER
-            None => Label::default().tlp,
-        };
-        Ok(RunRecord {
+        RunRecord::from_columns(
             id,
-            file,
-            source,
-            label: Label { tlp, supplied_by },
-            started_at,
-        })
+            r.get(0),
+            r.get(1),
+            r.get(2),
+            r.get(3),
+            r.get(4),
+            r.get(5),
+        )
     }
 
     fn incidents(&self) -> Result<Vec<(String, u64)>> {
