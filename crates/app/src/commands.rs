@@ -207,6 +207,11 @@ impl App {
         Ok(fingerprint)
     }
 
+    /// The key messages are signed with, when [`App::set_signing_key`] set one.
+    pub fn signer(&self) -> Option<std::sync::Arc<baken_deliver::SigningKey>> {
+        self.signer.clone()
+    }
+
     /// One notify round over `transport`: first notices, follow-ups, reminders,
     /// escalations and compromise checks, each recipient told only what it has not been
     /// told. A named recipient that is not in the registry is refused with
@@ -215,6 +220,16 @@ impl App {
         &mut self,
         request: &NotifyRequest,
         transport: &mut dyn Transport,
+        progress: &dyn Progress,
+    ) -> Result<NotifyReport> {
+        self.notify_with(request, &mut notify::Here { transport }, progress)
+    }
+
+    /// [`App::notify`], each round's messages delivered by `deliver`: here, or by workers.
+    pub fn notify_with(
+        &mut self,
+        request: &NotifyRequest,
+        deliver: &mut dyn notify::Deliver,
         progress: &dyn Progress,
     ) -> Result<NotifyReport> {
         let attributor = self.attributor()?;
@@ -255,7 +270,7 @@ impl App {
             options.held = daily.held(now, &last);
         }
         let incidents =
-            notify::notify(&mut *self.store, &attributor, transport, &options, progress)?;
+            notify::notify_with(&mut *self.store, &attributor, deliver, &options, progress)?;
         let mut sent_in_all = Vec::new();
         for o in &incidents {
             sent_in_all.push(

@@ -188,6 +188,12 @@ enum Command {
         /// Print the outcome as JSON.
         #[arg(long)]
         json: bool,
+        /// Divide each round's recipients among workers (`baken worker`) through this NATS
+        /// server with JetStream, nats://host:port; plan, audit and finish here.
+        #[arg(long, value_name = "URL")]
+        via: Option<String>,
+        #[command(flatten)]
+        work: work_cmds::NotifyWorkArgs,
     },
     /// What is known about an incident besides its findings.
     Incident {
@@ -993,13 +999,27 @@ fn run(cli: Cli) -> Result<()> {
             resend_uncertain,
             sign_key,
             json,
+            via,
+            work,
         } => {
             let mut app = App::open(&cli.data)?;
             if let Some(path) = &sign_key {
                 let passphrase = std::env::var(SIGN_KEY_PASSPHRASE_ENV).ok();
                 app.set_signing_key(path, passphrase.as_deref())?;
             }
-            let (mut transport, idempotent) = transport(smtp.as_deref(), outbox, &cli.data)?;
+            // with --via the workers deliver, and nothing is sent from here
+            let (mut transport, idempotent, described) = match &via {
+                Some(_) => (
+                    None,
+                    smtp.is_none(),
+                    work_cmds::described(smtp.as_deref(), outbox.as_deref(), &cli.data)?,
+                ),
+                None => {
+                    let (t, idempotent) = transport(smtp.as_deref(), outbox.clone(), &cli.data)?;
+                    let described = t.describe();
+                    (Some(t), idempotent, described)
+                }
+            };
             let request = NotifyRequest {
                 incident,
                 from,
@@ -1011,13 +1031,28 @@ fn run(cli: Cli) -> Result<()> {
                 daily: None,
             };
             let progress = bar("notify", None);
-            let report = app
-                .notify(&request, transport.as_mut(), progress.as_ref())
-                .map_err(|e| match e {
-                    // the flag that names the recipients
-                    AppError::NotFound(m) => anyhow::anyhow!("--to {m}"),
-                    e => e.into(),
-                })?;
+            // without --via a transport is made here; with it the workers deliver
+            let report = match transport.as_mut() {
+                Some(transport) => app
+                    .notify(&request, transport.as_mut(), progress.as_ref())
+                    .map_err(anyhow::Error::from),
+                None => work_cmds::notify(
+                    &mut app,
+                    via.as_deref().unwrap_or_default(),
+                    &work,
+                    &request,
+                    smtp.as_deref(),
+                    outbox.as_deref(),
+                    &cli.data,
+                    progress.as_ref(),
+                ),
+            }
+            .map_err(|e| match e.downcast::<AppError>() {
+                // the flag that names the recipients
+                Ok(AppError::NotFound(m)) => anyhow::anyhow!("--to {m}"),
+                Ok(e) => e.into(),
+                Err(e) => e,
+            })?;
             drop(progress);
             if json {
                 println!("{}", serde_json::to_string_pretty(&report.incidents)?);
@@ -1072,7 +1107,10 @@ fn run(cli: Cli) -> Result<()> {
                         );
                     }
                 }
-                println!("delivered through {}", transport.describe());
+                println!(
+                    "delivered through {}",
+                    transport.as_ref().map_or(described, |t| t.describe())
+                );
             }
             if !report.undelivered.is_empty() {
                 bail!(

@@ -5,10 +5,14 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use baken_app::App;
+use baken_app::{App, NotifyReport, NotifyRequest};
 use baken_feeds::Options;
+use baken_pipeline::Progress;
 use baken_pipeline::ingest::{FileSummary, Input, Settings};
-use baken_work::{Coordinator, Queue, Watch, Worker, WorkerOptions};
+use baken_work::{
+    Coordinator, Notifier, NotifySetup, NotifyWatch, Queue, TransportSpec, Watch, Worker,
+    WorkerOptions,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Options of `ingest --via` besides the server.
@@ -22,6 +26,18 @@ pub struct WorkArgs {
     /// fewer).
     #[arg(long, value_name = "ROWS", default_value_t = baken_work::DEFAULT_PART_ROWS)]
     pub part_rows: u64,
+}
+
+/// Options of `notify --via` besides the server.
+#[derive(clap::Args)]
+pub struct NotifyWorkArgs {
+    /// The queue's name on the NATS server (its streams are NAME_NOTIFY and NAME_DONE, its
+    /// bucket NAME_ROUNDS): workers must name the same.
+    #[arg(long, env = "BAKEN_QUEUE", default_value = "baken")]
+    pub queue: String,
+    /// Recipients per job handed to a worker.
+    #[arg(long, value_name = "N", default_value_t = baken_work::DEFAULT_PARTIES_PER_JOB)]
+    pub parties_per_job: usize,
 }
 
 /// `baken worker`.
@@ -48,6 +64,13 @@ pub struct WorkerArgs {
     /// exit.
     #[arg(long)]
     status: bool,
+    /// The OpenPGP secret key `notify --via --sign-key` signs with: a worker delivers
+    /// signed rounds only with it. Its passphrase comes from $BAKEN_SIGN_KEY_PASSPHRASE.
+    #[arg(long, value_name = "FILE.asc")]
+    sign_key: Option<std::path::PathBuf>,
+    /// Take no notify jobs, only parts of files.
+    #[arg(long)]
+    no_notify: bool,
     /// Exit right after the n-th chunk is stored, before reporting or acknowledging it:
     /// tests of redelivery.
     #[arg(long, hide = true)]
@@ -109,6 +132,18 @@ pub fn worker(data: &Path, args: &WorkerArgs) -> Result<()> {
         return Ok(());
     }
     let app = &mut App::open(data)?;
+    if let Some(path) = &args.sign_key {
+        let passphrase = std::env::var(crate::mail_cmds::SIGN_KEY_PASSPHRASE_ENV).ok();
+        app.set_signing_key(path, passphrase.as_deref())?;
+    }
+    let setup = if args.no_notify {
+        None
+    } else {
+        Some(NotifySetup {
+            secret: app.pseudonym_key()?,
+            signer: app.signer(),
+        })
+    };
     // loaded once: every chunk is attributed with the index as it was when the worker started
     let attributor = app.attributor()?;
     let options = WorkerOptions {
@@ -122,7 +157,7 @@ pub fn worker(data: &Path, args: &WorkerArgs) -> Result<()> {
     let worker = Worker::connect(&queue, &options)
         .context("baken worker needs a NATS server with JetStream (nats-server -js)")?;
     tracing::info!(queue = %queue.name, url = %queue.url, "worker started");
-    let done = worker.run(app.store_mut(), &attributor, &options)?;
+    let done = worker.run(app.store_mut(), &attributor, &options, setup.as_ref())?;
     println!(
         "worker: {} chunks, {} rows: stored {} + duplicate {} + quarantined {}; {} new findings{}",
         done.chunks,
@@ -137,7 +172,90 @@ pub fn worker(data: &Path, args: &WorkerArgs) -> Result<()> {
             String::new()
         }
     );
+    if setup.is_some() {
+        println!(
+            "worker: {} notify jobs, {} recipients, {} messages sent{}",
+            done.notify_jobs,
+            done.recipients,
+            done.messages,
+            if done.notify_failed > 0 {
+                format!("; {} tries failed and were handed back", done.notify_failed)
+            } else {
+                String::new()
+            }
+        );
+    }
     Ok(())
+}
+
+/// Where `notify --via`'s workers deliver: the relay, or the outbox directory (absolute, as
+/// every worker must find it).
+fn transport_spec(smtp: Option<&str>, outbox: Option<&Path>, data: &Path) -> Result<TransportSpec> {
+    Ok(match smtp {
+        Some(url) => TransportSpec::smtp(url)?,
+        None => {
+            let dir = outbox.map_or_else(|| data.join("outbox"), Path::to_path_buf);
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot make the outbox {}", dir.display()))?;
+            let dir = dir
+                .canonicalize()
+                .with_context(|| format!("the outbox {}", dir.display()))?;
+            TransportSpec::Outbox { dir }
+        }
+    })
+}
+
+/// Where `notify --via`'s workers deliver, for the summary.
+pub fn described(smtp: Option<&str>, outbox: Option<&Path>, data: &Path) -> Result<String> {
+    Ok(match transport_spec(smtp, outbox, data)? {
+        TransportSpec::Outbox { dir } => format!("the workers, into {}", dir.display()),
+        TransportSpec::Smtp { url } => format!("the workers, through {url}"),
+    })
+}
+
+/// `notify --via`: each round planned, audited and finished here, its recipients divided
+/// among the workers of `url`.
+#[allow(clippy::too_many_arguments)]
+pub fn notify(
+    app: &mut App,
+    url: &str,
+    work: &NotifyWorkArgs,
+    request: &NotifyRequest,
+    smtp: Option<&str>,
+    outbox: Option<&Path>,
+    data: &Path,
+    progress: &dyn Progress,
+) -> Result<NotifyReport> {
+    if work.parties_per_job == 0 {
+        anyhow::bail!("--parties-per-job must be at least 1");
+    }
+    let queue = Queue::new(url, &work.queue)?;
+    let coordinator = Coordinator::connect(&queue)
+        .context("notify --via needs a NATS server with JetStream (nats-server -js)")?;
+    let policy_text = baken_pipeline::policy_text(&request.policy)?;
+    let spec = transport_spec(smtp, outbox, data)?;
+    let watch = JobsLog;
+    let mut notifier = Notifier::new(
+        &coordinator,
+        policy_text,
+        spec,
+        work.parties_per_job,
+        &watch,
+    );
+    Ok(app.notify_with(request, &mut notifier, progress)?)
+}
+
+/// Says in the log how a round's jobs go.
+struct JobsLog;
+
+impl NotifyWatch for JobsLog {
+    fn published(&self, jobs: u64, parties: u64) {
+        tracing::info!(jobs, parties, "notify jobs published");
+    }
+
+    fn done(&self, jobs: u64, parties: u64) {
+        tracing::debug!(jobs, parties, "notify jobs done");
+    }
 }
 
 /// The progress of a distributed ingest: rows stored of rows published, and parts.

@@ -1,5 +1,6 @@
 //! Fault harness beyond one machine: ingest through NATS JetStream workers into PostgreSQL,
-//! then notify, while a fault strikes at a random moment — a worker killed with SIGKILL, the
+//! then notify through the same workers, while a fault strikes at a random moment of one or
+//! the other — a worker killed with SIGKILL, the
 //! NATS server killed and started again, or every PostgreSQL connection of the installation
 //! dropped (`pg_terminate_backend`). What failed is run again, as an operator would (a worker
 //! that exits is started again; a coordinator or notify that exits non-zero is run again),
@@ -88,12 +89,18 @@ fn faults_during_distributed_ingest_and_notify_lose_and_duplicate_nothing() {
                 .chain(["--part-rows", PART_ROWS, s(&g.feed)])
                 .collect::<Vec<_>>(),
         );
-        let took = t0.elapsed();
+        let ingest_took = t0.elapsed();
+        let t0 = Instant::now();
+        ok(
+            &data,
+            Some(db.url()),
+            &["notify", "--json", "--via", &nats.url(), "--queue", &queue],
+        );
+        let notify_took = t0.elapsed();
         for w in workers.iter_mut() {
             let _ = w.kill();
             let _ = w.wait();
         }
-        ok(&data, Some(db.url()), &["notify", "--json"]);
         let got = Outcome::of(&PostgresStore::connect(db.url()).unwrap());
         let (l, d, notes) = expected.compare(&got);
         assert_eq!(
@@ -101,11 +108,12 @@ fn faults_during_distributed_ingest_and_notify_lose_and_duplicate_nothing() {
             (0, 0),
             "the distributed run without faults: {notes:?}"
         );
-        took
+        (ingest_took, notify_took)
     };
     println!(
-        "distributed run without faults: the same outcome; ingest {} ms",
-        distributed.as_millis()
+        "distributed run without faults: the same outcome; ingest {} ms, notify {} ms",
+        distributed.0.as_millis(),
+        distributed.1.as_millis()
     );
     let (mut lost, mut duplicated) = (0u64, 0u64);
     let mut failures = Vec::new();
@@ -119,83 +127,44 @@ fn faults_during_distributed_ingest_and_notify_lose_and_duplicate_nothing() {
         let data = dir.path().join(format!("fault-{i}"));
         prepare(&data, Some(&url), &g);
         let queue = format!("faults{}x{i}", std::process::id());
-        // the fault strikes somewhere inside the faultless distributed run's duration
-        let at = Duration::from_millis(rng.next() % (distributed.as_millis() as u64).max(1));
-        let during_notify = rng.next().is_multiple_of(2) && kind == Fault::DropConnections;
-        let mut workers: Vec<Child> = (0..WORKERS)
-            .map(|_| worker(&data, &url, &nats, &queue))
-            .collect();
-        let mut struck = false;
-        let mut runs = 0;
-        let mut stalls = 0;
-        let t0 = Instant::now();
-        loop {
-            runs += 1;
-            let mut coordinator = command(&data, Some(&url))
-                .args(["ingest", "--json", "--via", &nats.url(), "--queue", &queue])
-                .args(["--part-rows", PART_ROWS, s(&g.feed)])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap();
-            let run_started = Instant::now();
-            let status = loop {
-                if let Some(status) = coordinator.try_wait().unwrap() {
-                    break status;
-                }
-                // a coordinator still waiting long after a faultless run's time waits for a
-                // part or a result the restarted NATS server lost: the operator stops it and
-                // runs it again (rows stored already count as duplicates)
-                if run_started.elapsed() > STALLED {
-                    stalls += 1;
-                    let _ = coordinator.kill();
-                    break coordinator.wait().unwrap();
-                }
-                if !struck && !during_notify && t0.elapsed() >= at {
-                    struck = true;
-                    strike(kind, &mut workers, &mut nats, &app);
-                }
-                // an operator's supervisor: a worker that ended is started again
-                for w in workers.iter_mut() {
-                    if w.try_wait().unwrap().is_some() {
-                        *w = worker(&data, &url, &nats, &queue);
-                    }
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            };
-            if status.success() || runs >= MAX_RERUNS {
-                break;
-            }
-        }
+        // the fault strikes during the ingest or the notify, somewhere inside the faultless
+        // distributed run's duration of it
+        let during_notify = rng.next().is_multiple_of(2);
+        let span = if during_notify {
+            distributed.1
+        } else {
+            distributed.0
+        };
+        let at = Duration::from_millis(rng.next() % (span.as_millis() as u64).max(1));
+        let mut run = Run {
+            data: &data,
+            url: &url,
+            queue: &queue,
+            app: &app,
+            kind,
+            workers: (0..WORKERS)
+                .map(|_| worker(&data, &url, &nats, &queue))
+                .collect(),
+            struck: false,
+        };
+        let ingest = ["ingest", "--json", "--via", &nats.url(), "--queue", &queue]
+            .into_iter()
+            .chain(["--part-rows", PART_ROWS, s(&g.feed)])
+            .map(String::from)
+            .collect::<Vec<_>>();
+        let (runs, stalls) = run.until_done(&mut nats, &ingest, (!during_notify).then_some(at));
         // a fault meant for the ingest that finished first strikes before notify
-        let after_ingest = !struck && !during_notify;
+        let after_ingest = !run.struck && !during_notify;
         if after_ingest {
-            struck = true;
-            strike(kind, &mut workers, &mut nats, &app);
+            run.strike(&mut nats);
         }
-        for w in workers.iter_mut() {
-            let _ = w.kill();
-            let _ = w.wait();
-        }
-        // notify, once more until it completes
-        let mut notify_runs = 0;
-        loop {
-            notify_runs += 1;
-            let mut n = command(&data, Some(&url))
-                .args(["notify", "--json"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap();
-            if during_notify && !struck {
-                std::thread::sleep(Duration::from_millis(rng.next() % 400));
-                struck = true;
-                strike(kind, &mut Vec::new(), &mut nats, &app);
-            }
-            if n.wait().unwrap().success() || notify_runs >= MAX_RERUNS {
-                break;
-            }
-        }
+        let notify = ["notify", "--json", "--via", &nats.url(), "--queue", &queue]
+            .map(String::from)
+            .to_vec();
+        let (notify_runs, notify_stalls) =
+            run.until_done(&mut nats, &notify, during_notify.then_some(at));
+        let notify_missed = during_notify && !run.struck;
+        drop(run);
         let got = Outcome::of(&PostgresStore::connect(db.url()).unwrap());
         let (l, d, notes) = expected.compare(&got);
         let verified = baken_store::audit::verify(
@@ -206,12 +175,14 @@ fn faults_during_distributed_ingest_and_notify_lose_and_duplicate_nothing() {
         )
         .is_ok();
         let line = format!(
-            "fault {}/{faults} (seed {}): {} {}, ingest run {runs} time(s) ({stalls} stalled), notify {notify_runs}: lost {l}, duplicated {d}{}",
+            "fault {}/{faults} (seed {}): {} {}, ingest run {runs} time(s) ({stalls} stalled), notify {notify_runs} ({notify_stalls} stalled): lost {l}, duplicated {d}{}",
             i + 1,
             seed.wrapping_add(i),
             kind.name(),
-            if during_notify {
-                "during notify".to_string()
+            if notify_missed {
+                "never (notify ended first)".to_string()
+            } else if during_notify {
+                format!("at {} ms of notify", at.as_millis())
             } else if after_ingest {
                 "after ingest (it ended first)".to_string()
             } else {
@@ -249,6 +220,78 @@ impl Fault {
             Fault::KillWorker => "worker killed (SIGKILL)",
             Fault::RestartNats => "NATS killed and started again",
             Fault::DropConnections => "PostgreSQL connections dropped",
+        }
+    }
+}
+
+/// One fault's installation: its workers, kept running as an operator's supervisor would,
+/// and whether the fault has struck.
+struct Run<'a> {
+    data: &'a Path,
+    url: &'a str,
+    queue: &'a str,
+    app: &'a str,
+    kind: Fault,
+    workers: Vec<Child>,
+    struck: bool,
+}
+
+impl Run<'_> {
+    /// Runs `args` (a coordinator: `ingest --via` or `notify --via`) until it succeeds, as
+    /// an operator would, striking the fault once `at` into its first run: how many runs it
+    /// took, and how many of them were stopped as stalled.
+    fn until_done(&mut self, nats: &mut Nats, args: &[String], at: Option<Duration>) -> (u32, u32) {
+        let (mut runs, mut stalls) = (0, 0);
+        let t0 = Instant::now();
+        loop {
+            runs += 1;
+            let mut coordinator = command(self.data, Some(self.url))
+                .args(args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let run_started = Instant::now();
+            let status = loop {
+                if let Some(status) = coordinator.try_wait().unwrap() {
+                    break status;
+                }
+                // a coordinator still waiting long after a faultless run's time waits for
+                // work or a result the restarted NATS server lost: the operator stops it
+                // and runs it again (what was stored or sent is not done twice)
+                if run_started.elapsed() > STALLED {
+                    stalls += 1;
+                    let _ = coordinator.kill();
+                    break coordinator.wait().unwrap();
+                }
+                if !self.struck && at.is_some_and(|at| t0.elapsed() >= at) {
+                    self.strike(nats);
+                }
+                // an operator's supervisor: a worker that ended is started again
+                for w in self.workers.iter_mut() {
+                    if w.try_wait().unwrap().is_some() {
+                        *w = worker(self.data, self.url, nats, self.queue);
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            };
+            if status.success() || runs >= MAX_RERUNS {
+                return (runs, stalls);
+            }
+        }
+    }
+
+    fn strike(&mut self, nats: &mut Nats) {
+        self.struck = true;
+        strike(self.kind, &mut self.workers, nats, self.app);
+    }
+}
+
+impl Drop for Run<'_> {
+    fn drop(&mut self) {
+        for w in self.workers.iter_mut() {
+            let _ = w.kill();
+            let _ = w.wait();
         }
     }
 }

@@ -51,12 +51,20 @@ impl Drop for Workers {
     }
 }
 
+/// A worker of `queue` on `data`; a job it holds goes to another worker two seconds after
+/// it stopped answering for it (`extra` may say `--ack-wait` otherwise).
 fn worker(data: &Path, queue: &TestQueue, extra: &[&str]) -> Child {
+    let ack_wait = if extra.contains(&"--ack-wait") {
+        &[][..]
+    } else {
+        &["--ack-wait", "2"][..]
+    };
     baken()
         .arg("--data")
         .arg(data)
         .args(["worker", "--via", NATS, "--queue", queue.name()])
-        .args(["--idle-exit", "600", "--ack-wait", "2"])
+        .args(["--idle-exit", "600"])
+        .args(ack_wait)
         .args(extra)
         .env("RUST_LOG", "baken_work=info")
         .stdout(Stdio::null())
@@ -427,4 +435,254 @@ fn a_part_its_workers_die_on_ends_the_coordinator_with_the_reason() {
         stderr.contains("part 0: delivered as often as the workers' consumer allows"),
         "{stderr}"
     );
+}
+
+/// What a store says was sent, as a local and a distributed notify must leave it alike:
+/// each message (without its ticket number and times, which follow the order recipients
+/// were served in), what each carried, and the audit log's entries by kind and subject
+/// (decisions with their whole bodies).
+fn sent(data: &Path) -> Value {
+    use baken_store::{AuditStore, FindingStore, MessageStore};
+    let store = SqliteStore::open(data).unwrap();
+    let mut messages: Vec<Value> = store
+        .messages(None)
+        .unwrap()
+        .into_iter()
+        .map(|m| {
+            serde_json::json!([
+                m.key,
+                m.round,
+                m.kind.as_str(),
+                m.incident,
+                m.recipient,
+                m.party,
+                m.path,
+                m.findings,
+                m.state.as_str()
+            ])
+        })
+        .collect();
+    messages.sort_by_key(|v| v.to_string());
+    let mut carried: Vec<Value> = Vec::new();
+    for (incident, _) in store.incidents().unwrap() {
+        for d in store.disclosures(&incident).unwrap() {
+            carried.push(serde_json::json!([d.message, d.finding, d.form]));
+        }
+    }
+    carried.sort_by_key(|v| v.to_string());
+    let mut audit: Vec<Value> = store
+        .audit_log()
+        .unwrap()
+        .into_iter()
+        .map(|e| {
+            if e.kind == "decision" {
+                serde_json::json!([e.kind, e.subject, e.body])
+            } else {
+                serde_json::json!([e.kind, e.subject])
+            }
+        })
+        .collect();
+    audit.sort_by_key(|v| v.to_string());
+    serde_json::json!({ "messages": messages, "carried": carried, "audit": audit })
+}
+
+/// The outbox's messages by file name.
+fn outbox(data: &Path) -> Vec<String> {
+    common::files_with(&data.join("outbox"), "eml")
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// What `notify --json` printed, without what follows the order recipients were served in
+/// (ticket numbers) or where the outbox is.
+fn outcome(json: &str) -> Value {
+    let mut v: Value = serde_json::from_str(json).expect("notify --json prints JSON");
+    for incident in v.as_array_mut().unwrap() {
+        let digests = incident["digests"].as_array_mut().unwrap();
+        for d in digests.iter_mut() {
+            let d = d.as_object_mut().unwrap();
+            d.remove("ticket");
+            d.remove("detail");
+        }
+        digests.sort_by_key(|d| d["key"].to_string());
+    }
+    v
+}
+
+/// Where two JSON values first differ: the path, and each side there.
+fn first_difference(a: &Value, b: &Value, path: &str) -> Option<String> {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            keys.into_iter().find_map(|k| {
+                first_difference(
+                    x.get(k).unwrap_or(&Value::Null),
+                    y.get(k).unwrap_or(&Value::Null),
+                    &format!("{path}.{k}"),
+                )
+            })
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
+            .iter()
+            .zip(y)
+            .enumerate()
+            .find_map(|(i, (x, y))| first_difference(x, y, &format!("{path}[{i}]"))),
+        (Value::Array(x), Value::Array(y)) => {
+            let only = |x: &Vec<Value>, y: &Vec<Value>| -> Vec<String> {
+                x.iter()
+                    .filter(|v| !y.contains(v))
+                    .map(|v| v.to_string().chars().take(400).collect())
+                    .collect()
+            };
+            Some(format!(
+                "at {path}: {} and {} items; only in the first: {:#?}; only in the second: {:#?}",
+                x.len(),
+                y.len(),
+                only(x, y),
+                only(y, x)
+            ))
+        }
+        _ if a == b => None,
+        _ => {
+            let cut = |v: &Value| v.to_string().chars().take(600).collect::<String>();
+            Some(format!("at {path}:\n  {}\n  {}", cut(a), cut(b)))
+        }
+    }
+}
+
+/// Asserts that `a` (distributed) and `b` (local) are equal, showing where they differ.
+fn assert_json_eq(a: &Value, b: &Value, what: &str) {
+    if let Some(d) = first_difference(a, b, what) {
+        panic!("{what} differ {d}");
+    }
+}
+
+/// Two installations with the same registry, feed and pseudonym key, the feed ingested
+/// here in each.
+fn notify_world(dir: &Path) -> (PathBuf, PathBuf) {
+    let (here, there) = (dir.join("here"), dir.join("there"));
+    let feed = world(dir, &[&here, &there]);
+    ingest_here(&here, &feed);
+    ingest_here(&there, &feed);
+    for data in [&here, &there] {
+        std::fs::write(data.join("pseudonym.key"), [7u8; 32]).unwrap();
+    }
+    (here, there)
+}
+
+/// The ack wait of workers whose notify outcomes are compared.
+const NOTIFY_ACK_WAIT: &[&str] = &["--ack-wait", "20"];
+
+fn notify_via(data: &Path, queue: &str, extra: &[&str]) -> String {
+    let mut args = vec![
+        "notify",
+        "--json",
+        "--via",
+        NATS,
+        "--queue",
+        queue,
+        "--parties-per-job",
+        "3",
+    ];
+    args.extend_from_slice(extra);
+    run_ok(data, &args)
+}
+
+#[test]
+fn two_workers_send_what_a_local_notify_sends_and_a_rerun_sends_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (here, there) = notify_world(dir.path());
+    let queue = TestQueue::new("notify");
+
+    let local = outcome(&run_ok(&here, &["notify", "--json"]));
+    let messages = outbox(&here);
+    assert!(messages.len() > 20, "{} messages", messages.len());
+
+    // a job goes to a second worker only when its first stopped answering for it for 20 s
+    // (a worker says it is still at work after each recipient): the outcomes of this run
+    // are then the first worker's
+    let _workers = Workers(vec![
+        worker(&there, &queue, NOTIFY_ACK_WAIT),
+        worker(&there, &queue, NOTIFY_ACK_WAIT),
+    ]);
+    let distributed = outcome(&notify_via(&there, queue.name(), &[]));
+    assert_json_eq(&distributed, &local, "outcomes");
+    assert_eq!(outbox(&there), messages);
+    assert_json_eq(&sent(&there), &sent(&here), "stores");
+
+    // run again: every recipient was told, nothing goes out twice
+    let again = outcome(&notify_via(&there, queue.name(), &[]));
+    let now: usize = again
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|i| i["digests"].as_array().unwrap())
+        .filter(|d| d["delivered_now"] == true)
+        .count();
+    assert_eq!(now, 0, "{again:#}");
+    assert_eq!(outbox(&there), messages);
+    assert_json_eq(&sent(&there), &sent(&here), "stores");
+}
+
+#[test]
+fn a_notify_worker_killed_after_sending_duplicates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (here, there) = notify_world(dir.path());
+    let queue = TestQueue::new("notify-kill");
+    run_ok(&here, &["notify"]);
+
+    // the coordinator waits; the first worker delivers one job and dies before it reports
+    // or acknowledges it, so the job goes to the next worker, which finds it sent
+    let coordinator = {
+        let (there, name) = (there.clone(), queue.name().to_string());
+        std::thread::spawn(move || notify_via(&there, &name, &[]))
+    };
+    let mut dying = worker(&there, &queue, &["--die-after-store", "1"]);
+    assert_eq!(dying.wait().unwrap().code(), Some(3));
+    // the next one is killed (SIGKILL) once it has done a job, wherever it is then; its
+    // job comes back two seconds later
+    let mut killed = worker(&there, &queue, &[]);
+    let stderr = BufReader::new(killed.stderr.take().unwrap());
+    for line in stderr.lines() {
+        if line.unwrap().contains("notify job done") {
+            break;
+        }
+    }
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    let _rest = Workers(vec![worker(&there, &queue, &[])]);
+    coordinator.join().unwrap();
+    assert_eq!(outbox(&there), outbox(&here));
+    assert_json_eq(&sent(&there), &sent(&here), "stores");
+}
+
+#[test]
+fn a_worker_with_another_pseudonym_key_refuses_the_round() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, there) = notify_world(dir.path());
+    let elsewhere = dir.path().join("elsewhere");
+    // the same store, another data directory: another pseudonym key
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let queue = TestQueue::new("notify-key");
+    let _workers = Workers(vec![worker(
+        &elsewhere,
+        &queue,
+        &[
+            "--store",
+            &format!("sqlite:{}", s(&there.join("baken.db"))),
+            "--max-deliver",
+            "1",
+        ],
+    )]);
+    let out = baken()
+        .arg("--data")
+        .arg(&there)
+        .args(["notify", "--via", NATS, "--queue", queue.name()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("pseudonym key"), "{stderr}");
+    assert!(outbox(&there).is_empty(), "nothing was sent");
 }

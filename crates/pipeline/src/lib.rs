@@ -145,6 +145,15 @@ fn build_attributor(store: &dyn Store) -> Result<Attributor, PipelineError> {
     )?)
 }
 
+/// The text of the policy `spec` names: a shipped one's, or a policy file's.
+pub fn policy_text(spec: &str) -> Result<String, PipelineError> {
+    if let Some(text) = baken_policy::Policy::builtin_text(spec) {
+        return Ok(text.to_string());
+    }
+    let path = std::path::Path::new(spec);
+    std::fs::read_to_string(path).map_err(io_error(path))
+}
+
 /// The sharing policy named `spec`: a shipped one (`nl-2020`, `nl-dtc-oktt`) or a TOML file.
 pub fn load_policy(spec: &str) -> Result<baken_policy::Policy, PipelineError> {
     if baken_policy::Policy::builtin_text(spec).is_some() {

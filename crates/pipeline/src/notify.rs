@@ -29,7 +29,7 @@ use baken_store::{
     Cause, Finding, FindingState, MessageFinding, MessageKind, MessageRecord, MessageState, Store,
     TimelineStep, Transition, keys, now,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::message::{
@@ -106,7 +106,7 @@ impl NotifyOptions {
 }
 
 /// One message and what happened to it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DigestOutcome {
     /// Message key.
     pub key: String,
@@ -166,7 +166,7 @@ impl IncidentOutcome {
 }
 
 /// What an advisory tells about an incident, for the message text.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct AdvisoryContext {
     /// Advisory id.
     pub id: String,
@@ -188,7 +188,7 @@ pub struct AdvisoryContext {
 }
 
 /// An advisory's score, for the message text.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Score {
     /// The CVSS version when baken computed the score from its vector (`CVSS v3.1`); none
     /// when only the advisory's stated score is known.
@@ -202,7 +202,7 @@ pub struct Score {
 }
 
 /// One of an advisory's remediations.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Remediation {
     /// CSAF's category: `vendor_fix`, `mitigation`, `workaround`, `none_available`, …
     pub category: String,
@@ -359,11 +359,31 @@ pub fn plan_incident(
     Ok(plan)
 }
 
-/// Notifies every recipient of every incident (or of `options.incident`).
+/// Notifies every recipient of every incident (or of `options.incident`), delivering here
+/// over `transport`.
 pub fn notify(
     store: &mut dyn Store,
     attributor: &Attributor,
     transport: &mut dyn Transport,
+    options: &NotifyOptions,
+    progress: &dyn Progress,
+) -> Result<Vec<IncidentOutcome>, PipelineError> {
+    notify_with(
+        store,
+        attributor,
+        &mut Here { transport },
+        options,
+        progress,
+    )
+}
+
+/// Notifies every recipient of every incident (or of `options.incident`): each incident's
+/// round is planned and begun here, its messages delivered by `deliver` (here, or by
+/// workers), and finished here.
+pub fn notify_with(
+    store: &mut dyn Store,
+    attributor: &Attributor,
+    deliver: &mut dyn Deliver,
     options: &NotifyOptions,
     progress: &dyn Progress,
 ) -> Result<Vec<IncidentOutcome>, PipelineError> {
@@ -390,15 +410,16 @@ pub fn notify(
             &named,
         )?;
         let context = advisory_context(store, &incident)?;
-        out.push(deliver_plan(
-            store,
-            transport,
-            options,
-            &pseudonymiser,
-            plan,
-            context.as_ref(),
-            progress,
-        )?);
+        let started = std::time::Instant::now();
+        let round = begin_round(store, options, &plan, context)?;
+        progress.expect(plan.digests.len() as u64);
+        progress.advance(round.held.len() as u64);
+        let deliveries = if round.digests.is_empty() {
+            Vec::new()
+        } else {
+            deliver.deliver(store, options, &pseudonymiser, &round, progress)?
+        };
+        out.push(finish_round(store, plan, &round, deliveries, started)?);
     }
     Ok(out)
 }
@@ -423,7 +444,84 @@ pub fn exploited_since(
     Ok(earliest)
 }
 
-/// Delivers a plan: audit its decisions, send each message once, and record who was reached.
+/// Who delivers the messages of a round: this process ([`Here`]) or workers.
+pub trait Deliver {
+    /// Delivers what each party of `round.digests` should get now (as [`deliver_round`]
+    /// does) and answers, per party, what happened. A party missing from the answer counts
+    /// as not reached.
+    fn deliver(
+        &mut self,
+        store: &mut dyn Store,
+        options: &NotifyOptions,
+        pseudonymiser: &Pseudonymiser,
+        round: &Round,
+        progress: &dyn Progress,
+    ) -> Result<Vec<PartyDelivery>, PipelineError>;
+}
+
+/// Delivery in this process, over one transport.
+pub struct Here<'a> {
+    /// Where messages go.
+    pub transport: &'a mut dyn Transport,
+}
+
+impl Deliver for Here<'_> {
+    fn deliver(
+        &mut self,
+        store: &mut dyn Store,
+        options: &NotifyOptions,
+        pseudonymiser: &Pseudonymiser,
+        round: &Round,
+        progress: &dyn Progress,
+    ) -> Result<Vec<PartyDelivery>, PipelineError> {
+        let parties: Vec<String> = round.digests.keys().cloned().collect();
+        deliver_round(
+            store,
+            self.transport,
+            options,
+            pseudonymiser,
+            round,
+            &parties,
+            progress,
+        )
+    }
+}
+
+/// One incident's notify round, begun: its decisions audited, and what each recipient due
+/// now may be told. It holds everything a worker needs to deliver any of its parties, so it
+/// travels to workers as it is.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Round {
+    /// The incident.
+    pub incident: String,
+    /// The policy's name.
+    pub policy: String,
+    /// The recipients due now, by party key, with what each may be told.
+    pub digests: BTreeMap<String, PlannedDigest>,
+    /// Recipients held for a later digest, and whether anything was delivered to them
+    /// before.
+    pub held: BTreeMap<String, bool>,
+    /// What the advisory behind the incident says.
+    pub context: Option<AdvisoryContext>,
+    /// When exploitation began (Unix seconds), if known.
+    pub exploited_since: Option<i64>,
+    /// The incidents naming the same hosts (the advisory and the CVEs it covers).
+    pub related: Vec<String>,
+}
+
+/// What happened to one party of a round.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PartyDelivery {
+    /// The party's key.
+    pub party: String,
+    /// Its messages: the ones finished and the ones sent now.
+    pub outcomes: Vec<DigestOutcome>,
+    /// Whether a message to it is delivered (now or before).
+    pub delivered: bool,
+}
+
+/// Delivers a plan here: audit its decisions, send each message once, and record who was
+/// reached.
 pub fn deliver_plan(
     store: &mut dyn Store,
     transport: &mut dyn Transport,
@@ -434,6 +532,22 @@ pub fn deliver_plan(
     progress: &dyn Progress,
 ) -> Result<IncidentOutcome, PipelineError> {
     let started = std::time::Instant::now();
+    let round = begin_round(store, options, &plan, context.cloned())?;
+    progress.expect(plan.digests.len() as u64);
+    progress.advance(round.held.len() as u64);
+    let deliveries = Here { transport }.deliver(store, options, pseudonymiser, &round, progress)?;
+    finish_round(store, plan, &round, deliveries, started)
+}
+
+/// Begins the round of `plan`: marks the start on the incident's timeline, audits the
+/// decisions that are new or changed, completes what an interrupted round left, and sets
+/// apart the recipients whose digest is not due.
+pub fn begin_round(
+    store: &mut dyn Store,
+    options: &NotifyOptions,
+    plan: &Plan,
+    context: Option<AdvisoryContext>,
+) -> Result<Round, PipelineError> {
     let incident = plan.incident.clone();
     let findings: usize = plan.affected.iter().map(|a| a.findings).sum();
     store.add_step(&TimelineStep {
@@ -497,65 +611,70 @@ pub fn deliver_plan(
     );
     store.append_decisions(&incident, &fresh, &marks)?;
 
-    let exploited_since = exploited_since(store, &incident, context)?;
-    let mut digests = Vec::with_capacity(plan.digests.len());
-    let mut reached: BTreeMap<Party, BTreeSet<Path>> = BTreeMap::new();
-    let mut failed: BTreeMap<Party, String> = BTreeMap::new();
+    let exploited_since = exploited_since(store, &incident, context.as_ref())?;
     // the advisory and the CVEs it covers name the same hosts: what one told, the other has
     let related: Vec<String> = context
+        .as_ref()
         .map(|c| {
             std::iter::once(c.id.to_ascii_lowercase())
                 .chain(c.cves.iter().map(|v| v.to_ascii_lowercase()))
                 .collect()
         })
         .unwrap_or_default();
-    let mut record = Record::load(store, &incident, &related)?;
-    catch_up_notified(store, &plan, &record)?;
-    progress.expect(plan.digests.len() as u64);
+    let record = Record::load(store, &incident, &related)?;
+    catch_up_notified(store, plan, &record)?;
+    let mut digests = BTreeMap::new();
+    let mut held = BTreeMap::new();
     for (party, digest) in &plan.digests {
         if options.held.contains(party) {
-            // its subjects stay reached through what it was told before, if anything
-            let delivered = record.delivered(party);
-            for part in &digest.parts {
-                if delivered {
-                    reached
-                        .entry(part.subject.clone())
-                        .or_default()
-                        .insert(part.path);
-                } else {
-                    failed.insert(
-                        part.subject.clone(),
-                        format!("{party} is told in its digest, which is not due yet"),
-                    );
-                }
-            }
             tracing::debug!(party = %party, "held for its digest");
-            progress.advance(1);
-            continue;
+            held.insert(party.clone(), record.delivered(party));
+        } else {
+            digests.insert(party.clone(), digest.clone());
         }
-        let writer = Writer {
-            options,
-            pseudonymiser,
-            plan: &plan,
-            context,
-            exploited_since,
+    }
+    Ok(Round {
+        incident,
+        policy: plan.policy.clone(),
+        digests,
+        held,
+        context,
+        exploited_since,
+        related,
+    })
+}
+
+/// Delivers what each of `parties` (keys of `round.digests`) should get now: first any
+/// message a previous run left unfinished, then what it has not been told. A party's
+/// messages are recorded before they are sent, so a round run again, here or by another
+/// worker, sends nothing twice.
+pub fn deliver_round(
+    store: &mut dyn Store,
+    transport: &mut dyn Transport,
+    options: &NotifyOptions,
+    pseudonymiser: &Pseudonymiser,
+    round: &Round,
+    parties: &[String],
+    progress: &dyn Progress,
+) -> Result<Vec<PartyDelivery>, PipelineError> {
+    let mut record = Record::load(store, &round.incident, &round.related)?;
+    let writer = Writer {
+        options,
+        pseudonymiser,
+        incident: &round.incident,
+        digests: &round.digests,
+        context: round.context.as_ref(),
+        exploited_since: round.exploited_since,
+    };
+    let mut out = Vec::with_capacity(parties.len());
+    for party in parties {
+        let Some(digest) = round.digests.get(party) else {
+            return Err(PipelineError::Usage(format!(
+                "{party}: not a recipient of this round of {}",
+                round.incident
+            )));
         };
         let outcomes = deliver_party(store, transport, &writer, &mut record, party, digest)?;
-        // the party's subjects are reached when a message to it is (or was) delivered
-        let delivered = record.delivered(party);
-        for part in &digest.parts {
-            if delivered {
-                reached
-                    .entry(part.subject.clone())
-                    .or_default()
-                    .insert(part.path);
-            } else if let Some(o) = outcomes.iter().find(|o| o.state != MessageState::Sent) {
-                failed.insert(
-                    part.subject.clone(),
-                    format!("the message to {party} was not delivered: {}", o.detail),
-                );
-            }
-        }
         for o in &outcomes {
             tracing::debug!(
                 key = %o.key,
@@ -568,9 +687,61 @@ pub fn deliver_plan(
                 "message"
             );
         }
-        digests.extend(outcomes);
+        out.push(PartyDelivery {
+            party: party.clone(),
+            delivered: record.delivered(party),
+            outcomes,
+        });
         progress.advance(1);
     }
+    Ok(out)
+}
+
+/// Finishes a round: who was reached through a message that went out, and the end on the
+/// incident's timeline.
+pub fn finish_round(
+    store: &mut dyn Store,
+    plan: Plan,
+    round: &Round,
+    deliveries: Vec<PartyDelivery>,
+    started: std::time::Instant,
+) -> Result<IncidentOutcome, PipelineError> {
+    let incident = plan.incident.clone();
+    let findings: usize = plan.affected.iter().map(|a| a.findings).sum();
+    let mut reached: BTreeMap<Party, BTreeSet<Path>> = BTreeMap::new();
+    let mut failed: BTreeMap<Party, String> = BTreeMap::new();
+    let mut by_party: BTreeMap<&str, &PartyDelivery> = BTreeMap::new();
+    for d in &deliveries {
+        by_party.insert(d.party.as_str(), d);
+    }
+    for (party, digest) in &plan.digests {
+        // the party's subjects are reached when a message to it is (or was) delivered
+        let (delivered, why) = match (round.held.get(party), by_party.get(party.as_str())) {
+            (Some(&delivered), _) => (
+                delivered,
+                format!("{party} is told in its digest, which is not due yet"),
+            ),
+            (None, Some(d)) => (
+                d.delivered,
+                match d.outcomes.iter().find(|o| o.state != MessageState::Sent) {
+                    Some(o) => format!("the message to {party} was not delivered: {}", o.detail),
+                    None => String::new(),
+                },
+            ),
+            (None, None) => (false, format!("the message to {party} was not delivered")),
+        };
+        for part in &digest.parts {
+            if delivered {
+                reached
+                    .entry(part.subject.clone())
+                    .or_default()
+                    .insert(part.path);
+            } else if !why.is_empty() {
+                failed.insert(part.subject.clone(), why.clone());
+            }
+        }
+    }
+    let digests: Vec<DigestOutcome> = deliveries.into_iter().flat_map(|d| d.outcomes).collect();
     // Coverage as delivered: a party counts as reached only through a message that went out.
     let affected = plan
         .affected
@@ -1052,7 +1223,7 @@ fn send(
     digest: &PlannedDigest,
     sending: Sending,
 ) -> Result<Option<DigestOutcome>, PipelineError> {
-    let incident = &writer.plan.incident;
+    let incident = writer.incident;
     if digest.parts.is_empty() && digest.aggregate.is_empty() {
         return Ok(None);
     }
@@ -1113,7 +1284,7 @@ fn send(
             ticket: Some(ticket),
             round,
             kind,
-            incident: incident.clone(),
+            incident: incident.to_string(),
             recipient: digest.email.clone(),
             party: party.into(),
             path: paths
@@ -1166,8 +1337,8 @@ fn deliver_message(
     digest: &PlannedDigest,
     m: MessageRecord,
 ) -> Result<DigestOutcome, PipelineError> {
-    let (options, plan) = (writer.options, writer.plan);
-    let incident = &plan.incident;
+    let options = writer.options;
+    let incident = writer.incident;
     let key = m.key.clone();
     let n_findings: usize = digest.parts.iter().map(|p| p.findings.len()).sum();
     let paths: Vec<Path> = [
@@ -1236,7 +1407,7 @@ fn deliver_message(
         .filter(|x| x.key != key && x.state == MessageState::Sent)
         .map(|x| x.key.clone())
         .collect();
-    let still_open = still_open(writer.plan, party);
+    let still_open = still_open(writer.digests, party);
     let audit_head = store.audit_head()?;
     let mut message = compose(
         writer,
@@ -1327,7 +1498,7 @@ fn deliver_message(
                 .collect();
             store.transition(&notified)?;
             store.add_step(&TimelineStep {
-                incident: incident.clone(),
+                incident: incident.to_string(),
                 step: "digest-written".into(),
                 at: now(),
                 detail: format!("{party} <{}> ({})", digest.email, m.kind.as_str()),
@@ -1385,8 +1556,8 @@ fn openpgp_for(
 }
 
 /// How many of the findings `party` may see specifically are still open.
-fn still_open(plan: &Plan, party: &str) -> usize {
-    plan.digests.get(party).map_or(0, |d| {
+fn still_open(digests: &BTreeMap<String, PlannedDigest>, party: &str) -> usize {
+    digests.get(party).map_or(0, |d| {
         d.parts
             .iter()
             .flat_map(|p| &p.findings)
@@ -1399,7 +1570,10 @@ fn still_open(plan: &Plan, party: &str) -> usize {
 struct Writer<'a> {
     options: &'a NotifyOptions,
     pseudonymiser: &'a Pseudonymiser,
-    plan: &'a Plan,
+    /// The incident.
+    incident: &'a str,
+    /// Every recipient's whole digest of the round.
+    digests: &'a BTreeMap<String, PlannedDigest>,
     context: Option<&'a AdvisoryContext>,
     /// When exploitation of the incident's vulnerability began (Unix seconds), if known.
     exploited_since: Option<i64>,
@@ -1494,11 +1668,11 @@ fn message_context(
     let Writer {
         options,
         pseudonymiser,
-        plan,
+        incident,
         context,
         exploited_since,
+        ..
     } = *writer;
-    let incident = &plan.incident;
     let audience = audience_of(digest);
     let own = audience == Audience::Own;
     let n: usize = digest.parts.iter().map(|p| p.findings.len()).sum();
@@ -1578,7 +1752,7 @@ fn message_context(
             Some(c) if c.id.eq_ignore_ascii_case(incident) => c.id.clone(),
             _ => incident.to_ascii_uppercase(),
         },
-        incident_id: incident.clone(),
+        incident_id: incident.to_string(),
         cve: incident.starts_with("cve-") || context.is_some(),
         lookalike: incident == crate::lookalikes::INCIDENT,
         cves: context.map(|c| c.cves.clone()).unwrap_or_default(),
@@ -1626,7 +1800,7 @@ fn compose(
     digest: &PlannedDigest,
 ) -> Result<OutgoingMessage, PipelineError> {
     let options = writer.options;
-    let incident = &writer.plan.incident;
+    let incident = writer.incident;
     let key = heading.key;
     let tlp = digest.tlp;
     let (facts, aggregates) = message_context(writer, heading, digest);

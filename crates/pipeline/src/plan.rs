@@ -19,7 +19,7 @@ use baken_policy::{
     Decision, Form, Item, Path, Policy, Provenance, Reach, RegistryView, RouteStep, route,
 };
 use baken_store::{Finding, FindingState};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How an affected party fared.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -95,7 +95,7 @@ fn contact_json<S: serde::Serializer>(
 }
 
 /// What one recipient gets about one subject.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DigestPart {
     /// The subject.
     pub subject: Party,
@@ -110,7 +110,7 @@ pub struct DigestPart {
 }
 
 /// A finding counted in an aggregate: what deciding whether it was told needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counted {
     /// Store id.
     pub id: i64,
@@ -134,7 +134,7 @@ impl From<&Finding> for Counted {
 }
 
 /// One message to one recipient: specific findings, or an aggregate.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PlannedDigest {
     /// The recipient organisation.
     pub recipient: Organisation,

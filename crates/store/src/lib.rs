@@ -760,7 +760,7 @@ impl Default for Label {
 }
 
 /// A finding with the event of its latest observation, as the notifier needs it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Finding {
     /// Store id.
     pub id: i64,

@@ -155,6 +155,12 @@ impl SqliteStore {
              PRAGMA wal_autocheckpoint = 20000;",
         );
         self.db(r)?;
+        // Every transaction takes the write lock at BEGIN, where the busy timeout waits for
+        // another process's writer (workers sharing one file): a transaction that reads
+        // first and writes later fails at once with "database is locked" when another
+        // process wrote in between.
+        self.conn
+            .set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
         let r = self
             .conn
             .execute_batch(&format!("PRAGMA cache_size = -{CACHE_KIB};"));

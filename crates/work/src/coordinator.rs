@@ -51,6 +51,31 @@ impl Coordinator {
         })
     }
 
+    pub(crate) fn rt(&self) -> &tokio::runtime::Runtime {
+        &self.rt
+    }
+
+    pub(crate) fn js(&self) -> &jetstream::Context {
+        &self.js
+    }
+
+    pub(crate) fn queue(&self) -> &Queue {
+        &self.queue
+    }
+
+    /// A subscription to the server's word that a message of `stream` was delivered to
+    /// `consumer` as often as it allows and never acknowledged: its workers died on it.
+    pub(crate) fn max_deliveries(
+        &self,
+        stream: &str,
+        consumer: &str,
+    ) -> Result<async_nats::Subscriber> {
+        let advisory = format!("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{stream}.{consumer}");
+        self.rt
+            .block_on(self.client.subscribe(advisory))
+            .map_err(|e| self.queue.error("subscribe to advisories")(&e))
+    }
+
     /// Ingests `input` through the workers: begins a run in `store`, publishes the file's
     /// parts of about `part_rows` rows, waits until workers stored them all, and finishes the
     /// run as a local ingest does. The summary is the one a local ingest of the file gives.
@@ -70,20 +95,11 @@ impl Coordinator {
             .saturating_sub(MESSAGE_ROOM + split.header.len());
         split.set_max_bytes(budget.max(1));
         let run = baken_pipeline::ingest::begin(store, &file, &split.source, settings)?;
-        let job = job_name(run);
+        let job = job_name("r", run);
         tracing::info!(file = %file, run, job = %job, "distributed ingest started");
         let mut results = self.rt.block_on(self.results(&job))?;
-        // the server's word that a chunk was delivered as often as the consumer allows and
-        // never acknowledged: its workers died on it
-        let advisory = format!(
-            "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{}.{}",
-            self.queue.chunk_stream(),
-            self.queue.consumer()
-        );
-        let mut advisories = self
-            .rt
-            .block_on(self.client.subscribe(advisory))
-            .map_err(|e| self.queue.error("subscribe to advisories")(&e))?;
+        let mut advisories =
+            self.max_deliveries(&self.queue.chunk_stream(), &self.queue.consumer())?;
         // the part of each chunk, by its sequence number in the stream
         let mut by_sequence: HashMap<u64, u64> = HashMap::new();
         let mut given_up: BTreeSet<u64> = BTreeSet::new();
@@ -136,7 +152,10 @@ impl Coordinator {
         // loaded machine): tried again for about a minute before the run ends with the error
         let mut failed_reads = 0;
         while stored.len() < published.len() {
-            let next = match self.rt.block_on(next_result(&mut results, &self.queue)) {
+            let next = match self
+                .rt
+                .block_on(next_result::<PartDone>(&mut results, &self.queue))
+            {
                 Ok(next) => {
                     failed_reads = 0;
                     next
@@ -253,22 +272,29 @@ impl Coordinator {
                 ),
             });
         }
+        self.publish_to(self.queue.chunk_subject(), chunk.message_id(), payload)
+            .await
+    }
+
+    /// Publishes `payload` to `subject` with message id `id`, waiting for the stream's
+    /// acknowledgement; a publish that fails is tried again (the id makes that safe).
+    /// Answers its sequence number in the stream (the first one's, for a message published
+    /// before).
+    pub(crate) async fn publish_to(
+        &self,
+        subject: String,
+        id: String,
+        payload: Vec<u8>,
+    ) -> Result<u64> {
         let mut tries = 0;
         loop {
             tries += 1;
             let mut headers = async_nats::HeaderMap::new();
-            headers.insert(
-                async_nats::header::NATS_MESSAGE_ID,
-                chunk.message_id().as_str(),
-            );
+            headers.insert(async_nats::header::NATS_MESSAGE_ID, id.as_str());
             let sent = async {
                 let ack = self
                     .js
-                    .publish_with_headers(
-                        self.queue.chunk_subject(),
-                        headers,
-                        payload.clone().into(),
-                    )
+                    .publish_with_headers(subject.clone(), headers, payload.clone().into())
                     .await?
                     .await?;
                 Ok::<_, Box<dyn std::error::Error + Send + Sync>>(ack.sequence)
@@ -277,16 +303,16 @@ impl Coordinator {
             match sent {
                 Ok(sequence) => return Ok(sequence),
                 Err(e) if tries < 5 => {
-                    tracing::warn!(part = chunk.part, error = %e, "publish failed; trying again");
+                    tracing::warn!(id = %id, error = %e, "publish failed; trying again");
                     tokio::time::sleep(Duration::from_millis(200 * tries)).await;
                 }
-                Err(e) => return Err(self.queue.error("publish a chunk")(&e)),
+                Err(e) => return Err(self.queue.error("publish")(&e)),
             }
         }
     }
 
     /// A consumer of job `job`'s results, from the first.
-    async fn results(&self, job: &str) -> Result<consumer::PullConsumer> {
+    pub(crate) async fn results(&self, job: &str) -> Result<consumer::PullConsumer> {
         let fail = self.queue.error("read results");
         let stream = self
             .js
@@ -307,13 +333,13 @@ impl Coordinator {
 }
 
 /// Failed reads of results in a row before a run ends with the error.
-const READ_RETRIES: u32 = 60;
+pub(crate) const READ_RETRIES: u32 = 60;
 
 /// The next result, waiting a few seconds at most (`None`: none came).
-async fn next_result(
+pub(crate) async fn next_result<T: serde::de::DeserializeOwned>(
     results: &mut consumer::PullConsumer,
     queue: &Queue,
-) -> Result<Option<PartDone>> {
+) -> Result<Option<T>> {
     let fail = queue.error("read results");
     let mut batch = results
         .batch()
@@ -325,7 +351,7 @@ async fn next_result(
     match batch.next().await {
         None => Ok(None),
         Some(Err(e)) => Err(fail(&e)),
-        Some(Ok(message)) => match serde_json::from_slice::<PartDone>(&message.payload) {
+        Some(Ok(message)) => match serde_json::from_slice::<T>(&message.payload) {
             Ok(done) => Ok(Some(done)),
             Err(e) => {
                 tracing::warn!(error = %e, "a result that cannot be read");
@@ -336,7 +362,7 @@ async fn next_result(
 }
 
 /// Notes the parts that advisories say were delivered as often as allowed, without waiting.
-async fn given_up_on(
+pub(crate) async fn given_up_on(
     advisories: &mut async_nats::Subscriber,
     by_sequence: &HashMap<u64, u64>,
     given_up: &mut BTreeSet<u64>,
@@ -363,10 +389,14 @@ async fn given_up_on(
     }
 }
 
-/// A name for run `run`'s work that another store's run of the same number does not share.
-fn job_name(run: i64) -> String {
+/// A name for work `n` (a run, a round) that another store's of the same number does not
+/// share: `PREFIX` `n` and a stamp of this moment and process.
+pub(crate) fn job_name(prefix: &str, n: i64) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64);
-    format!("r{run}-{:x}", nanos ^ (u64::from(std::process::id()) << 40))
+    format!(
+        "{prefix}{n}-{:x}",
+        nanos ^ (u64::from(std::process::id()) << 40)
+    )
 }

@@ -1,5 +1,6 @@
-//! Distributed ingest: the parts of feed files handed to workers over NATS JetStream and
-//! stored exactly once.
+//! Distributed ingest and notify: the parts of feed files handed to workers over NATS
+//! JetStream and stored exactly once, and the recipients of a notify round divided among
+//! the same workers (see [`Notifier`]).
 //!
 //! A coordinator (`baken ingest --via nats://…`) begins a run in the store for each file,
 //! cuts the file into [parts](baken_pipeline::ingest::Split) of rows at the lines where the
@@ -32,7 +33,7 @@
 //! let mut store = baken_store::SqliteStore::open("baken-data".as_ref())?;
 //! let attributor = baken_pipeline::attributor_from_store(&store)?;
 //! let worker = Worker::connect(&queue, &WorkerOptions::default())?;
-//! let done = worker.run(&mut store, &attributor, &WorkerOptions::default())?;
+//! let done = worker.run(&mut store, &attributor, &WorkerOptions::default(), None)?;
 //! println!("{} chunks stored", done.chunks);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -40,11 +41,15 @@
 #![deny(missing_docs)]
 
 mod coordinator;
+mod notify;
 mod protocol;
 mod worker;
 
 pub use coordinator::{Coordinator, DEFAULT_PART_ROWS, Watch};
-pub use protocol::{Chunk, PartDone, Queue, QueueStatus};
+pub use notify::{
+    DEFAULT_PARTIES_PER_JOB, Notifier, NotifySetup, NotifyWatch, RoundSettings, TransportSpec,
+};
+pub use protocol::{Chunk, NotifyDone, NotifyJob, PartDone, Queue, QueueStatus};
 pub use worker::{Worker, WorkerOptions, WorkerSummary};
 
 /// What went wrong in a distributed ingest.

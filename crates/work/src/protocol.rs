@@ -81,6 +81,26 @@ impl Queue {
         format!("{}-workers", self.name)
     }
 
+    /// The work-queue stream of notify jobs.
+    pub fn notify_stream(&self) -> String {
+        format!("{}_NOTIFY", self.upper())
+    }
+
+    /// The subject notify jobs are published to.
+    pub fn notify_subject(&self) -> String {
+        format!("{}.notify", self.name)
+    }
+
+    /// The durable consumer of notify jobs all workers share.
+    pub fn notify_consumer(&self) -> String {
+        format!("{}-notifiers", self.name)
+    }
+
+    /// The object store bucket where a notify round waits for its workers.
+    pub fn rounds_bucket(&self) -> String {
+        format!("{}_ROUNDS", self.upper())
+    }
+
     /// A failure of the server or of JetStream, doing `what`.
     pub(crate) fn error(&self, what: &str) -> impl Fn(&dyn std::fmt::Display) -> WorkError {
         let (url, what) = (self.url.clone(), what.to_string());
@@ -109,6 +129,16 @@ impl Queue {
         })
         .await
         .map_err(|e| self.error("create the chunk stream")(&e))?;
+        js.get_or_create_stream(stream::Config {
+            name: self.notify_stream(),
+            subjects: vec![self.notify_subject()],
+            retention: stream::RetentionPolicy::WorkQueue,
+            storage: stream::StorageType::File,
+            duplicate_window: DUPLICATE_WINDOW,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| self.error("create the notify stream")(&e))?;
         js.get_or_create_stream(stream::Config {
             name: self.done_stream(),
             subjects: vec![format!("{}.done.*", self.name)],
@@ -165,7 +195,13 @@ impl Queue {
                 .await
                 .map_err(|e| self.error("connect")(&e))?;
             let js = jetstream::new(client);
-            for name in [self.chunk_stream(), self.done_stream()] {
+            let rounds = format!("OBJ_{}", self.rounds_bucket());
+            for name in [
+                self.chunk_stream(),
+                self.done_stream(),
+                self.notify_stream(),
+                rounds,
+            ] {
                 // a stream that is not there is deleted already
                 if js.get_stream(&name).await.is_ok() {
                     js.delete_stream(&name)
@@ -301,6 +337,40 @@ pub struct PartDone {
     /// before); `None` when it could not be stored.
     pub counts: Option<BatchCounts>,
     /// Why it could not be stored, after the last try.
+    pub error: Option<String>,
+    /// The worker (host and process id), for the log.
+    pub worker: String,
+}
+
+/// One notify job: some recipients of a round, for one worker to deliver to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotifyJob {
+    /// The round's name: its object in the rounds bucket, and its results subject.
+    pub job: String,
+    /// The job's number in its round: 0, 1, …
+    pub number: u64,
+    /// The incident (for the log).
+    pub incident: String,
+    /// The recipients, by party key.
+    pub parties: Vec<String>,
+}
+
+impl NotifyJob {
+    /// The message id that lets the stream drop the job published again.
+    pub fn message_id(&self) -> String {
+        format!("{}:{}", self.job, self.number)
+    }
+}
+
+/// A worker's report on one notify job, published after its recipients were dealt with (or
+/// after the last try failed).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NotifyDone {
+    /// The job.
+    pub number: u64,
+    /// What happened to each of its recipients; `None` when the job failed.
+    pub deliveries: Option<Vec<baken_pipeline::notify::PartyDelivery>>,
+    /// Why it failed, after the last try.
     pub error: Option<String>,
     /// The worker (host and process id), for the log.
     pub worker: String,

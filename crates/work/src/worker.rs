@@ -9,7 +9,8 @@ use baken_pipeline::ingest::{PartText, read_part};
 use baken_store::{Batch, BatchCounts, Store};
 use futures_util::StreamExt;
 
-use crate::protocol::{Chunk, PartDone, Queue};
+use crate::notify::{Loaded, NotifySetup};
+use crate::protocol::{Chunk, NotifyDone, NotifyJob, PartDone, Queue};
 use crate::{Result, WorkError};
 
 /// How a worker runs.
@@ -56,6 +57,14 @@ pub struct WorkerSummary {
     pub counts: BatchCounts,
     /// Chunks that failed and were left to be delivered again (or reported as failed).
     pub failed: u64,
+    /// Notify jobs done and acknowledged.
+    pub notify_jobs: u64,
+    /// Recipients in them.
+    pub recipients: u64,
+    /// Messages delivered now.
+    pub messages: u64,
+    /// Notify jobs that failed and were handed back (or reported as failed).
+    pub notify_failed: u64,
 }
 
 /// The working side of a distributed ingest, connected to its queue.
@@ -64,7 +73,10 @@ pub struct Worker {
     queue: Queue,
     js: jetstream::Context,
     consumer: consumer::PullConsumer,
+    notify_consumer: consumer::PullConsumer,
     name: String,
+    /// The round last fetched, kept for the next job of the same round.
+    round: std::cell::RefCell<Option<Loaded>>,
 }
 
 impl Worker {
@@ -72,27 +84,33 @@ impl Worker {
     /// streams and the consumer where they do not exist.
     pub fn connect(queue: &Queue, options: &WorkerOptions) -> Result<Self> {
         let rt = crate::runtime()?;
-        let (js, consumer) = rt.block_on(async {
+        let (js, consumer, notify_consumer) = rt.block_on(async {
             let (_, js) = queue.connect().await?;
             let fail = queue.error("join the workers' consumer");
-            let stream = js
-                .get_stream(queue.chunk_stream())
-                .await
-                .map_err(|e| fail(&e))?;
-            let consumer = stream
-                .get_or_create_consumer(
-                    &queue.consumer(),
-                    consumer::pull::Config {
-                        durable_name: Some(queue.consumer()),
-                        ack_policy: consumer::AckPolicy::Explicit,
-                        ack_wait: options.ack_wait,
-                        max_deliver: options.max_deliver,
-                        ..Default::default()
-                    },
-                )
-                .await
-                .map_err(|e| fail(&e))?;
-            Ok::<_, WorkError>((js, consumer))
+            let mut consumers = Vec::new();
+            for (stream, name) in [
+                (queue.chunk_stream(), queue.consumer()),
+                (queue.notify_stream(), queue.notify_consumer()),
+            ] {
+                let stream = js.get_stream(stream).await.map_err(|e| fail(&e))?;
+                let consumer = stream
+                    .get_or_create_consumer(
+                        &name,
+                        consumer::pull::Config {
+                            durable_name: Some(name.clone()),
+                            ack_policy: consumer::AckPolicy::Explicit,
+                            ack_wait: options.ack_wait,
+                            max_deliver: options.max_deliver,
+                            ..Default::default()
+                        },
+                    )
+                    .await
+                    .map_err(|e| fail(&e))?;
+                consumers.push(consumer);
+            }
+            let notify_consumer = consumers.pop().expect("two consumers");
+            let consumer = consumers.pop().expect("two consumers");
+            Ok::<_, WorkError>((js, consumer, notify_consumer))
         })?;
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|h| h.trim().to_string())
@@ -102,12 +120,28 @@ impl Worker {
             queue: queue.clone(),
             js,
             consumer,
+            notify_consumer,
             name: format!("{host}:{}", std::process::id()),
+            round: std::cell::RefCell::new(None),
         })
     }
 
+    pub(crate) fn rt(&self) -> &tokio::runtime::Runtime {
+        &self.rt
+    }
+
+    pub(crate) fn js(&self) -> &jetstream::Context {
+        &self.js
+    }
+
+    pub(crate) fn queue(&self) -> &Queue {
+        &self.queue
+    }
+
     /// Handles chunks until `options` say to stop: each is parsed, attributed with
-    /// `attributor`, stored in `store` as its part, reported, then acknowledged.
+    /// `attributor`, stored in `store` as its part, reported, then acknowledged. With
+    /// `notify`, it also takes notify jobs: each job's recipients are delivered to as the
+    /// round says, reported, then the job is acknowledged.
     ///
     /// A chunk that fails (a store busy past its timeout, a part that cannot be read) is
     /// left to be delivered again, a little later, to any worker; the last delivery reports
@@ -119,6 +153,7 @@ impl Worker {
         store: &mut dyn Store,
         attributor: &Attributor,
         options: &WorkerOptions,
+        notify: Option<&NotifySetup>,
     ) -> Result<WorkerSummary> {
         let mut summary = WorkerSummary::default();
         let mut idle_since = Instant::now();
@@ -134,21 +169,39 @@ impl Worker {
                 }
                 None => Duration::from_secs(5),
             };
-            let Some(message) = self.rt.block_on(self.next(wait))? else {
+            // with both kinds of work, each is asked for in turn, a second at most
+            let wait = if notify.is_some() {
+                wait.min(Duration::from_secs(1))
+            } else {
+                wait
+            };
+            if let Some(message) = self.rt.block_on(self.next(&self.consumer, wait))? {
+                idle_since = Instant::now();
+                self.handle(store, attributor, options, &message, &mut summary)?;
+                if options.once {
+                    return Ok(summary);
+                }
+            }
+            let Some(setup) = notify else {
                 continue;
             };
-            idle_since = Instant::now();
-            self.handle(store, attributor, options, &message, &mut summary)?;
-            if options.once {
-                return Ok(summary);
+            if let Some(message) = self.rt.block_on(self.next(&self.notify_consumer, wait))? {
+                idle_since = Instant::now();
+                self.handle_notify(store, setup, options, &message, &mut summary)?;
+                if options.once {
+                    return Ok(summary);
+                }
             }
         }
     }
 
-    async fn next(&self, wait: Duration) -> Result<Option<jetstream::Message>> {
-        let fail = self.queue.error("pull a chunk");
-        let mut batch = self
-            .consumer
+    async fn next(
+        &self,
+        consumer: &consumer::PullConsumer,
+        wait: Duration,
+    ) -> Result<Option<jetstream::Message>> {
+        let fail = self.queue.error("pull work");
+        let mut batch = consumer
             .batch()
             .max_messages(1)
             .expires(wait.max(Duration::from_millis(100)))
@@ -253,6 +306,114 @@ impl Worker {
             }
         }
         Ok(())
+    }
+
+    fn handle_notify(
+        &self,
+        store: &mut dyn Store,
+        setup: &NotifySetup,
+        options: &WorkerOptions,
+        message: &jetstream::Message,
+        summary: &mut WorkerSummary,
+    ) -> Result<()> {
+        let delivered = message.info().map_or(1, |i| i.delivered);
+        if options.die_before_store {
+            tracing::warn!(delivered, "stopping before delivering (a test)");
+            std::process::exit(3);
+        }
+        let job: NotifyJob = match serde_json::from_slice(&message.payload) {
+            Ok(job) => job,
+            Err(e) => {
+                tracing::error!(error = %e, "a notify job that cannot be read; dropped");
+                self.ack(message, AckKind::Term)?;
+                return Ok(());
+            }
+        };
+        let _span = tracing::info_span!("notify job", incident = %job.incident, job = %job.job, number = job.number).entered();
+        let result = (|| {
+            let mut slot = self.round.borrow_mut();
+            if !slot.as_ref().is_some_and(|l| Worker::is_round(l, &job.job)) {
+                *slot = None;
+                *slot = Some(self.load_round(&job.job, setup)?);
+            }
+            let loaded = slot.as_mut().expect("loaded above");
+            self.deliver_job(store, loaded, &job, message)
+        })();
+        match result {
+            Ok(deliveries) => {
+                summary.notify_jobs += 1;
+                summary.recipients += deliveries.len() as u64;
+                let now = deliveries
+                    .iter()
+                    .flat_map(|d| &d.outcomes)
+                    .filter(|o| o.delivered_now)
+                    .count() as u64;
+                summary.messages += now;
+                if options.die_after_store == Some(summary.notify_jobs) {
+                    tracing::warn!("stopping after delivering, before the report (a test)");
+                    std::process::exit(3);
+                }
+                self.report_notify(
+                    &job,
+                    &NotifyDone {
+                        number: job.number,
+                        deliveries: Some(deliveries),
+                        error: None,
+                        worker: self.name.clone(),
+                    },
+                )?;
+                self.ack(message, AckKind::Ack)?;
+                tracing::info!(
+                    incident = %job.incident,
+                    number = job.number,
+                    recipients = job.parties.len(),
+                    messages = now,
+                    delivered,
+                    "notify job done"
+                );
+            }
+            Err(e) if delivered < options.max_deliver => {
+                summary.notify_failed += 1;
+                tracing::warn!(error = %e, delivered, "notify job not done; it will come again");
+                let delay = Duration::from_secs(delivered.clamp(1, 30) as u64);
+                self.ack(message, AckKind::Nak(Some(delay)))?;
+            }
+            Err(e) => {
+                summary.notify_failed += 1;
+                tracing::error!(error = %e, delivered, "notify job not done, at its last delivery");
+                self.report_notify(
+                    &job,
+                    &NotifyDone {
+                        number: job.number,
+                        deliveries: None,
+                        error: Some(e.to_string()),
+                        worker: self.name.clone(),
+                    },
+                )?;
+                self.ack(message, AckKind::Term)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Publishes a notify job's result, waiting for the stream to have it.
+    fn report_notify(&self, job: &NotifyJob, done: &NotifyDone) -> Result<()> {
+        let payload = serde_json::to_vec(done).expect("a result always serialises");
+        let subject = self.queue.done_subject(&job.job);
+        self.rt
+            .block_on(async {
+                let mut headers = async_nats::HeaderMap::new();
+                headers.insert(
+                    async_nats::header::NATS_MESSAGE_ID,
+                    job.message_id().as_str(),
+                );
+                self.js
+                    .publish_with_headers(subject, headers, payload.into())
+                    .await?
+                    .await?;
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+            })
+            .map_err(|e| self.queue.error("report a notify job")(&e))
     }
 
     /// Parses, attributes and stores one chunk as its part: the rows read, and what storing
