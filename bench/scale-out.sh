@@ -61,6 +61,8 @@ cleanup() {
     psql "$PG/postgres" -qAtX -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" > /dev/null 2>&1 || true
   done
   pkill -f "worker --via $NATS --queue benchq$$" 2>/dev/null || true
+  # the run's queue leaves nothing on the server
+  [ -n "${BAKEN:-}" ] && "$BAKEN" worker --via "$NATS" --queue "benchq$$" --delete-queue > /dev/null 2>&1 || true
 }
 trap cleanup EXIT
 

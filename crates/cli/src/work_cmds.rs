@@ -71,6 +71,10 @@ pub struct WorkerArgs {
     /// Take no notify jobs, only parts of files.
     #[arg(long)]
     no_notify: bool,
+    /// Delete the queue's streams and bucket from the server and exit; refused while work
+    /// waits in it.
+    #[arg(long, conflicts_with = "status")]
+    delete_queue: bool,
     /// Exit right after the n-th chunk is stored, before reporting or acknowledging it:
     /// tests of redelivery.
     #[arg(long, hide = true)]
@@ -122,12 +126,32 @@ pub fn coordinator<'a>(
 /// `--status`, what the queue holds (the store is not opened).
 pub fn worker(data: &Path, args: &WorkerArgs) -> Result<()> {
     let queue = Queue::new(&args.via, &args.queue)?;
-    if args.status {
+    if args.status || args.delete_queue {
         let s = queue.status()?;
+        if args.delete_queue {
+            if s.chunks + s.notify_jobs > 0 {
+                anyhow::bail!(
+                    "{}: {} chunks and {} notify jobs still wait in the queue; delete it once \
+                     they are done (`baken worker --status`)",
+                    queue.name,
+                    s.chunks,
+                    s.notify_jobs
+                );
+            }
+            queue.delete()?;
+            println!("{}: the queue's streams and bucket are deleted", queue.name);
+            return Ok(());
+        }
         println!(
             "{}: {} chunks not yet stored, {} of them held by a worker, {} delivered more than \
-             once; {} workers waiting",
-            queue.name, s.chunks, s.held, s.redelivered, s.workers_waiting
+             once; {} workers waiting; {} notify jobs not yet done, {} of them held by a worker",
+            queue.name,
+            s.chunks,
+            s.held,
+            s.redelivered,
+            s.workers_waiting,
+            s.notify_jobs,
+            s.notify_held
         );
         return Ok(());
     }

@@ -686,3 +686,160 @@ fn a_worker_with_another_pseudonym_key_refuses_the_round() {
     assert!(stderr.contains("pseudonym key"), "{stderr}");
     assert!(outbox(&there).is_empty(), "nothing was sent");
 }
+
+/// Starts `args` (a coordinator) on `data` and returns it once its log says `published`,
+/// with the rest of its log as it comes.
+fn published(
+    data: &Path,
+    args: &[&str],
+    published: &str,
+) -> (Child, std::thread::JoinHandle<String>) {
+    let mut coordinator = baken()
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(coordinator.stderr.take().unwrap());
+    let mut lines = stderr.lines();
+    let seen = lines.by_ref().any(|l| l.unwrap().contains(published));
+    assert!(seen, "the coordinator says {published:?}");
+    // the rest of its log is read as it comes, so that it never waits on a full pipe
+    let rest = std::thread::spawn(move || lines.map(|l| l.unwrap() + "\n").collect());
+    (coordinator, rest)
+}
+
+#[test]
+fn parts_and_results_a_nats_server_lost_are_published_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let (here, there) = (dir.path().join("here"), dir.path().join("there"));
+    let feed = world(dir.path(), &[&here, &there]);
+    let queue = TestQueue::new("lost");
+    let local = ingest_here(&here, &feed);
+
+    // every part published, then the server loses its JetStream store (the queue's streams
+    // deleted, parts and all) before any worker took one
+    let (coordinator, log) = published(
+        &there,
+        &[
+            "ingest",
+            "--json",
+            "--via",
+            NATS,
+            "--queue",
+            queue.name(),
+            "--part-rows",
+            "20",
+            s(&feed),
+        ],
+        "parts published",
+    );
+    queue.0.delete().unwrap();
+    let _workers = Workers(vec![worker(&there, &queue, &[])]);
+    let out = coordinator.wait_with_output().unwrap();
+    let log = log.join().unwrap();
+    assert!(out.status.success(), "the coordinator ends well: {log}");
+    assert!(log.contains("publishing them again"), "{log}");
+    let distributed: Value =
+        serde_json::from_slice::<Value>(&out.stdout).expect("ingest --json prints JSON")[0].clone();
+    assert_eq!(counts(&distributed), counts(&local));
+    assert_same(&there, &here);
+}
+
+#[test]
+fn a_notify_round_a_nats_server_lost_is_published_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let (here, there) = notify_world(dir.path());
+    let queue = TestQueue::new("notify-lost");
+    run_ok(&here, &["notify"]);
+
+    // the round and its jobs published, then lost with the server's JetStream store
+    let (coordinator, log) = published(
+        &there,
+        &["notify", "--via", NATS, "--queue", queue.name()],
+        "notify jobs published",
+    );
+    queue.0.delete().unwrap();
+    let _workers = Workers(vec![worker(&there, &queue, NOTIFY_ACK_WAIT)]);
+    let out = coordinator.wait_with_output().unwrap();
+    let log = log.join().unwrap();
+    assert!(out.status.success(), "the coordinator ends well: {log}");
+    assert!(log.contains("publishing it again"), "{log}");
+    assert_eq!(outbox(&there), outbox(&here));
+    assert_json_eq(&sent(&there), &sent(&here), "stores");
+}
+
+#[test]
+fn a_queue_is_deleted_only_when_no_work_waits_in_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let there = dir.path().join("there");
+    let feed = world(dir.path(), &[&there]);
+    let queue = TestQueue::new("delete");
+    let status = || {
+        let out = baken()
+            .args(["worker", "--via", NATS, "--queue", queue.name(), "--status"])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // parts published and no worker: the queue holds work, and is not deleted
+    let (mut coordinator, _log) = published(
+        &there,
+        &[
+            "ingest",
+            "--via",
+            NATS,
+            "--queue",
+            queue.name(),
+            "--part-rows",
+            "100",
+            s(&feed),
+        ],
+        "parts published",
+    );
+    assert!(!status().contains(": 0 chunks"), "{}", status());
+    let refused = baken()
+        .args([
+            "worker",
+            "--via",
+            NATS,
+            "--queue",
+            queue.name(),
+            "--delete-queue",
+        ])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("still wait in the queue"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    // the parts stored, the queue goes
+    let _workers = Workers(vec![worker(&there, &queue, &[])]);
+    assert!(coordinator.wait().unwrap().success());
+    let deleted = baken()
+        .args([
+            "worker",
+            "--via",
+            NATS,
+            "--queue",
+            queue.name(),
+            "--delete-queue",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        deleted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&deleted.stderr)
+    );
+    assert!(
+        status().contains(": 0 chunks not yet stored"),
+        "{}",
+        status()
+    );
+}

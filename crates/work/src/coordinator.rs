@@ -119,6 +119,7 @@ impl Coordinator {
             rows: 0,
             keep_text: split.keep_text,
             text: Vec::new(),
+            attempt: 0,
         };
         // rows of each part published, by number
         let mut published: BTreeMap<u64, u64> = BTreeMap::new();
@@ -148,6 +149,7 @@ impl Coordinator {
         // each part counted once, whoever reported it and however often
         let mut stored: BTreeMap<u64, BatchCounts> = BTreeMap::new();
         let mut rows_stored = 0;
+        let mut lost = Lost::new();
         // reading results may fail for a while (a server restarting, a missed heartbeat on a
         // loaded machine): tried again for about a minute before the run ends with the error
         let mut failed_reads = 0;
@@ -164,12 +166,47 @@ impl Coordinator {
                     failed_reads += 1;
                     tracing::warn!(error = %e, failed_reads, "reading results failed; trying again");
                     std::thread::sleep(Duration::from_secs(1));
+                    self.read_again(&job, &mut results);
                     None
                 }
                 Err(e) => return Err(e),
             };
             self.rt
                 .block_on(given_up_on(&mut advisories, &by_sequence, &mut given_up));
+            if next.is_none() && lost.check(self, &self.queue.chunk_stream())? {
+                // the queue holds none of this run's parts, yet some are unreported: the
+                // server lost them or their results (killed before it wrote them out); they
+                // are published again under new ids, and a part stored before answers the
+                // counts it was stored with
+                let missing: BTreeSet<u64> = published
+                    .keys()
+                    .filter(|p| !stored.contains_key(p))
+                    .copied()
+                    .collect();
+                tracing::warn!(
+                    file = %file,
+                    run,
+                    missing = missing.len(),
+                    attempt = lost.attempt,
+                    "the queue is empty but parts are unreported: publishing them again"
+                );
+                let mut again = Split::open(input, options, part_rows, usize::MAX)?;
+                again.set_max_bytes(budget.max(1));
+                while let Some(part) = again.next_part()? {
+                    if missing.contains(&part.number) {
+                        let chunk = Chunk {
+                            part: part.number,
+                            first_line: part.first_line,
+                            rows: part.rows,
+                            text: part.text,
+                            attempt: lost.attempt,
+                            ..template.clone()
+                        };
+                        let sequence = self.rt.block_on(self.publish(&chunk))?;
+                        by_sequence.insert(sequence, part.number);
+                    }
+                }
+            }
             let Some(done) = next else {
                 // no result pending: a part given up on will never be stored
                 if let Some(&part) = given_up.iter().find(|p| !stored.contains_key(p)) {
@@ -225,6 +262,7 @@ impl Coordinator {
             }
             tracing::debug!(file = %file, run, part = done.part, worker = %done.worker, stored = counts.stored, duplicate = counts.duplicate, "part stored");
             stored.insert(done.part, counts);
+            lost.progress();
             rows_stored += rows;
             watch.stored(stored.len() as u64, rows_stored);
         }
@@ -311,6 +349,19 @@ impl Coordinator {
         }
     }
 
+    /// Replaces a consumer of job `job`'s results that fails (a restarted server may have
+    /// lost it) with a new one reading from the first result; results count once each.
+    pub(crate) fn read_again(&self, job: &str, results: &mut consumer::PullConsumer) {
+        let fresh = self.rt.block_on(async {
+            self.queue.streams(&self.js).await?;
+            self.results(job).await
+        });
+        match fresh {
+            Ok(fresh) => *results = fresh,
+            Err(e) => tracing::warn!(error = %e, "the results cannot be read again yet"),
+        }
+    }
+
     /// A consumer of job `job`'s results, from the first.
     pub(crate) async fn results(&self, job: &str) -> Result<consumer::PullConsumer> {
         let fail = self.queue.error("read results");
@@ -329,6 +380,51 @@ impl Coordinator {
             })
             .await
             .map_err(|e| fail(&e))
+    }
+}
+
+/// How long a coordinator waits for a result after the last one before it asks whether the
+/// queue still holds its work.
+const LOST_AFTER: Duration = Duration::from_secs(10);
+
+/// Watches for work the queue lost: none of it waits in the stream or with a worker, yet
+/// results are missing.
+pub(crate) struct Lost {
+    since: std::time::Instant,
+    /// Times the missing work was published again.
+    pub(crate) attempt: u32,
+}
+
+impl Lost {
+    pub(crate) fn new() -> Self {
+        Lost {
+            since: std::time::Instant::now(),
+            attempt: 0,
+        }
+    }
+
+    /// A result came.
+    pub(crate) fn progress(&mut self) {
+        self.since = std::time::Instant::now();
+    }
+
+    /// Whether the work still missing was lost: no result for a while and `stream` empty
+    /// (every message taken and acknowledged, and a worker reports before it acknowledges).
+    /// When it was, the next attempt is counted and the wait starts again, doubled.
+    pub(crate) fn check(&mut self, coordinator: &Coordinator, stream: &str) -> Result<bool> {
+        let wait = LOST_AFTER * 2u32.pow(self.attempt.min(5));
+        if self.since.elapsed() < wait {
+            return Ok(false);
+        }
+        let drained = coordinator
+            .rt
+            .block_on(coordinator.queue.drained(&coordinator.js, stream))
+            .unwrap_or(false);
+        if drained {
+            self.attempt += 1;
+            self.since = std::time::Instant::now();
+        }
+        Ok(drained)
     }
 }
 

@@ -274,6 +274,7 @@ impl Coordinator {
                 number,
                 incident: round.incident.clone(),
                 parties: parties.clone(),
+                attempt: 0,
             };
             let sequence = self.rt().block_on(self.publish_to(
                 queue.notify_subject(),
@@ -285,6 +286,7 @@ impl Coordinator {
         watch.published(jobs.len() as u64, parties.len() as u64);
         let mut done: BTreeMap<u64, Vec<PartyDelivery>> = BTreeMap::new();
         let mut given_up: BTreeSet<u64> = BTreeSet::new();
+        let mut lost = crate::coordinator::Lost::new();
         let mut failed_reads = 0;
         let mut parties_done = 0;
         while done.len() < jobs.len() {
@@ -302,6 +304,7 @@ impl Coordinator {
                     failed_reads += 1;
                     tracing::warn!(error = %e, failed_reads, "reading results failed; trying again");
                     std::thread::sleep(Duration::from_secs(1));
+                    self.read_again(&job, &mut results);
                     None
                 }
                 Err(e) => return Err(e),
@@ -311,6 +314,43 @@ impl Coordinator {
                 &by_sequence,
                 &mut given_up,
             ));
+            if next.is_none() && lost.check(self, &queue.notify_stream())? {
+                // the queue holds none of the round's jobs, yet some are unreported: the
+                // server lost them or their results; they are published again under new
+                // ids, and a recipient dealt with before gets nothing twice; the round is put
+                // into the bucket again, which the server may have lost with them
+                let again = self.rt().block_on(async {
+                    let bucket = rounds_bucket(self.js(), &queue).await?;
+                    bucket
+                        .put(job.as_str(), &mut &encoded[..])
+                        .await
+                        .map(drop)
+                        .map_err(|e| queue.error("put a round into the bucket")(&e))
+                });
+                if let Err(e) = again {
+                    tracing::warn!(error = %e, "the round could not be put again");
+                }
+                for (&number, parties) in jobs.iter().filter(|(n, _)| !done.contains_key(n)) {
+                    tracing::warn!(
+                        number,
+                        attempt = lost.attempt,
+                        "a notify job unreported while the queue is empty: publishing it again"
+                    );
+                    let message = NotifyJob {
+                        job: job.clone(),
+                        number,
+                        incident: round.incident.clone(),
+                        parties: parties.clone(),
+                        attempt: lost.attempt,
+                    };
+                    let sequence = self.rt().block_on(self.publish_to(
+                        queue.notify_subject(),
+                        message.message_id(),
+                        serde_json::to_vec(&message).expect("a job always serialises"),
+                    ))?;
+                    by_sequence.insert(sequence, number);
+                }
+            }
             let Some(report) = next else {
                 if let Some(&number) = given_up.iter().find(|n| !done.contains_key(n)) {
                     return Err(WorkError::Usage(format!(
@@ -356,6 +396,7 @@ impl Coordinator {
                 )));
             }
             tracing::debug!(number = report.number, worker = %report.worker, "job done");
+            lost.progress();
             parties_done += deliveries.len() as u64;
             progress.advance(deliveries.len() as u64);
             done.insert(report.number, deliveries);

@@ -111,7 +111,7 @@ impl Queue {
         }
     }
 
-    /// Connects, and creates the two streams where they do not exist.
+    /// Connects, and creates the streams where they do not exist.
     pub(crate) async fn connect(&self) -> Result<(async_nats::Client, jetstream::Context)> {
         let client = async_nats::ConnectOptions::new()
             .name("baken")
@@ -119,6 +119,12 @@ impl Queue {
             .await
             .map_err(|e| self.error("connect")(&e))?;
         let js = jetstream::new(client.clone());
+        self.streams(&js).await?;
+        Ok((client, js))
+    }
+
+    /// Creates the queue's streams where they do not exist (a server may have lost them).
+    pub(crate) async fn streams(&self, js: &jetstream::Context) -> Result<()> {
         js.get_or_create_stream(stream::Config {
             name: self.chunk_stream(),
             subjects: vec![self.chunk_subject()],
@@ -150,7 +156,15 @@ impl Queue {
         })
         .await
         .map_err(|e| self.error("create the results stream")(&e))?;
-        Ok((client, js))
+        Ok(())
+    }
+
+    /// Whether every message published to `stream` was taken and acknowledged (a
+    /// work-queue stream keeps a message until its worker acknowledges it).
+    pub(crate) async fn drained(&self, js: &jetstream::Context, stream: &str) -> Result<bool> {
+        let fail = self.error("read the queue's state");
+        let mut stream = js.get_stream(stream).await.map_err(|e| fail(&e))?;
+        Ok(stream.info().await.map_err(|e| fail(&e))?.state.messages == 0)
     }
 
     /// What the queue holds now: chunks published and not yet acknowledged, and of those
@@ -178,11 +192,24 @@ impl Queue {
                     ),
                     Err(_) => (0, 0, 0),
                 };
+            let (notify_jobs, notify_held) = match js.get_stream(self.notify_stream()).await {
+                Ok(mut stream) => {
+                    let jobs = stream.info().await.map_err(|e| fail(&e))?.state.messages;
+                    let held = match stream.consumer_info(self.notify_consumer()).await {
+                        Ok(info) => info.num_ack_pending as u64,
+                        Err(_) => 0,
+                    };
+                    (jobs, held)
+                }
+                Err(_) => (0, 0),
+            };
             Ok(QueueStatus {
                 chunks,
                 held,
                 redelivered,
                 workers_waiting,
+                notify_jobs,
+                notify_held,
             })
         })
     }
@@ -225,6 +252,10 @@ pub struct QueueStatus {
     pub redelivered: u64,
     /// Workers waiting for a chunk now.
     pub workers_waiting: u64,
+    /// Notify jobs published and not yet acknowledged.
+    pub notify_jobs: u64,
+    /// Of those, the ones a worker holds.
+    pub notify_held: u64,
 }
 
 /// One part of a file, as published: what a worker needs to parse, attribute and store it
@@ -263,6 +294,10 @@ pub struct Chunk {
     /// The part's lines.
     #[serde(skip)]
     pub text: Vec<u8>,
+    /// 0 when first published; n when published again the n-th time because the queue
+    /// lost it or its result.
+    #[serde(default)]
+    pub attempt: u32,
 }
 
 /// What a chunk message's JSON line says of the bytes after it.
@@ -273,9 +308,10 @@ struct Framing {
 }
 
 impl Chunk {
-    /// The message id that lets the stream drop the part published again.
+    /// The message id that lets the stream drop the part published again (and its result
+    /// reported again); a part published anew after a loss has an id of its own.
     pub fn message_id(&self) -> String {
-        format!("{}:{}", self.job, self.part)
+        attempt_id(&format!("{}:{}", self.job, self.part), self.attempt)
     }
 
     /// The message: one JSON line of the fields, one of the byte lengths, then the header
@@ -353,12 +389,25 @@ pub struct NotifyJob {
     pub incident: String,
     /// The recipients, by party key.
     pub parties: Vec<String>,
+    /// 0 when first published; n when published again the n-th time because the queue
+    /// lost it or its result.
+    #[serde(default)]
+    pub attempt: u32,
 }
 
 impl NotifyJob {
-    /// The message id that lets the stream drop the job published again.
+    /// The message id that lets the stream drop the job published again (and its result
+    /// reported again); a job published anew after a loss has an id of its own.
     pub fn message_id(&self) -> String {
-        format!("{}:{}", self.job, self.number)
+        attempt_id(&format!("{}:{}", self.job, self.number), self.attempt)
+    }
+}
+
+fn attempt_id(id: &str, attempt: u32) -> String {
+    if attempt == 0 {
+        id.to_string()
+    } else {
+        format!("{id}.{attempt}")
     }
 }
 
@@ -398,9 +447,15 @@ mod tests {
             rows: 2,
             keep_text: true,
             text: b"\"2026-03-24 00:00:01\",\"198.18.0.1\"\n\"x\n\"\n".to_vec(),
+            attempt: 0,
         };
         assert_eq!(Chunk::decode(&chunk.encode()).unwrap(), chunk);
         assert_eq!(chunk.message_id(), "r7-1f:3");
+        let again = Chunk {
+            attempt: 2,
+            ..chunk.clone()
+        };
+        assert_eq!(again.message_id(), "r7-1f:3.2");
         let mut cut = chunk.encode();
         cut.pop();
         assert!(Chunk::decode(&cut).is_err());

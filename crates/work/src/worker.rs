@@ -13,6 +13,12 @@ use crate::notify::{Loaded, NotifySetup};
 use crate::protocol::{Chunk, NotifyDone, NotifyJob, PartDone, Queue};
 use crate::{Result, WorkError};
 
+/// How long a worker waits for the server's answer to a request for work.
+const UNANSWERED: Duration = Duration::from_secs(5);
+
+/// How long a worker taking both kinds of work naps when neither has any.
+const IDLE_POLL: Duration = Duration::from_millis(100);
+
 /// How a worker runs.
 #[derive(Debug, Clone)]
 pub struct WorkerOptions {
@@ -169,28 +175,60 @@ impl Worker {
                 }
                 None => Duration::from_secs(5),
             };
-            // with both kinds of work, each is asked for in turn, a second at most
-            let wait = if notify.is_some() {
-                wait.min(Duration::from_secs(1))
-            } else {
-                wait
-            };
-            if let Some(message) = self.rt.block_on(self.next(&self.consumer, wait))? {
-                idle_since = Instant::now();
-                self.handle(store, attributor, options, &message, &mut summary)?;
-                if options.once {
-                    return Ok(summary);
-                }
-            }
             let Some(setup) = notify else {
+                if let Some(message) = self.rt.block_on(self.next(&self.consumer, wait))? {
+                    idle_since = Instant::now();
+                    self.handle(store, attributor, options, &message, &mut summary)?;
+                    if options.once {
+                        return Ok(summary);
+                    }
+                }
                 continue;
             };
-            if let Some(message) = self.rt.block_on(self.next(&self.notify_consumer, wait))? {
+            // with both kinds of work, each is asked for without waiting, and the worker
+            // naps a little when neither has any: a long wait on one would leave the other
+            // waiting as long
+            if let Some(message) = self.rt.block_on(self.next_now(&self.consumer))? {
+                idle_since = Instant::now();
+                self.handle(store, attributor, options, &message, &mut summary)?;
+            } else if let Some(message) = self.rt.block_on(self.next_now(&self.notify_consumer))? {
                 idle_since = Instant::now();
                 self.handle_notify(store, setup, options, &message, &mut summary)?;
-                if options.once {
-                    return Ok(summary);
-                }
+            } else {
+                std::thread::sleep(IDLE_POLL.min(wait));
+                continue;
+            }
+            if options.once {
+                return Ok(summary);
+            }
+        }
+    }
+
+    /// A message of `consumer` if one waits now. A request the server never answers (one
+    /// sent as it went down) counts as none after a few seconds.
+    async fn next_now(
+        &self,
+        consumer: &consumer::PullConsumer,
+    ) -> Result<Option<jetstream::Message>> {
+        let fail = self.queue.error("pull work");
+        let ask = async {
+            let mut batch = consumer
+                .fetch()
+                .max_messages(1)
+                .messages()
+                .await
+                .map_err(|e| fail(&e))?;
+            match batch.next().await {
+                None => Ok(None),
+                Some(Ok(m)) => Ok(Some(m)),
+                Some(Err(e)) => Err(fail(&e)),
+            }
+        };
+        match tokio::time::timeout(UNANSWERED, ask).await {
+            Ok(answer) => answer,
+            Err(_) => {
+                tracing::warn!("the server did not answer a request for work; asking again");
+                Ok(None)
             }
         }
     }

@@ -30,6 +30,7 @@ fn a_part_published_twice_is_one_chunk() {
         rows: 1,
         keep_text: true,
         text: b"2026-03-24 00:00:01,198.18.0.1\n".to_vec(),
+        attempt: 0,
     };
     coordinator.publish_chunk(&chunk(0)).unwrap();
     coordinator.publish_chunk(&chunk(0)).unwrap();
