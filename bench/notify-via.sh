@@ -79,7 +79,7 @@ S=(--data "$SETUP" --store "$PG/baken_bench_notify_setup")
 head -c 32 /dev/urandom > "$LOGS/pseudonym.key"
 
 RESULTS=$LOGS/results.tsv
-printf 'config\trun\twall_s\tcpu_s\trss_kib\tworkers_cpu_s\tmessages\n' > "$RESULTS"
+printf 'config\trun\twall_s\tcpu_s\trss_kib\tworkers_cpu_s\tworker_rss_kib\tmessages\n' > "$RESULTS"
 
 # one CONFIG RUN: a fresh copy of the ingested store, then the first notify round
 one() {
@@ -105,10 +105,11 @@ one() {
     "${via[@]}" > "$data/notify.out" 2> "$data/notify.err" || rc=$?
   t1=$(date +%s%N)
   [ "$rc" -eq 0 ] || { tail -n 20 "$data/notify.err" >&2; die "$config run $run: notify exited $rc"; }
-  local wcpu=0
+  local wcpu=0 wrss=0
   for p in "${pids[@]}"; do wait "$p" || die "$config run $run: a worker failed (see $data)"; done
   for w in $(seq 1 "$workers"); do
     wcpu=$(awk -v a="$wcpu" -F': ' '/User time|System time/ { a += $2 } END { print a }' "$data/worker-$w.time")
+    wrss=$(awk -v a="$wrss" -F': ' '/Maximum resident set size/ { if ($2 > a) a = $2 } END { print a }' "$data/worker-$w.time")
   done
   local cpu rss wall messages
   cpu=$(awk -F': ' '/User time|System time/ { a += $2 } END { print a }' "$data/notify.time")
@@ -123,7 +124,7 @@ one() {
   else
     cp "$data/messages.txt" "$LOGS/messages.txt"
   fi
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$config" "$run" "$wall" "$cpu" "$rss" "$wcpu" "$messages" >> "$RESULTS"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$config" "$run" "$wall" "$cpu" "$rss" "$wcpu" "$wrss" "$messages" >> "$RESULTS"
   printf '   %-13s run %s: %s s wall, %s messages, notify %s s CPU, workers %s s CPU\n' \
     "$config" "$run" "$wall" "$messages" "$cpu" "$wcpu" >&2
   rm -rf "$data/outbox"
@@ -148,8 +149,8 @@ what = {
     "pg-2-workers": "`notify --via nats://…` + 2 `baken worker`",
 }
 print(f"the first notify round after a day-1 ingest of {n:,} rows (PostgreSQL, messages to an outbox); {sys.argv[3]} cores; {sys.argv[4]}\n")
-print("| configuration | wall, median (runs) | messages | coordinator CPU | workers' CPU | coordinator peak RSS |")
-print("|---|---:|---:|---:|---:|---:|")
+print("| configuration | wall, median (runs) | messages | coordinator CPU | workers' CPU | coordinator peak RSS | a worker's peak RSS |")
+print("|---|---:|---:|---:|---:|---:|---:|")
 for config in what:
     rs = [r for r in rows if r["config"] == config]
     if not rs:
@@ -159,7 +160,9 @@ for config in what:
     cpu = statistics.median(float(r["cpu_s"]) for r in rs)
     wcpu = statistics.median(float(r["workers_cpu_s"]) for r in rs)
     rss = statistics.median(int(r["rss_kib"]) for r in rs) / 1024
+    wrss = statistics.median(int(r["worker_rss_kib"]) for r in rs) / 1024
     runs = ", ".join(f"{w:.1f}" for w in walls)
-    print(f"| {what[config]} | {med:.1f} s ({runs}) | {rs[0]['messages']} | {cpu:.1f} s | {wcpu:.1f} s | {rss:.0f} MiB |")
+    worker = f"{wrss:.0f} MiB" if wrss else "—"
+    print(f"| {what[config]} | {med:.1f} s ({runs}) | {rs[0]['messages']} | {cpu:.1f} s | {wcpu:.1f} s | {rss:.0f} MiB | {worker} |")
 EOF
 cat "$OUT"

@@ -40,6 +40,17 @@ use crate::coordinator::Coordinator;
 use crate::protocol::{NotifyDone, NotifyJob, Queue};
 use crate::{Result, WorkError};
 
+/// How long putting or fetching a round may take before it counts as failed.
+const OBJECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// `work`, or an error when it takes longer than [`OBJECT_TIMEOUT`] (run inside the
+/// runtime, whose timer it needs).
+async fn in_time<T>(
+    work: impl std::future::Future<Output = T>,
+) -> std::result::Result<T, tokio::time::error::Elapsed> {
+    tokio::time::timeout(OBJECT_TIMEOUT, work).await
+}
+
 /// Recipients per notify job unless told otherwise.
 pub const DEFAULT_PARTIES_PER_JOB: usize = 25;
 
@@ -251,13 +262,15 @@ impl Coordinator {
         let job = crate::coordinator::job_name("n", round.digests.len() as i64);
         let queue = self.queue().clone();
         let bucket = self.rt().block_on(rounds_bucket(self.js(), &queue))?;
-        self.rt().block_on(async {
-            bucket
-                .put(job.as_str(), &mut &encoded[..])
-                .await
-                .map(drop)
-                .map_err(|e| queue.error("put a round into the bucket")(&e))
-        })?;
+        self.rt()
+            .block_on(in_time(async {
+                bucket
+                    .put(job.as_str(), &mut &encoded[..])
+                    .await
+                    .map(drop)
+                    .map_err(|e| queue.error("put a round into the bucket")(&e))
+            }))
+            .map_err(|_| queue.error("put a round into the bucket")(&"no answer"))??;
         tracing::info!(incident = %round.incident, job = %job, bytes = encoded.len(), "round put for the workers");
         let parties: Vec<&String> = round.digests.keys().collect();
         let mut jobs: BTreeMap<u64, Vec<String>> = BTreeMap::new();
@@ -319,14 +332,19 @@ impl Coordinator {
                 // server lost them or their results; they are published again under new
                 // ids, and a recipient dealt with before gets nothing twice; the round is put
                 // into the bucket again, which the server may have lost with them
-                let again = self.rt().block_on(async {
-                    let bucket = rounds_bucket(self.js(), &queue).await?;
-                    bucket
-                        .put(job.as_str(), &mut &encoded[..])
-                        .await
-                        .map(drop)
-                        .map_err(|e| queue.error("put a round into the bucket")(&e))
-                });
+                let again = self
+                    .rt()
+                    .block_on(in_time(async {
+                        let bucket = rounds_bucket(self.js(), &queue).await?;
+                        bucket
+                            .put(job.as_str(), &mut &encoded[..])
+                            .await
+                            .map(drop)
+                            .map_err(|e| queue.error("put a round into the bucket")(&e))
+                    }))
+                    .unwrap_or_else(|_| {
+                        Err(queue.error("put a round into the bucket")(&"no answer"))
+                    });
                 if let Err(e) = again {
                     tracing::warn!(error = %e, "the round could not be put again");
                 }
@@ -455,8 +473,8 @@ impl crate::worker::Worker {
     /// Fetches round `job` and makes it ready with `setup`; a round this worker cannot
     /// deliver alike (another pseudonym key, no signing key) is refused.
     pub(crate) fn load_round(&self, job: &str, setup: &NotifySetup) -> Result<Loaded> {
-        let bytes = self.rt().block_on(async {
-            let queue = self.queue();
+        let queue = self.queue();
+        let fetch = async {
             let bucket = rounds_bucket(self.js(), queue).await?;
             let mut object = bucket
                 .get(job)
@@ -468,7 +486,13 @@ impl crate::worker::Worker {
                 .await
                 .map_err(|e| queue.error(&format!("read round {job}"))(&e))?;
             Ok::<_, WorkError>(bytes)
-        })?;
+        };
+        // a read the server stopped answering (it went down mid-way) fails the job, which
+        // comes back to be tried again
+        let bytes = self
+            .rt()
+            .block_on(in_time(fetch))
+            .map_err(|_| queue.error(&format!("fetch round {job}"))(&"no answer"))??;
         let RoundObject { round, settings } = RoundObject::decode(&bytes)?;
         if sha256_hex(&setup.secret) != settings.pseudonym_key_sha256 {
             return Err(WorkError::Usage(

@@ -13,6 +13,9 @@ use crate::notify::{Loaded, NotifySetup};
 use crate::protocol::{Chunk, NotifyDone, NotifyJob, PartDone, Queue};
 use crate::{Result, WorkError};
 
+/// How long a worker without work keeps the round it last delivered for.
+const KEEP_ROUND: Duration = Duration::from_secs(30);
+
 /// How long a worker waits for the server's answer to a request for work.
 const UNANSWERED: Duration = Duration::from_secs(5);
 
@@ -195,6 +198,10 @@ impl Worker {
                 idle_since = Instant::now();
                 self.handle_notify(store, setup, options, &message, &mut summary)?;
             } else {
+                // a round kept for its next job is let go once work stopped coming
+                if idle_since.elapsed() > KEEP_ROUND {
+                    self.round.borrow_mut().take();
+                }
                 std::thread::sleep(IDLE_POLL.min(wait));
                 continue;
             }
