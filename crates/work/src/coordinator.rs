@@ -150,27 +150,10 @@ impl Coordinator {
         let mut stored: BTreeMap<u64, BatchCounts> = BTreeMap::new();
         let mut rows_stored = 0;
         let mut lost = Lost::new();
-        // reading results may fail for a while (a server restarting, a missed heartbeat on a
-        // loaded machine): tried again for about a minute before the run ends with the error
         let mut failed_reads = 0;
         while stored.len() < published.len() {
-            let next = match self
-                .rt
-                .block_on(next_result::<PartDone>(&mut results, &self.queue))
-            {
-                Ok(next) => {
-                    failed_reads = 0;
-                    next
-                }
-                Err(e) if failed_reads < READ_RETRIES => {
-                    failed_reads += 1;
-                    tracing::warn!(error = %e, failed_reads, "reading results failed; trying again");
-                    std::thread::sleep(Duration::from_secs(1));
-                    self.read_again(&job, &mut results);
-                    None
-                }
-                Err(e) => return Err(e),
-            };
+            let next: Option<PartDone> =
+                self.next_or_retry(&job, &mut results, &mut failed_reads)?;
             self.rt
                 .block_on(given_up_on(&mut advisories, &by_sequence, &mut given_up));
             if next.is_none() && lost.check(self, &self.queue.chunk_stream())? {
@@ -349,6 +332,32 @@ impl Coordinator {
         }
     }
 
+    /// The next result of job `job`, waiting a few seconds at most (`None`: none came). A
+    /// failed read is tried again for about a minute (a server restarting, a missed
+    /// heartbeat on a loaded machine), each time with the consumer made anew, before the
+    /// error ends the job; `failed_reads` counts the failures in a row.
+    pub(crate) fn next_or_retry<T: serde::de::DeserializeOwned>(
+        &self,
+        job: &str,
+        results: &mut consumer::PullConsumer,
+        failed_reads: &mut u32,
+    ) -> Result<Option<T>> {
+        match self.rt.block_on(next_result::<T>(results, &self.queue)) {
+            Ok(next) => {
+                *failed_reads = 0;
+                Ok(next)
+            }
+            Err(e) if *failed_reads < READ_RETRIES => {
+                *failed_reads += 1;
+                tracing::warn!(error = %e, failed_reads = *failed_reads, "reading results failed; trying again");
+                std::thread::sleep(Duration::from_secs(1));
+                self.read_again(job, results);
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// Replaces a consumer of job `job`'s results that fails (a restarted server may have
     /// lost it) with a new one reading from the first result; results count once each.
     pub(crate) fn read_again(&self, job: &str, results: &mut consumer::PullConsumer) {
@@ -429,7 +438,7 @@ impl Lost {
 }
 
 /// Failed reads of results in a row before a run ends with the error.
-pub(crate) const READ_RETRIES: u32 = 60;
+const READ_RETRIES: u32 = 60;
 
 /// The next result, waiting a few seconds at most (`None`: none came).
 pub(crate) async fn next_result<T: serde::de::DeserializeOwned>(

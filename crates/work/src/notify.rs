@@ -261,16 +261,7 @@ impl Coordinator {
     ) -> Result<Vec<PartyDelivery>> {
         let job = crate::coordinator::job_name("n", round.digests.len() as i64);
         let queue = self.queue().clone();
-        let bucket = self.rt().block_on(rounds_bucket(self.js(), &queue))?;
-        self.rt()
-            .block_on(in_time(async {
-                bucket
-                    .put(job.as_str(), &mut &encoded[..])
-                    .await
-                    .map(drop)
-                    .map_err(|e| queue.error("put a round into the bucket")(&e))
-            }))
-            .map_err(|_| queue.error("put a round into the bucket")(&"no answer"))??;
+        let bucket = self.put_round(&job, encoded)?;
         tracing::info!(incident = %round.incident, job = %job, bytes = encoded.len(), "round put for the workers");
         let parties: Vec<&String> = round.digests.keys().collect();
         let mut jobs: BTreeMap<u64, Vec<String>> = BTreeMap::new();
@@ -303,25 +294,8 @@ impl Coordinator {
         let mut failed_reads = 0;
         let mut parties_done = 0;
         while done.len() < jobs.len() {
-            let next = match self
-                .rt()
-                .block_on(crate::coordinator::next_result::<NotifyDone>(
-                    &mut results,
-                    &queue,
-                )) {
-                Ok(next) => {
-                    failed_reads = 0;
-                    next
-                }
-                Err(e) if failed_reads < crate::coordinator::READ_RETRIES => {
-                    failed_reads += 1;
-                    tracing::warn!(error = %e, failed_reads, "reading results failed; trying again");
-                    std::thread::sleep(Duration::from_secs(1));
-                    self.read_again(&job, &mut results);
-                    None
-                }
-                Err(e) => return Err(e),
-            };
+            let next: Option<NotifyDone> =
+                self.next_or_retry(&job, &mut results, &mut failed_reads)?;
             self.rt().block_on(crate::coordinator::given_up_on(
                 &mut advisories,
                 &by_sequence,
@@ -332,19 +306,7 @@ impl Coordinator {
                 // server lost them or their results; they are published again under new
                 // ids, and a recipient dealt with before gets nothing twice; the round is put
                 // into the bucket again, which the server may have lost with them
-                let again = self
-                    .rt()
-                    .block_on(in_time(async {
-                        let bucket = rounds_bucket(self.js(), &queue).await?;
-                        bucket
-                            .put(job.as_str(), &mut &encoded[..])
-                            .await
-                            .map(drop)
-                            .map_err(|e| queue.error("put a round into the bucket")(&e))
-                    }))
-                    .unwrap_or_else(|_| {
-                        Err(queue.error("put a round into the bucket")(&"no answer"))
-                    });
+                let again = self.put_round(&job, encoded);
                 if let Err(e) = again {
                     tracing::warn!(error = %e, "the round could not be put again");
                 }
@@ -431,6 +393,25 @@ impl Coordinator {
             tracing::warn!(job = %job, error = %e, "the round's object or results could not be removed");
         }
         Ok(done.into_values().flatten().collect())
+    }
+}
+
+impl Coordinator {
+    /// Puts round `job` into the queue's bucket (created where it does not exist); the
+    /// bucket.
+    fn put_round(&self, job: &str, encoded: &[u8]) -> Result<object_store::ObjectStore> {
+        let queue = self.queue();
+        let fail = || queue.error("put a round into the bucket");
+        self.rt()
+            .block_on(in_time(async {
+                let bucket = rounds_bucket(self.js(), queue).await?;
+                bucket
+                    .put(job, &mut &encoded[..])
+                    .await
+                    .map_err(|e| fail()(&e))?;
+                Ok::<_, WorkError>(bucket)
+            }))
+            .map_err(|_| fail()(&"no answer"))?
     }
 }
 

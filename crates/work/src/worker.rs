@@ -444,20 +444,7 @@ impl Worker {
     /// Publishes a notify job's result, waiting for the stream to have it.
     fn report_notify(&self, job: &NotifyJob, done: &NotifyDone) -> Result<()> {
         let payload = serde_json::to_vec(done).expect("a result always serialises");
-        let subject = self.queue.done_subject(&job.job);
-        self.rt
-            .block_on(async {
-                let mut headers = async_nats::HeaderMap::new();
-                headers.insert(
-                    async_nats::header::NATS_MESSAGE_ID,
-                    job.message_id().as_str(),
-                );
-                self.js
-                    .publish_with_headers(subject, headers, payload.into())
-                    .await?
-                    .await?;
-                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
-            })
+        self.publish_result(&job.job, &job.message_id(), payload)
             .map_err(|e| self.queue.error("report a notify job")(&e))
     }
 
@@ -498,21 +485,28 @@ impl Worker {
     /// Publishes a part's result, waiting for the stream to have it.
     fn report(&self, chunk: &Chunk, done: &PartDone) -> Result<()> {
         let payload = serde_json::to_vec(done).expect("a result always serialises");
-        let subject = self.queue.done_subject(&chunk.job);
-        self.rt
-            .block_on(async {
-                let mut headers = async_nats::HeaderMap::new();
-                headers.insert(
-                    async_nats::header::NATS_MESSAGE_ID,
-                    chunk.message_id().as_str(),
-                );
-                self.js
-                    .publish_with_headers(subject, headers, payload.into())
-                    .await?
-                    .await?;
-                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
-            })
+        self.publish_result(&chunk.job, &chunk.message_id(), payload)
             .map_err(|e| self.queue.error("report a part")(&e))
+    }
+
+    /// Publishes a result of job `job` under message id `id` (a result reported again is
+    /// dropped by the stream), waiting for the stream to have it.
+    fn publish_result(
+        &self,
+        job: &str,
+        id: &str,
+        payload: Vec<u8>,
+    ) -> std::result::Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let subject = self.queue.done_subject(job);
+        self.rt.block_on(async {
+            let mut headers = async_nats::HeaderMap::new();
+            headers.insert(async_nats::header::NATS_MESSAGE_ID, id);
+            self.js
+                .publish_with_headers(subject, headers, payload.into())
+                .await?
+                .await?;
+            Ok(())
+        })
     }
 
     fn ack(&self, message: &jetstream::Message, kind: AckKind) -> Result<()> {
