@@ -271,21 +271,24 @@ impl Coordinator {
         let mut results = self.rt().block_on(self.results(&job))?;
         let mut advisories =
             self.max_deliveries(&queue.notify_stream(), &queue.notify_consumer())?;
-        let mut by_sequence: HashMap<u64, u64> = HashMap::new();
-        for (&number, parties) in &jobs {
+        // publishes job `number` (attempt `attempt`): its sequence number in the stream
+        let publish = |number: u64, parties: &Vec<String>, attempt: u32| {
             let message = NotifyJob {
                 job: job.clone(),
                 number,
                 incident: round.incident.clone(),
                 parties: parties.clone(),
-                attempt: 0,
+                attempt,
             };
-            let sequence = self.rt().block_on(self.publish_to(
+            self.rt().block_on(self.publish_to(
                 queue.notify_subject(),
                 message.message_id(),
                 serde_json::to_vec(&message).expect("a job always serialises"),
-            ))?;
-            by_sequence.insert(sequence, number);
+            ))
+        };
+        let mut by_sequence: HashMap<u64, u64> = HashMap::new();
+        for (&number, parties) in &jobs {
+            by_sequence.insert(publish(number, parties, 0)?, number);
         }
         watch.published(jobs.len() as u64, parties.len() as u64);
         let mut done: BTreeMap<u64, Vec<PartyDelivery>> = BTreeMap::new();
@@ -316,19 +319,7 @@ impl Coordinator {
                         attempt = lost.attempt,
                         "a notify job unreported while the queue is empty: publishing it again"
                     );
-                    let message = NotifyJob {
-                        job: job.clone(),
-                        number,
-                        incident: round.incident.clone(),
-                        parties: parties.clone(),
-                        attempt: lost.attempt,
-                    };
-                    let sequence = self.rt().block_on(self.publish_to(
-                        queue.notify_subject(),
-                        message.message_id(),
-                        serde_json::to_vec(&message).expect("a job always serialises"),
-                    ))?;
-                    by_sequence.insert(sequence, number);
+                    by_sequence.insert(publish(number, parties, lost.attempt)?, number);
                 }
             }
             let Some(report) = next else {
