@@ -7,8 +7,8 @@ use std::fmt::{self, Write as _};
 use std::net::IpAddr;
 
 use baken_model::{
-    AbuseRecord, AbuseScope, Attribution, DottedQuad, OrgId, Organisation, Owner, RoutedPrefix,
-    Rule,
+    AbuseRecord, AbuseScope, Attribution, DottedQuad, OrgId, OrgKind, Organisation, Owner,
+    RoutedPrefix, Rule,
 };
 use ipnet::IpNet;
 
@@ -286,16 +286,25 @@ impl Attributor {
 
     /// The organisation with this id.
     ///
-    /// On an index loaded from a snapshot, the first call to this or
-    /// [`Attributor::organisations`] decodes the organisations, which takes about as long as
-    /// loading did; [`Attributor::attribute`] and [`Attributor::lookup`] need only their ids
-    /// and names, and never do.
+    /// On an index loaded from a snapshot, this decodes the one organisation the first time
+    /// it is asked for (the first call also sorts the ids); [`Attributor::organisations`]
+    /// decodes them all, which takes about as long as loading did. [`Attributor::attribute`]
+    /// and [`Attributor::lookup`] need only their ids and names, and never do.
     pub fn organisation(&self, id: &OrgId) -> Option<&Organisation> {
         self.orgs.get(id)
     }
 
-    /// Every organisation, in registry order (decoded on first use on an index loaded from a
-    /// snapshot; see [`Attributor::organisation`]).
+    /// The organisations of these kinds (hosters, the DTC), in registry order, without
+    /// decoding the others of an index loaded from a snapshot.
+    pub fn organisations_of_kinds<'a>(
+        &'a self,
+        kinds: &'a [OrgKind],
+    ) -> impl Iterator<Item = &'a Organisation> + 'a {
+        self.orgs.of_kinds(kinds).map(|i| self.orgs.nth(i))
+    }
+
+    /// Every organisation, in registry order (all decoded on first use on an index loaded
+    /// from a snapshot, where [`Attributor::organisation`] decodes only the one asked for).
     pub fn organisations(&self) -> &[Organisation] {
         self.orgs.all()
     }

@@ -1,15 +1,17 @@
-//! The registry's organisations inside an [`Attributor`](crate::Attributor): the id and name of
-//! each, which attribution needs, always at hand in one text; the organisations themselves and
-//! the map from id to number, which only `organisation` and `organisations` need, built from a
-//! snapshot's bytes when first asked for.
+//! The registry's organisations inside an [`Attributor`](crate::Attributor): the id, name and
+//! kind of each, which attribution needs, always at hand; the organisations themselves decoded
+//! from a snapshot's bytes when first asked for: one at a time by id, or all at once for
+//! `organisations`.
 //!
 //! Decoding 100 k organisations is a million small allocations: most of the time of loading a
-//! snapshot if done up front (`benches/snapshot.rs`), and nothing `attribute` uses.
+//! snapshot if done up front (`benches/snapshot.rs`), and nothing `attribute` uses. Decoded
+//! one by one, a national round holds the organisations it speaks of (a third of 1.3 million
+//! in the demo's fan-out), not the whole registry.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
-use baken_model::{OrgId, Organisation};
+use baken_model::{OrgId, OrgKind, Organisation};
 
 use crate::snapshot::{self, Reader, SnapshotError, Writer};
 
@@ -37,11 +39,25 @@ pub(crate) struct Orgs {
     /// Per organisation, where its id starts in `text`, where it ends (and the name starts:
     /// a snapshot has the name's text right after the id's) and where the name ends.
     labels: Vec<[usize; 3]>,
-    /// Given to [`Orgs::new`], or decoded from `records` and `text` on first use.
+    /// Per organisation, its kind.
+    kinds: Vec<OrgKind>,
+    /// Given to [`Orgs::new`], or decoded from `records` and `text` when all are asked for.
     full: OnceLock<Full>,
     /// The organisations as a snapshot encodes them, checked when it was loaded; empty for
     /// organisations given to [`Orgs::new`].
     records: Vec<u8>,
+    /// Per organisation of a snapshot, where its record starts in `records`.
+    starts: Vec<usize>,
+    /// A snapshot's organisations decoded one at a time, while not all are.
+    one: OnceLock<One>,
+}
+
+/// Organisations decoded one at a time: numbers in the order of their ids, and each
+/// organisation once decoded.
+#[derive(Debug, Clone)]
+struct One {
+    by_id: Vec<u32>,
+    decoded: Vec<OnceLock<Box<Organisation>>>,
 }
 
 impl Orgs {
@@ -61,8 +77,11 @@ impl Orgs {
         Orgs {
             text,
             labels,
+            kinds: orgs.iter().map(|o| o.kind).collect(),
             full: OnceLock::from((orgs, by_id)),
             records: Vec::new(),
+            starts: Vec::new(),
+            one: OnceLock::new(),
         }
     }
 
@@ -101,10 +120,56 @@ impl Orgs {
         &self.full().0
     }
 
-    /// The organisation with this id.
+    /// The organisation with this id: from all of them when they are decoded, else decoded
+    /// alone.
     pub(crate) fn get(&self, id: &OrgId) -> Option<&Organisation> {
-        let (orgs, by_id) = self.full();
-        by_id.get(id).map(|&i| &orgs[i as usize])
+        if let Some((orgs, by_id)) = self.full.get() {
+            return by_id.get(id).map(|&i| &orgs[i as usize]);
+        }
+        let one = self.one();
+        let at = one
+            .by_id
+            .binary_search_by(|&i| self.label(i).id.cmp(id.0.as_str()))
+            .ok()?;
+        Some(self.decoded(one, one.by_id[at]))
+    }
+
+    /// Organisation `i`, as [`Orgs::get`] gives it.
+    pub(crate) fn nth(&self, i: u32) -> &Organisation {
+        match self.full.get() {
+            Some((orgs, _)) => &orgs[i as usize],
+            None => self.decoded(self.one(), i),
+        }
+    }
+
+    /// The numbers of the organisations of these kinds, in registry order.
+    pub(crate) fn of_kinds<'a>(&'a self, kinds: &'a [OrgKind]) -> impl Iterator<Item = u32> + 'a {
+        (0..self.len() as u32).filter(|&i| kinds.contains(&self.kinds[i as usize]))
+    }
+
+    fn one(&self) -> &One {
+        self.one.get_or_init(|| {
+            let mut by_id: Vec<u32> = (0..self.len() as u32).collect();
+            by_id.sort_unstable_by(|&a, &b| self.label(a).id.cmp(self.label(b).id));
+            One {
+                by_id,
+                decoded: (0..self.len()).map(|_| OnceLock::new()).collect(),
+            }
+        })
+    }
+
+    fn decoded<'a>(&'a self, one: &'a One, i: u32) -> &'a Organisation {
+        one.decoded[i as usize].get_or_init(|| {
+            let i = i as usize;
+            let mut r = Reader::section(
+                &self.records[self.starts[i]..],
+                &self.text[self.labels[i][0]..],
+            );
+            Box::new(
+                snapshot::read_organisation(&mut r)
+                    .expect("organisations checked when the snapshot was loaded"),
+            )
+        })
     }
 
     /// Writes the snapshot's section of organisations.
@@ -129,11 +194,15 @@ impl Orgs {
         let n = r.count(snapshot::MIN_ORGANISATION)?;
         let (start, text_start) = (r.offset(), r.text_offset());
         let mut labels = Vec::with_capacity(n);
+        let mut kinds = Vec::with_capacity(n);
+        let mut starts = Vec::with_capacity(n);
         let mut ids = HashSet::with_capacity_and_hasher(n, foldhash::fast::RandomState::default());
         for _ in 0..n {
             let at = r.offset();
             let label_start = r.text_offset() - text_start;
-            let (id, name) = snapshot::check_organisation(r)?;
+            let (id, name, kind) = snapshot::check_organisation(r)?;
+            kinds.push(kind);
+            starts.push(at - start);
             if !ids.insert(id) {
                 let what = format!("organisation id {id} appears twice");
                 return Err(Reader::corrupt_at(at, what));
@@ -144,8 +213,11 @@ impl Orgs {
         Ok(Orgs {
             text: r.text_since(text_start).to_string(),
             labels,
+            kinds,
             full: OnceLock::new(),
             records: r.since(start).to_vec(),
+            starts,
+            one: OnceLock::new(),
         })
     }
 }

@@ -651,10 +651,10 @@ fn read_role(r: &mut Reader<'_>) -> Result<ContactRole, SnapshotError> {
 /// name.
 pub(crate) fn check_organisation<'a>(
     r: &mut Reader<'a>,
-) -> Result<(&'a str, &'a str), SnapshotError> {
+) -> Result<(&'a str, &'a str, OrgKind), SnapshotError> {
     let id = r.str()?;
     let name = r.str()?;
-    read_kind(r)?;
+    let kind = read_kind(r)?;
     r.opt_str()?;
     r.flag()?;
     read_wbni(r)?;
@@ -676,7 +676,7 @@ pub(crate) fn check_organisation<'a>(
             read_extras(r, extras)?;
         }
     }
-    Ok((id, name))
+    Ok((id, name, kind))
 }
 
 pub(crate) fn read_organisation(r: &mut Reader<'_>) -> Result<Organisation, SnapshotError> {

@@ -290,6 +290,32 @@ fn check_same(a: &Attributor, b: &Attributor, w: &World, seed: u64, queries: usi
     }
 }
 
+/// A loaded index decodes an organisation alone when asked for it, with what the built index
+/// holds, and finds those of a kind without decoding the rest.
+#[test]
+fn a_loaded_index_decodes_one_organisation_at_a_time() {
+    let w = world(5, TINY);
+    let built = build(&w);
+    let loaded = Attributor::from_snapshot(&built.snapshot()).unwrap();
+    let kinds = [OrgKind::Hoster, OrgKind::Dtc];
+    let expected: Vec<&Organisation> = w.orgs.iter().filter(|o| kinds.contains(&o.kind)).collect();
+    assert!(!expected.is_empty(), "the world has hosters");
+    assert_eq!(
+        loaded.organisations_of_kinds(&kinds).collect::<Vec<_>>(),
+        expected
+    );
+    // in reverse registry order, each once and then again, then ids nobody has
+    for org in w.orgs.iter().rev().chain(&w.orgs) {
+        assert_eq!(loaded.organisation(&org.id), Some(org), "{}", org.id);
+    }
+    for id in ["", "org-", "zzz", "org-999999"] {
+        assert_eq!(loaded.organisation(&OrgId(id.into())), None, "{id:?}");
+    }
+    // all of them at once afterwards, and one by one from those
+    assert_eq!(loaded.organisations(), &w.orgs[..]);
+    assert_eq!(loaded.organisation(&w.orgs[0].id), Some(&w.orgs[0]));
+}
+
 /// A loaded index is shared between threads as a built one is.
 #[test]
 fn a_loaded_index_is_send_and_sync() {

@@ -36,7 +36,7 @@ use crate::message::{
     self, AggregateContext, Audience, BasisContext, MessageContext, Moment, PartContext,
     SystemContext,
 };
-use crate::plan::{self, Affected, Counted, Coverage, Plan, PlannedDigest};
+use crate::plan::{self, Affected, Counted, Coverage, Plan, PlannedDecision, PlannedDigest};
 use crate::{PipelineError, Progress};
 
 /// Columns of the CSV attachment, in order (IntelMQ field names).
@@ -401,7 +401,7 @@ pub fn notify_with(
         // TLP:RED goes to the recipients named on the command line and in the policy
         let mut named = options.named_recipients.clone();
         named.extend(options.policy.red_recipients().iter().cloned());
-        let plan = plan_incident(
+        let mut plan = plan_incident(
             store,
             attributor,
             &options.policy,
@@ -411,8 +411,8 @@ pub fn notify_with(
         )?;
         let context = advisory_context(store, &incident)?;
         let started = std::time::Instant::now();
-        let round = begin_round(store, options, &plan, context)?;
-        progress.expect(plan.digests.len() as u64);
+        let round = begin_round(store, options, &mut plan, context)?;
+        progress.expect((round.digests.len() + round.held.len()) as u64);
         progress.advance(round.held.len() as u64);
         let deliveries = if round.digests.is_empty() {
             Vec::new()
@@ -527,13 +527,13 @@ pub fn deliver_plan(
     transport: &mut dyn Transport,
     options: &NotifyOptions,
     pseudonymiser: &Pseudonymiser,
-    plan: Plan,
+    mut plan: Plan,
     context: Option<&AdvisoryContext>,
     progress: &dyn Progress,
 ) -> Result<IncidentOutcome, PipelineError> {
     let started = std::time::Instant::now();
-    let round = begin_round(store, options, &plan, context.cloned())?;
-    progress.expect(plan.digests.len() as u64);
+    let round = begin_round(store, options, &mut plan, context.cloned())?;
+    progress.expect((round.digests.len() + round.held.len()) as u64);
     progress.advance(round.held.len() as u64);
     let deliveries = Here { transport }.deliver(store, options, pseudonymiser, &round, progress)?;
     finish_round(store, plan, &round, deliveries, started)
@@ -545,7 +545,7 @@ pub fn deliver_plan(
 pub fn begin_round(
     store: &mut dyn Store,
     options: &NotifyOptions,
-    plan: &Plan,
+    plan: &mut Plan,
     context: Option<AdvisoryContext>,
 ) -> Result<Round, PipelineError> {
     let incident = plan.incident.clone();
@@ -556,60 +556,41 @@ pub fn begin_round(
         at: now(),
         detail: format!("{findings} findings, policy {}", plan.policy),
     })?;
-    let entries: Vec<NewAuditEntry> = plan
-        .decisions
-        .iter()
-        .map(|d| NewAuditEntry {
-            kind: "decision".into(),
-            subject: format!("{incident}/{}/{}", d.subject.key(), d.recipient.key()),
-            body: serde_json::json!({
-                "incident": incident,
-                "policy": plan.policy,
-                "about": d.subject,
-                "recipient": d.recipient,
-                "path": d.path,
-                "form": d.decision.form,
-                "class": d.decision.class,
-                "tlp": d.decision.tlp,
-                "role": d.decision.role,
-                "rule": d.decision.rule,
-                "limited_by": d.decision.invariant,
-                "basis": d.decision.basis,
-                "why": d.decision.explanation,
-                // The log refers to findings by id and holds no more personal data than
-                // it needs: the addresses a decision allows are counted, not listed (the
-                // delivery entry names the findings a message carried, by id), and the
-                // recipient's mail address is written once, where a message went to it
-                // (the delivery entry); here only why there is none.
-                "addresses": d.addresses.len(),
-                "no_contact": d.contact.as_ref().err(),
-            }),
-        })
-        .collect();
     // a decision is written when it is new or has changed since it was last written: a round
-    // that decides as the one before writes nothing again
+    // that decides as the one before writes nothing again. The entries are made, compared and
+    // written a batch at a time, so a national round never holds every entry at once; a
+    // batch and its digests commit together, so a round stopped between batches writes only
+    // the rest when run again.
     let logged = store.decision_digests(&incident)?;
-    let mut fresh = Vec::new();
-    let mut marks = Vec::new();
-    for (d, entry) in plan.decisions.iter().zip(entries) {
-        let digest: String = Sha256::digest(entry.body.to_string().as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        let key = (d.subject.key(), d.recipient.key());
-        if logged.get(&key) != Some(&digest) {
-            marks.push((key.0, key.1, digest));
-            fresh.push(entry);
+    let mut written = 0;
+    for batch in plan.decisions.chunks(DECISION_BATCH) {
+        let mut fresh = Vec::new();
+        let mut marks = Vec::new();
+        for d in batch {
+            let entry = decision_entry(&incident, &plan.policy, d);
+            let digest: String = Sha256::digest(entry.body.to_string().as_bytes())
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            let key = (d.subject.key(), d.recipient.key());
+            if logged.get(&key) != Some(&digest) {
+                marks.push((key.0, key.1, digest));
+                fresh.push(entry);
+            }
+        }
+        if !fresh.is_empty() {
+            written += fresh.len();
+            store.append_decisions(&incident, &fresh, &marks)?;
         }
     }
+    drop(logged);
     tracing::debug!(
         incident = %incident,
-        decisions = fresh.len(),
-        unchanged = plan.decisions.len() - fresh.len(),
+        decisions = written,
+        unchanged = plan.decisions.len() - written,
         recipients = plan.digests.len(),
         "decisions audited"
     );
-    store.append_decisions(&incident, &fresh, &marks)?;
 
     let exploited_since = exploited_since(store, &incident, context.as_ref())?;
     // the advisory and the CVEs it covers name the same hosts: what one told, the other has
@@ -623,16 +604,18 @@ pub fn begin_round(
         .unwrap_or_default();
     let record = Record::load(store, &incident, &related)?;
     catch_up_notified(store, plan, &record)?;
-    let mut digests = BTreeMap::new();
+    // the due digests move into the round (a plan's digests hold most of its memory); the
+    // held ones stay in the plan, where finishing the round finds them
     let mut held = BTreeMap::new();
-    for (party, digest) in &plan.digests {
-        if options.held.contains(party) {
-            tracing::debug!(party = %party, "held for its digest");
-            held.insert(party.clone(), record.delivered(party));
-        } else {
-            digests.insert(party.clone(), digest.clone());
-        }
+    let (held_digests, digests): (BTreeMap<_, _>, BTreeMap<_, _>) =
+        std::mem::take(&mut plan.digests)
+            .into_iter()
+            .partition(|(party, _)| options.held.contains(party));
+    for party in held_digests.keys() {
+        tracing::debug!(party = %party, "held for its digest");
+        held.insert(party.clone(), record.delivered(party));
     }
+    plan.digests = held_digests;
     Ok(Round {
         incident,
         policy: plan.policy.clone(),
@@ -642,6 +625,39 @@ pub fn begin_round(
         exploited_since,
         related,
     })
+}
+
+/// Decisions written to the audit log in one transaction.
+const DECISION_BATCH: usize = 10_000;
+
+/// The audit entry of one decision of a plan.
+fn decision_entry(incident: &str, policy: &str, d: &PlannedDecision) -> NewAuditEntry {
+    NewAuditEntry {
+        kind: "decision".into(),
+        subject: format!("{incident}/{}/{}", d.subject.key(), d.recipient.key()),
+        body: serde_json::json!({
+            "incident": incident,
+            "policy": policy,
+            "about": d.subject,
+            "recipient": d.recipient,
+            "path": d.path,
+            "form": d.decision.form,
+            "class": d.decision.class,
+            "tlp": d.decision.tlp,
+            "role": d.decision.role,
+            "rule": d.decision.rule,
+            "limited_by": d.decision.invariant,
+            "basis": d.decision.basis,
+            "why": d.decision.explanation,
+            // The log refers to findings by id and holds no more personal data than it
+            // needs: the addresses a decision allows are counted, not listed (the delivery
+            // entry names the findings a message carried, by id), and the recipient's mail
+            // address is written once, where a message went to it (the delivery entry); here
+            // only why there is none.
+            "addresses": d.addresses.len(),
+            "no_contact": d.contact.as_ref().err(),
+        }),
+    }
 }
 
 /// Delivers what each of `parties` (keys of `round.digests`) should get now: first any
@@ -714,7 +730,7 @@ pub fn finish_round(
     for d in &deliveries {
         by_party.insert(d.party.as_str(), d);
     }
-    for (party, digest) in &plan.digests {
+    for (party, digest) in round.digests.iter().chain(&plan.digests) {
         // the party's subjects are reached when a message to it is (or was) delivered
         let (delivered, why) = match (round.held.get(party), by_party.get(party.as_str())) {
             (Some(&delivered), _) => (
@@ -1318,7 +1334,7 @@ fn restrict(digest: &PlannedDigest, keep: impl Fn(Counted, &str) -> bool) -> Pla
     let mut out = digest.clone();
     for part in &mut out.parts {
         let form = form_name(part.decision.form);
-        part.findings.retain(|f| keep(Counted::from(f), &form));
+        part.findings.retain(|f| keep(Counted::from(&**f), &form));
     }
     out.parts.retain(|p| !p.findings.is_empty());
     let aggregate = form_name(Form::Aggregate);
@@ -1819,7 +1835,7 @@ fn compose(
                     Some(id) => id.0.as_str(),
                     None => p.subject_name.as_str(),
                 };
-                p.findings.iter().map(move |f| (label, f))
+                p.findings.iter().map(move |f| (label, &**f))
             })
             .collect();
         let xarf = digest

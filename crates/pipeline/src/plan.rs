@@ -12,6 +12,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use baken_attribute::Attributor;
 use baken_model::{Contact, ContactRole, OrgId, OrgKind, Organisation, Owner, Party, Rule, Tlp};
@@ -101,8 +102,9 @@ pub struct DigestPart {
     pub subject: Party,
     /// The subject's name.
     pub subject_name: String,
-    /// The findings that may go out (only the allowed addresses).
-    pub findings: Vec<Finding>,
+    /// The findings that may go out (only the allowed addresses), shared with the other
+    /// parts that carry them.
+    pub findings: Vec<Arc<Finding>>,
     /// Why.
     pub decision: Decision,
     /// The path.
@@ -225,7 +227,7 @@ pub fn plan(
     // Registered hosters by their abuse (or any) contact address, to recognise them in RPSL.
     let mut hoster_by_email: HashMap<String, OrgId> = HashMap::new();
     let mut dtc = None;
-    for org in attributor.organisations() {
+    for org in attributor.organisations_of_kinds(&[OrgKind::Hoster, OrgKind::Dtc]) {
         match org.kind {
             OrgKind::Hoster => {
                 for c in &org.contacts {
@@ -245,7 +247,7 @@ pub fn plan(
         dtc,
     };
 
-    let mut subjects: BTreeMap<Party, Vec<Finding>> = BTreeMap::new();
+    let mut subjects: BTreeMap<Party, Vec<Arc<Finding>>> = BTreeMap::new();
     let mut affected = Vec::new();
     let mut nobody: BTreeMap<String, (usize, String)> = BTreeMap::new();
     for f in findings {
@@ -289,7 +291,7 @@ pub fn plan(
             Owner::Organisation { id } => subjects
                 .entry(Party::Registered(id.clone()))
                 .or_default()
-                .push(f),
+                .push(Arc::new(f)),
             Owner::Abuse(contact) => {
                 let party = Party::UnregisteredHolders {
                     abuse: contact.email.clone(),
@@ -302,7 +304,7 @@ pub fn plan(
                     );
                     stand_in(&party.org_id(), name, OrgKind::Organisation)
                 });
-                subjects.entry(party).or_default().push(f);
+                subjects.entry(party).or_default().push(Arc::new(f));
             }
             Owner::Unknown => {
                 let party = ip
@@ -403,7 +405,7 @@ pub fn plan(
                     // host) has no address to narrow by: it goes where the whole finding may
                     // go, in full or to the organisation it is about.
                     let whole = step.decision.form == Form::Full || step.recipient == subject.id;
-                    let findings: Vec<Finding> = subject_findings
+                    let findings: Vec<Arc<Finding>> = subject_findings
                         .iter()
                         .filter(|f| match f.event.source_ip() {
                             Some(ip) => allowed.contains(&ip),
@@ -427,7 +429,10 @@ pub fn plan(
                 Form::Aggregate => entry.aggregate.push((
                     subject.sector.clone(),
                     subject.id.clone(),
-                    subject_findings.iter().map(Counted::from).collect(),
+                    subject_findings
+                        .iter()
+                        .map(|f| Counted::from(&**f))
+                        .collect(),
                 )),
                 _ => {}
             }
