@@ -295,6 +295,23 @@ pub fn run_citrix(
 
     // Exposure: scan findings and declared inventories matched against the advisory.
     let exposure = app.exposure(DEMO_ADVISORY, true)?;
+    // what the summary takes from it, so that the rows and organisations it lists are not
+    // held through the notify round
+    let advisory = exposure.advisory.clone();
+    let severity = match (exposure.highest_score, &exposure.severity, &exposure.vector) {
+        (Some(score), Some(sev), Some(vector)) => {
+            format!("{score:.1} {sev} on a scale of 0.0 to 10.0 ({vector})")
+        }
+        _ => "unknown".into(),
+    };
+    let (exposure_affected_orgs, exposure_unknown_orgs) =
+        (exposure.affected_orgs as u64, exposure.unknown_orgs as u64);
+    let exposure_by_evidence: BTreeMap<String, u64> = exposure
+        .by_evidence
+        .iter()
+        .map(|(k, v)| (k.clone(), *v as u64))
+        .collect();
+    drop(exposure);
 
     let bar = progress("notify", None);
     let request = notify_request(&incident, &options.policy);
@@ -320,20 +337,11 @@ pub fn run_citrix(
     let timeline = app.store().timeline(&incident)?;
     let mut summary = summarise(registry_orgs, &file, &outcome, timeline);
     summary.policies = policies;
-    summary.advisory = exposure.advisory.clone();
-    summary.severity = match (exposure.highest_score, &exposure.severity, &exposure.vector) {
-        (Some(score), Some(sev), Some(vector)) => {
-            format!("{score:.1} {sev} on a scale of 0.0 to 10.0 ({vector})")
-        }
-        _ => "unknown".into(),
-    };
-    summary.exposure_affected_orgs = exposure.affected_orgs as u64;
-    summary.exposure_unknown_orgs = exposure.unknown_orgs as u64;
-    summary.exposure_by_evidence = exposure
-        .by_evidence
-        .iter()
-        .map(|(k, v)| (k.clone(), *v as u64))
-        .collect();
+    summary.advisory = advisory;
+    summary.severity = severity;
+    summary.exposure_affected_orgs = exposure_affected_orgs;
+    summary.exposure_unknown_orgs = exposure_unknown_orgs;
+    summary.exposure_by_evidence = exposure_by_evidence;
     summary.outbox = transport.describe();
     summary.inputs = [
         &generated.registry,

@@ -478,6 +478,9 @@ pub fn plan(
         });
     }
     digests.retain(|_, d| !d.parts.is_empty() || !d.aggregate.is_empty());
+    // held while the round is delivered: no room to spare
+    decisions.shrink_to_fit();
+    affected.shrink_to_fit();
     Plan {
         incident: incident.into(),
         policy: policy.name().into(),
