@@ -9,6 +9,7 @@
 //! in the demo's fan-out), not the whole registry.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasher;
 use std::sync::OnceLock;
 
 use baken_model::{OrgId, OrgKind, Organisation};
@@ -52,12 +53,25 @@ pub(crate) struct Orgs {
     one: OnceLock<One>,
 }
 
-/// Organisations decoded one at a time: numbers in the order of their ids, and each
-/// organisation once decoded.
-#[derive(Debug, Clone)]
+/// Organisations decoded one at a time: their numbers by the hash of their ids (the ids
+/// themselves are in `Orgs::text`), and each organisation once decoded.
+#[derive(Clone)]
 struct One {
-    by_id: Vec<u32>,
+    hasher: foldhash::fast::RandomState,
+    by_id: hashbrown::HashTable<u32>,
     decoded: Vec<OnceLock<Box<Organisation>>>,
+}
+
+impl std::fmt::Debug for One {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("One")
+            .field("ids", &self.by_id.len())
+            .field(
+                "decoded",
+                &self.decoded.iter().filter(|d| d.get().is_some()).count(),
+            )
+            .finish()
+    }
 }
 
 impl Orgs {
@@ -127,11 +141,11 @@ impl Orgs {
             return by_id.get(id).map(|&i| &orgs[i as usize]);
         }
         let one = self.one();
-        let at = one
+        let id = id.0.as_str();
+        let &i = one
             .by_id
-            .binary_search_by(|&i| self.label(i).id.cmp(id.0.as_str()))
-            .ok()?;
-        Some(self.decoded(one, one.by_id[at]))
+            .find(one.hasher.hash_one(id), |&i| self.label(i).id == id)?;
+        Some(self.decoded(one, i))
     }
 
     /// Organisation `i`, as [`Orgs::get`] gives it.
@@ -149,9 +163,16 @@ impl Orgs {
 
     fn one(&self) -> &One {
         self.one.get_or_init(|| {
-            let mut by_id: Vec<u32> = (0..self.len() as u32).collect();
-            by_id.sort_unstable_by(|&a, &b| self.label(a).id.cmp(self.label(b).id));
+            let hasher = foldhash::fast::RandomState::default();
+            let mut by_id = hashbrown::HashTable::with_capacity(self.len());
+            for i in 0..self.len() as u32 {
+                // ids are unique: checked when the snapshot was loaded
+                by_id.insert_unique(hasher.hash_one(self.label(i).id), i, |&j| {
+                    hasher.hash_one(self.label(j).id)
+                });
+            }
             One {
+                hasher,
                 by_id,
                 decoded: (0..self.len()).map(|_| OnceLock::new()).collect(),
             }

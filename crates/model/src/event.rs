@@ -138,17 +138,6 @@ impl Event {
         Some(self.fields.remove(i).1)
     }
 
-    /// Gives back the room no field uses, in the list of fields and in each string value:
-    /// for events kept a while (a plan holds one per finding), not for reused buffers.
-    pub fn shrink_to_fit(&mut self) {
-        self.fields.shrink_to_fit();
-        for (_, v) in &mut self.fields {
-            if let Value::String(s) = v {
-                s.shrink_to_fit();
-            }
-        }
-    }
-
     /// Removes every field, keeping the room they took.
     pub fn clear(&mut self) {
         self.fields.clear();
@@ -404,27 +393,6 @@ mod tests {
         let mut e = Event::new();
         e.insert("product.vulnerabilities", "CVE-2019-19781, cve-2020-1");
         assert_eq!(e.vulnerabilities(), vec!["cve-2019-19781", "cve-2020-1"]);
-    }
-
-    #[test]
-    fn shrinking_keeps_every_field_and_gives_back_the_spare_room() {
-        let mut e = Event::new();
-        for i in 0..33 {
-            let mut text = String::with_capacity(64);
-            text.push_str(&format!("value {i}"));
-            e.insert(format!("extra.f{i:02}"), text);
-        }
-        let before = e.clone();
-        assert!(e.fields.capacity() > e.fields.len());
-        e.shrink_to_fit();
-        assert_eq!(e, before);
-        assert_eq!(e.fields.capacity(), e.fields.len());
-        for (_, v) in &e.fields {
-            let Value::String(s) = v else {
-                panic!("a string")
-            };
-            assert_eq!(s.capacity(), s.len());
-        }
     }
 
     #[test]

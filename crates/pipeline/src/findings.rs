@@ -279,9 +279,7 @@ pub fn with_events(
         let mut wanted: Vec<u32> = group.iter().map(|&i| records[i].last_row.row).collect();
         wanted.dedup();
         let mut events: HashMap<u32, Event> = HashMap::with_capacity(wanted.len());
-        reader.rows(chunk, &wanted, |row, mut kept| {
-            // held until the plan is delivered: no room to spare
-            kept.event.shrink_to_fit();
+        reader.rows(chunk, &wanted, |row, kept| {
             events.insert(row, kept.event);
         })?;
         for (k, &i) in group.iter().enumerate() {
