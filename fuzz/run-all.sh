@@ -25,9 +25,9 @@ shift || true
 shared=$(cd "${BAKEN_SHARED:-$root/../shared}" && pwd)
 out=${BAKEN_FUZZ_DIR:-/tmp/baken-fuzz}
 export RUSTC_BOOTSTRAP=1
-# Started in a session of its own (`setsid nice -n 19 fuzz/run-all.sh …`), the script has a
-# scheduler autogroup of its own, and niceness counts only within a group: the group gets the
-# script's niceness too, or the fuzzer takes half the machine from work at normal priority.
+# Started as a process-group session leader (`setsid nice -n 19 fuzz/run-all.sh …`), the script
+# has a scheduler autogroup of its own, and niceness counts only within a group: the group gets
+# the script's niceness too, or the fuzzer takes half the machine from work at normal priority.
 nice_now=$(nice)
 if [ "$nice_now" -gt 0 ] && [ "$(ps -o sid= -p $$ | tr -d ' ')" = "$$" ]; then
   echo "$nice_now" >"/proc/$$/autogroup" 2>/dev/null || true

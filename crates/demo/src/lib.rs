@@ -296,7 +296,7 @@ pub fn run_citrix(
     // Exposure: scan findings and declared inventories matched against the advisory.
     let exposure = app.exposure(DEMO_ADVISORY, true)?;
     // what the summary takes from it, so that the rows and organisations it lists are not
-    // held through the notify round
+    // held while notifying
     let advisory = exposure.advisory.clone();
     let severity = match (exposure.highest_score, &exposure.severity, &exposure.vector) {
         (Some(score), Some(sev), Some(vector)) => {

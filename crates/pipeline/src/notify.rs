@@ -556,10 +556,10 @@ pub fn begin_round(
         at: now(),
         detail: format!("{findings} findings, policy {}", plan.policy),
     })?;
-    // a decision is written when it is new or has changed since it was last written: a round
+    // a decision is written when it is new or has changed since it was last written: a notify
     // that decides as the one before writes nothing again. The entries are made, compared and
-    // written a batch at a time, so a national round never holds every entry at once; a
-    // batch and its digests commit together, so a round stopped between batches writes only
+    // written a batch at a time, so a national notification never holds every entry at once;
+    // a batch and its digests commit together, so a notify stopped between batches writes only
     // the rest when run again.
     let logged = store.decision_digests(&incident)?;
     let mut written = 0;
@@ -583,7 +583,6 @@ pub fn begin_round(
             store.append_decisions(&incident, &fresh, &marks)?;
         }
     }
-    drop(logged);
     tracing::debug!(
         incident = %incident,
         decisions = written,
@@ -604,8 +603,8 @@ pub fn begin_round(
         .unwrap_or_default();
     let record = Record::load(store, &incident, &related)?;
     catch_up_notified(store, plan, &record)?;
-    // the due digests move into the round (a plan's digests hold most of its memory); the
-    // held ones stay in the plan, where finishing the round finds them
+    // the due digests are moved, not copied (they hold most of a plan's memory); the held
+    // ones stay in the plan, where `finish_round` finds them
     let mut held = BTreeMap::new();
     let (held_digests, digests): (BTreeMap<_, _>, BTreeMap<_, _>) =
         std::mem::take(&mut plan.digests)

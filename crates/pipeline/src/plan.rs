@@ -478,7 +478,7 @@ pub fn plan(
         });
     }
     digests.retain(|_, d| !d.parts.is_empty() || !d.aggregate.is_empty());
-    // held while the round is delivered: no room to spare
+    // held while the messages are delivered: no room to spare
     decisions.shrink_to_fit();
     affected.shrink_to_fit();
     Plan {
