@@ -287,7 +287,7 @@ impl Attributor {
     /// The organisation with this id.
     ///
     /// On an index loaded from a snapshot, this decodes the one organisation the first time
-    /// it is asked for (the first call also sorts the ids); [`Attributor::organisations`]
+    /// it is asked for, found through a table of ids made at load; [`Attributor::organisations`]
     /// decodes them all, which takes about as long as loading did. [`Attributor::attribute`]
     /// and [`Attributor::lookup`] need only their ids and names, and never do.
     pub fn organisation(&self, id: &OrgId) -> Option<&Organisation> {

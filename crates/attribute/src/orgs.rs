@@ -5,10 +5,10 @@
 //!
 //! Decoding 100 k organisations is a million small allocations: most of the time of loading a
 //! snapshot if done up front (`benches/snapshot.rs`), and nothing `attribute` uses. Decoded
-//! one by one, a national round holds the organisations it speaks of (a third of 1.3 million
+//! one by one, a national notification holds the organisations it speaks of (a third of 1.3 million
 //! in the demo's fan-out), not the whole registry.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::sync::OnceLock;
 
@@ -49,27 +49,24 @@ pub(crate) struct Orgs {
     records: Vec<u8>,
     /// Per organisation of a snapshot, where its record starts in `records`.
     starts: Vec<usize>,
+    /// A snapshot's organisation numbers by the hash of their ids (the ids themselves are in
+    /// `text`), made when the snapshot is loaded, where it finds ids given twice.
+    by_id: IdTable,
     /// A snapshot's organisations decoded one at a time, while not all are.
-    one: OnceLock<One>,
+    one: OnceLock<Vec<OnceLock<Box<Organisation>>>>,
 }
 
-/// Organisations decoded one at a time: their numbers by the hash of their ids (the ids
-/// themselves are in `Orgs::text`), and each organisation once decoded.
-#[derive(Clone)]
-struct One {
+/// Numbers by the hash of the id they stand for.
+#[derive(Clone, Default)]
+struct IdTable {
     hasher: foldhash::fast::RandomState,
-    by_id: hashbrown::HashTable<u32>,
-    decoded: Vec<OnceLock<Box<Organisation>>>,
+    table: hashbrown::HashTable<u32>,
 }
 
-impl std::fmt::Debug for One {
+impl std::fmt::Debug for IdTable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("One")
-            .field("ids", &self.by_id.len())
-            .field(
-                "decoded",
-                &self.decoded.iter().filter(|d| d.get().is_some()).count(),
-            )
+        f.debug_struct("IdTable")
+            .field("ids", &self.table.len())
             .finish()
     }
 }
@@ -95,6 +92,7 @@ impl Orgs {
             full: OnceLock::from((orgs, by_id)),
             records: Vec::new(),
             starts: Vec::new(),
+            by_id: IdTable::default(),
             one: OnceLock::new(),
         }
     }
@@ -140,19 +138,19 @@ impl Orgs {
         if let Some((orgs, by_id)) = self.full.get() {
             return by_id.get(id).map(|&i| &orgs[i as usize]);
         }
-        let one = self.one();
         let id = id.0.as_str();
-        let &i = one
+        let &i = self
             .by_id
-            .find(one.hasher.hash_one(id), |&i| self.label(i).id == id)?;
-        Some(self.decoded(one, i))
+            .table
+            .find(self.by_id.hasher.hash_one(id), |&i| self.label(i).id == id)?;
+        Some(self.decoded(i))
     }
 
     /// Organisation `i`, as [`Orgs::get`] gives it.
     pub(crate) fn nth(&self, i: u32) -> &Organisation {
         match self.full.get() {
             Some((orgs, _)) => &orgs[i as usize],
-            None => self.decoded(self.one(), i),
+            None => self.decoded(i),
         }
     }
 
@@ -161,26 +159,11 @@ impl Orgs {
         (0..self.len() as u32).filter(|&i| kinds.contains(&self.kinds[i as usize]))
     }
 
-    fn one(&self) -> &One {
-        self.one.get_or_init(|| {
-            let hasher = foldhash::fast::RandomState::default();
-            let mut by_id = hashbrown::HashTable::with_capacity(self.len());
-            for i in 0..self.len() as u32 {
-                // ids are unique: checked when the snapshot was loaded
-                by_id.insert_unique(hasher.hash_one(self.label(i).id), i, |&j| {
-                    hasher.hash_one(self.label(j).id)
-                });
-            }
-            One {
-                hasher,
-                by_id,
-                decoded: (0..self.len()).map(|_| OnceLock::new()).collect(),
-            }
-        })
-    }
-
-    fn decoded<'a>(&'a self, one: &'a One, i: u32) -> &'a Organisation {
-        one.decoded[i as usize].get_or_init(|| {
+    fn decoded(&self, i: u32) -> &Organisation {
+        let one = self
+            .one
+            .get_or_init(|| (0..self.len()).map(|_| OnceLock::new()).collect());
+        one[i as usize].get_or_init(|| {
             let i = i as usize;
             let mut r = Reader::section(
                 &self.records[self.starts[i]..],
@@ -217,17 +200,26 @@ impl Orgs {
         let mut labels = Vec::with_capacity(n);
         let mut kinds = Vec::with_capacity(n);
         let mut starts = Vec::with_capacity(n);
-        let mut ids = HashSet::with_capacity_and_hasher(n, foldhash::fast::RandomState::default());
+        let mut by_id = IdTable::default();
+        by_id
+            .table
+            .reserve(n, |_| unreachable!("room for every id was reserved"));
+        let mut ids: Vec<&str> = Vec::with_capacity(n);
         for _ in 0..n {
             let at = r.offset();
             let label_start = r.text_offset() - text_start;
             let (id, name, kind) = snapshot::check_organisation(r)?;
             kinds.push(kind);
             starts.push(at - start);
-            if !ids.insert(id) {
+            let hash = by_id.hasher.hash_one(id);
+            if by_id.table.find(hash, |&j| ids[j as usize] == id).is_some() {
                 let what = format!("organisation id {id} appears twice");
                 return Err(Reader::corrupt_at(at, what));
             }
+            by_id.table.insert_unique(hash, ids.len() as u32, |&j| {
+                by_id.hasher.hash_one(ids[j as usize])
+            });
+            ids.push(id);
             let id_end = label_start + id.len();
             labels.push([label_start, id_end, id_end + name.len()]);
         }
@@ -238,6 +230,7 @@ impl Orgs {
             full: OnceLock::new(),
             records: r.since(start).to_vec(),
             starts,
+            by_id,
             one: OnceLock::new(),
         })
     }

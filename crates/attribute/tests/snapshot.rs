@@ -316,6 +316,44 @@ fn a_loaded_index_decodes_one_organisation_at_a_time() {
     assert_eq!(loaded.organisation(&w.orgs[0].id), Some(&w.orgs[0]));
 }
 
+/// A snapshot naming one organisation id twice is refused when loaded, at the second one.
+#[test]
+fn an_organisation_id_given_twice_is_refused() {
+    let org = |id: &str, name: &str| Organisation {
+        id: OrgId(id.into()),
+        name: name.into(),
+        kind: OrgKind::Organisation,
+        sector: None,
+        vital: false,
+        wbni: WbniDuties::default(),
+        supervisor: None,
+        cert: None,
+        networks: vec![],
+        asns: vec![],
+        domains: vec![],
+        contacts: vec![],
+    };
+    let built = Attributor::new(
+        vec![org("org-qa", "First Name"), org("org-qb", "Other Name")],
+        vec![],
+        vec![],
+    )
+    .unwrap();
+    let mut bytes = built.snapshot();
+    let at = bytes
+        .windows(6)
+        .position(|w| w == b"org-qb")
+        .expect("the second id is in the snapshot's text");
+    bytes[at..at + 6].copy_from_slice(b"org-qa");
+    seal(&mut bytes);
+    match Attributor::from_snapshot(&bytes) {
+        Err(SnapshotError::Corrupt { what, .. }) => {
+            assert_eq!(what, "organisation id org-qa appears twice")
+        }
+        other => panic!("expected a corrupt snapshot, got {other:?}"),
+    }
+}
+
 /// A loaded index is shared between threads as a built one is.
 #[test]
 fn a_loaded_index_is_send_and_sync() {
