@@ -190,11 +190,35 @@ pub struct Receipt {
     pub already_delivered: bool,
 }
 
+/// What [`Transport::stage`] did with a message.
+#[derive(Debug)]
+pub enum Staged {
+    /// Delivered now, or refused now.
+    Done(Result<Receipt, DeliverError>),
+    /// Handed over; [`Transport::flush`] gives the outcome.
+    Waiting,
+}
+
 /// A delivery channel.
 pub trait Transport {
     /// Delivers one message, or explains why not; see [`DeliverError::is_permanent`] to decide
     /// whether to try again later.
     fn deliver(&mut self, msg: &OutgoingMessage) -> Result<Receipt, DeliverError>;
+
+    /// Hands a message over without waiting for it to be durable, where the channel can do a
+    /// group of messages at once more cheaply than each alone (the outbox flushes a group to
+    /// disk in one step): [`Staged::Waiting`] until [`Transport::flush`] gives its outcome.
+    /// A message staged and never flushed was not delivered. Channels that cannot group
+    /// deliver it now, the default.
+    fn stage(&mut self, msg: &OutgoingMessage) -> Staged {
+        Staged::Done(self.deliver(msg))
+    }
+
+    /// Delivers every message staged and waiting: the outcome of each, by message key, in
+    /// the order they were staged. Nothing waits afterwards.
+    fn flush(&mut self) -> Vec<(String, Result<Receipt, DeliverError>)> {
+        Vec::new()
+    }
 
     /// One line naming the channel for logs, e.g. `outbox /var/lib/baken/outbox` or
     /// `smtp://baken@relay.example:587 (tls=starttls)`, followed once messages went out by how

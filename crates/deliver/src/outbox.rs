@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::render::{build, formatted, message_id};
-use crate::{DeliverError, OutgoingMessage, Receipt, Transport};
+use crate::{DeliverError, OutgoingMessage, Receipt, Staged, Transport};
 
 /// Writes each message as `<key>.eml` into a directory, for an operator to check and send by
 /// hand, for a mail system that picks files up, or as an archive of what went out.
@@ -19,6 +19,12 @@ use crate::{DeliverError, OutgoingMessage, Receipt, Transport};
 /// the temporary files such a crash left: only names of exactly that pattern, and only those
 /// of a process that is gone (see [`Outbox::new`]).
 ///
+/// **Grouped:** [`Transport::stage`] writes the temporary file and waits; [`Transport::flush`]
+/// then makes the whole group durable with one flush of the file system (Linux's `syncfs`;
+/// elsewhere each file's own), links every file into place and flushes the directory once.
+/// Two flushes per message cost a few milliseconds each, which at ten thousand messages was
+/// most of a national fan-out; the order (file, then name, then outcome) is the same.
+///
 /// **Idempotent:** if `<key>.eml` exists the message is not written again and the receipt
 /// says `already_delivered: true`. The final step is a hard link, which unlike a rename never
 /// replaces a file, so two processes delivering the same key at once write it once. On file
@@ -26,6 +32,17 @@ use crate::{DeliverError, OutgoingMessage, Receipt, Transport};
 #[derive(Debug)]
 pub struct Outbox {
     dir: PathBuf,
+    /// Staged messages waiting for [`Transport::flush`].
+    waiting: Vec<Waiting>,
+}
+
+/// A staged message: its file written, not yet durable nor in place.
+#[derive(Debug)]
+struct Waiting {
+    key: String,
+    message_id: String,
+    path: PathBuf,
+    temp: TempFile,
 }
 
 /// Makes temporary names unique within the process; the pid makes them unique across.
@@ -43,7 +60,10 @@ impl Outbox {
         let dir = dir.into();
         fs::create_dir_all(&dir).map_err(|e| DeliverError::io("create directory", &dir, e))?;
         remove_stale_temp_files(&dir);
-        Ok(Outbox { dir })
+        Ok(Outbox {
+            dir,
+            waiting: Vec::new(),
+        })
     }
 
     /// The directory messages are written to.
@@ -55,29 +75,48 @@ impl Outbox {
     pub fn path_for(&self, key: &str) -> PathBuf {
         self.dir.join(format!("{key}.eml"))
     }
-}
 
-impl Transport for Outbox {
-    fn deliver(&mut self, msg: &OutgoingMessage) -> Result<Receipt, DeliverError> {
-        // Validates the key before it becomes part of a path.
-        let message_id = message_id(msg)?;
-        let receipt = |path: &Path, already| Receipt {
-            message_id: message_id.clone(),
+    /// The receipt for a message of `path`.
+    fn receipt(message_id: String, path: &Path, already: bool) -> Receipt {
+        Receipt {
+            message_id,
             destination: path.display().to_string(),
             already_delivered: already,
-        };
+        }
+    }
+
+    /// Writes `msg` to a temporary file, not yet flushed; `Err(receipt)` when the outbox
+    /// holds it already.
+    fn write_temp(&self, msg: &OutgoingMessage) -> Result<Result<Waiting, Receipt>, DeliverError> {
+        // Validates the key before it becomes part of a path.
+        let message_id = message_id(msg)?;
         let path = self.path_for(&msg.key);
         if path
             .try_exists()
             .map_err(|e| DeliverError::io("check", &path, e))?
         {
             tracing::debug!(key = %msg.key, path = %path.display(), "already in the outbox");
-            return Ok(receipt(&path, true));
+            return Ok(Err(Self::receipt(message_id, &path, true)));
         }
         let bytes = formatted(&build(msg)?);
-
         let temp = TempFile::create(&self.dir, &msg.key)?;
         temp.write(&bytes)?;
+        Ok(Ok(Waiting {
+            key: msg.key.clone(),
+            message_id,
+            path,
+            temp,
+        }))
+    }
+
+    /// Links a written and flushed message into place: whether the outbox held it already.
+    fn place(&self, w: Waiting) -> Result<Receipt, DeliverError> {
+        let Waiting {
+            key,
+            message_id,
+            path,
+            temp,
+        } = w;
         let already = match fs::hard_link(&temp.path, &path) {
             Ok(()) => false,
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => true,
@@ -97,9 +136,63 @@ impl Transport for Outbox {
             }
         };
         drop(temp);
+        tracing::info!(key = %key, path = %path.display(), already, "written to the outbox");
+        Ok(Self::receipt(message_id, &path, already))
+    }
+}
+
+impl Transport for Outbox {
+    fn deliver(&mut self, msg: &OutgoingMessage) -> Result<Receipt, DeliverError> {
+        let w = match self.write_temp(msg)? {
+            Ok(w) => w,
+            Err(already) => return Ok(already),
+        };
+        w.temp.sync()?;
+        let receipt = self.place(w)?;
         sync_dir(&self.dir)?;
-        tracing::info!(key = %msg.key, path = %path.display(), already, "written to the outbox");
-        Ok(receipt(&path, already))
+        Ok(receipt)
+    }
+
+    fn stage(&mut self, msg: &OutgoingMessage) -> Staged {
+        match self.write_temp(msg) {
+            Ok(Ok(w)) => {
+                self.waiting.push(w);
+                Staged::Waiting
+            }
+            Ok(Err(already)) => Staged::Done(Ok(already)),
+            Err(e) => Staged::Done(Err(e)),
+        }
+    }
+
+    fn flush(&mut self) -> Vec<(String, Result<Receipt, DeliverError>)> {
+        let waiting = std::mem::take(&mut self.waiting);
+        if waiting.is_empty() {
+            return Vec::new();
+        }
+        let failed = |waiting: Vec<Waiting>, e: &DeliverError| {
+            // the temporary files go with them: nothing was delivered
+            waiting
+                .into_iter()
+                .map(|w| (w.key, Err(copy_io(e))))
+                .collect()
+        };
+        if let Err(e) = sync_files(&self.dir, &waiting) {
+            return failed(waiting, &e);
+        }
+        let mut out: Vec<(String, Result<Receipt, DeliverError>)> = waiting
+            .into_iter()
+            .map(|w| (w.key.clone(), self.place(w)))
+            .collect();
+        if let Err(e) = sync_dir(&self.dir) {
+            // in place, perhaps not durable: not delivered; a later run finds them
+            for (_, r) in &mut out {
+                if r.is_ok() {
+                    *r = Err(copy_io(&e));
+                }
+            }
+        }
+        tracing::debug!(dir = %self.dir.display(), messages = out.len(), "outbox flushed");
+        out
     }
 
     fn describe(&self) -> String {
@@ -107,7 +200,41 @@ impl Transport for Outbox {
     }
 }
 
+/// The same outbox error again, for each message of a group it failed.
+fn copy_io(e: &DeliverError) -> DeliverError {
+    match e {
+        DeliverError::Io {
+            action,
+            path,
+            source,
+        } => DeliverError::io(
+            action,
+            path,
+            io::Error::new(source.kind(), source.to_string()),
+        ),
+        other => DeliverError::io("flush", "", io::Error::other(other.to_string())),
+    }
+}
+
+/// Flushes the written files of `waiting` to disk: on Linux the file system holding `dir`
+/// in one call, elsewhere file by file.
+fn sync_files(dir: &Path, waiting: &[Waiting]) -> Result<(), DeliverError> {
+    #[cfg(target_os = "linux")]
+    {
+        let _ = waiting;
+        File::open(dir)
+            .and_then(|d| rustix::fs::syncfs(&d).map_err(io::Error::from))
+            .map_err(|e| DeliverError::io("flush to disk", dir, e))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = dir;
+        waiting.iter().try_for_each(|w| w.temp.sync())
+    }
+}
+
 /// A temporary file that removes itself when dropped (a no-op once renamed away).
+#[derive(Debug)]
 struct TempFile {
     path: PathBuf,
     file: File,
@@ -128,7 +255,12 @@ impl TempFile {
     fn write(&self, bytes: &[u8]) -> Result<(), DeliverError> {
         (&self.file)
             .write_all(bytes)
-            .and_then(|()| self.file.sync_all())
+            .map_err(|e| DeliverError::io("write", &self.path, e))
+    }
+
+    fn sync(&self) -> Result<(), DeliverError> {
+        self.file
+            .sync_all()
             .map_err(|e| DeliverError::io("write", &self.path, e))
     }
 }

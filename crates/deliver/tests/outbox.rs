@@ -2,7 +2,7 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use baken_deliver::{Attachment, DeliverError, Outbox, OutgoingMessage, Transport, render};
+use baken_deliver::{Attachment, DeliverError, Outbox, OutgoingMessage, Staged, Transport, render};
 
 fn msg(key: &str) -> OutgoingMessage {
     OutgoingMessage {
@@ -114,6 +114,93 @@ fn a_key_that_is_a_path_is_refused_before_touching_the_disk() {
     assert!(err.is_permanent());
     assert_eq!(listing(dir.path()), ["box"]);
     assert!(listing(&dir.path().join("box")).is_empty());
+}
+
+#[test]
+fn staged_messages_appear_only_when_flushed_with_the_bytes_deliver_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut outbox = Outbox::new(dir.path()).unwrap();
+    outbox.deliver(&msg("before")).unwrap();
+    let keys = ["g-1", "g-2", "g-3", "before"];
+    let mut waiting = Vec::new();
+    for key in keys {
+        match outbox.stage(&msg(key)) {
+            Staged::Waiting => waiting.push(key),
+            Staged::Done(r) => {
+                // the outbox knows a message it holds at once
+                assert_eq!(key, "before");
+                assert!(r.unwrap().already_delivered);
+            }
+        }
+    }
+    assert_eq!(waiting, ["g-1", "g-2", "g-3"]);
+    // written, not yet in place: no reader of *.eml sees a message before it is durable
+    let names = listing(dir.path());
+    assert_eq!(names.iter().filter(|n| n.ends_with(".eml")).count(), 1);
+    assert_eq!(names.iter().filter(|n| n.ends_with(".tmp")).count(), 3);
+    let flushed = outbox.flush();
+    let flushed_keys: Vec<&str> = flushed.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(flushed_keys, waiting, "outcomes in the order staged");
+    for (key, receipt) in flushed {
+        let receipt = receipt.unwrap();
+        assert!(!receipt.already_delivered);
+        assert_eq!(receipt.message_id, format!("<{key}@ncsc.example>"));
+        let path = outbox.path_for(&key);
+        assert_eq!(receipt.destination, path.display().to_string());
+        assert_eq!(std::fs::read(&path).unwrap(), render(&msg(&key)).unwrap());
+    }
+    assert_eq!(
+        listing(dir.path()),
+        ["before.eml", "g-1.eml", "g-2.eml", "g-3.eml"],
+        "no temporary file left"
+    );
+    assert!(outbox.flush().is_empty(), "nothing waits after a flush");
+}
+
+#[test]
+fn a_staged_message_never_flushed_was_not_delivered() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut outbox = Outbox::new(dir.path()).unwrap();
+        assert!(matches!(outbox.stage(&msg("dropped")), Staged::Waiting));
+    }
+    assert!(listing(dir.path()).is_empty(), "{:?}", listing(dir.path()));
+    // delivered later, it is new
+    let mut outbox = Outbox::new(dir.path()).unwrap();
+    assert!(!outbox.deliver(&msg("dropped")).unwrap().already_delivered);
+}
+
+#[test]
+fn a_staged_message_held_meanwhile_is_not_written_again() {
+    // another process (a second worker) put the key in place between stage and flush
+    let dir = tempfile::tempdir().unwrap();
+    let mut outbox = Outbox::new(dir.path()).unwrap();
+    assert!(matches!(outbox.stage(&msg("k")), Staged::Waiting));
+    let mut other = msg("k");
+    other.text = "the other process's".into();
+    Outbox::new(dir.path()).unwrap().deliver(&other).unwrap();
+    let flushed = outbox.flush();
+    assert_eq!(flushed.len(), 1);
+    assert!(flushed[0].1.as_ref().unwrap().already_delivered);
+    assert_eq!(
+        std::fs::read(outbox.path_for("k")).unwrap(),
+        render(&other).unwrap()
+    );
+    assert_eq!(listing(dir.path()), ["k.eml"]);
+}
+
+#[test]
+fn an_invalid_staged_message_is_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut outbox = Outbox::new(dir.path()).unwrap();
+    let mut m = msg("bad-to");
+    m.to = vec!["not an address".into()];
+    match outbox.stage(&m) {
+        Staged::Done(Err(e)) => assert!(e.is_permanent(), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(outbox.flush().is_empty());
+    assert!(listing(dir.path()).is_empty());
 }
 
 #[test]

@@ -19,7 +19,8 @@ use std::sync::Arc;
 
 use baken_attribute::Attributor;
 use baken_deliver::{
-    Attachment, OpenPgp, OutgoingMessage, Protection, PublicKey, SigningKey, Transport, header,
+    Attachment, DeliverError, OpenPgp, OutgoingMessage, Protection, PublicKey, Receipt, SigningKey,
+    Staged, Transport, header,
 };
 use baken_model::{Language, OrgId, Party, ReportFormat, Tlp};
 use baken_policy::Form;
@@ -682,15 +683,124 @@ pub fn deliver_round(
         exploited_since: round.exploited_since,
     };
     let mut out = Vec::with_capacity(parties.len());
-    for party in parties {
-        let Some(digest) = round.digests.get(party) else {
-            return Err(PipelineError::Usage(format!(
-                "{party}: not a recipient of this round of {}",
-                round.incident
-            )));
-        };
-        let outcomes = deliver_party(store, transport, &writer, &mut record, party, digest)?;
-        for o in &outcomes {
+    let mut group = Group::default();
+    let delivered = (|| {
+        for party in parties {
+            let Some(digest) = round.digests.get(party) else {
+                return Err(PipelineError::Usage(format!(
+                    "{party}: not a recipient of this round of {}",
+                    round.incident
+                )));
+            };
+            let deliveries = deliver_party(
+                store,
+                transport,
+                &writer,
+                &mut record,
+                party,
+                digest,
+                &mut group.handed,
+            )?;
+            group.parties.push((party.clone(), deliveries));
+            if group.handed.len() >= DELIVERY_GROUP {
+                settle(
+                    store,
+                    transport,
+                    &mut record,
+                    &mut group,
+                    &mut out,
+                    progress,
+                )?;
+            } else {
+                // still working (a worker's job stays its own)
+                progress.advance(0);
+            }
+        }
+        settle(
+            store,
+            transport,
+            &mut record,
+            &mut group,
+            &mut out,
+            progress,
+        )
+    })();
+    if delivered.is_err() {
+        // What the transport holds goes out; the record keeps those messages as being sent,
+        // and the next run finds them delivered (the outbox) or asks (a relay).
+        let _ = transport.flush();
+    }
+    delivered.map(|()| out)
+}
+
+/// How many messages a transport that groups them (the outbox) takes before they are made
+/// durable together and their outcomes recorded: one flush to disk for the group instead of
+/// two per message.
+const DELIVERY_GROUP: usize = 256;
+
+/// Messages handed to the transport whose outcomes are not known yet, and the parties they
+/// are for.
+#[derive(Default)]
+struct Group {
+    handed: Vec<Handed>,
+    /// Parties in the group, with their outcomes so far.
+    parties: Vec<(String, Vec<Delivery>)>,
+}
+
+/// A message's outcome, or the key of a message waiting for the transport's flush.
+enum Delivery {
+    Done(DigestOutcome),
+    Waiting(String),
+}
+
+/// A message handed to the transport: what is recorded once its delivery is known.
+struct Handed {
+    /// The outcome, but for its state and detail.
+    outcome: DigestOutcome,
+    incident: String,
+    tlp: Tlp,
+    finding_ids: Vec<i64>,
+    plain: bool,
+    /// The findings it names specifically that become notified.
+    notified: Vec<Transition>,
+}
+
+/// Flushes the transport and records what happened to every message of `group`, then each
+/// of its parties' deliveries.
+fn settle(
+    store: &mut dyn Store,
+    transport: &mut dyn Transport,
+    record: &mut Record,
+    group: &mut Group,
+    out: &mut Vec<PartyDelivery>,
+    progress: &dyn Progress,
+) -> Result<(), PipelineError> {
+    let mut results: HashMap<String, Result<Receipt, DeliverError>> = if group.handed.is_empty() {
+        HashMap::new()
+    } else {
+        transport.flush().into_iter().collect()
+    };
+    let mut settled: HashMap<String, DigestOutcome> = HashMap::new();
+    for handed in group.handed.drain(..) {
+        let key = handed.outcome.key.clone();
+        let delivered = results.remove(&key).unwrap_or_else(|| {
+            Err(DeliverError::Io {
+                action: "deliver",
+                path: std::path::PathBuf::from(transport.describe()),
+                source: std::io::Error::other("the transport gave no outcome for the message"),
+            })
+        });
+        settled.insert(key, record_delivery(store, record, handed, delivered)?);
+    }
+    for (party, deliveries) in group.parties.drain(..) {
+        let mut outcomes = Vec::with_capacity(deliveries.len());
+        for d in deliveries {
+            let o = match d {
+                Delivery::Done(o) => o,
+                Delivery::Waiting(key) => settled.remove(&key).ok_or_else(|| {
+                    PipelineError::Usage(format!("message {key}: handed over twice"))
+                })?,
+            };
             tracing::debug!(
                 key = %o.key,
                 party = %o.party,
@@ -701,15 +811,16 @@ pub fn deliver_round(
                 delivered_now = o.delivered_now,
                 "message"
             );
+            outcomes.push(o);
         }
         out.push(PartyDelivery {
-            party: party.clone(),
-            delivered: record.delivered(party),
+            delivered: record.delivered(&party),
+            party,
             outcomes,
         });
         progress.advance(1);
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Finishes a round: who was reached through a message that went out, and the end on the
@@ -914,6 +1025,9 @@ struct Record {
     /// (party, service, form) told under a related incident (the advisory and the CVEs it
     /// covers): one host is not told twice under two names.
     related: HashSet<(String, Service, String)>,
+    /// Messages handed to the transport whose outcome is not known yet: a later message to
+    /// the same party refers to them as to messages sent.
+    handed: HashSet<String>,
 }
 
 /// A finding's service: address, port, transport.
@@ -979,6 +1093,7 @@ impl Record {
             reopened_at,
             services,
             related: told_related,
+            handed: HashSet::new(),
         })
     }
 
@@ -1114,7 +1229,8 @@ fn deliver_party(
     record: &mut Record,
     party: &str,
     digest: &PlannedDigest,
-) -> Result<Vec<DigestOutcome>, PipelineError> {
+    handed: &mut Vec<Handed>,
+) -> Result<Vec<Delivery>, PipelineError> {
     let mut outcomes = Vec::new();
     // 1. messages a previous run recorded but did not finish, with what they carry
     let unfinished: Vec<MessageRecord> = record
@@ -1133,7 +1249,8 @@ fn deliver_party(
             let ids: BTreeSet<i64> = carried.iter().map(|(id, _)| *id).collect();
             restrict(digest, |f, _| ids.contains(&f.id))
         };
-        let outcome = deliver_message(store, transport, writer, record, party, &part, m)?;
+        // delivered now, not grouped: what is sent next depends on whether it went out
+        let outcome = deliver_message(store, transport, writer, record, party, &part, m, None)?;
         outcomes.push(outcome);
     }
     // 2. what is new for it: open findings it was not told in this form
@@ -1152,6 +1269,7 @@ fn deliver_party(
         party,
         &new,
         Sending::News,
+        handed,
     )?);
     // 3. reminders: what it was told that is still seen past the deadline
     let overdue = |s: FindingState| matches!(s, FindingState::Overdue | FindingState::Escalated);
@@ -1167,6 +1285,7 @@ fn deliver_party(
         party,
         &reminder,
         Sending::Reminder,
+        handed,
     )?);
     // 4. escalations: to whoever else than the owner was told, for findings escalated
     let mut escalation = restrict(digest, |f, _| {
@@ -1186,6 +1305,7 @@ fn deliver_party(
         party,
         &escalation,
         Sending::Escalation,
+        handed,
     )?);
     // 5. fixed after exploitation began: ask the owner side to check for compromise
     if let Some(since) = writer.exploited_since {
@@ -1204,6 +1324,7 @@ fn deliver_party(
             party,
             &compromise,
             Sending::Compromise,
+            handed,
         )?);
     }
     Ok(outcomes)
@@ -1237,7 +1358,8 @@ fn send(
     party: &str,
     digest: &PlannedDigest,
     sending: Sending,
-) -> Result<Option<DigestOutcome>, PipelineError> {
+    handed: &mut Vec<Handed>,
+) -> Result<Option<Delivery>, PipelineError> {
     let incident = writer.incident;
     if digest.parts.is_empty() && digest.aggregate.is_empty() {
         return Ok(None);
@@ -1324,7 +1446,17 @@ fn send(
         .entry(party.to_string())
         .or_default()
         .push(m.clone());
-    deliver_message(store, transport, writer, record, party, digest, m).map(Some)
+    deliver_message(
+        store,
+        transport,
+        writer,
+        record,
+        party,
+        digest,
+        m,
+        Some(handed),
+    )
+    .map(Some)
 }
 
 /// `digest` with only the findings `keep` accepts (per finding and form); aggregates with
@@ -1351,7 +1483,8 @@ fn deliver_message(
     party: &str,
     digest: &PlannedDigest,
     m: MessageRecord,
-) -> Result<DigestOutcome, PipelineError> {
+    handed: Option<&mut Vec<Handed>>,
+) -> Result<Delivery, PipelineError> {
     let options = writer.options;
     let incident = writer.incident;
     let key = m.key.clone();
@@ -1390,20 +1523,20 @@ fn deliver_message(
     };
     match m.state {
         MessageState::Sent | MessageState::Failed => {
-            return Ok(outcome(
+            return Ok(Delivery::Done(outcome(
                 m.state,
                 false,
                 m.detail.clone().unwrap_or_default(),
-            ));
+            )));
         }
         MessageState::Sending if !(options.idempotent_transport || options.resend_uncertain) => {
-            return Ok(outcome(
+            return Ok(Delivery::Done(outcome(
                 MessageState::Sending,
                 false,
                 "uncertain: a previous run stopped while delivering; check the relay's log, \
                  then re-run with --resend-uncertain if it did not arrive"
                     .into(),
-            ));
+            )));
         }
         MessageState::Pending | MessageState::Sending => {}
     }
@@ -1412,14 +1545,20 @@ fn deliver_message(
         let why = "withdrawn: the current plan no longer carries what it was to carry";
         store.set_message_state(&key, MessageState::Failed, why)?;
         set_state(record, MessageState::Failed);
-        return Ok(outcome(MessageState::Failed, false, why.into()));
+        return Ok(Delivery::Done(outcome(
+            MessageState::Failed,
+            false,
+            why.into(),
+        )));
     }
     let thread: Vec<String> = record
         .messages
         .get(party)
         .into_iter()
         .flatten()
-        .filter(|x| x.key != key && x.state == MessageState::Sent)
+        .filter(|x| {
+            x.key != key && (x.state == MessageState::Sent || record.handed.contains(&x.key))
+        })
         .map(|x| x.key.clone())
         .collect();
     let still_open = still_open(writer.digests, party);
@@ -1442,13 +1581,89 @@ fn deliver_message(
         None => message.protection().as_str().to_string(),
         Some(why) => format!("{} ({why})", message.protection().as_str()),
     };
-    let outcome = |state, delivered_now, detail: String| DigestOutcome {
-        protection: Some(protection.clone()),
-        ..outcome(state, delivered_now, detail)
-    };
     store.set_message_state(&key, MessageState::Sending, &transport.describe())?;
     set_state(record, MessageState::Sending);
-    let delivered = transport.deliver(&message);
+    let handing = Handed {
+        outcome: DigestOutcome {
+            protection: Some(protection),
+            ..outcome(MessageState::Sending, false, String::new())
+        },
+        incident: incident.to_string(),
+        tlp: digest.tlp,
+        finding_ids: digest
+            .parts
+            .iter()
+            .flat_map(|p| p.findings.iter().map(|f| f.id))
+            .collect(),
+        plain: message.protection() == Protection::Plain,
+        // the findings it names specifically are notified once it is delivered
+        notified: digest
+            .parts
+            .iter()
+            .flat_map(|p| &p.findings)
+            .filter(|f| {
+                matches!(
+                    f.state,
+                    baken_store::FindingState::Open | baken_store::FindingState::Reopened
+                )
+            })
+            .map(|f| Transition {
+                finding: f.id,
+                to: Some(baken_store::FindingState::Notified),
+                cause: Cause::Message,
+                reference: Some(key.clone()),
+                by: Some(party.to_string()),
+                note: None,
+            })
+            .collect(),
+    };
+    let delivered = match handed {
+        None => transport.deliver(&message),
+        Some(handed) => match transport.stage(&message) {
+            Staged::Done(delivered) => delivered,
+            Staged::Waiting => {
+                record.handed.insert(key.clone());
+                handed.push(handing);
+                return Ok(Delivery::Waiting(key));
+            }
+        },
+    };
+    record_delivery(store, record, handing, delivered).map(Delivery::Done)
+}
+
+/// Records what happened to a message handed to the transport: the audit entry, its state,
+/// and when delivered, its findings notified and the step on the incident's timeline.
+fn record_delivery(
+    store: &mut dyn Store,
+    record: &mut Record,
+    handed: Handed,
+    delivered: Result<Receipt, DeliverError>,
+) -> Result<DigestOutcome, PipelineError> {
+    let Handed {
+        outcome: template,
+        incident,
+        tlp,
+        finding_ids,
+        plain,
+        notified,
+    } = handed;
+    let key = template.key.clone();
+    let party = template.party.clone();
+    record.handed.remove(&key);
+    let set_state = |record: &mut Record, state: MessageState| {
+        if let Some(list) = record.messages.get_mut(&party)
+            && let Some(stored) = list.iter_mut().find(|x| x.key == key)
+        {
+            stored.state = state;
+        }
+    };
+    let protection = template.protection.clone().unwrap_or_default();
+    let outcome = |state, delivered_now, detail: String| DigestOutcome {
+        state,
+        delivered_now,
+        detail,
+        ..template.clone()
+    };
     store.append_audit(&[NewAuditEntry {
         kind: if delivered.is_ok() {
             "delivery"
@@ -1461,13 +1676,13 @@ fn deliver_message(
             Ok(r) => serde_json::json!({
                 "incident": incident,
                 "recipient": party,
-                "address": digest.email,
-                "kind": m.kind.as_str(),
-                "ticket": m.ticket,
-                "about": digest.parts.iter().map(|p| &p.subject).collect::<Vec<_>>(),
-                "findings": digest.parts.iter().flat_map(|p| p.findings.iter().map(|f| f.id)).collect::<Vec<_>>(),
-                "aggregate": !digest.aggregate.is_empty(),
-                "tlp": digest.tlp,
+                "address": template.recipient,
+                "kind": template.kind.as_str(),
+                "ticket": template.ticket,
+                "about": template.subjects,
+                "findings": finding_ids,
+                "aggregate": template.aggregate,
+                "tlp": tlp,
                 "message_id": r.message_id,
                 "destination": r.destination,
                 "already_delivered": r.already_delivered,
@@ -1476,7 +1691,7 @@ fn deliver_message(
             Err(e) => serde_json::json!({
                 "incident": incident,
                 "recipient": party,
-                "address": digest.email,
+                "address": template.recipient,
                 "error": e.to_string(),
                 "permanent": e.is_permanent(),
             }),
@@ -1485,38 +1700,23 @@ fn deliver_message(
     match delivered {
         Ok(receipt) => {
             // the record says how the message was protected, beside where it went
-            let detail = match message.protection() {
-                Protection::Plain => receipt.destination.clone(),
-                _ => format!("{} (OpenPGP {protection})", receipt.destination),
+            let detail = if plain {
+                receipt.destination.clone()
+            } else {
+                format!("{} (OpenPGP {protection})", receipt.destination)
             };
             store.set_message_state(&key, MessageState::Sent, &detail)?;
             set_state(record, MessageState::Sent);
-            // the findings it names specifically are notified now
-            let notified: Vec<Transition> = digest
-                .parts
-                .iter()
-                .flat_map(|p| &p.findings)
-                .filter(|f| {
-                    matches!(
-                        f.state,
-                        baken_store::FindingState::Open | baken_store::FindingState::Reopened
-                    )
-                })
-                .map(|f| Transition {
-                    finding: f.id,
-                    to: Some(baken_store::FindingState::Notified),
-                    cause: Cause::Message,
-                    reference: Some(key.clone()),
-                    by: Some(party.to_string()),
-                    note: None,
-                })
-                .collect();
             store.transition(&notified)?;
             store.add_step(&TimelineStep {
                 incident: incident.to_string(),
                 step: "digest-written".into(),
                 at: now(),
-                detail: format!("{party} <{}> ({})", digest.email, m.kind.as_str()),
+                detail: format!(
+                    "{party} <{}> ({})",
+                    template.recipient,
+                    template.kind.as_str()
+                ),
             })?;
             Ok(outcome(
                 MessageState::Sent,

@@ -260,3 +260,82 @@ fn a_recipient_that_refuses_for_good_is_recorded_as_failed_and_tells_nothing() {
         "a failed message told nothing"
     );
 }
+
+/// More recipients than the outbox takes in one group (256): every message is in the
+/// outbox once, recorded sent under the path written, its findings notified; nothing is
+/// left half-written, and a second round writes nothing.
+#[test]
+fn an_outbox_round_of_several_groups_records_every_message_it_wrote() {
+    const ORGS: usize = 600;
+    let mut orgs = Vec::new();
+    let mut ips = Vec::new();
+    for i in 0..ORGS {
+        let (third, fourth) = (i / 16, (i % 16) * 16);
+        orgs.push(serde_json::json!({
+            "id": format!("org-{i}"), "name": format!("Example {i} BV"), "sector": "health",
+            "vital": true, "networks": [format!("198.18.{third}.{fourth}/28")],
+            "contacts": [{"email": format!("soc@org-{i}.example")}]
+        }));
+        ips.push(format!("198.18.{third}.{}", fourth + 1));
+    }
+    let mut store = SqliteStore::in_memory().unwrap();
+    let orgs: Vec<Organisation> = serde_json::from_value(serde_json::Value::Array(orgs)).unwrap();
+    store.replace_organisations(&orgs).unwrap();
+    let ips: Vec<&str> = ips.iter().map(String::as_str).collect();
+    ingest(&mut store, &ips, 60);
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut outbox = baken_deliver::Outbox::new(dir.path()).unwrap();
+    let attributor = attributor_from_store(&store).unwrap();
+    let options = NotifyOptions::new(load_policy("nl-2020").unwrap(), vec![7; 32]);
+    let outcomes = notify(&mut store, &attributor, &mut outbox, &options, &NoProgress).unwrap();
+    let digests: Vec<_> = outcomes.iter().flat_map(|o| &o.digests).collect();
+    assert_eq!(digests.len(), ORGS);
+    let mut files: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    files.sort();
+    assert!(
+        files.iter().all(|f| f.ends_with(".eml")),
+        "left over: {files:?}"
+    );
+    assert_eq!(files.len(), ORGS);
+    let stored = store.messages(None).unwrap();
+    assert_eq!(stored.len(), ORGS);
+    for d in &digests {
+        assert_eq!(d.state, MessageState::Sent, "{d:?}");
+        assert!(d.delivered_now, "{d:?}");
+        let path = outbox.path_for(&d.key);
+        assert!(d.detail.starts_with(&path.display().to_string()), "{d:?}");
+        let eml = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            eml.contains(&d.recipient),
+            "{} is not in {}",
+            d.recipient,
+            d.key
+        );
+        let m = stored.iter().find(|m| m.key == d.key).unwrap();
+        assert_eq!(m.state, MessageState::Sent);
+        assert_eq!(m.recipient, d.recipient);
+    }
+    let findings = store.finding_records(&Default::default()).unwrap();
+    assert_eq!(findings.len(), ORGS);
+    assert!(
+        findings.iter().all(|f| f.state == FindingState::Notified),
+        "every finding told is notified"
+    );
+    let audit = store.audit_log().unwrap();
+    let deliveries = audit.iter().filter(|e| e.kind == "delivery").count();
+    assert_eq!(deliveries, ORGS, "one delivery entry a message");
+
+    let again = notify(&mut store, &attributor, &mut outbox, &options, &NoProgress).unwrap();
+    assert!(
+        again
+            .iter()
+            .flat_map(|o| &o.digests)
+            .all(|d| !d.delivered_now),
+        "nothing twice"
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), ORGS);
+}
