@@ -32,6 +32,7 @@ macro_rules! println {
 }
 
 mod advisory_cmds;
+mod alloc;
 mod contacts_cmds;
 mod dependencies_cmds;
 mod exercise_cmds;
@@ -968,6 +969,7 @@ fn run(cli: Cli) -> Result<()> {
             if batch == 0 {
                 bail!("--batch must be at least 1");
             }
+            alloc::streaming();
             let mut app = App::open(&cli.data)?;
             let label = baken_store::Label { tlp, supplied_by };
             let settings = app.ingest_settings(&policy, label, batch)?;
@@ -987,7 +989,10 @@ fn run(cli: Cli) -> Result<()> {
             };
             cmd_ingest(&mut *ingest_one, feed, json, &files)
         }
-        Command::Worker(args) => work_cmds::worker(&cli.data, &args),
+        Command::Worker(args) => {
+            alloc::streaming();
+            work_cmds::worker(&cli.data, &args)
+        }
         Command::Notify {
             incident,
             smtp,
