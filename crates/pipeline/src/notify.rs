@@ -1350,6 +1350,7 @@ enum Sending {
 }
 
 /// Records and delivers one message of `digest` to `party` (nothing when it is empty).
+#[allow(clippy::too_many_arguments)] // the round's state as `deliver_party` holds it, and what to send
 fn send(
     store: &mut dyn Store,
     transport: &mut dyn Transport,
@@ -1475,6 +1476,7 @@ fn restrict(digest: &PlannedDigest, keep: impl Fn(Counted, &str) -> bool) -> Pla
 }
 
 /// Delivers one recorded message (state pending or sending), unless it is done.
+#[allow(clippy::too_many_arguments)] // the round's state, the message, and where handed ones wait
 fn deliver_message(
     store: &mut dyn Store,
     transport: &mut dyn Transport,
