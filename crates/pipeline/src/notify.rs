@@ -685,7 +685,7 @@ pub fn deliver_round(
     let mut out = Vec::with_capacity(parties.len());
     let mut group = Group::default();
     let delivered = (|| {
-        for party in parties {
+        for (i, party) in parties.iter().enumerate() {
             let Some(digest) = round.digests.get(party) else {
                 return Err(PipelineError::Usage(format!(
                     "{party}: not a recipient of this round of {}",
@@ -702,7 +702,7 @@ pub fn deliver_round(
                 &mut group.handed,
             )?;
             group.parties.push((party.clone(), deliveries));
-            if group.handed.len() >= DELIVERY_GROUP {
+            if group.handed.len() >= DELIVERY_GROUP || i + 1 == parties.len() {
                 settle(
                     store,
                     transport,
@@ -716,14 +716,7 @@ pub fn deliver_round(
                 progress.advance(0);
             }
         }
-        settle(
-            store,
-            transport,
-            &mut record,
-            &mut group,
-            &mut out,
-            progress,
-        )
+        Ok(())
     })();
     if delivered.is_err() {
         // What the transport holds goes out; the record keeps those messages as being sent,
