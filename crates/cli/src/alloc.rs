@@ -3,7 +3,7 @@
 //! With glibc's malloc a fifth of the national fan-out (`baken demo citrix-2020`) went into
 //! consolidating and searching its free lists; mimalloc takes that time away. It backs its
 //! memory with transparent huge pages where the system allows them, which it gives back to
-//! the system only in whole huge pages: a streaming ingest then peaks about 50 MB higher.
+//! the system only in whole huge pages: a streaming ingest then peaks about 35 MB higher.
 //! [`streaming`] turns huge pages off for such a command.
 
 #[global_allocator]
