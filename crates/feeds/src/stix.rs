@@ -616,8 +616,9 @@ fn comparisons(pattern: &str) -> Vec<(String, String)> {
         // the path: the word before `=`
         let before = pattern[..at].trim_end();
         let start = before
-            .rfind(|c: char| c.is_whitespace() || c == '[' || c == '(')
-            .map_or(0, |p| p + 1);
+            .char_indices()
+            .rfind(|&(_, c)| c.is_whitespace() || c == '[' || c == '(')
+            .map_or(0, |(p, c)| p + c.len_utf8());
         let path = before[start..].to_string();
         // the value after `=`
         let mut j = at + 1;
@@ -756,6 +757,15 @@ mod tests {
                 ("ipv4-addr:value".to_string(), "198.18.0.2".to_string()),
                 ("network-traffic:dst_port".to_string(), "443".to_string()),
             ]
+        );
+        // a path after whitespace that is more than one byte long (U+2009, a thin space)
+        assert_eq!(
+            comparisons("[ipv6-addr:value\u{2009}= '2001:db8::7']"),
+            [("ipv6-addr:value".to_string(), "2001:db8::7".to_string())]
+        );
+        assert_eq!(
+            comparisons("[x\u{2009}ipv4-addr:value = '198.18.0.1']"),
+            [("ipv4-addr:value".to_string(), "198.18.0.1".to_string())]
         );
     }
 
