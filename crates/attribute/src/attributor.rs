@@ -7,8 +7,8 @@ use std::fmt::{self, Write as _};
 use std::net::IpAddr;
 
 use baken_model::{
-    AbuseRecord, AbuseScope, Attribution, DottedQuad, OrgId, OrgKind, Organisation, Owner,
-    RoutedPrefix, Rule,
+    AbuseContact, AbuseRecord, AbuseScope, Attribution, DottedQuad, OrgId, OrgKind, Organisation,
+    Owner, RoutedPrefix, Rule,
 };
 use ipnet::IpNet;
 
@@ -493,6 +493,20 @@ impl Attributor {
             reason.push_str(": the event has no IP address, AS number or host name");
         }
         Attribution::unknown(reason)
+    }
+
+    /// The public registry abuse contact of the network that holds `ip` (the most specific
+    /// one), else of the AS that routes it: the first [`Rule::RegistryAbuse`] candidate
+    /// [`Attributor::lookup`] gives, without the other candidates or their notes.
+    pub fn registry_abuse(&self, ip: IpAddr) -> Option<&AbuseContact> {
+        let r = match self.abuse_networks.longest(ip) {
+            Some((_, r)) => r,
+            None => {
+                let (_, asn) = self.routed.longest(ip)?;
+                *self.abuse_asns.get(&asn)?
+            }
+        };
+        Some(&self.abuse[r as usize].contact)
     }
 
     /// Looks up one IP address, AS number (`AS64496` or `64496`) or host name, as

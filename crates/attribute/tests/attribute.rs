@@ -363,3 +363,28 @@ fn lookup_lists_candidates() {
     );
     assert!(a.lookup("").is_err());
 }
+
+#[test]
+fn registry_abuse_is_the_first_abuse_candidate_of_a_lookup() {
+    let a = attributor();
+    let mut found = 0;
+    for q in [
+        "198.19.200.1",
+        "198.19.130.1",
+        "198.18.4.1",
+        "203.0.113.9",
+        "192.0.2.1",
+        "2001:db8:17::1",
+        "2001:db8:ffff::1",
+    ] {
+        let lookup = a.lookup(q).unwrap();
+        let expected = lookup.candidates.iter().find_map(|c| match &c.owner {
+            Owner::Abuse(contact) if c.rule == Rule::RegistryAbuse => Some(contact),
+            _ => None,
+        });
+        assert_eq!(a.registry_abuse(q.parse().unwrap()), expected, "{q}");
+        found += usize::from(expected.is_some());
+    }
+    // the network's contact, the network's of another holder, and the routing AS's
+    assert!(found >= 3, "only {found} addresses had an abuse contact");
+}

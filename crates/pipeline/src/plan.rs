@@ -15,7 +15,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use baken_attribute::Attributor;
-use baken_model::{Contact, ContactRole, OrgId, OrgKind, Organisation, Owner, Party, Rule, Tlp};
+use baken_model::{Contact, ContactRole, OrgId, OrgKind, Organisation, Owner, Party, Tlp};
 use baken_policy::{
     Decision, Form, Item, Path, Policy, Provenance, Reach, RegistryView, RouteStep, route,
 };
@@ -254,38 +254,32 @@ pub fn plan(
         let ip = f.event.source_ip();
         // Which hosting provider holds the address, from public registry data.
         if let Some(ip) = ip
-            && let Ok(lookup) = attributor.lookup(&ip.to_string())
+            && let Some(contact) = attributor.registry_abuse(ip)
         {
-            let contact = lookup.candidates.iter().find_map(|c| match &c.owner {
-                Owner::Abuse(a) if c.rule == Rule::RegistryAbuse => Some(a.clone()),
-                _ => None,
-            });
-            if let Some(contact) = contact {
-                let id = hoster_by_email
-                    .get(&contact.email.to_ascii_lowercase())
-                    .cloned()
-                    .unwrap_or_else(|| {
-                        let id = Party::RegistryHoster {
-                            abuse: contact.email.clone(),
-                        }
-                        .org_id();
-                        view.extra.entry(id.clone()).or_insert_with(|| {
-                            let name = contact
-                                .holder
-                                .clone()
-                                .unwrap_or_else(|| contact.email.clone());
-                            let mut hoster = stand_in(&id, name, OrgKind::Hoster);
-                            hoster.contacts.push(Contact {
-                                email: contact.email.clone(),
-                                role: ContactRole::Abuse,
-                                ..Default::default()
-                            });
-                            hoster
+            let id = hoster_by_email
+                .get(&contact.email.to_ascii_lowercase())
+                .cloned()
+                .unwrap_or_else(|| {
+                    let id = Party::RegistryHoster {
+                        abuse: contact.email.clone(),
+                    }
+                    .org_id();
+                    view.extra.entry(id.clone()).or_insert_with(|| {
+                        let name = contact
+                            .holder
+                            .clone()
+                            .unwrap_or_else(|| contact.email.clone());
+                        let mut hoster = stand_in(&id, name, OrgKind::Hoster);
+                        hoster.contacts.push(Contact {
+                            email: contact.email.clone(),
+                            role: ContactRole::Abuse,
+                            ..Default::default()
                         });
-                        id
+                        hoster
                     });
-                view.hoster_by_address.insert(ip, id);
-            }
+                    id
+                });
+            view.hoster_by_address.insert(ip, id);
         }
         match &f.attribution.owner {
             Owner::Organisation { id } => subjects
