@@ -94,7 +94,8 @@ impl App {
                     "policy": policy,
                     "findings": visible.findings.iter().map(|f| f.finding.id).collect::<Vec<_>>(),
                     "counts": visible.counts.len(),
-                }),
+                })
+                .to_string(),
             }])?;
         }
         Ok(visible)

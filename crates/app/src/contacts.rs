@@ -175,7 +175,8 @@ impl App {
                             "fetched": now,
                             "expires": outcome.expires,
                             "signature": outcome.signature,
-                        }),
+                        })
+                        .to_string(),
                     });
                 }
                 report.domains.push(outcome);

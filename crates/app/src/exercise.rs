@@ -786,7 +786,8 @@ impl App {
                 "scenario": scenario.name,
                 "policy": request.notify.policy,
                 "participants": taking_part.iter().map(|p| &p.id).collect::<Vec<_>>(),
-            }),
+            })
+            .to_string(),
         }])?;
         self.store.add_step(&TimelineStep {
             incident: incident.clone(),
@@ -896,7 +897,7 @@ impl App {
         self.store.append_audit(&[NewAuditEntry {
             kind: ENDED.into(),
             subject: incident.clone(),
-            body: serde_json::json!({"exercise": id, "by": by, "closed": done}),
+            body: serde_json::json!({"exercise": id, "by": by, "closed": done}).to_string(),
         }])?;
         self.store.add_step(&TimelineStep {
             incident: incident.clone(),

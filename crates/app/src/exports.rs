@@ -239,7 +239,8 @@ impl App {
                 "findings": ids,
                 "records": records,
                 "counts": export.counts.len(),
-            }),
+            })
+            .to_string(),
         }])?;
         tracing::info!(
             format = request.format.name(),

@@ -190,7 +190,8 @@ impl App {
                     .map(|r| format!("{}/{}", r.organisation, r.reference))
                     .collect::<Vec<_>>(),
                 "counts": counts,
-            }),
+            })
+            .to_string(),
         }])?;
         Ok(VisibleReports { reports, counts })
     }

@@ -59,7 +59,8 @@ impl App {
         self.store.append_audit(&[NewAuditEntry {
             kind: "token-created".into(),
             subject: party.into(),
-            body: serde_json::json!({"token": id, "analyst": analyst, "expires_at": expires}),
+            body: serde_json::json!({"token": id, "analyst": analyst, "expires_at": expires})
+                .to_string(),
         }])?;
         let record = self
             .store
@@ -85,7 +86,7 @@ impl App {
         self.store.append_audit(&[NewAuditEntry {
             kind: "token-revoked".into(),
             subject: id.to_string(),
-            body: serde_json::json!({"token": id}),
+            body: serde_json::json!({"token": id}).to_string(),
         }])?;
         Ok(())
     }

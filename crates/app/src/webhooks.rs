@@ -64,7 +64,7 @@ impl App {
         self.store.append_audit(&[NewAuditEntry {
             kind: "webhook-added".into(),
             subject: party.into(),
-            body: serde_json::json!({"webhook": id, "url": url}),
+            body: serde_json::json!({"webhook": id, "url": url}).to_string(),
         }])?;
         self.store
             .webhooks()?
@@ -86,7 +86,7 @@ impl App {
         self.store.append_audit(&[NewAuditEntry {
             kind: "webhook-removed".into(),
             subject: id.to_string(),
-            body: serde_json::json!({"webhook": id}),
+            body: serde_json::json!({"webhook": id}).to_string(),
         }])?;
         Ok(())
     }
@@ -127,7 +127,9 @@ impl App {
                 self.store.append_audit(&[NewAuditEntry {
                     kind: "webhook-queued".into(),
                     subject: hook.party.clone(),
-                    body: serde_json::json!({"webhook": hook.id, "policy": policy, "findings": sent}),
+                    body:
+                        serde_json::json!({"webhook": hook.id, "policy": policy, "findings": sent})
+                            .to_string(),
                 }])?;
             }
         }

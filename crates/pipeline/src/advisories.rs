@@ -306,7 +306,7 @@ fn record_exploited(
                 .map(|(cve, since)| serde_json::json!({"cve": cve, "since": baken_store::keys::format_time(*since)}))
                 .collect::<Vec<_>>(),
             "advisories": by_advisory.keys().collect::<Vec<_>>(),
-        }),
+        }).to_string(),
     }])?;
     Ok(by_advisory.into_keys().collect())
 }
@@ -565,7 +565,8 @@ pub fn publish(
             "directory": dir.display().to_string(),
             "documents": report.published,
             "key": report.fingerprint,
-        }),
+        })
+        .to_string(),
     }])?;
     Ok(report)
 }

@@ -761,7 +761,7 @@ pub fn send_takedowns(
                     Ok(r) => serde_json::json!({"message_id": r.message_id, "destination": r.destination}),
                     Err(e) => serde_json::json!({"error": e.to_string(), "permanent": e.is_permanent()}),
                 },
-            }),
+            }).to_string(),
         }])?;
         let (outcome, detail) = match delivered {
             Ok(r) => {

@@ -569,10 +569,7 @@ pub fn begin_round(
         let mut marks = Vec::new();
         for d in batch {
             let entry = decision_entry(&incident, &plan.policy, d);
-            let digest: String = Sha256::digest(entry.body.to_string().as_bytes())
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
+            let digest = hex::encode(Sha256::digest(entry.body.as_bytes()));
             let key = (d.subject.key(), d.recipient.key());
             if logged.get(&key) != Some(&digest) {
                 marks.push((key.0, key.1, digest));
@@ -656,7 +653,8 @@ fn decision_entry(incident: &str, policy: &str, d: &PlannedDecision) -> NewAudit
             // only why there is none.
             "addresses": d.addresses.len(),
             "no_contact": d.contact.as_ref().err(),
-        }),
+        })
+        .to_string(),
     }
 }
 
@@ -999,8 +997,7 @@ pub fn message_key(incident: &str, party: &str, round: u32) -> String {
     hash.update([0]);
     hash.update(party.as_bytes());
     let hash = hash.finalize();
-    let hex: String = hash[..8].iter().map(|b| format!("{b:02x}")).collect();
-    format!("{slug}--{hex}--{round}")
+    format!("{slug}--{}--{round}", hex::encode(&hash[..8]))
 }
 
 /// What the store says an incident's recipients were sent: their messages, and which
@@ -1690,7 +1687,8 @@ fn record_delivery(
                 "error": e.to_string(),
                 "permanent": e.is_permanent(),
             }),
-        },
+        }
+        .to_string(),
     }])?;
     match delivered {
         Ok(receipt) => {

@@ -33,8 +33,9 @@ pub struct NewAuditEntry {
     pub kind: String,
     /// Whom or what it concerns (message key, organisation id).
     pub subject: String,
-    /// The details, as JSON.
-    pub body: serde_json::Value,
+    /// The details: one JSON object, as text (serialised once, by whoever makes the entry,
+    /// and stored and hashed as it is).
+    pub body: String,
 }
 
 /// A stored entry.
@@ -77,7 +78,7 @@ pub fn entry_hash(
         h.update((part.len() as u64).to_be_bytes());
         h.update(part);
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(h.finalize())
 }
 
 /// A sound log.
@@ -286,18 +287,20 @@ impl Checkpoint {
             seq: head.seq,
             hash: head.hash.clone(),
             at: at.into(),
-            signature: hex(&key.sign(text.as_bytes()).to_bytes()),
-            public_key: hex(key.verifying_key().as_bytes()),
+            signature: hex::encode(key.sign(text.as_bytes()).to_bytes()),
+            public_key: hex::encode(key.verifying_key().as_bytes()),
         }
     }
 
     /// Whether the signature verifies under the checkpoint's public key.
     pub fn verify_signature(&self) -> Result<(), String> {
-        let key: [u8; 32] = unhex(&self.public_key)
+        let key: [u8; 32] = hex::decode(&self.public_key)
+            .ok()
             .and_then(|b| b.try_into().ok())
             .ok_or("its public key is not 32 bytes of hex")?;
         let key = VerifyingKey::from_bytes(&key).map_err(|e| format!("its public key: {e}"))?;
-        let sig: [u8; 64] = unhex(&self.signature)
+        let sig: [u8; 64] = hex::decode(&self.signature)
+            .ok()
             .and_then(|b| b.try_into().ok())
             .ok_or("its signature is not 64 bytes of hex")?;
         let text = Self::signed_text(self.seq, &self.hash, &self.at);
@@ -328,20 +331,6 @@ pub fn check_checkpoint(
         },
         &by,
     )
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 #[cfg(test)]

@@ -800,10 +800,9 @@ fn append_audit_in(
     for e in entries {
         seq += 1;
         let at = now();
-        let body = e.body.to_string();
-        let hash = audit::entry_hash(&prev, seq, &at, &e.kind, &e.subject, &body);
+        let hash = audit::entry_hash(&prev, seq, &at, &e.kind, &e.subject, &e.body);
         insert
-            .execute(params![seq, at, e.kind, e.subject, body, prev, hash])
+            .execute(params![seq, at, e.kind, e.subject, e.body, prev, hash])
             .map_err(wrap)?;
         prev = hash;
     }
@@ -896,7 +895,8 @@ fn transition_in(
                     "reference": c.reference,
                     "by": c.by,
                     "note": c.note,
-                }),
+                })
+                .to_string(),
             });
             outcomes.push(TransitionOutcome::Applied { from });
             if audit_entries.len() >= TRANSITION_PAGE {
@@ -2157,7 +2157,8 @@ impl IncidentReportStore for SqliteStore {
                     "stage": stage.stage,
                     "by": stage.by,
                     "tlp": stage.tlp,
-                }),
+                })
+                .to_string(),
             }],
             wrap,
         )?;
@@ -2328,7 +2329,7 @@ mod tests {
             .map(|i| NewAuditEntry {
                 kind: "decision".into(),
                 subject: format!("org-{i}"),
-                body: serde_json::json!({"form": "own-assets", "i": i}),
+                body: serde_json::json!({"form": "own-assets", "i": i}).to_string(),
             })
             .collect();
         s.append_audit(&entries[..n / 2]).unwrap();

@@ -55,7 +55,7 @@ fn entry(writer: usize, n: usize) -> NewAuditEntry {
     NewAuditEntry {
         kind: "test".into(),
         subject: format!("writer-{writer}"),
-        body: serde_json::json!({ "n": n }),
+        body: serde_json::json!({ "n": n }).to_string(),
     }
 }
 

@@ -26,7 +26,7 @@ fn decisions_are_audited_with_what_was_written(store: &mut dyn AuditStore) {
     let entry = |n: u32| crate::audit::NewAuditEntry {
         kind: "decision".into(),
         subject: format!("i/org-1/cert-{n}"),
-        body: serde_json::json!({ "n": n }),
+        body: serde_json::json!({ "n": n }).to_string(),
     };
     let mark =
         |n: u32, digest: &str| ("org-1".to_string(), format!("cert-{n}"), digest.to_string());
@@ -50,7 +50,7 @@ fn the_audit_head_and_checkpoints_are_kept(store: &mut dyn AuditStore) {
     let entry = |i: i64| NewAuditEntry {
         kind: "decision".into(),
         subject: format!("s{i}"),
-        body: serde_json::json!({ "i": i }),
+        body: serde_json::json!({ "i": i }).to_string(),
     };
     store.append_audit(&[entry(1), entry(2)]).unwrap();
     let log = store.audit_log().unwrap();
@@ -79,7 +79,7 @@ fn the_audit_log_is_chained_in_the_order_written(store: &mut dyn AuditStore) {
     let entry = |i: i64| NewAuditEntry {
         kind: "delivery".into(),
         subject: format!("message/k{i}"),
-        body: serde_json::json!({ "i": i }),
+        body: serde_json::json!({ "i": i }).to_string(),
     };
     store.append_audit(&[entry(1), entry(2)]).unwrap();
     store.append_audit(&[]).unwrap();

@@ -107,7 +107,8 @@ pub(super) fn transition_in(
                 "reference": c.reference,
                 "by": c.by,
                 "note": c.note,
-            }),
+            })
+            .to_string(),
         });
         outcomes.push(TransitionOutcome::Applied { from });
     }

@@ -47,7 +47,8 @@ impl IncidentReportStore for PostgresStore {
                     "stage": stage.stage,
                     "by": stage.by,
                     "tlp": stage.tlp,
-                }),
+                })
+                .to_string(),
             }],
             &wrap,
         )?;

@@ -212,11 +212,10 @@ pub(crate) fn append_audit_in(
     for e in entries {
         seq += 1;
         let at = now();
-        let body = e.body.to_string();
-        let hash = crate::audit::entry_hash(&prev, seq, &at, &e.kind, &e.subject, &body);
+        let hash = crate::audit::entry_hash(&prev, seq, &at, &e.kind, &e.subject, &e.body);
         tx.execute(
             &insert,
-            &[&seq, &at, &e.kind, &e.subject, &body, &prev, &hash],
+            &[&seq, &at, &e.kind, &e.subject, &e.body, &prev, &hash],
         )
         .map_err(wrap)?;
         prev = hash;
