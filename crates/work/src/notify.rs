@@ -414,14 +414,22 @@ async fn rounds_bucket(
     if let Ok(bucket) = js.get_object_store(queue.rounds_bucket()).await {
         return Ok(bucket);
     }
-    js.create_object_store(object_store::Config {
-        bucket: queue.rounds_bucket(),
-        description: Some("baken notify rounds waiting for their workers".into()),
-        storage: jetstream::stream::StorageType::File,
-        ..Default::default()
-    })
-    .await
-    .map_err(|e| queue.error("create the rounds bucket")(&e))
+    let created = js
+        .create_object_store(object_store::Config {
+            bucket: queue.rounds_bucket(),
+            description: Some("baken notify rounds waiting for their workers".into()),
+            storage: jetstream::stream::StorageType::File,
+            ..Default::default()
+        })
+        .await;
+    match created {
+        Ok(bucket) => Ok(bucket),
+        // another process created it a moment before (see `Queue::stream`)
+        Err(refused) => js
+            .get_object_store(queue.rounds_bucket())
+            .await
+            .map_err(|_| queue.error("create the rounds bucket")(&refused)),
+    }
 }
 
 /// What a worker needs to deliver rounds: its own pseudonym key and signing key.

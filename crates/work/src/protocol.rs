@@ -125,38 +125,76 @@ impl Queue {
 
     /// Creates the queue's streams where they do not exist (a server may have lost them).
     pub(crate) async fn streams(&self, js: &jetstream::Context) -> Result<()> {
-        js.get_or_create_stream(stream::Config {
-            name: self.chunk_stream(),
-            subjects: vec![self.chunk_subject()],
-            retention: stream::RetentionPolicy::WorkQueue,
-            storage: stream::StorageType::File,
-            duplicate_window: DUPLICATE_WINDOW,
-            ..Default::default()
-        })
+        self.stream(
+            js,
+            stream::Config {
+                name: self.chunk_stream(),
+                subjects: vec![self.chunk_subject()],
+                retention: stream::RetentionPolicy::WorkQueue,
+                storage: stream::StorageType::File,
+                duplicate_window: DUPLICATE_WINDOW,
+                ..Default::default()
+            },
+            "create the chunk stream",
+        )
+        .await?;
+        self.stream(
+            js,
+            stream::Config {
+                name: self.notify_stream(),
+                subjects: vec![self.notify_subject()],
+                retention: stream::RetentionPolicy::WorkQueue,
+                storage: stream::StorageType::File,
+                duplicate_window: DUPLICATE_WINDOW,
+                ..Default::default()
+            },
+            "create the notify stream",
+        )
+        .await?;
+        self.stream(
+            js,
+            stream::Config {
+                name: self.done_stream(),
+                subjects: vec![format!("{}.done.*", self.name)],
+                retention: stream::RetentionPolicy::Limits,
+                storage: stream::StorageType::File,
+                duplicate_window: DUPLICATE_WINDOW,
+                max_age: RESULTS_KEPT,
+                ..Default::default()
+            },
+            "create the results stream",
+        )
         .await
-        .map_err(|e| self.error("create the chunk stream")(&e))?;
-        js.get_or_create_stream(stream::Config {
-            name: self.notify_stream(),
-            subjects: vec![self.notify_subject()],
-            retention: stream::RetentionPolicy::WorkQueue,
-            storage: stream::StorageType::File,
-            duplicate_window: DUPLICATE_WINDOW,
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| self.error("create the notify stream")(&e))?;
-        js.get_or_create_stream(stream::Config {
-            name: self.done_stream(),
-            subjects: vec![format!("{}.done.*", self.name)],
-            retention: stream::RetentionPolicy::Limits,
-            storage: stream::StorageType::File,
-            duplicate_window: DUPLICATE_WINDOW,
-            max_age: RESULTS_KEPT,
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| self.error("create the results stream")(&e))?;
-        Ok(())
+    }
+
+    /// Creates the stream `config` names unless it exists. A coordinator and its workers
+    /// often start together, and each creates what is missing: the server may then refuse
+    /// one creation because another process's stream of the same name took the subjects a
+    /// moment before (it checks the name and the subjects at different moments). That
+    /// stream is the one wanted, so a refusal is an error only while no stream of the name
+    /// is there.
+    async fn stream(
+        &self,
+        js: &jetstream::Context,
+        config: stream::Config,
+        what: &str,
+    ) -> Result<()> {
+        let name = config.name.clone();
+        let mut attempt = 0;
+        loop {
+            let refused = match js.get_or_create_stream(config.clone()).await {
+                Ok(_) => return Ok(()),
+                Err(e) => e,
+            };
+            if js.get_stream(&name).await.is_ok() {
+                return Ok(());
+            }
+            attempt += 1;
+            if attempt == 3 {
+                return Err(self.error(what)(&refused));
+            }
+            tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+        }
     }
 
     /// Whether every message published to `stream` was taken and acknowledged (a
