@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use baken_model::{Party, Tlp};
-use baken_pipeline::notify::{delivered_coverage, plan_incident};
+use baken_pipeline::notify::{delivered_coverage, plan_incident, reach_incident};
 use baken_pipeline::plan::{Affected, Coverage, Plan, PlannedDecision};
 use serde::Serialize;
 
@@ -169,6 +169,21 @@ impl App {
             )));
         }
         Ok(plan)
+    }
+
+    /// The affected parties of [`App::plan`] and how each fares, without the plan's
+    /// decisions and digests: for comparing policies on a national incident.
+    pub fn reach(&mut self, incident: &str, policy: &str, tlp: Tlp) -> Result<Vec<Affected>> {
+        let attributor = self.attributor()?;
+        let policy = self.policy(policy)?;
+        let affected = reach_incident(&*self.store, &attributor, &policy, incident, tlp, &[])?;
+        if affected.is_empty() {
+            return Err(AppError::NotFound(format!(
+                "incident {incident:?} has no findings in {}; `baken ingest` a feed first",
+                self.data.display()
+            )));
+        }
+        Ok(affected)
     }
 
     /// [`App::plan`], kept while the findings (their rows, observations and states), the

@@ -325,8 +325,8 @@ pub fn run_citrix(
 
     let mut policies = BTreeMap::new();
     for name in baken_policy::Policy::builtin_names() {
-        let reach = match app.plan(&incident, name, request.tlp) {
-            Ok(plan) => policy_reach(&plan.affected),
+        let reach = match app.reach(&incident, name, request.tlp) {
+            Ok(affected) => policy_reach(&affected),
             // an incident nobody is affected by: every count is nought
             Err(AppError::NotFound(_)) => PolicyReach::default(),
             Err(e) => return Err(e.into()),

@@ -138,6 +138,13 @@ impl Event {
         Some(self.fields.remove(i).1)
     }
 
+    /// Keeps only the fields whose names `keep` accepts, and gives back the room the others
+    /// took: for an event held long after it was read, of which only some fields are used.
+    pub fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
+        self.fields.retain(|(name, _)| keep(name));
+        self.fields.shrink_to_fit();
+    }
+
     /// Removes every field, keeping the room they took.
     pub fn clear(&mut self) {
         self.fields.clear();

@@ -225,14 +225,45 @@ pub fn of_incident(
     attributor: &Attributor,
     incident: &str,
 ) -> Result<Vec<Finding>, PipelineError> {
-    load(
-        store,
-        attributor,
-        &FindingQuery {
-            incident: Some(incident.to_ascii_lowercase()),
-            ..FindingQuery::default()
-        },
-    )
+    of_incident_keeping(store, attributor, incident, EventFields::All)
+}
+
+/// The findings of an incident (any case), with the `fields` of their events: a reader
+/// that holds every finding of a national incident keeps only what it reads.
+pub fn of_incident_keeping(
+    store: &dyn Store,
+    attributor: &Attributor,
+    incident: &str,
+    fields: EventFields,
+) -> Result<Vec<Finding>, PipelineError> {
+    let records = store.finding_records(&FindingQuery {
+        incident: Some(incident.to_ascii_lowercase()),
+        ..FindingQuery::default()
+    })?;
+    with_fields(store, attributor, records, fields)
+}
+
+/// Which fields of its event a finding read from the store keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventFields {
+    /// Every field: the event as it was ingested.
+    All,
+    /// What a message reads of a finding ([`crate::notify::is_message_field`]): its
+    /// address, service, product and evidence, for the text, the CSV and X-ARF.
+    Message,
+    /// Its address and host name: what deciding who may be told needs.
+    Address,
+}
+
+impl EventFields {
+    /// Whether a field of this name is kept.
+    pub fn keeps(self, name: &str) -> bool {
+        match self {
+            EventFields::All => true,
+            EventFields::Message => crate::notify::is_message_field(name),
+            EventFields::Address => matches!(name, "source.ip" | "source.fqdn"),
+        }
+    }
 }
 
 /// Why `stored` (an owner and rule, as the store keeps them) holds for `event`: the reason
@@ -269,6 +300,17 @@ pub fn with_events(
     attributor: &Attributor,
     records: Vec<FindingRecord>,
 ) -> Result<Vec<Finding>, PipelineError> {
+    with_fields(store, attributor, records, EventFields::All)
+}
+
+/// `records` with the `fields` of the events of their latest observations, in the order
+/// given; the reason for each owner is worked out from the whole event first.
+pub fn with_fields(
+    store: &dyn Store,
+    attributor: &Attributor,
+    records: Vec<FindingRecord>,
+    fields: EventFields,
+) -> Result<Vec<Finding>, PipelineError> {
     let mut reader = RowReader::new(store);
     // read chunk by chunk, each parsed once
     let mut order: Vec<usize> = (0..records.len()).collect();
@@ -300,6 +342,10 @@ pub fn with_events(
                 reason: reason(attributor, &r.attribution, &event),
                 ..r.attribution.clone()
             };
+            let mut event = event;
+            if fields != EventFields::All {
+                event.retain(|name| fields.keeps(name));
+            }
             out[i] = Some(Finding {
                 id: r.id,
                 event,

@@ -33,6 +33,7 @@ use baken_store::{
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::findings::EventFields;
 use crate::message::{
     self, AggregateContext, Audience, BasisContext, MessageContext, Moment, PartContext,
     SystemContext,
@@ -57,6 +58,14 @@ pub const CSV_COLUMNS: &[&str] = &[
     "extra.evidence",
     "feed.name",
 ];
+
+/// Whether a message reads the field `name` of a finding's event: the CSV's columns
+/// ([`CSV_COLUMNS`]), the host name of a finding without an address, and how an inventory
+/// match was judged ([`status`]). A plan for notifying holds its findings' events with these
+/// fields only.
+pub fn is_message_field(name: &str) -> bool {
+    CSV_COLUMNS.contains(&name) || matches!(name, "source.fqdn" | "extra.match_status")
+}
 
 /// How to notify.
 #[derive(Debug, Clone)]
@@ -336,8 +345,29 @@ pub fn plan_incident(
     tlp: Tlp,
     named: &[OrgId],
 ) -> Result<Plan, PipelineError> {
+    plan_incident_keeping(
+        store,
+        attributor,
+        policy,
+        incident,
+        tlp,
+        named,
+        EventFields::All,
+    )
+}
+
+/// [`plan_incident`], its findings holding the `fields` of their events.
+pub fn plan_incident_keeping(
+    store: &dyn Store,
+    attributor: &Attributor,
+    policy: &Policy,
+    incident: &str,
+    tlp: Tlp,
+    named: &[OrgId],
+    fields: EventFields,
+) -> Result<Plan, PipelineError> {
     let started = std::time::Instant::now();
-    let findings = crate::findings::of_incident(store, attributor, incident)?;
+    let findings = crate::findings::of_incident_keeping(store, attributor, incident, fields)?;
     let read_ms = started.elapsed().as_millis() as u64;
     let plan = plan::plan(
         policy,
@@ -358,6 +388,28 @@ pub fn plan_incident(
         "planned"
     );
     Ok(plan)
+}
+
+/// Who of `incident` is affected and how each fares under `policy` ([`plan::reach`]): the
+/// plan's affected parties, from the store, without its decisions and digests.
+pub fn reach_incident(
+    store: &dyn Store,
+    attributor: &Attributor,
+    policy: &Policy,
+    incident: &str,
+    tlp: Tlp,
+    named: &[OrgId],
+) -> Result<Vec<Affected>, PipelineError> {
+    let findings =
+        crate::findings::of_incident_keeping(store, attributor, incident, EventFields::Address)?;
+    Ok(plan::reach(
+        policy,
+        attributor,
+        &incident.to_ascii_lowercase(),
+        findings,
+        tlp,
+        named,
+    ))
 }
 
 /// Notifies every recipient of every incident (or of `options.incident`), delivering here
@@ -402,13 +454,15 @@ pub fn notify_with(
         // TLP:RED goes to the recipients named on the command line and in the policy
         let mut named = options.named_recipients.clone();
         named.extend(options.policy.red_recipients().iter().cloned());
-        let mut plan = plan_incident(
+        // the plan is held while its messages go out: its findings keep what they read
+        let mut plan = plan_incident_keeping(
             store,
             attributor,
             &options.policy,
             &incident,
             options.tlp,
             &named,
+            EventFields::Message,
         )?;
         let context = advisory_context(store, &incident)?;
         let started = std::time::Instant::now();
@@ -2240,6 +2294,185 @@ mod tests {
                 "{name}"
             );
         }
+    }
+
+    /// A message composed from a plan whose findings keep only the message's fields
+    /// ([`is_message_field`]) is the message composed from whole events: text, CSV and
+    /// X-ARF alike, for a scan, an inventory match and a host without an address.
+    #[test]
+    fn a_message_reads_only_the_fields_a_plan_for_notifying_keeps() {
+        use baken_model::{
+            Attribution, Contact, ContactRole, Event, OrgKind, Organisation, Owner, ReportFormat,
+            Rule,
+        };
+        let org = |id: &str, net: &str, format: Option<ReportFormat>| Organisation {
+            id: OrgId(id.into()),
+            name: format!("{id} BV"),
+            kind: OrgKind::Organisation,
+            sector: Some("health".into()),
+            vital: true,
+            wbni: Default::default(),
+            supervisor: None,
+            cert: None,
+            networks: vec![net.parse().unwrap()],
+            asns: vec![],
+            domains: vec![format!("{id}.example")],
+            contacts: vec![Contact {
+                email: format!("soc@{id}.example"),
+                role: ContactRole::Security,
+                report_format: format,
+                ..Default::default()
+            }],
+        };
+        let attributor = Attributor::new(
+            vec![
+                org("org-a", "198.18.1.0/24", None),
+                org("org-x", "198.18.2.0/24", Some(ReportFormat::Xarf)),
+            ],
+            vec![],
+            vec![],
+        )
+        .unwrap();
+        let event = |fields: &[(&str, serde_json::Value)]| -> Event {
+            fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect()
+        };
+        let scan = |ip: &str| {
+            event(&[
+                ("classification.identifier", "vulnerable-http".into()),
+                ("classification.taxonomy", "vulnerable".into()),
+                ("classification.type", "vulnerable-system".into()),
+                ("extra.content_type", "text/html".into()),
+                ("extra.evidence", "=HYPERLINK(\"x\")".into()),
+                ("extra.http_code", 200.into()),
+                ("extra.server", "Apache".into()),
+                ("extra.tag", "citrix;cve-2019-19781".into()),
+                ("feed.documentation", "https://example.org/".into()),
+                ("feed.name", "Vulnerable-HTTP".into()),
+                ("product.name", "Citrix ADC".into()),
+                ("product.version", "13.0".into()),
+                ("product.vulnerabilities", "cve-2019-19781".into()),
+                ("protocol.application", "http".into()),
+                ("protocol.transport", "tcp".into()),
+                ("severity", "critical".into()),
+                ("source.asn", 64496.into()),
+                ("source.geolocation.cc", "NL".into()),
+                ("source.ip", ip.into()),
+                ("source.port", 443.into()),
+                ("source.reverse_dns", "gw.example".into()),
+                ("time.observation", "2026-01-01T00:00:00+00:00".into()),
+                ("time.source", "2020-01-10T12:27:00+00:00".into()),
+            ])
+        };
+        let declared = |ip: &str| {
+            event(&[
+                ("extra.match_detail", "Citrix ADC 13.0 < 13.0.47.24".into()),
+                ("extra.match_status", "unknown: no build".into()),
+                ("feed.name", "inventory".into()),
+                ("product.name", "Citrix ADC".into()),
+                ("product.vulnerabilities", "cve-2019-19781".into()),
+                ("source.ip", ip.into()),
+                ("time.source", "2020-01-10T00:00:00+00:00".into()),
+            ])
+        };
+        let host = event(&[
+            ("feed.name", "scan-citrix".into()),
+            ("product.vulnerabilities", "cve-2019-19781".into()),
+            ("source.fqdn", "gateway.org-a.example".into()),
+            ("source.port", 8443.into()),
+            ("time.source", "2020-01-10T06:00:00+00:00".into()),
+        ]);
+        let owned = |id: &str| Attribution {
+            owner: Owner::Organisation {
+                id: OrgId(id.into()),
+            },
+            rule: Rule::Prefix,
+            reason: String::new(),
+        };
+        let findings = [
+            (scan("198.18.1.5"), owned("org-a")),
+            (declared("198.18.1.6"), owned("org-a")),
+            (host, owned("org-a")),
+            (scan("198.18.2.5"), owned("org-x")),
+            (declared("198.18.2.6"), owned("org-x")),
+        ];
+        let policy = Policy::builtin("nl-2020").unwrap();
+        let options =
+            NotifyOptions::new(policy.clone(), b"a pseudonym key of enough bytes".to_vec());
+        let pseudonymiser = Pseudonymiser::new(&options.secret).unwrap();
+        let compose_all = |fields: EventFields| {
+            let findings = findings
+                .iter()
+                .enumerate()
+                .map(|(i, (event, attribution))| {
+                    let mut event = event.clone();
+                    event.retain(|name| fields.keeps(name));
+                    Finding {
+                        id: i as i64 + 1,
+                        event,
+                        attribution: attribution.clone(),
+                        tlp: Some(Tlp::Amber),
+                        provenance: "shadowserver".into(),
+                        state: baken_store::FindingState::Open,
+                        first_seen: 0,
+                        last_seen: 0,
+                    }
+                })
+                .collect();
+            let plan = plan::plan(
+                &policy,
+                &attributor,
+                "cve-2019-19781",
+                findings,
+                Tlp::Amber,
+                &[],
+            );
+            let writer = Writer {
+                options: &options,
+                pseudonymiser: &pseudonymiser,
+                incident: "cve-2019-19781",
+                digests: &plan.digests,
+                context: None,
+                exploited_since: None,
+            };
+            plan.digests
+                .iter()
+                .map(|(party, digest)| {
+                    let heading = Heading {
+                        key: "k",
+                        kind: MessageKind::First,
+                        ticket: None,
+                        earlier: &[],
+                        still_open: 0,
+                        audit_head: None,
+                    };
+                    let m = compose(&writer, &heading, digest).unwrap();
+                    let attached: Vec<(String, String)> = m
+                        .attachments
+                        .iter()
+                        .map(|a| (a.filename.clone(), String::from_utf8_lossy(&a.body).into()))
+                        .collect();
+                    (party.clone(), m.subject, m.text, attached)
+                })
+                .collect::<Vec<_>>()
+        };
+        let whole = compose_all(EventFields::All);
+        let kept = compose_all(EventFields::Message);
+        assert_eq!(whole.len(), 2, "both organisations get a message");
+        assert!(
+            whole[0].3[0].1.contains("Vulnerable-HTTP"),
+            "{:?}",
+            whole[0].3
+        );
+        assert!(
+            whole[0].2.contains("gateway.org-a.example"),
+            "{}",
+            whole[0].2
+        );
+        assert!(whole[1].3[0].0.contains("xarf-"), "{:?}", whole[1].3);
+        assert_eq!(kept, whole);
     }
 
     #[test]

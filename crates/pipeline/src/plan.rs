@@ -221,6 +221,34 @@ pub fn plan(
     tlp: Tlp,
     named: &[OrgId],
 ) -> Plan {
+    build(policy, attributor, incident, findings, tlp, named, true)
+}
+
+/// The affected parties of [`plan`] and how they fare, without its decisions and digests:
+/// what comparing policies needs, at a fraction of the memory. The findings need only their
+/// addresses and host names ([`crate::findings::EventFields::Address`]).
+pub fn reach(
+    policy: &Policy,
+    attributor: &Attributor,
+    incident: &str,
+    findings: Vec<Finding>,
+    tlp: Tlp,
+    named: &[OrgId],
+) -> Vec<Affected> {
+    build(policy, attributor, incident, findings, tlp, named, false).affected
+}
+
+/// The plan; without `messages` only who is affected and how they fare (`decisions` and
+/// `digests` stay empty).
+fn build(
+    policy: &Policy,
+    attributor: &Attributor,
+    incident: &str,
+    findings: Vec<Finding>,
+    tlp: Tlp,
+    named: &[OrgId],
+    messages: bool,
+) -> Plan {
     // contacts past their expiry (a security.txt's `Expires`) are not used; the store's clock
     let now = chrono::DateTime::parse_from_rfc3339(&baken_store::now())
         .map_or_else(|_| chrono::Utc::now(), |t| t.with_timezone(&chrono::Utc));
@@ -366,8 +394,10 @@ pub fn plan(
                 Some(c) => Ok(c.email.clone()),
                 None => Err(format!("{} has no contact address", step.recipient)),
             };
-            let source = chosen.and_then(contact_source);
-            decisions.push(planned(subject_id, step, contact.clone(), source));
+            if messages {
+                let source = chosen.and_then(contact_source);
+                decisions.push(planned(subject_id, step, contact.clone(), source));
+            }
             let (Some(recipient), Ok(email)) = (recipient, contact.clone()) else {
                 if step.informs {
                     silent.push(format!(
@@ -377,6 +407,16 @@ pub fn plan(
                 }
                 continue;
             };
+            if !messages {
+                // told when some of its findings may go out in full or as its own
+                if step.informs && matches!(step.decision.form, Form::Full | Form::OwnAssets) {
+                    let (allowed, whole) = narrowing(step, &subject);
+                    if subject_findings.iter().any(|f| goes(f, &allowed, whole)) {
+                        told.push(step.path);
+                    }
+                }
+                continue;
+            }
             let entry = digests
                 .entry(recipient.id.0.clone())
                 .or_insert_with(|| PlannedDigest {
@@ -394,17 +434,10 @@ pub fn plan(
             }
             match step.decision.form {
                 Form::Full | Form::OwnAssets => {
-                    let allowed: BTreeSet<IpAddr> = step.addresses.iter().copied().collect();
-                    // A finding named by a host name only (a lookalike domain, an inventory's
-                    // host) has no address to narrow by: it goes where the whole finding may
-                    // go, in full or to the organisation it is about.
-                    let whole = step.decision.form == Form::Full || step.recipient == subject.id;
+                    let (allowed, whole) = narrowing(step, &subject);
                     let findings: Vec<Arc<Finding>> = subject_findings
                         .iter()
-                        .filter(|f| match f.event.source_ip() {
-                            Some(ip) => allowed.contains(&ip),
-                            None => whole,
-                        })
+                        .filter(|f| goes(f, &allowed, whole))
                         .cloned()
                         .collect();
                     if !findings.is_empty() {
@@ -481,6 +514,25 @@ pub fn plan(
         affected,
         decisions,
         digests,
+    }
+}
+
+/// What a full or own-assets `step` about `subject` lets through: the addresses it allows,
+/// and whether a finding named by a host name only (a lookalike domain, an inventory's host),
+/// which has no address to narrow by, goes too: where the whole finding may go, in full or to
+/// the organisation it is about.
+fn narrowing(step: &RouteStep, subject: &Organisation) -> (BTreeSet<IpAddr>, bool) {
+    let allowed = step.addresses.iter().copied().collect();
+    let whole = step.decision.form == Form::Full || step.recipient == subject.id;
+    (allowed, whole)
+}
+
+/// Whether `finding` goes out along a step that lets through `allowed` and, for findings
+/// without an address, `whole` ([`narrowing`]).
+fn goes(finding: &Finding, allowed: &BTreeSet<IpAddr>, whole: bool) -> bool {
+    match finding.event.source_ip() {
+        Some(ip) => allowed.contains(&ip),
+        None => whole,
     }
 }
 
