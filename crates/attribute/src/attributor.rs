@@ -203,18 +203,7 @@ impl Attributor {
             return Err(AttributorError { conflicts });
         }
         let networks = PrefixMap::new(network_owner.into_iter().collect());
-        let routed = PrefixMap::new(routed.into_iter().map(|r| (r.net, r.asn)).collect());
-        let routed = routed.into_ranges();
-        let mut abuse_nets = Vec::new();
-        let mut abuse_asns = Map::default();
-        for (i, record) in abuse.iter().enumerate() {
-            match record.scope {
-                AbuseScope::Network(net) => abuse_nets.push((net, i as u32)),
-                AbuseScope::Asn(asn) => {
-                    abuse_asns.entry(asn).or_insert(i as u32);
-                }
-            }
-        }
+        let (routed, abuse_networks, abuse_asns) = index_sources(routed, &abuse);
         Ok(Attributor {
             orgs: Orgs::new(orgs, by_id),
             networks,
@@ -222,9 +211,24 @@ impl Attributor {
             domains,
             routed,
             abuse,
-            abuse_networks: PrefixMap::new(abuse_nets),
+            abuse_networks,
             abuse_asns,
         })
+    }
+
+    /// This index over the same registry with another routing table and other abuse
+    /// records: what importing those changes, without decoding or checking the
+    /// organisations again (an index loaded from a snapshot keeps them as it read them).
+    /// It is the index [`Attributor::new`] builds from the same registry and these.
+    pub fn with_sources(self, routed: Vec<RoutedPrefix>, abuse: Vec<AbuseRecord>) -> Self {
+        let (routed, abuse_networks, abuse_asns) = index_sources(routed, &abuse);
+        Attributor {
+            routed,
+            abuse,
+            abuse_networks,
+            abuse_asns,
+            ..self
+        }
     }
 
     /// The built index as bytes, for [`Attributor::from_snapshot`] to load without building
@@ -232,7 +236,11 @@ impl Attributor {
     /// the abuse records, behind a versioned header with a checksum. The format is described
     /// in the [`snapshot`] module. Equal indexes give equal bytes.
     pub fn snapshot(&self) -> Vec<u8> {
-        let mut w = Writer::new();
+        // the organisations of a loaded index are written as read: their size is known, and
+        // the tables after them take some 30 bytes per organisation (networks, domains)
+        let (records, text) = self.orgs.encoded_len();
+        let extra = 32 * self.orgs.len();
+        let mut w = Writer::with_capacity(records + extra, text + extra);
         self.orgs.write(&mut w);
         w.pairs(self.asns.iter(), |w, &asn| w.u32(asn));
         w.pairs(self.domains.iter(), |w, domain| w.str(domain));
@@ -622,6 +630,26 @@ impl Attributor {
 }
 
 /// A map written by [`Writer::pairs`]: keys read by `key`, numbers below `below`.
+/// The routing table's ranges, and the abuse records' networks and AS numbers (the first
+/// record of an AS is kept).
+fn index_sources(
+    routed: Vec<RoutedPrefix>,
+    abuse: &[AbuseRecord],
+) -> (RangeMap, PrefixMap, Map<u32>) {
+    let routed = PrefixMap::new(routed.into_iter().map(|r| (r.net, r.asn)).collect());
+    let mut abuse_nets = Vec::new();
+    let mut abuse_asns = Map::default();
+    for (i, record) in abuse.iter().enumerate() {
+        match record.scope {
+            AbuseScope::Network(net) => abuse_nets.push((net, i as u32)),
+            AbuseScope::Asn(asn) => {
+                abuse_asns.entry(asn).or_insert(i as u32);
+            }
+        }
+    }
+    (routed.into_ranges(), PrefixMap::new(abuse_nets), abuse_asns)
+}
+
 fn read_numbers<'a, K: std::hash::Hash + Eq + fmt::Debug>(
     r: &mut Reader<'a>,
     below: Option<u32>,

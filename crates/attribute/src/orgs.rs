@@ -102,6 +102,12 @@ impl Orgs {
         self.labels.len()
     }
 
+    /// The bytes and text [`Orgs::write`] writes when they were read from a snapshot (it
+    /// writes them as read), else none known.
+    pub(crate) fn encoded_len(&self) -> (usize, usize) {
+        (self.records.len(), self.text.len())
+    }
+
     /// The id and name of organisation `i`.
     #[inline]
     pub(crate) fn label(&self, i: u32) -> Label<'_> {

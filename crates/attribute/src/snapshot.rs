@@ -162,10 +162,12 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    pub(crate) fn new() -> Self {
+    /// A writer with room for `buf` bytes of sections and `text` bytes of text: a national
+    /// index is hundreds of megabytes, which growing by doubling would hold up to twice.
+    pub(crate) fn with_capacity(buf: usize, text: usize) -> Self {
         Writer {
-            buf: Vec::new(),
-            text: String::new(),
+            buf: Vec::with_capacity(buf),
+            text: String::with_capacity(text),
         }
     }
 

@@ -1,7 +1,8 @@
 //! Snapshots: `Attributor::from_snapshot(a.snapshot())` answers every query as `a` does, on
 //! random registries, routing tables and abuse records (IPv4 and IPv6, tables small enough
-//! to be searched whole and large enough for bucket and sub-bucket indexes); a truncated,
-//! damaged or foreign snapshot is an error, never a panic.
+//! to be searched whole and large enough for bucket and sub-bucket indexes), and so does an
+//! index whose routing table and abuse records were replaced; a truncated, damaged or
+//! foreign snapshot is an error, never a panic.
 
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -412,6 +413,40 @@ fn a_loaded_snapshot_answers_as_the_built_index() {
             check_same(&a, &b, &w, seed, 3_000);
         }
     }
+}
+
+/// An index given another routing table and other abuse records, built or loaded, is the
+/// index built from the same registry and those: it answers alike and writes the same bytes.
+#[test]
+fn an_index_with_new_sources_is_the_index_built_with_them() {
+    let shape = Shape {
+        orgs: 400,
+        routed_v4: 3_000,
+        routed_v6: 200,
+        abuse: 300,
+        default_route: true,
+    };
+    let before = world(7, shape);
+    let after = World {
+        orgs: before.orgs.clone(),
+        ..world(8, shape)
+    };
+    let expected = build(&after);
+    let built = build(&before).with_sources(after.routed.clone(), after.abuse.clone());
+    check_same(&expected, &built, &after, 7, 3_000);
+    let loaded = Attributor::from_snapshot(&build(&before).snapshot())
+        .unwrap()
+        .with_sources(after.routed.clone(), after.abuse.clone());
+    check_same(&expected, &loaded, &after, 8, 3_000);
+    // and nothing: a registry without a routing table or abuse records
+    let none = World {
+        orgs: before.orgs.clone(),
+        routed: vec![],
+        abuse: vec![],
+        hot: before.hot.clone(),
+    };
+    let emptied = build(&before).with_sources(vec![], vec![]);
+    check_same(&build(&none), &emptied, &none, 9, 1_000);
 }
 
 fn data(path: &str) -> PathBuf {

@@ -251,6 +251,7 @@ pub fn run_citrix(
     app.policy(&options.policy)?;
     let input_dir = options.out.join("input");
     let generated = generate::generate(&options.params, &input_dir)?;
+    tracing::debug!(organisations = options.params.orgs, "world generated");
     let registry_orgs = app
         .import_registry(&generated.registry, false)?
         .organisations;
@@ -280,6 +281,10 @@ pub fn run_citrix(
     for (org, path) in &generated.other_inventories {
         app.import_inventory(org, path)?;
     }
+    tracing::debug!(
+        inventories = generated.inventories.len() + generated.other_inventories.len(),
+        "inventories imported"
+    );
 
     let bar = progress("ingest", Some(generated.feed_rows));
     let file = app.ingest(

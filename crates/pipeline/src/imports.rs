@@ -84,7 +84,9 @@ pub fn import_registry(
     path: &Path,
     replace_all: bool,
 ) -> Result<RegistryImport, PipelineError> {
+    let started = std::time::Instant::now();
     let mut orgs = load_registry(path)?;
+    let read_ms = started.elapsed().as_millis() as u64;
     // in the order the store gives them back, so that the saved index and one built from
     // the store list them alike
     orgs.sort_by(|a, b| a.id.0.cmp(&b.id.0));
@@ -107,9 +109,19 @@ pub fn import_registry(
     // domains before anything is replaced; built with the stored routing table and abuse
     // records, it is then saved as it is, not built a second time.
     let attributor = Attributor::new(orgs, store.routing()?, store.abuse_records()?)?;
+    let indexed_ms = started.elapsed().as_millis() as u64;
     let orgs = attributor.organisations();
     store.replace_organisations(orgs)?;
+    let stored_ms = started.elapsed().as_millis() as u64;
     store.put_attribution_index(&attributor.snapshot())?;
+    tracing::debug!(
+        organisations = orgs.len(),
+        read_ms,
+        indexed_ms,
+        stored_ms,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "registry imported"
+    );
     Ok(change)
 }
 
@@ -154,10 +166,8 @@ pub struct DataImport {
 pub fn import_routing(store: &mut dyn Store, path: &Path) -> Result<DataImport, PipelineError> {
     let table = load_routing(path)?;
     let source = source_name(path);
-    let orgs = registered(store)?;
     store.replace_routing(&source, &table.prefixes)?;
-    let attributor = Attributor::new(orgs, store.routing()?, store.abuse_records()?)?;
-    store.put_attribution_index(&attributor.snapshot())?;
+    reindex_sources(store)?;
     Ok(DataImport {
         entries: table.prefixes.len() as u64,
         skipped: table.errors.iter().map(ToString::to_string).collect(),
@@ -172,15 +182,28 @@ pub fn import_rpsl(
     paths: &[impl AsRef<Path>],
 ) -> Result<DataImport, PipelineError> {
     let data = load_rpsl(paths)?;
-    let orgs = registered(store)?;
     store.replace_abuse("rpsl", &data.records)?;
-    let attributor = Attributor::new(orgs, store.routing()?, store.abuse_records()?)?;
-    store.put_attribution_index(&attributor.snapshot())?;
+    reindex_sources(store)?;
     Ok(DataImport {
         entries: data.records.len() as u64,
         skipped: data.problems.iter().map(ToString::to_string).collect(),
         without_contact: data.without_contact as u64,
     })
+}
+
+/// Saves the attribution index over the stored routing table and abuse records: the saved
+/// index with those replaced, its organisations as they were saved (a national registry is
+/// neither decoded nor checked again for a new routing table), else one built from the store.
+fn reindex_sources(store: &mut dyn Store) -> Result<(), PipelineError> {
+    let started = std::time::Instant::now();
+    let attributor =
+        crate::attributor_from_store(store)?.with_sources(store.routing()?, store.abuse_records()?);
+    store.put_attribution_index(&attributor.snapshot())?;
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "attribution index saved with new routing or abuse records"
+    );
+    Ok(())
 }
 
 /// The registered organisations: from the saved attribution index when there is one (a

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::collections::HashMap;
 
 use baken_model::{AbuseRecord, Event, Organisation, RoutedPrefix};
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, DatabaseName, OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
 
 use crate::audit::{self, AuditEntry, NewAuditEntry};
@@ -1015,23 +1015,47 @@ impl RegistryStore for SqliteStore {
         self.query_json("SELECT body FROM abuse_record", "abuse record")
     }
 
+    // A national index is hundreds of megabytes: it is read and written in place through
+    // SQLite's incremental blob I/O, not as a value that SQLite copies whole first.
     fn attribution_index(&self) -> Result<Option<Vec<u8>>> {
-        let r = self
-            .conn
-            .query_row("SELECT data FROM attribution_index WHERE id = 1", [], |r| {
-                r.get(0)
-            })
-            .optional();
-        self.db(r)
+        let wrap = &self.wrap();
+        let tx = self.conn.unchecked_transaction().map_err(wrap)?;
+        let len: Option<i64> = tx
+            .query_row(
+                "SELECT length(data) FROM attribution_index WHERE id = 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(wrap)?;
+        let Some(len) = len else {
+            return Ok(None);
+        };
+        let blob = tx
+            .blob_open(DatabaseName::Main, "attribution_index", "data", 1, true)
+            .map_err(wrap)?;
+        let mut data = vec![0; usize::try_from(len).unwrap_or(0)];
+        blob.read_at_exact(&mut data, 0).map_err(wrap)?;
+        drop(blob);
+        tx.finish().map_err(wrap)?;
+        Ok(Some(data))
     }
 
     fn put_attribution_index(&mut self, index: &[u8]) -> Result<()> {
-        let r = self.conn.execute(
-            "INSERT INTO attribution_index (id, data) VALUES (1, ?1)
+        let wrap = &self.wrap();
+        let tx = self.conn.transaction().map_err(wrap)?;
+        tx.execute(
+            "INSERT INTO attribution_index (id, data) VALUES (1, zeroblob(?1))
              ON CONFLICT (id) DO UPDATE SET data = excluded.data",
-            [index],
-        );
-        self.db(r).map(drop)
+            [index.len() as i64],
+        )
+        .map_err(wrap)?;
+        let mut blob = tx
+            .blob_open(DatabaseName::Main, "attribution_index", "data", 1, false)
+            .map_err(wrap)?;
+        blob.write_at(index, 0).map_err(wrap)?;
+        drop(blob);
+        tx.commit().map_err(wrap)
     }
 }
 

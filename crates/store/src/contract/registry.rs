@@ -41,6 +41,16 @@ fn the_attribution_index_goes_with_the_registry(store: &mut dyn RegistryStore) {
     store.put_attribution_index(b"index").unwrap();
     store.replace_abuse("t", &[]).unwrap();
     assert_eq!(store.attribution_index().unwrap(), None);
+    // replaced by a larger index, a smaller one and an empty one, it reads back as written
+    for len in [3 * 65_536 + 7, 10, 0] {
+        let index: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+        store.put_attribution_index(&index).unwrap();
+        assert_eq!(
+            store.attribution_index().unwrap(),
+            Some(index),
+            "{len} bytes"
+        );
+    }
 }
 
 fn organisation(id: &str, name: &str) -> Organisation {
