@@ -1,5 +1,6 @@
 //! The demo compares the shipped policies by their reach, planned without the plan's decisions
-//! and digests: that reach must be exactly the affected parties of the full plan.
+//! and digests: that reach must be exactly the affected parties of the full plan. Its notify
+//! round audits the decisions as they are made, without keeping them: exactly the plan's.
 
 use baken_app::App;
 use baken_deliver::Outbox;
@@ -27,6 +28,35 @@ fn a_policys_reach_is_the_affected_parties_of_its_full_plan() {
         &baken_store::StoreUrl::default_in(&options.db_dir),
     )
     .unwrap();
+    // the round audited each decision of its plan as it was made, once
+    let planned = app
+        .plan(&summary.incident, "nl-2020", Tlp::Amber)
+        .unwrap()
+        .decisions;
+    let mut audited: Vec<String> = app
+        .store()
+        .audit_log()
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == "decision")
+        .map(|e| e.subject)
+        .collect();
+    let mut expected: Vec<String> = planned
+        .iter()
+        .map(|d| {
+            format!(
+                "{}/{}/{}",
+                summary.incident,
+                d.subject.key(),
+                d.recipient.key()
+            )
+        })
+        .collect();
+    audited.sort();
+    expected.sort();
+    assert!(expected.len() > 100, "{} decisions", expected.len());
+    assert_eq!(audited, expected);
+
     // findings named by a host name only, of organisations the registry knows by domain:
     // they have no address to narrow a recipient's share by
     let hosts = dir.path().join("hosts.jsonl");

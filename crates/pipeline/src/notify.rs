@@ -345,29 +345,8 @@ pub fn plan_incident(
     tlp: Tlp,
     named: &[OrgId],
 ) -> Result<Plan, PipelineError> {
-    plan_incident_keeping(
-        store,
-        attributor,
-        policy,
-        incident,
-        tlp,
-        named,
-        EventFields::All,
-    )
-}
-
-/// [`plan_incident`], its findings holding the `fields` of their events.
-pub fn plan_incident_keeping(
-    store: &dyn Store,
-    attributor: &Attributor,
-    policy: &Policy,
-    incident: &str,
-    tlp: Tlp,
-    named: &[OrgId],
-    fields: EventFields,
-) -> Result<Plan, PipelineError> {
     let started = std::time::Instant::now();
-    let findings = crate::findings::of_incident_keeping(store, attributor, incident, fields)?;
+    let findings = crate::findings::of_incident(store, attributor, incident)?;
     let read_ms = started.elapsed().as_millis() as u64;
     let plan = plan::plan(
         policy,
@@ -454,16 +433,37 @@ pub fn notify_with(
         // TLP:RED goes to the recipients named on the command line and in the policy
         let mut named = options.named_recipients.clone();
         named.extend(options.policy.red_recipients().iter().cloned());
-        // the plan is held while its messages go out: its findings keep what they read
-        let mut plan = plan_incident_keeping(
+        // The plan is held while its messages go out: its findings keep what a message
+        // reads, and its decisions are audited as they are made rather than kept.
+        let started = std::time::Instant::now();
+        let findings = crate::findings::of_incident_keeping(
             store,
             attributor,
-            &options.policy,
             &incident,
-            options.tlp,
-            &named,
             EventFields::Message,
         )?;
+        let read_ms = started.elapsed().as_millis() as u64;
+        let mut audit = DecisionAudit::new(store, &incident, options.policy.name())?;
+        let mut plan = plan::plan_deciding(
+            &options.policy,
+            attributor,
+            &incident,
+            findings,
+            options.tlp,
+            &named,
+            &mut |d| audit.add(store, &d),
+        )?;
+        let decisions = audit.finish(store)?;
+        tracing::debug!(
+            incident = %plan.incident,
+            policy = %plan.policy,
+            affected = plan.affected.len(),
+            decisions,
+            recipients = plan.digests.len(),
+            read_ms,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "planned"
+        );
         let context = advisory_context(store, &incident)?;
         let started = std::time::Instant::now();
         let round = begin_round(store, options, &mut plan, context)?;
@@ -611,37 +611,14 @@ pub fn begin_round(
         at: now(),
         detail: format!("{findings} findings, policy {}", plan.policy),
     })?;
-    // a decision is written when it is new or has changed since it was last written: a notify
-    // that decides as the one before writes nothing again. The entries are made, compared and
-    // written a batch at a time, so a national notification never holds every entry at once;
-    // a batch and its digests commit together, so a notify stopped between batches writes only
-    // the rest when run again.
-    let logged = store.decision_digests(&incident)?;
-    let mut written = 0;
-    for batch in plan.decisions.chunks(DECISION_BATCH) {
-        let mut fresh = Vec::new();
-        let mut marks = Vec::new();
-        for d in batch {
-            let entry = decision_entry(&incident, &plan.policy, d);
-            let digest = hex::encode(Sha256::digest(entry.body.as_bytes()));
-            let key = (d.subject.key(), d.recipient.key());
-            if logged.get(&key) != Some(&digest) {
-                marks.push((key.0, key.1, digest));
-                fresh.push(entry);
-            }
+    // decisions a plan kept (those of `plan_deciding` were audited as they were made)
+    if !plan.decisions.is_empty() {
+        let mut audit = DecisionAudit::new(store, &incident, &plan.policy)?;
+        for d in std::mem::take(&mut plan.decisions) {
+            audit.add(store, &d)?;
         }
-        if !fresh.is_empty() {
-            written += fresh.len();
-            store.append_decisions(&incident, &fresh, &marks)?;
-        }
+        audit.finish(store)?;
     }
-    tracing::debug!(
-        incident = %incident,
-        decisions = written,
-        unchanged = plan.decisions.len() - written,
-        recipients = plan.digests.len(),
-        "decisions audited"
-    );
 
     let exploited_since = exploited_since(store, &incident, context.as_ref())?;
     // the advisory and the CVEs it covers name the same hosts: what one told, the other has
@@ -680,6 +657,77 @@ pub fn begin_round(
 
 /// Decisions written to the audit log in one transaction.
 const DECISION_BATCH: usize = 10_000;
+
+/// Writes a plan's decisions to the audit log as they come. A decision is written when it is
+/// new or has changed since it was last written: a notify that decides as the one before
+/// writes nothing again. The entries are made, compared and written a batch at a time, so a
+/// national notification never holds every entry at once; a batch and its digests commit
+/// together, so a notify stopped between batches writes only the rest when run again.
+struct DecisionAudit {
+    incident: String,
+    policy: String,
+    /// The digest of each (subject, recipient)'s decision as last written.
+    logged: HashMap<(String, String), String>,
+    fresh: Vec<NewAuditEntry>,
+    marks: Vec<(String, String, String)>,
+    in_batch: usize,
+    seen: usize,
+    written: usize,
+}
+
+impl DecisionAudit {
+    fn new(store: &dyn Store, incident: &str, policy: &str) -> Result<Self, PipelineError> {
+        Ok(DecisionAudit {
+            incident: incident.to_string(),
+            policy: policy.to_string(),
+            logged: store.decision_digests(incident)?,
+            fresh: Vec::new(),
+            marks: Vec::new(),
+            in_batch: 0,
+            seen: 0,
+            written: 0,
+        })
+    }
+
+    fn add(&mut self, store: &mut dyn Store, d: &PlannedDecision) -> Result<(), PipelineError> {
+        let entry = decision_entry(&self.incident, &self.policy, d);
+        let digest = hex::encode(Sha256::digest(entry.body.as_bytes()));
+        let key = (d.subject.key(), d.recipient.key());
+        if self.logged.get(&key) != Some(&digest) {
+            self.marks.push((key.0, key.1, digest));
+            self.fresh.push(entry);
+        }
+        self.seen += 1;
+        self.in_batch += 1;
+        if self.in_batch == DECISION_BATCH {
+            self.flush(store)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, store: &mut dyn Store) -> Result<(), PipelineError> {
+        if !self.fresh.is_empty() {
+            self.written += self.fresh.len();
+            store.append_decisions(&self.incident, &self.fresh, &self.marks)?;
+        }
+        self.fresh.clear();
+        self.marks.clear();
+        self.in_batch = 0;
+        Ok(())
+    }
+
+    /// Writes what is left; the number of decisions seen.
+    fn finish(mut self, store: &mut dyn Store) -> Result<usize, PipelineError> {
+        self.flush(store)?;
+        tracing::debug!(
+            incident = %self.incident,
+            decisions = self.written,
+            unchanged = self.seen - self.written,
+            "decisions audited"
+        );
+        Ok(self.seen)
+    }
+}
 
 /// The audit entry of one decision of a plan.
 fn decision_entry(incident: &str, policy: &str, d: &PlannedDecision) -> NewAuditEntry {

@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use crate::PipelineError;
 use baken_attribute::Attributor;
 use baken_model::{Contact, ContactRole, OrgId, OrgKind, Organisation, Owner, Party, Tlp};
 use baken_policy::{
@@ -221,7 +222,48 @@ pub fn plan(
     tlp: Tlp,
     named: &[OrgId],
 ) -> Plan {
-    build(policy, attributor, incident, findings, tlp, named, true)
+    let mut decisions = Vec::new();
+    let mut keep = |d| {
+        decisions.push(d);
+        Ok(())
+    };
+    let built = build(
+        policy,
+        attributor,
+        incident,
+        findings,
+        tlp,
+        named,
+        Some(&mut keep),
+    );
+    let mut plan = built.expect("keeping a decision cannot fail");
+    // held while the messages are delivered: no room to spare
+    decisions.shrink_to_fit();
+    plan.decisions = decisions;
+    plan
+}
+
+/// [`plan`], each decision handed to `decided` as it is made instead of kept in the plan
+/// (whose `decisions` stay empty): a national notification audits its decisions a batch at
+/// a time without holding them all. An error of `decided` ends the plan.
+pub fn plan_deciding(
+    policy: &Policy,
+    attributor: &Attributor,
+    incident: &str,
+    findings: Vec<Finding>,
+    tlp: Tlp,
+    named: &[OrgId],
+    decided: &mut dyn FnMut(PlannedDecision) -> Result<(), PipelineError>,
+) -> Result<Plan, PipelineError> {
+    build(
+        policy,
+        attributor,
+        incident,
+        findings,
+        tlp,
+        named,
+        Some(decided),
+    )
 }
 
 /// The affected parties of [`plan`] and how they fare, without its decisions and digests:
@@ -235,11 +277,13 @@ pub fn reach(
     tlp: Tlp,
     named: &[OrgId],
 ) -> Vec<Affected> {
-    build(policy, attributor, incident, findings, tlp, named, false).affected
+    build(policy, attributor, incident, findings, tlp, named, None)
+        .expect("a plan without decisions cannot fail")
+        .affected
 }
 
-/// The plan; without `messages` only who is affected and how they fare (`decisions` and
-/// `digests` stay empty).
+/// The plan, its decisions handed to `decided`; without it only who is affected and how
+/// they fare (`digests` stay empty too). `decisions` are left empty either way.
 fn build(
     policy: &Policy,
     attributor: &Attributor,
@@ -247,8 +291,9 @@ fn build(
     findings: Vec<Finding>,
     tlp: Tlp,
     named: &[OrgId],
-    messages: bool,
-) -> Plan {
+    mut decided: Option<&mut dyn FnMut(PlannedDecision) -> Result<(), PipelineError>>,
+) -> Result<Plan, PipelineError> {
+    let messages = decided.is_some();
     // contacts past their expiry (a security.txt's `Expires`) are not used; the store's clock
     let now = chrono::DateTime::parse_from_rfc3339(&baken_store::now())
         .map_or_else(|_| chrono::Utc::now(), |t| t.with_timezone(&chrono::Utc));
@@ -341,7 +386,6 @@ fn build(
         }
     }
 
-    let mut decisions = Vec::new();
     let mut digests: BTreeMap<String, PlannedDigest> = BTreeMap::new();
     for (subject_id, subject_findings) in &subjects {
         let Some(subject) = view.organisation(&subject_id.org_id()).cloned() else {
@@ -394,9 +438,9 @@ fn build(
                 Some(c) => Ok(c.email.clone()),
                 None => Err(format!("{} has no contact address", step.recipient)),
             };
-            if messages {
+            if let Some(decided) = decided.as_mut() {
                 let source = chosen.and_then(contact_source);
-                decisions.push(planned(subject_id, step, contact.clone(), source));
+                decided(planned(subject_id, step, contact.clone(), source))?;
             }
             let (Some(recipient), Ok(email)) = (recipient, contact.clone()) else {
                 if step.informs {
@@ -506,15 +550,14 @@ fn build(
     }
     digests.retain(|_, d| !d.parts.is_empty() || !d.aggregate.is_empty());
     // held while the messages are delivered: no room to spare
-    decisions.shrink_to_fit();
     affected.shrink_to_fit();
-    Plan {
+    Ok(Plan {
         incident: incident.into(),
         policy: policy.name().into(),
         affected,
-        decisions,
+        decisions: Vec::new(),
         digests,
-    }
+    })
 }
 
 /// What a full or own-assets `step` about `subject` lets through: the addresses it allows,
