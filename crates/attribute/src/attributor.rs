@@ -236,8 +236,9 @@ impl Attributor {
     /// the abuse records, behind a versioned header with a checksum. The format is described
     /// in the [`snapshot`] module. Equal indexes give equal bytes.
     pub fn snapshot(&self) -> Vec<u8> {
-        // the organisations of a loaded index are written as read: their size is known, and
-        // the tables after them take some 30 bytes per organisation (networks, domains)
+        // the organisations of a loaded index are written as read: their size is known (those
+        // of a built one are measured when written), and the tables after them take some 30
+        // bytes per organisation (networks, domains)
         let (records, text) = self.orgs.encoded_len();
         let extra = 32 * self.orgs.len();
         let mut w = Writer::with_capacity(records + extra, text + extra);

@@ -188,6 +188,13 @@ impl Orgs {
         match self.full.get() {
             // given to `new`
             Some((orgs, _)) if self.records.is_empty() => {
+                // measured first: the section is most of a snapshot
+                let mut measure = Writer::measuring();
+                for org in orgs {
+                    snapshot::write_organisation(&mut measure, org);
+                }
+                let (buf, text) = measure.counted();
+                w.reserve(buf, text);
                 for org in orgs {
                     snapshot::write_organisation(w, org);
                 }

@@ -369,8 +369,11 @@ impl RegistryReader {
                 Source::Loaded(parse_toml(path, &text)?.into_iter())
             }
             RegistryFormat::Json => {
-                let text = std::fs::read_to_string(path).map_err(io_err)?;
-                Source::Loaded(parse_json(path, &text)?.into_iter())
+                // parsed as it is read: a national registry's text would take as much
+                // memory again as its organisations
+                let file = File::open(path).map_err(io_err)?;
+                let reader = BufReader::with_capacity(1 << 20, file);
+                Source::Loaded(parse_json(path, reader)?.into_iter())
             }
             RegistryFormat::JsonLines => Source::Lines {
                 reader: Box::new(BufReader::new(File::open(path).map_err(io_err)?)),
@@ -621,7 +624,7 @@ fn parse_toml(
 
 fn parse_json(
     path: &Path,
-    text: &str,
+    mut reader: impl BufRead,
 ) -> Result<Vec<(Option<usize>, Organisation)>, RegistryError> {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -635,13 +638,28 @@ fn parse_json(
             "{e}; a JSON registry is an array of organisations or {{\"organisations\": [...]}}"
         ),
     };
-    let orgs = match text.trim_start().as_bytes().first() {
+    // the first byte that is not white space tells the two forms apart
+    let first = loop {
+        let buf = reader.fill_buf().map_err(|source| RegistryError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        match buf.iter().position(|b| !b.is_ascii_whitespace()) {
+            Some(i) => break Some(buf[i]),
+            None if buf.is_empty() => break None,
+            None => {
+                let n = buf.len();
+                reader.consume(n);
+            }
+        }
+    };
+    let orgs = match first {
         Some(b'{') => {
-            serde_json::from_str::<Wrapped>(text)
+            serde_json::from_reader::<_, Wrapped>(reader)
                 .map_err(syntax)?
                 .organisations
         }
-        _ => serde_json::from_str::<Vec<Organisation>>(text).map_err(syntax)?,
+        _ => serde_json::from_reader::<_, Vec<Organisation>>(reader).map_err(syntax)?,
     };
     Ok(orgs.into_iter().map(|o| (None, o)).collect())
 }

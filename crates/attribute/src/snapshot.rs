@@ -155,33 +155,86 @@ pub enum SnapshotError {
     },
 }
 
-/// Writes a snapshot's sections, and apart from them the text of their strings.
+/// Writes a snapshot's sections, and apart from them the text of their strings; or, made
+/// by [`Writer::measuring`], only counts what it would write.
 pub(crate) struct Writer {
     buf: Vec<u8>,
-    text: String,
+    /// The header's room, then the text: [`Writer::finish`] appends the sections to it, so
+    /// that the snapshot is never held twice.
+    text: Vec<u8>,
+    /// Of a measuring writer, the bytes of sections and of text it would have written.
+    counted: Option<(usize, usize)>,
 }
+
+/// The header and the text's length before the text.
+const TEXT_START: usize = HEADER + 4;
 
 impl Writer {
     /// A writer with room for `buf` bytes of sections and `text` bytes of text: a national
     /// index is hundreds of megabytes, which growing by doubling would hold up to twice.
     pub(crate) fn with_capacity(buf: usize, text: usize) -> Self {
+        let mut text_buf = Vec::with_capacity(TEXT_START + text + buf);
+        text_buf.resize(TEXT_START, 0);
         Writer {
             buf: Vec::with_capacity(buf),
-            text: String::with_capacity(text),
+            text: text_buf,
+            counted: None,
+        }
+    }
+
+    /// A writer that writes nothing and counts what it would write ([`Writer::counted`]).
+    pub(crate) fn measuring() -> Self {
+        Writer {
+            buf: Vec::new(),
+            text: Vec::new(),
+            counted: Some((0, 0)),
+        }
+    }
+
+    /// What a measuring writer counted: bytes of sections, bytes of text.
+    pub(crate) fn counted(&self) -> (usize, usize) {
+        self.counted.unwrap_or((self.buf.len(), self.text.len()))
+    }
+
+    /// Makes room for `buf` more bytes of sections and `text` more bytes of text, on top of
+    /// the room already made (the sections are appended to the text in the end).
+    pub(crate) fn reserve(&mut self, buf: usize, text: usize) {
+        if self.counted.is_none() {
+            let spare = self.buf.capacity() - self.buf.len();
+            self.buf.reserve_exact(spare + buf);
+            let spare = self.text.capacity() - self.text.len();
+            self.text.reserve_exact(spare + text + buf);
+        }
+    }
+
+    #[inline]
+    fn bytes(&mut self, bytes: &[u8]) {
+        match &mut self.counted {
+            None => self.buf.extend_from_slice(bytes),
+            Some((buf, _)) => *buf += bytes.len(),
+        }
+    }
+
+    #[inline]
+    fn text_bytes(&mut self, text: &str) {
+        match &mut self.counted {
+            None => self.text.extend_from_slice(text.as_bytes()),
+            Some((_, n)) => *n += text.len(),
         }
     }
 
     /// The snapshot: header, text, sections.
     pub(crate) fn finish(self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(HEADER + 4 + self.text.len() + self.buf.len());
-        out.extend_from_slice(&MAGIC);
-        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        // the checksum and the length, filled in below
-        out.extend_from_slice(&[0; 12]);
-        let text_len = u32::try_from(self.text.len()).expect("less than 4 GiB of text");
-        out.extend_from_slice(&text_len.to_le_bytes());
-        out.extend_from_slice(self.text.as_bytes());
-        out.extend_from_slice(&self.buf);
+        debug_assert!(self.counted.is_none(), "a measuring writer writes nothing");
+        let Writer { buf, mut text, .. } = self;
+        let text_len = u32::try_from(text.len() - TEXT_START).expect("less than 4 GiB of text");
+        text.reserve_exact(buf.len());
+        text.extend_from_slice(&buf);
+        drop(buf);
+        let mut out = text;
+        out[..8].copy_from_slice(&MAGIC);
+        out[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out[HEADER..TEXT_START].copy_from_slice(&text_len.to_le_bytes());
         let length = (out.len() - HEADER) as u64;
         out[16..24].copy_from_slice(&length.to_le_bytes());
         let crc = crc32fast::hash(&out[HEADER..]);
@@ -190,21 +243,21 @@ impl Writer {
     }
 
     pub(crate) fn u8(&mut self, v: u8) {
-        self.buf.push(v);
+        self.bytes(&[v]);
     }
 
     /// Sections already encoded, with the text of their strings.
     pub(crate) fn encoded(&mut self, bytes: &[u8], text: &str) {
-        self.buf.extend_from_slice(bytes);
-        self.text.push_str(text);
+        self.bytes(bytes);
+        self.text_bytes(text);
     }
 
     pub(crate) fn u32(&mut self, v: u32) {
-        self.buf.extend_from_slice(&v.to_le_bytes());
+        self.bytes(&v.to_le_bytes());
     }
 
     pub(crate) fn u128(&mut self, v: u128) {
-        self.buf.extend_from_slice(&v.to_le_bytes());
+        self.bytes(&v.to_le_bytes());
     }
 
     /// A count of items or bytes.
@@ -216,7 +269,7 @@ impl Writer {
     /// A string: its length here, its bytes in the text.
     pub(crate) fn str(&mut self, s: &str) {
         self.count(s.len());
-        self.text.push_str(s);
+        self.text_bytes(s);
     }
 
     fn opt_str(&mut self, s: Option<&str>) {
