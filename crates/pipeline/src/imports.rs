@@ -90,8 +90,11 @@ pub fn import_registry(
     // in the order the store gives them back, so that the saved index and one built from
     // the store list them alike
     orgs.sort_by(|a, b| a.id.0.cmp(&b.id.0));
-    let mut before = registered(store)?;
-    before.sort_by(|a, b| a.id.0.cmp(&b.id.0));
+    let registered = registered(store)?;
+    let mut before = std::borrow::Cow::Borrowed(registered.organisations());
+    if !before.is_sorted_by(|a, b| a.id.0 <= b.id.0) {
+        before.to_mut().sort_by(|a, b| a.id.0.cmp(&b.id.0));
+    }
     keep_discovered_contacts(&before, &mut orgs);
     let change = RegistryImport::between(&before, &orgs);
     let shrinks =
@@ -105,6 +108,7 @@ pub fn import_registry(
         });
     }
     drop(before);
+    drop(registered);
     // Building the index checks for duplicate ids and doubly registered networks, ASNs and
     // domains before anything is replaced; built with the stored routing table and abuse
     // records, it is then saved as it is, not built a second time.
@@ -209,13 +213,29 @@ fn reindex_sources(store: &mut dyn Store) -> Result<(), PipelineError> {
 /// The registered organisations: from the saved attribution index when there is one (a
 /// national registry decodes from it in a fraction of the time its JSON rows take), else
 /// from the store.
-fn registered(store: &dyn Store) -> Result<Vec<Organisation>, PipelineError> {
+fn registered(store: &dyn Store) -> Result<Registered, PipelineError> {
     if let Some(bytes) = store.attribution_index()?
         && let Ok(index) = Attributor::from_snapshot(&bytes)
     {
-        return Ok(index.organisations().to_vec());
+        return Ok(Registered::Index(Box::new(index)));
     }
-    Ok(store.organisations()?)
+    Ok(Registered::Rows(store.organisations()?))
+}
+
+/// The registered organisations, as [`registered`] found them: in a loaded index (read from
+/// it, not copied out), or as the store's rows.
+enum Registered {
+    Index(Box<Attributor>),
+    Rows(Vec<Organisation>),
+}
+
+impl Registered {
+    fn organisations(&self) -> &[Organisation] {
+        match self {
+            Registered::Index(index) => index.organisations(),
+            Registered::Rows(rows) => rows,
+        }
+    }
 }
 
 fn source_name(path: &Path) -> String {
