@@ -3,6 +3,7 @@
 //! or fetched over HTTPS by `baken-csaf-sync`), decide whether its contacts may be used, and
 //! record the `mailto:` ones as security contacts with their provenance and expiry, audited.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use baken_attribute::securitytxt::{self, Signature};
@@ -183,7 +184,8 @@ impl App {
             }
         }
         if report.added > 0 {
-            self.store.replace_organisations(&orgs)?;
+            self.store
+                .replace_organisations(&mut orgs.iter().map(Cow::Borrowed))?;
             self.store.append_audit(&audit)?;
             self.registry_changed();
         }

@@ -13,7 +13,7 @@ use baken_model::{
 use ipnet::IpNet;
 
 use crate::lpm::{PrefixMap, RangeMap};
-use crate::orgs::{Label, Map, Orgs};
+use crate::orgs::{Label, Map, Orgs, OrgsBuilder};
 use crate::registry::{normalise_domain, parse_asn};
 use crate::snapshot::{self, Reader, SnapshotError, Writer};
 
@@ -134,86 +134,198 @@ pub struct Attributor {
     abuse_asns: Map<u32>,
 }
 
-impl Attributor {
-    /// Builds the index. Fails if two organisations share an id or register the exact same
-    /// network, AS or domain. Of equal routed prefixes or abuse records the first is kept.
-    pub fn new(
-        orgs: Vec<Organisation>,
+/// Builds an [`Attributor`] from organisations given one at a time, as a registry file is
+/// read: each is encoded as a snapshot holds it when it is added, so that a national registry
+/// is never held as structs, and its conflicts are found as it comes.
+///
+/// ```
+/// use baken_attribute::AttributorBuilder;
+/// use baken_model::Organisation;
+///
+/// let mut builder = AttributorBuilder::new().sorted_by_id();
+/// for id in ["org-b", "org-a"] {
+///     let org: Organisation = toml::from_str(&format!("id = '{id}'\nname = '{id}'")).unwrap();
+///     builder.add(&org);
+/// }
+/// let index = builder.build(vec![], vec![]).unwrap();
+/// assert_eq!(index.organisations()[0].id.0, "org-a");
+/// ```
+pub struct AttributorBuilder {
+    orgs: OrgsBuilder,
+    network_owner: HashMap<IpNet, u32>,
+    asns: Map<u32>,
+    domains: Map<String>,
+    conflicts: Vec<Conflict>,
+    sort_by_id: bool,
+}
+
+impl Default for AttributorBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for AttributorBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AttributorBuilder")
+            .field("organisations", &self.orgs.len())
+            .field("conflicts", &self.conflicts.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AttributorBuilder {
+    /// A builder that numbers the organisations in the order they are added.
+    pub fn new() -> Self {
+        AttributorBuilder {
+            orgs: OrgsBuilder::new(),
+            network_owner: HashMap::new(),
+            asns: Map::default(),
+            domains: Map::default(),
+            conflicts: Vec::new(),
+            sort_by_id: false,
+        }
+    }
+
+    /// Numbers the organisations in the order of their ids (by their bytes) instead: the
+    /// order a store lists them in, so that an index built from a file and one built from
+    /// the store are the same bytes.
+    pub fn sorted_by_id(mut self) -> Self {
+        self.sort_by_id = true;
+        self
+    }
+
+    /// Organisations added, conflicting ones included.
+    pub fn len(&self) -> usize {
+        self.orgs.len() + self.duplicates()
+    }
+
+    /// Whether none were added.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn duplicates(&self) -> usize {
+        self.conflicts
+            .iter()
+            .filter(|c| matches!(c, Conflict::DuplicateId(_)))
+            .count()
+    }
+
+    /// Adds an organisation. One whose id, exact network, AS or domain an earlier one has
+    /// is a conflict, reported by [`AttributorBuilder::build`].
+    pub fn add(&mut self, org: &Organisation) {
+        let i = match self.orgs.push(org) {
+            Ok(i) => i,
+            Err(_) => {
+                self.conflicts.push(Conflict::DuplicateId(org.id.clone()));
+                return;
+            }
+        };
+        let earlier = |orgs: &OrgsBuilder, j: u32| OrgId(orgs.id(j).to_string());
+        for net in &org.networks {
+            match self.network_owner.entry(net.trunc()) {
+                std::collections::hash_map::Entry::Occupied(e) if *e.get() != i => {
+                    self.conflicts.push(Conflict::Network(
+                        net.trunc(),
+                        earlier(&self.orgs, *e.get()),
+                        org.id.clone(),
+                    ))
+                }
+                std::collections::hash_map::Entry::Occupied(_) => {}
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(i);
+                }
+            }
+        }
+        for &asn in &org.asns {
+            match self.asns.get(&asn) {
+                Some(&j) if j != i => {
+                    self.conflicts
+                        .push(Conflict::Asn(asn, earlier(&self.orgs, j), org.id.clone()))
+                }
+                Some(_) => {}
+                None => {
+                    self.asns.insert(asn, i);
+                }
+            }
+        }
+        for domain in &org.domains {
+            let domain = match normalise_domain(domain) {
+                Ok(d) => d,
+                Err(message) => {
+                    self.conflicts
+                        .push(Conflict::BadDomain(org.id.clone(), message));
+                    continue;
+                }
+            };
+            match self.domains.get(&domain) {
+                Some(&j) if j != i => self.conflicts.push(Conflict::Domain(
+                    domain,
+                    earlier(&self.orgs, j),
+                    org.id.clone(),
+                )),
+                Some(_) => {}
+                None => {
+                    self.domains.insert(domain, i);
+                }
+            }
+        }
+    }
+
+    /// The index over the organisations added, this routing table and these abuse records;
+    /// fails with every conflict found. Of equal routed prefixes or abuse records the first
+    /// is kept.
+    pub fn build(
+        mut self,
         routed: Vec<RoutedPrefix>,
         abuse: Vec<AbuseRecord>,
-    ) -> Result<Self, AttributorError> {
-        let mut conflicts = Vec::new();
-        let mut by_id = Map::with_capacity_and_hasher(orgs.len(), Default::default());
-        let mut network_owner: HashMap<IpNet, u32> = HashMap::new();
-        let mut asns = Map::default();
-        let mut domains = Map::default();
-        for (i, org) in orgs.iter().enumerate() {
-            let i = i as u32;
-            if by_id.insert(org.id.clone(), i).is_some() {
-                conflicts.push(Conflict::DuplicateId(org.id.clone()));
-            }
-            for net in &org.networks {
-                if let Some(&j) = network_owner.get(&net.trunc())
-                    && j != i
-                {
-                    conflicts.push(Conflict::Network(
-                        net.trunc(),
-                        orgs[j as usize].id.clone(),
-                        org.id.clone(),
-                    ));
-                } else {
-                    network_owner.insert(net.trunc(), i);
-                }
-            }
-            for &asn in &org.asns {
-                if let Some(&j) = asns.get(&asn)
-                    && j != i
-                {
-                    conflicts.push(Conflict::Asn(
-                        asn,
-                        orgs[j as usize].id.clone(),
-                        org.id.clone(),
-                    ));
-                } else {
-                    asns.insert(asn, i);
-                }
-            }
-            for domain in &org.domains {
-                let domain = match normalise_domain(domain) {
-                    Ok(d) => d,
-                    Err(message) => {
-                        conflicts.push(Conflict::BadDomain(org.id.clone(), message));
-                        continue;
-                    }
-                };
-                if let Some(&j) = domains.get(&domain)
-                    && j != i
-                {
-                    conflicts.push(Conflict::Domain(
-                        domain,
-                        orgs[j as usize].id.clone(),
-                        org.id.clone(),
-                    ));
-                } else {
-                    domains.insert(domain, i);
-                }
-            }
+    ) -> Result<Attributor, AttributorError> {
+        if !self.conflicts.is_empty() {
+            return Err(AttributorError {
+                conflicts: self.conflicts,
+            });
         }
-        if !conflicts.is_empty() {
-            return Err(AttributorError { conflicts });
+        if self.sort_by_id
+            && let Some(new_number) = self.orgs.sort_by_id()
+        {
+            let renumber = |i: &mut u32| *i = new_number[*i as usize];
+            self.network_owner.values_mut().for_each(renumber);
+            self.asns.values_mut().for_each(renumber);
+            self.domains.values_mut().for_each(renumber);
         }
-        let networks = PrefixMap::new(network_owner.into_iter().collect());
+        let networks = PrefixMap::new(self.network_owner.into_iter().collect());
         let (routed, abuse_networks, abuse_asns) = index_sources(routed, &abuse);
         Ok(Attributor {
-            orgs: Orgs::new(orgs, by_id),
+            orgs: self.orgs.finish(),
             networks,
-            asns,
-            domains,
+            asns: self.asns,
+            domains: self.domains,
             routed,
             abuse,
             abuse_networks,
             abuse_asns,
         })
+    }
+}
+
+impl Attributor {
+    /// Builds the index. Fails if two organisations share an id or register the exact same
+    /// network, AS or domain. Of equal routed prefixes or abuse records the first is kept.
+    ///
+    /// The organisations are numbered in the order given; [`AttributorBuilder`] builds the
+    /// same index from organisations given one at a time.
+    pub fn new(
+        orgs: Vec<Organisation>,
+        routed: Vec<RoutedPrefix>,
+        abuse: Vec<AbuseRecord>,
+    ) -> Result<Self, AttributorError> {
+        let mut builder = AttributorBuilder::new();
+        for org in &orgs {
+            builder.add(org);
+        }
+        drop(orgs);
+        builder.build(routed, abuse)
     }
 
     /// This index over the same registry with another routing table and other abuse
@@ -316,6 +428,19 @@ impl Attributor {
     /// from a snapshot, where [`Attributor::organisation`] decodes only the one asked for).
     pub fn organisations(&self) -> &[Organisation] {
         self.orgs.all()
+    }
+
+    /// The organisation with this id, decoded for this call alone on an index loaded from a
+    /// snapshot (where [`Attributor::organisation`] keeps what it decodes): for a caller that
+    /// reads each organisation once, such as an import comparing a whole registry.
+    pub fn organisation_once(&self, id: &OrgId) -> Option<Cow<'_, Organisation>> {
+        self.orgs.get_once(id)
+    }
+
+    /// Every organisation, in registry order, each decoded for the caller alone unless all
+    /// are decoded already: a registry of millions passed on one at a time.
+    pub fn each_organisation(&self) -> impl ExactSizeIterator<Item = Cow<'_, Organisation>> + '_ {
+        (0..self.orgs.len() as u32).map(|i| self.orgs.nth_once(i))
     }
 
     /// Counts of what the index holds: organisations, registered networks, routed prefixes

@@ -166,6 +166,7 @@ pub mod securitytxt;
 pub mod snapshot;
 
 pub use attributor::{
-    Attributor, AttributorError, Candidate, Conflict, Lookup, Query, QueryError, Stats,
+    Attributor, AttributorBuilder, AttributorError, Candidate, Conflict, Lookup, Query, QueryError,
+    Stats,
 };
 pub use snapshot::SnapshotError;

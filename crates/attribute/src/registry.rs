@@ -10,6 +10,7 @@ use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::SyncSender;
 
 use baken_model::{Contact, ContactRole, Language, OrgId, OrgKind, Organisation};
 use ipnet::IpNet;
@@ -308,9 +309,10 @@ fn is_email(s: &str) -> bool {
 /// Streams the organisations of a registry file one at a time, each checked with
 /// [`validate_organisation`] and for a unique id.
 ///
-/// CSV and JSON-lines files are read record by record, so memory stays flat for a registry
-/// of millions of organisations (only the ids seen are kept, to find duplicates). TOML and JSON
-/// documents are parsed whole when opened, then handed out one by one.
+/// CSV, JSON-lines and JSON files are read record by record, so memory stays flat for a
+/// registry of millions of organisations (only the ids seen are kept, to find duplicates); a
+/// JSON document is parsed on a thread of its own, and its first syntax error ends the
+/// stream. TOML documents are parsed whole when opened, then handed out one by one.
 ///
 /// ```no_run
 /// use baken_attribute::registry::RegistryReader;
@@ -333,6 +335,9 @@ pub struct RegistryReader {
 
 enum Source {
     Loaded(std::vec::IntoIter<(Option<usize>, Organisation)>),
+    /// The organisations of a JSON document as [`stream_json`] parses them; after an error,
+    /// nothing more.
+    Json(std::sync::mpsc::Receiver<Result<Organisation, serde_json::Error>>),
     Lines {
         reader: Box<dyn BufRead>,
         line: usize,
@@ -355,8 +360,9 @@ impl fmt::Debug for RegistryReader {
 }
 
 impl RegistryReader {
-    /// Opens a registry file; the format follows from the extension. TOML and JSON syntax
-    /// errors and bad CSV headers are reported here, entry errors by the iterator.
+    /// Opens a registry file; the format follows from the extension. TOML syntax errors and
+    /// bad CSV headers are reported here, entry errors and JSON syntax errors by the
+    /// iterator.
     pub fn open(path: &Path) -> Result<Self, RegistryError> {
         let format = RegistryFormat::from_path(path)?;
         let io_err = |source| RegistryError::Io {
@@ -369,11 +375,16 @@ impl RegistryReader {
                 Source::Loaded(parse_toml(path, &text)?.into_iter())
             }
             RegistryFormat::Json => {
-                // parsed as it is read: a national registry's text would take as much
-                // memory again as its organisations
+                // parsed as it is read, element by element, on a thread of its own: neither
+                // a national registry's text nor all its organisations are ever held
                 let file = File::open(path).map_err(io_err)?;
                 let reader = BufReader::with_capacity(1 << 20, file);
-                Source::Loaded(parse_json(path, reader)?.into_iter())
+                let (tx, rx) = std::sync::mpsc::sync_channel(1024);
+                std::thread::Builder::new()
+                    .name("registry-json".into())
+                    .spawn(move || stream_json(reader, &tx))
+                    .map_err(io_err)?;
+                Source::Json(rx)
             }
             RegistryFormat::JsonLines => Source::Lines {
                 reader: Box::new(BufReader::new(File::open(path).map_err(io_err)?)),
@@ -492,6 +503,20 @@ impl RegistryReader {
     fn next_raw(&mut self) -> Option<Result<(Option<usize>, Organisation), EntryError>> {
         match &mut self.source {
             Source::Loaded(items) => items.next().map(Ok),
+            Source::Json(rx) => match rx.recv().ok()? {
+                Ok(org) => Some(Ok((None, org))),
+                Err(e) => {
+                    self.source = Source::Loaded(Vec::new().into_iter());
+                    Some(Err(self.entry_error(
+                        Some(e.line()),
+                        None,
+                        None,
+                        format!(
+                            "{e}; a JSON registry is an array of organisations or {{\"organisations\": [...]}}"
+                        ),
+                    )))
+                }
+            },
             Source::Lines { reader, line, buf } => loop {
                 buf.clear();
                 *line += 1;
@@ -622,46 +647,67 @@ fn parse_toml(
         .collect())
 }
 
-fn parse_json(
-    path: &Path,
-    mut reader: impl BufRead,
-) -> Result<Vec<(Option<usize>, Organisation)>, RegistryError> {
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Wrapped {
-        organisations: Vec<Organisation>,
-    }
-    let syntax = |e: serde_json::Error| RegistryError::Syntax {
-        path: path.to_path_buf(),
-        line: Some(e.line()),
-        message: format!(
-            "{e}; a JSON registry is an array of organisations or {{\"organisations\": [...]}}"
-        ),
-    };
-    // the first byte that is not white space tells the two forms apart
-    let first = loop {
-        let buf = reader.fill_buf().map_err(|source| RegistryError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        match buf.iter().position(|b| !b.is_ascii_whitespace()) {
-            Some(i) => break Some(buf[i]),
-            None if buf.is_empty() => break None,
-            None => {
-                let n = buf.len();
-                reader.consume(n);
+/// Parses a JSON registry — an array of organisations, or `{"organisations": [...]}` — and
+/// sends each organisation as it is parsed, then the first error if there is one. Stops when
+/// the receiver is gone.
+fn stream_json(reader: impl io::Read, tx: &SyncSender<Result<Organisation, serde_json::Error>>) {
+    use serde::Deserializer as _;
+    use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+
+    /// The array of organisations: each sent as it is parsed.
+    struct Elements<'a>(&'a SyncSender<Result<Organisation, serde_json::Error>>);
+
+    impl<'de> Visitor<'de> for Elements<'_> {
+        type Value = ();
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an array of organisations or {\"organisations\": [...]}")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while let Some(org) = seq.next_element::<Organisation>()? {
+                if self.0.send(Ok(org)).is_err() {
+                    return Err(de::Error::custom("the reader stopped"));
+                }
             }
+            Ok(())
         }
-    };
-    let orgs = match first {
-        Some(b'{') => {
-            serde_json::from_reader::<_, Wrapped>(reader)
-                .map_err(syntax)?
-                .organisations
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            let mut seen = false;
+            while let Some(key) = map.next_key::<String>()? {
+                if key != "organisations" {
+                    return Err(de::Error::unknown_field(&key, &["organisations"]));
+                }
+                if seen {
+                    return Err(de::Error::duplicate_field("organisations"));
+                }
+                seen = true;
+                map.next_value_seed(Elements(self.0))?;
+            }
+            if !seen {
+                return Err(de::Error::missing_field("organisations"));
+            }
+            Ok(())
         }
-        _ => serde_json::from_reader::<_, Vec<Organisation>>(reader).map_err(syntax)?,
-    };
-    Ok(orgs.into_iter().map(|o| (None, o)).collect())
+    }
+
+    impl<'de> DeserializeSeed<'de> for Elements<'_> {
+        type Value = ();
+
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_seq(self)
+        }
+    }
+
+    let mut de = serde_json::Deserializer::from_reader(reader);
+    let parsed = (&mut de)
+        .deserialize_any(Elements(tx))
+        .and_then(|()| de.end());
+    if let Err(e) = parsed {
+        // nobody listens any more when the reader stopped
+        let _ = tx.send(Err(e));
+    }
 }
 
 /// The CSV columns, in the documented order.

@@ -155,15 +155,12 @@ pub enum SnapshotError {
     },
 }
 
-/// Writes a snapshot's sections, and apart from them the text of their strings; or, made
-/// by [`Writer::measuring`], only counts what it would write.
+/// Writes a snapshot's sections, and apart from them the text of their strings.
 pub(crate) struct Writer {
     buf: Vec<u8>,
     /// The header's room, then the text: [`Writer::finish`] appends the sections to it, so
     /// that the snapshot is never held twice.
     text: Vec<u8>,
-    /// Of a measuring writer, the bytes of sections and of text it would have written.
-    counted: Option<(usize, usize)>,
 }
 
 /// The header and the text's length before the text.
@@ -178,54 +175,45 @@ impl Writer {
         Writer {
             buf: Vec::with_capacity(buf),
             text: text_buf,
-            counted: None,
         }
     }
 
-    /// A writer that writes nothing and counts what it would write ([`Writer::counted`]).
-    pub(crate) fn measuring() -> Self {
+    /// A writer of sections without a header: their bytes and text, taken apart with
+    /// [`Writer::into_parts`].
+    pub(crate) fn section() -> Self {
         Writer {
             buf: Vec::new(),
             text: Vec::new(),
-            counted: Some((0, 0)),
         }
     }
 
-    /// What a measuring writer counted: bytes of sections, bytes of text.
-    pub(crate) fn counted(&self) -> (usize, usize) {
-        self.counted.unwrap_or((self.buf.len(), self.text.len()))
+    /// The bytes and the text written so far (of a [`Writer::section`], from its start).
+    pub(crate) fn written(&self) -> (&[u8], &[u8]) {
+        (&self.buf, &self.text)
     }
 
-    /// Makes room for `buf` more bytes of sections and `text` more bytes of text, on top of
-    /// the room already made (the sections are appended to the text in the end).
-    pub(crate) fn reserve(&mut self, buf: usize, text: usize) {
-        if self.counted.is_none() {
-            let spare = self.buf.capacity() - self.buf.len();
-            self.buf.reserve_exact(spare + buf);
-            let spare = self.text.capacity() - self.text.len();
-            self.text.reserve_exact(spare + text + buf);
-        }
+    /// A [`Writer::section`] that has written these bytes and this text.
+    pub(crate) fn from_parts(buf: Vec<u8>, text: Vec<u8>) -> Self {
+        Writer { buf, text }
+    }
+
+    /// The bytes and the text written.
+    pub(crate) fn into_parts(self) -> (Vec<u8>, Vec<u8>) {
+        (self.buf, self.text)
     }
 
     #[inline]
     fn bytes(&mut self, bytes: &[u8]) {
-        match &mut self.counted {
-            None => self.buf.extend_from_slice(bytes),
-            Some((buf, _)) => *buf += bytes.len(),
-        }
+        self.buf.extend_from_slice(bytes);
     }
 
     #[inline]
     fn text_bytes(&mut self, text: &str) {
-        match &mut self.counted {
-            None => self.text.extend_from_slice(text.as_bytes()),
-            Some((_, n)) => *n += text.len(),
-        }
+        self.text.extend_from_slice(text.as_bytes());
     }
 
     /// The snapshot: header, text, sections.
     pub(crate) fn finish(self) -> Vec<u8> {
-        debug_assert!(self.counted.is_none(), "a measuring writer writes nothing");
         let Writer { buf, mut text, .. } = self;
         let text_len = u32::try_from(text.len() - TEXT_START).expect("less than 4 GiB of text");
         text.reserve_exact(buf.len());

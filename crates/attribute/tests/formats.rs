@@ -194,6 +194,53 @@ fn json_and_jsonl_errors() {
     );
 }
 
+/// A JSON registry is read element by element: both of its forms give the organisations,
+/// and whatever breaks the document — a key beside `organisations`, text after its end, an
+/// empty file, a value that is not an array — is reported with its line, as a syntax error was
+/// when the document was read whole.
+#[test]
+fn a_json_registry_is_streamed_in_both_forms_and_its_syntax_errors_have_lines() {
+    let two = "{\"id\": \"a\", \"name\": \"A\"},\n{\"id\": \"b\", \"name\": \"B\"}";
+    let (_dir, array) = load_text("r.json", &format!("[\n{two}\n]\n"));
+    assert_eq!(array.unwrap(), 2);
+    let (_dir, wrapped) = load_text("r.json", &format!("{{\"organisations\": [\n{two}\n]}}"));
+    assert_eq!(wrapped.unwrap(), 2);
+    for (text, expected) in [
+        (
+            format!("{{\"organisations\": [\n{two}\n],\n\"extra\": 1}}"),
+            "DIR/r.json:5: unknown field `extra`, expected `organisations`",
+        ),
+        (
+            "{\"orgs\": []}".to_string(),
+            "DIR/r.json:1: unknown field `orgs`, expected `organisations`",
+        ),
+        (
+            "{}".to_string(),
+            "DIR/r.json:1: missing field `organisations`",
+        ),
+        (
+            format!("[\n{two}\n]\n]"),
+            "DIR/r.json:5: trailing characters",
+        ),
+        (
+            format!("[\n{two}\n"),
+            "DIR/r.json:4: EOF while parsing a list",
+        ),
+        (String::new(), "DIR/r.json:1: EOF while parsing a value"),
+        (
+            "\"a\"".to_string(),
+            "DIR/r.json:1: invalid type: string \"a\", expected an array of organisations",
+        ),
+    ] {
+        let message = error_of("r.json", &text);
+        assert!(message.starts_with(expected), "{text:?}: {message}");
+        assert!(
+            message.contains("a JSON registry is an array of organisations"),
+            "{message}"
+        );
+    }
+}
+
 #[test]
 fn a_contact_language_other_than_en_or_nl_is_refused_with_file_line_and_field() {
     // CSV: the row's `language` cell, empty meaning the policy's default

@@ -12,7 +12,7 @@ use baken_attribute::registry::load_registry;
 use baken_attribute::routing::load_routing;
 use baken_attribute::rpsl::load_rpsl;
 use baken_attribute::snapshot::{FORMAT_VERSION, MAGIC};
-use baken_attribute::{Attributor, SnapshotError};
+use baken_attribute::{Attributor, AttributorBuilder, SnapshotError};
 use baken_model::{
     AbuseContact, AbuseRecord, AbuseScope, Contact, ContactRole, Language, OrgId, OrgKind,
     Organisation, RoutedPrefix, WbniDuties,
@@ -447,6 +447,42 @@ fn an_index_with_new_sources_is_the_index_built_with_them() {
     };
     let emptied = build(&before).with_sources(vec![], vec![]);
     check_same(&build(&none), &emptied, &none, 9, 1_000);
+}
+
+/// Organisations given one at a time in any order, numbered by id, make the index of the
+/// same organisations given sorted by id; and a loaded index hands every organisation out one
+/// at a time as it holds them.
+#[test]
+fn an_index_built_in_id_order_is_the_index_of_the_sorted_registry() {
+    let shape = Shape {
+        orgs: 600,
+        routed_v4: 2_000,
+        routed_v6: 100,
+        abuse: 200,
+        default_route: false,
+    };
+    let mut w = world(11, shape);
+    w.orgs.sort_by(|a, b| a.id.0.cmp(&b.id.0));
+    let expected = build(&w);
+    let mut shuffled = w.orgs.clone();
+    shuffled.shuffle(&mut StdRng::seed_from_u64(12));
+    assert!(!shuffled.is_sorted_by(|a, b| a.id.0 <= b.id.0));
+    for given in [&shuffled, &w.orgs] {
+        let mut builder = AttributorBuilder::new().sorted_by_id();
+        for org in given {
+            builder.add(org);
+        }
+        assert_eq!(builder.len(), w.orgs.len());
+        let built = builder.build(w.routed.clone(), w.abuse.clone()).unwrap();
+        check_same(&expected, &built, &w, 13, 3_000);
+    }
+    let loaded = Attributor::from_snapshot(&expected.snapshot()).unwrap();
+    let each: Vec<Organisation> = loaded.each_organisation().map(|o| o.into_owned()).collect();
+    assert_eq!(each, w.orgs);
+    for org in &w.orgs {
+        assert_eq!(loaded.organisation_once(&org.id).as_deref(), Some(org));
+    }
+    assert_eq!(loaded.organisation_once(&OrgId("nobody".into())), None);
 }
 
 fn data(path: &str) -> PathBuf {

@@ -1,13 +1,13 @@
 //! Imports of the registry and of public routing and registry data into the store.
 
-use std::cmp::Ordering;
+use std::borrow::Cow;
 use std::path::Path;
 
-use baken_attribute::Attributor;
-use baken_attribute::registry::load_registry;
+use baken_attribute::registry::{RegistryError, RegistryReader};
 use baken_attribute::routing::load_routing;
 use baken_attribute::rpsl::load_rpsl;
-use baken_model::Organisation;
+use baken_attribute::{Attributor, AttributorBuilder};
+use baken_model::{OrgId, Organisation};
 use baken_store::Store;
 use serde::Serialize;
 
@@ -28,50 +28,6 @@ pub struct RegistryImport {
     pub unchanged: u64,
 }
 
-impl RegistryImport {
-    /// Compares the registered organisations with the incoming ones; both sorted by id.
-    fn between(before: &[Organisation], after: &[Organisation]) -> Self {
-        let mut change = RegistryImport {
-            organisations: after.len() as u64,
-            ..RegistryImport::default()
-        };
-        let (mut old, mut new) = (before.iter().peekable(), after.iter().peekable());
-        loop {
-            match (old.peek(), new.peek()) {
-                (None, None) => break,
-                (Some(_), None) => {
-                    change.removed += 1;
-                    old.next();
-                }
-                (None, Some(_)) => {
-                    change.added += 1;
-                    new.next();
-                }
-                (Some(a), Some(b)) => match a.id.0.cmp(&b.id.0) {
-                    Ordering::Less => {
-                        change.removed += 1;
-                        old.next();
-                    }
-                    Ordering::Greater => {
-                        change.added += 1;
-                        new.next();
-                    }
-                    Ordering::Equal => {
-                        if a == b {
-                            change.unchanged += 1;
-                        } else {
-                            change.changed += 1;
-                        }
-                        old.next();
-                        new.next();
-                    }
-                },
-            }
-        }
-        change
-    }
-}
-
 /// Loads a registry file (TOML, JSON, JSON lines or CSV), checks it for conflicts, and
 /// replaces the stored registry with it. Returns what changed.
 ///
@@ -85,41 +41,65 @@ pub fn import_registry(
     replace_all: bool,
 ) -> Result<RegistryImport, PipelineError> {
     let started = std::time::Instant::now();
-    let mut orgs = load_registry(path)?;
-    let read_ms = started.elapsed().as_millis() as u64;
-    // in the order the store gives them back, so that the saved index and one built from
-    // the store list them alike
-    orgs.sort_by(|a, b| a.id.0.cmp(&b.id.0));
     let registered = registered(store)?;
-    let mut before = std::borrow::Cow::Borrowed(registered.organisations());
-    if !before.is_sorted_by(|a, b| a.id.0 <= b.id.0) {
-        before.to_mut().sort_by(|a, b| a.id.0.cmp(&b.id.0));
+    // read as it is indexed: each organisation compared with the registered one of its id
+    // and encoded for the index, never all held as they were read
+    let mut builder = AttributorBuilder::new().sorted_by_id();
+    let mut change = RegistryImport::default();
+    let mut errors = Vec::new();
+    for item in RegistryReader::open(path)? {
+        match item {
+            Err(e) => errors.push(e),
+            // after an invalid entry the rest is only checked
+            Ok(_) if !errors.is_empty() => {}
+            Ok(mut org) => {
+                match registered.get(&org.id) {
+                    None => change.added += 1,
+                    Some(before) => {
+                        keep_discovered_contacts(&before, &mut org);
+                        if *before == org {
+                            change.unchanged += 1;
+                        } else {
+                            change.changed += 1;
+                        }
+                    }
+                }
+                builder.add(&org);
+            }
+        }
     }
-    keep_discovered_contacts(&before, &mut orgs);
-    let change = RegistryImport::between(&before, &orgs);
-    let shrinks =
-        change.removed > 0 && (orgs.is_empty() || change.removed * 2 > before.len() as u64);
+    if !errors.is_empty() {
+        return Err(RegistryError::Invalid {
+            path: path.to_path_buf(),
+            errors,
+        }
+        .into());
+    }
+    let read_ms = started.elapsed().as_millis() as u64;
+    let before = registered.len() as u64;
+    drop(registered);
+    change.organisations = builder.len() as u64;
+    // an organisation given twice is refused below, when the index is built
+    change.removed = before.saturating_sub(change.changed + change.unchanged);
+    let shrinks = change.removed > 0 && (builder.is_empty() || change.removed * 2 > before);
     if shrinks && !replace_all {
         return Err(PipelineError::RegistryShrinks {
             path: path.display().to_string(),
-            incoming: orgs.len() as u64,
-            registered: before.len() as u64,
+            incoming: change.organisations,
+            registered: before,
             removed: change.removed,
         });
     }
-    drop(before);
-    drop(registered);
-    // Building the index checks for duplicate ids and doubly registered networks, ASNs and
+    // Building the index finds duplicate ids and doubly registered networks, ASNs and
     // domains before anything is replaced; built with the stored routing table and abuse
     // records, it is then saved as it is, not built a second time.
-    let attributor = Attributor::new(orgs, store.routing()?, store.abuse_records()?)?;
+    let attributor = builder.build(store.routing()?, store.abuse_records()?)?;
     let indexed_ms = started.elapsed().as_millis() as u64;
-    let orgs = attributor.organisations();
-    store.replace_organisations(orgs)?;
+    store.replace_organisations(&mut attributor.each_organisation())?;
     let stored_ms = started.elapsed().as_millis() as u64;
     store.put_attribution_index(&attributor.snapshot())?;
     tracing::debug!(
-        organisations = orgs.len(),
+        organisations = change.organisations,
         read_ms,
         indexed_ms,
         stored_ms,
@@ -130,26 +110,17 @@ pub fn import_registry(
 }
 
 /// Carries the contacts baken discovered (from `security.txt`, with their provenance) over to
-/// the same organisations in an incoming registry, after the registry's own contacts and
+/// the same organisation in an incoming registry, after the registry's own contacts and
 /// unless it names the same address itself: a registry file knows nothing of them, and
-/// importing it again must not drop them. Both lists are sorted by id.
-fn keep_discovered_contacts(before: &[Organisation], incoming: &mut [Organisation]) {
-    let mut old = before.iter().peekable();
-    for org in incoming.iter_mut() {
-        while old.peek().is_some_and(|o| o.id.0 < org.id.0) {
-            old.next();
-        }
-        let Some(previous) = old.peek().filter(|o| o.id == org.id) else {
-            continue;
-        };
-        for c in previous.contacts.iter().filter(|c| c.source.is_some()) {
-            if !org
-                .contacts
-                .iter()
-                .any(|own| own.email.eq_ignore_ascii_case(&c.email))
-            {
-                org.contacts.push(c.clone());
-            }
+/// importing it again must not drop them.
+fn keep_discovered_contacts(previous: &Organisation, org: &mut Organisation) {
+    for c in previous.contacts.iter().filter(|c| c.source.is_some()) {
+        if !org
+            .contacts
+            .iter()
+            .any(|own| own.email.eq_ignore_ascii_case(&c.email))
+        {
+            org.contacts.push(c.clone());
         }
     }
 }
@@ -170,10 +141,14 @@ pub struct DataImport {
 pub fn import_routing(store: &mut dyn Store, path: &Path) -> Result<DataImport, PipelineError> {
     let table = load_routing(path)?;
     let source = source_name(path);
+    // read before the replacement drops it
+    let saved = saved_index(store)?;
     store.replace_routing(&source, &table.prefixes)?;
-    reindex_sources(store)?;
+    let entries = table.prefixes.len() as u64;
+    drop(table.prefixes);
+    reindex_sources(store, saved)?;
     Ok(DataImport {
-        entries: table.prefixes.len() as u64,
+        entries,
         skipped: table.errors.iter().map(ToString::to_string).collect(),
         without_contact: 0,
     })
@@ -186,8 +161,10 @@ pub fn import_rpsl(
     paths: &[impl AsRef<Path>],
 ) -> Result<DataImport, PipelineError> {
     let data = load_rpsl(paths)?;
+    // read before the replacement drops it
+    let saved = saved_index(store)?;
     store.replace_abuse("rpsl", &data.records)?;
-    reindex_sources(store)?;
+    reindex_sources(store, saved)?;
     Ok(DataImport {
         entries: data.records.len() as u64,
         skipped: data.problems.iter().map(ToString::to_string).collect(),
@@ -195,16 +172,28 @@ pub fn import_rpsl(
     })
 }
 
-/// Saves the attribution index over the stored routing table and abuse records: the saved
-/// index with those replaced, its organisations as they were saved (a national registry is
-/// neither decoded nor checked again for a new routing table), else one built from the store.
-fn reindex_sources(store: &mut dyn Store) -> Result<(), PipelineError> {
+/// The saved attribution index, when there is one that loads: read before a routing table
+/// or abuse records are replaced, which drops it.
+fn saved_index(store: &dyn Store) -> Result<Option<Attributor>, PipelineError> {
+    Ok(store
+        .attribution_index()?
+        .and_then(|bytes| Attributor::from_snapshot(&bytes).ok()))
+}
+
+/// Saves the attribution index over the stored routing table and abuse records: `saved`, the
+/// index saved before they were replaced, with those replaced (a national registry is neither
+/// decoded nor checked again for a new routing table), else one built from the store.
+fn reindex_sources(store: &mut dyn Store, saved: Option<Attributor>) -> Result<(), PipelineError> {
     let started = std::time::Instant::now();
-    let attributor =
-        crate::attributor_from_store(store)?.with_sources(store.routing()?, store.abuse_records()?);
+    let rebuilt = saved.is_none();
+    let attributor = match saved {
+        Some(index) => index.with_sources(store.routing()?, store.abuse_records()?),
+        None => crate::attributor_from_store(store)?,
+    };
     store.put_attribution_index(&attributor.snapshot())?;
     tracing::debug!(
         elapsed_ms = started.elapsed().as_millis() as u64,
+        rebuilt,
         "attribution index saved with new routing or abuse records"
     );
     Ok(())
@@ -222,18 +211,29 @@ fn registered(store: &dyn Store) -> Result<Registered, PipelineError> {
     Ok(Registered::Rows(store.organisations()?))
 }
 
-/// The registered organisations, as [`registered`] found them: in a loaded index (read from
-/// it, not copied out), or as the store's rows.
+/// The registered organisations, as [`registered`] found them: in a loaded index (decoded
+/// one at a time as asked for, not kept), or as the store's rows (by id).
 enum Registered {
     Index(Box<Attributor>),
     Rows(Vec<Organisation>),
 }
 
 impl Registered {
-    fn organisations(&self) -> &[Organisation] {
+    fn len(&self) -> usize {
         match self {
-            Registered::Index(index) => index.organisations(),
-            Registered::Rows(rows) => rows,
+            Registered::Index(index) => index.stats().organisations,
+            Registered::Rows(rows) => rows.len(),
+        }
+    }
+
+    fn get(&self, id: &OrgId) -> Option<Cow<'_, Organisation>> {
+        match self {
+            Registered::Index(index) => index.organisation_once(id),
+            // the store lists them by id, compared byte by byte
+            Registered::Rows(rows) => rows
+                .binary_search_by(|o| o.id.0.as_str().cmp(id.0.as_str()))
+                .ok()
+                .map(|i| Cow::Borrowed(&rows[i])),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! Who received which findings, what a second round sends (nothing new), and a recipient that
 //! cannot be reached for a while.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 
@@ -55,7 +56,9 @@ fn row(ip: &str, minutes: i64) -> String {
 /// An in-memory store holding the registry and a report of `ips`.
 fn ingested(ips: &[&str]) -> SqliteStore {
     let mut store = SqliteStore::in_memory().unwrap();
-    store.replace_organisations(&registry()).unwrap();
+    store
+        .replace_organisations(&mut registry().iter().map(Cow::Borrowed))
+        .unwrap();
     ingest(&mut store, ips, 60);
     store
 }
@@ -280,7 +283,9 @@ fn an_outbox_round_of_several_groups_records_every_message_it_wrote() {
     }
     let mut store = SqliteStore::in_memory().unwrap();
     let orgs: Vec<Organisation> = serde_json::from_value(serde_json::Value::Array(orgs)).unwrap();
-    store.replace_organisations(&orgs).unwrap();
+    store
+        .replace_organisations(&mut orgs.iter().map(Cow::Borrowed))
+        .unwrap();
     let ips: Vec<&str> = ips.iter().map(String::as_str).collect();
     ingest(&mut store, &ips, 60);
 

@@ -41,6 +41,7 @@ mod sqlite;
 
 use baken_model::{AbuseRecord, Attribution, Event, Organisation, Owner, RoutedPrefix, Rule, Tlp};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -1041,8 +1042,12 @@ pub struct InventoryRecord {
 /// the three changing drops the saved attribution index in that same transaction, so a saved
 /// index always answers as one built from what is stored.
 pub trait RegistryStore {
-    /// Replaces the whole registry of organisations.
-    fn replace_organisations(&mut self, orgs: &[Organisation]) -> Result<()>;
+    /// Replaces the whole registry of organisations, given one at a time (a national
+    /// registry need not be held whole; `&mut list.iter().map(Cow::Borrowed)` gives a list).
+    fn replace_organisations(
+        &mut self,
+        orgs: &mut dyn Iterator<Item = Cow<'_, Organisation>>,
+    ) -> Result<()>;
     /// The registry, by organisation id.
     fn organisations(&self) -> Result<Vec<Organisation>>;
     /// Replaces the prefix-to-AS entries that came from `source`.

@@ -1,5 +1,6 @@
 //! The embedded store: one SQLite file in the data directory, WAL journal.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use std::collections::HashMap;
@@ -937,7 +938,10 @@ const MESSAGE_COLUMNS: &str = "key, incident, recipient, party, path, findings, 
      created_at, sent_at, ticket, round, kind";
 
 impl RegistryStore for SqliteStore {
-    fn replace_organisations(&mut self, orgs: &[Organisation]) -> Result<()> {
+    fn replace_organisations(
+        &mut self,
+        orgs: &mut dyn Iterator<Item = Cow<'_, Organisation>>,
+    ) -> Result<()> {
         let wrap = &self.wrap();
         let tx = self.conn.transaction().map_err(wrap)?;
         tx.execute("DELETE FROM attribution_index", [])
@@ -948,7 +952,7 @@ impl RegistryStore for SqliteStore {
                 .prepare("INSERT INTO organisation (id, body) VALUES (?1, ?2)")
                 .map_err(wrap)?;
             for org in orgs {
-                stmt.execute(params![org.id.0, json(org)]).map_err(wrap)?;
+                stmt.execute(params![org.id.0, json(&*org)]).map_err(wrap)?;
             }
         }
         tx.commit().map_err(wrap)

@@ -2,6 +2,7 @@
 //! whole or by source, and the saved attribution index dropped with any of them.
 
 use baken_model::{AbuseContact, AbuseRecord, AbuseScope, Organisation, RoutedPrefix};
+use std::borrow::Cow;
 
 use crate::RegistryStore;
 
@@ -29,7 +30,9 @@ fn the_attribution_index_goes_with_the_registry(store: &mut dyn RegistryStore) {
     );
     let o: Organisation =
         serde_json::from_value(serde_json::json!({"id": "org-1", "name": "One"})).unwrap();
-    store.replace_organisations(&[o]).unwrap();
+    store
+        .replace_organisations(&mut [o].iter().map(Cow::Borrowed))
+        .unwrap();
     assert_eq!(
         store.attribution_index().unwrap(),
         None,
@@ -80,11 +83,11 @@ fn the_registry_is_replaced_whole_and_by_source(store: &mut dyn RegistryStore) {
     assert!(store.organisations().unwrap().is_empty());
     let (one, two) = (organisation("org-1", "One"), organisation("org-2", "Two"));
     store
-        .replace_organisations(&[two.clone(), one.clone()])
+        .replace_organisations(&mut [two.clone(), one.clone()].iter().map(Cow::Borrowed))
         .unwrap();
     assert_eq!(store.organisations().unwrap(), [one.clone(), two], "by id");
     store
-        .replace_organisations(std::slice::from_ref(&one))
+        .replace_organisations(&mut std::iter::once(Cow::Borrowed(&one)))
         .unwrap();
     assert_eq!(store.organisations().unwrap(), [one], "replaced whole");
 

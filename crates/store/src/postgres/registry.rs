@@ -3,6 +3,7 @@
 
 use baken_model::{AbuseRecord, Organisation, RoutedPrefix};
 use r2d2_postgres::postgres::Transaction;
+use std::borrow::Cow;
 
 use super::PostgresStore;
 use super::retry::retried;
@@ -55,9 +56,13 @@ impl PostgresStore {
 }
 
 impl RegistryStore for PostgresStore {
-    fn replace_organisations(&mut self, orgs: &[Organisation]) -> Result<()> {
-        let ids: Vec<&str> = orgs.iter().map(|o| o.id.0.as_str()).collect();
-        let bodies: Vec<String> = orgs.iter().map(json).collect();
+    fn replace_organisations(
+        &mut self,
+        orgs: &mut dyn Iterator<Item = Cow<'_, Organisation>>,
+    ) -> Result<()> {
+        // held as text, since a transaction PostgreSQL cancels is tried again
+        let (ids, bodies): (Vec<String>, Vec<String>) =
+            orgs.map(|o| (o.id.0.clone(), json(&*o))).unzip();
         self.replace_registry(|tx| {
             tx.execute("DELETE FROM organisation", &[])?;
             tx.execute(
