@@ -348,13 +348,10 @@ impl Attributor {
     /// the abuse records, behind a versioned header with a checksum. The format is described
     /// in the [`snapshot`] module. Equal indexes give equal bytes.
     pub fn snapshot(&self) -> Vec<u8> {
-        // the organisations of a loaded index are written as read: their size is known (those
-        // of a built one are measured when written), and the tables after them take some 30
-        // bytes per organisation (networks, domains)
-        let (records, text) = self.orgs.encoded_len();
-        let extra = 32 * self.orgs.len();
-        let mut w = Writer::with_capacity(records + extra, text + extra);
-        self.orgs.write(&mut w);
+        // every section but the organisations' first, apart (a tenth of a national index),
+        // so that the snapshot is allocated once at its size and the organisations are
+        // copied into it as they are encoded
+        let mut w = Writer::section();
         w.pairs(self.asns.iter(), |w, &asn| w.u32(asn));
         w.pairs(self.domains.iter(), |w, domain| w.str(domain));
         self.networks.write(&mut w);
@@ -365,7 +362,12 @@ impl Attributor {
         }
         self.abuse_networks.write(&mut w);
         w.pairs(self.abuse_asns.iter(), |w, &asn| w.u32(asn));
-        w.finish()
+        let (rest, rest_text) = w.written();
+        let (count, records, text) = self.orgs.encoded();
+        snapshot::assemble(
+            &[text.as_bytes(), rest_text],
+            &[&count.to_le_bytes(), records, rest],
+        )
     }
 
     /// Loads an index written by [`Attributor::snapshot`]. It answers every query as the

@@ -77,11 +77,6 @@ impl Orgs {
         self.labels.len()
     }
 
-    /// The bytes and text [`Orgs::write`] writes.
-    pub(crate) fn encoded_len(&self) -> (usize, usize) {
-        (self.records.len(), self.text.len())
-    }
-
     /// The id and name of organisation `i`.
     #[inline]
     pub(crate) fn label(&self, i: u32) -> Label<'_> {
@@ -170,11 +165,11 @@ impl Orgs {
             .expect("organisations checked when read or encoded from valid ones")
     }
 
-    /// Writes the snapshot's section of organisations, as they are encoded (decoding and
-    /// encoding them again gives the same).
-    pub(crate) fn write(&self, w: &mut Writer) {
-        w.count(self.len());
-        w.encoded(&self.records, &self.text);
+    /// The snapshot's section of organisations, as their count, their encoded bytes and the
+    /// text of their strings (decoding and encoding them again gives the same).
+    pub(crate) fn encoded(&self) -> (u32, &[u8], &str) {
+        let count = u32::try_from(self.len()).expect("fewer than 2^32 organisations");
+        (count, &self.records, &self.text)
     }
 
     /// Reads a snapshot's section of organisations, checking every one as

@@ -155,29 +155,39 @@ pub enum SnapshotError {
     },
 }
 
-/// Writes a snapshot's sections, and apart from them the text of their strings.
+/// Writes a snapshot's sections, and apart from them the text of their strings; [`assemble`]
+/// puts the parts together.
 pub(crate) struct Writer {
     buf: Vec<u8>,
-    /// The header's room, then the text: [`Writer::finish`] appends the sections to it, so
-    /// that the snapshot is never held twice.
     text: Vec<u8>,
 }
 
 /// The header and the text's length before the text.
 const TEXT_START: usize = HEADER + 4;
 
-impl Writer {
-    /// A writer with room for `buf` bytes of sections and `text` bytes of text: a national
-    /// index is hundreds of megabytes, which growing by doubling would hold up to twice.
-    pub(crate) fn with_capacity(buf: usize, text: usize) -> Self {
-        let mut text_buf = Vec::with_capacity(TEXT_START + text + buf);
-        text_buf.resize(TEXT_START, 0);
-        Writer {
-            buf: Vec::with_capacity(buf),
-            text: text_buf,
-        }
+/// A snapshot of this text (the parts in order) and these sections (likewise): allocated once,
+/// at its size, so that a national index is held only once more while it is written.
+pub(crate) fn assemble(text: &[&[u8]], sections: &[&[u8]]) -> Vec<u8> {
+    let text_len: usize = text.iter().map(|t| t.len()).sum();
+    let sections_len: usize = sections.iter().map(|s| s.len()).sum();
+    let mut out = Vec::with_capacity(TEXT_START + text_len + sections_len);
+    out.extend_from_slice(&MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    // the checksum and the length, filled in below
+    out.extend_from_slice(&[0; 12]);
+    let text_count = u32::try_from(text_len).expect("less than 4 GiB of text");
+    out.extend_from_slice(&text_count.to_le_bytes());
+    for part in text.iter().chain(sections) {
+        out.extend_from_slice(part);
     }
+    let length = (out.len() - HEADER) as u64;
+    out[16..24].copy_from_slice(&length.to_le_bytes());
+    let crc = crc32fast::hash(&out[HEADER..]);
+    out[12..16].copy_from_slice(&crc.to_le_bytes());
+    out
+}
 
+impl Writer {
     /// A writer of sections without a header: their bytes and text, taken apart with
     /// [`Writer::into_parts`].
     pub(crate) fn section() -> Self {
@@ -212,32 +222,8 @@ impl Writer {
         self.text.extend_from_slice(text.as_bytes());
     }
 
-    /// The snapshot: header, text, sections.
-    pub(crate) fn finish(self) -> Vec<u8> {
-        let Writer { buf, mut text, .. } = self;
-        let text_len = u32::try_from(text.len() - TEXT_START).expect("less than 4 GiB of text");
-        text.reserve_exact(buf.len());
-        text.extend_from_slice(&buf);
-        drop(buf);
-        let mut out = text;
-        out[..8].copy_from_slice(&MAGIC);
-        out[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
-        out[HEADER..TEXT_START].copy_from_slice(&text_len.to_le_bytes());
-        let length = (out.len() - HEADER) as u64;
-        out[16..24].copy_from_slice(&length.to_le_bytes());
-        let crc = crc32fast::hash(&out[HEADER..]);
-        out[12..16].copy_from_slice(&crc.to_le_bytes());
-        out
-    }
-
     pub(crate) fn u8(&mut self, v: u8) {
         self.bytes(&[v]);
-    }
-
-    /// Sections already encoded, with the text of their strings.
-    pub(crate) fn encoded(&mut self, bytes: &[u8], text: &str) {
-        self.bytes(bytes);
-        self.text_bytes(text);
     }
 
     pub(crate) fn u32(&mut self, v: u32) {
