@@ -432,6 +432,11 @@ impl Attributor {
         self.orgs.all()
     }
 
+    /// Whether an organisation of this id is registered, without decoding it.
+    pub fn is_registered(&self, id: &OrgId) -> bool {
+        self.orgs.contains(id)
+    }
+
     /// The organisation with this id, decoded for this call alone on an index loaded from a
     /// snapshot (where [`Attributor::organisation`] keeps what it decodes): for a caller that
     /// reads each organisation once, such as an import comparing a whole registry.

@@ -112,6 +112,11 @@ impl Orgs {
             .copied()
     }
 
+    /// Whether there is one with this id.
+    pub(crate) fn contains(&self, id: &OrgId) -> bool {
+        self.number(&id.0).is_some()
+    }
+
     /// The organisation with this id: from all of them when they are decoded, else decoded
     /// alone.
     pub(crate) fn get(&self, id: &OrgId) -> Option<&Organisation> {

@@ -481,8 +481,10 @@ fn an_index_built_in_id_order_is_the_index_of_the_sorted_registry() {
     assert_eq!(each, w.orgs);
     for org in &w.orgs {
         assert_eq!(loaded.organisation_once(&org.id).as_deref(), Some(org));
+        assert!(loaded.is_registered(&org.id));
     }
     assert_eq!(loaded.organisation_once(&OrgId("nobody".into())), None);
+    assert!(!loaded.is_registered(&OrgId("nobody".into())));
 }
 
 fn data(path: &str) -> PathBuf {

@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use crate::PipelineError;
 use crate::advisories;
+use crate::findings::EventFields;
 
 /// What an inventory import did.
 #[derive(Debug, Clone, Serialize)]
@@ -72,16 +73,16 @@ pub struct OrgExposure {
     pub sector: Option<String>,
     /// Vital provider.
     pub vital: bool,
-    /// Hosts and addresses affected (or of unknown status).
-    pub hosts: BTreeSet<String>,
+    /// Hosts and addresses affected (or of unknown status), sorted, each once.
+    pub hosts: Vec<String>,
     /// Matches that are certain.
     pub affected: usize,
     /// Matches whose version could not be compared.
     pub unknown: usize,
-    /// The kinds of evidence.
-    pub evidence: BTreeSet<String>,
-    /// Products matched.
-    pub products: BTreeSet<String>,
+    /// The kinds of evidence, sorted, each once.
+    pub evidence: Vec<String>,
+    /// Products matched, sorted, each once.
+    pub products: Vec<String>,
 }
 
 /// The substantiated exposure analysis of one advisory.
@@ -163,7 +164,9 @@ pub fn exposure(
     let mut scan_events: BTreeMap<String, Vec<i64>> = BTreeMap::new();
     let mut seen_events = BTreeSet::new();
     for cve in &advisory.cves {
-        for f in crate::findings::of_incident(store, attributor, cve)? {
+        let findings =
+            crate::findings::of_incident_keeping(store, attributor, cve, EventFields::Exposure)?;
+        for f in findings {
             if !seen_events.insert(f.id) {
                 continue;
             }
@@ -173,22 +176,7 @@ pub fn exposure(
             // nobody known: still exposed, and still part of the incident
             let org = Party::owning(&f.attribution.owner, ip).key();
             scan_events.entry(ip.to_string()).or_default().push(f.id);
-            scans.push(ScanObservation {
-                org,
-                ip: ip.to_string(),
-                cves: f.event.vulnerabilities(),
-                product: f
-                    .event
-                    .get_str("product.product")
-                    .or_else(|| f.event.get_str("product.name"))
-                    .map(str::to_string),
-                version: f
-                    .event
-                    .get_str("product.version")
-                    .or_else(|| f.event.get_str("extra.version"))
-                    .map(str::to_string),
-                source: f.event.get_str("feed.name").unwrap_or("scan").to_string(),
-            });
+            scans.push(cve_observation(&f.event, org, ip));
         }
     }
     let matcher = Matcher::new(std::slice::from_ref(&advisory));
@@ -204,17 +192,9 @@ pub fn exposure(
         };
         let org = Party::owning(&f.attribution.owner, ip).key();
         // the CPE nmap gave where it names the advisory's product, else the product's name
-        let observed = |product: String| ScanObservation {
-            org: org.clone(),
-            ip: ip.to_string(),
-            cves: Vec::new(),
-            product: Some(product),
-            version: f.event.get_str("product.version").map(str::to_string),
-            source: f.event.get_str("feed.name").unwrap_or("scan").to_string(),
-        };
-        for product in service_products(&f.event) {
+        for observed in service_observations(&f.event, &org, ip) {
             let mut found = Vec::new();
-            matcher.match_scan(&observed(product), &mut found);
+            matcher.match_scan(&observed, &mut found);
             if !found.is_empty() {
                 scan_events.entry(ip.to_string()).or_default().push(f.id);
                 service_matches.extend(found);
@@ -232,29 +212,46 @@ pub fn exposure(
         *by_evidence
             .entry(evidence_name(&m.evidence).into())
             .or_default() += 1;
-        let org = attributor.organisation(&OrgId(m.org.clone()));
-        let e = orgs.entry(m.org.clone()).or_insert_with(|| OrgExposure {
-            id: m.org.clone(),
-            name: org.map(|o| o.name.clone()).unwrap_or_else(|| m.org.clone()),
-            sector: org.and_then(|o| o.sector.clone()),
-            vital: org.is_some_and(|o| o.vital),
-            hosts: BTreeSet::new(),
-            affected: 0,
-            unknown: 0,
-            evidence: BTreeSet::new(),
-            products: BTreeSet::new(),
+        let e = orgs.entry(m.org.clone()).or_insert_with(|| {
+            // decoded for this alone: a national incident's organisations are not kept
+            let org = attributor.organisation_once(&OrgId(m.org.clone()));
+            let org = org.as_deref();
+            OrgExposure {
+                id: m.org.clone(),
+                name: org.map(|o| o.name.clone()).unwrap_or_else(|| m.org.clone()),
+                sector: org.and_then(|o| o.sector.clone()),
+                vital: org.is_some_and(|o| o.vital),
+                // lists rather than sets: most organisations have one of each, and a set of one
+                // takes ten times the memory, three times over for a national incident
+                hosts: Vec::new(),
+                affected: 0,
+                unknown: 0,
+                evidence: Vec::new(),
+                products: Vec::new(),
+            }
         });
         match m.status {
             MatchStatus::Affected => e.affected += 1,
             MatchStatus::Unknown(_) => e.unknown += 1,
         }
-        if let Some(h) = &m.host {
-            e.hosts.insert(h.clone());
+        // each once after sorting, below
+        e.hosts.extend(m.host.iter().cloned());
+        let evidence = evidence_name(&m.evidence);
+        if !e.evidence.iter().any(|x| x == evidence) {
+            e.evidence.push(evidence.into());
         }
-        e.evidence.insert(evidence_name(&m.evidence).into());
-        e.products.insert(m.product.clone());
+        if e.products.last() != Some(&m.product) {
+            e.products.push(m.product.clone());
+        }
     }
-    let registered = |o: &&OrgExposure| attributor.organisation(&OrgId(o.id.clone())).is_some();
+    for e in orgs.values_mut() {
+        for list in [&mut e.hosts, &mut e.evidence, &mut e.products] {
+            list.sort_unstable();
+            list.dedup();
+            list.shrink_to_fit();
+        }
+    }
+    let registered = |o: &&OrgExposure| attributor.is_registered(&OrgId(o.id.clone()));
     let affected: Vec<&OrgExposure> = orgs
         .values()
         .filter(registered)
@@ -344,7 +341,44 @@ fn service_scan_findings(
             }
         }
     }
-    crate::findings::with_events(store, attributor, wanted)
+    crate::findings::with_fields(store, attributor, wanted, EventFields::Exposure)
+}
+
+/// What a scan that confirmed CVEs saw at `ip` of `org`, as the matcher reads it.
+fn cve_observation(event: &Event, org: String, ip: &str) -> ScanObservation {
+    ScanObservation {
+        org,
+        ip: ip.to_string(),
+        cves: event.vulnerabilities(),
+        product: event
+            .get_str("product.product")
+            .or_else(|| event.get_str("product.name"))
+            .map(str::to_string),
+        version: event
+            .get_str("product.version")
+            .or_else(|| event.get_str("extra.version"))
+            .map(str::to_string),
+        source: event.get_str("feed.name").unwrap_or("scan").to_string(),
+    }
+}
+
+/// What a service scan saw at `ip` of `org`, one observation per product it names
+/// ([`service_products`]), most precise first.
+fn service_observations<'a>(
+    event: &'a Event,
+    org: &'a str,
+    ip: &'a str,
+) -> impl Iterator<Item = ScanObservation> + 'a {
+    service_products(event)
+        .into_iter()
+        .map(move |product| ScanObservation {
+            org: org.to_string(),
+            ip: ip.to_string(),
+            cves: Vec::new(),
+            product: Some(product),
+            version: event.get_str("product.version").map(str::to_string),
+            source: event.get_str("feed.name").unwrap_or("scan").to_string(),
+        })
 }
 
 /// What a service scan says runs there, as the matcher reads it, most precise first: the
@@ -470,4 +504,72 @@ fn record_matches(
         ),
     })?;
     Ok(counts.stored)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The exposure analysis reads findings that keep only [`EventFields::Exposure`]: each
+    /// observation made from such a finding is the one made from the whole event, whichever
+    /// of the fields it reads an event has.
+    #[test]
+    fn exposure_reads_only_the_fields_it_keeps() {
+        let read = [
+            (
+                "product.vulnerabilities",
+                serde_json::json!("CVE-2019-19781, cve-2020-0001"),
+            ),
+            ("product.product", serde_json::json!("NetScaler ADC")),
+            ("product.name", serde_json::json!("Citrix ADC")),
+            ("product.vendor", serde_json::json!("Citrix")),
+            ("product.version", serde_json::json!("13.0")),
+            ("extra.version", serde_json::json!("13.0.47")),
+            (
+                "extra.cpe",
+                serde_json::json!(["cpe:/a:citrix:netscaler:13.0", "cpe:/h:x:y"]),
+            ),
+            ("feed.name", serde_json::json!("Vulnerable HTTP")),
+        ];
+        let other = [
+            ("source.asn", serde_json::json!(64496)),
+            ("source.port", serde_json::json!(443)),
+            (
+                "classification.identifier",
+                serde_json::json!("vulnerable-service"),
+            ),
+            (
+                "time.source",
+                serde_json::json!("2020-01-10T00:00:00+00:00"),
+            ),
+            ("extra.tag", serde_json::json!("citrix")),
+        ];
+        // every subset of the fields read, beside the others
+        for mask in 0..(1u32 << read.len()) {
+            let mut event = Event::new();
+            event.insert_static("source.ip", "198.18.0.7");
+            for (k, (name, value)) in read.iter().enumerate() {
+                if mask & (1 << k) != 0 {
+                    event.insert_static(name, value.clone());
+                }
+            }
+            for (name, value) in &other {
+                event.insert_static(name, value.clone());
+            }
+            let mut kept = event.clone();
+            kept.retain(|name| EventFields::Exposure.keeps(name));
+            assert!(kept.len() < event.len());
+            let ip = "198.18.0.7";
+            assert_eq!(
+                cve_observation(&kept, "org-1".into(), ip),
+                cve_observation(&event, "org-1".into(), ip),
+                "{mask:b}"
+            );
+            assert_eq!(
+                service_observations(&kept, "org-1", ip).collect::<Vec<_>>(),
+                service_observations(&event, "org-1", ip).collect::<Vec<_>>(),
+                "{mask:b}"
+            );
+        }
+    }
 }

@@ -253,6 +253,9 @@ pub enum EventFields {
     Message,
     /// Its address and host name: what deciding who may be told needs.
     Address,
+    /// What the exposure analysis reads: its address, CVEs, feed, and the product and version
+    /// a scan saw.
+    Exposure,
 }
 
 impl EventFields {
@@ -262,6 +265,18 @@ impl EventFields {
             EventFields::All => true,
             EventFields::Message => crate::notify::is_message_field(name),
             EventFields::Address => matches!(name, "source.ip" | "source.fqdn"),
+            EventFields::Exposure => matches!(
+                name,
+                "source.ip"
+                    | "feed.name"
+                    | "product.vulnerabilities"
+                    | "product.product"
+                    | "product.name"
+                    | "product.vendor"
+                    | "product.version"
+                    | "extra.version"
+                    | "extra.cpe"
+            ),
         }
     }
 }
