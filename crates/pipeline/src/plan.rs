@@ -10,6 +10,7 @@
 //! does not count as reaching the subject. `notify` delivers a plan; `why`, `whatif` and
 //! `coverage` only read it.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -193,6 +194,43 @@ struct View<'a> {
     extra: HashMap<OrgId, Organisation>,
     hoster_by_address: HashMap<IpAddr, OrgId>,
     dtc: Option<OrgId>,
+}
+
+impl View<'_> {
+    /// The organisation a plan is about, decoded for it alone: each is about one of them once,
+    /// and a national incident's hundreds of thousands would otherwise all be kept decoded.
+    fn subject(&self, id: &OrgId) -> Option<Organisation> {
+        match self.extra.get(id) {
+            Some(org) => Some(org.clone()),
+            None => self.attributor.organisation_once(id).map(Cow::into_owned),
+        }
+    }
+}
+
+/// The registry as [`route`] sees it while routing one subject: that subject as decoded for
+/// it, everybody else (CERTs, the DTC, hosters, supervisors: few, asked for again and again)
+/// from the [`View`].
+struct WithSubject<'a> {
+    view: &'a View<'a>,
+    subject: &'a Organisation,
+}
+
+impl RegistryView for WithSubject<'_> {
+    fn organisation(&self, id: &OrgId) -> Option<&Organisation> {
+        if *id == self.subject.id {
+            Some(self.subject)
+        } else {
+            self.view.organisation(id)
+        }
+    }
+
+    fn hoster_of(&self, address: IpAddr) -> Option<&Organisation> {
+        self.organisation(self.view.hoster_by_address.get(&address)?)
+    }
+
+    fn dtc(&self) -> Option<&Organisation> {
+        self.organisation(self.view.dtc.as_ref()?)
+    }
 }
 
 impl RegistryView for View<'_> {
@@ -388,7 +426,7 @@ fn build(
 
     let mut digests: BTreeMap<String, PlannedDigest> = BTreeMap::new();
     for (subject_id, subject_findings) in &subjects {
-        let Some(subject) = view.organisation(&subject_id.org_id()).cloned() else {
+        let Some(subject) = view.subject(&subject_id.org_id()) else {
             affected.push(Affected {
                 id: subject_id.clone(),
                 name: subject_id.to_string(),
@@ -426,6 +464,10 @@ fn build(
             subject_findings.iter().filter_map(|f| f.event.source_ip()),
         );
         item.named_recipients = named.to_vec();
+        let view = WithSubject {
+            view: &view,
+            subject: &subject,
+        };
         let routed = route(policy, &item, &view);
         let mut told: Vec<Path> = Vec::new();
         let mut silent: Vec<String> = Vec::new();
