@@ -425,6 +425,7 @@ fn build(
     }
 
     let mut digests: BTreeMap<String, PlannedDigest> = BTreeMap::new();
+    let mut digest_tlp: HashMap<String, Tlp> = HashMap::new();
     for (subject_id, subject_findings) in &subjects {
         let Some(subject) = view.subject(&subject_id.org_id()) else {
             affected.push(Affected {
@@ -503,21 +504,28 @@ fn build(
                 }
                 continue;
             }
-            let entry = digests
-                .entry(recipient.id.0.clone())
-                .or_insert_with(|| PlannedDigest {
-                    recipient: recipient.clone(),
-                    email,
-                    parts: Vec::new(),
-                    aggregate: Vec::new(),
-                    tlp: Tlp::Clear,
-                });
             if matches!(
                 step.decision.form,
                 Form::Full | Form::OwnAssets | Form::Aggregate
             ) {
-                entry.tlp = entry.tlp.max(step.decision.tlp);
+                let t = digest_tlp
+                    .entry(recipient.id.0.clone())
+                    .or_insert(Tlp::Clear);
+                *t = (*t).max(step.decision.tlp);
             }
+            // made when something goes in: most steps of a national incident give nothing
+            // (a non-vital organisation's own, under a policy that tells it through others)
+            let digest = || {
+                digests
+                    .entry(recipient.id.0.clone())
+                    .or_insert_with(|| PlannedDigest {
+                        recipient: recipient.clone(),
+                        email,
+                        parts: Vec::new(),
+                        aggregate: Vec::new(),
+                        tlp: Tlp::Clear,
+                    })
+            };
             match step.decision.form {
                 Form::Full | Form::OwnAssets => {
                     let (allowed, whole) = narrowing(step, &subject);
@@ -527,7 +535,7 @@ fn build(
                         .cloned()
                         .collect();
                     if !findings.is_empty() {
-                        entry.parts.push(DigestPart {
+                        digest().parts.push(DigestPart {
                             subject: subject_id.clone(),
                             subject_name: subject.name.clone(),
                             findings,
@@ -539,7 +547,7 @@ fn build(
                         }
                     }
                 }
-                Form::Aggregate => entry.aggregate.push((
+                Form::Aggregate => digest().aggregate.push((
                     subject.sector.clone(),
                     subject.id.clone(),
                     subject_findings
@@ -590,7 +598,10 @@ fn build(
             },
         });
     }
-    digests.retain(|_, d| !d.parts.is_empty() || !d.aggregate.is_empty());
+    // the most restrictive label of everything each recipient may be given
+    for (id, digest) in &mut digests {
+        digest.tlp = digest_tlp.get(id).copied().unwrap_or(Tlp::Clear);
+    }
     // held while the messages are delivered: no room to spare
     affected.shrink_to_fit();
     Ok(Plan {
