@@ -160,25 +160,33 @@ struct OrgPlan {
 pub fn generate(params: &Params, dir: &Path) -> Result<Generated, DemoError> {
     std::fs::create_dir_all(dir).map_err(io_error(dir))?;
     let mut rng = StdRng::seed_from_u64(params.seed);
-    let (orgs, plans) = registry(params, &mut rng);
-
     let registry = dir.join("registry.json");
-    // written as it is serialised: a national registry as one JSON value or text first
-    // would take gigabytes
-    #[derive(serde::Serialize)]
-    struct File<'a> {
-        organisations: &'a [Organisation],
-    }
+    // written as each organisation is made, one per line of the array: a national registry
+    // held whole takes a gigabyte
     let out = std::fs::File::create(&registry).map_err(io_error(&registry))?;
     let mut out = std::io::BufWriter::new(out);
-    serde_json::to_writer_pretty(
-        &mut out,
-        &File {
-            organisations: &orgs,
-        },
-    )
-    .map_err(|e| io_error(&registry)(e.into()))?;
-    std::io::Write::flush(&mut out).map_err(io_error(&registry))?;
+    let mut first = true;
+    let mut write = |org: Organisation| -> std::io::Result<()> {
+        use std::io::Write;
+        out.write_all(if first {
+            b"{\"organisations\": [\n"
+        } else {
+            b",\n"
+        })?;
+        first = false;
+        serde_json::to_writer(&mut out, &org).map_err(std::io::Error::from)
+    };
+    let plans = make_registry(params, &mut rng, &mut write).map_err(io_error(&registry))?;
+    {
+        use std::io::Write;
+        out.write_all(if first {
+            b"{\"organisations\": []}\n"
+        } else {
+            b"\n]}\n"
+        })
+        .and_then(|()| out.flush())
+        .map_err(io_error(&registry))?;
+    }
 
     let pfx2as = dir.join("routeviews-pfx2as.txt");
     write_pfx2as(&pfx2as, &plans)?;
@@ -455,8 +463,13 @@ const NAME_B: &[&str] = &[
 ];
 const NAME_C: &[&str] = &["BV", "NV", "Groep", "Diensten", "Stichting", "Holding"];
 
-fn registry(params: &Params, rng: &mut StdRng) -> (Vec<Organisation>, Vec<OrgPlan>) {
-    let mut orgs = Vec::new();
+/// Makes the organisations of the registry, each handed to `emit` as it is made, and the plan
+/// of each one's networks.
+fn make_registry(
+    params: &Params,
+    rng: &mut StdRng,
+    emit: &mut dyn FnMut(Organisation) -> std::io::Result<()>,
+) -> std::io::Result<Vec<OrgPlan>> {
     let mut plans = Vec::new();
     let mut asn_slots = 0;
     for i in 0..params.orgs {
@@ -513,7 +526,7 @@ fn registry(params: &Params, rng: &mut StdRng) -> (Vec<Organisation>, Vec<OrgPla
                 },
             ],
         };
-        orgs.push(Organisation {
+        emit(Organisation {
             id: OrgId(format!("org-{i}")),
             name,
             kind: OrgKind::Organisation,
@@ -529,7 +542,7 @@ fn registry(params: &Params, rng: &mut StdRng) -> (Vec<Organisation>, Vec<OrgPla
             asns,
             domains: vec![domain],
             contacts,
-        });
+        })?;
         plans.push(OrgPlan {
             index: i,
             asn_only_slot,
@@ -558,16 +571,16 @@ fn registry(params: &Params, rng: &mut StdRng) -> (Vec<Organisation>, Vec<OrgPla
         }],
     };
     for cert in SECTORS.iter().filter_map(|s| s.4) {
-        orgs.push(party(cert, &cert.to_uppercase(), OrgKind::Cert, None));
+        emit(party(cert, &cert.to_uppercase(), OrgKind::Cert, None))?;
     }
     let mut supervisors: Vec<&str> = SECTORS.iter().filter_map(|s| s.3).collect();
     supervisors.sort_unstable();
     supervisors.dedup();
     for sup in supervisors {
-        orgs.push(party(sup, &sup.to_uppercase(), OrgKind::Supervisor, None));
+        emit(party(sup, &sup.to_uppercase(), OrgKind::Supervisor, None))?;
     }
-    orgs.push(party("dtc", "Digital Trust Center", OrgKind::Dtc, None));
-    orgs.push(party("ncsc", "NCSC", OrgKind::NationalCsirt, None));
+    emit(party("dtc", "Digital Trust Center", OrgKind::Dtc, None))?;
+    emit(party("ncsc", "NCSC", OrgKind::NationalCsirt, None))?;
     for h in 0..HOSTERS {
         let mut hoster = party(
             &format!("hoster-{h}"),
@@ -581,9 +594,9 @@ fn registry(params: &Params, rng: &mut StdRng) -> (Vec<Organisation>, Vec<OrgPla
             language: None,
             ..Default::default()
         }];
-        orgs.push(hoster);
+        emit(hoster)?;
     }
-    (orgs, plans)
+    Ok(plans)
 }
 
 fn write_pfx2as(path: &Path, plans: &[OrgPlan]) -> Result<(), DemoError> {
