@@ -56,7 +56,7 @@ impl fmt::Display for Conflict {
     }
 }
 
-/// The registry given to [`Attributor::new`] is inconsistent.
+/// The registry given to [`Attributor::new`] or [`AttributorBuilder`] is inconsistent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the registry has {} conflict(s); the first: {}", conflicts.len(), conflicts[0])]
 pub struct AttributorError {

@@ -2,8 +2,8 @@
 //! every entry. The formats are described in the crate documentation.
 //!
 //! [`load_registry`] reads a whole file and fails with every invalid entry listed;
-//! [`RegistryReader`] streams a CSV or JSON-lines file one organisation at a time, for
-//! registries too large to hold twice in memory.
+//! [`RegistryReader`] streams a CSV, JSON-lines or JSON file one organisation at a time, for
+//! registries too large to hold in memory.
 
 use std::collections::HashSet;
 use std::fmt;
