@@ -1015,13 +1015,14 @@ fn blast_radius(
             findings.push(Finding {
                 id: findings.len() as i64,
                 event,
+                partial: None,
                 attribution: Attribution {
                     owner: Owner::Organisation { id: o.id.clone() },
                     rule: Rule::Inventory,
                     reason: format!("{id} declared {vendor} in its inventory"),
                 },
                 tlp: Some(tlp),
-                provenance: format!("inventory of {id}"),
+                provenance: format!("inventory of {id}").into(),
                 state: FindingState::Open,
                 first_seen: 0,
                 last_seen: 0,

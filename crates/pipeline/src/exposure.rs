@@ -9,7 +9,7 @@ use std::path::Path;
 use baken_attribute::Attributor;
 use baken_matching::{Evidence, InventoryEntry, Match, MatchStatus, Matcher, ScanObservation};
 use baken_model::{Attribution, Event, OrgId, Owner, Party, Rule};
-use baken_store::{InventoryRecord, Store, TimelineStep, now};
+use baken_store::{FindingRecord, InventoryRecord, Store, TimelineStep, now};
 use serde::Serialize;
 
 use crate::PipelineError;
@@ -159,91 +159,87 @@ pub fn exposure(
             source: format!("{} {}", r.source, r.place),
         })
         .collect();
+    let matcher = Matcher::new(std::slice::from_ref(&advisory));
+    // Each finding is matched as it is read and folded into its organisation's counts: a
+    // national incident's findings are never all held. What is kept per finding is its
+    // address, for linking (scan_events), and the matches recording needs.
+    let mut tally = Tally {
+        attributor,
+        orgs: BTreeMap::new(),
+        by_evidence: BTreeMap::new(),
+        matched_hosts: BTreeSet::new(),
+        inventory: Vec::new(),
+    };
+    let mut found = Vec::new();
+    for e in &entries {
+        matcher.match_entry(e, &mut found);
+        tally.add(&mut found);
+    }
+    drop(entries);
     // What the scans saw: every stored finding carrying one of the advisory's CVEs.
-    let mut scans = Vec::new();
-    let mut scan_events: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    let mut scan_events: Vec<(String, i64)> = Vec::new();
     let mut seen_events = BTreeSet::new();
     for cve in &advisory.cves {
-        let findings =
-            crate::findings::of_incident_keeping(store, attributor, cve, EventFields::Exposure)?;
-        for f in findings {
-            if !seen_events.insert(f.id) {
-                continue;
-            }
-            let Some(ip) = f.event.get_str("source.ip") else {
-                continue;
-            };
-            // nobody known: still exposed, and still part of the incident
-            let org = Party::owning(&f.attribution.owner, ip).key();
-            scan_events.entry(ip.to_string()).or_default().push(f.id);
-            scans.push(cve_observation(&f.event, org, ip));
-        }
+        let records = store.finding_records(&baken_store::FindingQuery {
+            incident: Some(cve.to_ascii_lowercase()),
+            ..baken_store::FindingQuery::default()
+        })?;
+        crate::findings::each_with_fields(
+            store,
+            attributor,
+            records,
+            EventFields::Exposure,
+            &mut |_, f| {
+                if !seen_events.insert(f.id) {
+                    return Ok(());
+                }
+                let Some(ip) = f.event.get_str("source.ip") else {
+                    return Ok(());
+                };
+                // nobody known: still exposed, and still part of the incident
+                let org = Party::owning(&f.attribution.owner, ip).key();
+                scan_events.push((ip.to_string(), f.id));
+                matcher.match_scan(&cve_observation(&f.event, org, ip), &mut found);
+                tally.add(&mut found);
+                Ok(())
+            },
+        )?;
     }
-    let matcher = Matcher::new(std::slice::from_ref(&advisory));
     // What service scans saw (nmap, masscan, zgrab2): products and versions without CVE ids,
     // matched by product and version.
-    let mut service_matches = Vec::new();
-    for f in service_scan_findings(store, attributor)? {
-        if !seen_events.insert(f.id) {
-            continue;
-        }
-        let Some(ip) = f.event.get_str("source.ip") else {
-            continue;
-        };
-        let org = Party::owning(&f.attribution.owner, ip).key();
-        // the CPE nmap gave where it names the advisory's product, else the product's name
-        for observed in service_observations(&f.event, &org, ip) {
-            let mut found = Vec::new();
-            matcher.match_scan(&observed, &mut found);
-            if !found.is_empty() {
-                scan_events.entry(ip.to_string()).or_default().push(f.id);
-                service_matches.extend(found);
-                break;
+    crate::findings::each_with_fields(
+        store,
+        attributor,
+        service_scan_records(store)?,
+        EventFields::Exposure,
+        &mut |_, f| {
+            if !seen_events.insert(f.id) {
+                return Ok(());
             }
-        }
-    }
-    // in the order of the scans: the service scans' matches after the others
-    let mut matches = matcher.match_all(&entries, &scans);
-    matches.extend(service_matches);
-
-    let mut orgs: BTreeMap<String, OrgExposure> = BTreeMap::new();
-    let mut by_evidence: BTreeMap<String, usize> = BTreeMap::new();
-    for m in &matches {
-        *by_evidence
-            .entry(evidence_name(&m.evidence).into())
-            .or_default() += 1;
-        let e = orgs.entry(m.org.clone()).or_insert_with(|| {
-            // decoded for this alone: a national incident's organisations are not kept
-            let org = attributor.organisation_once(&OrgId(m.org.clone()));
-            let org = org.as_deref();
-            OrgExposure {
-                id: m.org.clone(),
-                name: org.map(|o| o.name.clone()).unwrap_or_else(|| m.org.clone()),
-                sector: org.and_then(|o| o.sector.clone()),
-                vital: org.is_some_and(|o| o.vital),
-                // lists rather than sets: most organisations have one of each, and a set of one
-                // takes ten times the memory, three times over for a national incident
-                hosts: Vec::new(),
-                affected: 0,
-                unknown: 0,
-                evidence: Vec::new(),
-                products: Vec::new(),
+            let Some(ip) = f.event.get_str("source.ip") else {
+                return Ok(());
+            };
+            let org = Party::owning(&f.attribution.owner, ip).key();
+            // the CPE nmap gave where it names the advisory's product, else the product's name
+            for observed in service_observations(&f.event, &org, ip) {
+                matcher.match_scan(&observed, &mut found);
+                if !found.is_empty() {
+                    scan_events.push((ip.to_string(), f.id));
+                    tally.add(&mut found);
+                    break;
+                }
             }
-        });
-        match m.status {
-            MatchStatus::Affected => e.affected += 1,
-            MatchStatus::Unknown(_) => e.unknown += 1,
-        }
-        // each once after sorting, below
-        e.hosts.extend(m.host.iter().cloned());
-        let evidence = evidence_name(&m.evidence);
-        if !e.evidence.iter().any(|x| x == evidence) {
-            e.evidence.push(evidence.into());
-        }
-        if e.products.last() != Some(&m.product) {
-            e.products.push(m.product.clone());
-        }
-    }
+            Ok(())
+        },
+    )?;
+    drop(seen_events);
+    let Tally {
+        mut orgs,
+        by_evidence,
+        matched_hosts,
+        inventory,
+        ..
+    } = tally;
     for e in orgs.values_mut() {
         for list in [&mut e.hosts, &mut e.evidence, &mut e.products] {
             list.sort_unstable();
@@ -265,7 +261,13 @@ pub fn exposure(
     }
     let top = advisory.highest_score();
     let recorded = if record {
-        record_matches(store, &advisory.id, &matches, &scan_events)?
+        // scan findings (confirmed or version-inferred) at a matched host are linked
+        let linked: BTreeSet<i64> = scan_events
+            .into_iter()
+            .filter(|(ip, _)| matched_hosts.contains(ip))
+            .map(|(_, id)| id)
+            .collect();
+        record_matches(store, &advisory.id, &inventory, linked)?
     } else {
         0
     };
@@ -303,6 +305,68 @@ pub fn exposure(
     })
 }
 
+/// The matches of an exposure analysis folded into counts per organisation as they are made.
+struct Tally<'a> {
+    attributor: &'a Attributor,
+    orgs: BTreeMap<String, OrgExposure>,
+    by_evidence: BTreeMap<String, usize>,
+    /// The hosts of the matches a scan made.
+    matched_hosts: BTreeSet<String>,
+    /// The matches inventories made, recorded as findings of their own.
+    inventory: Vec<Match>,
+}
+
+impl Tally<'_> {
+    /// Folds in `found` and empties it.
+    fn add(&mut self, found: &mut Vec<Match>) {
+        for m in found.drain(..) {
+            *self
+                .by_evidence
+                .entry(evidence_name(&m.evidence).into())
+                .or_default() += 1;
+            let e = self.orgs.entry(m.org.clone()).or_insert_with(|| {
+                // decoded for this alone: a national incident's organisations are not kept
+                let org = self.attributor.organisation_once(&OrgId(m.org.clone()));
+                let org = org.as_deref();
+                OrgExposure {
+                    id: m.org.clone(),
+                    name: org.map(|o| o.name.clone()).unwrap_or_else(|| m.org.clone()),
+                    sector: org.and_then(|o| o.sector.clone()),
+                    vital: org.is_some_and(|o| o.vital),
+                    // lists rather than sets: most organisations have one of each, and a set
+                    // of one takes ten times the memory, three times over for a national
+                    // incident
+                    hosts: Vec::new(),
+                    affected: 0,
+                    unknown: 0,
+                    evidence: Vec::new(),
+                    products: Vec::new(),
+                }
+            });
+            match m.status {
+                MatchStatus::Affected => e.affected += 1,
+                MatchStatus::Unknown(_) => e.unknown += 1,
+            }
+            // each once after sorting, at the end
+            e.hosts.extend(m.host.iter().cloned());
+            let evidence = evidence_name(&m.evidence);
+            if !e.evidence.iter().any(|x| x == evidence) {
+                e.evidence.push(evidence.into());
+            }
+            if e.products.last() != Some(&m.product) {
+                e.products.push(m.product.clone());
+            }
+            if m.evidence == Evidence::InventoryDeclared {
+                self.inventory.push(m);
+            } else if let Some(host) = m.host
+                && !self.matched_hosts.contains(&host)
+            {
+                self.matched_hosts.insert(host);
+            }
+        }
+    }
+}
+
 /// The incident an advisory's findings are notified under.
 pub fn advisory_incident(advisory_id: &str) -> String {
     advisory_id.to_ascii_lowercase()
@@ -312,12 +376,9 @@ pub fn advisory_incident(advisory_id: &str) -> String {
 /// vulnerabilities it confirmed.
 const SERVICE_FEEDS: [&str; 3] = ["nmap", "masscan", "zgrab2"];
 
-/// The findings service scans stored, with their events: only those of runs of a
-/// [`SERVICE_FEEDS`] feed are read, so the other feeds' findings cost a lookup each.
-fn service_scan_findings(
-    store: &dyn Store,
-    attributor: &Attributor,
-) -> Result<Vec<baken_store::Finding>, PipelineError> {
+/// The findings service scans stored: only those of runs of a [`SERVICE_FEEDS`] feed, so
+/// the other feeds' findings cost a lookup each and their events are not read.
+fn service_scan_records(store: &dyn Store) -> Result<Vec<FindingRecord>, PipelineError> {
     let mut service_run: BTreeMap<i64, bool> = BTreeMap::new();
     let mut wanted = Vec::new();
     for (incident, _) in store.incidents()? {
@@ -341,7 +402,7 @@ fn service_scan_findings(
             }
         }
     }
-    crate::findings::with_fields(store, attributor, wanted, EventFields::Exposure)
+    Ok(wanted)
 }
 
 /// What a scan that confirmed CVEs saw at `ip` of `org`, as the matcher reads it.
@@ -406,27 +467,16 @@ fn service_products(event: &Event) -> Vec<String> {
 fn record_matches(
     store: &mut dyn Store,
     advisory_id: &str,
-    matches: &[Match],
-    scan_events: &BTreeMap<String, Vec<i64>>,
+    inventory: &[Match],
+    linked: BTreeSet<i64>,
 ) -> Result<u64, PipelineError> {
     let incident = advisory_incident(advisory_id);
     // Scan findings (confirmed or version-inferred) are already stored: link them.
-    let linked: Vec<i64> = matches
-        .iter()
-        .filter(|m| m.evidence != Evidence::InventoryDeclared)
-        .filter_map(|m| m.host.as_ref().and_then(|h| scan_events.get(h)))
-        .flatten()
-        .copied()
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let linked: Vec<i64> = linked.into_iter().collect();
     store.link_incident(&incident, &linked)?;
     // Inventory matches become findings of the organisation that declared them.
     let mut events = Vec::new();
-    for m in matches
-        .iter()
-        .filter(|m| m.evidence == Evidence::InventoryDeclared)
-    {
+    for m in inventory {
         let mut e = Event::new();
         e.insert("classification.taxonomy", "vulnerable");
         e.insert("classification.type", "vulnerable-system");

@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use baken_attribute::Attributor;
 use baken_feeds::{FeedKind, Options};
@@ -251,7 +252,7 @@ pub enum EventFields {
     /// What a message reads of a finding ([`crate::notify::is_message_field`]): its
     /// address, service, product and evidence, for the text, the CSV and X-ARF.
     Message,
-    /// Its address and host name: what deciding who may be told needs.
+    /// Its address and host names: what deciding who may be told needs.
     Address,
     /// What the exposure analysis reads: its address, CVEs, feed, and the product and version
     /// a scan saw.
@@ -264,7 +265,9 @@ impl EventFields {
         match self {
             EventFields::All => true,
             EventFields::Message => crate::notify::is_message_field(name),
-            EventFields::Address => matches!(name, "source.ip" | "source.fqdn"),
+            EventFields::Address => {
+                matches!(name, "source.ip" | "source.fqdn" | "source.reverse_dns")
+            }
             EventFields::Exposure => matches!(
                 name,
                 "source.ip"
@@ -278,6 +281,12 @@ impl EventFields {
                     | "extra.cpe"
             ),
         }
+    }
+
+    /// Whether the reason for a finding's owner is worked out again when it is read: what
+    /// every reader but the exposure analysis (which counts owners, not why) shows.
+    pub fn reasons(self) -> bool {
+        self != EventFields::Exposure
     }
 }
 
@@ -326,54 +335,154 @@ pub fn with_fields(
     records: Vec<FindingRecord>,
     fields: EventFields,
 ) -> Result<Vec<Finding>, PipelineError> {
-    let mut reader = RowReader::new(store);
-    // read chunk by chunk, each parsed once
-    let mut order: Vec<usize> = (0..records.len()).collect();
-    order.sort_by_key(|&i| records[i].last_row);
     let mut out: Vec<Option<Finding>> = vec![None; records.len()];
-    for group in order.chunk_by(|&a, &b| records[a].last_row.chunk == records[b].last_row.chunk) {
-        let chunk = records[group[0]].last_row.chunk;
-        let mut wanted: Vec<u32> = group.iter().map(|&i| records[i].last_row.row).collect();
+    each_with_fields(store, attributor, records, fields, &mut |i, finding| {
+        out[i] = Some(finding);
+        Ok(())
+    })?;
+    Ok(out.into_iter().flatten().collect())
+}
+
+/// [`with_fields`], each finding handed to `each` with its place in `records` as soon as it
+/// is read, chunk by chunk rather than in the order given: a reader that folds a national
+/// incident's findings into counts holds one chunk's events at a time, not every finding.
+/// The reason for each owner is worked out where [`EventFields::reasons`] says so; else it
+/// stays as stored. An error of `each` ends the reading.
+pub fn each_with_fields(
+    store: &dyn Store,
+    attributor: &Attributor,
+    mut records: Vec<FindingRecord>,
+    fields: EventFields,
+    each: &mut dyn FnMut(usize, Finding) -> Result<(), PipelineError>,
+) -> Result<(), PipelineError> {
+    let mut reader = RowReader::new(store);
+    // one provenance per run, shared by its findings
+    let mut provenance: HashMap<i64, Arc<str>> = HashMap::new();
+    // read chunk by chunk, each parsed once
+    let mut order: Vec<(RowRef, usize)> = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.last_row, i))
+        .collect();
+    order.sort_unstable();
+    for group in order.chunk_by(|a, b| a.0.chunk == b.0.chunk) {
+        let chunk = group[0].0.chunk;
+        let mut wanted: Vec<u32> = group.iter().map(|(at, _)| at.row).collect();
         wanted.dedup();
         let mut events: HashMap<u32, Event> = HashMap::with_capacity(wanted.len());
         reader.rows(chunk, &wanted, |row, kept| {
             events.insert(row, kept.event);
         })?;
-        for (k, &i) in group.iter().enumerate() {
-            let r = &records[i];
+        for (k, &(at, i)) in group.iter().enumerate() {
             // the group is in row order: the last finding of a row takes its event
-            let shared = group
-                .get(k + 1)
-                .is_some_and(|&j| records[j].last_row == r.last_row);
+            let shared = group.get(k + 1).is_some_and(|&(next, _)| next == at);
             let event = if shared {
-                events[&r.last_row.row].clone()
+                events[&at.row].clone()
             } else {
-                events
-                    .remove(&r.last_row.row)
-                    .expect("every wanted row was read")
+                events.remove(&at.row).expect("every wanted row was read")
             };
+            // what is handed on is taken, so that the records shrink as the findings go
+            let r = &mut records[i];
             let run = reader.run(r.run)?;
-            let attribution = Attribution {
-                reason: reason(attributor, &r.attribution, &event),
-                ..r.attribution.clone()
-            };
+            let tlp = run.label.tlp;
+            let provenance = provenance
+                .entry(r.run)
+                .or_insert_with(|| run.provenance().into())
+                .clone();
+            let mut attribution = std::mem::replace(&mut r.attribution, Attribution::unknown(""));
+            if fields.reasons() {
+                attribution.reason = reason(attributor, &attribution, &event);
+            }
+            r.incident = String::new();
+            r.addr = String::new();
+            r.transport = String::new();
             let mut event = event;
             if fields != EventFields::All {
                 event.retain(|name| fields.keeps(name));
             }
-            out[i] = Some(Finding {
-                id: r.id,
-                event,
-                attribution,
-                tlp: Some(run.label.tlp),
-                provenance: run.provenance(),
-                state: r.state,
-                first_seen: r.first_seen,
-                last_seen: r.last_seen,
-            });
+            each(
+                i,
+                Finding {
+                    id: r.id,
+                    event,
+                    partial: (fields != EventFields::All).then_some(at),
+                    attribution,
+                    tlp: Some(tlp),
+                    provenance,
+                    state: r.state,
+                    first_seen: r.first_seen,
+                    last_seen: r.last_seen,
+                },
+            )?;
         }
     }
-    Ok(out.into_iter().flatten().collect())
+    Ok(())
+}
+
+/// What messages read of findings whose plan kept less ([`Finding::partial`]): the
+/// [`EventFields::Message`] of their events, read from the store in one pass over its chunks
+/// and kept as JSON lines in one buffer until each message is written. A national round's
+/// plan holds its findings' addresses only; this holds the rest in about a third of the
+/// memory their events would take, and each message's findings are made whole as it is
+/// written ([`MessageFields::fill`]).
+#[derive(Debug, Default)]
+pub struct MessageFields {
+    text: Vec<u8>,
+    at: HashMap<RowRef, (usize, usize)>,
+}
+
+impl MessageFields {
+    /// Reads what messages read of `findings`, those that hold their events already aside.
+    pub fn read<'a>(
+        store: &dyn Store,
+        findings: impl IntoIterator<Item = &'a Finding>,
+    ) -> Result<Self, PipelineError> {
+        let mut wanted: Vec<RowRef> = findings.into_iter().filter_map(|f| f.partial).collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let mut out = MessageFields {
+            text: Vec::new(),
+            at: HashMap::with_capacity(wanted.len()),
+        };
+        let mut reader = RowReader::new(store);
+        for group in wanted.chunk_by(|a, b| a.chunk == b.chunk) {
+            let rows: Vec<u32> = group.iter().map(|at| at.row).collect();
+            let chunk = group[0].chunk;
+            reader.rows(chunk, &rows, |row, mut kept| {
+                kept.event.retain(|name| EventFields::Message.keeps(name));
+                let start = out.text.len();
+                out.text
+                    .extend_from_slice(kept.event.to_json_line().as_bytes());
+                out.at
+                    .insert(RowRef { chunk, row }, (start, out.text.len() - start));
+            })?;
+        }
+        out.text.shrink_to_fit();
+        Ok(out)
+    }
+
+    /// `findings`, each that holds less made whole with what was read for it. Findings that
+    /// hold their events already are shared, not copied.
+    pub fn fill(&self, findings: &[Arc<Finding>]) -> Result<Vec<Arc<Finding>>, PipelineError> {
+        findings
+            .iter()
+            .map(|f| {
+                let Some(at) = f.partial else {
+                    return Ok(f.clone());
+                };
+                let &(start, len) = self
+                    .at
+                    .get(&at)
+                    .ok_or_else(|| corrupt(at, "its fields were not read for its message"))?;
+                let event: Event = serde_json::from_slice(&self.text[start..start + len])
+                    .map_err(|e| corrupt(at, &format!("its kept fields do not read back: {e}")))?;
+                let mut whole = Finding::clone(f);
+                whole.event = event;
+                whole.partial = None;
+                Ok(Arc::new(whole))
+            })
+            .collect()
+    }
 }
 
 /// A finding as `baken findings --json` prints it.

@@ -587,7 +587,7 @@ pub fn plan_takedowns(
             subject,
             tlp,
             Provenance {
-                source: f.provenance.clone(),
+                source: f.provenance.to_string(),
                 supplied_by: None,
             },
         );

@@ -14,6 +14,7 @@
 //! re-delivered only to an idempotent transport (the outbox, which keeps one file per key);
 //! over SMTP it is reported as uncertain.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -34,11 +35,14 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::findings::EventFields;
+use crate::findings::MessageFields;
 use crate::message::{
     self, AggregateContext, Audience, BasisContext, MessageContext, Moment, PartContext,
     SystemContext,
 };
-use crate::plan::{self, Affected, Counted, Coverage, Plan, PlannedDecision, PlannedDigest};
+use crate::plan::{
+    self, Affected, Counted, Coverage, DigestPart, Plan, PlannedDecision, PlannedDigest,
+};
 use crate::{PipelineError, Progress};
 
 /// Columns of the CSV attachment, in order (IntelMQ field names).
@@ -433,14 +437,15 @@ pub fn notify_with(
         // TLP:RED goes to the recipients named on the command line and in the policy
         let mut named = options.named_recipients.clone();
         named.extend(options.policy.red_recipients().iter().cloned());
-        // The plan is held while its messages go out: its findings keep what a message
-        // reads, and its decisions are audited as they are made rather than kept.
+        // The plan is held while its messages go out: its findings keep their addresses
+        // (each message reads the rest of its own as it is written), and its decisions are
+        // audited as they are made rather than kept.
         let started = std::time::Instant::now();
         let findings = crate::findings::of_incident_keeping(
             store,
             attributor,
             &incident,
-            EventFields::Message,
+            EventFields::Address,
         )?;
         let read_ms = started.elapsed().as_millis() as u64;
         let mut audit = DecisionAudit::new(store, &incident, options.policy.name())?;
@@ -774,6 +779,14 @@ pub fn deliver_round(
     progress: &dyn Progress,
 ) -> Result<Vec<PartyDelivery>, PipelineError> {
     let mut record = Record::load(store, &round.incident, &round.related)?;
+    // what the messages read of the findings the plan kept the addresses of
+    let fields = MessageFields::read(
+        store,
+        parties
+            .iter()
+            .filter_map(|p| round.digests.get(p))
+            .flat_map(|d| d.parts.iter().flat_map(|p| p.findings.iter().map(|f| &**f))),
+    )?;
     let writer = Writer {
         options,
         pseudonymiser,
@@ -792,13 +805,14 @@ pub fn deliver_round(
                     round.incident
                 )));
             };
+            let digest = with_message_fields(&fields, digest)?;
             let deliveries = deliver_party(
                 store,
                 transport,
                 &writer,
                 &mut record,
                 party,
-                digest,
+                &digest,
                 &mut group.handed,
             )?;
             group.parties.push((party.clone(), deliveries));
@@ -824,6 +838,39 @@ pub fn deliver_round(
         let _ = transport.flush();
     }
     delivered.map(|()| out)
+}
+
+/// `digest` with the whole of what its message reads of each of its findings, where the
+/// plan kept less, from `fields` ([`MessageFields`]).
+pub fn with_message_fields<'a>(
+    fields: &MessageFields,
+    digest: &'a PlannedDigest,
+) -> Result<Cow<'a, PlannedDigest>, PipelineError> {
+    if digest
+        .parts
+        .iter()
+        .all(|p| p.findings.iter().all(|f| f.partial.is_none()))
+    {
+        return Ok(Cow::Borrowed(digest));
+    }
+    let mut parts = Vec::with_capacity(digest.parts.len());
+    for part in &digest.parts {
+        parts.push(DigestPart {
+            subject: part.subject.clone(),
+            subject_name: part.subject_name.clone(),
+            findings: fields.fill(&part.findings)?,
+            decision: part.decision.clone(),
+            path: part.path,
+        });
+    }
+    let whole = PlannedDigest {
+        recipient: digest.recipient.clone(),
+        email: digest.email.clone(),
+        parts,
+        aggregate: digest.aggregate.clone(),
+        tlp: digest.tlp,
+    };
+    Ok(Cow::Owned(whole))
 }
 
 /// How many messages a transport that groups them (the outbox) takes before they are made
@@ -2460,6 +2507,7 @@ mod tests {
                     Finding {
                         id: i as i64 + 1,
                         event,
+                        partial: None,
                         attribution: attribution.clone(),
                         tlp: Some(Tlp::Amber),
                         provenance: "shadowserver".into(),

@@ -447,10 +447,7 @@ fn build(
             .map(|f| f.tlp.unwrap_or(tlp))
             .max()
             .unwrap_or(tlp);
-        let sources: BTreeSet<&str> = subject_findings
-            .iter()
-            .map(|f| f.provenance.as_str())
-            .collect();
+        let sources: BTreeSet<&str> = subject_findings.iter().map(|f| &*f.provenance).collect();
         let provenance = Provenance {
             source: format!(
                 "{incident}: {}",

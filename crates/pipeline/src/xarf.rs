@@ -279,6 +279,7 @@ mod tests {
         Finding {
             id: 7,
             event,
+            partial: None,
             attribution: Attribution::unknown("test"),
             tlp: None,
             provenance: "shadowserver scan_http".into(),

@@ -4,13 +4,14 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 
 use baken_attribute::Attributor;
 use baken_feeds::{FeedKind, Options};
 use baken_pipeline::NoProgress;
-use baken_pipeline::findings::RowReader;
+use baken_pipeline::findings::{EventFields, MessageFields, RowReader, with_fields};
 use baken_pipeline::ingest::{Input, ingest_file};
-use baken_store::{FindingQuery, SqliteStore, prelude::*};
+use baken_store::{Finding, FindingQuery, SqliteStore, prelude::*};
 
 const HEADER: &str = "timestamp,severity,ip,protocol,port,hostname,tag,asn,geo,region,city,naics,hostname_source,sector,http,http_code,http_reason,content_type,connection,www_authenticate,set_cookie,server,content_length,transfer_encoding,http_date,version,build_date,detail,build_branch";
 
@@ -97,7 +98,44 @@ fn check(path: &Path, feed: FeedKind, batch: usize) -> u64 {
         .rows(first, &wanted, |row, kept| got.push((row, kept.line)))
         .unwrap();
     assert_eq!(got.iter().map(|g| g.0).collect::<Vec<_>>(), wanted);
+    message_fields_read_back(&store, &attributor, &records);
     summary.read
+}
+
+/// A plan's findings keep their addresses, and what their messages read is read back for
+/// them ([`MessageFields`]): each is then the finding read with the message's fields.
+fn message_fields_read_back(
+    store: &SqliteStore,
+    attributor: &Attributor,
+    records: &[baken_store::FindingRecord],
+) {
+    let whole = with_fields(store, attributor, records.to_vec(), EventFields::All).unwrap();
+    let slim = with_fields(store, attributor, records.to_vec(), EventFields::Address).unwrap();
+    let fields = MessageFields::read(store, &slim).unwrap();
+    let slim: Vec<Arc<Finding>> = slim.into_iter().map(Arc::new).collect();
+    let filled = fields.fill(&slim).unwrap();
+    assert_eq!(filled.len(), whole.len());
+    for ((w, s), f) in whole.iter().zip(&slim).zip(&filled) {
+        assert!(s.partial.is_some(), "finding {}", s.id);
+        assert!(s.event.iter().all(|(n, _)| EventFields::Address.keeps(n)));
+        assert!(s.event.get_str("source.ip").is_some());
+        let mut expected = w.event.clone();
+        expected.retain(|n| EventFields::Message.keeps(n));
+        assert!(expected.len() > s.event.len(), "finding {}", w.id);
+        assert_eq!(f.event, expected, "finding {}", w.id);
+        assert_eq!(f.partial, None);
+        assert_eq!(
+            (f.id, &f.attribution, f.tlp, &f.provenance, f.state),
+            (w.id, &w.attribution, w.tlp, &w.provenance, w.state)
+        );
+        assert_eq!((f.first_seen, f.last_seen), (w.first_seen, w.last_seen));
+    }
+    // findings that hold their events are shared, not read again
+    let held: Vec<Arc<Finding>> = whole.into_iter().map(Arc::new).collect();
+    let again = MessageFields::default().fill(&held).unwrap();
+    assert!(held.iter().zip(&again).all(|(a, b)| Arc::ptr_eq(a, b)));
+    // a finding whose fields were not read is an error, not a message without them
+    assert!(MessageFields::default().fill(&slim[..1]).is_err());
 }
 
 /// A Vulnerable-HTTP report in `dir`: the header, then what `rows` writes.

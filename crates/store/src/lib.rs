@@ -765,14 +765,20 @@ impl Default for Label {
 pub struct Finding {
     /// Store id.
     pub id: i64,
-    /// The event of its latest observation.
+    /// The event of its latest observation, or some of its fields (see `partial`).
     pub event: Event,
+    /// Where the event is kept when `event` holds only some of its fields (a national
+    /// plan holds its findings' addresses and reads the rest as each message is written);
+    /// `None` when `event` is all a reader asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partial: Option<RowRef>,
     /// Who owns it.
     pub attribution: Attribution,
     /// The TLP label it came in with (`None` for data stored before labels existed).
     pub tlp: Option<Tlp>,
-    /// Where it came from: feed, file and who supplied it.
-    pub provenance: String,
+    /// Where it came from: feed, file and who supplied it, shared by the findings of one
+    /// input.
+    pub provenance: std::sync::Arc<str>,
     /// Its lifecycle state.
     pub state: FindingState,
     /// First `time.source` seen (Unix seconds).

@@ -209,7 +209,7 @@ impl<'a> Notifier<'a> {
 impl Deliver for Notifier<'_> {
     fn deliver(
         &mut self,
-        _store: &mut dyn Store,
+        store: &mut dyn Store,
         options: &NotifyOptions,
         _pseudonymiser: &Pseudonymiser,
         round: &Round,
@@ -228,8 +228,26 @@ impl Deliver for Notifier<'_> {
                 options.policy.name()
             )));
         }
+        // the workers get what every message reads: they need not hold the store's rows
+        let fields = baken_pipeline::findings::MessageFields::read(
+            &*store,
+            round
+                .digests
+                .values()
+                .flat_map(|d| d.parts.iter().flat_map(|p| p.findings.iter().map(|f| &**f))),
+        )?;
+        let mut whole = round.clone();
+        for digest in whole.digests.values_mut() {
+            let read = match baken_pipeline::notify::with_message_fields(&fields, digest)? {
+                std::borrow::Cow::Owned(read) => Some(read),
+                std::borrow::Cow::Borrowed(_) => None,
+            };
+            if let Some(read) = read {
+                *digest = read;
+            }
+        }
         let object = RoundObject {
-            round: round.clone(),
+            round: whole,
             settings,
         };
         self.coordinator
