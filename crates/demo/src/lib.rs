@@ -327,6 +327,11 @@ pub fn run_citrix(
         .next()
         .expect("one incident was asked for");
     drop(bar);
+    // what the summary takes from the round, so that a national round's affected parties
+    // are not held while the policies are compared
+    let timeline = app.store().timeline(&incident)?;
+    let mut summary = summarise(registry_orgs, &file, &outcome, timeline);
+    drop(outcome);
 
     let mut policies = BTreeMap::new();
     for name in baken_policy::Policy::builtin_names() {
@@ -339,8 +344,6 @@ pub fn run_citrix(
         policies.insert(name.to_string(), reach);
     }
 
-    let timeline = app.store().timeline(&incident)?;
-    let mut summary = summarise(registry_orgs, &file, &outcome, timeline);
     summary.policies = policies;
     summary.advisory = advisory;
     summary.severity = severity;
