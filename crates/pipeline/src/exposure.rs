@@ -190,14 +190,9 @@ pub fn exposure(
             records,
             EventFields::Exposure,
             &mut |_, f| {
-                if !seen_events.insert(f.id) {
-                    return Ok(());
-                }
-                let Some(ip) = f.event.get_str("source.ip") else {
+                let Some((ip, org)) = first_sight(&mut seen_events, &f) else {
                     return Ok(());
                 };
-                // nobody known: still exposed, and still part of the incident
-                let org = Party::owning(&f.attribution.owner, ip).key();
                 scan_events.push((ip.to_string(), f.id));
                 matcher.match_scan(&cve_observation(&f.event, org, ip), &mut found);
                 tally.add(&mut found);
@@ -213,13 +208,9 @@ pub fn exposure(
         service_scan_records(store)?,
         EventFields::Exposure,
         &mut |_, f| {
-            if !seen_events.insert(f.id) {
-                return Ok(());
-            }
-            let Some(ip) = f.event.get_str("source.ip") else {
+            let Some((ip, org)) = first_sight(&mut seen_events, &f) else {
                 return Ok(());
             };
-            let org = Party::owning(&f.attribution.owner, ip).key();
             // the CPE nmap gave where it names the advisory's product, else the product's name
             for observed in service_observations(&f.event, &org, ip) {
                 matcher.match_scan(&observed, &mut found);
@@ -303,6 +294,20 @@ pub fn exposure(
         organisations: orgs.into_values().collect(),
         recorded,
     })
+}
+
+/// The address of a scan finding not seen before (under another of the advisory's CVEs) and
+/// the party holding it; `None` for one seen already or without an address.
+fn first_sight<'f>(
+    seen: &mut BTreeSet<i64>,
+    f: &'f baken_store::Finding,
+) -> Option<(&'f str, String)> {
+    if !seen.insert(f.id) {
+        return None;
+    }
+    let ip = f.event.get_str("source.ip")?;
+    // nobody known: still exposed, and still part of the incident
+    Some((ip, Party::owning(&f.attribution.owner, ip).key()))
 }
 
 /// The matches of an exposure analysis folded into counts per organisation as they are made.
