@@ -327,8 +327,8 @@ pub fn run_citrix(
         .next()
         .expect("one incident was asked for");
     drop(bar);
-    // what the summary takes from the round, so that a national round's affected parties
-    // are not held while the policies are compared
+    // what the summary takes from the notification, so that a national incident's
+    // affected parties are not held while the policies are compared
     let timeline = app.store().timeline(&incident)?;
     let mut summary = summarise(registry_orgs, &file, &outcome, timeline);
     drop(outcome);

@@ -363,9 +363,7 @@ impl Tally<'_> {
             }
             if m.evidence == Evidence::InventoryDeclared {
                 self.inventory.push(m);
-            } else if let Some(host) = m.host
-                && !self.matched_hosts.contains(&host)
-            {
+            } else if let Some(host) = m.host {
                 self.matched_hosts.insert(host);
             }
         }

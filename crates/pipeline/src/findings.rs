@@ -421,7 +421,7 @@ pub fn each_with_fields(
 
 /// What messages read of findings whose plan kept less ([`Finding::partial`]): the
 /// [`EventFields::Message`] of their events, read from the store in one pass over its chunks
-/// and kept as JSON lines in one buffer until each message is written. A national round's
+/// and kept as JSON lines in one buffer until each message is written. A national incident's
 /// plan holds its findings' addresses only; this holds the rest in about a third of the
 /// memory their events would take, and each message's findings are made whole as it is
 /// written ([`MessageFields::fill`]).

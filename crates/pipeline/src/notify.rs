@@ -34,8 +34,7 @@ use baken_store::{
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::findings::EventFields;
-use crate::findings::MessageFields;
+use crate::findings::{EventFields, MessageFields};
 use crate::message::{
     self, AggregateContext, Audience, BasisContext, MessageContext, Moment, PartContext,
     SystemContext,
