@@ -12,6 +12,7 @@ use baken_model::{
 };
 use ipnet::IpNet;
 
+use crate::domains::Domains;
 use crate::lpm::{PrefixMap, RangeMap};
 use crate::orgs::{Label, Map, Orgs, OrgsBuilder};
 use crate::registry::{normalise_domain, parse_asn};
@@ -127,7 +128,7 @@ pub struct Attributor {
     orgs: Orgs,
     networks: PrefixMap,
     asns: Map<u32>,
-    domains: Map<String>,
+    domains: Domains,
     routed: RangeMap,
     abuse: Vec<AbuseRecord>,
     abuse_networks: PrefixMap,
@@ -154,7 +155,7 @@ pub struct AttributorBuilder {
     orgs: OrgsBuilder,
     network_owner: HashMap<IpNet, u32>,
     asns: Map<u32>,
-    domains: Map<String>,
+    domains: Domains,
     conflicts: Vec<Conflict>,
     sort_by_id: bool,
 }
@@ -181,7 +182,7 @@ impl AttributorBuilder {
             orgs: OrgsBuilder::new(),
             network_owner: HashMap::new(),
             asns: Map::default(),
-            domains: Map::default(),
+            domains: Domains::default(),
             conflicts: Vec::new(),
             sort_by_id: false,
         }
@@ -259,16 +260,13 @@ impl AttributorBuilder {
                     continue;
                 }
             };
-            match self.domains.get(&domain) {
-                Some(&j) if j != i => self.conflicts.push(Conflict::Domain(
+            match self.domains.insert(&domain, i) {
+                Err(j) if j != i => self.conflicts.push(Conflict::Domain(
                     domain,
                     earlier(&self.orgs, j),
                     org.id.clone(),
                 )),
-                Some(_) => {}
-                None => {
-                    self.domains.insert(domain, i);
-                }
+                _ => {}
             }
         }
     }
@@ -292,7 +290,7 @@ impl AttributorBuilder {
             let renumber = |i: &mut u32| *i = new_number[*i as usize];
             self.network_owner.values_mut().for_each(renumber);
             self.asns.values_mut().for_each(renumber);
-            self.domains.values_mut().for_each(renumber);
+            self.domains.renumber(|i| new_number[i as usize]);
         }
         let networks = PrefixMap::new(self.network_owner.into_iter().collect());
         let (routed, abuse_networks, abuse_asns) = index_sources(routed, &abuse);
@@ -353,7 +351,11 @@ impl Attributor {
         // copied into it as they are encoded
         let mut w = Writer::section();
         w.pairs(self.asns.iter(), |w, &asn| w.u32(asn));
-        w.pairs(self.domains.iter(), |w, domain| w.str(domain));
+        let mut domains: Vec<(&str, u32)> = self.domains.iter().collect();
+        domains.sort_unstable();
+        w.pairs(domains.iter().map(|(d, i)| (d, i)), |w, domain| {
+            w.str(domain)
+        });
         self.networks.write(&mut w);
         self.routed.write(&mut w);
         w.count(self.abuse.len());
@@ -363,10 +365,17 @@ impl Attributor {
         self.abuse_networks.write(&mut w);
         w.pairs(self.abuse_asns.iter(), |w, &asn| w.u32(asn));
         let (rest, rest_text) = w.written();
-        let (count, records, text) = self.orgs.encoded();
+        let (count, records_len, text_len) = self.orgs.encoded_len();
         snapshot::assemble(
-            &[text.as_bytes(), rest_text],
-            &[&count.to_le_bytes(), records, rest],
+            text_len + rest_text.len(),
+            4 + records_len + rest.len(),
+            |out| {
+                self.orgs.write_encoded(true, out);
+                out.extend_from_slice(rest_text);
+                out.extend_from_slice(&count.to_le_bytes());
+                self.orgs.write_encoded(false, out);
+                out.extend_from_slice(rest);
+            },
         )
     }
 
@@ -384,7 +393,7 @@ impl Attributor {
         // (a count is a u32, so the number of organisations and records is one too)
         let org_count = Some(orgs.len() as u32);
         let asns = read_numbers(&mut r, org_count, Reader::u32)?;
-        let domains = read_numbers(&mut r, org_count, Reader::string)?;
+        let domains = read_domains(&mut r, org_count)?;
         let networks = PrefixMap::read(&mut r, org_count)?;
         let routed = RangeMap::read(&mut r, None)?;
         let n = r.count(snapshot::MIN_ABUSE_RECORD)?;
@@ -483,7 +492,7 @@ impl Attributor {
 
     /// The longest registered domain suffix of `host` (label-boundary), with the org index.
     fn domain_match<'a>(&self, host: &'a str) -> Option<(&'a str, u32)> {
-        suffixes(host).find_map(|s| self.domains.get(s).map(|&i| (s, i)))
+        suffixes(host).find_map(|s| self.domains.get(s).map(|i| (s, i)))
     }
 
     /// Decides who owns an event's address, trying the rules in order: registered network,
@@ -731,7 +740,7 @@ impl Attributor {
             }
             Query::Domain(host) => {
                 for suffix in suffixes(host) {
-                    if let Some(&i) = self.domains.get(suffix) {
+                    if let Some(i) = self.domains.get(suffix) {
                         let (owner, org) = self.org_owner(i);
                         candidates.push(Candidate {
                             rule: Rule::Domain,
@@ -786,11 +795,35 @@ fn index_sources(
 fn read_numbers<'a, K: std::hash::Hash + Eq + fmt::Debug>(
     r: &mut Reader<'a>,
     below: Option<u32>,
-    mut key: impl FnMut(&mut Reader<'a>) -> Result<K, SnapshotError>,
+    key: impl FnMut(&mut Reader<'a>) -> Result<K, SnapshotError>,
 ) -> Result<Map<K>, SnapshotError> {
+    read_pairs(
+        r,
+        below,
+        key,
+        |n| Map::with_capacity_and_hasher(n, Default::default()),
+        |map, k, v| map.insert(k, v).is_none(),
+    )
+}
+
+fn read_domains(r: &mut Reader<'_>, below: Option<u32>) -> Result<Domains, SnapshotError> {
+    read_pairs(r, below, Reader::str, Domains::with_capacity, |d, k, v| {
+        d.insert(k, v).is_ok()
+    })
+}
+
+/// A section of keys and numbers below `below`, each key once, into the table `new` makes
+/// for their count; `insert` says whether a key was new.
+fn read_pairs<'a, K: fmt::Debug, T>(
+    r: &mut Reader<'a>,
+    below: Option<u32>,
+    mut key: impl FnMut(&mut Reader<'a>) -> Result<K, SnapshotError>,
+    new: impl FnOnce(usize) -> T,
+    mut insert: impl FnMut(&mut T, K, u32) -> bool,
+) -> Result<T, SnapshotError> {
     // a key takes four bytes at least (an AS number, a string's length), and its number four
     let n = r.count(8)?;
-    let mut map = Map::with_capacity_and_hasher(n, Default::default());
+    let mut table = new(n);
     for _ in 0..n {
         let at = r.offset();
         let k = key(r)?;
@@ -801,11 +834,11 @@ fn read_numbers<'a, K: std::hash::Hash + Eq + fmt::Debug>(
                 format!("{k:?} points at {v}, past the end"),
             ));
         }
-        if map.insert(k, v).is_some() {
+        if !insert(&mut table, k, v) {
             return Err(Reader::corrupt_at(at, "a key that appears twice"));
         }
     }
-    Ok(map)
+    Ok(table)
 }
 
 /// Sizes of an [`Attributor`]'s tables.

@@ -157,6 +157,7 @@
 //! or as-name, else the organisation's org-name.
 
 mod attributor;
+mod domains;
 mod lpm;
 mod orgs;
 pub mod registry;

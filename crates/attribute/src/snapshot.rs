@@ -165,11 +165,14 @@ pub(crate) struct Writer {
 /// The header and the text's length before the text.
 const TEXT_START: usize = HEADER + 4;
 
-/// A snapshot of this text (the parts in order) and these sections (likewise): allocated once,
-/// at its size, so that a national index is held only once more while it is written.
-pub(crate) fn assemble(text: &[&[u8]], sections: &[&[u8]]) -> Vec<u8> {
-    let text_len: usize = text.iter().map(|t| t.len()).sum();
-    let sections_len: usize = sections.iter().map(|s| s.len()).sum();
+/// A snapshot of `text_len` bytes of text and `sections_len` of sections, which `write`
+/// appends in that order: allocated once, at its size, so that a national index is held only
+/// once more while it is written.
+pub(crate) fn assemble(
+    text_len: usize,
+    sections_len: usize,
+    write: impl FnOnce(&mut Vec<u8>),
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(TEXT_START + text_len + sections_len);
     out.extend_from_slice(&MAGIC);
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -177,9 +180,12 @@ pub(crate) fn assemble(text: &[&[u8]], sections: &[&[u8]]) -> Vec<u8> {
     out.extend_from_slice(&[0; 12]);
     let text_count = u32::try_from(text_len).expect("less than 4 GiB of text");
     out.extend_from_slice(&text_count.to_le_bytes());
-    for part in text.iter().chain(sections) {
-        out.extend_from_slice(part);
-    }
+    write(&mut out);
+    assert_eq!(
+        out.len(),
+        TEXT_START + text_len + sections_len,
+        "a snapshot's parts are as long as said"
+    );
     let length = (out.len() - HEADER) as u64;
     out[16..24].copy_from_slice(&length.to_le_bytes());
     let crc = crc32fast::hash(&out[HEADER..]);

@@ -295,7 +295,8 @@ fn check_same(a: &Attributor, b: &Attributor, w: &World, seed: u64, queries: usi
 /// holds, and finds those of a kind without decoding the rest.
 #[test]
 fn a_loaded_index_decodes_one_organisation_at_a_time() {
-    let w = world(5, TINY);
+    // enough organisations for several of the blocks they are kept compressed in
+    let w = world(5, Shape { orgs: 200, ..TINY });
     let built = build(&w);
     let loaded = Attributor::from_snapshot(&built.snapshot()).unwrap();
     let kinds = [OrgKind::Hoster, OrgKind::Dtc];
