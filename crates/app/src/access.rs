@@ -163,7 +163,7 @@ impl App {
                         }
                     }
                     let mut by_sector: BTreeMap<String, (usize, usize)> = BTreeMap::new();
-                    for (sector, _, counted) in &digest.aggregate {
+                    for (sector, _, counted) in digest.aggregate.iter().map(|a| &**a) {
                         let e = by_sector
                             .entry(sector.clone().unwrap_or_else(|| "-".into()))
                             .or_default();

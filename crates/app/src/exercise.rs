@@ -995,7 +995,7 @@ impl App {
                 Ok(plan) => baken_pipeline::notify::delivered_coverage(&*self.store, &plan)?
                     .into_iter()
                     .filter_map(|a| match a.coverage {
-                        Coverage::Unreachable { reason } => Some((a.id.key(), reason)),
+                        Coverage::Unreachable { reason } => Some((a.id.key(), reason.to_string())),
                         Coverage::Reached { .. } => None,
                     })
                     .collect(),

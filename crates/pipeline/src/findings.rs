@@ -283,10 +283,17 @@ impl EventFields {
         }
     }
 
-    /// Whether the reason for a finding's owner is worked out again when it is read: what
-    /// every reader but the exposure analysis (which counts owners, not why) shows.
-    pub fn reasons(self) -> bool {
-        self != EventFields::Exposure
+    /// Whether the reason for a finding's owner (`owner`, as stored) is worked out again when
+    /// it is read: for every reader of whole events or of what messages read; for a plan's
+    /// findings ([`EventFields::Address`]) only where nobody owns them, which the plan says
+    /// why of (a message says why a finding is its recipient's, and [`MessageFields`] works
+    /// that out); never for the exposure analysis, which counts owners.
+    pub fn reason_for(self, owner: &Owner) -> bool {
+        match self {
+            EventFields::All | EventFields::Message => true,
+            EventFields::Address => *owner == Owner::Unknown,
+            EventFields::Exposure => false,
+        }
     }
 }
 
@@ -346,8 +353,8 @@ pub fn with_fields(
 /// [`with_fields`], each finding handed to `each` with its place in `records` as soon as it
 /// is read, chunk by chunk rather than in the order given: a reader that folds a national
 /// incident's findings into counts holds one chunk's events at a time, not every finding.
-/// The reason for each owner is worked out where [`EventFields::reasons`] says so; else it
-/// stays as stored. An error of `each` ends the reading.
+/// The reason for each owner is worked out where [`EventFields::reason_for`] says so; else
+/// it stays as stored. An error of `each` ends the reading.
 pub fn each_with_fields(
     store: &dyn Store,
     attributor: &Attributor,
@@ -390,7 +397,7 @@ pub fn each_with_fields(
                 .or_insert_with(|| run.provenance().into())
                 .clone();
             let mut attribution = std::mem::replace(&mut r.attribution, Attribution::unknown(""));
-            if fields.reasons() {
+            if fields.reason_for(&attribution.owner) {
                 attribution.reason = reason(attributor, &attribution, &event);
             }
             r.incident = String::new();
@@ -421,7 +428,10 @@ pub fn each_with_fields(
 
 /// What messages read of findings whose plan kept less ([`Finding::partial`]): the
 /// [`EventFields::Message`] of their events, read from the store in one pass over its chunks
-/// and kept as JSON lines in one buffer until each message is written. A national incident's
+/// and kept in one buffer until each message is written (per event a JSON array of its
+/// fields' values, each with the field's place in [`crate::notify::message_fields`]: the
+/// names took half the room), and the reason for the owner of those whose message says why
+/// they are its recipient's. A national incident's
 /// plan holds its findings' addresses only; this holds the rest in about a third of the
 /// memory their events would take, and each message's findings are made whole as it is
 /// written ([`MessageFields::fill`]).
@@ -429,32 +439,59 @@ pub fn each_with_fields(
 pub struct MessageFields {
     text: Vec<u8>,
     at: HashMap<RowRef, (usize, usize)>,
+    /// Where the reason for a finding's owner is in `text`, by finding id.
+    reasons: HashMap<i64, (usize, usize)>,
 }
 
 impl MessageFields {
-    /// Reads what messages read of `findings`, those that hold their events already aside.
+    /// Reads what messages read of `findings`, those that hold their events already aside;
+    /// with `true`, a finding's message also says why it is the recipient's (the reason for
+    /// its owner, worked out with `attributor` from the whole event).
     pub fn read<'a>(
         store: &dyn Store,
-        findings: impl IntoIterator<Item = &'a Finding>,
+        attributor: &Attributor,
+        findings: impl IntoIterator<Item = (&'a Finding, bool)>,
     ) -> Result<Self, PipelineError> {
-        let mut wanted: Vec<RowRef> = findings.into_iter().filter_map(|f| f.partial).collect();
+        let mut wanted: Vec<RowRef> = Vec::new();
+        let mut why: HashMap<RowRef, Vec<(i64, &Attribution)>> = HashMap::new();
+        for (f, reason) in findings {
+            let Some(at) = f.partial else { continue };
+            wanted.push(at);
+            if reason {
+                why.entry(at).or_default().push((f.id, &f.attribution));
+            }
+        }
         wanted.sort_unstable();
         wanted.dedup();
         let mut out = MessageFields {
             text: Vec::new(),
             at: HashMap::with_capacity(wanted.len()),
+            reasons: HashMap::new(),
         };
         let mut reader = RowReader::new(store);
         for group in wanted.chunk_by(|a, b| a.chunk == b.chunk) {
             let rows: Vec<u32> = group.iter().map(|at| at.row).collect();
             let chunk = group[0].chunk;
-            reader.rows(chunk, &rows, |row, mut kept| {
-                kept.event.retain(|name| EventFields::Message.keeps(name));
+            reader.rows(chunk, &rows, |row, kept| {
+                let at = RowRef { chunk, row };
+                for &(id, attribution) in why.get(&at).into_iter().flatten() {
+                    let start = out.text.len();
+                    let why = reason(attributor, attribution, &kept.event);
+                    out.text.extend_from_slice(why.as_bytes());
+                    out.reasons.insert(id, (start, why.len()));
+                }
+                let values: Vec<(usize, &serde_json::Value)> = kept
+                    .event
+                    .iter()
+                    .filter_map(|(name, value)| {
+                        let place = crate::notify::message_fields().position(|n| n == name);
+                        place.map(|i| (i, value))
+                    })
+                    .collect();
                 let start = out.text.len();
-                out.text
-                    .extend_from_slice(kept.event.to_json_line().as_bytes());
-                out.at
-                    .insert(RowRef { chunk, row }, (start, out.text.len() - start));
+                serde_json::to_writer(&mut out.text, &values)
+                    .expect("JSON values write to a buffer");
+                out.at.insert(at, (start, out.text.len() - start));
             })?;
         }
         out.text.shrink_to_fit();
@@ -474,11 +511,25 @@ impl MessageFields {
                     .at
                     .get(&at)
                     .ok_or_else(|| corrupt(at, "its fields were not read for its message"))?;
-                let event: Event = serde_json::from_slice(&self.text[start..start + len])
-                    .map_err(|e| corrupt(at, &format!("its kept fields do not read back: {e}")))?;
+                let values: Vec<(usize, serde_json::Value)> =
+                    serde_json::from_slice(&self.text[start..start + len]).map_err(|e| {
+                        corrupt(at, &format!("its kept fields do not read back: {e}"))
+                    })?;
+                let mut event = Event::default();
+                for (i, value) in values {
+                    let name = crate::notify::message_fields()
+                        .nth(i)
+                        .ok_or_else(|| corrupt(at, &format!("no message field {i}")))?;
+                    event.insert_static(name, value);
+                }
                 let mut whole = Finding::clone(f);
                 whole.event = event;
                 whole.partial = None;
+                if let Some(&(start, len)) = self.reasons.get(&f.id) {
+                    whole.attribution.reason = std::str::from_utf8(&self.text[start..start + len])
+                        .expect("a reason is written as text")
+                        .to_string();
+                }
                 Ok(Arc::new(whole))
             })
             .collect()

@@ -67,7 +67,15 @@ pub const CSV_COLUMNS: &[&str] = &[
 /// match was judged ([`status`]). A plan for notifying holds its findings' events with these
 /// fields only.
 pub fn is_message_field(name: &str) -> bool {
-    CSV_COLUMNS.contains(&name) || matches!(name, "source.fqdn" | "extra.match_status")
+    message_fields().any(|n| n == name)
+}
+
+/// The fields a message reads ([`is_message_field`]), in a fixed order.
+pub fn message_fields() -> impl Iterator<Item = &'static str> {
+    CSV_COLUMNS
+        .iter()
+        .copied()
+        .chain(["source.fqdn", "extra.match_status"])
 }
 
 /// How to notify.
@@ -476,7 +484,7 @@ pub fn notify_with(
         let deliveries = if round.digests.is_empty() {
             Vec::new()
         } else {
-            deliver.deliver(store, options, &pseudonymiser, &round, progress)?
+            deliver.deliver(store, attributor, options, &pseudonymiser, &round, progress)?
         };
         out.push(finish_round(store, plan, &round, deliveries, started)?);
     }
@@ -508,9 +516,12 @@ pub trait Deliver {
     /// Delivers what each party of `round.digests` should get now (as [`deliver_round`]
     /// does) and answers, per party, what happened. A party missing from the answer counts
     /// as not reached.
+    /// `attributor` works out why a finding is its recipient's where the plan kept only its
+    /// addresses.
     fn deliver(
         &mut self,
         store: &mut dyn Store,
+        attributor: &Attributor,
         options: &NotifyOptions,
         pseudonymiser: &Pseudonymiser,
         round: &Round,
@@ -528,6 +539,7 @@ impl Deliver for Here<'_> {
     fn deliver(
         &mut self,
         store: &mut dyn Store,
+        attributor: &Attributor,
         options: &NotifyOptions,
         pseudonymiser: &Pseudonymiser,
         round: &Round,
@@ -537,6 +549,7 @@ impl Deliver for Here<'_> {
         deliver_round(
             store,
             self.transport,
+            Some(attributor),
             options,
             pseudonymiser,
             round,
@@ -577,25 +590,6 @@ pub struct PartyDelivery {
     pub outcomes: Vec<DigestOutcome>,
     /// Whether a message to it is delivered (now or before).
     pub delivered: bool,
-}
-
-/// Delivers a plan here: audit its decisions, send each message once, and record who was
-/// reached.
-pub fn deliver_plan(
-    store: &mut dyn Store,
-    transport: &mut dyn Transport,
-    options: &NotifyOptions,
-    pseudonymiser: &Pseudonymiser,
-    mut plan: Plan,
-    context: Option<&AdvisoryContext>,
-    progress: &dyn Progress,
-) -> Result<IncidentOutcome, PipelineError> {
-    let started = std::time::Instant::now();
-    let round = begin_round(store, options, &mut plan, context.cloned())?;
-    progress.expect((round.digests.len() + round.held.len()) as u64);
-    progress.advance(round.held.len() as u64);
-    let deliveries = Here { transport }.deliver(store, options, pseudonymiser, &round, progress)?;
-    finish_round(store, plan, &round, deliveries, started)
 }
 
 /// Begins the round of `plan`: marks the start on the incident's timeline, audits the
@@ -767,10 +761,13 @@ fn decision_entry(incident: &str, policy: &str, d: &PlannedDecision) -> NewAudit
 /// Delivers what each of `parties` (keys of `round.digests`) should get now: first any
 /// message a previous run left unfinished, then what it has not been told. A party's
 /// messages are recorded before they are sent, so a round run again, here or by another
-/// worker, sends nothing twice.
+/// worker, sends nothing twice. `attributor` works out why a finding is its recipient's
+/// where the plan kept only its addresses; a worker, given whole findings, has none.
+#[allow(clippy::too_many_arguments)]
 pub fn deliver_round(
     store: &mut dyn Store,
     transport: &mut dyn Transport,
+    attributor: Option<&Attributor>,
     options: &NotifyOptions,
     pseudonymiser: &Pseudonymiser,
     round: &Round,
@@ -779,13 +776,18 @@ pub fn deliver_round(
 ) -> Result<Vec<PartyDelivery>, PipelineError> {
     let mut record = Record::load(store, &round.incident, &round.related)?;
     // what the messages read of the findings the plan kept the addresses of
-    let fields = MessageFields::read(
-        store,
-        parties
-            .iter()
-            .filter_map(|p| round.digests.get(p))
-            .flat_map(|d| d.parts.iter().flat_map(|p| p.findings.iter().map(|f| &**f))),
-    )?;
+    // (without an attributor, a finding the plan kept less of is an error when filled)
+    let fields = match attributor {
+        Some(attributor) => MessageFields::read(
+            store,
+            attributor,
+            parties
+                .iter()
+                .filter_map(|p| round.digests.get(p))
+                .flat_map(message_findings),
+        )?,
+        None => MessageFields::default(),
+    };
     let writer = Writer {
         options,
         pseudonymiser,
@@ -837,6 +839,16 @@ pub fn deliver_round(
         let _ = transport.flush();
     }
     delivered.map(|()| out)
+}
+
+/// The findings `digest`'s message reads, each with whether it says why the finding is the
+/// recipient's: what [`MessageFields::read`] is given.
+pub fn message_findings(digest: &PlannedDigest) -> impl Iterator<Item = (&Finding, bool)> {
+    let own = digest.is_own();
+    digest
+        .parts
+        .iter()
+        .flat_map(move |p| p.findings.iter().map(move |f| (&**f, own)))
 }
 
 /// `digest` with the whole of what its message reads of each of its findings, where the
@@ -1021,7 +1033,7 @@ pub fn finish_round(
                         reason: failed
                             .get(&a.id)
                             .cloned()
-                            .unwrap_or_else(|| "no message reached it".into()),
+                            .map_or_else(|| "no message reached it".into(), Into::into),
                     },
                 };
             }
@@ -1123,7 +1135,7 @@ pub fn delivered_coverage(store: &dyn Store, plan: &Plan) -> Result<Vec<Affected
                         reason: waiting
                             .get(&a.id)
                             .cloned()
-                            .unwrap_or_else(|| "no message names it".into()),
+                            .map_or_else(|| "no message names it".into(), Into::into),
                     },
                 };
             }
@@ -1430,11 +1442,12 @@ fn deliver_party(
         f.state == FindingState::Escalated && !record.told(party, f, ESCALATION)
     });
     escalation.parts.retain(|p| p.path != Path::Direct);
-    escalation
-        .aggregate
-        .iter_mut()
-        .for_each(|(_, _, counted)| counted.retain(|c| c.state == FindingState::Escalated));
-    escalation.aggregate.retain(|(_, _, c)| !c.is_empty());
+    escalation.aggregate.iter_mut().for_each(|a| {
+        Arc::make_mut(a)
+            .2
+            .retain(|c| c.state == FindingState::Escalated)
+    });
+    escalation.aggregate.retain(|a| !a.2.is_empty());
     outcomes.extend(send(
         store,
         transport,
@@ -1540,7 +1553,7 @@ fn send(
             form: form.clone(),
         }));
     }
-    for (_, _, counted) in &digest.aggregate {
+    for (_, _, counted) in digest.aggregate.iter().map(|a| &**a) {
         carried.extend(
             counted
                 .iter()
@@ -1609,7 +1622,7 @@ fn restrict(digest: &PlannedDigest, keep: impl Fn(Counted, &str) -> bool) -> Pla
     out.parts.retain(|p| !p.findings.is_empty());
     let aggregate = form_name(Form::Aggregate);
     out.aggregate
-        .retain(|(_, _, counted)| counted.iter().any(|&c| keep(c, &aggregate)));
+        .retain(|a| a.2.iter().any(|&c| keep(c, &aggregate)));
     out
 }
 
@@ -1999,11 +2012,7 @@ fn audience_of(digest: &PlannedDigest) -> Audience {
     let recipient = &digest.recipient;
     if digest.parts.iter().all(|p| p.findings.is_empty()) {
         Audience::Counts
-    } else if digest
-        .parts
-        .iter()
-        .all(|p| p.path == Path::Direct && p.subject.registered() == Some(&recipient.id))
-    {
+    } else if digest.is_own() {
         Audience::Own
     } else if recipient.kind == baken_model::OrgKind::Hoster {
         Audience::Hoster
@@ -2072,7 +2081,8 @@ fn message_context(
         .collect();
     let aggregates = aggregate(
         &options.policy,
-        digest.aggregate.iter().flat_map(|(sector, org, counted)| {
+        digest.aggregate.iter().flat_map(|a| {
+            let (sector, org, counted) = &**a;
             let open = counted.iter().filter(|c| c.state.is_open()).count();
             std::iter::repeat_n((sector.as_deref(), org), open)
         }),

@@ -11,7 +11,7 @@
 //! `coverage` only read it.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -35,8 +35,9 @@ pub enum Coverage {
     },
     /// Nobody can tell it anything specific.
     Unreachable {
-        /// Why.
-        reason: String,
+        /// Why: shared by the parties unreachable for the same reason (a national incident
+        /// has hundreds of thousands of them and a few dozen reasons).
+        reason: Arc<str>,
     },
 }
 
@@ -137,6 +138,9 @@ impl From<&Finding> for Counted {
     }
 }
 
+/// A subject as an aggregate counts it: its sector, its id and its findings.
+pub type Aggregated = (Option<String>, OrgId, Vec<Counted>);
+
 /// One message to one recipient: specific findings, or an aggregate.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PlannedDigest {
@@ -146,10 +150,21 @@ pub struct PlannedDigest {
     pub email: String,
     /// The specific parts (one per subject).
     pub parts: Vec<DigestPart>,
-    /// Subjects it gets only as counts: (sector, subject id, the findings counted).
-    pub aggregate: Vec<(Option<String>, OrgId, Vec<Counted>)>,
+    /// Subjects it gets only as counts: (sector, subject id, the findings counted), shared
+    /// by the recipients that get the same subject's (its CERT, the DTC).
+    pub aggregate: Vec<Arc<Aggregated>>,
     /// The most restrictive TLP label of what it carries: the message's label.
     pub tlp: Tlp,
+}
+
+impl PlannedDigest {
+    /// Whether it tells its recipient of its own findings only (and says why they are its).
+    pub fn is_own(&self) -> bool {
+        self.parts.iter().any(|p| !p.findings.is_empty())
+            && self.parts.iter().all(|p| {
+                p.path == Path::Direct && p.subject.registered() == Some(&self.recipient.id)
+            })
+    }
 }
 
 /// The plan of one incident.
@@ -358,6 +373,7 @@ fn build(
         dtc,
     };
 
+    let mut reasons = Reasons::default();
     let mut subjects: BTreeMap<Party, Vec<Arc<Finding>>> = BTreeMap::new();
     let mut affected = Vec::new();
     let mut nobody: BTreeMap<String, (usize, String)> = BTreeMap::new();
@@ -426,6 +442,8 @@ fn build(
 
     let mut digests: BTreeMap<String, PlannedDigest> = BTreeMap::new();
     let mut digest_tlp: HashMap<String, Tlp> = HashMap::new();
+    // held while the messages are delivered: made at its size, never grown by doubling
+    affected.reserve_exact(subjects.len() + nobody.len());
     for (subject_id, subject_findings) in &subjects {
         let Some(subject) = view.subject(&subject_id.org_id()) else {
             affected.push(Affected {
@@ -436,7 +454,7 @@ fn build(
                 registered: false,
                 findings: subject_findings.len(),
                 coverage: Coverage::Unreachable {
-                    reason: format!("{subject_id} is no longer in the registry"),
+                    reason: format!("{subject_id} is no longer in the registry").into(),
                 },
             });
             continue;
@@ -469,6 +487,8 @@ fn build(
         let routed = route(policy, &item, &view);
         let mut told: Vec<Path> = Vec::new();
         let mut silent: Vec<String> = Vec::new();
+        // the subject as aggregates count it, made for the first recipient of one
+        let mut counted: Option<Arc<Aggregated>> = None;
         for step in &routed.steps {
             let recipient = view.organisation(&step.recipient).cloned();
             let chosen = recipient
@@ -544,14 +564,19 @@ fn build(
                         }
                     }
                 }
-                Form::Aggregate => digest().aggregate.push((
-                    subject.sector.clone(),
-                    subject.id.clone(),
-                    subject_findings
-                        .iter()
-                        .map(|f| Counted::from(&**f))
-                        .collect(),
-                )),
+                Form::Aggregate => {
+                    let counted = counted.get_or_insert_with(|| {
+                        Arc::new((
+                            subject.sector.clone(),
+                            subject.id.clone(),
+                            subject_findings
+                                .iter()
+                                .map(|f| Counted::from(&**f))
+                                .collect(),
+                        ))
+                    });
+                    digest().aggregate.push(counted.clone())
+                }
                 _ => {}
             }
         }
@@ -568,7 +593,9 @@ fn build(
                 }
                 reason.push_str(&s);
             }
-            Coverage::Unreachable { reason }
+            Coverage::Unreachable {
+                reason: reasons.shared(reason),
+            }
         } else {
             Coverage::Reached { paths: told }
         };
@@ -591,7 +618,7 @@ fn build(
             registered: false,
             findings: n,
             coverage: Coverage::Unreachable {
-                reason: reason.clone(),
+                reason: reasons.shared(reason),
             },
         });
     }
@@ -599,8 +626,6 @@ fn build(
     for (id, digest) in &mut digests {
         digest.tlp = digest_tlp.get(id).copied().unwrap_or(Tlp::Clear);
     }
-    // held while the messages are delivered: no room to spare
-    affected.shrink_to_fit();
     Ok(Plan {
         incident: incident.into(),
         policy: policy.name().into(),
@@ -608,6 +633,21 @@ fn build(
         decisions: Vec::new(),
         digests,
     })
+}
+
+/// Each reason a party is unreachable for, held once however many parties share it.
+#[derive(Default)]
+struct Reasons(HashSet<Arc<str>>);
+
+impl Reasons {
+    fn shared(&mut self, reason: String) -> Arc<str> {
+        if let Some(r) = self.0.get(reason.as_str()) {
+            return r.clone();
+        }
+        let r: Arc<str> = reason.into();
+        self.0.insert(r.clone());
+        r
+    }
 }
 
 /// What a full or own-assets `step` about `subject` lets through: the addresses it allows,

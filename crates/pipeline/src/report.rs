@@ -787,7 +787,7 @@ pub fn report(
         }
         let in_plan = planned.iter().find(|a| a.id.key() == *id);
         let reason = match in_plan.map(|a| &a.coverage) {
-            Some(Coverage::Unreachable { reason }) => reason.clone(),
+            Some(Coverage::Unreachable { reason }) => reason.to_string(),
             Some(Coverage::Reached { .. }) => {
                 "a message to it was delivered, but none carried one of its findings".into()
             }

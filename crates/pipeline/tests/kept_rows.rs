@@ -111,10 +111,30 @@ fn message_fields_read_back(
 ) {
     let whole = with_fields(store, attributor, records.to_vec(), EventFields::All).unwrap();
     let slim = with_fields(store, attributor, records.to_vec(), EventFields::Address).unwrap();
-    let fields = MessageFields::read(store, &slim).unwrap();
+    // the reason for the owner is worked out for the messages that say it, and only for those
+    let fields = MessageFields::read(store, attributor, slim.iter().map(|f| (f, true))).unwrap();
+    let unsaid = MessageFields::read(store, attributor, slim.iter().map(|f| (f, false))).unwrap();
     let slim: Vec<Arc<Finding>> = slim.into_iter().map(Arc::new).collect();
     let filled = fields.fill(&slim).unwrap();
     assert_eq!(filled.len(), whole.len());
+    let unsaid = unsaid.fill(&slim).unwrap();
+    for (((w, s), u), f) in whole.iter().zip(&slim).zip(&unsaid).zip(&filled) {
+        assert!(!w.attribution.reason.is_empty(), "finding {}", w.id);
+        // a plan's finding holds the reason as stored, unless nobody owns it
+        assert_eq!(
+            s.attribution.reason, u.attribution.reason,
+            "finding {}",
+            w.id
+        );
+        if s.attribution.owner != baken_model::Owner::Unknown {
+            assert_ne!(
+                u.attribution.reason, w.attribution.reason,
+                "finding {}",
+                w.id
+            );
+        }
+        assert_eq!(u.event, f.event, "finding {}", w.id);
+    }
     for ((w, s), f) in whole.iter().zip(&slim).zip(&filled) {
         assert!(s.partial.is_some(), "finding {}", s.id);
         assert!(s.event.iter().all(|(n, _)| EventFields::Address.keeps(n)));

@@ -210,6 +210,7 @@ impl Deliver for Notifier<'_> {
     fn deliver(
         &mut self,
         store: &mut dyn Store,
+        attributor: &baken_attribute::Attributor,
         options: &NotifyOptions,
         _pseudonymiser: &Pseudonymiser,
         round: &Round,
@@ -231,10 +232,11 @@ impl Deliver for Notifier<'_> {
         // the workers get what every message reads: they need not hold the store's rows
         let fields = baken_pipeline::findings::MessageFields::read(
             &*store,
+            attributor,
             round
                 .digests
                 .values()
-                .flat_map(|d| d.parts.iter().flat_map(|p| p.findings.iter().map(|f| &**f))),
+                .flat_map(baken_pipeline::notify::message_findings),
         )?;
         let mut whole = round.clone();
         for digest in whole.digests.values_mut() {
@@ -549,6 +551,7 @@ impl crate::worker::Worker {
         Ok(baken_pipeline::notify::deliver_round(
             store,
             loaded.transport.as_mut(),
+            None,
             &loaded.options,
             &loaded.pseudonymiser,
             &loaded.round,
