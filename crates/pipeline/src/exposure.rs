@@ -164,7 +164,6 @@ pub fn exposure(
     // national incident's findings are never all held. What is kept per finding is its
     // address, for linking (scan_events), and the matches recording needs.
     let mut tally = Tally {
-        attributor,
         orgs: BTreeMap::new(),
         by_evidence: BTreeMap::new(),
         matched_hosts: BTreeSet::new(),
@@ -229,9 +228,16 @@ pub fn exposure(
         by_evidence,
         matched_hosts,
         inventory,
-        ..
     } = tally;
+    // in the order of their ids, which is the order the index keeps them in: each of its
+    // compressed blocks is decompressed once, not once per organisation of a feed's order
     for e in orgs.values_mut() {
+        // decoded for this alone: a national incident's organisations are not kept
+        if let Some(org) = attributor.organisation_once(&OrgId(e.id.clone())) {
+            e.name = org.name.clone();
+            e.sector = org.sector.clone();
+            e.vital = org.vital;
+        }
         for list in [&mut e.hosts, &mut e.evidence, &mut e.products] {
             list.sort_unstable();
             list.dedup();
@@ -311,8 +317,7 @@ fn first_sight<'f>(
 }
 
 /// The matches of an exposure analysis folded into counts per organisation as they are made.
-struct Tally<'a> {
-    attributor: &'a Attributor,
+struct Tally {
     orgs: BTreeMap<String, OrgExposure>,
     by_evidence: BTreeMap<String, usize>,
     /// The hosts of the matches a scan made.
@@ -321,7 +326,7 @@ struct Tally<'a> {
     inventory: Vec<Match>,
 }
 
-impl Tally<'_> {
+impl Tally {
     /// Folds in `found` and empties it.
     fn add(&mut self, found: &mut Vec<Match>) {
         for m in found.drain(..) {
@@ -329,15 +334,15 @@ impl Tally<'_> {
                 .by_evidence
                 .entry(evidence_name(&m.evidence).into())
                 .or_default() += 1;
-            let e = self.orgs.entry(m.org.clone()).or_insert_with(|| {
-                // decoded for this alone: a national incident's organisations are not kept
-                let org = self.attributor.organisation_once(&OrgId(m.org.clone()));
-                let org = org.as_deref();
-                OrgExposure {
+            // named from the registry when all are counted
+            let e = self
+                .orgs
+                .entry(m.org.clone())
+                .or_insert_with(|| OrgExposure {
                     id: m.org.clone(),
-                    name: org.map(|o| o.name.clone()).unwrap_or_else(|| m.org.clone()),
-                    sector: org.and_then(|o| o.sector.clone()),
-                    vital: org.is_some_and(|o| o.vital),
+                    name: m.org.clone(),
+                    sector: None,
+                    vital: false,
                     // lists rather than sets: most organisations have one of each, and a set
                     // of one takes ten times the memory, three times over for a national
                     // incident
@@ -346,8 +351,7 @@ impl Tally<'_> {
                     unknown: 0,
                     evidence: Vec::new(),
                     products: Vec::new(),
-                }
-            });
+                });
             match m.status {
                 MatchStatus::Affected => e.affected += 1,
                 MatchStatus::Unknown(_) => e.unknown += 1,
