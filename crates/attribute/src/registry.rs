@@ -337,7 +337,7 @@ enum Source {
     Loaded(std::vec::IntoIter<(Option<usize>, Organisation)>),
     /// The organisations of a JSON document as [`stream_json`] parses them; after an error,
     /// nothing more.
-    Json(std::sync::mpsc::Receiver<Result<Organisation, serde_json::Error>>),
+    Json(JsonThread),
     Lines {
         reader: Box<dyn BufRead>,
         line: usize,
@@ -349,6 +349,24 @@ enum Source {
         record: csv::StringRecord,
         done: bool,
     },
+}
+
+/// The thread parsing a JSON registry and what it sends. Dropped, it stops the thread (its
+/// next send fails) and waits for it: the file is closed and nothing runs on once a reader
+/// is gone.
+struct JsonThread {
+    rx: Option<std::sync::mpsc::Receiver<Result<Organisation, serde_json::Error>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for JsonThread {
+    fn drop(&mut self) {
+        drop(self.rx.take());
+        if let Some(thread) = self.thread.take() {
+            // a panic on that thread already ended the organisations the reader gave
+            let _ = thread.join();
+        }
+    }
 }
 
 impl fmt::Debug for RegistryReader {
@@ -380,11 +398,14 @@ impl RegistryReader {
                 let file = File::open(path).map_err(io_err)?;
                 let reader = BufReader::with_capacity(1 << 20, file);
                 let (tx, rx) = std::sync::mpsc::sync_channel(1024);
-                std::thread::Builder::new()
+                let thread = std::thread::Builder::new()
                     .name("registry-json".into())
                     .spawn(move || stream_json(reader, &tx))
                     .map_err(io_err)?;
-                Source::Json(rx)
+                Source::Json(JsonThread {
+                    rx: Some(rx),
+                    thread: Some(thread),
+                })
             }
             RegistryFormat::JsonLines => Source::Lines {
                 reader: Box::new(BufReader::new(File::open(path).map_err(io_err)?)),
@@ -503,7 +524,7 @@ impl RegistryReader {
     fn next_raw(&mut self) -> Option<Result<(Option<usize>, Organisation), EntryError>> {
         match &mut self.source {
             Source::Loaded(items) => items.next().map(Ok),
-            Source::Json(rx) => match rx.recv().ok()? {
+            Source::Json(json) => match json.rx.as_ref()?.recv().ok()? {
                 Ok(org) => Some(Ok((None, org))),
                 Err(e) => {
                     self.source = Source::Loaded(Vec::new().into_iter());
