@@ -346,9 +346,9 @@ impl Attributor {
     /// the abuse records, behind a versioned header with a checksum. The format is described
     /// in the [`snapshot`] module. Equal indexes give equal bytes.
     pub fn snapshot(&self) -> Vec<u8> {
-        // every section but the organisations' first, apart (a tenth of a national index),
-        // so that the snapshot is allocated once at its size and the organisations are
-        // copied into it as they are encoded
+        // every section but the organisations' first, apart, so that the snapshot is
+        // allocated once at its size and the organisations' blocks are copied into it as
+        // they are kept
         let mut w = Writer::section();
         w.pairs(self.asns.iter(), |w, &asn| w.u32(asn));
         let mut domains: Vec<(&str, u32)> = self.domains.iter().collect();
@@ -365,18 +365,13 @@ impl Attributor {
         self.abuse_networks.write(&mut w);
         w.pairs(self.abuse_asns.iter(), |w, &asn| w.u32(asn));
         let (rest, rest_text) = w.written();
-        let (count, records_len, text_len) = self.orgs.encoded_len();
-        snapshot::assemble(
-            text_len + rest_text.len(),
-            4 + records_len + rest.len(),
-            |out| {
-                self.orgs.write_encoded(true, out);
-                out.extend_from_slice(rest_text);
-                out.extend_from_slice(&count.to_le_bytes());
-                self.orgs.write_encoded(false, out);
-                out.extend_from_slice(rest);
-            },
-        )
+        let (count, blocks_len) = self.orgs.encoded_len();
+        snapshot::assemble(rest_text.len(), 4 + blocks_len + rest.len(), |out| {
+            out.extend_from_slice(rest_text);
+            out.extend_from_slice(&count.to_le_bytes());
+            self.orgs.write_blocks(out);
+            out.extend_from_slice(rest);
+        })
     }
 
     /// Loads an index written by [`Attributor::snapshot`]. It answers every query as the
@@ -444,6 +439,12 @@ impl Attributor {
     /// Whether an organisation of this id is registered, without decoding it.
     pub fn is_registered(&self, id: &OrgId) -> bool {
         self.orgs.contains(id)
+    }
+
+    /// Whether the organisation with this id is a vital provider, without decoding it;
+    /// false for an id not in the registry.
+    pub fn is_vital(&self, id: &OrgId) -> bool {
+        self.orgs.is_vital(id)
     }
 
     /// The organisation with this id, decoded for this call alone on an index loaded from a

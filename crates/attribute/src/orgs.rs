@@ -1,7 +1,7 @@
-//! The registry's organisations inside an [`Attributor`](crate::Attributor): the id, name and
-//! kind of each, which attribution needs, always at hand; the organisations themselves decoded
-//! from a snapshot's bytes when first asked for: one at a time by id, or all at once for
-//! `organisations`.
+//! The registry's organisations inside an [`Attributor`](crate::Attributor): the id, name,
+//! kind and vital flag of each, which attribution and planning read, always at hand; the
+//! organisations themselves kept compressed as a snapshot holds them, and decoded when first
+//! asked for: one at a time by id, or all at once for `organisations`.
 //!
 //! Decoding 100 k organisations is a million small allocations: most of the time of loading a
 //! snapshot if done up front (`benches/snapshot.rs`), and nothing `attribute` uses. Decoded
@@ -30,6 +30,14 @@ type Full = Vec<Organisation>;
 /// microseconds), and a reader that goes through them in order decompresses each block once.
 const BLOCK: usize = 32;
 
+/// A block's head in a snapshot: the length of its records, of its records and text, and of
+/// what they compress to.
+const BLOCK_HEAD: usize = 12;
+
+/// More than any block of organisations compresses by: a snapshot's block that claims more
+/// is damaged.
+const MAX_RATIO: usize = 256;
+
 /// The zstd level blocks are compressed at: loading a snapshot compresses every block, and
 /// level 1 does that at hundreds of MB/s.
 const LEVEL: i32 = 1;
@@ -43,11 +51,11 @@ pub(crate) struct Label<'a> {
 
 /// The organisations, in registry order.
 ///
-/// Their ids, names and kinds, which attribution reads for every event, are at hand. The
-/// rest, as a snapshot encodes it, is kept compressed [`BLOCK`] organisations at a time and
-/// decoded when asked for: encoded, a national registry of 1.3 million took 243 MB of the
-/// index's 470 (heaptrack of `registry lookup` on the demo's store); compressed, an
-/// estimated eighth to a sixth of that (zlib at level 1 on samples of it).
+/// Their ids, names, kinds and vital flags, which attribution reads for every event, are at
+/// hand. The rest is kept compressed [`BLOCK`] organisations at a time, in the blocks a
+/// snapshot holds, and decoded when asked for: encoded, a national registry of 1.3 million
+/// took 243 MB of the index's 470 (heaptrack of `registry lookup` on the demo's store);
+/// compressed, about 46 MB (heaptrack of the demo's fan-out).
 #[derive(Debug, Clone)]
 pub(crate) struct Orgs {
     /// Each organisation's id followed by its name, one organisation after the other.
@@ -55,8 +63,8 @@ pub(crate) struct Orgs {
     /// Per organisation, where its id starts in `labels_text` and where it ends (and the
     /// name starts; the name ends where the next organisation's id starts).
     labels: Vec<[u32; 2]>,
-    /// Per organisation, its kind.
-    kinds: Vec<OrgKind>,
+    /// Per organisation, its kind and whether it is a vital provider.
+    kinds: Vec<(OrgKind, bool)>,
     /// Decoded from the blocks when all are asked for.
     full: OnceLock<Full>,
     /// The organisations as a snapshot encodes them, [`BLOCK`] at a time: checked when a
@@ -64,8 +72,6 @@ pub(crate) struct Orgs {
     blocks: Vec<Block>,
     /// Per organisation, where its record and its text start in its block.
     starts: Vec<[u32; 2]>,
-    /// The length of all records and of all their text, as a snapshot holds them.
-    encoded_len: (usize, usize),
     /// The organisation numbers by the hash of their ids (the ids themselves are in
     /// `labels_text`), made as they are read or added, which is where ids given twice are
     /// found.
@@ -124,27 +130,20 @@ fn offset(n: usize) -> u32 {
 }
 
 impl Orgs {
-    /// The organisations encoded in `records` and `text` (a snapshot's section), organisation
-    /// `i`'s record starting at `record_starts[i]` and its text at `text_starts[i]` with its
-    /// id and name (`labels[i]`: where the id ends and the name ends); `by_id` numbers them.
+    /// The organisations encoded in `records` and `text` (a builder's buffers), numbered as
+    /// `span` gives them: `span(k)` is where the `k`-th
+    /// organisation's record and text are, whichever order they were written in; `by_id`
+    /// numbers them the same way.
     fn pack(
         records: &[u8],
         text: &str,
-        record_starts: &[usize],
-        text_starts: &[usize],
-        labels: &[[usize; 2]],
-        kinds: Vec<OrgKind>,
+        n: usize,
+        span: impl Fn(usize) -> Span,
+        kinds: Vec<(OrgKind, bool)>,
         by_id: IdTable,
     ) -> Self {
-        let n = record_starts.len();
-        let mut labels_text =
-            String::with_capacity(labels.iter().zip(text_starts).map(|(l, &s)| l[1] - s).sum());
-        let mut own_labels = Vec::with_capacity(n);
-        for (&[id_end, name_end], &start) in labels.iter().zip(text_starts) {
-            let at = labels_text.len();
-            labels_text.push_str(&text[start..name_end]);
-            own_labels.push([offset(at), offset(at + id_end - start)]);
-        }
+        let mut labels_text = String::with_capacity((0..n).map(|k| span(k).label_len()).sum());
+        let mut labels = Vec::with_capacity(n);
         let mut blocks = Vec::with_capacity(n.div_ceil(BLOCK));
         let mut starts = Vec::with_capacity(n);
         let mut raw = Vec::new();
@@ -152,32 +151,37 @@ impl Orgs {
             zstd::bulk::Compressor::new(LEVEL).expect("a zstd compressor at level 1");
         for first in (0..n).step_by(BLOCK) {
             let end = (first + BLOCK).min(n);
-            let record_end = record_starts.get(end).copied().unwrap_or(records.len());
-            let text_end = text_starts.get(end).copied().unwrap_or(text.len());
-            let (r0, t0) = (record_starts[first], text_starts[first]);
             raw.clear();
-            raw.extend_from_slice(&records[r0..record_end]);
-            raw.extend_from_slice(&text.as_bytes()[t0..text_end]);
-            for i in first..end {
-                starts.push([offset(record_starts[i] - r0), offset(text_starts[i] - t0)]);
+            let mut text_at = 0;
+            for k in first..end {
+                let s = span(k);
+                starts.push([offset(raw.len()), offset(text_at)]);
+                raw.extend_from_slice(&records[s.record]);
+                text_at += s.text.len();
+                let at = labels_text.len();
+                labels_text.push_str(&text[s.text.start..s.name_end]);
+                labels.push([offset(at), offset(at + s.id_end - s.text.start)]);
+            }
+            let record_len = raw.len();
+            for k in first..end {
+                raw.extend_from_slice(&text.as_bytes()[span(k).text]);
             }
             let zstd = compressor
                 .compress(&raw)
                 .expect("compressing into a buffer zstd sizes");
             blocks.push(Block {
                 zstd: zstd.into_boxed_slice(),
-                records: offset(record_end - r0),
+                records: offset(record_len),
                 len: offset(raw.len()),
             });
         }
         Orgs {
             labels_text,
-            labels: own_labels,
+            labels,
             kinds,
             full: OnceLock::new(),
             blocks,
             starts,
-            encoded_len: (records.len(), text.len()),
             by_id,
             one: OnceLock::new(),
             last: LastBlock::default(),
@@ -276,7 +280,12 @@ impl Orgs {
 
     /// The numbers of the organisations of these kinds, in registry order.
     pub(crate) fn of_kinds<'a>(&'a self, kinds: &'a [OrgKind]) -> impl Iterator<Item = u32> + 'a {
-        (0..self.len() as u32).filter(|&i| kinds.contains(&self.kinds[i as usize]))
+        (0..self.len() as u32).filter(|&i| kinds.contains(&self.kinds[i as usize].0))
+    }
+
+    /// Whether the organisation with this id is a vital provider (false for one not here).
+    pub(crate) fn is_vital(&self, id: &OrgId) -> bool {
+        self.number(&id.0).is_some_and(|i| self.kinds[i as usize].1)
     }
 
     fn decoded(&self, i: u32) -> &Organisation {
@@ -299,77 +308,140 @@ impl Orgs {
             .expect("organisations checked when read or encoded from valid ones")
     }
 
-    /// The snapshot's section of organisations: their count, and the length of their
-    /// encoded bytes and of the text of their strings.
-    pub(crate) fn encoded_len(&self) -> (u32, usize, usize) {
+    /// The snapshot's section of organisations: their count, and the length of the blocks
+    /// that follow it.
+    pub(crate) fn encoded_len(&self) -> (u32, usize) {
         let count = u32::try_from(self.len()).expect("fewer than 2^32 organisations");
-        (count, self.encoded_len.0, self.encoded_len.1)
+        let blocks = self.blocks.iter().map(|b| BLOCK_HEAD + b.zstd.len()).sum();
+        (count, blocks)
     }
 
-    /// Appends the organisations' encoded text (`text`) or bytes to `out`, as a snapshot
-    /// holds them (decoding and encoding them again gives the same).
-    pub(crate) fn write_encoded(&self, text: bool, out: &mut Vec<u8>) {
-        let mut decompressor = zstd::bulk::Decompressor::new().expect("a zstd decompressor");
-        let mut raw = Vec::new();
+    /// Appends the organisations' blocks to `out`, as a snapshot holds them: compressed as
+    /// they are kept.
+    pub(crate) fn write_blocks(&self, out: &mut Vec<u8>) {
         for block in &self.blocks {
-            raw.clear();
-            raw.reserve(block.len as usize);
-            decompressor
-                .decompress_to_buffer(&block.zstd, &mut raw)
-                .expect("blocks are compressed here from checked organisations");
-            let records = block.records as usize;
-            out.extend_from_slice(if text {
-                &raw[records..]
-            } else {
-                &raw[..records]
-            });
+            out.extend_from_slice(&block.records.to_le_bytes());
+            out.extend_from_slice(&block.len.to_le_bytes());
+            out.extend_from_slice(&offset(block.zstd.len()).to_le_bytes());
+            out.extend_from_slice(&block.zstd);
         }
     }
 
-    /// Reads a snapshot's section of organisations, checking every one as
-    /// [`snapshot::read_organisation`] would read it, and that no id appears twice; the
-    /// organisations themselves are decoded when first needed.
+    /// Reads a snapshot's section of organisations, decompressing every block and checking
+    /// every organisation in it as [`snapshot::read_organisation`] would read it, and that no
+    /// id appears twice; the blocks are kept as they were read, and the organisations
+    /// themselves decoded when first needed.
     pub(crate) fn read(r: &mut Reader<'_>) -> Result<Self, SnapshotError> {
-        let n = r.count(snapshot::MIN_ORGANISATION)?;
-        let (start, text_start) = (r.offset(), r.text_offset());
-        let mut labels = Vec::with_capacity(n);
+        let at = r.offset();
+        let n = r.u32()? as usize;
+        let left = r.left();
+        if n.div_ceil(BLOCK).saturating_mul(BLOCK_HEAD) > left {
+            return Err(Reader::corrupt_at(
+                at,
+                format!("{n} organisations, more than the {left} bytes left hold"),
+            ));
+        }
+        let mut labels_text = String::new();
+        let mut labels: Vec<[u32; 2]> = Vec::with_capacity(n);
         let mut kinds = Vec::with_capacity(n);
-        let mut record_starts = Vec::with_capacity(n);
-        let mut text_starts = Vec::with_capacity(n);
+        let mut starts = Vec::with_capacity(n);
+        let mut blocks = Vec::with_capacity(n.div_ceil(BLOCK));
         let mut by_id = IdTable::default();
         by_id
             .table
             .reserve(n, |_| unreachable!("room for every id was reserved"));
-        let mut ids: Vec<&str> = Vec::with_capacity(n);
-        for _ in 0..n {
+        let mut decompressor = zstd::bulk::Decompressor::new().expect("a zstd decompressor");
+        let mut raw = Vec::new();
+        for first in (0..n).step_by(BLOCK) {
+            let end = (first + BLOCK).min(n);
             let at = r.offset();
-            let label_start = r.text_offset() - text_start;
-            let (id, name, kind) = snapshot::check_organisation(r)?;
-            kinds.push(kind);
-            record_starts.push(at - start);
-            text_starts.push(label_start);
-            let hash = by_id.hasher.hash_one(id);
-            if by_id.table.find(hash, |&j| ids[j as usize] == id).is_some() {
-                let what = format!("organisation id {id} appears twice");
-                return Err(Reader::corrupt_at(at, what));
+            let records = r.u32()?;
+            let len = r.u32()?;
+            let zstd = {
+                let z = r.count(1)?;
+                r.take(z)?
+            };
+            let corrupt = |what: String| {
+                let last = end - 1;
+                Reader::corrupt_at(
+                    at,
+                    format!("the block of organisations {first} to {last}: {what}"),
+                )
+            };
+            // what a block of organisations compresses to is known: a length far beyond it
+            // is damage, not a block to allocate for
+            if records > len || len as usize > zstd.len().saturating_mul(MAX_RATIO) + 4096 {
+                return Err(corrupt(format!(
+                    "{records} bytes of records in {len} from {} compressed",
+                    zstd.len()
+                )));
             }
-            by_id.table.insert_unique(hash, ids.len() as u32, |&j| {
-                by_id.hasher.hash_one(ids[j as usize])
+            raw.clear();
+            raw.reserve_exact(len as usize);
+            match decompressor.decompress_to_buffer(zstd, &mut raw) {
+                Ok(got) if got == len as usize => {}
+                Ok(got) => return Err(corrupt(format!("{got} bytes, not {len}"))),
+                Err(e) => return Err(corrupt(format!("it does not decompress: {e}"))),
+            }
+            let text = std::str::from_utf8(&raw[records as usize..])
+                .map_err(|e| corrupt(format!("text that is not UTF-8: {e}")))?;
+            let mut br = Reader::section(&raw[..records as usize], text);
+            for _ in first..end {
+                starts.push([offset(br.offset()), offset(br.text_offset())]);
+                let (id, name, kind, vital) =
+                    snapshot::check_organisation(&mut br).map_err(|e| corrupt(e.to_string()))?;
+                kinds.push((kind, vital));
+                let hash = by_id.hasher.hash_one(id);
+                let id_of = |j: u32| {
+                    let [start, id_end] = labels[j as usize];
+                    &labels_text[start as usize..id_end as usize]
+                };
+                if by_id.table.find(hash, |&j| id_of(j) == id).is_some() {
+                    return Err(corrupt(format!("organisation id {id} appears twice")));
+                }
+                by_id.table.insert_unique(hash, offset(labels.len()), |_| {
+                    unreachable!("room for every id was reserved")
+                });
+                let start = labels_text.len();
+                labels_text.push_str(id);
+                labels_text.push_str(name);
+                labels.push([offset(start), offset(start + id.len())]);
+            }
+            br.end().map_err(|e| corrupt(e.to_string()))?;
+            blocks.push(Block {
+                zstd: zstd.into(),
+                records,
+                len,
             });
-            ids.push(id);
-            let id_end = label_start + id.len();
-            labels.push([id_end, id_end + name.len()]);
         }
-        drop(ids);
-        Ok(Orgs::pack(
-            r.since(start),
-            r.text_since(text_start),
-            &record_starts,
-            &text_starts,
-            &labels,
+        labels_text.shrink_to_fit();
+        Ok(Orgs {
+            labels_text,
+            labels,
             kinds,
+            full: OnceLock::new(),
+            blocks,
+            starts,
             by_id,
-        ))
+            one: OnceLock::new(),
+            last: LastBlock::default(),
+        })
+    }
+}
+
+/// Where one organisation's encoded record and text are in the buffers [`Orgs::pack`]
+/// reads, and where in the text its id and its name end.
+struct Span {
+    record: std::ops::Range<usize>,
+    text: std::ops::Range<usize>,
+    id_end: usize,
+    name_end: usize,
+}
+
+impl Span {
+    /// The length of its id and name.
+    fn label_len(&self) -> usize {
+        self.name_end - self.text.start
     }
 }
 
@@ -378,11 +450,14 @@ impl Orgs {
 pub(crate) struct OrgsBuilder {
     w: Writer,
     labels: Vec<[usize; 3]>,
-    kinds: Vec<OrgKind>,
+    kinds: Vec<(OrgKind, bool)>,
     starts: Vec<usize>,
     by_id: IdTable,
     /// Whether every id so far came after the one before.
     sorted: bool,
+    /// Once numbered by id: the number each organisation was added under, by its new one.
+    /// The encoded organisations stay where they were written and are packed in this order.
+    order: Option<Vec<u32>>,
 }
 
 impl OrgsBuilder {
@@ -394,6 +469,7 @@ impl OrgsBuilder {
             starts: Vec::new(),
             by_id: IdTable::default(),
             sorted: true,
+            order: None,
         }
     }
 
@@ -404,6 +480,12 @@ impl OrgsBuilder {
 
     /// The id of organisation `i`.
     pub(crate) fn id(&self, i: u32) -> &str {
+        let i = self.order.as_ref().map_or(i, |order| order[i as usize]);
+        self.added_id(i)
+    }
+
+    /// The id of the organisation added as number `i`.
+    fn added_id(&self, i: u32) -> &str {
         let [start, id_end, _] = self.labels[i as usize];
         std::str::from_utf8(&self.w.written().1[start..id_end]).expect("ids are written from text")
     }
@@ -411,13 +493,17 @@ impl OrgsBuilder {
     /// Adds an organisation and gives its number; or, when an earlier one has the same id,
     /// adds nothing and gives that one's number as the error.
     pub(crate) fn push(&mut self, org: &Organisation) -> Result<u32, u32> {
+        assert!(
+            self.order.is_none(),
+            "organisations are added before they are numbered by id"
+        );
         let id = org.id.0.as_str();
         let hash = self.by_id.hasher.hash_one(id);
-        if let Some(&j) = self.by_id.table.find(hash, |&j| self.id(j) == id) {
+        if let Some(&j) = self.by_id.table.find(hash, |&j| self.added_id(j) == id) {
             return Err(j);
         }
         let i = self.len() as u32;
-        if i > 0 && self.id(i - 1) > id {
+        if i > 0 && self.added_id(i - 1) > id {
             self.sorted = false;
         }
         let (records, text) = self.w.written();
@@ -426,7 +512,7 @@ impl OrgsBuilder {
         let id_end = label_start + id.len();
         self.labels
             .push([label_start, id_end, id_end + org.name.len()]);
-        self.kinds.push(org.kind);
+        self.kinds.push((org.kind, org.vital));
         self.starts.push(at);
         let OrgsBuilder {
             w, labels, by_id, ..
@@ -442,49 +528,25 @@ impl OrgsBuilder {
 
     /// Numbers the organisations in the order of their ids (by their bytes, as the store
     /// lists them), unless they already are; gives each one's new number by its old one when
-    /// that changed anything.
+    /// that changed anything. The organisations are not moved: [`OrgsBuilder::finish`]
+    /// packs them in the new order, so a national registry is not held twice.
     pub(crate) fn sort_by_id(&mut self) -> Option<Vec<u32>> {
-        if self.sorted {
+        if self.sorted || self.order.is_some() {
             return None;
         }
         let n = self.len();
         let mut order: Vec<u32> = (0..n as u32).collect();
-        order.sort_unstable_by(|&a, &b| self.id(a).cmp(self.id(b)));
-        let (records, text) = self.w.written();
-        // an organisation's record and text run from its start to the next one's
-        let record_end = |i: usize| self.starts.get(i + 1).copied().unwrap_or(records.len());
-        let text_end = |i: usize| self.labels.get(i + 1).map_or(text.len(), |l| l[0]);
-        let mut sorted = OrgsBuilder::new();
+        order.sort_unstable_by(|&a, &b| self.added_id(a).cmp(self.added_id(b)));
         let mut new_number = vec![0u32; n];
-        let (mut new_records, mut new_text) = (
-            Vec::with_capacity(records.len()),
-            Vec::with_capacity(text.len()),
-        );
         for (k, &old) in order.iter().enumerate() {
-            let old = old as usize;
-            new_number[old] = k as u32;
-            let [start, id_end, name_end] = self.labels[old];
-            let shift = new_text.len() as isize - start as isize;
-            let at = |x: usize| (x as isize + shift) as usize;
-            sorted.labels.push([at(start), at(id_end), at(name_end)]);
-            sorted.kinds.push(self.kinds[old]);
-            sorted.starts.push(new_records.len());
-            new_records.extend_from_slice(&records[self.starts[old]..record_end(old)]);
-            new_text.extend_from_slice(&text[start..text_end(old)]);
+            new_number[old as usize] = k as u32;
         }
-        let hasher = sorted.by_id.hasher.clone();
-        sorted.by_id.table.reserve(n, |_| unreachable!("empty"));
-        for (k, label) in sorted.labels.iter().enumerate() {
-            let id = std::str::from_utf8(&new_text[label[0]..label[1]]).expect("ids are text");
-            sorted
-                .by_id
-                .table
-                .insert_unique(hasher.hash_one(id), k as u32, |_| {
-                    unreachable!("room was reserved")
-                });
+        // the table hashes ids, which stay the same: only the numbers change
+        for i in self.by_id.table.iter_mut() {
+            *i = new_number[*i as usize];
         }
-        sorted.w = Writer::from_parts(new_records, new_text);
-        *self = sorted;
+        self.kinds = order.iter().map(|&old| self.kinds[old as usize]).collect();
+        self.order = Some(order);
         Some(new_number)
     }
 
@@ -492,17 +554,27 @@ impl OrgsBuilder {
     pub(crate) fn finish(self) -> Orgs {
         let (records, text) = self.w.into_parts();
         let text = String::from_utf8(text).expect("written from text");
-        let text_starts: Vec<usize> = self.labels.iter().map(|l| l[0]).collect();
-        let labels: Vec<[usize; 2]> = self.labels.iter().map(|l| [l[1], l[2]]).collect();
-        drop(self.labels);
-        Orgs::pack(
-            &records,
-            &text,
-            &self.starts,
-            &text_starts,
-            &labels,
-            self.kinds,
-            self.by_id,
-        )
+        let n = self.labels.len();
+        let (starts, labels) = (&self.starts, &self.labels);
+        let span = |i: usize| {
+            let [start, id_end, name_end] = labels[i];
+            Span {
+                record: starts[i]..starts.get(i + 1).copied().unwrap_or(records.len()),
+                text: start..labels.get(i + 1).map_or(text.len(), |l| l[0]),
+                id_end,
+                name_end,
+            }
+        };
+        match &self.order {
+            Some(order) => Orgs::pack(
+                &records,
+                &text,
+                n,
+                |k| span(order[k] as usize),
+                self.kinds,
+                self.by_id,
+            ),
+            None => Orgs::pack(&records, &text, n, span, self.kinds, self.by_id),
+        }
     }
 }

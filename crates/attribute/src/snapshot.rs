@@ -23,7 +23,7 @@
 //! assert!(Attributor::from_snapshot(&bytes[..bytes.len() - 1]).is_err());
 //! ```
 //!
-//! # Format, version 4
+//! # Format, version 5
 //!
 //! Integers are little-endian. A header, then the payload:
 //!
@@ -35,11 +35,12 @@
 //! | 16 | 8 | payload length in bytes |
 //! | 24 | … | payload |
 //!
-//! The payload starts with the text of every string in it: a *count* of bytes, then that
-//! many bytes of UTF-8 (checked once, not string by string). Eight sections follow, in this
-//! order:
+//! The payload starts with the text of every string in it outside the organisations' blocks:
+//! a *count* of bytes, then that many bytes of UTF-8 (checked once, not string by string).
+//! Eight sections follow, in this order:
 //!
-//! 1. the organisations, in registry order: a *count*, then each *organisation*;
+//! 1. the organisations, in registry order: a *count*, then their *blocks* of 32 (the last
+//!    holds the rest);
 //! 2. the registered AS numbers: a *count*, then per AS `u32` AS number and `u32`
 //!    organisation number (its place in section 1), by AS number;
 //! 3. the registered domains, as normalised: a *count*, then per domain a *string* and a
@@ -58,6 +59,12 @@
 //!   bytes of the text (strings take the text in the order they are read, and use all of
 //!   it). *optional* value: `u8` 0 (none), or 1 followed by the value. *flag*: `u8` 0 or 1.
 //! * *network*: `u8` family (4 or 6), the address (`u32` or `u128`), `u8` prefix length.
+//! * *block*: `u32` length of its records, `u32` length of its records and text, a *count*
+//!   of bytes and that many bytes: the records and the text, zstd-compressed as one frame.
+//!   The records are each *organisation* of the block, one after the other; their strings
+//!   take the block's text (after the records) in the order they are read and use all of it.
+//!   An index keeps its organisations in these blocks, and decodes one when asked for it
+//!   (version 4 held them uncompressed, their strings in the payload's text).
 //! * *organisation*: id *string*, name *string*, kind `u8` (0 organisation, 1 cert,
 //!   2 hoster, 3 supervisor, 4 dtc, 5 national-csirt), sector *optional string*, vital
 //!   *flag*, Wbni duties `u8` (bit 0 report, bit 1 care), supervisor *optional string*, cert
@@ -107,7 +114,7 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 pub const MAGIC: [u8; 8] = *b"BAKENATR";
 
 /// The version of the format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 
 /// Bytes before the payload: magic, version, checksum, payload length.
 const HEADER: usize = 24;
@@ -206,11 +213,6 @@ impl Writer {
     /// The bytes and the text written so far (of a [`Writer::section`], from its start).
     pub(crate) fn written(&self) -> (&[u8], &[u8]) {
         (&self.buf, &self.text)
-    }
-
-    /// A [`Writer::section`] that has written these bytes and this text.
-    pub(crate) fn from_parts(buf: Vec<u8>, text: Vec<u8>) -> Self {
-        Writer { buf, text }
     }
 
     /// The bytes and the text written.
@@ -375,19 +377,9 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// The bytes read since `start` (an earlier [`Reader::offset`]).
-    pub(crate) fn since(&self, start: usize) -> &'a [u8] {
-        &self.bytes[start..self.at]
-    }
-
     /// Where the next string starts in the text.
     pub(crate) fn text_offset(&self) -> usize {
         self.text_at
-    }
-
-    /// The text of the strings read since `start` (an earlier [`Reader::text_offset`]).
-    pub(crate) fn text_since(&self, start: usize) -> &'a str {
-        &self.text[start..self.text_at]
     }
 
     /// Where the next read starts, from the snapshot's first byte.
@@ -406,6 +398,11 @@ impl<'a> Reader<'a> {
     /// An error at the current position.
     pub(crate) fn corrupt(&self, what: impl Into<String>) -> SnapshotError {
         Self::corrupt_at(self.at, what)
+    }
+
+    /// How many bytes are left to read.
+    pub(crate) fn left(&self) -> usize {
+        self.bytes.len() - self.at
     }
 
     /// Fails unless every byte and every character of the text was read.
@@ -541,10 +538,6 @@ pub(crate) fn u32_le(b: &[u8]) -> u32 {
 pub(crate) fn u128_le(b: &[u8]) -> u128 {
     u128::from_le_bytes(b[..16].try_into().expect("sixteen bytes"))
 }
-
-/// The fewest bytes an organisation takes: two empty strings, kind, three absent options,
-/// two flags and four empty lists.
-pub(crate) const MIN_ORGANISATION: usize = 4 + 4 + 1 + 1 + 1 + 1 + 1 + 1 + 4 * 4;
 
 /// The fewest bytes an abuse record takes: scope and AS, two empty strings, no holder, no
 /// country.
@@ -686,12 +679,12 @@ fn read_role(r: &mut Reader<'_>) -> Result<ContactRole, SnapshotError> {
 /// name.
 pub(crate) fn check_organisation<'a>(
     r: &mut Reader<'a>,
-) -> Result<(&'a str, &'a str, OrgKind), SnapshotError> {
+) -> Result<(&'a str, &'a str, OrgKind, bool), SnapshotError> {
     let id = r.str()?;
     let name = r.str()?;
     let kind = read_kind(r)?;
     r.opt_str()?;
-    r.flag()?;
+    let vital = r.flag()?;
     read_wbni(r)?;
     r.opt_str()?;
     r.opt_str()?;
@@ -711,7 +704,7 @@ pub(crate) fn check_organisation<'a>(
             read_extras(r, extras)?;
         }
     }
-    Ok((id, name, kind))
+    Ok((id, name, kind, vital))
 }
 
 pub(crate) fn read_organisation(r: &mut Reader<'_>) -> Result<Organisation, SnapshotError> {
