@@ -234,7 +234,7 @@ impl App {
     ) -> Result<NotifyReport> {
         let attributor = self.attributor()?;
         for party in &request.named {
-            if attributor.organisation(&OrgId(party.clone())).is_none() {
+            if !attributor.is_registered(&OrgId(party.clone())) {
                 return Err(AppError::NotFound(format!(
                     "{party}: no organisation with that id in the registry"
                 )));
@@ -251,7 +251,7 @@ impl App {
         options.signer = self.signer.clone();
         if let Some(daily) = &request.daily {
             for party in &daily.parties {
-                if attributor.organisation(&OrgId(party.clone())).is_none() {
+                if !attributor.is_registered(&OrgId(party.clone())) {
                     return Err(AppError::NotFound(format!(
                         "{party} (a daily digest): no organisation with that id in the registry"
                     )));

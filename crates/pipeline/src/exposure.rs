@@ -33,7 +33,7 @@ pub fn import_inventory(
     org: &str,
     path: &Path,
 ) -> Result<InventoryImport, PipelineError> {
-    if attributor.organisation(&OrgId(org.into())).is_none() {
+    if !attributor.is_registered(&OrgId(org.into())) {
         return Err(PipelineError::Usage(format!(
             "organisation {org:?} is not in the registry; import the registry first or check the id"
         )));

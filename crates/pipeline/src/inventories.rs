@@ -247,7 +247,7 @@ pub fn import_inventories(
             refused.push(problem("named twice for the same organisation".into()));
             continue;
         }
-        if attributor.organisation(&OrgId(f.org.clone())).is_none() {
+        if !attributor.is_registered(&OrgId(f.org.clone())) {
             refused.push(problem(
                 "organisation not in the registry; import the registry first or check the id (the file name or manifest)".into(),
             ));

@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 
 use baken_attribute::Attributor;
-use baken_model::{OrgId, Owner};
+use baken_model::Owner;
 use baken_policy::Lifecycle;
 use baken_store::{Cause, FindingQuery, FindingState, Store, Transition, keys};
 use serde::Serialize;
@@ -66,9 +66,7 @@ pub fn review(
             continue;
         };
         let vital = match &f.attribution.owner {
-            Owner::Organisation { id } => attributor
-                .organisation(&OrgId(id.0.clone()))
-                .is_some_and(|o| o.vital),
+            Owner::Organisation { id } => attributor.is_vital(id),
             _ => false,
         };
         let due = deadline(lifecycle, told_at, vital);

@@ -260,7 +260,7 @@ pub fn record(
             .unwrap_or_else(|| at.to_string());
         let event = event_of(flag, sighting, &seen, at);
         let attribution = match &flag.owner {
-            Some(o) if attributor.organisation(&OrgId(o.clone())).is_some() => Attribution {
+            Some(o) if attributor.is_registered(&OrgId(o.clone())) => Attribution {
                 owner: Owner::Organisation {
                     id: OrgId(o.clone()),
                 },
