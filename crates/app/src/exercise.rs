@@ -52,7 +52,6 @@ use baken_pipeline::Progress;
 use baken_pipeline::advisories::ImportOutcome;
 use baken_pipeline::exercise as names;
 use baken_pipeline::ingest::{FileSummary, Input, Settings};
-use baken_pipeline::plan::Coverage;
 use baken_store::audit::NewAuditEntry;
 use baken_store::{
     Cause, FindingQuery, FindingState, Label, MessageState, TimelineStep, Transition,
@@ -994,10 +993,7 @@ impl App {
             match self.plan(&incident, &started.policy, Tlp::Amber) {
                 Ok(plan) => baken_pipeline::notify::delivered_coverage(&*self.store, &plan)?
                     .into_iter()
-                    .filter_map(|a| match a.coverage {
-                        Coverage::Unreachable { reason } => Some((a.id.key(), reason.to_string())),
-                        Coverage::Reached { .. } => None,
-                    })
+                    .filter_map(|a| Some((a.id.key(), a.unreachable_reason()?.into_owned())))
                     .collect(),
                 Err(AppError::NotFound(_)) => BTreeMap::new(),
                 Err(e) => return Err(e),

@@ -127,8 +127,8 @@ pub struct CoverageReport {
 }
 
 /// One line for a party's coverage: `reached through direct, cert` or `unreachable: why`.
-pub fn coverage_line(c: &Coverage) -> String {
-    match c {
+pub fn coverage_line(a: &Affected) -> String {
+    match &a.coverage {
         Coverage::Reached { paths } => format!(
             "reached through {}",
             paths
@@ -137,7 +137,12 @@ pub fn coverage_line(c: &Coverage) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-        Coverage::Unreachable { reason } => format!("unreachable: {reason}"),
+        Coverage::Unreachable { .. } => {
+            format!(
+                "unreachable: {}",
+                a.unreachable_reason().unwrap_or_default()
+            )
+        }
     }
 }
 
@@ -319,7 +324,7 @@ impl App {
                     id: b.id.clone(),
                     name: b.name.clone(),
                     was_through: pb,
-                    reason: coverage_line(&a.coverage),
+                    reason: coverage_line(a),
                 }),
                 (false, false) if pb != pa => changed.push(Moved {
                     id: a.id.clone(),

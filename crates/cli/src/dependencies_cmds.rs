@@ -192,7 +192,7 @@ fn print_text(d: &Dependencies) {
                 "  vital {:<12} {:<36} {}",
                 a.id.to_string(),
                 a.name,
-                coverage_line(&a.coverage)
+                coverage_line(a)
             );
         }
     }

@@ -15,7 +15,6 @@ use baken_feeds::{FeedKind, Options};
 use baken_model::Tlp;
 use baken_pipeline::Progress;
 use baken_pipeline::ingest::{self, Input};
-use baken_pipeline::plan::Coverage;
 use baken_store::FindingState;
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -1072,10 +1071,7 @@ fn run(cli: Cli) -> Result<()> {
                     let unreachable: Vec<_> = o
                         .affected
                         .iter()
-                        .filter_map(|a| match &a.coverage {
-                            Coverage::Unreachable { reason } => Some((a, reason)),
-                            Coverage::Reached { .. } => None,
-                        })
+                        .filter_map(|a| Some((a, a.unreachable_reason()?)))
                         .collect();
                     println!(
                         "{} (policy {}): {} findings, {} parties affected, {new} messages sent now \

@@ -38,7 +38,7 @@ pub fn why(
             a.id,
             a.name,
             a.findings,
-            coverage_line(&a.coverage)
+            coverage_line(a)
         );
         for l in &w.labels {
             println!("  findings labelled {l}");
@@ -170,7 +170,7 @@ pub fn coverage(data: &Path, incident: &str, policy: &str, tlp: Tlp, json: bool)
             a.id.to_string(),
             if a.vital { "vital" } else { "" },
             a.sector.as_deref().unwrap_or("-"),
-            coverage_line(&a.coverage)
+            coverage_line(a)
         );
     }
     Ok(())

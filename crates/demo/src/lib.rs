@@ -423,8 +423,8 @@ fn summarise(
     let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
     for a in &outcome.affected {
         let reached = matches!(a.coverage, Coverage::Reached { .. });
-        if let Coverage::Unreachable { reason } = &a.coverage {
-            *reasons.entry(generalise(reason)).or_default() += 1;
+        if let Some(reason) = a.unreachable_reason() {
+            *reasons.entry(generalise(&reason)).or_default() += 1;
         }
         if a.registered {
             affected += 1;

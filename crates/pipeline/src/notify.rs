@@ -40,7 +40,7 @@ use crate::message::{
     SystemContext,
 };
 use crate::plan::{
-    self, Affected, Counted, Coverage, DigestPart, Plan, PlannedDecision, PlannedDigest,
+    self, Affected, Counted, Coverage, DigestPart, Plan, PlannedDecision, PlannedDigest, Reason,
 };
 use crate::{PipelineError, Progress};
 
@@ -1030,10 +1030,10 @@ pub fn finish_round(
                         paths: paths.iter().copied().collect(),
                     },
                     None => Coverage::Unreachable {
-                        reason: failed
-                            .get(&a.id)
-                            .cloned()
-                            .map_or_else(|| "no message reached it".into(), Into::into),
+                        reason: failed.get(&a.id).cloned().map_or_else(
+                            || Reason::verbatim("no message reached it"),
+                            Reason::verbatim,
+                        ),
                     },
                 };
             }
@@ -1132,10 +1132,10 @@ pub fn delivered_coverage(store: &dyn Store, plan: &Plan) -> Result<Vec<Affected
                         paths: paths.iter().copied().collect(),
                     },
                     None => Coverage::Unreachable {
-                        reason: waiting
-                            .get(&a.id)
-                            .cloned()
-                            .map_or_else(|| "no message names it".into(), Into::into),
+                        reason: waiting.get(&a.id).cloned().map_or_else(
+                            || Reason::verbatim("no message names it"),
+                            Reason::verbatim,
+                        ),
                     },
                 };
             }

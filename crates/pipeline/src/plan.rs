@@ -25,8 +25,7 @@ use baken_store::{Finding, FindingState};
 use serde::{Deserialize, Serialize};
 
 /// How an affected party fared.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "status", rename_all = "kebab-case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Coverage {
     /// Told something specific along these paths.
     Reached {
@@ -35,14 +34,43 @@ pub enum Coverage {
     },
     /// Nobody can tell it anything specific.
     Unreachable {
-        /// Why: shared by the parties unreachable for the same reason (a national incident
-        /// has hundreds of thousands of them and a few dozen reasons).
-        reason: Arc<str>,
+        /// Why; [`Affected::unreachable_reason`] gives it as text.
+        reason: Reason,
     },
 }
 
+/// Why a party is unreachable, shared by the parties unreachable for the same reason: a
+/// national incident has hundreds of thousands of them and a few dozen reasons, which differ
+/// only in naming the party itself (`direct org-17 may get …`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// The text with [`PARTY`] where it names the party, which [`Reason::text`] puts back.
+    Shared(Arc<str>),
+    /// The text as it is.
+    Verbatim(Arc<str>),
+}
+
+/// What stands for the party in a [`Reason::Shared`]: a control character, which no
+/// organisation id, name or policy text holds (a reason that does is kept verbatim).
+const PARTY: char = '\u{1}';
+
+impl Reason {
+    /// A reason as it is.
+    pub fn verbatim(text: impl Into<Arc<str>>) -> Self {
+        Reason::Verbatim(text.into())
+    }
+
+    /// The text of the reason a party whose id is `party` has.
+    pub fn text(&self, party: &str) -> Cow<'_, str> {
+        match self {
+            Reason::Shared(t) if t.contains(PARTY) => Cow::Owned(t.replace(PARTY, party)),
+            Reason::Shared(t) | Reason::Verbatim(t) => Cow::Borrowed(t),
+        }
+    }
+}
+
 /// One affected party.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Affected {
     /// Who it is: a registry entry, the unregistered holders behind a hoster, or an address
     /// nobody holds (serialised as its key).
@@ -59,6 +87,55 @@ pub struct Affected {
     pub findings: usize,
     /// Reached or not.
     pub coverage: Coverage,
+}
+
+impl Affected {
+    /// Why it is unreachable, as text; `None` when it was reached.
+    pub fn unreachable_reason(&self) -> Option<Cow<'_, str>> {
+        match &self.coverage {
+            Coverage::Unreachable { reason } => Some(reason.text(&self.id.org_id().0)),
+            Coverage::Reached { .. } => None,
+        }
+    }
+}
+
+impl Serialize for Affected {
+    /// As its fields, the coverage as `{"status": "reached", "paths": […]}` or
+    /// `{"status": "unreachable", "reason": "…"}`.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        #[serde(tag = "status", rename_all = "kebab-case")]
+        enum CoverageJson<'a> {
+            Reached { paths: &'a [Path] },
+            Unreachable { reason: Cow<'a, str> },
+        }
+        #[derive(Serialize)]
+        struct AffectedJson<'a> {
+            id: &'a Party,
+            name: &'a str,
+            sector: &'a Option<String>,
+            vital: bool,
+            registered: bool,
+            findings: usize,
+            coverage: CoverageJson<'a>,
+        }
+        let coverage = match &self.coverage {
+            Coverage::Reached { paths } => CoverageJson::Reached { paths },
+            Coverage::Unreachable { .. } => CoverageJson::Unreachable {
+                reason: self.unreachable_reason().unwrap_or_default(),
+            },
+        };
+        AffectedJson {
+            id: &self.id,
+            name: &self.name,
+            sector: &self.sector,
+            vital: self.vital,
+            registered: self.registered,
+            findings: self.findings,
+            coverage,
+        }
+        .serialize(s)
+    }
 }
 
 /// One decision of the plan: a recipient considered for a subject's finding.
@@ -454,7 +531,7 @@ fn build(
                 registered: false,
                 findings: subject_findings.len(),
                 coverage: Coverage::Unreachable {
-                    reason: format!("{subject_id} is no longer in the registry").into(),
+                    reason: Reason::verbatim(format!("{subject_id} is no longer in the registry")),
                 },
             });
             continue;
@@ -594,7 +671,7 @@ fn build(
                 reason.push_str(&s);
             }
             Coverage::Unreachable {
-                reason: reasons.shared(reason),
+                reason: reasons.shared(reason, &subject.id.0),
             }
         } else {
             Coverage::Reached { paths: told }
@@ -618,7 +695,7 @@ fn build(
             registered: false,
             findings: n,
             coverage: Coverage::Unreachable {
-                reason: reasons.shared(reason),
+                reason: reasons.verbatim(reason),
             },
         });
     }
@@ -640,11 +717,25 @@ fn build(
 struct Reasons(HashSet<Arc<str>>);
 
 impl Reasons {
-    fn shared(&mut self, reason: String) -> Arc<str> {
-        if let Some(r) = self.0.get(reason.as_str()) {
+    /// The reason of the party whose id is `party`, shared with the parties whose reasons
+    /// differ from it only in naming themselves.
+    fn shared(&mut self, reason: String, party: &str) -> Reason {
+        if party.is_empty() || reason.contains(PARTY) {
+            return self.verbatim(reason);
+        }
+        Reason::Shared(self.held(reason.replace(party, PARTY.encode_utf8(&mut [0; 4]))))
+    }
+
+    /// A reason as it is, held once.
+    fn verbatim(&mut self, reason: String) -> Reason {
+        Reason::Verbatim(self.held(reason))
+    }
+
+    fn held(&mut self, text: String) -> Arc<str> {
+        if let Some(r) = self.0.get(text.as_str()) {
             return r.clone();
         }
-        let r: Arc<str> = reason.into();
+        let r: Arc<str> = text.into();
         self.0.insert(r.clone());
         r
     }
@@ -719,4 +810,89 @@ fn contact_source(contact: &Contact) -> Option<String> {
             .map(|t| format!(", until {}", t.to_rfc3339_opts(secs, true)))
             .unwrap_or_default()
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reason kept once for the parties it differs between only by naming them gives each
+    /// party its own text back, whatever else the text holds.
+    #[test]
+    fn shared_reasons_give_each_party_its_own_text() {
+        let mut reasons = Reasons::default();
+        let why = |id: &str| {
+            format!(
+                "direct {id} may get none of its addresses (rule non-vital); cert org-12 may get \
+                 aggregate (rule cert-aggregate); {id}'s sector has no supervisor"
+            )
+        };
+        // "org-1" and "g-1" are parts of "org-12" too: their templates differ, their texts not
+        let parties = [
+            "org-123",
+            "org-77",
+            "unregistered@abuse@h.example",
+            "org-1",
+            "g-1",
+        ];
+        let mut held = Vec::new();
+        for id in parties {
+            let reason = reasons.shared(why(id), id);
+            assert_eq!(reason.text(id), why(id), "{id}");
+            held.push(reason);
+        }
+        let Reason::Shared(first) = &held[0] else {
+            panic!("{held:?}");
+        };
+        for other in &held[1..3] {
+            assert!(
+                matches!(other, Reason::Shared(t) if Arc::ptr_eq(t, first)),
+                "{held:?}"
+            );
+        }
+        assert_eq!(reasons.0.len(), 3, "{:?}", reasons.0);
+        // a text holding the stand-in character, or a party without an id, is kept as it is
+        let odd = format!("direct org-1 may get \u{1} nothing");
+        let reason = reasons.shared(odd.clone(), "org-1");
+        assert!(matches!(reason, Reason::Verbatim(_)));
+        assert_eq!(reason.text("org-1"), odd);
+        assert_eq!(reasons.shared(why(""), "").text("anything"), why(""));
+    }
+
+    /// An affected party serialises its coverage as before reasons were shared.
+    #[test]
+    fn an_unreachable_party_serialises_its_own_reason() {
+        let mut reasons = Reasons::default();
+        let id = OrgId("org-7".into());
+        let party = Affected {
+            id: Party::Registered(id.clone()),
+            name: "Seven".into(),
+            sector: Some("health".into()),
+            vital: false,
+            registered: true,
+            findings: 2,
+            coverage: Coverage::Unreachable {
+                reason: reasons.shared("direct org-7 may get aggregate".into(), &id.0),
+            },
+        };
+        assert_eq!(
+            serde_json::to_value(&party).unwrap(),
+            serde_json::json!({
+                "id": "org-7", "name": "Seven", "sector": "health", "vital": false,
+                "registered": true, "findings": 2,
+                "coverage": {"status": "unreachable", "reason": "direct org-7 may get aggregate"}
+            })
+        );
+        let reached = Affected {
+            coverage: Coverage::Reached {
+                paths: vec![Path::Direct],
+            },
+            ..party
+        };
+        assert_eq!(
+            serde_json::to_value(&reached).unwrap()["coverage"],
+            serde_json::json!({"status": "reached", "paths": ["direct"]})
+        );
+        assert_eq!(reached.unreachable_reason(), None);
+    }
 }

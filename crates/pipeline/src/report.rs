@@ -786,9 +786,11 @@ pub fn report(
             continue;
         }
         let in_plan = planned.iter().find(|a| a.id.key() == *id);
-        let reason = match in_plan.map(|a| &a.coverage) {
-            Some(Coverage::Unreachable { reason }) => reason.to_string(),
-            Some(Coverage::Reached { .. }) => {
+        let reason = match in_plan.map(|a| (a, &a.coverage)) {
+            Some((a, Coverage::Unreachable { reason })) => {
+                reason.text(&a.id.org_id().0).into_owned()
+            }
+            Some((_, Coverage::Reached { .. })) => {
                 "a message to it was delivered, but none carried one of its findings".into()
             }
             None => format!("not in the plan under policy {}", plan.policy),
