@@ -852,7 +852,7 @@ mod tests {
         }
         assert_eq!(reasons.0.len(), 3, "{:?}", reasons.0);
         // a text holding the stand-in character, or a party without an id, is kept as it is
-        let odd = format!("direct org-1 may get \u{1} nothing");
+        let odd = "direct org-1 may get \u{1} nothing".to_string();
         let reason = reasons.shared(odd.clone(), "org-1");
         assert!(matches!(reason, Reason::Verbatim(_)));
         assert_eq!(reason.text("org-1"), odd);
