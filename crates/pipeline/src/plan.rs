@@ -40,8 +40,8 @@ pub enum Coverage {
 }
 
 /// Why a party is unreachable, shared by the parties unreachable for the same reason: a
-/// national incident has hundreds of thousands of them and a few dozen reasons, which differ
-/// only in naming the party itself (`direct org-17 may get …`).
+/// national incident has hundreds of thousands of them, and their reasons name the party
+/// itself (`direct org-17 may get …`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reason {
     /// The text with [`PARTY`] where it names the party, which [`Reason::text`] puts back.
